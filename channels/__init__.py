@@ -1,0 +1,1 @@
+"""Customer channels: each folder translates one wire format to and from ChannelMessage."""

@@ -1,0 +1,1 @@
+"""Rasa's REST channel contract, offered by the product itself."""

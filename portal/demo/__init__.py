@@ -1,0 +1,1 @@
+"""Demo data: staff accounts and a few customers and tickets, generated reproducibly."""

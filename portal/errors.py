@@ -1,0 +1,117 @@
+"""PortalError and its kinds; one handler turns them (and validation errors) into JSON."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from portal.i18n import both, field_label
+
+log = logging.getLogger(__name__)
+
+
+class PortalError(Exception):
+    """A failure a service reports; views never raise HTTPException themselves."""
+
+    status_code = 400
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        self.message_zh, self.message_en = both(key, **params)
+        super().__init__(self.message_en)
+
+
+class NotFound(PortalError):
+    """The object does not exist, or the caller may not know that it does."""
+
+    status_code = 404
+
+    def __init__(self, what: str = "object.ticket") -> None:
+        zh, en = both(what)
+        super().__init__("error.not_found", what=zh)
+        self.message_en = both("error.not_found", what=en)[1]
+
+
+class Conflict(PortalError):
+    """The request clashes with the current state."""
+
+    status_code = 409
+
+
+class Forbidden(PortalError):
+    """Known caller, not allowed."""
+
+    status_code = 403
+
+
+class Unauthorized(PortalError):
+    """No valid credentials."""
+
+    status_code = 401
+
+
+class Invalid(PortalError):
+    """Input that passed the schema but breaks a rule."""
+
+    status_code = 422
+
+
+def _body(key: str, zh: str, en: str, **extra: Any) -> dict[str, Any]:
+    return {"error": key, "message": f"{zh} / {en}", "message_zh": zh, "message_en": en, **extra}
+
+
+async def _portal_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PortalError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    return JSONResponse(
+        _body(exc.key, exc.message_zh, exc.message_en),
+        status_code=exc.status_code,
+        headers=headers,
+    )
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic errors as a list naming each field, in Chinese and English."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        field = loc[-1] if loc else ""
+        zh_label, en_label = field_label(field)
+        kind = err.get("type", "")
+        key = {
+            "missing": "validation.missing",
+            "phone_invalid": "validation.phone_invalid",
+            "string_too_long": "validation.too_long",
+            "string_too_short": "validation.too_short",
+        }.get(kind, "validation.invalid")
+        zh, en = both(key, field=zh_label, field_en=en_label)
+        out.append({"field": field, "loc": loc, "type": kind, "message_zh": zh, "message_en": en})
+    return out
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(list(exc.errors()))
+    zh, en = both("error.invalid_request")
+    if errors:
+        zh = f"{zh}：" + "；".join(e["message_zh"] for e in errors)
+        en = f"{en}: " + "; ".join(e["message_en"] for e in errors)
+    return JSONResponse(_body("invalid_request", zh, en, errors=errors), status_code=422)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    zh, en = both("error.internal")
+    return JSONResponse(_body("internal", zh, en), status_code=500)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the one handler per error family."""
+    app.add_exception_handler(PortalError, _portal_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,78 @@
+"""The app factory: settings, database, hub, channels, routers, middleware, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import quote
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from channels.rest.adapter import build_router as build_rest_router
+from channels.web.adapter import build_router as build_web_router
+from portal.api import api_router, health_router, page_router
+from portal.config import ROOT, Settings, get_settings
+from portal.conversations.flows import ConversationHub, RasaClient
+from portal.database import Database
+from portal.errors import install_handlers
+from portal.security import LoginRequired
+
+
+def create_app(
+    settings: Settings | None = None, *, http_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the portal for these settings (the environment's by default).
+
+    `http_transport` replaces the network for outbound HTTP (Rasa, health checks) in tests.
+    """
+    settings = settings or get_settings()
+    db = Database(settings.effective_database_url)
+    http = httpx.AsyncClient(transport=http_transport)
+    hub = ConversationHub(
+        db=db,
+        rasa=RasaClient(base_url=settings.rasa_url, http=http, timeout_s=settings.rasa_timeout_s),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await http.aclose()
+        db.dispose()
+
+    app = FastAPI(
+        title="After-sales service portal / 售后服务门户",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.http = http
+    app.state.hub = hub
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="aftersales_session",
+        same_site="lax",
+        https_only=settings.public_url.startswith("https://"),
+    )
+    install_handlers(app)
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(_request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={quote(str(exc))}", status_code=303)
+
+    app.mount("/static", StaticFiles(directory=str(ROOT / "portal" / "static")), name="static")
+    app.include_router(health_router)
+    app.include_router(api_router)
+    app.include_router(page_router)
+    app.include_router(build_rest_router(hub))
+    app.include_router(build_web_router(hub, site_keys=settings.site_keys))
+    logging.getLogger(__name__).info("portal built on %s", db.engine.url.render_as_string())
+    return app

@@ -1,0 +1,52 @@
+"""Alembic environment: the URL comes from the caller (portal.cli) or the settings."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from portal.config import get_settings
+from portal.database import make_engine
+from portal.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations must not import app types: our UTC column is a plain aware DateTime in SQL.
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _url() -> str:
+    return config.get_main_option("sqlalchemy.url") or get_settings().effective_database_url
+
+
+def run_offline() -> None:
+    """Emit SQL without a connection."""
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    """Apply migrations over a live connection."""
+    engine = make_engine(_url())
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+            render_item=_render_item,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

@@ -1,0 +1,1 @@
+"""The public website: the demo page that embeds the chat widget."""
