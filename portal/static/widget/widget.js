@@ -269,11 +269,12 @@
       "data-author": author,
     });
     if (msg.id != null) row.dataset.id = String(msg.id);
-    else if (direction === "in") row.classList.add("as-pending");
+    if (msg.local) row.classList.add("as-pending");
+    // The label sits outside the message element, whose text is then only the message.
     if (direction === "out" && author !== lastAuthor && AUTHORS.includes(author)) {
       const label = el("div", "as-author");
       label.textContent = t[author];
-      row.appendChild(label);
+      log.insertBefore(label, typing);
     }
     lastAuthor = direction === "out" ? author : "";
     const bubble = el("div", "as-bubble");
@@ -461,7 +462,8 @@
 
   function localMessage(text) {
     // Stamped with the local time so the time divider lands above it, not after it.
-    return { direction: "in", author: "customer", text, created_at: new Date().toISOString() };
+    const created_at = new Date().toISOString();
+    return { direction: "in", author: "customer", text, created_at, local: true };
   }
 
   function renderPending(item) {

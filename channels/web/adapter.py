@@ -1,0 +1,140 @@
+"""Website chat widget channel: a WebSocket plus a catch-up route, translated to ChannelMessage.
+
+Wire protocol (JSON text frames, see `channels.web.wire`):
+
+- connect  `/channels/web/ws?site_key=KEY&visitor_id=ID`; an unknown site key or a malformed
+  visitor id is closed with 1008 (policy violation) before the socket is accepted.
+- server -> `{"type": "history", "messages": [message, ...]}` once, right after connecting.
+- client -> `{"type": "message", "text": "...", "payload": "..."?, "client_id": "..."?}`.
+- server -> `{"type": "typing", "on": true}`, then the stored inbound message echoed back
+  (`direction: "in"`, with the client's `client_id`, so other tabs of the visitor see it),
+  then every reply `{"type": "message", "id", "direction": "out", "author", "text",
+  "buttons": [{"title", "payload"}], "image_url", "created_at"}`, then `typing` off.
+  All of these go to every open socket of that visitor.
+- server -> `{"type": "error", "code", "client_id", "message_zh", "message_en"}` for a refused
+  frame (not JSON, empty text, over 2,000 characters) or a turn the hub failed; the socket
+  stays open. `{"type": "ping"}` is answered `{"type": "pong"}` (keeps proxies from
+  closing an idle socket).
+
+Quick replies: a clicked button arrives as `text` = its title and `payload` = its payload.
+The adapter hands the hub `ChannelMessage(text=title, extra={"payload": payload})`; the hub
+stores and shows the title and sends `extra["payload"]` to the bot when it is present.
+`extra["site_key"]` carries the site key the widget was embedded with; `message_id` is the
+widget's `client_id`, so a hub can drop a retried frame.
+
+The adapter decides nothing: the hub it is given stores, runs the turn and answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, WebSocket, status
+from fastapi.responses import JSONResponse
+from starlette.websockets import WebSocketDisconnect
+
+from channels.base import Hub
+from channels.web.sockets import VisitorSockets
+from channels.web.wire import (
+    CHANNEL,
+    PONG,
+    SITE_KEY,
+    VISITOR_ID,
+    FrameError,
+    error_frame,
+    history_frame,
+    parse_frame,
+    to_wire,
+    typing_frame,
+    valid_visitor_id,
+)
+
+log = logging.getLogger(__name__)
+
+
+def build_router(
+    hub: Hub,
+    *,
+    site_keys: frozenset[str] | None = None,
+    sockets: VisitorSockets | None = None,
+) -> APIRouter:
+    """The widget's routes, delivering to `hub`; pass `sockets` to push agent messages later."""
+    registry = sockets if sockets is not None else VisitorSockets()
+    router = APIRouter(tags=["channels"])
+
+    def site_allowed(site_key: str | None) -> bool:
+        if site_key is not None and SITE_KEY.fullmatch(site_key) is None:
+            return False
+        return site_keys is None or (site_key is not None and site_key in site_keys)
+
+    async def run_turn(socket: WebSocket, visitor_id: str, site_key: str | None, raw: Any) -> None:
+        try:
+            message = parse_frame(raw, sender_id=visitor_id, site_key=site_key)
+        except FrameError as refused:
+            await registry.send(socket, error_frame(refused.code))
+            return
+        if message is None:
+            await registry.send(socket, PONG)
+            return
+        await registry.broadcast(visitor_id, typing_frame(True))
+        try:
+            replies = await hub.receive(message)
+        except Exception:
+            log.exception("hub failed on a widget message from %s", visitor_id)
+            await registry.broadcast(visitor_id, typing_frame(False))
+            await registry.send(socket, error_frame("hub_failed", client_id=message.message_id))
+            return
+        # The hub returns only the replies; the echo gets a time so other tabs can order it.
+        await registry.push(visitor_id, replace(message, created_at=datetime.now(UTC)))
+        for reply in replies:
+            await registry.push(visitor_id, reply)
+        await registry.broadcast(visitor_id, typing_frame(False))
+
+    @router.websocket("/channels/web/ws")
+    async def widget_socket(websocket: WebSocket) -> None:
+        """One widget tab: history on connect, then one bot turn per message frame."""
+        site_key = websocket.query_params.get("site_key")
+        visitor_id = websocket.query_params.get("visitor_id")
+        if not site_allowed(site_key) or visitor_id is None or not valid_visitor_id(visitor_id):
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        registry.add(visitor_id, websocket)
+        try:
+            try:
+                past = await hub.history(channel=CHANNEL, sender_id=visitor_id)
+            except Exception:
+                log.exception("hub history failed for widget visitor %s", visitor_id)
+                # 1011 makes the widget back off and retry rather than show a broken chat.
+                await websocket.close(code=status.WS_1011_INTERNAL_ERROR)
+                return
+            await registry.send(websocket, history_frame(past))
+            while True:
+                event = await websocket.receive()
+                if event["type"] == "websocket.disconnect":
+                    break
+                raw = event.get("text", event.get("bytes"))
+                await run_turn(websocket, visitor_id, site_key, raw)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            registry.discard(visitor_id, websocket)
+
+    @router.get("/channels/web/history")
+    async def widget_history(
+        visitor_id: Annotated[str, Query(pattern=VISITOR_ID.pattern)],
+        site_key: Annotated[str | None, Query()] = None,
+        after_id: Annotated[int | None, Query(ge=0)] = None,
+    ) -> JSONResponse:
+        """Messages of a widget visitor's conversation after `after_id`, oldest first."""
+        if not site_allowed(site_key):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "unknown site key")
+        past = await hub.history(channel=CHANNEL, sender_id=visitor_id, after_id=after_id)
+        # Read from the host page's origin; the visitor id, not a cookie, is the credential.
+        headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+        return JSONResponse({"messages": [to_wire(m) for m in past]}, headers=headers)
+
+    return router

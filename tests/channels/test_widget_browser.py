@@ -1,0 +1,335 @@
+"""The embeddable widget in headless Chromium, against the real adapter and an in-memory hub."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from channels.base import Button, ChannelMessage
+from channels.web import build_router
+
+pytestmark = pytest.mark.e2e
+
+PORTAL = Path(__file__).resolve().parents[2] / "portal"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+XSS = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>"]
+
+if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
+    message = (
+        f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); the widget browser tests need it"
+    )
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
+
+
+class FakeHub:
+    """An in-memory hub whose bot greets with two quick replies and echoes everything else."""
+
+    def __init__(self) -> None:
+        self.messages: list[ChannelMessage] = []
+        self.received: list[ChannelMessage] = []
+        self._ids = itertools.count(1)
+
+    def store(self, message: ChannelMessage) -> ChannelMessage:
+        stored = replace(message, id=next(self._ids), created_at=datetime.now(UTC))
+        self.messages.append(stored)
+        return stored
+
+    def reply(self, to: ChannelMessage, text: str, *buttons: Button) -> ChannelMessage:
+        out = ChannelMessage(
+            channel="web", sender_id=to.sender_id, text=text, direction="out", author="bot",
+            buttons=buttons,
+        )  # fmt: skip
+        return self.store(out)
+
+    async def receive(self, message: ChannelMessage) -> list[ChannelMessage]:
+        self.received.append(message)
+        self.store(message)
+        said = message.extra.get("payload", message.text)
+        if said == "请稍等":
+            await asyncio.sleep(1.0)  # long enough to see the typing indicator
+        if said == "你好":
+            return [
+                self.reply(
+                    message,
+                    "您好，我是澄风家电智能客服，请问需要什么帮助？",
+                    Button("查询保修", "/ask_warranty"),
+                    Button("预约报修", "/report_fault"),
+                )
+            ]
+        if said == "/ask_warranty":
+            return [self.reply(message, "整机保修一年，压缩机保修十年。")]
+        return [self.reply(message, f"您说：{message.text}")]
+
+    async def history(
+        self, *, channel: str, sender_id: str, after_id: int | None = None
+    ) -> list[ChannelMessage]:
+        return [
+            m
+            for m in self.messages
+            if m.channel == channel
+            and m.sender_id == sender_id
+            and (after_id is None or (m.id or 0) > after_id)
+        ]
+
+
+def build_app(hub: FakeHub) -> FastAPI:
+    """What the portal will do: the adapter, /static, and a host page on another origin."""
+    app = FastAPI()
+    app.include_router(build_router(hub, site_keys=frozenset({"demo"})))
+    app.mount("/static", StaticFiles(directory=PORTAL / "static"), name="static")
+    templates = Jinja2Templates(directory=PORTAL / "templates")
+
+    @app.get("/host", response_class=HTMLResponse)
+    async def host(src: str, lang: str = "zh") -> str:
+        # The host page is a customer's site: it knows nothing but the one script tag.
+        return (
+            "<!doctype html><html><head><meta charset=utf-8>"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            "<style>button{background:red!important} div{font-size:40px}</style></head>"
+            "<body><h1>某品牌官网</h1>"
+            f'<script src="{src}" data-site-key="demo" data-title="在线客服" '
+            f'data-color="#1677ff" data-position="right" data-lang="{lang}" async></script>'
+            "</body></html>"
+        )
+
+    @app.get("/demo", response_class=HTMLResponse)
+    async def demo(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "widget_demo.html", {})
+
+    return app
+
+
+class LiveServer:
+    """Uvicorn in a background thread on one fixed port, stoppable and restartable."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def host_page(self, lang: str = "zh") -> str:
+        """A page on another origin (localhost vs 127.0.0.1) embedding the widget."""
+        src = f"{self.origin}/static/widget/widget.js"
+        return f"http://localhost:{self.port}/host?src={src}&lang={lang}"
+
+
+@pytest.fixture
+def hub() -> FakeHub:
+    return FakeHub()
+
+
+@pytest.fixture
+def server(hub: FakeHub) -> Iterator[LiveServer]:
+    live = LiveServer(build_app(hub))
+    live.start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def messages(page: Page, direction: str | None = None) -> Locator:
+    selector = "[data-testid=aftersales-message]"
+    if direction:
+        selector += f"[data-direction={direction}]"
+    return page.locator(selector)
+
+
+def send(page: Page, text: str) -> None:
+    page.locator("[data-testid=aftersales-input]").fill(text)
+    page.locator("[data-testid=aftersales-send]").click()
+
+
+def test_chat_quick_reply_and_reload(page: Page, server: LiveServer, hub: FakeHub) -> None:
+    page.goto(server.host_page())
+    page.locator("[data-testid=aftersales-launcher]").click()
+    send(page, "你好")
+
+    expect(messages(page, "in")).to_have_text(["你好"])
+    expect(messages(page, "out")).to_contain_text(
+        ["您好，我是澄风家电智能客服，请问需要什么帮助？"]
+    )
+    chips = page.locator("[data-testid=aftersales-quick-reply]")
+    expect(chips).to_have_text(["查询保修", "预约报修"])
+
+    chips.first.click()
+    expect(messages(page, "in")).to_have_text(["你好", "查询保修"])
+    expect(messages(page, "out").last).to_contain_text("整机保修一年，压缩机保修十年。")
+    expect(chips).to_have_count(0)  # answered: the old quick replies are gone
+    assert hub.received[-1].text == "查询保修"
+    assert hub.received[-1].extra["payload"] == "/ask_warranty"
+
+    page.reload()
+    # The open state and the whole conversation come back, in order.
+    expect(messages(page)).to_have_count(4)
+    expect(page.locator("[data-testid=aftersales-input]")).to_be_visible()
+    texts = messages(page).all_inner_texts()
+    assert texts[0] == "你好" and texts[2] == "查询保修"
+    senders = {m.sender_id for m in hub.received}
+    assert len(senders) == 1  # the same visitor id after the reload
+
+    page.locator("[data-testid=aftersales-launcher]").click()
+    expect(page.locator("[data-testid=aftersales-panel]")).to_be_hidden()
+    page.reload()
+    expect(page.locator("[data-testid=aftersales-launcher]")).to_be_visible()
+    page.wait_for_timeout(300)
+    expect(page.locator("[data-testid=aftersales-panel]")).to_be_hidden()
+
+
+def test_messages_are_text_never_html(page: Page, server: LiveServer) -> None:
+    page.goto(server.host_page())
+    page.evaluate("window.AfterSalesWidget.open()")
+    for attack in XSS:
+        send(page, attack)
+        expect(messages(page, "out").last).to_contain_text(f"您说：{attack}")
+
+    expect(messages(page)).to_have_text([XSS[0], f"您说：{XSS[0]}", XSS[1], f"您说：{XSS[1]}"])
+    assert page.locator("[data-testid=aftersales-message] img").count() == 0
+    assert page.locator("[data-testid=aftersales-message] script").count() == 0
+    page.reload()
+    expect(messages(page)).to_have_count(4)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__xss") is None
+
+
+def test_typing_indicator_and_host_api(page: Page, server: LiveServer) -> None:
+    page.goto(server.host_page(lang="en"))
+    page.evaluate("window.AfterSalesWidget.open()")
+    expect(page.locator("[data-testid=aftersales-input]")).to_have_attribute(
+        "placeholder", "Type your question…"
+    )
+    expect(messages(page)).to_have_count(0)
+    page.wait_for_timeout(200)  # the history frame arrives before we send
+    page.evaluate("window.AfterSalesWidget.send('请稍等')")
+    typing = page.locator("[data-testid=aftersales-typing]")
+    expect(typing).to_be_visible()
+    expect(messages(page, "out")).to_have_count(1)
+    expect(typing).to_be_hidden()
+    page.evaluate("window.AfterSalesWidget.close()")
+    expect(page.locator("[data-testid=aftersales-panel]")).to_be_hidden()
+
+
+def test_reconnects_and_catches_up(page: Page, server: LiveServer, hub: FakeHub) -> None:
+    page.goto(server.host_page())
+    page.locator("[data-testid=aftersales-launcher]").click()
+    send(page, "你好")
+    expect(messages(page, "out")).to_have_count(1)
+    visitor = hub.received[0].sender_id
+
+    server.stop()
+    expect(page.locator(".as-status")).to_be_visible()
+    # Written while the widget was away: an agent's answer, and a message typed offline.
+    hub.store(
+        ChannelMessage(
+            channel="web", sender_id=visitor, text="人工客服已接入", direction="out", author="agent"
+        )
+    )
+    send(page, "断线时发的")
+    server.start()
+
+    expect(messages(page, "out").filter(has_text="人工客服已接入")).to_have_count(1)
+    expect(messages(page, "out").last).to_contain_text("您说：断线时发的")
+    expect(page.locator(".as-status")).to_be_hidden()
+    assert [m.text for m in hub.received] == ["你好", "断线时发的"]
+
+
+def test_demo_page_embeds_the_widget(page: Page, server: LiveServer) -> None:
+    page.goto(f"{server.origin}/demo")
+    expect(page.locator("a[href='/login']")).to_have_text("工作人员登录")
+    page.locator("[data-testid=aftersales-launcher]").click()
+    send(page, "你好")
+    expect(page.locator("[data-testid=aftersales-quick-reply]")).to_have_count(2)
+    page.screenshot(path="/tmp/widget_desktop.png")
+
+
+def test_small_screen_fits(browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context(
+        viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{server.origin}/demo")
+        page.locator("[data-testid=aftersales-launcher]").click()
+        send(page, "你好")
+        expect(page.locator("[data-testid=aftersales-quick-reply]")).to_have_count(2)
+        box = page.locator("[data-testid=aftersales-panel]").bounding_box()
+        assert box is not None
+        assert box["x"] >= 0 and box["y"] >= 0
+        assert box["x"] + box["width"] <= 375 and box["y"] + box["height"] <= 667
+        assert box["width"] >= 370  # full screen, not a tiny box
+        send_box = page.locator("[data-testid=aftersales-send]").bounding_box()
+        assert send_box is not None and send_box["x"] + send_box["width"] <= 375
+        assert send_box["y"] + send_box["height"] <= 667
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path="/tmp/widget_mobile.png")
+    finally:
+        context.close()
