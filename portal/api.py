@@ -1,6 +1,8 @@
 """Mounts every router. Every JSON route needs auth, except the ones listed here:
 
 - `POST /api/v1/auth/token` (it is how one gets a token),
+- `POST /api/v1/customer-auth/code` and `/verify` (customers prove their phone there),
+- `GET /api/v1/ticket-templates` (the intake forms are public),
 - `GET /healthz`,
 - the customer channels under `/channels/` (customers are anonymous there; the widget checks
   its site key, WeChat its signature).
@@ -12,8 +14,12 @@ from fastapi import APIRouter
 
 from portal.accounts import pages as account_pages
 from portal.accounts import views as account_views
+from portal.assets import views as asset_views
+from portal.audit import views as audit_views
 from portal.conversations import views as conversation_views
+from portal.customers import views as customer_views
 from portal.health import views as health_views
+from portal.networks import views as network_views
 from portal.tickets import pages as ticket_pages
 from portal.tickets import views as ticket_views
 from portal.website import pages as website_pages
@@ -21,6 +27,12 @@ from portal.website import pages as website_pages
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(account_views.router)
 api_router.include_router(ticket_views.router)
+api_router.include_router(ticket_views.templates_router)
+api_router.include_router(customer_views.router)
+api_router.include_router(customer_views.auth_router)
+api_router.include_router(asset_views.router)
+api_router.include_router(network_views.router)
+api_router.include_router(audit_views.router)
 api_router.include_router(conversation_views.router)
 
 page_router = APIRouter(include_in_schema=False)

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     bot_env: Path = Field(default=ROOT / ".venv-bot", description="The bot's Python 3.10 venv.")
     bot_dir: Path = Field(default=ROOT / "bot", description="The Rasa project.")
     staff_token_ttl_s: int = 12 * 3600
+    demo_mode: bool = Field(
+        default=True, description="Log one-time codes instead of only sending them (demo)."
+    )
+    otp_ttl_s: int = 300
+    reopen_window_days: int = Field(
+        default=30, description="Days after completion a customer may reopen a ticket."
+    )
+    upload_dir: Path | None = Field(default=None, description="Attachments; default var/uploads.")
+    upload_max_bytes: int = 10 * 1024 * 1024
     health_timeout_s: float = 2.0
 
     @property
@@ -54,6 +63,11 @@ class Settings(BaseSettings):
     def as_env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes."""
         return {name.upper(): str(value) for name, value in self.model_dump().items()}
+
+    @property
+    def uploads_path(self) -> Path:
+        """Where attachments are stored."""
+        return self.upload_dir or self.var_dir / "uploads"
 
     @property
     def site_keys(self) -> frozenset[str]:

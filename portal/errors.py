@@ -55,24 +55,52 @@ class Unauthorized(PortalError):
     status_code = 401
 
 
+class TooManyRequests(PortalError):
+    """Too many attempts in a short time."""
+
+    status_code = 429
+
+
 class Invalid(PortalError):
-    """Input that passed the schema but breaks a rule."""
+    """Input that passed the schema but breaks a rule; `field` names the culprit."""
 
     status_code = 422
+
+    def __init__(self, key: str, *, field: str | None = None, **params: object) -> None:
+        self.field = field
+        super().__init__(key, **params)
 
 
 def _body(key: str, zh: str, en: str, **extra: Any) -> dict[str, Any]:
     return {"error": key, "message": f"{zh} / {en}", "message_zh": zh, "message_en": en, **extra}
 
 
-async def _portal_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, PortalError)
+def error_response(exc: PortalError) -> JSONResponse:
+    """The JSON answer for a PortalError (also for routes that must answer without raising)."""
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": "300"}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, Invalid) and exc.field:
+        extra["errors"] = [
+            {
+                "field": exc.field,
+                "loc": [exc.field],
+                "type": exc.key.rsplit(".", 1)[-1],
+                "message_zh": exc.message_zh,
+                "message_en": exc.message_en,
+            }
+        ]
     return JSONResponse(
-        _body(exc.key, exc.message_zh, exc.message_en),
+        _body(exc.key, exc.message_zh, exc.message_en, **extra),
         status_code=exc.status_code,
         headers=headers,
     )
+
+
+async def _portal_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PortalError)
+    return error_response(exc)
 
 
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -89,7 +117,7 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "string_too_long": "validation.too_long",
             "string_too_short": "validation.too_short",
         }.get(kind, "validation.invalid")
-        zh, en = both(key, field=zh_label, field_en=en_label)
+        zh, en = both(key, field_zh=zh_label, field_en=en_label)
         out.append({"field": field, "loc": loc, "type": kind, "message_zh": zh, "message_en": en})
     return out
 

@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from channels.rest.adapter import build_router as build_rest_router
-from channels.web.adapter import build_router as build_web_router
+from channels.web import VisitorSockets
+from channels.web import build_router as build_web_router
 from portal.api import api_router, health_router, page_router
 from portal.config import ROOT, Settings, get_settings
 from portal.conversations.flows import ConversationHub, RasaClient
@@ -54,6 +55,8 @@ def create_app(
     app.state.db = db
     app.state.http = http
     app.state.hub = hub
+    # Open widget sockets, so staff replies can be pushed to a visitor later.
+    app.state.web_sockets = VisitorSockets()
 
     app.add_middleware(
         SessionMiddleware,
@@ -73,6 +76,8 @@ def create_app(
     app.include_router(api_router)
     app.include_router(page_router)
     app.include_router(build_rest_router(hub))
-    app.include_router(build_web_router(hub, site_keys=settings.site_keys))
+    app.include_router(
+        build_web_router(hub, site_keys=settings.site_keys, sockets=app.state.web_sockets)
+    )
     logging.getLogger(__name__).info("portal built on %s", db.engine.url.render_as_string())
     return app

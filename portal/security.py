@@ -14,9 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
+from portal.audit.service import ACTOR_KEY
 from portal.config import Settings
+from portal.customers.models import Customer
 from portal.database import SessionDep
 from portal.errors import Forbidden, Unauthorized
+from portal.networks.models import Engineer
 
 ROLES = (
     "admin",
@@ -58,26 +61,38 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a staff member or the bot's service account."""
+    """Who is calling: a staff member, a customer, or the bot's service account."""
 
-    kind: str  # "staff" | "service"
+    kind: str  # "staff" | "service" | "customer"
     role: str
     name: str
     user_id: int | None = None
+    network_id: int | None = None  # network managers and engineers see only their network
+    engineer_id: int | None = None  # engineers see only tickets assigned to them
+    customer_id: int | None = None  # customers see only their own tickets
 
     @property
     def actor(self) -> str:
         """How events and audit records name this caller."""
-        return f"user:{self.user_id}" if self.user_id is not None else f"service:{self.name}"
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        if self.customer_id is not None:
+            return f"customer:{self.customer_id}"
+        return f"service:{self.name}"
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="staff-api-token")
+    return URLSafeTimedSerializer(settings.secret_key, salt="api-token")
 
 
 def issue_token(settings: Settings, user: User) -> str:
     """A signed bearer token for a staff member."""
     return _serializer(settings).dumps({"uid": user.id})
+
+
+def issue_customer_token(settings: Settings, customer_id: int) -> str:
+    """A signed bearer token for a customer who proved their phone with a one-time code."""
+    return _serializer(settings).dumps({"cid": customer_id})
 
 
 def _staff(session: Session, user_id: object) -> Principal | None:
@@ -86,7 +101,25 @@ def _staff(session: Session, user_id: object) -> Principal | None:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         return None
-    return Principal(kind="staff", role=user.role, name=user.username, user_id=user.id)
+    engineer_id = None
+    if user.role == "engineer":
+        engineer_id = session.scalar(select(Engineer.id).where(Engineer.user_id == user.id))
+    return Principal(
+        kind="staff",
+        role=user.role,
+        name=user.username,
+        user_id=user.id,
+        network_id=user.network_id,
+        engineer_id=engineer_id,
+    )
+
+
+def _customer(session: Session, customer_id: object) -> Principal | None:
+    if not isinstance(customer_id, int) or session.get(Customer, customer_id) is None:
+        return None
+    return Principal(
+        kind="customer", role="customer", name=f"customer{customer_id}", customer_id=customer_id
+    )
 
 
 def principal_from_request(request: Request, session: Session) -> Principal | None:
@@ -101,17 +134,26 @@ def principal_from_request(request: Request, session: Session) -> Principal | No
             data = _serializer(settings).loads(token, max_age=settings.staff_token_ttl_s)
         except BadSignature:
             return None
-        return _staff(session, data.get("uid") if isinstance(data, dict) else None)
+        if not isinstance(data, dict):
+            return None
+        if "cid" in data:
+            return _customer(session, data["cid"])
+        return _staff(session, data.get("uid"))
     if "session" in request.scope:
-        return _staff(session, request.session.get("uid"))
+        if "uid" in request.session:
+            return _staff(session, request.session.get("uid"))
+        if "cid" in request.session:
+            return _customer(session, request.session.get("cid"))
     return None
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal:
-    """The authenticated caller, or 401."""
+    """The authenticated caller, or 401; staff writes in this request get audited."""
     principal = principal_from_request(request, session)
     if principal is None:
         raise Unauthorized("error.unauthorized")
+    if principal.kind == "staff":
+        session.info[ACTOR_KEY] = principal.actor
     return principal
 
 
@@ -139,6 +181,7 @@ def page_user(request: Request, session: SessionDep) -> Principal:
     principal = _staff(session, request.session.get("uid"))
     if principal is None:
         raise LoginRequired(request.url.path)
+    session.info[ACTOR_KEY] = principal.actor
     return principal
 
 

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from portal.accounts import service
 from portal.database import SessionDep
+from portal.errors import TooManyRequests
 from portal.i18n import t
-from portal.security import authenticate
 from portal.templating import templates
 
 router = APIRouter()
@@ -36,18 +37,26 @@ def login(
     password: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=500)] = "/tickets",
 ) -> Response:
-    """Check the credentials and start a page session."""
-    user = authenticate(session, username=username, password=password)
+    """Check the credentials (throttled) and start a page session."""
+    ip = request.client.host if request.client else ""
+    try:
+        user = service.login(session, username=username, password=password, ip=ip)
+    except TooManyRequests as exc:
+        return _form_error(request, next, username, exc.message_zh, 429)
     if user is None:
-        return templates.TemplateResponse(
-            request,
-            "accounts/login.html",
-            {"next": _safe_next(next), "error": t("error.bad_credentials"), "username": username},
-            status_code=401,
-        )
+        return _form_error(request, next, username, t("error.bad_credentials"), 401)
     request.session.clear()
     request.session["uid"] = user.id
     return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _form_error(request: Request, next: str, username: str, error: str, code: int) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "accounts/login.html",
+        {"next": _safe_next(next), "error": error, "username": username},
+        status_code=code,
+    )
 
 
 @router.post("/logout")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.customers.models import Customer
@@ -28,8 +28,18 @@ class Ticket(Base):
     fault_description: Mapped[str] = mapped_column(Text, default="")
     phone: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(255), default="")
+    city: Mapped[str] = mapped_column(String(32), default="", index=True)
+    district: Mapped[str] = mapped_column(String(32), default="")
     channel: Mapped[str] = mapped_column(String(32), default="portal")
     conversation_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), index=True)
+    model_code: Mapped[str] = mapped_column(String(32), default="")
+    serial_number: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # template fields
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("service_networks.id"), index=True)
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("engineers.id"), index=True)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -54,6 +64,35 @@ class TicketEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketComment(Base):
+    """A note on a ticket; internal ones are never shown to the customer."""
+
+    __tablename__ = "ticket_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketAttachment(Base):
+    """A photo or document on a ticket, stored on disk under var/ (or a configured folder)."""
+
+    __tablename__ = "ticket_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TicketSequence(Base):

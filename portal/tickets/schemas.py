@@ -26,25 +26,122 @@ def normalize_phone(value: str) -> str:
     return raw
 
 
+Urgency = Literal["low", "normal", "high", "urgent"]
+Channel = Literal["web", "wechat", "rest", "portal", "phone"]
+
+
 class TicketCreate(BaseModel):
-    """What it takes to open a ticket."""
+    """What it takes to open a ticket; the type's intake template says which fields are needed."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
     type: TicketType = "repair"
-    product: str = Field(min_length=1, max_length=64, examples=["洗衣机"])
-    fault_description: str = Field(min_length=1, max_length=2000, examples=["滚筒不转了"])
+    product: str = Field(default="", max_length=64, examples=["洗衣机"])
+    model_code: str = Field(default="", max_length=32, examples=["WM-100"])
+    serial_number: str = Field(default="", max_length=64)
+    fault_description: str = Field(default="", max_length=2000, examples=["滚筒不转了"])
+    fault_started: str = Field(default="", max_length=64, examples=["昨天晚上"])
     phone: str = Field(max_length=30, examples=["13800138000"])
     customer_name: str = Field(default="", max_length=100)
     address: str = Field(default="", max_length=255)
-    urgency: Literal["low", "normal", "high", "urgent"] = "normal"
-    channel: Literal["web", "wechat", "rest", "portal", "phone"] = "portal"
+    city: str = Field(default="", max_length=32)
+    district: str = Field(default="", max_length=32)
+    preferred_time: str = Field(default="", max_length=64)
+    urgency: Urgency = "normal"
+    channel: Channel = "portal"
     conversation_id: str | None = Field(default=None, max_length=64)
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
         return normalize_phone(value)
+
+
+class TicketUpdate(BaseModel):
+    """Intake fields the desk may correct or complete; only the fields sent change."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    product: str | None = Field(default=None, max_length=64)
+    model_code: str | None = Field(default=None, max_length=32)
+    serial_number: str | None = Field(default=None, max_length=64)
+    fault_description: str | None = Field(default=None, max_length=2000)
+    fault_started: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=255)
+    city: str | None = Field(default=None, max_length=32)
+    district: str | None = Field(default=None, max_length=32)
+    preferred_time: str | None = Field(default=None, max_length=64)
+    urgency: Urgency | None = None
+
+
+class TransitionRequest(BaseModel):
+    """One lifecycle action on a ticket."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    action: str = Field(min_length=1, max_length=32, examples=["accept"])
+    reason: str = Field(default="", max_length=500)
+    engineer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    network_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    score: int | None = Field(default=None, ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+class CommentCreate(BaseModel):
+    """A note on a ticket."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    body: str = Field(min_length=1, max_length=4000)
+    internal: bool = True
+
+
+class CommentRead(BaseModel):
+    """A stored note."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    author: str
+    body: str
+    internal: bool
+    created_at: datetime
+
+
+class AttachmentRead(BaseModel):
+    """A stored attachment's description."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    uploaded_by: str
+    created_at: datetime
+
+
+class TimelineEntry(BaseModel):
+    """One step of a ticket as the customer sees it."""
+
+    at: datetime
+    status: str
+    status_label: str
+    text: str
+
+
+class StageDurations(BaseModel):
+    """Seconds spent in each EIE stage; null where not reached or skipped."""
+
+    t1: float | None
+    t2: float | None
+    t3: float | None
+    t4: float | None
+    t5: float | None
+    t6: float | None
+    t7: float | None
+    t8: float | None
+    t9: float | None
 
 
 class TicketEventRead(BaseModel):
@@ -76,9 +173,20 @@ class TicketRead(BaseModel):
     fault_description: str
     phone: str
     address: str
+    city: str
+    district: str
+    model_code: str
+    serial_number: str
+    details: dict[str, Any]
     channel: str
     conversation_id: str | None
     customer_id: int
+    asset_id: int | None
+    network_id: int | None
+    engineer_id: int | None
+    escalated: bool
+    reopen_count: int
+    allowed_actions: list[str] = []
     created_at: datetime
     updated_at: datetime
     events: list[TicketEventRead] = []

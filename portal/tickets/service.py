@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.assets.models import Asset
+from portal.customers.models import Customer
 from portal.customers.service import find_or_create_by_phone
 from portal.database import utcnow
-from portal.errors import Conflict, NotFound
-from portal.tickets import lifecycle
-from portal.tickets.models import IdempotencyRecord, Ticket, TicketSequence
-from portal.tickets.schemas import TicketCreate
+from portal.errors import Conflict, Invalid, NotFound
+from portal.networks.models import Engineer, ServiceNetwork
+from portal.security import Principal
+from portal.tickets import lifecycle, templates
+from portal.tickets.models import (
+    IdempotencyRecord,
+    Ticket,
+    TicketAttachment,
+    TicketComment,
+    TicketEvent,
+    TicketSequence,
+)
+from portal.tickets.schemas import TicketCreate, TicketUpdate, TransitionRequest
 
 # Ticket numbers follow the calendar day customers and staff live in.
 NUMBER_ZONE = ZoneInfo("Asia/Shanghai")
@@ -56,12 +70,20 @@ def _replay(session: Session, *, key: str, digest: str) -> Ticket | None:
 
 
 def create_ticket(
-    session: Session, *, data: TicketCreate, actor: str, idempotency_key: str | None = None
+    session: Session,
+    *,
+    data: TicketCreate,
+    actor: str,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+    customer: Customer | None = None,
 ) -> tuple[Ticket, bool]:
     """Open a ticket; with a key already used for the same body, return that ticket instead.
 
-    Returns the ticket and whether it was newly created.
+    `customer` is the caller when a customer files for themselves. Returns the ticket and
+    whether it was newly created.
     """
+    templates.check(data.model_dump(), type_=data.type, stage="create")
     digest = request_hash(data)
     if idempotency_key:
         existing = _replay(session, key=idempotency_key, digest=digest)
@@ -69,7 +91,7 @@ def create_ticket(
             return existing, False
     try:
         with session.begin_nested():
-            ticket = _insert_ticket(session, data=data, actor=actor)
+            ticket = _insert_ticket(session, data=data, actor=actor, at=at, customer=customer)
             if idempotency_key:
                 session.add(
                     IdempotencyRecord(key=idempotency_key, request_hash=digest, ticket_id=ticket.id)
@@ -86,19 +108,47 @@ def create_ticket(
     return ticket, True
 
 
-def _insert_ticket(session: Session, *, data: TicketCreate, actor: str) -> Ticket:
-    now = utcnow()
-    customer = find_or_create_by_phone(session, phone=data.phone, name=data.customer_name)
+def _insert_ticket(
+    session: Session,
+    *,
+    data: TicketCreate,
+    actor: str,
+    at: datetime | None,
+    customer: Customer | None,
+) -> Ticket:
+    now = at or utcnow()
+    if customer is None:
+        customer = find_or_create_by_phone(session, phone=data.phone, name=data.customer_name)
+    asset = None
+    if data.serial_number:
+        asset = session.scalars(
+            select(Asset).where(
+                Asset.serial_number == data.serial_number, Asset.customer_id == customer.id
+            )
+        ).first()
     ticket = Ticket(
         number=next_number(session, now=now),
         type=data.type,
         status=lifecycle.INITIAL_STATUS,
         urgency=data.urgency,
         customer_id=customer.id,
-        product=data.product,
+        product=data.product or (asset.model.product.category if asset else ""),
+        model_code=data.model_code or (asset.model.code if asset else ""),
+        serial_number=data.serial_number,
+        asset_id=asset.id if asset else None,
         fault_description=data.fault_description,
         phone=data.phone,
         address=data.address,
+        city=data.city,
+        district=data.district,
+        details={
+            k: v
+            for k, v in (
+                ("fault_started", data.fault_started),
+                ("preferred_time", data.preferred_time),
+            )
+            if v
+        },
         channel=data.channel,
         conversation_id=data.conversation_id,
         created_at=now,
@@ -113,34 +163,330 @@ def _insert_ticket(session: Session, *, data: TicketCreate, actor: str) -> Ticke
     return ticket
 
 
-def get_ticket(session: Session, *, ref: str) -> Ticket:
-    """A ticket by number (SR…) or numeric id."""
+STAFF_SEE_ALL = frozenset({"admin", "agent", "dispatcher", "finance", "bot"})
+
+
+def visible(stmt: Select[Any], principal: Principal) -> Select[Any]:
+    """Narrow a ticket query to what the caller may see."""
+    role = principal.role
+    if role in STAFF_SEE_ALL:
+        return stmt
+    if role == "network_manager" and principal.network_id is not None:
+        return stmt.where(Ticket.network_id == principal.network_id)
+    if role == "engineer" and principal.engineer_id is not None:
+        return stmt.where(Ticket.engineer_id == principal.engineer_id)
+    if role == "customer" and principal.customer_id is not None:
+        return stmt.where(Ticket.customer_id == principal.customer_id)
+    return stmt.where(false())
+
+
+def get_ticket(session: Session, *, ref: str, principal: Principal | None = None) -> Ticket:
+    """A ticket by number (SR…) or numeric id; 404 also when the caller may not see it."""
     stmt = select(Ticket)
-    stmt = stmt.where(Ticket.id == int(ref)) if ref.isdigit() else stmt.where(Ticket.number == ref)
+    if ref.isdigit() and len(ref) < 12:
+        stmt = stmt.where(Ticket.id == int(ref))
+    else:
+        stmt = stmt.where(Ticket.number == ref)
+    if principal is not None:
+        stmt = visible(stmt, principal)
     ticket = session.scalars(stmt).first()
     if ticket is None:
         raise NotFound("object.ticket")
     return ticket
 
 
+SORTS = {
+    "created_at": Ticket.created_at,
+    "updated_at": Ticket.updated_at,
+    "number": Ticket.number,
+    "status": Ticket.status,
+}
+
+# Saved views on the ticket list: name -> statuses (and an age rule for "overdue").
+VIEWS: dict[str, tuple[str, ...]] = {
+    "pending": ("new", "accepted"),
+    "to_dispatch": ("accepted",),
+    "in_service": ("dispatched", "engineer_accepted", "departed", "arrived", "waiting_parts"),
+    "waiting_parts": ("waiting_parts",),
+    "overdue": tuple(lifecycle.OPEN),
+    "to_evaluate": ("completed",),
+    "to_settle": ("evaluated", "pending_settlement"),
+}
+OVERDUE_AFTER = timedelta(hours=24)
+
+
 def list_tickets(
     session: Session,
     *,
-    status: str | None = None,
+    principal: Principal | None = None,
+    status: list[str] | None = None,
+    view: str | None = None,
+    type_: str | None = None,
     phone: str | None = None,
+    q: str | None = None,
+    network_id: int | None = None,
+    engineer_id: int | None = None,
+    customer_id: int | None = None,
+    escalated: bool | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    sort: str = "-created_at",
     page: int = 1,
     page_size: int = 20,
 ) -> tuple[list[Ticket], int]:
-    """Tickets, newest first, filtered; with the total count."""
+    """Tickets the caller may see, filtered and sorted; with the total count."""
     stmt = select(Ticket)
+    if principal is not None:
+        stmt = visible(stmt, principal)
+    if view in VIEWS:
+        stmt = stmt.where(Ticket.status.in_(VIEWS[view]))
+        if view == "overdue":
+            stmt = stmt.where(Ticket.created_at < utcnow() - OVERDUE_AFTER)
     if status:
-        stmt = stmt.where(Ticket.status == status)
+        stmt = stmt.where(Ticket.status.in_(status))
+    if type_:
+        stmt = stmt.where(Ticket.type == type_)
     if phone:
         stmt = stmt.where(Ticket.phone == phone)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(
+            or_(Ticket.number.like(like), Ticket.phone.like(like), Ticket.product.like(like))
+        )
+    if network_id is not None:
+        stmt = stmt.where(Ticket.network_id == network_id)
+    if engineer_id is not None:
+        stmt = stmt.where(Ticket.engineer_id == engineer_id)
+    if customer_id is not None:
+        stmt = stmt.where(Ticket.customer_id == customer_id)
+    if escalated is not None:
+        stmt = stmt.where(Ticket.escalated.is_(escalated))
+    if created_from is not None:
+        stmt = stmt.where(Ticket.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(Ticket.created_at < created_to)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    column = SORTS.get(sort.lstrip("-"), Ticket.created_at)
+    order = column.desc() if sort.startswith("-") else column.asc()
     rows = session.scalars(
-        stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        stmt.order_by(order, Ticket.id.desc()).offset((page - 1) * page_size).limit(page_size)
     ).all()
     return list(rows), total
+
+
+def update_ticket(session: Session, *, ticket: Ticket, data: TicketUpdate) -> Ticket:
+    """Correct or complete intake fields (not once the work is done)."""
+    if ticket.status in lifecycle.TERMINAL or ticket.status in {"completed", "evaluated"}:
+        raise lifecycle.conflict(ticket, "update")
+    changes = data.model_dump(exclude_unset=True)
+    details = dict(ticket.details)
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if key in ("fault_started", "preferred_time"):
+            details[key] = value
+        else:
+            setattr(ticket, key, value)
+    ticket.details = details
+    ticket.updated_at = utcnow()
+    session.flush()
+    return ticket
+
+
+def ticket_values(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's intake fields as the templates name them."""
+    return {
+        "product": ticket.product,
+        "model_code": ticket.model_code,
+        "serial_number": ticket.serial_number,
+        "fault_description": ticket.fault_description,
+        "phone": ticket.phone,
+        "address": ticket.address,
+        "urgency": ticket.urgency,
+        **ticket.details,
+    }
+
+
+def _assignee(
+    session: Session, *, req: TransitionRequest, principal: Principal
+) -> tuple[int | None, int | None]:
+    engineer = session.get(Engineer, req.engineer_id) if req.engineer_id else None
+    if req.engineer_id and engineer is None:
+        raise Invalid("error.unknown_engineer", field="engineer_id")
+    network_id = engineer.network_id if engineer else req.network_id
+    if network_id is None:
+        raise Invalid(
+            "validation.missing", field="engineer_id", field_zh="工程师", field_en="engineer"
+        )
+    if session.get(ServiceNetwork, network_id) is None:
+        raise Invalid("error.unknown_network", field="network_id")
+    if principal.role == "network_manager" and network_id != principal.network_id:
+        raise Invalid("error.other_network", field="network_id")
+    return network_id, engineer.id if engineer else None
+
+
+def _completed_at(ticket: Ticket) -> datetime | None:
+    done = [e.created_at for e in ticket.events if e.action == "complete"]
+    return done[-1] if done else None
+
+
+def transition(
+    session: Session,
+    *,
+    ticket: Ticket,
+    req: TransitionRequest,
+    principal: Principal,
+    reopen_window: timedelta,
+) -> TicketEvent:
+    """Take one lifecycle action with the checks and side effects it needs."""
+    action = req.action
+    if action not in lifecycle.TRANSITIONS:
+        raise Invalid("error.unknown_action", field="action", action=action)
+    payload: dict[str, Any] = {}
+    if req.reason:
+        payload["reason"] = req.reason
+    if action in ("reassign", "engineer_reject") and not req.reason:
+        raise Invalid("validation.missing", field="reason", field_zh="原因", field_en="reason")
+    if action == "accept" and ticket.status in lifecycle.TRANSITIONS["accept"].sources:
+        gaps = templates.missing(ticket_values(ticket), templates.TEMPLATES[ticket.type].to_accept)
+        if gaps:
+            templates.check(ticket_values(ticket), type_=ticket.type, stage="accept")
+    if action == "evaluate":
+        if req.score is None:
+            raise Invalid("validation.missing", field="score", field_zh="评分", field_en="score")
+        payload.update(score=req.score, comment=req.comment)
+    if action == "reopen":
+        done = _completed_at(ticket)
+        if done is not None and utcnow() - done > reopen_window:
+            raise Invalid("error.reopen_window", field="action", days=reopen_window.days)
+    assign = action in ("dispatch", "reassign")
+    if assign:
+        network_id, engineer_id = _assignee(session, req=req, principal=principal)
+        payload.update(network_id=network_id, engineer_id=engineer_id)
+    event = lifecycle.apply(
+        session,
+        ticket=ticket,
+        action=action,
+        actor=principal.actor,
+        role=principal.role,
+        payload=payload,
+    )
+    if assign:
+        ticket.network_id, ticket.engineer_id = payload["network_id"], payload["engineer_id"]
+    elif action == "engineer_reject":
+        ticket.engineer_id = None
+    session.flush()
+    return event
+
+
+def add_comment(
+    session: Session, *, ticket: Ticket, body: str, internal: bool, principal: Principal
+) -> TicketComment:
+    """A note on the ticket; customers can only write ones they see themselves."""
+    comment = TicketComment(
+        ticket_id=ticket.id,
+        author=principal.actor,
+        body=body,
+        internal=internal and principal.kind != "customer",
+        created_at=utcnow(),
+    )
+    session.add(comment)
+    session.flush()
+    return comment
+
+
+def list_comments(session: Session, *, ticket: Ticket, principal: Principal) -> list[TicketComment]:
+    """The ticket's notes; internal ones only for staff."""
+    stmt = select(TicketComment).where(TicketComment.ticket_id == ticket.id)
+    if principal.kind == "customer":
+        stmt = stmt.where(TicketComment.internal.is_(False))
+    return list(session.scalars(stmt.order_by(TicketComment.id)).all())
+
+
+# What we accept, recognised by the file's first bytes rather than its name or header.
+SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"GIF87a", "image/gif", ".gif"),
+    (b"GIF89a", "image/gif", ".gif"),
+    (b"%PDF-", "application/pdf", ".pdf"),
+)
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    """The content type and extension of an accepted file, or None."""
+    for magic, content_type, ext in SIGNATURES:
+        if data.startswith(magic):
+            return content_type, ext
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return None
+
+
+def save_attachment(
+    session: Session,
+    *,
+    ticket: Ticket,
+    filename: str,
+    data: bytes,
+    principal: Principal,
+    root: Path,
+    max_bytes: int,
+) -> TicketAttachment:
+    """Check size and type, store the file on disk, record it on the ticket."""
+    if not data:
+        raise Invalid("error.file_empty", field="file")
+    if len(data) > max_bytes:
+        raise Invalid("error.file_too_large", field="file", mb=max_bytes // (1024 * 1024))
+    kind = sniff(data)
+    if kind is None:
+        raise Invalid("error.file_type", field="file")
+    content_type, ext = kind
+    now = utcnow()
+    key = f"{now:%Y/%m}/{uuid.uuid4().hex}{ext}"
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(ext + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    attachment = TicketAttachment(
+        ticket_id=ticket.id,
+        uploaded_by=principal.actor,
+        filename=Path(filename or "upload").name[:255],
+        content_type=content_type,
+        size=len(data),
+        storage_key=key,
+        sha256=hashlib.sha256(data).hexdigest(),
+        created_at=now,
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def get_attachment(session: Session, *, ticket: Ticket, attachment_id: int) -> TicketAttachment:
+    """An attachment of this ticket."""
+    attachment = session.get(TicketAttachment, attachment_id)
+    if attachment is None or attachment.ticket_id != ticket.id:
+        raise NotFound("object.attachment")
+    return attachment
+
+
+def list_attachments(session: Session, *, ticket: Ticket) -> list[TicketAttachment]:
+    """The ticket's attachments, oldest first."""
+    return list(
+        session.scalars(
+            select(TicketAttachment)
+            .where(TicketAttachment.ticket_id == ticket.id)
+            .order_by(TicketAttachment.id)
+        ).all()
+    )
+
+
+# Marker events that are internal matters, not news for the customer.
+HIDDEN_FROM_CUSTOMER = frozenset({"escalate", "request_settlement", "settle", "close"})
+
+
+def timeline(ticket: Ticket) -> list[TicketEvent]:
+    """The events a customer is shown, oldest first."""
+    return [e for e in ticket.events if e.action not in HIDDEN_FROM_CUSTOMER]

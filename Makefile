@@ -1,0 +1,70 @@
+# Two commands do everything: `make run` and `make test`. Both set up what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+BOT_VENV  := .venv-bot
+PY        := $(VENV)/bin/python
+BOT_PY    := $(BOT_VENV)/bin/python
+RASA      := $(BOT_VENV)/bin/rasa
+BOT_PYTHON ?=
+PYTHON311  ?=
+# pip keeps its downloads in ~/.cache/pip, outside the clone, so a fresh clone reinstalls fast.
+PIP_FLAGS := --disable-pip-version-check --progress-bar off
+
+.PHONY: help setup run run-portal test test-bot test-python lint bot-model chromium clean
+
+help:
+	@echo "make run    set up, migrate, seed demo data, train the bot if needed, start everything"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make lint   ruff and mypy"
+
+$(VENV)/.installed: pyproject.toml
+	@py=$$(scripts/find_python.sh 3.11 "$(PYTHON311)") && \
+	  { [ -x $(PY) ] || $$py -m venv $(VENV); }
+	$(PY) -m pip install $(PIP_FLAGS) -q --upgrade pip wheel
+	# torch first, so sentence-transformers finds the CPU build instead of pulling CUDA.
+	$(PY) -m pip install $(PIP_FLAGS) torch==2.13.0
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[dev]"
+	touch $@
+
+$(BOT_VENV)/.installed: bot/requirements.txt
+	@py=$$(scripts/find_python.sh 3.10 "$(BOT_PYTHON)") && \
+	  { [ -x $(BOT_PY) ] || $$py -m venv $(BOT_VENV); }
+	$(BOT_PY) -m pip install $(PIP_FLAGS) -q --upgrade "pip<25" wheel
+	$(BOT_PY) -m pip install $(PIP_FLAGS) -r bot/requirements.txt
+	touch $@
+
+chromium:
+	@scripts/ensure_chromium.sh
+
+setup: $(VENV)/.installed $(BOT_VENV)/.installed
+
+bot-model: setup
+	@$(PY) scripts/bot_model.py --bot-env $(BOT_VENV) > /dev/null
+
+run: setup
+	$(PY) -m portal run
+
+run-portal: $(VENV)/.installed
+	$(PY) -m portal run --no-bot
+
+test: setup chromium bot-model test-bot test-python
+
+test-bot: setup bot-model
+	cd bot && ../$(RASA) data validate --domain domain --data data --config config.yml
+	$(BOT_PY) -m pytest bot/tests -q
+	cd bot && ../$(RASA) test core --stories tests/test_stories.yml \
+	  --model "$$(../$(PY) ../scripts/bot_model.py --bot-env ../$(BOT_VENV) | tail -n 1)" \
+	  --out ../var/rasa-test-results --fail-on-prediction-errors
+
+test-python: setup chromium
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check portal channels knowledge_base tests benchmarks scripts
+	$(VENV)/bin/ruff format --check portal channels knowledge_base tests benchmarks scripts
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf var/logs var/rasa-test-results

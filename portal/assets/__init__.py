@@ -1,0 +1,1 @@
+"""Products, models and the assets installed at customers."""

@@ -1,0 +1,1 @@
+"""Service networks (网点) and their engineers."""

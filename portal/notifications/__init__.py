@@ -1,0 +1,1 @@
+"""Notifications: a transactional outbox delivered by a worker."""

@@ -1,0 +1,109 @@
+"""A customer reports a fault through the widget; the ticket reaches the staff list.
+
+Everything is real: the portal, Rasa with a model trained from bot/, the action server
+filing the ticket over the portal API, and Chromium typing into the widget.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from portal.database import Database
+from portal.stack import Stack
+from portal.tickets.models import Ticket
+
+pytestmark = pytest.mark.e2e
+
+PHONE = "13912345678"
+FAULT = "滚筒不转了，显示E21"
+NUMBER = re.compile(r"SR\d{8}-\d{4}")
+
+
+def _bot_texts(page: Any) -> list[str]:
+    return page.locator('[data-testid=aftersales-message][data-direction="out"]').all_inner_texts()
+
+
+def _send(page: Any, text: str) -> None:
+    before = len(_bot_texts(page))
+    page.fill("[data-testid=aftersales-input]", text)
+    page.click("[data-testid=aftersales-send]")
+    page.wait_for_function(
+        "n => document.querySelectorAll("
+        "'[data-testid=aftersales-message][data-direction=\"out\"]').length > n",
+        arg=before,
+        timeout=60_000,
+    )
+    page.wait_for_timeout(300)  # let the rest of the turn's replies arrive
+
+
+def _answer_until_ticket(page: Any) -> str:
+    """Answer whatever the bot asks for, the way a customer would, until a number appears."""
+    for _ in range(6):
+        last = _bot_texts(page)[-1]
+        found = NUMBER.search(" ".join(_bot_texts(page)))
+        if found:
+            return found.group(0)
+        if "手机" in last or "电话" in last:
+            _send(page, PHONE)
+        elif "产品" in last or "电器" in last:
+            quick = page.locator("[data-testid=aftersales-quick-reply]", has_text="洗衣机")
+            before = len(_bot_texts(page))
+            quick.last.click()
+            page.wait_for_function(
+                "n => document.querySelectorAll("
+                "'[data-testid=aftersales-message][data-direction=\"out\"]').length > n",
+                arg=before,
+                timeout=60_000,
+            )
+        elif "故障" in last or "问题" in last or "情况" in last or "描述" in last:
+            _send(page, FAULT)
+        elif "确认" in last or "对吗" in last or "是否" in last:
+            _send(page, "对的")
+        else:
+            raise AssertionError(f"unexpected bot question: {last}")
+    raise AssertionError(f"no ticket number after the conversation: {_bot_texts(page)}")
+
+
+def test_widget_conversation_files_a_ticket(stack: Stack, browser: Any) -> None:
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(stack.portal_url + "/")
+    page.click("[data-testid=aftersales-launcher]")
+    _send(page, "你好")
+    assert _bot_texts(page), "the bot greets back"
+    _send(page, "我的洗衣机坏了")
+    number = _answer_until_ticket(page)
+
+    db = Database(stack.settings.effective_database_url)
+    try:
+        with db.session() as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+            assert ticket.product == "洗衣机"
+            assert ticket.phone == PHONE
+            assert ticket.channel == "web"
+            assert ticket.status == "new"
+            assert ticket.conversation_id
+            assert [e.action for e in ticket.events] == ["create"]
+            assert session.scalar(select(Ticket.id).where(Ticket.phone == PHONE).offset(1)) is None
+    finally:
+        db.dispose()
+
+    # The conversation survives a reload.
+    page.reload()
+    if not page.is_visible("[data-testid=aftersales-input]"):
+        page.click("[data-testid=aftersales-launcher]")
+    page.wait_for_selector(f"text={number}", timeout=15_000)
+
+    staff = browser.new_context(locale="zh-CN").new_page()
+    staff.goto(stack.portal_url + "/tickets")
+    staff.fill("input[name=username]", "agent")
+    staff.fill("input[name=password]", "agent123")
+    staff.click("button[type=submit]")
+    row = staff.locator(f'[data-testid=ticket-row][data-number="{number}"]')
+    row.wait_for(timeout=15_000)
+    assert "洗衣机" in row.inner_text() and PHONE in row.inner_text()
+    context.close()
