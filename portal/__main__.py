@@ -13,7 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal", description="售后服务门户 portal CLI")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("seed-demo", help="load the demo data once")
+    seed_parser = sub.add_parser("seed-demo", help="load the demo data once")
+    seed_parser.add_argument("--size", choices=["full", "minimal"], default="full")
     run = sub.add_parser("run", help="start portal, Rasa and the action server")
     run.add_argument("--no-bot", action="store_true", help="start only the portal")
     user = sub.add_parser("create-user", help="create a staff account")
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
         db = Database(settings.effective_database_url)
         with db.session() as session:
-            created = seed(session)
+            created = seed(session, size=args.size)
         print("demo data loaded" if created else "demo data already present")
         return 0
     if args.command == "create-user":

@@ -100,6 +100,7 @@ class Stack:
         self.settings = settings
         self.processes: list[Process] = []
         env = {**os.environ, **settings.as_env()}
+        Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
         logs = settings.var_dir / "logs"
         portal_url = f"http://{settings.portal_host}:{settings.portal_port}"
         if with_bot:
@@ -114,7 +115,10 @@ class Stack:
                 "PORTAL_SERVICE_TOKEN": settings.bot_service_token,
                 "SANIC_HOST": a_host,
                 "ACTION_SERVER_URL": f"{settings.action_server_url.rstrip('/')}/webhook",
-                "TRACKER_DB": str(settings.var_dir / "rasa_tracker.db"),
+                # endpoints.yml reads these; Rasa resolves a relative path from bot/.
+                "TRACKER_STORE_DIALECT": "sqlite",
+                "TRACKER_STORE_DB": str(Path(settings.var_dir).resolve() / "rasa_tracker.db"),
+                "RASA_TELEMETRY_ENABLED": "false",
             }
             self.processes.append(
                 Process(
@@ -219,8 +223,8 @@ class Stack:
             process.stop()
 
 
-def prepare(settings: Settings) -> None:
-    """Migrate the database and load the demo data once."""
+def prepare(settings: Settings, *, demo: str = "full") -> None:
+    """Migrate the database and load the demo data once ("full", or "minimal": staff only)."""
     from portal.database import Database
     from portal.demo.seed import seed
     from portal.migrate import upgrade
@@ -228,7 +232,7 @@ def prepare(settings: Settings) -> None:
     upgrade(settings.effective_database_url)
     db = Database(settings.effective_database_url)
     with db.session() as session:
-        if seed(session):
+        if seed(session, size=demo):
             print("已载入演示数据 demo data loaded", flush=True)
     db.dispose()
 

@@ -63,7 +63,7 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def stack(stack_settings: Settings) -> Iterator[Stack]:
     """The three real processes, healthy; stopped at the end of the session."""
     _require(stack_settings.bot_env / "bin" / "rasa", "The bot environment")
-    prepare(stack_settings)
+    prepare(stack_settings, demo="minimal")
     model = ensure_model(stack_settings)
     running = Stack(stack_settings, model=model)
     running.start()

@@ -1,0 +1,1 @@
+"""Custom actions of the after-sales assistant (run with `rasa run actions`)."""

@@ -1,0 +1,64 @@
+"""Reading products, fault descriptions and phone numbers out of what customers type."""
+from __future__ import annotations
+
+import re
+
+# Canonical product -> words customers use for it. Mirrors the synonyms in
+# data/nlu/fault_report.yml; kept here too because free-text answers never pass
+# through EntitySynonymMapper.
+PRODUCT_WORDS: dict[str, tuple[str, ...]] = {
+    "洗衣机": ("洗衣机", "滚筒", "波轮", "洗衣鸡"),
+    "空调": ("空调", "挂机", "柜机", "空凋"),
+    "冰箱": ("冰箱", "冰柜"),
+    "热水器": ("热水器",),
+    "油烟机": ("油烟机", "烟机"),
+    "燃气灶": ("燃气灶", "煤气灶", "灶具"),
+    "电视": ("电视", "彩电"),
+}
+
+_PRODUCT_LOOKUP = sorted(
+    ((word, product) for product, words in PRODUCT_WORDS.items() for word in words),
+    key=lambda pair: -len(pair[0]),
+)
+
+# Words that say "something is broken / please repair" without saying what is wrong,
+# plus filler. Longest first so that 坏了 goes before 坏 and 了.
+_VAGUE = sorted(
+    """坏掉了 坏掉 坏了 坏 出问题了 出问题 有点问题 有问题 问题 出毛病了 出毛病 有毛病 毛病
+    出故障了 出故障 故障 不好使了 不好使 不能用了 不能用 用不了了 用不了 报修 维修 修理
+    修一下 修 上门 师傅 派个 预约 需要 帮我 帮忙 一下 请问 你好 您好 在吗 我的 我家的 我家
+    家里的 家里 东西 家电 电器 找人 怎么办 咋办 咋整 怎么回事 电话 手机号 手机 号码
+    我们 我 的 了 啊 呀 吧 呢 嘛 哦 嗯 要 想 能 吗 给 个 人 是""".split(),
+    key=len,
+    reverse=True,
+)
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_NOT_CONTENT = re.compile(r"[\s\W_]+")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def normalize_product(text: str) -> str | None:
+    """Return the canonical product named in `text`, or None if none is supported."""
+    for word, product in _PRODUCT_LOOKUP:
+        if word in text:
+            return product
+    return None
+
+
+def describes_fault(text: str) -> bool:
+    """True if `text` says what is wrong, not merely that something is broken."""
+    rest = _PHONE_IN_TEXT.sub("", text)
+    for word, _ in _PRODUCT_LOOKUP:
+        rest = rest.replace(word, "")
+    for word in _VAGUE:
+        rest = rest.replace(word, "")
+    # Two characters is the shortest real symptom: 漏水, 不转, E4.
+    return len(_NOT_CONTENT.sub("", rest)) >= 2
+
+
+def normalize_phone(text: str) -> str | None:
+    """Return the 11-digit mobile number in `text` (spaces, dashes, +86 allowed), else None."""
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits if _MOBILE.fullmatch(digits) else None
