@@ -23,21 +23,25 @@ FAULT = "滚筒不转了，显示E21"
 NUMBER = re.compile(r"SR\d{8}-\d{4}")
 
 
+BOT_MESSAGES = '[data-testid=aftersales-message][data-direction="out"]'
+
+
 def _bot_texts(page: Any) -> list[str]:
-    return page.locator('[data-testid=aftersales-message][data-direction="out"]').all_inner_texts()
+    # Locators pierce the widget's shadow root; document.querySelectorAll would not.
+    return page.locator(BOT_MESSAGES).all_inner_texts()
+
+
+def _wait_for_reply(page: Any, before: int) -> None:
+    """Wait until the bot has said more than `before` messages and the turn is over."""
+    page.locator(BOT_MESSAGES).nth(before).wait_for(timeout=60_000)
+    page.locator("[data-testid=aftersales-typing]").wait_for(state="hidden", timeout=60_000)
 
 
 def _send(page: Any, text: str) -> None:
     before = len(_bot_texts(page))
-    page.fill("[data-testid=aftersales-input]", text)
-    page.click("[data-testid=aftersales-send]")
-    page.wait_for_function(
-        "n => document.querySelectorAll("
-        "'[data-testid=aftersales-message][data-direction=\"out\"]').length > n",
-        arg=before,
-        timeout=60_000,
-    )
-    page.wait_for_timeout(300)  # let the rest of the turn's replies arrive
+    page.locator("[data-testid=aftersales-input]").fill(text)
+    page.locator("[data-testid=aftersales-send]").click()
+    _wait_for_reply(page, before)
 
 
 def _answer_until_ticket(page: Any) -> str:
@@ -53,12 +57,7 @@ def _answer_until_ticket(page: Any) -> str:
             quick = page.locator("[data-testid=aftersales-quick-reply]", has_text="洗衣机")
             before = len(_bot_texts(page))
             quick.last.click()
-            page.wait_for_function(
-                "n => document.querySelectorAll("
-                "'[data-testid=aftersales-message][data-direction=\"out\"]').length > n",
-                arg=before,
-                timeout=60_000,
-            )
+            _wait_for_reply(page, before)
         elif "故障" in last or "问题" in last or "情况" in last or "描述" in last:
             _send(page, FAULT)
         elif "确认" in last or "对吗" in last or "是否" in last:
@@ -72,7 +71,7 @@ def test_widget_conversation_files_a_ticket(stack: Stack, browser: Any) -> None:
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.goto(stack.portal_url + "/")
-    page.click("[data-testid=aftersales-launcher]")
+    page.locator("[data-testid=aftersales-launcher]").click()
     _send(page, "你好")
     assert _bot_texts(page), "the bot greets back"
     _send(page, "我的洗衣机坏了")
@@ -94,9 +93,9 @@ def test_widget_conversation_files_a_ticket(stack: Stack, browser: Any) -> None:
 
     # The conversation survives a reload.
     page.reload()
-    if not page.is_visible("[data-testid=aftersales-input]"):
-        page.click("[data-testid=aftersales-launcher]")
-    page.wait_for_selector(f"text={number}", timeout=15_000)
+    if not page.locator("[data-testid=aftersales-input]").is_visible():
+        page.locator("[data-testid=aftersales-launcher]").click()
+    page.locator(BOT_MESSAGES, has_text=number).wait_for(timeout=15_000)
 
     staff = browser.new_context(locale="zh-CN").new_page()
     staff.goto(stack.portal_url + "/tickets")
