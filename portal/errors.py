@@ -107,7 +107,11 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Pydantic errors as a list naming each field, in Chinese and English."""
     out = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        parts = list(err.get("loc", ()))
+        # Drop only the leading location: a field may itself be called "body" (a comment's).
+        if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+            parts = parts[1:]
+        loc = [str(p) for p in parts]
         field = loc[-1] if loc else ""
         zh_label, en_label = field_label(field)
         kind = err.get("type", "")

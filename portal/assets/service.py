@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from portal.assets.models import Asset, ProductModel
 from portal.customers.models import Customer, CustomerAddress
 from portal.errors import Conflict, Invalid, NotFound
+from portal.security import Principal
 from portal.tickets.models import Ticket
+from portal.tickets.service import visible
 
 
 def get_asset(session: Session, *, asset_id: int) -> Asset:
@@ -70,10 +72,12 @@ def register(
     return asset
 
 
-def service_history(session: Session, *, asset_id: int) -> list[Ticket]:
-    """Every ticket on this asset, newest first."""
-    return list(
-        session.scalars(
-            select(Ticket).where(Ticket.asset_id == asset_id).order_by(Ticket.created_at.desc())
-        ).all()
-    )
+def service_history(
+    session: Session, *, asset_id: int, principal: Principal | None = None
+) -> list[Ticket]:
+    """Every ticket on this asset (that the caller may see, when given), newest first."""
+    stmt = select(Ticket).where(Ticket.asset_id == asset_id)
+    if principal is not None:
+        # Engineers and managers may see every asset, but not every ticket on it.
+        stmt = visible(stmt, principal)
+    return list(session.scalars(stmt.order_by(Ticket.created_at.desc())).all())

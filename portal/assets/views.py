@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from portal.assets import service
 from portal.assets.models import Asset
@@ -18,6 +18,8 @@ from portal.tickets.views import to_read as ticket_read
 router = APIRouter(prefix="/assets", tags=["assets"])
 
 Desk = Annotated[Principal, require_roles("agent", "dispatcher", "bot")]
+# Bounded like the column (int4), so an absurd id is a 422, not a driver overflow (500).
+AssetId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SEE_ALL = frozenset({"admin", "agent", "dispatcher", "bot", "network_manager", "engineer"})
 
 
@@ -68,16 +70,16 @@ def register(data: AssetCreate, session: SessionDep, _p: Desk) -> AssetRead:
 
 
 @router.get("/{asset_id}", response_model=AssetRead)
-def get_asset(asset_id: int, session: SessionDep, principal: CurrentPrincipal) -> AssetRead:
+def get_asset(asset_id: AssetId, session: SessionDep, principal: CurrentPrincipal) -> AssetRead:
     """One asset."""
     return to_read(_visible(session, asset_id, principal))
 
 
 @router.get("/{asset_id}/history", response_model=TicketPage)
-def history(asset_id: int, session: SessionDep, principal: CurrentPrincipal) -> TicketPage:
-    """The asset's service history: every ticket on it."""
+def history(asset_id: AssetId, session: SessionDep, principal: CurrentPrincipal) -> TicketPage:
+    """The asset's service history: every ticket on it that the caller may see."""
     _visible(session, asset_id, principal)
-    rows = service.service_history(session, asset_id=asset_id)
+    rows = service.service_history(session, asset_id=asset_id, principal=principal)
     return TicketPage(
         items=[ticket_read(t, principal) for t in rows],
         total=len(rows),

@@ -147,13 +147,21 @@ def verify_code(
     if record is None or record.expires_at < now or record.attempts >= CODE_MAX_ATTEMPTS:
         raise Invalid("error.code_invalid")
     record.attempts += 1
-    if not hmac.compare_digest(record.code_hash, _digest(secret, phone, code)):
+    # Bind only the identity the code was sent for: a verify call naming another openid must
+    # not take that identity over; it counts as a failed attempt.
+    wrong_identity = (channel, external_id) not in (
+        ("", ""),
+        (record.channel, record.external_id),
+    )
+    if wrong_identity or not hmac.compare_digest(record.code_hash, _digest(secret, phone, code)):
         session.flush()
         raise Invalid("error.code_invalid")
     record.used_at = now
     customer = find_or_create_by_phone(session, phone=phone)
-    if channel and external_id:
-        bind_identity(session, customer=customer, channel=channel, external_id=external_id)
+    if record.channel and record.external_id:
+        bind_identity(
+            session, customer=customer, channel=record.channel, external_id=record.external_id
+        )
     return customer
 
 

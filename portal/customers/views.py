@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
+from fastapi.responses import JSONResponse
 
 from portal.config import Settings
 from portal.customers import service
@@ -20,7 +21,7 @@ from portal.customers.schemas import (
     CustomerUpdate,
 )
 from portal.database import SessionDep
-from portal.errors import Forbidden, NotFound
+from portal.errors import Forbidden, Invalid, NotFound, error_response
 from portal.security import CurrentPrincipal, Principal, issue_customer_token, require_roles
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -28,6 +29,8 @@ auth_router = APIRouter(prefix="/customer-auth", tags=["customers"])
 
 Desk = Annotated[Principal, require_roles("agent", "dispatcher", "bot")]
 PURPOSE = "sign_in"
+# Bounded like the column (int4), so an absurd id is a 422, not a driver overflow (500).
+CustomerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def to_read(customer: Customer) -> CustomerRead:
@@ -61,19 +64,29 @@ def request_code(data: CodeRequest, request: Request, session: SessionDep) -> Co
     return CodeSent(expires_in=settings.otp_ttl_s)
 
 
-@auth_router.post("/verify", response_model=CustomerToken)
-def verify_code(data: CodeVerify, request: Request, session: SessionDep) -> CustomerToken:
+@auth_router.post(
+    "/verify",
+    response_model=CustomerToken,
+    responses={422: {"description": "Wrong, used or expired code"}},
+)
+def verify_code(
+    data: CodeVerify, request: Request, session: SessionDep
+) -> CustomerToken | JSONResponse:
     """Check the code; returns the customer's token and binds the channel identity if given."""
     settings: Settings = request.app.state.settings
-    customer = service.verify_code(
-        session,
-        secret=settings.secret_key,
-        phone=data.phone,
-        code=data.code,
-        purpose=PURPOSE,
-        channel=data.channel,
-        external_id=data.external_id,
-    )
+    try:
+        customer = service.verify_code(
+            session,
+            secret=settings.secret_key,
+            phone=data.phone,
+            code=data.code,
+            purpose=PURPOSE,
+            channel=data.channel,
+            external_id=data.external_id,
+        )
+    except Invalid as exc:
+        # Answered, not raised, so the counted attempt is committed and 5 misses burn the code.
+        return error_response(exc)
     return CustomerToken(
         access_token=issue_customer_token(settings, customer.id), customer_id=customer.id
     )
@@ -106,7 +119,7 @@ def _visible_customer(session: SessionDep, customer_id: int, principal: Principa
 
 @router.get("/{customer_id}", response_model=CustomerRead)
 def get_customer(
-    customer_id: int, session: SessionDep, principal: CurrentPrincipal
+    customer_id: CustomerId, session: SessionDep, principal: CurrentPrincipal
 ) -> CustomerRead:
     """One customer (desk staff, or the customer themselves)."""
     return to_read(_visible_customer(session, customer_id, principal))
@@ -114,7 +127,10 @@ def get_customer(
 
 @router.patch("/{customer_id}", response_model=CustomerRead)
 def update_customer(
-    customer_id: int, data: CustomerUpdate, session: SessionDep, principal: CurrentPrincipal
+    customer_id: CustomerId,
+    data: CustomerUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> CustomerRead:
     """Change a customer's name or tier (desk staff)."""
     customer = _visible_customer(session, customer_id, principal)

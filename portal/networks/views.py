@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from sqlalchemy import select
 
 from portal.database import SessionDep
@@ -15,6 +15,20 @@ from portal.networks.models import Engineer, ServiceNetwork
 from portal.security import Principal, require_roles
 
 router = APIRouter(tags=["networks"])
+
+# Working hours are local times of day with no zone ("08:30:00"); JSON Schema's "time"
+# format, which pydantic would publish, demands an offset, so the schema says what is sent.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{2}:\d{2}:\d{2}(\.\d+)?$",
+            "description": "Local time of day, HH:MM:SS",
+            "examples": ["08:30:00"],
+        }
+    ),
+]
 
 Ops = Annotated[Principal, require_roles("dispatcher", "network_manager", "agent", "finance")]
 
@@ -47,8 +61,8 @@ class EngineerRead(BaseModel):
     network_id: int
     home_lat: Decimal | None
     home_lng: Decimal | None
-    work_start: time
-    work_end: time
+    work_start: LocalTime
+    work_end: LocalTime
     daily_capacity: int
     on_duty: bool
     skills: list[SkillRead]

@@ -183,7 +183,9 @@ def visible(stmt: Select[Any], principal: Principal) -> Select[Any]:
 def get_ticket(session: Session, *, ref: str, principal: Principal | None = None) -> Ticket:
     """A ticket by number (SR…) or numeric id; 404 also when the caller may not see it."""
     stmt = select(Ticket)
-    if ref.isdigit() and len(ref) < 12:
+    # isascii: "²" is a digit to str.isdigit() but not a number to int(); ids past the int4
+    # column cannot exist, and PostgreSQL refuses to compare them (a 500, not a 404).
+    if ref.isascii() and ref.isdigit() and len(ref) <= 10 and int(ref) <= 2**31 - 1:
         stmt = stmt.where(Ticket.id == int(ref))
     else:
         stmt = stmt.where(Ticket.number == ref)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Header, Path, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse
+from pydantic import AwareDatetime
 
 from portal.config import Settings
 from portal.customers.service import get_customer
@@ -125,8 +126,9 @@ def list_tickets(
     engineer_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     customer_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     escalated: bool | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    # With their zone (as OpenAPI's date-time requires); a naive time cannot be compared.
+    created_from: AwareDatetime | None = None,
+    created_to: AwareDatetime | None = None,
     sort: Annotated[str, Query(pattern=r"^-?(created_at|updated_at|number|status)$")] = (
         "-created_at"
     ),
@@ -272,7 +274,7 @@ async def upload(
 @router.get("/{ref}/attachments/{attachment_id}", response_class=FileResponse)
 def download(
     ref: str,
-    attachment_id: int,
+    attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
