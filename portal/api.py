@@ -14,12 +14,25 @@ from fastapi import APIRouter
 
 from portal.accounts import pages as account_pages
 from portal.accounts import views as account_views
+from portal.assets import pages as asset_pages
 from portal.assets import views as asset_views
 from portal.audit import views as audit_views
 from portal.conversations import views as conversation_views
+from portal.customers import pages as customer_pages
 from portal.customers import views as customer_views
+from portal.dispatch import views as dispatch_views
+from portal.field import pages as field_pages
 from portal.health import views as health_views
+from portal.maintenance import views as maintenance_views
 from portal.networks import views as network_views
+from portal.notifications import views as notification_views
+from portal.pages import router as shared_pages_router
+from portal.parts import pages as parts_pages
+from portal.parts import views as parts_views
+from portal.settlement import pages as settlement_pages
+from portal.settlement import views as settlement_views
+from portal.sla import views as sla_views
+from portal.sop import views as sop_views
 from portal.tickets import pages as ticket_pages
 from portal.tickets import views as ticket_views
 from portal.website import pages as website_pages
@@ -34,10 +47,23 @@ api_router.include_router(asset_views.router)
 api_router.include_router(network_views.router)
 api_router.include_router(audit_views.router)
 api_router.include_router(conversation_views.router)
+api_router.include_router(notification_views.router)
+api_router.include_router(sla_views.router)
+api_router.include_router(dispatch_views.router)
+api_router.include_router(parts_views.router)
+api_router.include_router(settlement_views.router)
+api_router.include_router(maintenance_views.router)
+api_router.include_router(sop_views.router)
 
 page_router = APIRouter(include_in_schema=False)
 page_router.include_router(website_pages.router)
 page_router.include_router(account_pages.router)
 page_router.include_router(ticket_pages.router)
+page_router.include_router(customer_pages.router)
+page_router.include_router(asset_pages.router)
+page_router.include_router(field_pages.router)
+page_router.include_router(parts_pages.router)
+page_router.include_router(settlement_pages.router)
+page_router.include_router(shared_pages_router)
 
 health_router = health_views.router

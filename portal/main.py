@@ -21,6 +21,7 @@ from portal.config import ROOT, Settings, get_settings
 from portal.conversations.flows import ConversationHub, RasaClient
 from portal.database import Database
 from portal.errors import install_handlers
+from portal.parts.flows import StockPlanner
 from portal.security import LoginRequired
 
 
@@ -55,6 +56,8 @@ def create_app(
     app.state.db = db
     app.state.http = http
     app.state.hub = hub
+    # Dispatch reserves parts from the networks' stock through the inventory's planner.
+    app.state.parts_planner = StockPlanner()
     # Open widget sockets, so staff replies can be pushed to a visitor later.
     app.state.web_sockets = VisitorSockets()
 

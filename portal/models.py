@@ -16,8 +16,33 @@ from portal.customers.models import (
     OneTimeCode,
 )
 from portal.database import Base
+from portal.dispatch.models import DispatchVisit, EngineerPosition
+from portal.fees.models import DistanceBand, Quote, QuoteLine, RateCard, RateLine, Receipt
+from portal.field.models import WorkRecord
+from portal.maintenance.models import MaintenanceOccurrence, MaintenancePlan, UsageReading
 from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
 from portal.notifications.models import Notification
+from portal.parts.models import (
+    DefectiveReturn,
+    Part,
+    PartReservation,
+    ShortageOrder,
+    StockBalance,
+    StockLocation,
+    StockMovement,
+)
+from portal.settlement.models import (
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    SettlementRule,
+    SettlementRun,
+    Statement,
+    StatementComment,
+    StatementLine,
+)
+from portal.sla.models import BusinessCalendar, CalendarDay, SlaPolicy, SlaTimer
+from portal.sop.models import StandardJob
 from portal.tickets.models import (
     IdempotencyRecord,
     Ticket,
@@ -28,20 +53,52 @@ from portal.tickets.models import (
 )
 
 __all__ = [
+    "MaintenanceOccurrence",
+    "MaintenancePlan",
+    "StandardJob",
+    "UsageReading",
+    "WorkRecord",
+    "DefectiveReturn",
+    "DistanceBand",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "Part",
+    "PartReservation",
+    "Quote",
+    "QuoteLine",
+    "RateCard",
+    "RateLine",
+    "Receipt",
+    "SettlementRule",
+    "SettlementRun",
+    "ShortageOrder",
+    "Statement",
+    "StatementComment",
+    "StatementLine",
+    "StockBalance",
+    "StockLocation",
+    "StockMovement",
     "Asset",
+    "BusinessCalendar",
+    "CalendarDay",
     "LoginAttempt",
     "AuditRecord",
     "Base",
     "ChannelIdentity",
     "CustomerAddress",
     "CustomerPhone",
+    "DispatchVisit",
     "Engineer",
     "EngineerSkill",
+    "EngineerPosition",
     "Notification",
     "OneTimeCode",
     "Product",
     "ProductModel",
     "ServiceNetwork",
+    "SlaPolicy",
+    "SlaTimer",
     "TicketAttachment",
     "TicketComment",
     "Conversation",

@@ -1,5 +1,6 @@
-"""Starts the whole product (portal, Rasa server, action server), waits until it is healthy,
-and stops it cleanly. Used by `make run` and by the end-to-end tests."""
+"""Starts the whole product (portal, Rasa server, action server, the SLA scheduler and the
+notification outbox worker), waits until it is healthy, and stops it cleanly. Used by
+`make run` and by the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -162,6 +163,16 @@ class Stack:
                     logs / "rasa.log",
                 )
             )
+        for worker in ("scheduler", "outbox"):
+            self.processes.append(
+                Process(
+                    worker,
+                    [sys.executable, "-m", "portal.workers", worker],
+                    ROOT,
+                    env,
+                    logs / f"{worker}.log",
+                )
+            )
         self.processes.append(
             Process(
                 "portal",
@@ -265,6 +276,7 @@ def run_forever(settings: Settings, *, with_bot: bool = True) -> int:
             f"  健康检查 Health:                         {url}/healthz\n"
             f"  Rasa server:                            {settings.rasa_url}\n"
             f"  Action server:                          {settings.action_server_url}\n"
+            "  Workers: SLA scheduler, notification outbox (logs below)\n"
             f"  日志 Logs:                               {settings.var_dir / 'logs'}\n"
             "  演示账号 Demo logins: "
             + ", ".join(f"{u} / {p} ({r})" for u, p, _n, r in DEMO_STAFF)

@@ -1,25 +1,141 @@
-"""The Jinja2 environment shared by every page."""
+"""The Jinja2 environment shared by every page, and what every staff page needs: the reader's
+language, local times, one-shot flash messages, the CSRF token and one error page."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
+from portal import csrf
 from portal.config import ROOT
-from portal.i18n import CHANNEL_LABELS, STATUS_LABELS, TICKET_TYPE_LABELS, label, t
+from portal.errors import Forbidden, PortalError, validation_errors
+from portal.i18n import (
+    ACTION_LABELS,
+    CHANNEL_LABELS,
+    MESSAGES,
+    STATUS_LABELS,
+    TICKET_TYPE_LABELS,
+    Lang,
+    field_label,
+    label,
+    t,
+)
+from portal.security import PageUser, Principal
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
+LANG_COOKIE = "lang"
+FLASH_KEY = "flash"
+# Roles that work the service desk: they edit intake details and see customer records.
+DESK_ROLES = frozenset({"admin", "agent", "dispatcher"})
 
-templates = Jinja2Templates(directory=str(ROOT / "portal" / "templates"))
+
+def request_lang(request: Request) -> Lang:
+    """The reader's language: English when they chose it, Chinese otherwise."""
+    return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
 
 
 def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(DISPLAY_ZONE).strftime(fmt) if value else ""
 
 
+def shanghai_today() -> date:
+    """Today's date where staff and customers live (warranty checks)."""
+    return datetime.now(DISPLAY_ZONE).date()
+
+
+def duration(seconds: float | None, lang: Lang) -> str:
+    """A stage length for people: seconds, minutes, hours and minutes, or days and hours."""
+    if seconds is None:
+        return t("ui.stage.open", lang)
+    total = max(int(round(seconds)), 0)
+    if total < 60:
+        return t("ui.duration.seconds", lang, s=total)
+    minutes = total // 60
+    if minutes < 60:
+        return t("ui.duration.minutes", lang, m=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return t("ui.duration.hours", lang, h=hours, m=minutes)
+    days, hours = divmod(hours, 24)
+    return t("ui.duration.days", lang, d=days, h=hours)
+
+
+def _filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _text(key: str, lang: Lang, **params: object) -> str:
+    """A ui.* key that may be missing (a role or tier added later) falls back to the code."""
+    return t(key, lang, **params) if key in MESSAGES else key.rsplit(".", 1)[-1]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _query(request: Request, changes: dict[str, object]) -> str:
+    """The current page's URL with some query parameters replaced (None or '' drops one)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    params += [(k, str(v)) for k, v in changes.items() if v not in (None, "")]
+    params = [(k, v) for k, v in params if v != ""]
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+
+def pop_flash(request: Request) -> dict[str, str] | None:
+    """The message left by the previous POST, shown once."""
+    if "session" not in request.scope:
+        return None
+    value = request.session.pop(FLASH_KEY, None)
+    return value if isinstance(value, dict) else None
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    lang = request_lang(request)
+    flash = pop_flash(request)
+    return {
+        "lang": lang,
+        "other_lang": "en" if lang == "zh" else "zh",
+        "_": lambda key, **params: t(key, lang, **params),
+        "status_label": lambda code: label(STATUS_LABELS, code, lang),
+        "type_label": lambda code: label(TICKET_TYPE_LABELS, code, lang),
+        "channel_label": lambda code: label(CHANNEL_LABELS, code, lang),
+        # English action names are written to sit inside sentences; headings start upper case.
+        "action_label": lambda code: _capital(label(ACTION_LABELS, code, lang)),
+        "field_name": lambda name: _capital(field_label(name)[0 if lang == "zh" else 1]),
+        "role_label": lambda role: _text(f"ui.role.{role}", lang),
+        "urgency_label": lambda code: _text(f"ui.urgency.{code}", lang),
+        "tier_label": lambda code: _text(f"ui.tier.{code}", lang),
+        "duration": lambda seconds: duration(seconds, lang),
+        "csrf_token": lambda: csrf.token(request),
+        "csrf_field": csrf.FIELD,
+        "query": lambda **changes: _query(request, changes),
+        "user": getattr(request.state, "user", None),
+        "flash": (flash.get(lang) or flash.get("zh")) if flash else None,
+        "flash_kind": flash.get("kind") if flash else None,
+        "STATUS_LABELS": STATUS_LABELS,
+        "TICKET_TYPE_LABELS": TICKET_TYPE_LABELS,
+    }
+
+
+templates = Jinja2Templates(
+    directory=str(ROOT / "portal" / "templates"), context_processors=[_page_context]
+)
 templates.env.filters["local"] = _local
+templates.env.filters["filesize"] = _filesize
+# Defaults for pages rendered outside a staff request; the context processor localises them.
 templates.env.globals.update(
     t=t,
     status_label=lambda code: label(STATUS_LABELS, code),
@@ -27,3 +143,101 @@ templates.env.globals.update(
     channel_label=lambda code: label(CHANNEL_LABELS, code),
     STATUS_LABELS=STATUS_LABELS,
 )
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    """A page from its template."""
+    return templates.TemplateResponse(request, name, context or {}, status_code=status_code)
+
+
+def flash(request: Request, kind: str, zh: str, en: str) -> None:
+    """Leave a message (kind "ok" or "error") for the next page this session sees."""
+    request.session[FLASH_KEY] = {"kind": kind, "zh": zh, "en": en}
+
+
+def flash_error(request: Request, exc: PortalError) -> None:
+    """Leave a refused request's message for the next page."""
+    flash(request, "error", exc.message_zh, exc.message_en)
+
+
+def flash_invalid(request: Request, errors: Iterable[Mapping[str, Any]]) -> None:
+    """Leave the messages of a form that did not validate (a schema's pydantic errors)."""
+    # Located as if in a request body, so a field called "body" keeps its name.
+    named = validation_errors([{**err, "loc": ("body", *err.get("loc", ()))} for err in errors])
+    flash(
+        request,
+        "error",
+        "；".join(e["message_zh"] for e in named) or t("error.invalid_request", "zh"),
+        "; ".join(e["message_en"] for e in named) or t("error.invalid_request", "en"),
+    )
+
+
+def safe_path(target: str, default: str = "/tickets") -> str:
+    """Only local paths, so no link of ours can bounce anyone to another site."""
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+def see_other(url: str) -> RedirectResponse:
+    """The redirect after a POST (post/redirect/get)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def error_page(request: Request, exc: PortalError) -> Response:
+    """The error page for a refused page request, in the reader's language."""
+    message = exc.message_zh if request_lang(request) == "zh" else exc.message_en
+    return render(
+        request, "error.html", {"status": exc.status_code, "message": message}, exc.status_code
+    )
+
+
+class PageRoute(APIRoute):
+    """A route that answers a PortalError with the HTML error page instead of JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler."""
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except PortalError as exc:
+                return error_page(request, exc)
+            except RequestValidationError as exc:
+                errors = list(exc.errors())
+                if any(err.get("loc", ("",))[0] == "path" for err in errors):
+                    # /customers/abc names nothing that exists: the plain 404 page.
+                    return render(request, "error.html", {"status": 404, "message": None}, 404)
+                named = validation_errors(errors)
+                refused = PortalError("error.invalid_request")
+                refused.status_code = 422
+                refused.message_zh += "：" + "；".join(e["message_zh"] for e in named)
+                refused.message_en += ": " + "; ".join(e["message_en"] for e in named)
+                return error_page(request, refused)
+
+        return page_handler
+
+
+def page_staff(request: Request, user: PageUser) -> Principal:
+    """The logged-in staff member, remembered for the page header."""
+    request.state.user = user
+    return user
+
+
+Staff = Annotated[Principal, Depends(page_staff)]
+
+
+def desk_staff(user: Staff) -> Principal:
+    """A staff member of the service desk (agent, dispatcher, admin), or the 403 page."""
+    if user.role not in DESK_ROLES:
+        raise Forbidden("error.forbidden")
+    return user
+
+
+Desk = Annotated[Principal, Depends(desk_staff)]
+# Every page router: HTML errors, and the CSRF check on each POST.
+PAGE_ROUTER_OPTIONS: dict[str, Any] = {
+    "route_class": PageRoute,
+    "dependencies": [Depends(csrf.protect)],
+}

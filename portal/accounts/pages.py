@@ -11,7 +11,7 @@ from portal.accounts import service
 from portal.database import SessionDep
 from portal.errors import TooManyRequests
 from portal.i18n import t
-from portal.templating import templates
+from portal.templating import request_lang, templates
 
 router = APIRouter()
 
@@ -42,9 +42,11 @@ def login(
     try:
         user = service.login(session, username=username, password=password, ip=ip)
     except TooManyRequests as exc:
-        return _form_error(request, next, username, exc.message_zh, 429)
+        message = exc.message_zh if request_lang(request) == "zh" else exc.message_en
+        return _form_error(request, next, username, message, 429)
     if user is None:
-        return _form_error(request, next, username, t("error.bad_credentials"), 401)
+        message = t("error.bad_credentials", request_lang(request))
+        return _form_error(request, next, username, message, 401)
     request.session.clear()
     request.session["uid"] = user.id
     return RedirectResponse(_safe_next(next), status_code=303)

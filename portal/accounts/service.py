@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -44,3 +45,13 @@ def login(session: Session, *, username: str, password: str, ip: str) -> User | 
     session.add(LoginAttempt(username=username, ip=ip, succeeded=user is not None))
     session.flush()
     return user
+
+
+def display_names(session: Session, *, user_ids: Collection[int]) -> dict[int, str]:
+    """The display names of these staff members, by id (for history and comment authors)."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(User.id, User.display_name, User.username).where(User.id.in_(list(user_ids)))
+    ).all()
+    return {uid: display or username for uid, display, username in rows}

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditRecord
@@ -83,7 +83,7 @@ def _after_flush(session: Session, _context: Any) -> None:
                 }
             )
     if rows:
-        session.connection().execute(AuditRecord.__table__.insert(), rows)
+        session.connection().execute(insert(AuditRecord), rows)
 
 
 event.listen(Session, "after_flush", _after_flush)

@@ -17,6 +17,9 @@ from portal.demo.world import build_world
 
 __all__ = ["DEMO_STAFF", "SEED", "SIZES", "seed"]
 
+from portal.demo.parts import seed_parts  # noqa: E402
+from portal.sop.demo import seed_sops  # noqa: E402
+
 SEED = 20261123  # fixed, so every run plans the same data
 SIZES = ("full", "minimal")
 
@@ -42,6 +45,8 @@ def seed(
     now = now or utcnow()
     rng = random.Random(SEED)
     world = build_world(session, rng, now=now, staff=staff)
+    seed_sops(session)  # standard jobs need the product catalogue the world just made
     plans = Planner(rng, world, staff, now=now).plan(tickets)
     history.write(session, plans, progress=progress)
+    seed_parts(session, now=now, progress=progress)
     return True

@@ -22,6 +22,7 @@ from portal.database import utcnow
 from portal.errors import Conflict, Invalid, NotFound
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.security import Principal
+from portal.sla import flows as sla_flows
 from portal.tickets import lifecycle, templates
 from portal.tickets.models import (
     IdempotencyRecord,
@@ -105,6 +106,7 @@ def create_ticket(
         if existing is None:
             raise
         return existing, False
+    sla_flows.on_transition(session, ticket=ticket, event=ticket.events[-1])
     return ticket, True
 
 
@@ -378,6 +380,7 @@ def transition(
     elif action == "engineer_reject":
         ticket.engineer_id = None
     session.flush()
+    sla_flows.on_transition(session, ticket=ticket, event=event)
     return event
 
 

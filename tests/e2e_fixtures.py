@@ -1,4 +1,5 @@
-"""The real stack (portal, Rasa server, action server) and a headless Chromium."""
+"""Fixtures for end-to-end tests in any folder: the real stack (portal, Rasa server, action
+server, workers) started once per session, and Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
 
@@ -74,7 +75,9 @@ def stack(stack_settings: Settings) -> Iterator[Stack]:
         running.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope: other test modules start Playwright's sync API themselves, and two of those
+# must not be alive at once in one thread.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's Chromium driven by Playwright."""
     _require(CHROMIUM, "Chromium")

@@ -1,0 +1,9 @@
+"""Lets `python -m knowledge_base` run the CLI."""
+
+from __future__ import annotations
+
+import sys
+
+from knowledge_base.cli import main
+
+sys.exit(main())

@@ -1,0 +1,586 @@
+"""Dispatch work that spans domains: assigning (tickets' lifecycle, parts), rejecting and
+offering the next candidate, automatic dispatch after acceptance, day plans and routes.
+
+Every assignment goes through `_assign_locked`: the ticket is locked (`service.lock_ticket`),
+its version compared with the one the caller saw, and only then moved by
+`tickets.service.transition` — so of two dispatchers assigning the same ticket at once exactly
+one wins and the other gets a 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.database import utcnow
+from portal.dispatch import service
+from portal.dispatch.parts import NoParts, PartsPlanner, Reservation
+from portal.dispatch.planning import Leg, Plan, Stop, build, order_stops, schedule, solve
+from portal.dispatch.scoring import DispatchSettings, Ranked
+from portal.errors import Conflict, Forbidden, Invalid, PortalError
+from portal.i18n import both
+from portal.networks.models import Engineer, ServiceNetwork
+from portal.security import Principal
+from portal.tickets import lifecycle
+from portal.tickets import service as tickets
+from portal.tickets.models import Ticket
+from portal.tickets.schemas import TransitionRequest
+
+SYSTEM = Principal(kind="service", role=lifecycle.SYSTEM, name="dispatch")
+# transition() wants it for "reopen" only; dispatch never reopens.
+_REOPEN_WINDOW = timedelta(days=30)
+# Statuses in which a ticket has an engineer who may be replaced (改派).
+ASSIGNED = ("dispatched", "engineer_accepted")
+
+
+@dataclass(slots=True)
+class Assigned:
+    """What an assignment did."""
+
+    ticket: Ticket
+    action: str  # dispatch | reassign
+    engineer_id: int | None
+    network_id: int | None
+    visit_day: date | None
+    version: int
+    reservation: Reservation = field(default_factory=Reservation)
+
+    @property
+    def waiting_parts(self) -> bool:
+        """Whether a parts shortage moved the ticket to waiting_parts."""
+        return self.reservation.short
+
+
+@dataclass(slots=True)
+class AutoResult:
+    """Automatic dispatch: the assignment made, or the best candidate offered to a person."""
+
+    assigned: Assigned | None = None
+    offer: Ranked | None = None
+
+
+@dataclass(slots=True)
+class Rejected:
+    """An engineer's rejection and what happened next."""
+
+    ticket: Ticket
+    rejected_by: int
+    next: AutoResult
+
+
+def _action_for(ticket: Ticket, *, reason: str) -> tuple[str, str]:
+    """dispatch or reassign, and the reason the lifecycle records."""
+    if ticket.status == "accepted" and ticket.engineer_id is None:
+        return "dispatch", reason
+    if ticket.status in ("dispatched", "engineer_accepted"):
+        if ticket.engineer_id is None:
+            # Dispatched to a network that now names its engineer: not a change of mind.
+            return "reassign", reason or both("dispatch.network_assigns")[0]
+        return "reassign", reason
+    raise lifecycle.conflict(ticket, "dispatch")
+
+
+def _assign_locked(
+    session: Session,
+    *,
+    ticket_id: int,
+    seen_version: int,
+    principal: Principal,
+    engineer_id: int | None,
+    network_id: int | None,
+    reason: str,
+    day: date,
+    source: str,
+    planner: PartsPlanner,
+    check: Callable[[Ticket], None] | None = None,
+) -> Assigned:
+    ticket = service.lock_ticket(session, ticket_id=ticket_id)
+    current = service.ticket_version(session, ticket_id=ticket.id)
+    if current != seen_version:
+        raise Conflict("dispatch.stale_version", current=current, expected=seen_version)
+    if ticket.engineer_id is not None and ticket.status in ASSIGNED and not reason:
+        holder = session.get(Engineer, ticket.engineer_id)
+        raise Conflict("dispatch.already_assigned", engineer=holder.name if holder else "")
+    action, reason = _action_for(ticket, reason=reason)
+    if check is not None:
+        check(ticket)  # under the lock, on the fresh row
+    req = TransitionRequest(
+        action=action,
+        reason=reason,
+        engineer_id=engineer_id,
+        network_id=None if engineer_id is not None else network_id,
+    )
+    tickets.transition(
+        session, ticket=ticket, req=req, principal=principal, reopen_window=_REOPEN_WINDOW
+    )
+    if ticket.engineer_id is not None:
+        service.set_visit(
+            session, ticket_id=ticket.id, engineer_id=ticket.engineer_id, day=day, source=source
+        )
+    else:
+        service.drop_visit(session, ticket_id=ticket.id)
+    reservation = _reserve_parts(session, ticket=ticket, principal=principal, planner=planner)
+    return Assigned(
+        ticket=ticket,
+        action=action,
+        engineer_id=ticket.engineer_id,
+        network_id=ticket.network_id,
+        visit_day=day if ticket.engineer_id is not None else None,
+        version=service.ticket_version(session, ticket_id=ticket.id),
+        reservation=reservation,
+    )
+
+
+def _reserve_parts(
+    session: Session, *, ticket: Ticket, principal: Principal, planner: PartsPlanner
+) -> Reservation:
+    """Ask the parts planner; on a shortage the ticket waits for parts (lifecycle)."""
+    lines = planner.suggest(session, ticket=ticket)
+    if not lines or ticket.network_id is None:
+        return Reservation()
+    reservation = planner.reserve(session, ticket=ticket, network_id=ticket.network_id, lines=lines)
+    if reservation.short:
+        names = "、".join(p.name or p.part_code for p in reservation.shortages)
+        event = tickets.transition(
+            session,
+            ticket=ticket,
+            req=TransitionRequest(
+                action="wait_parts", reason=both("dispatch.parts_short", parts=names)[0]
+            ),
+            principal=principal,
+            reopen_window=_REOPEN_WINDOW,
+        )
+        # The event was made just now, in this transaction: it still may say which parts.
+        event.payload = {
+            **event.payload,
+            "parts": [
+                {"part_code": p.part_code, "quantity": p.quantity} for p in reservation.shortages
+            ],
+        }
+        session.flush()
+    return reservation
+
+
+def _must_be_candidate(
+    session: Session,
+    locked: Ticket,
+    *,
+    engineer: Engineer,
+    day: date,
+    now: datetime,
+    settings: DispatchSettings,
+    restrict: int | None,
+) -> None:
+    """Raise, naming the reason, unless the engineer is among the ticket's candidates."""
+    _, ranked, excluded = service.candidates(
+        session, ticket=locked, day=day, now=now, settings=settings, network_id=restrict
+    )
+    if any(r.worker.id == engineer.id for r in ranked):
+        return
+    why = next((r for w, r in excluded if w.id == engineer.id), "coverage")
+    why_zh, why_en = both(f"dispatch.excluded.{why}")
+    raise Invalid(
+        "dispatch.not_candidate",
+        field="engineer_id",
+        engineer=engineer.name,
+        reason=why_zh,
+        reason_en=why_en,
+    )
+
+
+def assign(
+    session: Session,
+    *,
+    ticket: Ticket,
+    principal: Principal,
+    engineer_id: int | None = None,
+    network_id: int | None = None,
+    reason: str = "",
+    expected_version: int | None = None,
+    day: date | None = None,
+    now: datetime | None = None,
+    settings: DispatchSettings,
+    planner: PartsPlanner | None = None,
+) -> Assigned:
+    """Dispatch (or, when it already has one, reassign with a reason) the ticket to an engineer
+    from its candidates, or to a network that will name the engineer itself.
+
+    `expected_version` is the version the dispatcher saw (from the candidates list); without
+    it, the version read when the request began is used. Either way a ticket that changed in
+    between is a 409.
+    """
+    now = now or utcnow()
+    day = day or service.default_visit_day(now, settings)
+    service.check_field_service(ticket)
+    seen = (
+        expected_version
+        if expected_version is not None
+        else service.ticket_version(session, ticket_id=ticket.id)
+    )
+    if engineer_id is None and network_id is None:
+        raise Invalid("dispatch.assignee_required", field="engineer_id")
+    restrict = principal.network_id if principal.role == "network_manager" else None
+    check: Callable[[Ticket], None] | None = None
+    if engineer_id is not None:
+        engineer = service.get_engineer(session, engineer_id=engineer_id)
+        if network_id is not None and network_id != engineer.network_id:
+            raise Invalid("dispatch.engineer_not_in_network", field="network_id")
+        if restrict is not None and engineer.network_id != restrict:
+            raise Invalid("error.other_network", field="engineer_id")
+        check = partial(
+            _must_be_candidate,
+            session,
+            engineer=engineer,
+            day=day,
+            now=now,
+            settings=settings,
+            restrict=restrict,
+        )
+    else:
+        net = session.get(ServiceNetwork, network_id)
+        if net is None:
+            raise Invalid("error.unknown_network", field="network_id")
+        if not net.covers(ticket.city, ticket.district):
+            raise Invalid("dispatch.network_not_covering", field="network_id", network=net.name)
+    return _assign_locked(
+        session,
+        ticket_id=ticket.id,
+        seen_version=seen,
+        principal=principal,
+        engineer_id=engineer_id,
+        network_id=network_id,
+        reason=reason,
+        day=day,
+        source="manual",
+        planner=planner or NoParts(),
+        check=check,
+    )
+
+
+def auto_dispatch(
+    session: Session,
+    *,
+    ticket: Ticket,
+    settings: DispatchSettings,
+    planner: PartsPlanner | None = None,
+    day: date | None = None,
+    now: datetime | None = None,
+) -> AutoResult:
+    """Give the ticket to its best candidate from a network that dispatches automatically;
+    otherwise leave it in the queue and return the best candidate as an offer."""
+    now = now or utcnow()
+    day = day or service.default_visit_day(now, settings)
+    seen = service.ticket_version(session, ticket_id=ticket.id)
+    ticket = service.lock_ticket(session, ticket_id=ticket.id)
+    waiting = ticket.status == "accepted" or (
+        ticket.status == "dispatched" and ticket.engineer_id is None
+    )
+    if ticket.type not in service.FIELD_TYPES or not waiting or ticket.engineer_id is not None:
+        return AutoResult()
+    _, ranked, _ = service.candidates(session, ticket=ticket, day=day, now=now, settings=settings)
+    if not ranked:
+        return AutoResult()
+    best_auto = next((r for r in ranked if r.worker.network_auto), None)
+    if best_auto is None:
+        return AutoResult(offer=ranked[0])
+    assigned = _assign_locked(
+        session,
+        ticket_id=ticket.id,
+        seen_version=seen,
+        principal=SYSTEM,
+        engineer_id=best_auto.worker.id,
+        network_id=None,
+        reason=both("dispatch.auto_reason")[0],
+        day=day,
+        source="auto",
+        planner=planner or NoParts(),
+    )
+    return AutoResult(assigned=assigned, offer=best_auto)
+
+
+def auto_dispatch_after_accept(
+    session: Session,
+    *,
+    ticket: Ticket,
+    settings: DispatchSettings | None = None,
+    planner: PartsPlanner | None = None,
+    now: datetime | None = None,
+) -> AutoResult:
+    """For the desk, right after "accept": dispatch automatically where the network wants it.
+
+    Nothing happens for tickets that need no visit or are not waiting for an engineer;
+    flushes, never commits.
+    """
+    return auto_dispatch(
+        session, ticket=ticket, settings=settings or DispatchSettings(), planner=planner, now=now
+    )
+
+
+def reject(
+    session: Session,
+    *,
+    ticket: Ticket,
+    principal: Principal,
+    reason: str,
+    settings: DispatchSettings,
+    planner: PartsPlanner | None = None,
+    day: date | None = None,
+    now: datetime | None = None,
+) -> Rejected:
+    """The assigned engineer turns the ticket down with a reason; it goes back to the queue
+    and the next candidate (never one who rejected it) is auto-assigned or offered."""
+    if not reason.strip():
+        raise Invalid("validation.missing", field="reason", field_zh="原因", field_en="reason")
+    ticket = service.lock_ticket(session, ticket_id=ticket.id)
+    holder = ticket.engineer_id
+    if principal.role == "engineer" and (holder is None or holder != principal.engineer_id):
+        raise Forbidden("dispatch.not_assigned_to_you")
+    if holder is None:
+        raise lifecycle.conflict(ticket, "engineer_reject")
+    tickets.transition(
+        session,
+        ticket=ticket,
+        req=TransitionRequest(action="engineer_reject", reason=reason),
+        principal=principal,
+        reopen_window=_REOPEN_WINDOW,
+    )
+    service.drop_visit(session, ticket_id=ticket.id)
+    # Let the next dispatcher's version check see this rejection before anything else.
+    session.flush()
+    nxt = auto_dispatch(
+        session, ticket=ticket, settings=settings, planner=planner, day=day, now=now
+    )
+    return Rejected(ticket=ticket, rejected_by=holder, next=nxt)
+
+
+# --- day plans and routes -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Route:
+    """One engineer's visits of a day in order, with ETAs."""
+
+    engineer: Engineer
+    day: date
+    origin: tuple[float, float] | None
+    origin_source: str
+    legs: list[Leg]
+    tickets: dict[int, Ticket]
+
+    @property
+    def total_km(self) -> float:
+        """Great-circle kilometres of the whole route (legs with coordinates)."""
+        return round(sum(leg.travel_km or 0.0 for leg in self.legs), 2)
+
+
+def _route(
+    session: Session,
+    *,
+    engineer: Engineer,
+    day: date,
+    ticket_ids: list[int],
+    now: datetime,
+    settings: DispatchSettings,
+) -> Route:
+    rows = (
+        {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))}
+        if ticket_ids
+        else {}
+    )
+    where = service.locate(session, rows.values())
+    stops = [
+        Stop(
+            id=t.id,
+            lat=where[t.id][0] if where[t.id] else None,  # type: ignore[index]
+            lng=where[t.id][1] if where[t.id] else None,  # type: ignore[index]
+            onsite_minutes=settings.onsite_for(t.type),
+            window=service.parse_window(str(t.details.get("preferred_time", ""))),
+        )
+        for t in sorted(rows.values(), key=lambda t: t.id)
+    ]
+    origin, source = service.origin_of(
+        session, engineer=engineer, day=day, now=now, settings=settings
+    )
+    ordered = order_stops(origin, stops)
+    legs = schedule(
+        day=day,
+        start_at=engineer.work_start,
+        end_at=engineer.work_end,
+        origin=origin,
+        stops=ordered,
+        settings=settings,
+        not_before=now if service.local_day(now, settings) == day else None,
+    )
+    return Route(engineer, day, origin, source, legs, rows)
+
+
+def route(
+    session: Session,
+    *,
+    engineer: Engineer,
+    day: date,
+    settings: DispatchSettings,
+    now: datetime | None = None,
+) -> Route:
+    """The engineer's open visits of the day, ordered (nearest neighbour + 2-opt), with ETAs."""
+    now = now or utcnow()
+    booked = service.day_tickets(session, engineer_ids=[engineer.id], day=day, settings=settings)
+    return _route(
+        session,
+        engineer=engineer,
+        day=day,
+        ticket_ids=booked.get(engineer.id, []),
+        now=now,
+        settings=settings,
+    )
+
+
+@dataclass(slots=True)
+class DayPlan:
+    """A batch plan: the optimal assignment, the routes it leads to, what was applied."""
+
+    day: date
+    plan: Plan
+    tickets: dict[int, Ticket]
+    workers: dict[int, Engineer]
+    scores: dict[tuple[int, int], float]
+    routes: list[Route]
+    applied: bool
+    skipped: list[tuple[int, PortalError]]
+
+
+def plan_day(
+    session: Session,
+    *,
+    day: date,
+    principal: Principal,
+    settings: DispatchSettings,
+    network_id: int | None = None,
+    apply: bool = False,
+    planner: PartsPlanner | None = None,
+    now: datetime | None = None,
+) -> DayPlan:
+    """Assign every waiting ticket at once (optimal assignment, capacity as slots) and route
+    each engineer's day. With `apply`, the plan is carried out ticket by ticket through the same
+    locked, version-checked path as a manual assignment; tickets someone changed meanwhile are
+    skipped and reported."""
+    now = now or utcnow()
+    if principal.role == "network_manager":
+        network_id = principal.network_id
+    waiting = service.queue(
+        session, network_id=network_id, handed_over_only=principal.role == "network_manager"
+    )
+    seen = service.ticket_versions(session, ticket_ids=[t.id for t in waiting])
+    where = service.locate(session, waiting)
+    jobs = [
+        service.job_for(
+            session,
+            ticket=t,
+            now=now,
+            settings=settings,
+            network_id=network_id,
+            location=where[t.id],
+            located=True,
+        )
+        for t in waiting
+    ]
+    workers = service.workers_for(
+        session,
+        cities=sorted({t.city for t in waiting}),
+        day=day,
+        now=now,
+        settings=settings,
+        categories=sorted({j.category for j in jobs}),
+        network_id=network_id,
+    )
+    plan = Plan()
+    scores: dict[tuple[int, int], float] = {}
+    # Coverage never crosses a city: one independent problem per city keeps matrices small.
+    for city in sorted({j.city for j in jobs}):
+        city_jobs = [j for j in jobs if j.city == city]
+        city_workers = [w for w in workers if w.city == city]
+        part = solve(build(city_jobs, city_workers, settings))
+        plan.picks.extend(part.picks)
+        plan.unassigned.extend(part.unassigned)
+        plan.objective += part.objective
+        for p in part.picks:
+            scores[(p.job_id, p.worker_id)] = round(p.value - settings.serve_value, 2)
+    by_id = {t.id: t for t in waiting}
+    engineers = {
+        e.id: e
+        for e in session.scalars(
+            select(Engineer).where(Engineer.id.in_([p.worker_id for p in plan.picks] or [-1]))
+        )
+    }
+    skipped: list[tuple[int, PortalError]] = []
+    if apply:
+        kept = []
+        for pick in plan.picks:
+            # Check under the lock first, so a ticket someone else took is skipped rather than
+            # failing the whole plan (no savepoints: the SQLite driver mishandles them).
+            locked = service.lock_ticket(session, ticket_id=pick.job_id)
+            version = service.ticket_version(session, ticket_id=locked.id)
+            if version != seen.get(pick.job_id, 0):
+                skipped.append(
+                    (
+                        pick.job_id,
+                        Conflict(
+                            "dispatch.stale_version",
+                            current=version,
+                            expected=seen.get(pick.job_id, 0),
+                        ),
+                    )
+                )
+                continue
+            _assign_locked(
+                session,
+                ticket_id=pick.job_id,
+                seen_version=version,
+                principal=principal,
+                engineer_id=pick.worker_id,
+                network_id=None,
+                reason="",
+                day=day,
+                source="plan",
+                planner=planner or NoParts(),
+            )
+            kept.append(pick)
+        plan.picks = kept
+    routes: list[Route] = []
+    planned: dict[int, list[int]] = {}
+    for p in plan.picks:
+        planned.setdefault(p.worker_id, []).append(p.job_id)
+    booked = service.day_tickets(session, engineer_ids=list(planned), day=day, settings=settings)
+    for worker_id in sorted(planned):
+        ids = sorted(set(booked.get(worker_id, [])) | set(planned[worker_id]))
+        r = _route(
+            session,
+            engineer=engineers[worker_id],
+            day=day,
+            ticket_ids=ids,
+            now=now,
+            settings=settings,
+        )
+        routes.append(r)
+        if apply:
+            visits = service.visits_of(session, ticket_ids=[leg.stop.id for leg in r.legs])
+            for seq, leg in enumerate(r.legs, start=1):
+                visit = visits.get(leg.stop.id)
+                if visit is not None and visit.engineer_id == worker_id:
+                    visit.sequence, visit.eta = seq, leg.arrive
+            session.flush()
+    return DayPlan(
+        day=day,
+        plan=plan,
+        tickets=by_id,
+        workers=engineers,
+        scores=scores,
+        routes=routes,
+        applied=apply,
+        skipped=skipped,
+    )

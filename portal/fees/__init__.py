@@ -1,0 +1,1 @@
+"""Fees: versioned rate cards, warranty decisions, quotes and customer receipts."""

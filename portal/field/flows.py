@@ -1,0 +1,175 @@
+"""The engineer's steps on a job, each one lifecycle transition with its own time:
+accept / reject (dispatch), depart and arrive (with the phone's position), complete (with the
+work record, the parts fitted from the van and the customer's signature).
+
+Steps that carry data in their event (a position, the work record) are applied with
+`lifecycle.apply` and then `sla_flows.on_transition`, which is what
+`tickets.service.transition` does for these actions; `transition` itself takes no payload.
+Accept goes through `transition`, reject through dispatch's `flows.reject` (which offers the
+job to the next engineer).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal.database import utcnow
+from portal.dispatch import flows as dispatch_flows
+from portal.dispatch import service as dispatch
+from portal.dispatch.parts import PartLine, PartsPlanner
+from portal.dispatch.scoring import DispatchSettings
+from portal.errors import Invalid
+from portal.field import service
+from portal.field.schemas import Position
+from portal.parts import flows as parts_flows
+from portal.security import Principal
+from portal.sla import flows as sla_flows
+from portal.sop import service as sop
+from portal.tickets import lifecycle
+from portal.tickets import service as tickets
+from portal.tickets.models import Ticket, TicketEvent
+from portal.tickets.schemas import TransitionRequest
+
+# transition() wants a reopen window; the engineer's steps never reopen.
+_REOPEN_WINDOW = timedelta(days=30)
+COORD = Decimal("0.000001")
+
+
+def _step(
+    session: Session,
+    *,
+    ticket: Ticket,
+    action: str,
+    principal: Principal,
+    payload: dict[str, Any],
+    at: datetime | None = None,
+) -> TicketEvent:
+    event = lifecycle.apply(
+        session,
+        ticket=ticket,
+        action=action,
+        actor=principal.actor,
+        role=principal.role,
+        payload=payload,
+        at=at,
+    )
+    sla_flows.on_transition(session, ticket=ticket, event=event)
+    return event
+
+
+def accept(session: Session, *, ticket: Ticket, principal: Principal) -> TicketEvent:
+    """The engineer takes the dispatched job."""
+    return tickets.transition(
+        session,
+        ticket=ticket,
+        req=TransitionRequest(action="engineer_accept"),
+        principal=principal,
+        reopen_window=_REOPEN_WINDOW,
+    )
+
+
+def reject(
+    session: Session,
+    *,
+    ticket: Ticket,
+    principal: Principal,
+    reason: str,
+    settings: DispatchSettings,
+    planner: PartsPlanner | None = None,
+) -> dispatch_flows.Rejected:
+    """The engineer turns the job down with a reason; dispatch offers it to the next one."""
+    return dispatch_flows.reject(
+        session,
+        ticket=ticket,
+        principal=principal,
+        reason=reason,
+        settings=settings,
+        planner=planner,
+    )
+
+
+def _located(
+    session: Session, *, principal: Principal, position: Position | None, at: datetime
+) -> dict[str, Any]:
+    """The event payload of a position, which also becomes the engineer's current one."""
+    if position is None or principal.engineer_id is None:
+        return {}
+    dispatch.report_position(
+        session,
+        engineer_id=principal.engineer_id,
+        lat=position.lat.quantize(COORD),
+        lng=position.lng.quantize(COORD),
+        at=at,
+    )
+    return {"position": position.payload()}
+
+
+def depart(
+    session: Session, *, ticket: Ticket, principal: Principal, position: Position | None = None
+) -> TicketEvent:
+    """On the way; the position, when the phone gave one, is where the trip starts."""
+    now = utcnow()
+    payload = _located(session, principal=principal, position=position, at=now)
+    return _step(
+        session, ticket=ticket, action="depart", principal=principal, payload=payload, at=now
+    )
+
+
+def arrive(
+    session: Session, *, ticket: Ticket, principal: Principal, position: Position | None = None
+) -> TicketEvent:
+    """On site; the position, when the phone gave one, proves it and updates dispatch's map."""
+    now = utcnow()
+    payload = _located(session, principal=principal, position=position, at=now)
+    return _step(
+        session, ticket=ticket, action="arrive", principal=principal, payload=payload, at=now
+    )
+
+
+def complete(session: Session, *, ticket: Ticket, principal: Principal) -> TicketEvent:
+    """Finish the visit: it needs a work record and the customer's signature. Parts fitted
+    from the van are consumed from it (the parts domain's ledger) in the same transaction."""
+    if ticket.status != service.ON_SITE:
+        raise lifecycle.conflict(ticket, "complete")
+    record = service.current_record(session, ticket=ticket)
+    if record is None or not record.work_done.strip():
+        raise Invalid("field_app.record_missing", field="work_done")
+    if record.signature_id is None:
+        raise Invalid("field_app.signature_missing", field="signature")
+    now = utcnow()
+    from_van = [
+        PartLine(part_code=p["part_code"], quantity=int(p["quantity"]), name=p.get("name", ""))
+        for p in record.parts_used
+        if p.get("source") == "van" and p.get("part_code")
+    ]
+    if from_van:
+        parts_flows.consume_for_ticket(
+            session, ticket=ticket, lines=from_van, principal=principal, at=now
+        )
+    payload = {
+        "work_record_id": record.id,
+        "parts_used": list(record.parts_used),
+        "photo_ids": list(record.photo_ids),
+        "signature_id": record.signature_id,
+        "labour_quota_hours": str(sop.labour_quota(session, ticket=ticket)),
+    }
+    return _step(
+        session, ticket=ticket, action="complete", principal=principal, payload=payload, at=now
+    )
+
+
+def wait_parts(
+    session: Session, *, ticket: Ticket, principal: Principal, reason: str
+) -> TicketEvent:
+    """On site but a part is missing: the job waits for it (the parts domain resumes it)."""
+    return tickets.transition(
+        session,
+        ticket=ticket,
+        req=TransitionRequest(action="wait_parts", reason=reason),
+        principal=principal,
+        reopen_window=_REOPEN_WINDOW,
+    )

@@ -1,0 +1,1 @@
+"""Preventive maintenance: plans per asset or model, usage readings, tickets made ahead."""

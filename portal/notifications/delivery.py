@@ -1,0 +1,174 @@
+"""The outbox worker's work: claim due notifications, deliver each through its channel's
+sender, record the outcome (sent, retry later with backoff, or failed for good).
+
+At least once: a claim is a lease; a worker killed mid-delivery leaves "sending" rows whose
+lease runs out, and the next worker delivers them again with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+
+from portal.config import Settings
+from portal.database import Database, utcnow
+from portal.notifications import service
+from portal.notifications.flows import render
+from portal.notifications.senders import (
+    DeliveryError,
+    LogSender,
+    Outgoing,
+    PortalWeChatClient,
+    Sender,
+    SmsSender,
+    Unconfigured,
+    WeChatSender,
+)
+
+log = logging.getLogger(__name__)
+
+
+def build_senders(settings: Settings, *, http: httpx.Client | None = None) -> dict[str, Sender]:
+    """The customer channels' senders for these settings (logging ones in demo mode)."""
+    senders: dict[str, Sender] = {}
+    if settings.wechat_app_id:
+        client = PortalWeChatClient(
+            settings.wechat_app_id,
+            settings.wechat_app_secret,
+            api_base_url=settings.wechat_api_base_url,
+            timeout=settings.notify_timeout_s,
+        )
+        url = f"{settings.public_url.rstrip('/')}/" if settings.public_url else ""
+        senders["wechat"] = WeChatSender(client, template_id=settings.wechat_template_id, url=url)
+    else:
+        senders["wechat"] = LogSender("wechat") if settings.demo_mode else Unconfigured("wechat")
+    if settings.sms_url:
+        http = http or httpx.Client(timeout=settings.notify_timeout_s)
+        senders["sms"] = SmsSender(url=settings.sms_url, api_key=settings.sms_api_key, http=http)
+    else:
+        senders["sms"] = LogSender("sms") if settings.demo_mode else Unconfigured("sms")
+    return senders
+
+
+@dataclass
+class DeliveryStats:
+    """What one pass of the outbox worker did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    lost: int = 0  # claims that expired before they were tried (left for the next pass)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outbox:
+    """Claims due notifications, delivers them with their senders, records the outcome."""
+
+    db: Database
+    senders: Mapping[str, Sender]
+    worker: str
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 20
+    max_attempts: int = 8
+    backoff_s: float = 10.0
+    backoff_max_s: float = 3600.0
+
+    @classmethod
+    def from_settings(
+        cls, db: Database, settings: Settings, *, worker: str, senders: Mapping[str, Sender]
+    ) -> Outbox:
+        """An outbox worker configured from the settings."""
+        return cls(
+            db=db,
+            senders=senders,
+            worker=worker,
+            lease=timedelta(seconds=settings.outbox_lease_s),
+            batch=settings.outbox_batch,
+            max_attempts=settings.outbox_max_attempts,
+            backoff_s=settings.outbox_backoff_s,
+            backoff_max_s=settings.outbox_backoff_max_s,
+        )
+
+    def claim(self) -> list[Outgoing]:
+        """Take a batch in its own short transaction; the claims are committed on return."""
+        with self.db.session() as session:
+            rows = service.claim(
+                session,
+                channels=set(self.senders),
+                worker=self.worker,
+                now=utcnow(),
+                lease=self.lease,
+                limit=self.batch,
+            )
+            return [
+                Outgoing(
+                    id=n.id,
+                    key=n.idempotency_key,
+                    channel=n.channel,
+                    recipient=n.recipient,
+                    template=n.template,
+                    text=render(n.template, n.payload)[0],
+                    payload=dict(n.payload),
+                    created_at=n.created_at,
+                    attempts=n.attempts,
+                )
+                for n in rows
+            ]
+
+    def deliver_once(self) -> DeliveryStats:
+        """One pass: claim a batch and try each notification once."""
+        stats = DeliveryStats()
+        batch = self.claim()
+        stats.claimed = len(batch)
+        # Monotonic, so a clock step cannot make us send on a claim that has run out.
+        expires = time.monotonic() + self.lease.total_seconds()
+        for message in batch:
+            if time.monotonic() >= expires:
+                stats.lost += 1  # another worker may hold it now; it is retried, not lost
+                continue
+            self._deliver(message, stats)
+        return stats
+
+    def _deliver(self, message: Outgoing, stats: DeliveryStats) -> None:
+        sender = self.senders[message.channel]
+        try:
+            sender.send(message)
+        except DeliveryError as exc:
+            error, retry = str(exc), exc.retry
+        except Exception as exc:  # a sender bug must not stop the other deliveries
+            log.exception("sender %s failed on notification %s", message.channel, message.id)
+            error, retry = f"{type(exc).__name__}: {exc}", True
+        else:
+            with self.db.session() as session:
+                service.mark_sent(session, notification_id=message.id, now=utcnow())
+            stats.sent += 1
+            return
+        give_up = not retry or message.attempts >= self.max_attempts
+        retry_at = None
+        if not give_up:
+            wait = service.backoff(
+                message.attempts, base_s=self.backoff_s, max_s=self.backoff_max_s
+            )
+            retry_at = utcnow() + wait
+        with self.db.session() as session:
+            service.mark_attempt_failed(
+                session,
+                notification_id=message.id,
+                worker=self.worker,
+                error=error,
+                retry_at=retry_at,
+            )
+        stats.errors.append(f"{message.id}: {error}")
+        if give_up:
+            stats.failed += 1
+            log.warning("notification %s failed for good: %s", message.id, error)
+        else:
+            stats.retrying += 1
+            log.info("notification %s attempt %s failed: %s", message.id, message.attempts, error)

@@ -1,0 +1,20 @@
+"""Pages shared by every domain: the language switch."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from portal.templating import LANG_COOKIE, PAGE_ROUTER_OPTIONS, safe_path, see_other
+
+router = APIRouter(**PAGE_ROUTER_OPTIONS)
+
+
+@router.get("/lang/{lang}", response_class=Response)
+def switch_language(lang: Literal["zh", "en"], next: str = "/tickets") -> Response:
+    """Remember the reader's language in a cookie and go back to where they were."""
+    response = see_other(safe_path(next))
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    return response

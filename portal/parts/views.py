@@ -1,0 +1,421 @@
+"""Parts JSON routes under /api/v1/parts: thin; the rules live in service and flows.
+
+Who may do what: the dispatcher (the platform's parts desk) everything; finance reads; a
+network manager reads and moves the stock of their own network (its store and vans); an
+engineer sees their van and works the parts of their own tickets. A record outside the
+caller's scope answers 404, as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import select
+
+from portal.database import SessionDep
+from portal.dispatch.parts import PartLine, Reservation
+from portal.errors import Forbidden, NotFound
+from portal.networks.models import Engineer
+from portal.parts import flows, service
+from portal.parts.models import (
+    DefectiveReturn,
+    Part,
+    PartReservation,
+    StockBalance,
+    StockLocation,
+)
+from portal.parts.schemas import (
+    BalanceRead,
+    ConsumeRequest,
+    CountRead,
+    LocationRead,
+    MovementRead,
+    PartCreate,
+    PartLineRead,
+    PartRead,
+    PartsRequest,
+    ReceiveRequest,
+    ReservationRead,
+    ReservationResult,
+    ReturnRead,
+    ReturnStep,
+    ShortageRead,
+    ThresholdRequest,
+    TransferRequest,
+    VanRead,
+)
+from portal.security import Principal, require_roles
+from portal.tickets import service as tickets
+
+router = APIRouter(prefix="/parts", tags=["parts"])
+
+IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+RefPath = Annotated[str, Path(min_length=1, max_length=32)]
+
+Readers = Annotated[
+    Principal, require_roles("dispatcher", "finance", "network_manager", "engineer", "agent")
+]
+StockReaders = Annotated[Principal, require_roles("dispatcher", "finance", "network_manager")]
+Movers = Annotated[Principal, require_roles("dispatcher", "network_manager")]
+Desk = Annotated[Principal, require_roles("dispatcher")]
+TicketWorkers = Annotated[Principal, require_roles("dispatcher", "network_manager", "engineer")]
+
+
+def _network_scope(principal: Principal) -> int | None:
+    """The one network a caller is limited to (None: all)."""
+    if principal.role in ("network_manager", "engineer"):
+        return principal.network_id if principal.network_id is not None else -1
+    return None
+
+
+def _may_touch(principal: Principal, location: StockLocation) -> bool:
+    if principal.role in ("admin", "dispatcher", "finance"):
+        return True
+    if principal.role == "network_manager":
+        return location.network_id is not None and location.network_id == principal.network_id
+    if principal.role == "engineer":
+        return location.engineer_id is not None and location.engineer_id == principal.engineer_id
+    return False
+
+
+def _location(session: SessionDep, principal: Principal, location_id: int) -> StockLocation:
+    loc = session.get(StockLocation, location_id)
+    if loc is None or not _may_touch(principal, loc):
+        raise NotFound("object.stock_location")
+    return loc
+
+
+def balance_read(b: StockBalance) -> BalanceRead:
+    """The API shape of a balance."""
+    return BalanceRead(
+        location_id=b.location_id,
+        location_code=b.location.code,
+        location_name=b.location.name,
+        part_id=b.part_id,
+        part_code=b.part.code,
+        part_name=b.part.name,
+        on_hand=b.on_hand,
+        reserved=b.reserved,
+        available=b.available,
+        defective=b.defective,
+        min_level=b.min_level,
+        low=b.low,
+    )
+
+
+def _result(result: Reservation, status: str) -> ReservationResult:
+    def lines(items: tuple[PartLine, ...]) -> list[dict[str, object]]:
+        return [{"part_code": p.part_code, "quantity": p.quantity, "name": p.name} for p in items]
+
+    return ReservationResult.model_validate(
+        {
+            "reserved": lines(result.reserved),
+            "shortages": lines(result.shortages),
+            "ticket_status": status,
+        }
+    )
+
+
+# ---- catalogue and locations -------------------------------------------------------------
+
+
+@router.get("/catalogue", response_model=list[PartRead])
+def catalogue(
+    session: SessionDep,
+    principal: Readers,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[Part]:
+    """The parts catalogue: part number, name, compatible models, cost, price, returnable."""
+    return service.list_parts(session, category=category, q=q)
+
+
+@router.post("/catalogue", response_model=PartRead, status_code=201)
+def add_part(data: PartCreate, session: SessionDep, principal: Desk) -> Part:
+    """Add a part to the catalogue."""
+    return service.create_part(session, part=Part(**data.model_dump(), active=True))
+
+
+@router.get("/locations", response_model=list[LocationRead])
+def locations(session: SessionDep, principal: Readers) -> list[StockLocation]:
+    """Stock locations the caller may see (central, network stores, vans)."""
+    scope = _network_scope(principal)
+    rows = service.list_locations(session, network_id=scope)
+    return [r for r in rows if _may_touch(principal, r) or principal.role == "agent"]
+
+
+# ---- stock and movements -----------------------------------------------------------------
+
+
+@router.get("/stock", response_model=list[BalanceRead])
+def stock(
+    session: SessionDep,
+    principal: StockReaders,
+    location_id: IdQuery = None,
+    part_id: IdQuery = None,
+    low: bool = False,
+) -> list[BalanceRead]:
+    """Stock by location and part (`low=true`: only what is under its threshold)."""
+    rows = service.stock(
+        session,
+        location_id=location_id,
+        part_id=part_id,
+        network_id=_network_scope(principal),
+        low_only=low,
+    )
+    return [balance_read(b) for b in rows]
+
+
+@router.get("/alerts", response_model=list[BalanceRead])
+def alerts(session: SessionDep, principal: StockReaders) -> list[BalanceRead]:
+    """Low-stock alerts: free stock under the location's threshold for the part."""
+    return [
+        balance_read(b) for b in service.low_stock(session, network_id=_network_scope(principal))
+    ]
+
+
+@router.post("/thresholds", response_model=BalanceRead)
+def threshold(data: ThresholdRequest, session: SessionDep, principal: Movers) -> BalanceRead:
+    """Set the low-stock threshold of a part at a location."""
+    loc = _location(session, principal, data.location_id)
+    part = service.get_part(session, part_id=data.part_id)
+    service.set_threshold(session, location_id=loc.id, part_id=part.id, min_level=data.min_level)
+    row = service.balance(session, location_id=loc.id, part_id=part.id)
+    assert row is not None
+    return balance_read(row)
+
+
+@router.get("/movements", response_model=list[MovementRead])
+def movements(
+    session: SessionDep,
+    principal: StockReaders,
+    location_id: IdQuery = None,
+    part_id: IdQuery = None,
+    ticket_id: IdQuery = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[object]:
+    """The movement history (append-only), newest first."""
+    return list(
+        service.movements(
+            session,
+            location_id=location_id,
+            part_id=part_id,
+            ticket_id=ticket_id,
+            network_id=_network_scope(principal),
+            limit=limit,
+        )
+    )
+
+
+@router.post("/receipts", response_model=list[ShortageRead], status_code=201)
+def receive(data: ReceiveRequest, session: SessionDep, principal: Movers) -> list[object]:
+    """Goods in at a location; answers the shortage orders it served."""
+    loc = _location(session, principal, data.location_id)
+    part = service.get_part(session, part_id=data.part_id)
+    return list(
+        flows.receive(
+            session,
+            location=loc,
+            part=part,
+            quantity=data.quantity,
+            principal=principal,
+            note=data.note,
+        )
+    )
+
+
+@router.post("/transfers", response_model=list[ShortageRead], status_code=201)
+def transfer(data: TransferRequest, session: SessionDep, principal: Movers) -> list[object]:
+    """Move free stock (to a van: an issue); answers the shortage orders it served."""
+    source = _location(session, principal, data.source_location_id)
+    target = _location(session, principal, data.target_location_id)
+    part = service.get_part(session, part_id=data.part_id)
+    return list(
+        flows.transfer(
+            session,
+            source=source,
+            target=target,
+            part=part,
+            quantity=data.quantity,
+            principal=principal,
+        )
+    )
+
+
+# ---- a ticket's parts --------------------------------------------------------------------
+
+
+@router.get("/tickets/{ref}", response_model=list[ReservationRead])
+def ticket_parts(ref: RefPath, session: SessionDep, principal: TicketWorkers) -> list[object]:
+    """What is held for the ticket (open reservations)."""
+    ticket = tickets.get_ticket(session, ref=ref, principal=principal)
+    return list(service.held_for(session, ticket_id=ticket.id))
+
+
+@router.get("/tickets/{ref}/suggestions", response_model=list[PartLineRead])
+def suggestions(ref: RefPath, session: SessionDep, principal: TicketWorkers) -> list[object]:
+    """The parts the ticket will probably need."""
+    ticket = tickets.get_ticket(session, ref=ref, principal=principal)
+    return [
+        {"part_code": p.part_code, "quantity": p.quantity, "name": p.name}
+        for p in flows.suggest_parts(session, ticket=ticket)
+    ]
+
+
+@router.post("/tickets/{ref}/requests", response_model=ReservationResult)
+def request_parts(
+    ref: RefPath, data: PartsRequest, session: SessionDep, principal: TicketWorkers
+) -> ReservationResult:
+    """Hold parts for the ticket at its network; what is short is ordered (缺件订单) and the
+    ticket waits for parts until it arrives."""
+    ticket = tickets.get_ticket(session, ref=ref, principal=principal)
+    lines = [PartLine(x.part_code, x.quantity) for x in data.lines]
+    result = flows.request_parts(session, ticket=ticket, lines=lines, principal=principal)
+    return _result(result, ticket.status)
+
+
+@router.post("/tickets/{ref}/issue", response_model=CountRead)
+def issue(ref: RefPath, session: SessionDep, principal: TicketWorkers) -> CountRead:
+    """The engineer collects the ticket's held parts into their van (领料)."""
+    ticket = tickets.get_ticket(session, ref=ref, principal=principal)
+    return CountRead(count=flows.issue_to_engineer(session, ticket=ticket, principal=principal))
+
+
+@router.post("/tickets/{ref}/consumption", response_model=CountRead)
+def consume(
+    ref: RefPath, data: ConsumeRequest, session: SessionDep, principal: TicketWorkers
+) -> CountRead:
+    """Record the parts fitted (by default everything held for the ticket)."""
+    ticket = tickets.get_ticket(session, ref=ref, principal=principal)
+    lines = None
+    if data.lines is not None:
+        lines = [PartLine(x.part_code, x.quantity) for x in data.lines]
+    units = flows.consume_for_ticket(session, ticket=ticket, lines=lines, principal=principal)
+    return CountRead(count=units)
+
+
+@router.post("/tickets/{ref}/release", response_model=CountRead)
+def release(ref: RefPath, session: SessionDep, principal: Movers) -> CountRead:
+    """Give back everything held for the ticket and cancel its shortage orders."""
+    ticket = tickets.get_ticket(session, ref=ref, principal=principal)
+    return CountRead(count=flows.release_ticket(session, ticket=ticket, actor=principal.actor))
+
+
+# ---- shortages and returns ---------------------------------------------------------------
+
+
+@router.get("/shortages", response_model=list[ShortageRead])
+def shortages(
+    session: SessionDep,
+    principal: StockReaders,
+    status: Annotated[str | None, Query(pattern=r"^(open|fulfilled|cancelled)$")] = None,
+) -> list[object]:
+    """Shortage orders (缺件订单), newest first."""
+    return list(
+        service.list_shortages(session, status=status, network_id=_network_scope(principal))
+    )
+
+
+@router.post("/shortages/{shortage_id}/fulfil", response_model=ShortageRead)
+def fulfil(shortage_id: IdPath, session: SessionDep, principal: Movers) -> object:
+    """Serve a shortage order from its location's stock (resumes the waiting ticket)."""
+    order = service.get_shortage(session, shortage_id=shortage_id)
+    _location(session, principal, order.location_id)
+    flows.fulfil(session, order=order, actor=principal)
+    return order
+
+
+@router.post("/shortages/{shortage_id}/ship", response_model=ShortageRead)
+def ship(shortage_id: IdPath, session: SessionDep, principal: Desk) -> object:
+    """Send a shortage order's parts from the central warehouse and serve it."""
+    order = service.get_shortage(session, shortage_id=shortage_id)
+    flows.ship_from_central(session, order=order, principal=principal)
+    return order
+
+
+@router.get("/returns", response_model=list[ReturnRead])
+def returns(
+    session: SessionDep,
+    principal: Readers,
+    status: Annotated[
+        str | None, Query(pattern=r"^(awaiting|shipped|received|repaired|scrapped)$")
+    ] = None,
+) -> list[object]:
+    """Defective parts to come back (旧件返还), oldest first."""
+    if principal.role == "agent":
+        raise Forbidden("error.forbidden")
+    engineer_id = principal.engineer_id if principal.role == "engineer" else None
+    if principal.role == "engineer" and engineer_id is None:
+        return []
+    network_id = principal.network_id if principal.role == "network_manager" else None
+    if principal.role == "network_manager" and network_id is None:
+        return []
+    return list(
+        service.list_returns(session, status=status, engineer_id=engineer_id, network_id=network_id)
+    )
+
+
+@router.post("/returns/{return_id}", response_model=ReturnRead)
+def advance_return(
+    return_id: IdPath, data: ReturnStep, session: SessionDep, principal: TicketWorkers
+) -> DefectiveReturn:
+    """Ship (the engineer or their network), receive, repair or scrap (the parts desk)."""
+    ret = service.get_return(session, return_id=return_id)
+    engineer = session.get(Engineer, ret.engineer_id) if ret.engineer_id else None
+    mine = (principal.role == "engineer" and principal.engineer_id == ret.engineer_id) or (
+        principal.role == "network_manager"
+        and engineer is not None
+        and engineer.network_id == principal.network_id
+    )
+    if principal.role not in ("dispatcher", "admin") and not mine:
+        raise NotFound("object.defective_return")
+    if data.step != "ship" and principal.role not in ("dispatcher", "admin"):
+        raise Forbidden("error.forbidden")
+    return service.advance_return(
+        session, ret=ret, step=data.step, actor=principal.actor, tracking=data.tracking
+    )
+
+
+# ---- an engineer's van -------------------------------------------------------------------
+
+
+@router.get("/van", response_model=VanRead)
+def van(
+    session: SessionDep,
+    principal: TicketWorkers,
+    engineer_id: IdQuery = None,
+) -> VanRead:
+    """An engineer's van stock (an engineer: their own; a manager: one of their network's)."""
+    if principal.role == "engineer":
+        engineer_id = principal.engineer_id
+    engineer = session.get(Engineer, engineer_id) if engineer_id is not None else None
+    if engineer is None or (
+        principal.role == "network_manager" and engineer.network_id != principal.network_id
+    ):
+        raise NotFound("object.engineer")
+    return van_read(session, engineer=engineer)
+
+
+def van_read(session: SessionDep, *, engineer: Engineer) -> VanRead:
+    """Everything about one van."""
+    loc = service.van_location(session, engineer=engineer)
+    held = session.scalars(
+        select(PartReservation)
+        .where(
+            PartReservation.location_id == loc.id,
+            PartReservation.status.in_(service.OPEN_RESERVATION),
+        )
+        .order_by(PartReservation.id)
+    )
+    return VanRead(
+        location=LocationRead.model_validate(loc),
+        stock=[balance_read(b) for b in service.stock(session, location_id=loc.id)],
+        reservations=[ReservationRead.model_validate(r) for r in held],
+        returns=[
+            ReturnRead.model_validate(r)
+            for r in service.list_returns(session, engineer_id=engineer.id)
+            if r.status in ("awaiting", "shipped")
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Settlement: the double-entry ledger, settlement runs, monthly statements and deposits."""

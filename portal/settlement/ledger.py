@@ -1,0 +1,281 @@
+"""The double-entry ledger: accounts by code, balanced idempotent postings, reversals.
+
+Every amount is a Decimal with two places; a posting whose entries do not sum to zero is
+refused before anything is written. Transactions and entries are append-only (a flush hook
+refuses edits and deletes); a correction is a reversing transaction. Each posting carries an
+idempotency key (unique), so posting the same thing twice returns the first one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.database import utcnow
+from portal.errors import Conflict, Invalid
+from portal.networks.models import Engineer, ServiceNetwork
+from portal.settlement.models import LedgerAccount, LedgerEntry, LedgerTransaction
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+PERIOD_ZONE = ZoneInfo("Asia/Shanghai")
+
+# The manufacturer's (platform's) own accounts: code -> (kind, name).
+HOUSE_ACCOUNTS: dict[str, tuple[str, str]] = {
+    "mfr:service_cost": ("expense", "厂商保内服务费用"),
+    "mfr:parts_cost": ("expense", "厂商保内备件成本"),
+    "mfr:penalty_income": ("income", "厂商罚款收入"),
+    "inventory:parts": ("asset", "备件库存"),
+    "platform:bank": ("asset", "平台银行存款"),
+}
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """A money amount rounded to the cent; floats are refused, not converted."""
+    if isinstance(value, float):  # pragma: no cover - a programming error, loudly
+        raise TypeError("money must not be a float")
+    return Decimal(value).quantize(CENT)
+
+
+def period_of(at: datetime) -> str:
+    """The settlement month (YYYY-MM) of a moment, on the China calendar."""
+    return at.astimezone(PERIOD_ZONE).strftime("%Y-%m")
+
+
+def account(session: Session, code: str) -> LedgerAccount:
+    """The account with this code, opened on first use."""
+    row = session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).first()
+    if row is not None:
+        return row
+    kind, name, network_id, engineer_id = _describe(session, code)
+    row = LedgerAccount(
+        code=code, kind=kind, name=name, network_id=network_id, engineer_id=engineer_id
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _describe(session: Session, code: str) -> tuple[str, str, int | None, int | None]:
+    if code in HOUSE_ACCOUNTS:
+        kind, name = HOUSE_ACCOUNTS[code]
+        return kind, name, None, None
+    parts = code.split(":")
+    if parts[0] == "network" and len(parts) in (2, 3) and parts[1].isdigit():
+        net = session.get(ServiceNetwork, int(parts[1]))
+        label = net.name if net else parts[1]
+        sub = parts[2] if len(parts) == 3 else ""
+        kind, suffix = {
+            "": ("liability", "往来"),
+            "deposit": ("liability", "押金"),
+            "labour": ("expense", "工程师薪酬"),
+            "cash": ("asset", "现金"),
+            "revenue": ("income", "保外收入"),
+        }[sub]
+        return kind, f"{label}{suffix}", int(parts[1]), None
+    if parts[0] == "engineer" and len(parts) == 2 and parts[1].isdigit():
+        eng = session.get(Engineer, int(parts[1]))
+        return (
+            "liability",
+            f"{eng.name if eng else parts[1]}薪酬",
+            eng.network_id if eng else None,
+            int(parts[1]),
+        )
+    raise ValueError(f"unknown account code {code!r}")
+
+
+def network_account(network_id: int, sub: str = "") -> str:
+    """The code of a network's account ("" current account, deposit, labour, cash, revenue)."""
+    return f"network:{network_id}" + (f":{sub}" if sub else "")
+
+
+def engineer_account(engineer_id: int) -> str:
+    """The code of an engineer's pay account."""
+    return f"engineer:{engineer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """Money moving from one account to another: debit `debit`, credit `credit`."""
+
+    debit: str
+    credit: str
+    amount: Decimal
+    kind: str
+    rule: str = ""
+    memo: str = ""
+    ticket_id: int | None = None
+
+
+def find(session: Session, key: str) -> LedgerTransaction | None:
+    """The transaction posted under an idempotency key, if any."""
+    return session.scalars(
+        select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)
+    ).first()
+
+
+def post(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    period: str,
+    postings: Sequence[Posting],
+    actor: str,
+    description: str = "",
+    ticket_id: int | None = None,
+    run_id: int | None = None,
+    reverses_id: int | None = None,
+    at: datetime | None = None,
+) -> tuple[LedgerTransaction, bool]:
+    """Post a balanced transaction once per key; returns it and whether it is new."""
+    existing = find(session, key)
+    if existing is not None:
+        return existing, False
+    entries = []
+    for p in postings:
+        amount = money(p.amount)
+        if amount == ZERO:
+            continue
+        for code, signed in ((p.debit, amount), (p.credit, -amount)):
+            entries.append(
+                LedgerEntry(
+                    account_id=account(session, code).id,
+                    amount=signed,
+                    kind=p.kind,
+                    rule=p.rule,
+                    memo=p.memo[:200],
+                    ticket_id=p.ticket_id if p.ticket_id is not None else ticket_id,
+                )
+            )
+    return _insert(
+        session,
+        txn=LedgerTransaction(
+            idempotency_key=key,
+            kind=kind,
+            description=description[:200],
+            ticket_id=ticket_id,
+            run_id=run_id,
+            reverses_id=reverses_id,
+            period=period,
+            posted_by=actor,
+            created_at=at or utcnow(),
+        ),
+        entries=entries,
+    )
+
+
+def _insert(
+    session: Session, *, txn: LedgerTransaction, entries: list[LedgerEntry]
+) -> tuple[LedgerTransaction, bool]:
+    if sum((e.amount for e in entries), ZERO) != ZERO:
+        raise Invalid("settlement.unbalanced")
+    try:
+        with session.begin_nested():
+            session.add(txn)
+            session.flush()
+            for e in entries:
+                e.transaction_id = txn.id
+            session.add_all(entries)
+            session.flush()
+    except IntegrityError:
+        # Posted under the same key by a concurrent caller: theirs stands.
+        existing = find(session, txn.idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
+    session.refresh(txn, ["entries"])
+    return txn, True
+
+
+def reverse(
+    session: Session,
+    *,
+    txn: LedgerTransaction,
+    actor: str,
+    period: str,
+    run_id: int | None = None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> tuple[LedgerTransaction, bool]:
+    """Cancel a transaction by posting its mirror image (once: the key is the original's)."""
+    if txn.kind == "reversal":
+        raise Conflict("settlement.reverse_reversal")
+    key = f"reverse:{txn.id}"
+    existing = find(session, key)
+    if existing is not None:
+        return existing, False
+    mirror = [
+        LedgerEntry(
+            account_id=e.account_id,
+            amount=-e.amount,
+            kind=e.kind,
+            rule=e.rule,
+            memo=e.memo,
+            ticket_id=e.ticket_id,
+        )
+        for e in txn.entries
+    ]
+    return _insert(
+        session,
+        txn=LedgerTransaction(
+            idempotency_key=key,
+            kind="reversal",
+            description=(reason or f"冲销 #{txn.id}")[:200],
+            ticket_id=txn.ticket_id,
+            run_id=run_id,
+            reverses_id=txn.id,
+            period=period,
+            posted_by=actor,
+            created_at=at or utcnow(),
+        ),
+        entries=mirror,
+    )
+
+
+def get_transaction(session: Session, *, transaction_id: int) -> LedgerTransaction:
+    """A transaction by id."""
+    from portal.errors import NotFound
+
+    row = session.get(LedgerTransaction, transaction_id)
+    if row is None:
+        raise NotFound("object.transaction")
+    return row
+
+
+# Sums are taken here, not in SQL: SQLite keeps NUMERIC as binary floating point, and
+# adding those up in the database would bring float error into money.
+
+
+def balance(session: Session, code: str) -> Decimal:
+    """The account's balance (debits minus credits); zero for one never used."""
+    amounts = session.scalars(
+        select(LedgerEntry.amount)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerAccount.code == code)
+    )
+    return sum(amounts, ZERO)
+
+
+def trial_balance(session: Session) -> list[tuple[LedgerAccount, Decimal]]:
+    """Every account with its balance; the balances sum to zero."""
+    totals: dict[int, Decimal] = {}
+    for account_id, amount in session.execute(select(LedgerEntry.account_id, LedgerEntry.amount)):
+        totals[account_id] = totals.get(account_id, ZERO) + amount
+    accounts = session.scalars(select(LedgerAccount).order_by(LedgerAccount.code))
+    return [(acc, totals.get(acc.id, ZERO)) for acc in accounts]
+
+
+def unbalanced_transactions(session: Session) -> list[int]:
+    """Ids of transactions whose entries do not sum to zero (there should be none)."""
+    totals: dict[int, Decimal] = {}
+    for txn_id, amount in session.execute(select(LedgerEntry.transaction_id, LedgerEntry.amount)):
+        totals[txn_id] = totals.get(txn_id, ZERO) + amount
+    return sorted(t for t, total in totals.items() if total != ZERO)

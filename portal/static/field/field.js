@@ -1,0 +1,110 @@
+// The engineer's app: the phone's position on depart/arrive, and the signature pad.
+// Plain forms post without this script too (no position, no signature): nothing else needs it.
+(function () {
+  "use strict";
+
+  // Forms marked data-geo send the phone's position when it gives one within a few seconds;
+  // a refusal or a timeout sends the form without it rather than keep the engineer waiting.
+  function withPosition(form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.located === "1" || !("geolocation" in navigator)) return;
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      if (button) {
+        button.disabled = true;
+        if (form.dataset.locating) button.textContent = form.dataset.locating;
+      }
+      var sent = false;
+      function send() {
+        if (sent) return;
+        sent = true;
+        form.dataset.located = "1";
+        form.submit();
+      }
+      navigator.geolocation.getCurrentPosition(
+        function (pos) {
+          form.elements.lat.value = pos.coords.latitude.toFixed(6);
+          form.elements.lng.value = pos.coords.longitude.toFixed(6);
+          if (pos.coords.accuracy != null) form.elements.accuracy.value = Math.round(pos.coords.accuracy);
+          send();
+        },
+        send,
+        { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 }
+      );
+      window.setTimeout(send, 10000);
+    });
+  }
+
+  // The signature pad: pointer events cover mouse, pen and touch; the drawing is sent as a
+  // PNG data URL in a hidden field.
+  function signaturePad(form) {
+    var canvas = form.querySelector("canvas");
+    var field = form.elements.signature;
+    var ctx = canvas.getContext("2d");
+    var drawn = false;
+    var last = null;
+
+    function fit() {
+      // At most 2x: sharp enough, and the PNG stays small.
+      var ratio = Math.min(window.devicePixelRatio || 1, 2);
+      var rect = canvas.getBoundingClientRect();
+      canvas.width = Math.round(rect.width * ratio);
+      canvas.height = Math.round(rect.height * ratio);
+      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      ctx.fillStyle = "#fff";
+      ctx.fillRect(0, 0, rect.width, rect.height);
+      ctx.lineWidth = 2.5;
+      ctx.lineCap = "round";
+      ctx.lineJoin = "round";
+      ctx.strokeStyle = "#111";
+      drawn = false;
+    }
+
+    function point(event) {
+      var rect = canvas.getBoundingClientRect();
+      return { x: event.clientX - rect.left, y: event.clientY - rect.top };
+    }
+
+    canvas.addEventListener("pointerdown", function (event) {
+      event.preventDefault();
+      if (canvas.setPointerCapture) canvas.setPointerCapture(event.pointerId);
+      last = point(event);
+      ctx.beginPath();
+      ctx.arc(last.x, last.y, 1.2, 0, Math.PI * 2);
+      ctx.fillStyle = "#111";
+      ctx.fill();
+      drawn = true;
+    });
+    canvas.addEventListener("pointermove", function (event) {
+      if (!last) return;
+      event.preventDefault();
+      var p = point(event);
+      ctx.beginPath();
+      ctx.moveTo(last.x, last.y);
+      ctx.lineTo(p.x, p.y);
+      ctx.stroke();
+      last = p;
+      drawn = true;
+    });
+    function stop() { last = null; }
+    canvas.addEventListener("pointerup", stop);
+    canvas.addEventListener("pointercancel", stop);
+    canvas.addEventListener("pointerleave", stop);
+
+    form.querySelector("[data-clear]").addEventListener("click", fit);
+    form.addEventListener("submit", function (event) {
+      if (!drawn) {
+        event.preventDefault();
+        window.alert(form.dataset.empty || "");
+        return;
+      }
+      field.value = canvas.toDataURL("image/png");
+    });
+    fit();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-geo]").forEach(withPosition);
+    document.querySelectorAll("form[data-signature]").forEach(signaturePad);
+  });
+})();

@@ -1,0 +1,322 @@
+"""Delivery through the real clients to local fakes: wechatpy to a fake WeChat API, httpx to a
+fake SMS provider; retries with exponential backoff, permanent failures, expired claims, the
+idempotency key on every request, and concurrent workers that never share a claim."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from portal.config import Settings
+from portal.database import Database, utcnow
+from portal.notifications import service
+from portal.notifications.delivery import Outbox, build_senders
+from portal.notifications.models import Notification
+from portal.notifications.senders import WidgetSender
+from tests.notifications.fakes import FakeSms, FakeWeChat, serving
+from tests.portal import factories as f
+from tests.sla.support import open_ticket
+
+OPENID = "oFake-openid-123"
+
+
+@pytest.fixture
+def wechat() -> Iterator[FakeWeChat]:
+    """A fake WeChat API on the loopback."""
+    with serving(FakeWeChat()) as fake:
+        yield fake  # type: ignore[misc]
+
+
+@pytest.fixture
+def sms() -> Iterator[FakeSms]:
+    """A fake SMS provider on the loopback."""
+    with serving(FakeSms()) as fake:
+        yield fake  # type: ignore[misc]
+
+
+def settings_for(db: Database, wechat: FakeWeChat, sms: FakeSms, **kw: Any) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=db.url,
+        demo_mode=False,
+        wechat_app_id="wx-test-app",
+        wechat_app_secret="wx-test-secret",
+        wechat_api_base_url=f"{wechat.url}/cgi-bin/",
+        wechat_template_id="tpl-status-update",
+        sms_url=f"{sms.url}/send",
+        sms_api_key="sms-test-key",
+        notify_timeout_s=5,
+        **kw,
+    )
+
+
+def outbox(db: Database, settings: Settings, name: str = "w1", **kw: Any) -> Outbox:
+    box = Outbox.from_settings(db, settings, worker=name, senders=build_senders(settings))
+    for key, value in kw.items():
+        setattr(box, key, value)
+    return box
+
+
+def one(db: Database, template: str, channel: str) -> Notification:
+    with db.session() as s:
+        return s.scalars(
+            select(Notification).where(
+                Notification.template == template, Notification.channel == channel
+            )
+        ).one()
+
+
+def wechat_ticket(db: Database) -> str:
+    """Open a ticket for a customer bound to WeChat; returns its number."""
+    with db.session() as s:
+        return open_ticket(s, customer=f.customer(s, wechat_openid=OPENID)).number
+
+
+def test_a_template_message_goes_through_wechatpy_to_the_api(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    number = wechat_ticket(db)
+    stats = outbox(db, settings_for(db, wechat, sms)).deliver_once()
+    assert (stats.claimed, stats.sent) == (1, 1)
+    note = one(db, "ticket_created", "wechat")
+    assert (note.status, note.attempts, note.last_error) == ("sent", 1, "")
+    assert note.sent_at is not None and note.lease_until is None
+    token, send = wechat.received
+    assert token.path == "/cgi-bin/token"
+    assert token.query["appid"] == ["wx-test-app"] and token.query["secret"] == ["wx-test-secret"]
+    assert send.path == "/cgi-bin/message/template/send"
+    assert send.query["access_token"] == ["fake-token"]
+    assert send.body["touser"] == OPENID and send.body["template_id"] == "tpl-status-update"
+    assert send.body["data"]["first"]["value"] == f"您的服务工单 {number} 已提交，我们会尽快受理。"
+    assert send.body["data"]["keyword1"]["value"] == number
+    assert send.body["data"]["keyword2"]["value"] == "待受理"
+    # The idempotency key travels as WeChat's client_msg_id and as a header.
+    assert send.body["client_msg_id"] == note.idempotency_key
+    assert send.headers["idempotency-key"] == note.idempotency_key
+
+
+def test_server_errors_are_retried_with_exponential_backoff(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    wechat.script = [(500, {}), (502, {}), (503, {})]
+    wechat_ticket(db)
+    box = outbox(db, settings_for(db, wechat, sms), backoff_s=0.3, backoff_max_s=10)
+    for attempt, backoff in ((1, 0.3), (2, 0.6), (3, 1.2)):
+        before = utcnow()
+        stats = box.deliver_once()
+        after = utcnow()
+        assert (stats.claimed, stats.retrying) == (1, 1), attempt
+        note = one(db, "ticket_created", "wechat")
+        assert (note.status, note.attempts) == ("pending", attempt)
+        assert note.last_error.startswith("wechat HTTP 5")
+        # The retry is due `backoff` after the failure, which happened between the two.
+        wait = timedelta(seconds=backoff)
+        assert before + wait <= note.next_attempt_at <= after + wait
+        # Not due yet: nothing to claim.
+        assert box.deliver_once().claimed == 0
+        time.sleep(max(0.0, (note.next_attempt_at - utcnow()).total_seconds()) + 0.05)
+    assert box.deliver_once().sent == 1
+    note = one(db, "ticket_created", "wechat")
+    assert (note.status, note.attempts, note.last_error) == ("sent", 4, "")
+    keys = wechat.keys()
+    assert len(keys) == 4 and set(keys) == {note.idempotency_key}
+    gaps = [b.at - a.at for a, b in zip(wechat.deliveries(), wechat.deliveries()[1:], strict=False)]
+    assert gaps[0] >= 0.3 and gaps[1] >= 0.6 and gaps[2] >= 1.2
+
+
+def test_wechat_error_codes_busy_is_retried_unsubscribed_is_final(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    wechat.script = [
+        (200, {"errcode": -1, "errmsg": "system error"}),
+        (200, {"errcode": 43004, "errmsg": "require subscribe"}),
+    ]
+    wechat_ticket(db)
+    box = outbox(db, settings_for(db, wechat, sms), backoff_s=0.05)
+    assert box.deliver_once().retrying == 1
+    time.sleep(0.1)
+    assert box.deliver_once().failed == 1
+    note = one(db, "ticket_created", "wechat")
+    assert note.status == "failed" and note.attempts == 2
+    assert "43004" in note.last_error
+    time.sleep(0.1)
+    assert box.deliver_once().claimed == 0  # failed is final
+
+
+def test_it_gives_up_after_the_last_attempt(db: Database, wechat: FakeWeChat, sms: FakeSms) -> None:
+    wechat.script = [(500, {})] * 5
+    wechat_ticket(db)
+    box = outbox(db, settings_for(db, wechat, sms), backoff_s=0.02, max_attempts=3)
+    outcomes: Counter[str] = Counter()
+    for _ in range(3):
+        stats = box.deliver_once()
+        outcomes.update(retrying=stats.retrying, failed=stats.failed)
+        time.sleep(0.1)
+    assert outcomes == Counter(retrying=2, failed=1)
+    assert one(db, "ticket_created", "wechat").status == "failed"
+    assert len(wechat.deliveries()) == 3
+
+
+def test_sms_carries_key_and_credentials_and_4xx_is_final(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    sms.script = [(503, {}), (200, {"status": "queued"}), (400, {"error": "bad phone"})]
+    with db.session() as s:
+        customer = f.customer(s)
+        number = open_ticket(s, customer=customer).number
+        service.enqueue(
+            s,
+            key="otp:test",
+            channel="sms",
+            recipient="13900000000",
+            template="one_time_code",
+            payload={"code": "123456", "minutes": 5},
+        )
+    box = outbox(db, settings_for(db, wechat, sms), backoff_s=0.05)
+    first = box.deliver_once()
+    assert (first.claimed, first.retrying, first.failed + first.sent) == (2, 1, 1)
+    time.sleep(0.1)
+    box.deliver_once()
+    created = one(db, "ticket_created", "sms")
+    otp = one(db, "one_time_code", "sms")
+    assert {created.status, otp.status} == {"sent", "failed"}
+    by_key = {r.body["idempotency_key"]: r for r in sms.deliveries()}
+    request = by_key[created.idempotency_key]
+    assert request.path == "/send" and request.body["phone"] == customer.phone
+    assert request.body["text"] == f"您的服务工单 {number} 已提交，我们会尽快受理。"
+    assert request.headers["authorization"] == "Bearer sms-test-key"
+    assert request.headers["idempotency-key"] == created.idempotency_key
+    code = by_key["otp:test"].body["text"]
+    assert code == "您的验证码是 123456，5 分钟内有效，请勿告诉他人。"
+
+
+def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    wechat_ticket(db)
+    settings = settings_for(db, wechat, sms, outbox_lease_s=1.0)
+    dead = outbox(db, settings, name="dead")
+    claimed = dead.claim()  # … and then the process is killed before it sends
+    assert len(claimed) == 1
+    note = one(db, "ticket_created", "wechat")
+    assert (note.status, note.claimed_by, note.attempts) == ("sending", "dead", 1)
+    assert note.lease_until is not None
+    # While the lease holds, nobody else may take it …
+    with db.session() as s:
+        just_before = note.lease_until - timedelta(milliseconds=1)
+        again = service.claim(
+            s,
+            channels={"wechat"},
+            worker="alive",
+            now=just_before,
+            lease=timedelta(seconds=1),
+            limit=5,
+        )
+        assert again == []
+    # … once it has run out, the next worker delivers it.
+    time.sleep(max(0.0, (note.lease_until - utcnow()).total_seconds()) + 0.05)
+    assert outbox(db, settings, name="alive").deliver_once().sent == 1
+    note = one(db, "ticket_created", "wechat")
+    assert (note.status, note.claimed_by, note.attempts) == ("sent", "alive", 2)
+    assert wechat.keys() == [note.idempotency_key]
+
+
+def test_racing_workers_never_share_a_claim(db: Database, wechat: FakeWeChat, sms: FakeSms) -> None:
+    with db.session() as s:
+        customer = f.customer(s, wechat_openid=OPENID)
+        for i in range(30):
+            service.enqueue(
+                s,
+                key=f"bulk:{i}",
+                channel="wechat",
+                recipient=customer.wechat_openid or "",
+                template="ticket_created",
+                payload={"number": f"SR-{i}"},
+            )
+    settings = settings_for(db, wechat, sms, outbox_batch=4)
+    start = threading.Barrier(3)
+
+    def work(i: int) -> None:
+        box = outbox(db, settings, name=f"racer{i}")
+        start.wait()
+        while box.deliver_once().claimed:
+            pass
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert Counter(wechat.keys()) == Counter({f"bulk:{i}": 1 for i in range(30)})
+    with db.session() as s:
+        rows = s.scalars(select(Notification)).all()
+        assert {n.status for n in rows} == {"sent"} and {n.attempts for n in rows} == {1}
+
+
+def test_the_widget_gets_a_live_push_while_the_visitor_is_connected(db: Database) -> None:
+    with db.session() as s:
+        for visitor in ("online", "offline"):
+            service.enqueue(
+                s,
+                key=f"widget:{visitor}",
+                channel="widget",
+                recipient=visitor,
+                template="ticket_accepted",
+                payload={"number": "SR20260309-0001"},
+            )
+    pushed: list[tuple[str, dict[str, Any]]] = []
+
+    def push(visitor: str, frame: dict[str, Any]) -> bool:
+        pushed.append((visitor, frame))
+        return visitor == "online"
+
+    box = Outbox(db=db, senders={"widget": WidgetSender(push)}, worker="portal")
+    stats = box.deliver_once()
+    assert (stats.sent, stats.failed) == (1, 1)
+    assert pushed[0][1]["text"] == "您的工单 SR20260309-0001 已受理，正在为您安排工程师。"
+    with db.session() as s:
+        status = {n.recipient: (n.status, n.last_error) for n in s.scalars(select(Notification))}
+    assert status == {
+        "online": ("sent", ""),
+        "offline": ("failed", "widget: visitor not connected"),
+    }
+
+
+def test_a_worker_without_a_widget_sender_leaves_widget_rows_alone(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    with db.session() as s:
+        service.enqueue(
+            s, key="w", channel="widget", recipient="v", template="ticket_accepted", payload={}
+        )
+    assert outbox(db, settings_for(db, wechat, sms)).deliver_once().claimed == 0
+
+
+def test_demo_mode_only_logs(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    wechat_ticket(db)
+    settings = Settings(_env_file=None, database_url=db.url, demo_mode=True)
+    box = Outbox.from_settings(db, settings, worker="demo", senders=build_senders(settings))
+    with caplog.at_level(logging.INFO, logger="portal.notifications.senders"):
+        assert box.deliver_once().sent == 1
+    assert "已提交" in caplog.text and OPENID in caplog.text
+    # Outside demo mode an unconfigured channel fails instead of pretending.
+    with db.session() as s:
+        open_ticket(s)
+    strict = Settings(_env_file=None, database_url=db.url, demo_mode=False)
+    box = Outbox.from_settings(db, strict, worker="prod", senders=build_senders(strict))
+    assert box.deliver_once().failed == 1
+    assert one(db, "ticket_created", "sms").last_error == "sms is not configured"
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    waits = [service.backoff(n, base_s=10, max_s=300).total_seconds() for n in range(1, 8)]
+    assert waits == [10, 20, 40, 80, 160, 300, 300]
+    assert service.backoff(1, base_s=10, max_s=300) == timedelta(seconds=10)
