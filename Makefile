@@ -12,7 +12,7 @@ PYTHON311  ?=
 # pip keeps its downloads in ~/.cache/pip, outside the clone, so a fresh clone reinstalls fast.
 PIP_FLAGS := --disable-pip-version-check --progress-bar off
 
-.PHONY: help setup run run-portal test test-bot test-python lint bot-model chromium clean
+.PHONY: help setup run run-portal test test-bot test-python lint bot-model chromium clean bench-nlu
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train the bot if needed, start everything"
@@ -59,6 +59,11 @@ test-bot: setup bot-model
 	RASA_TELEMETRY_ENABLED=false $(RASA) test core --e2e --stories bot/tests/test_stories.yml \
 	  --model "$$($(PY) scripts/bot_model.py --bot-env $(BOT_VENV) | tail -n 1)" \
 	  --out var/rasa-test-results --fail-on-prediction-errors
+
+# NLU figures on the held-out set (bot/tests/nlu_holdout.yml) for BENCHMARKS.md; not in `make test`.
+bench-nlu: setup bot-model
+	RASA_TELEMETRY_ENABLED=false $(BOT_PY) scripts/bot_nlu_eval.py \
+	  --model "$$($(PY) scripts/bot_model.py --bot-env $(BOT_VENV) | tail -n 1)"
 
 test-python: setup chromium
 	$(PY) -m pytest -q -p no:cacheprovider

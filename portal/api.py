@@ -17,6 +17,9 @@ from portal.accounts import views as account_views
 from portal.assets import pages as asset_pages
 from portal.assets import views as asset_views
 from portal.audit import views as audit_views
+from portal.console import pages as console_pages
+from portal.console import socket as console_socket
+from portal.console import views as console_views
 from portal.conversations import views as conversation_views
 from portal.customers import pages as customer_pages
 from portal.customers import views as customer_views
@@ -29,24 +32,29 @@ from portal.notifications import views as notification_views
 from portal.pages import router as shared_pages_router
 from portal.parts import pages as parts_pages
 from portal.parts import views as parts_views
+from portal.selfservice import pages as selfservice_pages
 from portal.settlement import pages as settlement_pages
 from portal.settlement import views as settlement_views
 from portal.sla import views as sla_views
 from portal.sop import views as sop_views
+from portal.tickets import customer_views as bot_customer_views
 from portal.tickets import pages as ticket_pages
 from portal.tickets import views as ticket_views
 from portal.website import pages as website_pages
+from portal.wechat import views as wechat_views
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(account_views.router)
 api_router.include_router(ticket_views.router)
 api_router.include_router(ticket_views.templates_router)
+api_router.include_router(bot_customer_views.router)
 api_router.include_router(customer_views.router)
 api_router.include_router(customer_views.auth_router)
 api_router.include_router(asset_views.router)
 api_router.include_router(network_views.router)
 api_router.include_router(audit_views.router)
 api_router.include_router(conversation_views.router)
+api_router.include_router(console_views.router)
 api_router.include_router(notification_views.router)
 api_router.include_router(sla_views.router)
 api_router.include_router(dispatch_views.router)
@@ -54,16 +62,20 @@ api_router.include_router(parts_views.router)
 api_router.include_router(settlement_views.router)
 api_router.include_router(maintenance_views.router)
 api_router.include_router(sop_views.router)
+api_router.include_router(wechat_views.router)
 
 page_router = APIRouter(include_in_schema=False)
 page_router.include_router(website_pages.router)
 page_router.include_router(account_pages.router)
 page_router.include_router(ticket_pages.router)
+page_router.include_router(console_pages.router)
+page_router.include_router(console_socket.router)
 page_router.include_router(customer_pages.router)
 page_router.include_router(asset_pages.router)
 page_router.include_router(field_pages.router)
 page_router.include_router(parts_pages.router)
 page_router.include_router(settlement_pages.router)
 page_router.include_router(shared_pages_router)
+page_router.include_router(selfservice_pages.router)
 
 health_router = health_views.router

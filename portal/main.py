@@ -18,11 +18,14 @@ from channels.web import VisitorSockets
 from channels.web import build_router as build_web_router
 from portal.api import api_router, health_router, page_router
 from portal.config import ROOT, Settings, get_settings
-from portal.conversations.flows import ConversationHub, RasaClient
+from portal.conversations.flows import ConversationHub
+from portal.conversations.rasa import RasaClient
+from portal.conversations.wiring import register_web_channel
 from portal.database import Database
 from portal.errors import install_handlers
 from portal.parts.flows import StockPlanner
 from portal.security import LoginRequired
+from portal.wechat.flows import mount as mount_wechat
 
 
 def create_app(
@@ -37,12 +40,20 @@ def create_app(
     http = httpx.AsyncClient(transport=http_transport)
     hub = ConversationHub(
         db=db,
-        rasa=RasaClient(base_url=settings.rasa_url, http=http, timeout_s=settings.rasa_timeout_s),
+        rasa=RasaClient(
+            base_url=settings.rasa_url,
+            http=http,
+            timeout_s=settings.rasa_timeout_s,
+            token=settings.rasa_token,
+        ),
+        settings=settings,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        hub.start()  # the handoff queue's clock: escalations, offers, disconnected agents
         yield
+        await hub.stop()
         await http.aclose()
         db.dispose()
 
@@ -60,6 +71,7 @@ def create_app(
     app.state.parts_planner = StockPlanner()
     # Open widget sockets, so staff replies can be pushed to a visitor later.
     app.state.web_sockets = VisitorSockets()
+    register_web_channel(hub, app.state.web_sockets)
 
     app.add_middleware(
         SessionMiddleware,
@@ -80,7 +92,15 @@ def create_app(
     app.include_router(page_router)
     app.include_router(build_rest_router(hub))
     app.include_router(
-        build_web_router(hub, site_keys=settings.site_keys, sockets=app.state.web_sockets)
+        build_web_router(
+            hub,
+            site_keys=settings.site_keys,
+            sockets=app.state.web_sockets,
+            visitor_rate_per_min=settings.widget_rate_visitor_per_min,
+            site_rate_per_min=settings.widget_rate_site_per_min,
+        )
     )
+    # /channels/wechat when a callback token is configured; registers its sender with the hub.
+    mount_wechat(app, settings=settings, db=db, hub=hub)
     logging.getLogger(__name__).info("portal built on %s", db.engine.url.render_as_string())
     return app

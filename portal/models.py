@@ -7,7 +7,13 @@ import portal.audit.service  # noqa: E402,F401
 from portal.accounts.models import LoginAttempt, User
 from portal.assets.models import Asset, Product, ProductModel
 from portal.audit.models import AuditRecord
-from portal.conversations.models import Conversation, Message
+from portal.conversations.models import (
+    AgentProfile,
+    Conversation,
+    ConversationEvent,
+    ConversationNote,
+    Message,
+)
 from portal.customers.models import (
     ChannelIdentity,
     Customer,
@@ -51,6 +57,7 @@ from portal.tickets.models import (
     TicketEvent,
     TicketSequence,
 )
+from portal.wechat.models import WeChatAccessToken, WeChatDeliveryFailure, WeChatFollower
 
 __all__ = [
     "MaintenanceOccurrence",
@@ -79,6 +86,9 @@ __all__ = [
     "StockBalance",
     "StockLocation",
     "StockMovement",
+    "AgentProfile",
+    "ConversationEvent",
+    "ConversationNote",
     "Asset",
     "BusinessCalendar",
     "CalendarDay",
@@ -109,4 +119,7 @@ __all__ = [
     "TicketEvent",
     "TicketSequence",
     "User",
+    "WeChatAccessToken",
+    "WeChatDeliveryFailure",
+    "WeChatFollower",
 ]

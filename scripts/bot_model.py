@@ -9,12 +9,12 @@ on stdout is the model path. Plain standard library, so any python3 can run it.
     python3 scripts/bot_model.py            # train if needed, print the model path
     python3 scripts/bot_model.py --check    # exit 0 if a model for the current data is cached
 """
+
 from __future__ import annotations
 
 import argparse
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,12 +68,18 @@ def train(rasa: Path, models: Path, name: str) -> Path:
     env.setdefault("RASA_CACHE_DIRECTORY", str(models.parent / "rasa-train-cache"))
     with tempfile.TemporaryDirectory(prefix=f".train-{name[:12]}-", dir=models) as tmp:
         cmd = [
-            str(rasa), "train",
-            "--config", str(BOT / "config.yml"),
-            "--domain", str(BOT / "domain"),
-            "--data", str(BOT / "data"),
-            "--out", tmp,
-            "--fixed-model-name", name,
+            str(rasa),
+            "train",
+            "--config",
+            str(BOT / "config.yml"),
+            "--domain",
+            str(BOT / "domain"),
+            "--data",
+            str(BOT / "data"),
+            "--out",
+            tmp,
+            "--fixed-model-name",
+            name,
         ]
         print(f"bot_model: training {name[:12]}… ({' '.join(cmd)})", file=sys.stderr, flush=True)
         started = time.monotonic()
@@ -90,10 +96,16 @@ def train(rasa: Path, models: Path, name: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bot-env", default=".venv-bot",
-                        help="Python environment with rasa installed (default: .venv-bot)")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 0 if a model for the current data is cached, 1 otherwise")
+    parser.add_argument(
+        "--bot-env",
+        default=".venv-bot",
+        help="Python environment with rasa installed (default: .venv-bot)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 0 if a model for the current data is cached, 1 otherwise",
+    )
     args = parser.parse_args(argv)
 
     name = fingerprint()
@@ -112,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             bot_env = (Path.cwd() / bot_env) if (Path.cwd() / bot_env).exists() else REPO / bot_env
         rasa = bot_env / "bin" / "rasa"
         if not rasa.is_file():
-            print(f"bot_model: {rasa} not found; install bot/requirements.txt into {bot_env}",
-                  file=sys.stderr)
+            print(
+                f"bot_model: {rasa} not found; install bot/requirements.txt into {bot_env}",
+                file=sys.stderr,
+            )
             return 2
         target = train(rasa, target.parent, name)
     print(target)

@@ -1,128 +1,90 @@
-"""Fault report form: slot extraction/validation and filing the repair ticket."""
+"""Fault report form: product, fault description, (a bound customer's) address and phone,
+the confirmed summary, then the repair ticket."""
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from .fault_text import describes_fault, normalize_phone, normalize_product
-from .portal_client import PortalClient, PortalError, PortalRejected
+from .common import (
+    DIGRESSIONS,
+    REQUESTED_SLOT,
+    channel,
+    customer_profile,
+    has_entity,
+    idempotency_key,
+    latest_intent,
+    reasked_since_last_answer,
+)
+from .fault_text import describes_fault, normalize_product
+from .filing import file_and_announce
+from .intake import CONFIRM, IntakeValidation
+from .portal_client import PortalClient
 
 logger = logging.getLogger(__name__)
 
 FORM_NAME = "fault_report_form"
-FORM_SLOTS = ("product", "fault_description", "phone")
-REQUESTED_SLOT = "requested_slot"
-DEFAULT_CHANNEL = "rest"
+FORM_SLOTS = ("product", "fault_description", "address", "phone", CONFIRM)
 MAX_DESCRIPTION_CHARS = 500
-# Intents whose text is never taken as the answer to a question of the form.
-_NOT_AN_ANSWER = {"greet", "goodbye", "affirm", "deny"}
 
 
-def _latest_text(tracker: Tracker) -> str:
-    text = (tracker.latest_message.get("text") or "").strip()
-    # Button payloads (/inform{"product": ...}) arrive as text; their entities count, not the text.
-    return "" if text.startswith("/") else text
+class ValidateFaultReportForm(IntakeValidation):
+    """Extracts and checks the fault report's answers."""
 
+    form = FORM_NAME
 
-def _latest_intent(tracker: Tracker) -> Optional[str]:
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def _has_entity(tracker: Tracker, *names: str) -> bool:
-    return any(e.get("entity") in names for e in tracker.latest_message.get("entities") or [])
-
-
-def _reasked_since_last_answer(tracker: Tracker, response: str) -> bool:
-    """True if `response` was sent between the previous two user messages."""
-    user_messages_seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            user_messages_seen += 1
-            if user_messages_seen == 2:
-                return False
-        elif event.get("event") == "bot" and user_messages_seen == 1:
-            if (event.get("metadata") or {}).get("utter_action") == response:
-                return True
-    return False
-
-
-def idempotency_key(tracker: Tracker) -> str:
-    """Key that is the same for every run of one form submission and new for the next report."""
-    # The ActiveLoop event that started this form run is unique per report and does
-    # not change when Rasa retries the action with the same tracker.
-    anchor = None
-    for event in reversed(tracker.events):
-        if event.get("event") == "active_loop" and event.get("name") == FORM_NAME:
-            anchor = event.get("timestamp")
-            break
-    if anchor is None:  # action run outside the form, e.g. from a test story
-        anchor = next(
-            (e.get("timestamp") for e in reversed(tracker.events) if e.get("event") == "user"),
-            None,
-        )
-    return hashlib.sha256(f"{tracker.sender_id}|{anchor!r}".encode()).hexdigest()
-
-
-class ValidateFaultReportForm(FormValidationAction):
-    """Extracts and checks product, fault description and phone for fault_report_form."""
-
-    def name(self) -> Text:
-        """Action name Rasa calls while the form runs."""
-        return f"validate_{FORM_NAME}"
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        """A bound customer with saved addresses also picks where the engineer goes."""
+        slots = list(domain_slots)
+        profile = await customer_profile(tracker)
+        if profile and profile.addresses and "address" not in slots:
+            slots.insert(slots.index("phone"), "address")
+        return slots
 
     async def extract_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Keep the raw answer to the product question when NLU found no product in it."""
-        if tracker.get_slot(REQUESTED_SLOT) != "product" or _has_entity(tracker, "product", "phone"):
+        if has_entity(tracker, "product", "phone"):
             return {}
-        text = _latest_text(tracker)
-        if not text or _latest_intent(tracker) in _NOT_AN_ANSWER:
-            return {}
-        return {"product": text}
+        answer = self._raw_answer(tracker, "product")
+        return {"product": answer} if answer else {}
 
     async def extract_fault_description(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Take the answer to the fault question, or a report that already names the symptom."""
-        text = _latest_text(tracker)
-        if not text:
-            return {}
         requested = tracker.get_slot(REQUESTED_SLOT)
+        text = (tracker.latest_message.get("text") or "").strip()
+        if not text or text.startswith("/"):
+            return {}
         if requested == "fault_description":
             # Any answer counts (even one NLU reads as deny, like 不转了); validation judges it.
-            if _latest_intent(tracker) in {"greet", "goodbye"}:
-                return {}
-            return {"fault_description": text}
+            answer = self._raw_answer(tracker, "fault_description")
+            return {"fault_description": answer} if answer else {}
         # requested_slot is unset only in the turn that activates the form: a message
         # like 洗衣机不转了 already says what is wrong, 我的洗衣机坏了 does not.
         if (
             requested is None
             and tracker.get_slot("fault_description") is None
-            and _latest_intent(tracker) == "report_fault"
+            and latest_intent(tracker) == "report_fault"
             and describes_fault(text)
         ):
             return {"fault_description": text}
         return {}
 
-    async def extract_phone(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        """Keep the raw answer to the phone question when no valid number was found in it."""
-        if tracker.get_slot(REQUESTED_SLOT) != "phone" or _has_entity(tracker, "phone", "product"):
-            return {}
-        text = _latest_text(tracker)
-        has_digit = any(ch.isdigit() for ch in text)
-        if not text or (not has_digit and _latest_intent(tracker) in _NOT_AN_ANSWER):
-            return {}
-        return {"phone": text}
+    def digressions(self, tracker: Tracker) -> set[str]:
+        """An FAQ-looking answer to the fault question (显示E21怎么办) is the description."""
+        if tracker.get_slot(REQUESTED_SLOT) == "fault_description":
+            return DIGRESSIONS - {"ask_faq"}
+        return DIGRESSIONS
 
     def validate_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -148,25 +110,15 @@ class ValidateFaultReportForm(FormValidationAction):
         text = str(value or "").strip()[:MAX_DESCRIPTION_CHARS]
         # After one re-ask take whatever the customer says rather than loop forever.
         if describes_fault(text) or (
-            text and _reasked_since_last_answer(tracker, "utter_fault_description_too_vague")
+            text and reasked_since_last_answer(tracker, "utter_fault_description_too_vague")
         ):
             return {"fault_description": text}
         dispatcher.utter_message(response="utter_fault_description_too_vague")
         return {"fault_description": None}
 
-    def validate_phone(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        """Accept an 11-digit Chinese mobile number, normalised to digits only."""
-        phone = normalize_phone(str(value or ""))
-        if phone:
-            return {"phone": phone}
-        dispatcher.utter_message(response="utter_invalid_phone")
-        return {"phone": None}
-
 
 class ActionFileTicket(Action):
-    """Files the collected report as a repair ticket in the portal."""
+    """Files the confirmed report as a repair ticket in the portal."""
 
     def name(self) -> Text:
         """Action name used in rules and stories."""
@@ -176,38 +128,30 @@ class ActionFileTicket(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Create the ticket and tell the customer its number, or apologise."""
-        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
-        values = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
+        reset = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "serial_number")]
+        if tracker.get_slot(CONFIRM) is not True:
+            return reset  # the customer gave up; the form has said so
+        values = {slot: tracker.get_slot(slot) for slot in ("product", "fault_description", "phone")}
         if not all(values.values()):
             logger.error("action_file_ticket ran with missing slots: %s", values)
             dispatcher.utter_message(response="utter_ticket_failed")
             return reset
-        metadata = tracker.latest_message.get("metadata") or {}
         client = PortalClient.from_env()
-        try:
-            # The client blocks on HTTP; a thread keeps the action server serving others.
-            ticket = await asyncio.to_thread(
-                client.create_repair_ticket,
-                product=values["product"],
-                fault_description=values["fault_description"],
-                phone=values["phone"],
-                channel=metadata.get("channel") or DEFAULT_CHANNEL,
-                conversation_id=tracker.sender_id,
-                idempotency_key=idempotency_key(tracker),
-            )
-        except PortalRejected as exc:
-            bad = [e for e in exc.errors if e.field in FORM_SLOTS]
-            if not bad:
-                logger.error("portal rejected the ticket: %s %s", exc, exc.errors)
-                dispatcher.utter_message(response="utter_ticket_failed")
-                return reset
-            reason = "；".join(e.message_zh or e.field for e in bad)
-            dispatcher.utter_message(response="utter_ticket_invalid", reason=reason)
-            # Ask again only for what the portal refused, then the form files anew.
-            return [SlotSet(e.field, None) for e in bad] + [FollowupAction(FORM_NAME)]
-        except PortalError as exc:
-            logger.error("could not file ticket: %s", exc)
-            dispatcher.utter_message(response="utter_ticket_failed")
-            return reset
-        dispatcher.utter_message(response="utter_ticket_filed", ticket_number=ticket.number)
-        return reset
+        body = {
+            "type": "repair",
+            **values,
+            "address": tracker.get_slot("address") or "",
+            "serial_number": tracker.get_slot("serial_number") or "",
+            "channel": channel(tracker),
+            "conversation_id": tracker.sender_id,
+        }
+        return await file_and_announce(
+            dispatcher,
+            tracker,
+            client=client,
+            body={k: v for k, v in body.items() if v != ""},
+            key=idempotency_key(tracker, FORM_NAME),
+            form=FORM_NAME,
+            form_slots=FORM_SLOTS,
+            filed_response="utter_ticket_filed",
+        )

@@ -7,13 +7,25 @@ import re
 # data/nlu/fault_report.yml; kept here too because free-text answers never pass
 # through EntitySynonymMapper.
 PRODUCT_WORDS: dict[str, tuple[str, ...]] = {
-    "洗衣机": ("洗衣机", "滚筒", "波轮", "洗衣鸡"),
+    "洗衣机": ("洗衣机", "滚筒", "波轮", "洗衣鸡", "洗烘一体"),
     "空调": ("空调", "挂机", "柜机", "空凋"),
     "冰箱": ("冰箱", "冰柜"),
-    "热水器": ("热水器",),
+    "热水器": ("热水器", "热水气"),
     "油烟机": ("油烟机", "烟机"),
     "燃气灶": ("燃气灶", "煤气灶", "灶具"),
     "电视": ("电视", "彩电"),
+}
+
+# Model-code prefixes as printed on nameplates (WM-100, KFR-35GW …), for answers that
+# give only the model.
+MODEL_PREFIXES: dict[str, str] = {
+    "WM": "洗衣机", "XQG": "洗衣机", "XQB": "洗衣机",
+    "AC": "空调", "KFR": "空调", "KF": "空调",
+    "RF": "冰箱", "BCD": "冰箱",
+    "WH": "热水器", "JSQ": "热水器", "DSZF": "热水器",
+    "CXW": "油烟机", "RH": "油烟机",
+    "JZ": "燃气灶", "GS": "燃气灶",
+    "TV": "电视",
 }
 
 _PRODUCT_LOOKUP = sorted(
@@ -43,6 +55,12 @@ def normalize_product(text: str) -> str | None:
         if word in text:
             return product
     return None
+
+
+def product_for_model(model_code: str) -> str | None:
+    """The product a model code belongs to, by its prefix (KFR-35GW -> 空调)."""
+    prefix = model_code.split("-", 1)[0].upper()
+    return MODEL_PREFIXES.get(prefix)
 
 
 def describes_fault(text: str) -> bool:

@@ -5,7 +5,8 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
+from urllib.parse import quote
 
 import requests
 
@@ -20,6 +21,10 @@ class PortalError(Exception):
 
 class PortalUnavailable(PortalError):
     """The portal is down, timed out or answered with a server error."""
+
+
+class PortalNotFound(PortalError):
+    """HTTP 404: no such thing, not the caller's, or (KB, handoff) no such endpoint yet."""
 
 
 @dataclass
@@ -40,18 +45,115 @@ class PortalRejected(PortalError):
 
 
 class PortalConflict(PortalError):
-    """The idempotency key was already used for a different request (HTTP 409)."""
+    """HTTP 409: the ticket's state forbids it now, or an idempotency key was reused."""
+
+    def __init__(self, message: str, message_zh: str = "") -> None:
+        super().__init__(message)
+        self.message_zh = message_zh or message
 
 
 @dataclass(frozen=True)
 class Ticket:
-    """The part of the portal's ticket representation the bot uses."""
+    """The part of the portal's ticket representation the bot uses after filing."""
 
     id: int
     number: str
     status: str
     status_label: str
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A customer's ticket as the bot's routes describe it (GET/POST /api/v1/bot/...)."""
+
+    number: str
+    type_label: str
+    product: str
+    status: str
+    status_label: str
+    engineer_name: str = ""
+    engineer_phone: str = ""
+    eta_text: str = ""
+    preferred_time: str = ""
+    next_step: str = ""
+    can_urge: bool = False
+    can_cancel: bool = False
+    can_reschedule: bool = False
+    can_evaluate: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TicketView:
+        """Build from the portal's JSON, ignoring fields the bot does not use."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v if v is not None else "" for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Address:
+    """A saved address of the bound customer."""
+
+    id: int
+    label: str
+    text: str
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An installed unit (asset) of the bound customer."""
+
+    serial_number: str
+    product: str
+    model_code: str = ""
+    model_name: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    """The customer a conversation's channel identity is bound to."""
+
+    name: str
+    phone: str
+    addresses: tuple[Address, ...] = ()
+    units: tuple[Unit, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CustomerProfile:
+        """Build from GET /api/v1/bot/conversations/{id}/customer."""
+        return cls(
+            name=str(data.get("name") or ""),
+            phone=str(data.get("phone") or ""),
+            addresses=tuple(
+                Address(int(a["id"]), str(a.get("label") or ""), str(a["text"]),
+                        bool(a.get("is_default")))
+                for a in data.get("addresses") or []
+            ),
+            units=tuple(
+                Unit(str(u["serial_number"]), str(u["product"]), str(u.get("model_code") or ""),
+                     str(u.get("model_name") or ""))
+                for u in data.get("assets") or []
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class KbHit:
+    """One knowledge-base entry found for a question."""
+
+    id: str
+    question: str
+    answer: str
+    score: float
+    band: str
+
+
+@dataclass(frozen=True)
+class KbResult:
+    """The answer of GET /api/v1/kb/search: the overall band and the hits, best first."""
+
+    band: str
+    hits: tuple[KbHit, ...]
 
 
 class PortalClient:
@@ -81,6 +183,8 @@ class PortalClient:
             token=os.environ.get("PORTAL_SERVICE_TOKEN", ""),
         )
 
+    # ------------------------------------------------------------ tickets
+
     def create_repair_ticket(
         self,
         *,
@@ -90,6 +194,7 @@ class PortalClient:
         channel: str,
         conversation_id: str,
         idempotency_key: str,
+        **extra: str,
     ) -> Ticket:
         """File a repair ticket; replaying the same idempotency key returns the same ticket."""
         body = {
@@ -99,8 +204,13 @@ class PortalClient:
             "phone": phone,
             "channel": channel,
             "conversation_id": conversation_id,
+            **{k: v for k, v in extra.items() if v},
         }
-        data = self._post("/api/v1/tickets", body, idempotency_key=idempotency_key)
+        return self.create_ticket(body, idempotency_key=idempotency_key)
+
+    def create_ticket(self, body: dict[str, Any], *, idempotency_key: str) -> Ticket:
+        """POST /api/v1/tickets with an idempotency key (safe to retry)."""
+        data = self._request("POST", "/api/v1/tickets", body, idempotency_key=idempotency_key)
         try:
             return Ticket(
                 id=int(data["id"]),
@@ -112,23 +222,132 @@ class PortalClient:
         except (KeyError, TypeError, ValueError) as exc:
             raise PortalError(f"portal returned a ticket without id/number: {data!r}") from exc
 
-    def _post(self, path: str, body: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
-        headers = {"Idempotency-Key": idempotency_key, "Accept": "application/json"}
+    def bound_customer(self, conversation_id: str) -> Optional[CustomerProfile]:
+        """The customer bound to the conversation's channel identity, or None."""
+        try:
+            data = self._request("GET", f"/api/v1/bot/conversations/{_seg(conversation_id)}/customer")
+        except PortalNotFound:
+            return None
+        return CustomerProfile.from_json(data)
+
+    def customer_tickets(self, conversation_id: str, scope: str = "open") -> Optional[list[TicketView]]:
+        """The bound customer's tickets (open / to_rate / all), or None if nobody is bound."""
+        try:
+            data = self._request(
+                "GET", f"/api/v1/bot/conversations/{_seg(conversation_id)}/tickets",
+                params={"scope": scope},
+            )
+        except PortalNotFound:
+            return None
+        return [TicketView.from_json(item) for item in data.get("items") or []]
+
+    def lookup_ticket(self, number: str, *, phone: str, conversation_id: str) -> Optional[TicketView]:
+        """The ticket if the phone or the conversation proves it is the customer's, else None."""
+        body = {"number": number, "phone": phone, "conversation_id": conversation_id}
+        try:
+            data = self._request("POST", "/api/v1/bot/tickets/lookup", body)
+        except PortalNotFound:
+            return None
+        return TicketView.from_json(data)
+
+    def ticket_action(
+        self, number: str, action: str, *, phone: str, conversation_id: str, **extra: Any
+    ) -> TicketView:
+        """Urge, cancel, reschedule or evaluate; PortalConflict carries the portal's reason."""
+        body = {"action": action, "phone": phone, "conversation_id": conversation_id, **extra}
+        # Not retried: an urge or a cancel must not be sent twice.
+        data = self._request("POST", f"/api/v1/bot/tickets/{_seg(number)}/actions", body, retry=False)
+        return TicketView.from_json(data)
+
+    def sla_promise(self, *, ticket_type: str = "repair", tier: str = "normal") -> Optional[str]:
+        """The response-time promise in words, if the portal publishes one."""
+        try:
+            data = self._request(
+                "GET", "/api/v1/sla/promise", params={"type": ticket_type, "tier": tier}, retry=False
+            )
+        except PortalError:
+            return None
+        for key in ("text_zh", "promise_zh", "text"):
+            if data.get(key):
+                return str(data[key])
+        minutes = data.get("response_minutes")
+        return f"{int(minutes)} 分钟内响应" if isinstance(minutes, (int, float)) and minutes > 0 else None
+
+    # ------------------------------------------------------------ knowledge base, handoff
+
+    def kb_search(self, query: str, *, k: int = 5, product: str = "") -> Optional[KbResult]:
+        """Search the FAQ; None when the portal has no knowledge base (404)."""
+        params: dict[str, Any] = {"q": query, "k": k}
+        if product:
+            params["product"] = product
+        try:
+            data = self._request("GET", "/api/v1/kb/search", params=params)
+        except PortalNotFound:
+            return None
+        hits = tuple(
+            KbHit(
+                id=str(r.get("id")),
+                question=str(r.get("question") or ""),
+                answer=str(r.get("answer") or ""),
+                score=float(r.get("score") or 0.0),
+                band=str(r.get("band") or "none"),
+            )
+            for r in data.get("results") or []
+            if isinstance(r, dict) and r.get("id") is not None
+        )
+        return KbResult(band=str(data.get("band") or "none"), hits=hits)
+
+    def kb_feedback(self, *, entry_id: str, helpful: bool, query: str, conversation_id: str) -> None:
+        """Record whether an answer helped."""
+        body = {"entry_id": entry_id, "helpful": helpful, "query": query,
+                "conversation_id": conversation_id}
+        self._request("POST", "/api/v1/kb/feedback", body, retry=False)
+
+    def handoff(
+        self, conversation_id: str, *, reason: str, summary: str, product_line: str = ""
+    ) -> None:
+        """Ask the hub to pass the conversation to a human agent (202); the product, when
+        known, lets agents with that skill get it first."""
+        body = {"reason": reason, "summary": summary}
+        if product_line:
+            body["product_line"] = product_line
+        self._request(
+            "POST", f"/api/v1/conversations/{_seg(conversation_id)}/handoff", body, retry=False
+        )
+
+    # ------------------------------------------------------------ transport
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Optional[dict[str, Any]] = None,
+        *,
+        params: Optional[dict[str, Any]] = None,
+        idempotency_key: str = "",
+        retry: bool = True,
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         url = self.base_url + path
-        # Retrying is safe only because the idempotency key makes the portal
-        # return the ticket it already created instead of a second one.
-        for attempt in range(self.retries + 1):
+        attempts = self.retries + 1 if retry else 1
+        # Retrying is safe for reads, and for ticket creation only because the idempotency
+        # key makes the portal return the ticket it already created instead of a second one.
+        for attempt in range(attempts):
             try:
-                response = self.session.post(url, json=body, headers=headers, timeout=self.timeout)
+                response = self.session.request(
+                    method, url, json=body, params=params, headers=headers, timeout=self.timeout
+                )
             except requests.RequestException as exc:
                 error: PortalError = PortalUnavailable(f"cannot reach the portal at {url}: {exc}")
             else:
                 if response.status_code < 500:
                     return self._parse(response)
                 error = PortalUnavailable(f"portal answered {response.status_code} for {url}")
-            if attempt < self.retries:
+            if attempt < attempts - 1:
                 logger.warning("%s; retrying", error)
                 time.sleep(0.5 * (attempt + 1))
         raise error
@@ -142,7 +361,7 @@ class PortalClient:
         if not isinstance(data, dict):
             data = {}
         status = response.status_code
-        if status in (200, 201):
+        if 200 <= status < 300:
             return data
         message = str(data.get("message") or f"HTTP {status}")
         if status == 422:
@@ -157,5 +376,12 @@ class PortalClient:
             ]
             raise PortalRejected(message, errors)
         if status == 409:
-            raise PortalConflict(message)
+            raise PortalConflict(message, str(data.get("message_zh") or ""))
+        if status == 404:
+            raise PortalNotFound(message)
         raise PortalError(f"portal refused the request ({status}): {message}")
+
+
+def _seg(value: str) -> str:
+    """A value made safe to put in a URL path segment."""
+    return quote(value, safe="")

@@ -1,23 +1,29 @@
-"""Fault report actions against a recorded conversation and a fake portal over HTTP.
+"""Fault report actions against recorded conversations and a fake portal over HTTP.
 
 The recordings in trackers/ were captured from a live `rasa run` + `rasa run actions`
-(GET /conversations/<id>/tracker), every message sent with metadata {"channel": "web"}:
+(record_trackers.py), every message sent with metadata {"channel": "web"}:
 - fault_report_conversation: 你好 / 我的洗衣机坏了 / 坏了 / 不转了，一直响 / 1380013800 /
-  13800138000 / 有 / 空调不制冷 / 13912345678 / 没了谢谢
-- unsupported_product_conversation: 洗碗机坏了 / 洗碗机 / 冰箱 / 冰箱不制冷了 / 13700001111
+  13800138000 / 电话写错了，是13800138001 / 对的 / 有 / 空调不制冷 / 13912345678 /
+  保修期多久 / 确认 / 没了谢谢
+- unsupported_product_conversation: 洗碗机坏了 / 洗碗机 / 冰箱 / 冰箱不制冷了 / 13700001111 /
+  算了不报了
+- bound_fault_report_conversation (a customer bound to the conversation): 热水器不出热水 /
+  上海市浦东新区世纪大道100号 / 地址写错了 / 上海市徐汇区漕溪北路398号2号楼1503室 / (确认提交)
 Each test replays a recording up to the moment an action ran.
 """
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
-from conftest import FakePortal, form_validation_tracker, load_recording, tracker_at
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
+from conftest import FakePortal, form_validation_tracker, load_recording, state_before, tracker_at
+from helpers import rendered, run, slots_set
 
-from actions.fault_report import ActionFileTicket, ValidateFaultReportForm, idempotency_key
+from actions.common import idempotency_key
+from actions.fault_report import ActionFileTicket, ValidateFaultReportForm
+from actions.intake import ActionAskAddress, ActionAskSummary
+
+FORM = "fault_report_form"
 
 
 @pytest.fixture(scope="module")
@@ -25,156 +31,235 @@ def recording() -> dict[str, Any]:
     return load_recording("fault_report_conversation")
 
 
-def run(action: Action, tracker: Tracker, domain: dict) -> tuple[list[dict], list[dict]]:
-    """Run an action the way the action server does; return (bot messages, events)."""
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, domain))
-    return dispatcher.messages, events
-
-
-def slots_set(events: list[dict]) -> dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-def rendered(message: dict, domain: dict) -> str:
-    """The text the customer sees: the domain response filled with the message's values."""
-    template = domain["responses"][message["response"]][0]["text"]
-    return template.format_map({k: v for k, v in message.items() if k != "response"})
+def validate(recording: dict, text: str, domain: dict, nth: int = 1) -> tuple[list, list]:
+    return run(ValidateFaultReportForm(), form_validation_tracker(recording, text, FORM, nth), domain)
 
 
 # --- collecting the report -------------------------------------------------------------
 
-def test_product_named_first_is_kept_and_vague_report_asks_for_the_fault(recording, domain):
-    messages, events = run(
-        ValidateFaultReportForm(), form_validation_tracker(recording, "我的洗衣机坏了", "fault_report_form"), domain
-    )
+
+def test_product_named_first_is_kept_and_vague_report_asks_for_the_fault(recording, domain, portal):
+    messages, events = validate(recording, "我的洗衣机坏了", domain)
     assert messages == []
-    assert slots_set(events) == {"product": "洗衣机"}  # no fault_description: 坏了 says nothing
+    slots = slots_set(events)
+    assert slots["product"] == "洗衣机" and "fault_description" not in slots
+    assert slots["requested_slot"] == "fault_description"  # 坏了 says nothing
 
 
-def test_symptom_in_first_message_becomes_the_fault_description(recording, domain):
-    messages, events = run(
-        ValidateFaultReportForm(), form_validation_tracker(recording, "空调不制冷", "fault_report_form"), domain
-    )
+def test_symptom_in_first_message_becomes_the_fault_description(recording, domain, portal):
+    messages, events = validate(recording, "空调不制冷", domain)
     assert messages == []
-    assert slots_set(events) == {"product": "空调", "fault_description": "空调不制冷"}
+    assert slots_set(events)["fault_description"] == "空调不制冷"
+    assert slots_set(events)["product"] == "空调"
 
 
-def test_vague_answer_to_the_fault_question_is_reasked(recording, domain):
-    messages, events = run(
-        ValidateFaultReportForm(), form_validation_tracker(recording, "坏了", "fault_report_form"), domain
-    )
+def test_vague_answer_to_the_fault_question_is_reasked(recording, domain, portal):
+    messages, events = validate(recording, "坏了", domain)
     assert [m["response"] for m in messages] == ["utter_fault_description_too_vague"]
     assert "不转" in rendered(messages[0], domain)
-    assert slots_set(events) == {"fault_description": None}
+    assert slots_set(events)["fault_description"] is None
 
 
-def test_concrete_answer_fills_the_fault_description(recording, domain):
-    messages, events = run(
-        ValidateFaultReportForm(), form_validation_tracker(recording, "不转了，一直响", "fault_report_form"), domain
-    )
+def test_concrete_answer_fills_the_fault_description(recording, domain, portal):
+    messages, events = validate(recording, "不转了，一直响", domain)
     assert messages == []
-    assert slots_set(events) == {"fault_description": "不转了，一直响"}
+    assert slots_set(events)["fault_description"] == "不转了，一直响"
+    assert slots_set(events)["requested_slot"] == "phone"
 
 
-def test_unsupported_product_is_refused_with_the_choices(domain):
+def test_unsupported_product_is_refused_with_the_choices(domain, portal):
     recording = load_recording("unsupported_product_conversation")
-    messages, events = run(
-        ValidateFaultReportForm(), form_validation_tracker(recording, "洗碗机", "fault_report_form"), domain
-    )
+    messages, events = validate(recording, "洗碗机", domain)
     assert [m["response"] for m in messages] == ["utter_product_not_supported"]
-    assert rendered(messages[0], domain).startswith("抱歉，“洗碗机”暂时不在线上报修范围内")
+    assert rendered(messages[0], domain).startswith("抱歉，“洗碗机”暂时不在线上服务范围内")
     # 洗碗机坏了 had been taken as the fault; it is asked again for the product chosen next.
-    assert slots_set(events) == {"product": None, "fault_description": None}
+    assert slots_set(events)["product"] is None and slots_set(events)["fault_description"] is None
 
 
-def test_invalid_phone_is_reasked_with_an_example(recording, domain):
-    messages, events = run(
-        ValidateFaultReportForm(), form_validation_tracker(recording, "1380013800", "fault_report_form"), domain
-    )
+def test_invalid_phone_is_reasked_with_an_example(recording, domain, portal):
+    messages, events = validate(recording, "1380013800", domain)
     assert [rendered(m, domain) for m in messages] == [
         "手机号好像不对，请输入11位手机号，例如 13800138000"
     ]
-    assert slots_set(events) == {"phone": None}
+    assert slots_set(events)["phone"] is None
 
 
-def test_valid_phone_is_accepted(recording, domain):
-    messages, events = run(
-        ValidateFaultReportForm(), form_validation_tracker(recording, "13800138000", "fault_report_form"), domain
-    )
+def test_valid_phone_leads_to_the_summary(recording, domain, portal):
+    messages, events = validate(recording, "13800138000", domain)
     assert messages == []
-    assert slots_set(events) == {"phone": "13800138000"}
+    assert slots_set(events)["phone"] == "13800138000"
+    assert slots_set(events)["requested_slot"] == "summary_confirmed"
+
+
+def test_summary_lists_the_answers_and_reads_as_a_confirmation(recording, domain, portal):
+    # The ask actions run inside the form; the state they saw is the one the next message met.
+    tracker = state_before(recording, "电话写错了，是13800138001")
+    [message], _ = run(ActionAskSummary(), tracker, domain)
+    text = rendered(message, domain)
+    assert text.startswith("请确认报修信息")
+    assert "洗衣机" in text and "不转了，一直响" in text and "13800138000" in text
+    # The widget test answers by keywords; the summary must not look like another question.
+    assert not any(word in text for word in ("手机", "电话", "产品", "电器", "故障", "问题"))
+    assert [b["payload"] for b in domain["responses"][message["response"]][0]["buttons"]] == [
+        "/affirm", "/deny"
+    ]
+
+
+def test_correction_at_the_summary_replaces_the_phone(recording, domain, portal):
+    messages, events = validate(recording, "电话写错了，是13800138001", domain)
+    assert [m["response"] for m in messages] == ["utter_correction_ack"]
+    slots = slots_set(events)
+    assert slots["phone"] == "13800138001"
+    assert slots["summary_confirmed"] is None and slots["requested_slot"] == "summary_confirmed"
+
+
+def test_yes_confirms_the_summary(recording, domain, portal):
+    messages, events = validate(recording, "对的", domain)
+    assert messages == []
+    assert slots_set(events)["summary_confirmed"] is True
+    assert slots_set(events)["requested_slot"] is None
+
+
+def test_faq_question_mid_form_is_not_taken_as_an_answer(recording, domain, portal):
+    # The summary was open (the phone was known from the first report); the form leaves
+    # the FAQ message to the rules.
+    _, events = validate(recording, "保修期多久", domain)
+    assert {k: v for k, v in slots_set(events).items() if k != "requested_slot"} == {}
+    # Back from the FAQ answer, the same message is not read again.
+    back = tracker_at(recording, "保修期多久", FORM)
+    _, events = run(ValidateFaultReportForm(), back, domain)
+    assert slots_set(events) == {"requested_slot": "summary_confirmed"}
+
+
+def test_giving_up_ends_the_form_without_a_ticket(domain, portal):
+    recording = load_recording("unsupported_product_conversation")
+    messages, events = validate(recording, "算了不报了", domain)
+    assert [m["response"] for m in messages] == ["utter_intake_stopped"]
+    assert slots_set(events)["requested_slot"] is None
+    tracker = tracker_at(recording, "算了不报了", "action_file_ticket")
+    messages, _ = run(ActionFileTicket(), tracker, domain)
+    assert messages == [] and not [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+
+
+# --- a customer bound to the conversation ----------------------------------------------
+
+
+@pytest.fixture
+def bound(portal: FakePortal) -> dict[str, Any]:
+    recording = load_recording("bound_fault_report_conversation")
+    portal.bind(recording["sender_id"])
+    return recording
+
+
+def test_bound_customer_is_asked_for_the_address_but_not_the_phone(bound, domain, portal):
+    messages, events = validate(bound, "热水器不出热水", domain)
+    slots = slots_set(events)
+    assert slots["phone"] == "13800138000"  # from the customer's profile
+    assert slots["requested_slot"] == "address"
+    tracker = tracker_at(bound, "上海市浦东新区世纪大道100号", FORM)
+    [ask], _ = run(ActionAskAddress(), tracker, domain)
+    assert ask["response"] == "utter_ask_address_saved"
+    assert ask["buttons"] == [
+        {"title": "家：上海市浦东新区世纪大道100号", "payload": "上海市浦东新区世纪大道100号"}
+    ]
+
+
+def test_address_correction_asks_for_the_address_again(bound, domain, portal):
+    messages, events = validate(bound, "地址写错了", domain)
+    assert [m["response"] for m in messages] == ["utter_correction_ack"]
+    assert slots_set(events)["address"] is None
+    assert slots_set(events)["requested_slot"] == "address"
+
+
+def test_bound_report_is_filed_with_the_corrected_address(bound, domain, portal):
+    tracker = tracker_at(bound, "/affirm", "action_file_ticket")
+    messages, _ = run(ActionFileTicket(), tracker, domain)
+    [request] = [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+    assert request["body"]["address"] == "上海市徐汇区漕溪北路398号2号楼1503室"
+    assert request["body"]["phone"] == "13800138000" and request["body"]["product"] == "热水器"
+    assert "SR20261123-0001" in rendered(messages[0], domain)
 
 
 # --- filing the ticket -----------------------------------------------------------------
 
-def test_ticket_is_filed_and_its_number_is_in_the_reply(recording, domain, portal: FakePortal):
-    tracker = tracker_at(recording, "13800138000", "action_file_ticket")
+
+def test_ticket_is_filed_and_the_reply_says_number_promise_and_how_to_follow(recording, domain, portal):
+    tracker = tracker_at(recording, "对的", "action_file_ticket")
     messages, events = run(ActionFileTicket(), tracker, domain)
 
-    [request] = portal.requests
+    [request] = [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
     assert request["body"] == {
         "type": "repair",
         "product": "洗衣机",
         "fault_description": "不转了，一直响",
-        "phone": "13800138000",
+        "phone": "13800138001",
         "channel": "web",
         "conversation_id": recording["sender_id"],
     }
-    assert request["headers"]["idempotency-key"] == idempotency_key(tracker)
+    assert request["headers"]["idempotency-key"] == idempotency_key(tracker, FORM)
     assert [rendered(m, domain) for m in messages] == [
-        "已为您登记报修，工单号 SR20261123-0001。我们会在 10 分钟内响应，"
-        "您可以随时发送“查进度”了解进展。"
+        "已为您登记报修，工单号 SR20261123-0001。客服将在 10 分钟内响应，请保持电话畅通。"
+        "之后随时发送“查进度”，就能看到处理进展。"
     ]
-    assert slots_set(events) == {"product": None, "fault_description": None, "phone": None}
+    slots = slots_set(events)
+    assert slots["product"] is None and slots["summary_confirmed"] is None
+    # Following it up right away needs no questions.
+    assert slots["verified_ticket"] == "SR20261123-0001" and "phone" not in slots
+
+
+def test_promise_comes_from_the_portal_when_it_publishes_one(recording, domain, portal):
+    portal.sla_promise = {"text_zh": "30 分钟内回电"}
+    messages, _ = run(ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain)
+    assert "客服将在 30 分钟内回电" in rendered(messages[0], domain)
 
 
 def test_retried_run_reuses_the_key_and_gets_the_same_ticket(recording, domain, portal):
-    first, _ = run(ActionFileTicket(), tracker_at(recording, "13800138000", "action_file_ticket"), domain)
-    retry, _ = run(ActionFileTicket(), tracker_at(recording, "13800138000", "action_file_ticket"), domain)
+    first, _ = run(ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain)
+    retry, _ = run(ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain)
 
-    keys = {r["headers"]["idempotency-key"] for r in portal.requests}
-    assert len(portal.requests) == 2 and len(keys) == 1
+    creations = [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+    assert len(creations) == 2 and len({r["headers"]["idempotency-key"] for r in creations}) == 1
     assert len(portal.by_key) == 1
     assert first[0]["ticket_number"] == retry[0]["ticket_number"] == "SR20261123-0001"
 
 
 def test_next_report_in_the_same_conversation_gets_a_new_key(recording, domain, portal):
-    first = tracker_at(recording, "13800138000", "action_file_ticket")
-    second = tracker_at(recording, "13912345678", "action_file_ticket")
-    assert idempotency_key(first) != idempotency_key(second)
+    first = tracker_at(recording, "对的", "action_file_ticket")
+    second = tracker_at(recording, "确认", "action_file_ticket")
+    assert idempotency_key(first, FORM) != idempotency_key(second, FORM)
 
     run(ActionFileTicket(), first, domain)
     messages, _ = run(ActionFileTicket(), second, domain)
     assert messages[0]["ticket_number"] == "SR20261123-0002"
-    assert portal.requests[1]["body"]["product"] == "空调"
+    creations = [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+    assert creations[1]["body"]["product"] == "空调"
 
 
 def test_channel_defaults_to_rest_without_metadata(recording, domain, portal):
-    tracker = tracker_at(recording, "13800138000", "action_file_ticket")
+    tracker = tracker_at(recording, "对的", "action_file_ticket")
     tracker.latest_message["metadata"] = None
     run(ActionFileTicket(), tracker, domain)
-    assert portal.requests[0]["body"]["channel"] == "rest"
+    assert [r for r in portal.requests if r["path"] == "/api/v1/tickets"][0]["body"]["channel"] == "rest"
 
 
 def test_portal_down_apologises_without_a_ticket_number(recording, domain, portal_down):
     messages, events = run(
-        ActionFileTicket(), tracker_at(recording, "13800138000", "action_file_ticket"), domain
+        ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain
     )
     assert [m["response"] for m in messages] == ["utter_ticket_failed"]
     text = rendered(messages[0], domain)
     assert "抱歉" in text and "工单号" not in text
-    assert slots_set(events) == {"product": None, "fault_description": None, "phone": None}
+    assert slots_set(events)["product"] is None
 
 
 def test_refused_answer_is_asked_again(recording, domain, portal):
     portal.forced = (422, {"message": "invalid", "errors": [
         {"field": "phone", "message_zh": "该手机号已停机", "message_en": "number not in service"}]})
     messages, events = run(
-        ActionFileTicket(), tracker_at(recording, "13800138000", "action_file_ticket"), domain
+        ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain
     )
-    assert [rendered(m, domain) for m in messages] == ["抱歉，报修信息没有通过校验：该手机号已停机"]
-    assert slots_set(events) == {"phone": None}
-    assert {"event": "followup", "name": "fault_report_form"} in [
+    assert [rendered(m, domain) for m in messages] == ["抱歉，登记信息没有通过校验：该手机号已停机"]
+    assert slots_set(events) == {"phone": None, "summary_confirmed": None}
+    assert {"event": "followup", "name": FORM} in [
         {k: e.get(k) for k in ("event", "name")} for e in events
     ]

@@ -7,6 +7,7 @@ from actions.portal_client import (
     PortalClient,
     PortalConflict,
     PortalError,
+    PortalNotFound,
     PortalRejected,
     PortalUnavailable,
 )
@@ -72,3 +73,75 @@ def test_unreachable_portal(portal_down) -> None:
     client = PortalClient(portal_down, "test-token", connect_timeout=1, retries=0)
     with pytest.raises(PortalUnavailable, match="cannot reach"):
         client.create_repair_ticket(**REPORT, idempotency_key="k1")
+
+
+# --- the bot's customer routes, knowledge base, handoff, SLA promise ----------------------
+
+
+def test_bound_customer_and_their_tickets(portal) -> None:
+    portal.bind("conv-1")
+    portal.add_ticket("SR20261120-0031", "13800138000", status="departed", engineer_name="王师傅")
+    client = PortalClient.from_env()
+    profile = client.bound_customer("conv-1")
+    assert profile is not None and profile.name == "张女士"
+    assert profile.addresses[0].text.startswith("上海市") and profile.units[0].product == "洗衣机"
+    [ticket] = client.customer_tickets("conv-1")
+    assert ticket.status_label == "已出发" and ticket.engineer_name == "王师傅"
+    assert client.bound_customer("someone-else") is None
+    assert client.customer_tickets("someone-else") is None
+
+
+def test_lookup_needs_the_matching_phone(portal) -> None:
+    portal.add_ticket("SR20261120-0031", "13800138000")
+    client = PortalClient.from_env()
+    found = client.lookup_ticket("sr202611200031", phone="13800138000", conversation_id="c")
+    assert found is not None and found.number == "SR20261120-0031"
+    assert client.lookup_ticket("SR20261120-0031", phone="13900000000", conversation_id="c") is None
+    assert portal.requests[0]["body"] == {
+        "number": "sr202611200031", "phone": "13800138000", "conversation_id": "c"
+    }
+
+
+def test_refused_action_carries_the_portals_reason_and_is_not_retried(portal) -> None:
+    portal.add_ticket("SR20261118-0102", "13800138000", status="arrived")
+    with pytest.raises(PortalConflict) as caught:
+        PortalClient.from_env().ticket_action(
+            "SR20261118-0102", "cancel", phone="13800138000", conversation_id="c"
+        )
+    assert "已到场" in caught.value.message_zh
+    assert len(portal.requests) == 1
+
+
+def test_missing_knowledge_base_and_handoff_endpoints(portal) -> None:
+    client = PortalClient.from_env()
+    assert client.kb_search("保修多久") is None  # 404: no knowledge base yet
+    with pytest.raises(PortalNotFound):
+        client.handoff("conv-1", reason="request", summary="诉求：要求人工")
+    assert client.sla_promise() is None
+
+
+def test_knowledge_base_search_and_handoff_contracts(portal) -> None:
+    portal.kb = {"band": "answer", "results": [
+        {"id": "w1", "question": "保修多久？", "answer": "整机一年", "score": 0.9, "band": "answer"}]}
+    portal.handoff_status = 202
+    portal.sla_promise = {"response_minutes": 15}
+    client = PortalClient.from_env()
+    result = client.kb_search("保修多久", product="空调")
+    assert result is not None and result.band == "answer" and result.hits[0].answer == "整机一年"
+    assert portal.requests[-1]["query"] == {"q": "保修多久", "k": "5", "product": "空调"}
+    client.kb_feedback(entry_id="w1", helpful=True, query="保修多久", conversation_id="c1")
+    assert portal.kb_feedback == [
+        {"entry_id": "w1", "helpful": True, "query": "保修多久", "conversation_id": "c1"}
+    ]
+    client.handoff("conv/1", reason="complaint", summary="诉求：投诉")
+    assert portal.requests[-1]["path"] == "/api/v1/conversations/conv%2F1/handoff"
+    assert portal.handoffs == [{"conversation": "conv/1", "reason": "complaint", "summary": "诉求：投诉"}]
+    assert client.sla_promise(ticket_type="repair", tier="normal") == "15 分钟内响应"
+
+
+def test_handoff_names_the_product_for_routing_when_known(portal) -> None:
+    portal.handoff_status = 202
+    PortalClient.from_env().handoff("c1", reason="request", summary="诉求：报修", product_line="空调")
+    assert portal.handoffs == [
+        {"conversation": "c1", "reason": "request", "summary": "诉求：报修", "product_line": "空调"}
+    ]

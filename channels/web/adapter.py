@@ -12,9 +12,11 @@ Wire protocol (JSON text frames, see `channels.web.wire`):
   "buttons": [{"title", "payload"}], "image_url", "created_at"}`, then `typing` off.
   All of these go to every open socket of that visitor.
 - server -> `{"type": "error", "code", "client_id", "message_zh", "message_en"}` for a refused
-  frame (not JSON, empty text, over 2,000 characters) or a turn the hub failed; the socket
-  stays open. `{"type": "ping"}` is answered `{"type": "pong"}` (keeps proxies from
-  closing an idle socket).
+  frame (not JSON, empty text, over 2,000 characters), a message over the rate limits (code
+  `rate_limited`: per visitor, and per site key, in messages a minute) or a turn the hub
+  failed; the socket stays open and a rate-limited message never reaches the hub.
+  `{"type": "ping"}` is answered `{"type": "pong"}` (keeps proxies from closing an idle
+  socket).
 
 Quick replies: a clicked button arrives as `text` = its title and `payload` = its payload.
 The adapter hands the hub `ChannelMessage(text=title, extra={"payload": payload})`; the hub
@@ -28,6 +30,8 @@ The adapter decides nothing: the hub it is given stores, runs the turn and answe
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -37,6 +41,7 @@ from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from channels.base import Hub
+from channels.web.limits import RateLimiter
 from channels.web.sockets import VisitorSockets
 from channels.web.wire import (
     CHANNEL,
@@ -60,9 +65,18 @@ def build_router(
     *,
     site_keys: frozenset[str] | None = None,
     sockets: VisitorSockets | None = None,
+    visitor_rate_per_min: int = 0,
+    site_rate_per_min: int = 0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> APIRouter:
-    """The widget's routes, delivering to `hub`; pass `sockets` to push agent messages later."""
+    """The widget's routes, delivering to `hub`; pass `sockets` to push agent messages later.
+
+    `visitor_rate_per_min` and `site_rate_per_min` cap the messages one visitor, and all
+    visitors of one site key, may send a minute (0: no cap).
+    """
     registry = sockets if sockets is not None else VisitorSockets()
+    per_visitor = RateLimiter(visitor_rate_per_min, clock=clock)
+    per_site = RateLimiter(site_rate_per_min, clock=clock)
     router = APIRouter(tags=["channels"])
 
     def site_allowed(site_key: str | None) -> bool:
@@ -78,6 +92,10 @@ def build_router(
             return
         if message is None:
             await registry.send(socket, PONG)
+            return
+        # The visitor's own bucket first, so one noisy visitor cannot drain the site's.
+        if not per_visitor.allow(visitor_id) or not per_site.allow(site_key or ""):
+            await registry.send(socket, error_frame("rate_limited", client_id=message.message_id))
             return
         await registry.broadcast(visitor_id, typing_frame(True))
         try:

@@ -26,6 +26,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     "too_long": (f"消息过长，最多 {MAX_TEXT} 字", f"The message is over {MAX_TEXT} characters"),
     "bad_field": ("消息字段有误", "A message field has an invalid value"),
     "hub_failed": ("消息暂时无法处理，请稍后再试", "The message could not be handled, try again"),
+    "rate_limited": (
+        "发送太频繁了，请稍等片刻再发",
+        "You are sending messages too fast; please wait a moment and try again",
+    ),
 }
 
 

@@ -1,18 +1,49 @@
-"""Reads and writes of conversations and their messages."""
+"""Reads and writes of conversations, their messages, notes, events and agent profiles.
+
+A conversation's state changes only through `change_state`, which checks the move and
+records an event with actor and time. Keyword-only; flush, never commit.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channels.base import Button, ChannelMessage
-from portal.conversations.models import Conversation, Message
+from portal.accounts.models import User
+from portal.conversations.models import (
+    AgentProfile,
+    Conversation,
+    ConversationEvent,
+    ConversationNote,
+    Message,
+)
+from portal.customers.models import ChannelIdentity, Customer
 from portal.database import utcnow
-from portal.errors import NotFound
+from portal.errors import Conflict, NotFound
+from portal.i18n import both
+from portal.tickets.models import Ticket
+
+# Which moves each step may make: kind -> (from states, to state).
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "handoff": (frozenset({"bot"}), "waiting"),
+    "accept": (frozenset({"waiting"}), "agent"),
+    "pickup": (frozenset({"bot", "waiting"}), "agent"),
+    "transfer_agent": (frozenset({"agent"}), "agent"),
+    "transfer_team": (frozenset({"agent"}), "waiting"),
+    "requeue": (frozenset({"agent"}), "waiting"),
+    "end": (frozenset({"agent", "waiting"}), "bot"),
+    "close": (frozenset({"bot", "waiting", "agent"}), "closed"),
+}
+# Staff roles that can chat with customers in the console.
+CHAT_ROLES = ("agent", "admin")
 
 
 def find_conversation(session: Session, *, channel: str, sender_id: str) -> Conversation | None:
@@ -60,6 +91,7 @@ def add_message(
     buttons: list[dict[str, Any]] | None = None,
     image_url: str | None = None,
     channel_message_id: str | None = None,
+    agent_id: int | None = None,
 ) -> Message | None:
     """Store one message; None when the channel already delivered this message id."""
     message = Message(
@@ -70,6 +102,7 @@ def add_message(
         buttons=buttons or [],
         image_url=image_url,
         channel_message_id=channel_message_id,
+        agent_id=agent_id,
         created_at=utcnow(),
     )
     try:
@@ -105,4 +138,354 @@ def to_channel_message(message: Message, conversation: Conversation) -> ChannelM
         author=message.author,
         id=message.id,
         created_at=message.created_at,
+    )
+
+
+# ---------------------------------------------------------------- state and events
+
+
+def record_event(
+    session: Session,
+    *,
+    conversation: Conversation,
+    kind: str,
+    actor: str,
+    payload: dict[str, Any] | None = None,
+    from_state: str | None = None,
+) -> ConversationEvent:
+    """Append one event to the conversation's log."""
+    event = ConversationEvent(
+        conversation_id=conversation.id,
+        kind=kind,
+        from_state=from_state if from_state is not None else conversation.state,
+        to_state=conversation.state,
+        actor=actor,
+        payload=payload or {},
+        created_at=utcnow(),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def state_conflict(state: str) -> Conflict:
+    """The refusal of a step the conversation's current state does not allow."""
+    zh, en = both(f"conversation.state.{state}")
+    return Conflict("error.conversation_state", state=zh, state_en=en)
+
+
+def change_state(
+    session: Session,
+    *,
+    conversation: Conversation,
+    kind: str,
+    actor: str,
+    agent_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> ConversationEvent:
+    """Move the conversation by one handoff step, or raise Conflict; records the event.
+
+    The move is a compare-and-set on the stored state, so two agents accepting the same
+    conversation at once (even in two workers) cannot both win.
+    """
+    sources, target = TRANSITIONS[kind]
+    current = conversation.state
+    if current not in sources:
+        raise state_conflict(current)
+    now = utcnow()
+    values: dict[str, Any] = {"state": target}
+    if target == "agent":
+        values.update(agent_id=agent_id, accepted_at=now, waiting_since=None)
+    elif target == "waiting":
+        values.update(agent_id=None, accepted_at=None)
+        if current != "waiting":
+            values["waiting_since"] = now
+            values["escalated"] = False
+    else:
+        values.update(agent_id=None, waiting_since=None, queue_front=False, escalated=False)
+    if target != "waiting":
+        values["queue_front"] = False
+    guard = [Conversation.id == conversation.id, Conversation.state == current]
+    if current == "agent" and conversation.agent_id is not None:
+        guard.append(Conversation.agent_id == conversation.agent_id)
+    done = session.execute(  # type: ignore[attr-defined]  # rowcount of an UPDATE
+        update(Conversation)
+        .where(*guard)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        session.refresh(conversation)
+        raise state_conflict(conversation.state)
+    session.refresh(conversation)
+    return record_event(
+        session,
+        conversation=conversation,
+        kind=kind,
+        actor=actor,
+        payload={**(payload or {}), **({"agent_id": agent_id} if agent_id else {})},
+        from_state=current,
+    )
+
+
+def list_events(session: Session, *, conversation_id: int) -> list[ConversationEvent]:
+    """A conversation's event log, oldest first."""
+    return list(
+        session.scalars(
+            select(ConversationEvent)
+            .where(ConversationEvent.conversation_id == conversation_id)
+            .order_by(ConversationEvent.id)
+        ).all()
+    )
+
+
+# ---------------------------------------------------------------- queue and chats
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """A waiting conversation with what ordering and routing need."""
+
+    conversation: Conversation
+    vip: bool
+
+
+def queue(session: Session) -> list[QueueEntry]:
+    """Waiting conversations in service order: put-back first, then VIP, then longest wait."""
+    rows = session.execute(
+        select(Conversation, Customer.tier)
+        .outerjoin(Customer, Customer.id == Conversation.customer_id)
+        .where(Conversation.state == "waiting")
+    ).all()
+    entries = [QueueEntry(conversation=c, vip=tier == "vip") for c, tier in rows]
+    entries.sort(
+        key=lambda e: (
+            not e.conversation.queue_front,
+            not e.vip,
+            e.conversation.waiting_since or e.conversation.created_at,
+            e.conversation.id,
+        )
+    )
+    return entries
+
+
+def active_counts(session: Session) -> dict[int, int]:
+    """How many chats each agent owns now."""
+    rows = session.execute(
+        select(Conversation.agent_id, func.count())
+        .where(Conversation.state == "agent", Conversation.agent_id.is_not(None))
+        .group_by(Conversation.agent_id)
+    ).all()
+    return {int(agent_id): int(count) for agent_id, count in rows if agent_id is not None}
+
+
+def chats_of(session: Session, *, agent_id: int) -> list[Conversation]:
+    """The conversations an agent owns now, oldest accept first."""
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.state == "agent", Conversation.agent_id == agent_id)
+            .order_by(Conversation.accepted_at, Conversation.id)
+        ).all()
+    )
+
+
+def agent_chats(session: Session) -> list[Conversation]:
+    """Every conversation an agent owns now (for supervisors)."""
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.state == "agent")
+            .order_by(Conversation.accepted_at, Conversation.id)
+        ).all()
+    )
+
+
+def live_bot_conversations(
+    session: Session, *, since: datetime, limit: int = 50
+) -> list[Conversation]:
+    """Conversations with the bot that had a message since `since`, most recent first."""
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.state == "bot", Conversation.last_message_at >= since)
+            .order_by(Conversation.last_message_at.desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def last_messages(session: Session, *, conversation_ids: Iterable[int]) -> dict[int, Message]:
+    """The newest message of each conversation (for previews)."""
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(ids))
+        .group_by(Message.conversation_id)
+    )
+    rows = session.scalars(select(Message).where(Message.id.in_(newest))).all()
+    return {m.conversation_id: m for m in rows}
+
+
+# ---------------------------------------------------------------- notes
+
+
+def add_note(
+    session: Session, *, conversation: Conversation, author_id: int | None, body: str, kind: str
+) -> ConversationNote:
+    """Store a staff-only note on the conversation."""
+    note = ConversationNote(
+        conversation_id=conversation.id,
+        author_id=author_id,
+        kind=kind,
+        body=body,
+        created_at=utcnow(),
+    )
+    session.add(note)
+    session.flush()
+    return note
+
+
+def list_notes(session: Session, *, conversation_id: int) -> list[ConversationNote]:
+    """A conversation's staff notes, oldest first."""
+    return list(
+        session.scalars(
+            select(ConversationNote)
+            .where(ConversationNote.conversation_id == conversation_id)
+            .order_by(ConversationNote.id)
+        ).all()
+    )
+
+
+# ---------------------------------------------------------------- agents
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInfo:
+    """A staff member who can chat, with their profile (or the defaults)."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    max_chats: int
+    product_lines: tuple[str, ...]
+    languages: tuple[str, ...]
+    team: str
+    is_supervisor: bool
+
+    @property
+    def supervisor(self) -> bool:
+        """Admins supervise by their role, others by the flag."""
+        return self.role == "admin" or self.is_supervisor
+
+
+def _info(user: User, profile: AgentProfile | None, default_max: int) -> AgentInfo:
+    return AgentInfo(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        max_chats=profile.max_chats if profile else default_max,
+        product_lines=tuple(profile.product_lines) if profile else (),
+        languages=tuple(profile.languages) if profile else ("zh",),
+        team=profile.team if profile else "",
+        is_supervisor=bool(profile and profile.is_supervisor),
+    )
+
+
+def list_agents(session: Session, *, default_max: int) -> list[AgentInfo]:
+    """Every active staff member who can chat, by id."""
+    rows = session.execute(
+        select(User, AgentProfile)
+        .outerjoin(AgentProfile, AgentProfile.user_id == User.id)
+        .where(User.role.in_(CHAT_ROLES), User.is_active.is_(True))
+        .order_by(User.id)
+    ).all()
+    return [_info(user, profile, default_max) for user, profile in rows]
+
+
+def get_agent(session: Session, *, user_id: int, default_max: int) -> AgentInfo:
+    """One staff member who can chat."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_active or user.role not in CHAT_ROLES:
+        raise NotFound("object.agent")
+    return _info(user, session.get(AgentProfile, user_id), default_max)
+
+
+def save_profile(
+    session: Session,
+    *,
+    user_id: int,
+    max_chats: int,
+    product_lines: list[str],
+    languages: list[str],
+    team: str,
+    is_supervisor: bool,
+) -> AgentProfile:
+    """Create or replace an agent's chat profile."""
+    profile = session.get(AgentProfile, user_id)
+    if profile is None:
+        profile = AgentProfile(user_id=user_id)
+        session.add(profile)
+    profile.max_chats = max_chats
+    profile.product_lines = product_lines
+    profile.languages = languages
+    profile.team = team
+    profile.is_supervisor = is_supervisor
+    profile.updated_at = utcnow()
+    session.flush()
+    return profile
+
+
+# ---------------------------------------------------------------- the customer behind it
+
+
+def resolve_customer(session: Session, *, conversation: Conversation) -> Customer | None:
+    """The customer this conversation is with, when known; remembered on the conversation.
+
+    Known from the conversation itself, a bound channel identity, or a ticket filed in it.
+    """
+    customer_id = conversation.customer_id
+    if customer_id is None:
+        customer_id = session.scalar(
+            select(ChannelIdentity.customer_id).where(
+                ChannelIdentity.channel == conversation.channel,
+                ChannelIdentity.external_id == conversation.sender_id,
+            )
+        )
+    if customer_id is None:
+        customer_id = session.scalar(
+            select(Ticket.customer_id)
+            .where(Ticket.conversation_id == conversation.public_id)
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
+    if customer_id is None:
+        return None
+    if conversation.customer_id != customer_id:
+        conversation.customer_id = customer_id
+        session.flush()
+    return session.get(Customer, customer_id)
+
+
+def past_conversations(
+    session: Session, *, conversation: Conversation, limit: int = 20
+) -> list[Conversation]:
+    """The same customer's other conversations (by customer, or the same channel identity)."""
+    same: list[ColumnElement[bool]] = [
+        (Conversation.channel == conversation.channel)
+        & (Conversation.sender_id == conversation.sender_id)
+    ]
+    if conversation.customer_id is not None:
+        same.append(Conversation.customer_id == conversation.customer_id)
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(or_(*same), Conversation.id != conversation.id)
+            .order_by(Conversation.last_message_at.desc())
+            .limit(limit)
+        ).all()
     )

@@ -4,36 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Request, status
 
-from portal.conversations import service
+from portal.conversations import service, snapshots
+from portal.conversations.flows import ConversationHub
+from portal.conversations.schemas import ConversationRead, HandoffRequest, HandoffResult
 from portal.database import SessionDep
 from portal.security import Principal, require_roles
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
 CanRead = Annotated[Principal, require_roles("bot", "agent", "dispatcher")]
-
-
-class MessageRead(BaseModel):
-    """One stored message."""
-
-    id: int
-    direction: str
-    author: str
-    text: str
-    buttons: list[dict[str, str]]
-    created_at: str
-
-
-class ConversationRead(BaseModel):
-    """A conversation with its transcript."""
-
-    public_id: str
-    channel: str
-    state: str
-    messages: list[MessageRead]
+BotOnly = Annotated[Principal, require_roles("bot")]
 
 
 @router.get("/{public_id}", response_model=ConversationRead)
@@ -45,15 +27,29 @@ def get_conversation(public_id: str, session: SessionDep, _p: CanRead) -> Conver
         public_id=conversation.public_id,
         channel=conversation.channel,
         state=conversation.state,
-        messages=[
-            MessageRead(
-                id=m.id,
-                direction=m.direction,
-                author=m.author,
-                text=m.text,
-                buttons=m.buttons,
-                created_at=m.created_at.isoformat(),
-            )
-            for m in messages
-        ],
+        messages=[snapshots.message_read(m) for m in messages],
+    )
+
+
+@router.post(
+    "/{public_id}/handoff", response_model=HandoffResult, status_code=status.HTTP_202_ACCEPTED
+)
+async def handoff(
+    public_id: str, body: HandoffRequest, request: Request, principal: BotOnly
+) -> HandoffResult:
+    """The bot hands the conversation to a human: it waits in the queue for an agent, and
+    customer messages go to agents only (not to Rasa) until an agent ends the chat.
+
+    Off duty (see HANDOFF_SCHEDULE) the conversation stays with the bot and the customer is
+    offered to leave a ticket: `queued` is false and `on_duty` false. Asking again while the
+    conversation waits or is with an agent changes nothing.
+    """
+    hub: ConversationHub = request.app.state.hub
+    return await hub.do_handoff(
+        public_id=public_id,
+        reason=body.reason,
+        summary=body.summary,
+        actor=principal.actor,
+        product_line=body.product_line,
+        language=body.language,
     )

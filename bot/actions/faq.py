@@ -1,0 +1,140 @@
+"""Questions answered from the knowledge base: a confident hit answers and asks whether it
+helped, a middling one offers the best questions as buttons, nothing good enough offers a
+human or a ticket. Inside a form the answer is given and the form goes on."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from .common import entity_values, in_thread, latest_intent, latest_text
+from .failures import failed_turn
+from .parsing import yes_or_no
+from .portal_client import KbResult, PortalClient, PortalError
+
+logger = logging.getLogger(__name__)
+
+MAX_SUGGESTIONS = 3
+
+
+def _suggestion(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The suggestion whose button was pressed (/ask_faq{"kb_choice": "1"})."""
+    choices = entity_values(tracker, "kb_choice")
+    offered = tracker.get_slot("kb_suggestions") or []
+    try:
+        return offered[int(choices[0])] if choices else None
+    except (ValueError, IndexError, TypeError):
+        return None
+
+
+class ActionKbSearch(Action):
+    """Looks the question up in the portal's knowledge base and answers by confidence band."""
+
+    def name(self) -> Text:
+        """Action name used in rules (ask_faq, nlu_fallback, digressions inside forms)."""
+        return "action_kb_search"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Search, then answer / suggest / offer a human, by the band the portal gives."""
+        in_form = bool(tracker.active_loop_name)
+        picked = _suggestion(tracker)
+        if picked:
+            return self._answer(dispatcher, in_form, picked["id"], picked["answer"],
+                                tracker.get_slot("kb_query") or picked["question"])
+        query = latest_text(tracker)
+        if not query:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        client = PortalClient.from_env()
+        try:
+            result: Optional[KbResult] = await in_thread(
+                client.kb_search, query, k=5, product=tracker.get_slot("product") or ""
+            )
+        except PortalError as exc:
+            logger.warning("knowledge base search failed: %s", exc)
+            result = None
+        if result is None:
+            return self._nothing(dispatcher, tracker, in_form, "utter_kb_unavailable")
+        hits = list(result.hits)
+        if result.band == "answer" and hits:
+            return self._answer(dispatcher, in_form, hits[0].id, hits[0].answer, query)
+        good = [h for h in hits if h.band in ("answer", "suggest")] or (
+            hits if result.band == "suggest" else []
+        )
+        if not good:
+            return self._nothing(dispatcher, tracker, in_form, "utter_kb_no_answer")
+        offered = [{"id": h.id, "question": h.question, "answer": h.answer}
+                   for h in good[:MAX_SUGGESTIONS]]
+        buttons = [
+            {"title": s["question"], "payload": '/ask_faq{"kb_choice": "%d"}' % i}
+            for i, s in enumerate(offered)
+        ]
+        if not in_form:
+            buttons.append({"title": "都不是", "payload": "/deny"})
+        dispatcher.utter_message(response="utter_kb_suggest", buttons=buttons)
+        return [SlotSet("kb_band", "suggest"), SlotSet("kb_suggestions", offered),
+                SlotSet("kb_query", query), SlotSet("kb_entry_id", None)]
+
+    @staticmethod
+    def _answer(
+        dispatcher: CollectingDispatcher, in_form: bool, entry_id: str, answer: str, query: str
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_kb_answer", answer=answer)
+        if in_form:
+            dispatcher.utter_message(response="utter_back_to_form")
+            return [SlotSet("kb_band", None), SlotSet("kb_entry_id", entry_id),
+                    SlotSet("kb_query", query)]
+        dispatcher.utter_message(response="utter_kb_ask_helpful")
+        return [SlotSet("kb_band", "answer"), SlotSet("kb_entry_id", entry_id),
+                SlotSet("kb_query", query)]
+
+    @staticmethod
+    def _nothing(
+        dispatcher: CollectingDispatcher, tracker: Tracker, in_form: bool, response: str
+    ) -> List[EventType]:
+        if in_form:
+            # Inside a form the customer is busy with us: answer briefly and go on.
+            dispatcher.utter_message(response="utter_kb_no_answer_in_form")
+            dispatcher.utter_message(response="utter_back_to_form")
+            return [SlotSet("kb_band", None)]
+        events = failed_turn(tracker)
+        if not any(e.get("event") == "followup" for e in events):
+            dispatcher.utter_message(response=response)
+        return [SlotSet("kb_band", "none"), SlotSet("kb_query", latest_text(tracker))] + events
+
+
+class ActionKbFeedback(Action):
+    """Records whether the answer helped (已解决 / 未解决) and offers more help if not."""
+
+    def name(self) -> Text:
+        """Action name used in rules after an answer or after suggestions."""
+        return "action_kb_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """POST the feedback (best effort), then thank or offer a human / a ticket."""
+        helpful = yes_or_no(latest_text(tracker))
+        if helpful is None:
+            helpful = latest_intent(tracker) == "affirm"
+        entry_id = tracker.get_slot("kb_entry_id")
+        if entry_id and tracker.get_slot("kb_band") == "answer":
+            client = PortalClient.from_env()
+            try:
+                await in_thread(
+                    client.kb_feedback,
+                    entry_id=str(entry_id),
+                    helpful=helpful,
+                    query=str(tracker.get_slot("kb_query") or ""),
+                    conversation_id=tracker.sender_id,
+                )
+            except PortalError as exc:
+                logger.warning("could not record KB feedback: %s", exc)
+        dispatcher.utter_message(response="utter_kb_glad" if helpful else "utter_kb_not_helpful")
+        return [SlotSet("kb_band", None), SlotSet("kb_suggestions", None)]

@@ -1,0 +1,93 @@
+"""Handing the conversation to a human agent, with a short summary for them."""
+from __future__ import annotations
+
+import logging
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from .common import in_thread, latest_intent
+from .portal_client import PortalClient, PortalError
+
+logger = logging.getLogger(__name__)
+
+REASONS = {"request_human": "request", "complain": "complaint"}
+# How the agent's summary names what the customer came for (agent-facing, Chinese).
+TOPICS = {
+    "report_fault": "报修",
+    "request_installation": "预约安装",
+    "query_progress": "查询进度",
+    "urge_progress": "催单",
+    "cancel_ticket": "取消工单",
+    "reschedule_visit": "改约时间",
+    "rate_service": "服务评价",
+    "ask_faq": "咨询",
+    "complain": "投诉",
+    "request_human": "要求人工",
+}
+SUMMARY_CHARS = 300
+RECENT_MESSAGES = 3
+
+
+def summarize(tracker: Tracker) -> str:
+    """A short Chinese summary: what the customer wanted, what is known, their last words."""
+    intents: List[str] = []
+    said: List[str] = []
+    for event in tracker.events:
+        if event.get("event") != "user":
+            continue
+        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        topic = TOPICS.get(name or "")
+        if topic and topic not in intents:
+            intents.append(topic)
+        text = (event.get("text") or "").strip()
+        if text and not text.startswith("/"):
+            said.append(text)
+    parts = [f"诉求：{'、'.join(intents) or '未识别'}"]
+    for slot, label in (
+        ("product", "产品"),
+        ("fault_description", "故障"),
+        ("ticket_number", "工单"),
+        ("phone", "电话"),
+        ("address", "地址"),
+    ):
+        if tracker.get_slot(slot):
+            parts.append(f"{label}：{tracker.get_slot(slot)}")
+    if said:
+        parts.append("最近消息：" + " / ".join(f"「{t[:40]}」" for t in said[-RECENT_MESSAGES:]))
+    return "；".join(parts)[:SUMMARY_CHARS]
+
+
+class ActionHandoff(Action):
+    """Asks the hub to bring in an agent; if it cannot, apologises and offers a ticket."""
+
+    def name(self) -> Text:
+        """Action name used in rules (request_human, complain) and after two failed turns."""
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """POST the handoff with reason and summary; tell the customer what happens now."""
+        reason = REASONS.get(latest_intent(tracker) or "", "failures")
+        client = PortalClient.from_env()
+        try:
+            await in_thread(
+                client.handoff,
+                tracker.sender_id,
+                reason=reason,
+                summary=summarize(tracker),
+                product_line=str(tracker.get_slot("product") or ""),
+            )
+        except PortalError as exc:
+            # Also the answer while the portal has no handoff endpoint yet (404).
+            logger.warning("handoff failed: %s", exc)
+            dispatcher.utter_message(response="utter_handoff_unavailable")
+            return [SlotSet("last_failed_turn", None)]
+        if reason == "complaint":
+            dispatcher.utter_message(response="utter_complaint_sorry")
+        dispatcher.utter_message(response="utter_handoff_started")
+        return [SlotSet("last_failed_turn", None)]

@@ -1,0 +1,347 @@
+"""What the fault report and the installation booking share: product, address and phone
+questions, the summary the customer confirms, corrections (地址写错了) and giving up (算了).
+
+Each form's own validation class (fault_report.py, installation.py) extends
+IntakeValidation with its own slots; the ask actions here add the bound customer's saved
+units and addresses as buttons and render the summary.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from .common import (
+    DIGRESSIONS,
+    REQUESTED_SLOT,
+    customer_profile,
+    entity_values,
+    fresh_answer,
+    has_entity,
+    latest_intent,
+    latest_text,
+    reasked_since_last_answer,
+    response_text,
+    sent_since_last_message,
+)
+from .fault_text import describes_fault, normalize_phone, normalize_product, product_for_model
+from .parsing import corrected_fields, find_model_code, looks_like_address, wants_to_stop, yes_or_no
+from .time_windows import WindowError, describe, parse_window
+
+CONFIRM = "summary_confirmed"
+EXTRA_SLOTS = ("model_code",)
+# The part of a correction after 是/改成 is the new value: 地址写错了，应该是张江路88号.
+_NEW_VALUE = re.compile(r"(?:应该是|改成|改为|换成|更正为|是)[:：]?\s*(.+)$")
+_ADDRESS_PREFIX = re.compile(r"^(?:我的|我家|上门)?(?:地址|住址)?(?:是|在|:|：)?\s*|^(?:我家在|我住在|住在|在)\s*")
+# Responses after which the summary is not repeated in the same turn.
+_NO_SUMMARY_AFTER = (
+    "utter_ask_what_to_correct",
+    "utter_ask_what_to_correct_installation",
+    "utter_confirm_hint",
+)
+
+
+class IntakeValidation(FormValidationAction):
+    """Extraction and validation shared by the intake forms."""
+
+    form = ""
+    correct_response = "utter_ask_what_to_correct"
+
+    def name(self) -> Text:
+        """Action name Rasa calls while the form runs."""
+        return f"validate_{self.form}"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        """The domain's slots; subclasses add the ones that depend on the customer."""
+        return list(domain_slots)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Handle giving up and corrections first; otherwise extract, validate, ask next."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        if self._answering(tracker) and requested:
+            if wants_to_stop(latest_text(tracker)):
+                dispatcher.utter_message(response="utter_intake_stopped")
+                return [SlotSet(CONFIRM, None), SlotSet(REQUESTED_SLOT, None)]
+            changes = self._corrections(tracker, requested, required)
+            if changes:
+                dispatcher.utter_message(response="utter_correction_ack")
+                tracker.slots.update(changes)
+                changes[CONFIRM] = None
+                events: List[EventType] = [SlotSet(k, v) for k, v in changes.items()]
+                return events + [SlotSet(REQUESTED_SLOT, _first_missing(tracker, required))]
+        before = {slot: tracker.slots.get(slot) for slot in EXTRA_SLOTS}
+        events = await super().run(dispatcher, tracker, domain)
+        events = [e for e in events if e.get("name") != REQUESTED_SLOT]
+        # Slots found along with a required one (the model code in 空调 KFR-35GW) are not
+        # validated by rasa_sdk, which drops them; they are passed on here.
+        events += [
+            SlotSet(slot, tracker.slots.get(slot))
+            for slot in EXTRA_SLOTS
+            if tracker.slots.get(slot) != before[slot]
+        ]
+        tracker.add_slots(events)
+        return events + [SlotSet(REQUESTED_SLOT, _first_missing(tracker, required))]
+
+    # ------------------------------------------------------------ helpers
+
+    def digressions(self, tracker: Tracker) -> set[str]:
+        """Intents that interrupt the current question instead of answering it."""
+        return DIGRESSIONS
+
+    def _answering(self, tracker: Tracker) -> bool:
+        """True if the latest message is an answer to this form, not a digression."""
+        return fresh_answer(tracker, self.form) and latest_intent(tracker) not in self.digressions(
+            tracker
+        )
+
+    def _raw_answer(self, tracker: Tracker, slot: str) -> Optional[str]:
+        """The message text if it answers the question for `slot`."""
+        if tracker.get_slot(REQUESTED_SLOT) != slot or not self._answering(tracker):
+            return None
+        return latest_text(tracker) or None
+
+    def _corrections(self, tracker: Tracker, requested: str, required: List[str]) -> Dict[str, Any]:
+        text = latest_text(tracker)
+        # After "哪一项需要修改？" a bare 地址 or 电话 names the field.
+        asked_which = requested == CONFIRM and reasked_since_last_answer(
+            tracker, self.correct_response
+        )
+        fields = corrected_fields(text, cue_required=not asked_which)
+        changes = {f: self.new_value(f, tracker) for f in fields if f in required and f != CONFIRM}
+        if requested == CONFIRM:
+            # A number or product typed at the summary replaces the old one (the slot
+            # mapping may already have stored it; the summary is shown again either way).
+            for slot, value in (
+                ("phone", next(iter(entity_values(tracker, "phone")), None)),
+                ("product", next(iter(entity_values(tracker, "product")), None)),
+            ):
+                if value and slot in required:
+                    changes[slot] = normalize_phone(str(value)) if slot == "phone" else value
+        return changes
+
+    def new_value(self, slot: str, tracker: Tracker) -> Any:
+        """The corrected value given with a correction, or None to ask for it again."""
+        text = latest_text(tracker)
+        match = _NEW_VALUE.search(text)
+        tail = match.group(1).strip() if match else ""
+        if slot == "phone":
+            return normalize_phone(tail or text) if re.search(r"\d{11}", text) else None
+        if slot == "product":
+            return normalize_product(tail) if tail else None
+        if slot == "address":
+            return _clean_address(tail) if tail and looks_like_address(tail) else None
+        if slot == "preferred_time" and tail:
+            try:
+                return parse_window(tail).canonical
+            except WindowError:
+                return None
+        if slot == "fault_description" and tail and describes_fault(tail):
+            return tail
+        return None
+
+    # ------------------------------------------------------------ shared slots
+
+    async def extract_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The raw answer to the phone question; a bound customer's own number up front."""
+        if tracker.get_slot("phone") is None and tracker.get_slot(REQUESTED_SLOT) is None:
+            profile = await customer_profile(tracker)
+            if profile and normalize_phone(profile.phone):
+                return {"phone": profile.phone}
+        if has_entity(tracker, "phone", "product"):
+            return {}
+        answer = self._raw_answer(tracker, "phone")
+        return {"phone": answer} if answer else {}
+
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept an 11-digit Chinese mobile number, normalised to digits only."""
+        phone = normalize_phone(str(value or ""))
+        if phone:
+            return {"phone": phone}
+        dispatcher.utter_message(response="utter_invalid_phone")
+        return {"phone": None}
+
+    async def extract_address(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The answer to the address question (typed, or a saved address's button)."""
+        if has_entity(tracker, "phone"):
+            return {}
+        answer = self._raw_answer(tracker, "address")
+        return {"address": answer} if answer else {}
+
+    def validate_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Accept an address an engineer can find; after one re-ask, take what is given."""
+        text = _clean_address(str(value or ""))
+        if looks_like_address(text) or (
+            len(text) >= 4 and reasked_since_last_answer(tracker, "utter_address_incomplete")
+        ):
+            return {"address": text[:255]}
+        dispatcher.utter_message(response="utter_address_incomplete")
+        return {"address": None}
+
+    async def extract_summary_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """确认/对的 confirm; 不对 asks what to change; anything else gets a hint."""
+        if tracker.get_slot(REQUESTED_SLOT) != CONFIRM or not self._answering(tracker):
+            return {}
+        intent = latest_intent(tracker)
+        answer = yes_or_no(latest_text(tracker))
+        if answer is None and intent in ("affirm", "deny"):
+            answer = intent == "affirm"
+        if answer:
+            return {CONFIRM: True}
+        if answer is False:
+            dispatcher.utter_message(response=self.correct_response)
+        else:
+            dispatcher.utter_message(response="utter_confirm_hint")
+        return {CONFIRM: None}
+
+    def validate_summary_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Only an explicit yes confirms."""
+        return {CONFIRM: True if value is True else None}
+
+
+def _first_missing(tracker: Tracker, required: List[str]) -> Optional[str]:
+    return next((slot for slot in required if tracker.slots.get(slot) is None), None)
+
+
+def _clean_address(text: str) -> str:
+    return _ADDRESS_PREFIX.sub("", text.strip(), count=1).strip(" ，,。")
+
+
+def product_and_model(text: str) -> tuple[Optional[str], Optional[str]]:
+    """The product and model code named in an answer (KFR-35GW alone names an air con)."""
+    model = find_model_code(text)
+    product = normalize_product(text) or (product_for_model(model) if model else None)
+    return product, model
+
+
+# ---------------------------------------------------------------- asking
+
+
+class ActionAskSummary(Action):
+    """Shows what was collected and asks the customer to confirm it (both intake forms)."""
+
+    def name(self) -> Text:
+        """Rasa calls this to ask for summary_confirmed."""
+        return "action_ask_summary_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """One message with a line per answer, and confirm / change buttons."""
+        if sent_since_last_message(tracker, *_NO_SUMMARY_AFTER):
+            return []
+        slots = tracker.slots
+        lines = []
+        product = slots.get("product") or ""
+        if slots.get("model_code"):
+            product = f"{product} {slots['model_code']}"
+        if slots.get("serial_number"):
+            product = response_text(domain, "utter_line_serial", product=product,
+                                     serial=slots["serial_number"])
+        lines.append(response_text(domain, "utter_line_product", product=product))
+        installation = tracker.active_loop_name == "installation_form"
+        if slots.get("fault_description") and not installation:
+            lines.append(response_text(domain, "utter_line_fault", fault=slots["fault_description"]))
+        for slot, line, key in (
+            ("address", "utter_line_address", "address"),
+            ("preferred_time" if installation else "", "utter_line_time", "time"),
+            ("phone", "utter_line_phone", "phone"),
+        ):
+            if slots.get(slot):
+                value = describe(slots[slot]) if slot == "preferred_time" else slots[slot]
+                lines.append(response_text(domain, line, **{key: value}))
+        title = "utter_summary_installation" if installation else "utter_summary_repair"
+        dispatcher.utter_message(response=title, summary="\n".join(lines))
+        return []
+
+
+class ActionAskProduct(Action):
+    """Asks which appliance is broken; a bound customer's units come first as buttons."""
+
+    def name(self) -> Text:
+        """Rasa calls this to ask for product in the fault report."""
+        return "action_ask_fault_report_form_product"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """The product question, with the customer's own units when known."""
+        profile = await customer_profile(tracker)
+        if not profile or not profile.units:
+            dispatcher.utter_message(response="utter_ask_product")
+            return []
+        buttons = [
+            {
+                "title": f"{u.product} {u.model_code}（{u.serial_number}）".strip(),
+                "payload": '/inform{"product": "%s", "serial_number": "%s"}'
+                % (u.product, u.serial_number),
+            }
+            for u in profile.units[:5]
+        ]
+        standard = (domain.get("responses") or {}).get("utter_ask_product", [{}])[0]
+        buttons += [b for b in standard.get("buttons", []) if not any(
+            b["title"] == u.product for u in profile.units)]
+        dispatcher.utter_message(response="utter_ask_product_of_yours", buttons=buttons)
+        return []
+
+
+class ActionAskAddress(Action):
+    """Asks where the engineer should go; a bound customer's saved addresses as buttons."""
+
+    def name(self) -> Text:
+        """Rasa calls this to ask for address (both intake forms)."""
+        return "action_ask_address"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """The address question, with saved addresses (default first) when known."""
+        profile = await customer_profile(tracker)
+        addresses = sorted(profile.addresses, key=lambda a: not a.is_default) if profile else []
+        buttons = [
+            {"title": f"{a.label}：{a.text}" if a.label else a.text, "payload": a.text}
+            for a in addresses[:4]
+        ]
+        if buttons:
+            dispatcher.utter_message(response="utter_ask_address_saved", buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_ask_address")
+        return []
+
+
+def window_error_response(error: WindowError) -> str:
+    """The response that explains why a time cannot be booked."""
+    return f"utter_time_{error.reason}"
+
+
+def validate_window(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
+    """A visit window from the customer's words (canonical), or None after explaining why not."""
+    text = str(value or "")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}-\d{2}:\d{2}", text):
+        return text  # already canonical (a correction, or a prefilled slot)
+    try:
+        return parse_window(text).canonical
+    except WindowError as error:
+        dispatcher.utter_message(response=window_error_response(error))
+        return None

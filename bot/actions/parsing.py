@@ -1,0 +1,126 @@
+"""Reading ticket numbers, serials, model codes, addresses, yes/no, scores and corrections
+out of what customers type. Pure functions: the form classes decide what to do with them."""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+# SR20261123-0007, typed as sr20261123-0007, SR202611230007 or with a space.
+_TICKET = re.compile(r"(?<![A-Za-z0-9])SR\s*(\d{8})\s*[-－_ ]?\s*(\d{4})(?!\d)", re.IGNORECASE)
+# Serials are two or three letters and 9-14 digits (WM20231100042); SR… is a ticket.
+_SERIAL = re.compile(r"(?<![A-Za-z0-9])(?!SR)([A-Z]{2,3}\d{9,14})(?![0-9])", re.IGNORECASE)
+# Model codes as printed on the nameplate: WM-100, KFR-35GW, AC-150.
+_MODEL = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,4}-\d{2,4}[A-Z]{0,3})(?![A-Za-z0-9])", re.IGNORECASE)
+
+# An address names a place: a district or street word and a number, or a compound.
+_PLACE = re.compile(r"省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|小区|花园|公寓|大厦|苑|庭|府|湾|城|栋|幢|座|楼|单元|室|层")
+_MIN_ADDRESS = 6
+
+# Yes and no, as customers answer a confirmation. No first: 不对 contains 对.
+_NO = re.compile(r"^不|不对|不是|不正确|不行|不要|不用|不了|错|否|没|别|no\b|nope", re.IGNORECASE)
+_YES = re.compile(r"^(?:对|是|确认|确定|没错|正确|好|行|可以|嗯|恩|ok|yes|yep|y|提交|没问题|就这样)",
+                  re.IGNORECASE)
+_YES_DESPITE_NO = re.compile(r"没问题|没错|没毛病|不错")
+# Giving up on the form altogether.
+_STOP = re.compile(r"算了|不报了|不修了|不装了|不弄了|先不|不用了|不需要了|不要了|取消吧|不办了|退出")
+
+# Which answer a correction is about (地址写错了, 电话不对, 时间改一下).
+_CORRECTION_CUE = re.compile(r"错|不对|改|换|更正|重新|重填|不是这个")
+_FIELDS = (
+    ("address", re.compile(r"地址|住址|门牌|小区")),
+    ("phone", re.compile(r"电话|手机|号码|联系方式")),
+    ("preferred_time", re.compile(r"时间|日期|哪天|几点|上门时间")),
+    ("fault_description", re.compile(r"故障|描述|问题|症状")),
+    ("product", re.compile(r"产品|型号|电器|家电|机器")),
+)
+
+_SCORE_WORDS = (
+    ("非常满意", 5), ("很满意", 5), ("特别满意", 5), ("五星", 5), ("满分", 5), ("好评", 5),
+    ("非常不满意", 1), ("很不满意", 1), ("太差", 1), ("很差", 1), ("差评", 1), ("一星", 1),
+    ("不满意", 2), ("两星", 2), ("二星", 2), ("一般", 3), ("还行", 3), ("三星", 3),
+    ("四星", 4), ("满意", 4), ("挺好", 4), ("不错", 4),
+)
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+_NO_COMMENT = re.compile(r"^(没有|没|无|不用|不用了|算了|没了|没啥|没什么|不说了|跳过|no|none|nothing)[了啦。.!！]*$",
+                         re.IGNORECASE)
+
+
+def find_ticket_number(text: str) -> Optional[str]:
+    """The first ticket number in `text`, canonical (SR20261123-0007), or None."""
+    match = _TICKET.search(text or "")
+    return f"SR{match.group(1)}-{match.group(2)}" if match else None
+
+
+def normalize_ticket_number(value: str) -> Optional[str]:
+    """A ticket number typed alone, canonical, or None."""
+    return find_ticket_number((value or "").strip())
+
+
+def find_serial(text: str) -> Optional[str]:
+    """A serial number (upper case) in `text`, or None."""
+    match = _SERIAL.search(text or "")
+    return match.group(1).upper() if match else None
+
+
+def find_model_code(text: str) -> Optional[str]:
+    """A model code (upper case) in `text`, or None."""
+    match = _MODEL.search(text or "")
+    return match.group(1).upper() if match else None
+
+
+def looks_like_address(text: str) -> bool:
+    """True if `text` could be a street address an engineer can find."""
+    compact = re.sub(r"\s+", "", text or "")
+    return len(compact) >= _MIN_ADDRESS and bool(_PLACE.search(compact)) and bool(
+        re.search(r"\d|[一二三四五六七八九十]+号", compact) or len(_PLACE.findall(compact)) >= 2
+    )
+
+
+def yes_or_no(text: str) -> Optional[bool]:
+    """True for a yes, False for a no, None when the answer says neither."""
+    compact = re.sub(r"[\s，。,.!！~～]+", "", text or "")
+    if not compact:
+        return None
+    if re.search(r"不是|不对", compact):
+        return False
+    if _YES_DESPITE_NO.search(compact):
+        return True
+    if _NO.search(compact):
+        return False
+    if _YES.search(compact):
+        return True
+    return None
+
+
+def wants_to_stop(text: str) -> bool:
+    """True if the customer gives up on what the bot is collecting."""
+    return bool(_STOP.search(text or ""))
+
+
+def corrected_fields(text: str, *, cue_required: bool = True) -> list[str]:
+    """The answers a message says are wrong (地址写错了 -> ["address"]), in form order.
+
+    Without `cue_required` a bare field name counts (the answer to 哪一项需要修改？)."""
+    if not text or (cue_required and not _CORRECTION_CUE.search(text)):
+        return []
+    return [name for name, pattern in _FIELDS if pattern.search(text)]
+
+
+def parse_score(text: str) -> Optional[int]:
+    """A 1-5 rating from 5, 5分, 五星, 非常满意 …; None if there is none."""
+    compact = re.sub(r"\s+", "", text or "")
+    digits = re.findall(r"(?<![\d.])([1-5])(?:分|星|颗星)?(?![\d.])", compact)
+    if len(digits) == 1:
+        return int(digits[0])
+    match = re.search(r"([一二两三四五])(?:分|星|颗星)", compact)
+    if match:
+        return _CN_DIGITS[match.group(1)]
+    for word, score in _SCORE_WORDS:
+        if word in compact:
+            return score
+    return None
+
+
+def is_no_comment(text: str) -> bool:
+    """True if the customer declines to leave a comment."""
+    return bool(_NO_COMMENT.match((text or "").strip()))

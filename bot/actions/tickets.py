@@ -1,0 +1,427 @@
+"""The customer's own tickets: progress, urge, cancel, reschedule and rating.
+
+A ticket is the customer's when the conversation is bound to its customer, or when the
+number and a phone of that customer match (the portal checks; the bot only asks). Nothing
+about a ticket is said before that. action_ticket_request does at once what it can and
+otherwise opens ticket_form, which asks only for what is missing: the ticket (buttons for
+a bound customer), the phone, and what the operation needs (confirmation, time, score).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from . import ticket_replies as say
+from .common import (
+    DIGRESSIONS,
+    REQUESTED_SLOT,
+    entity_values,
+    fresh_answer,
+    has_entity,
+    in_thread,
+    latest_intent,
+    latest_text,
+)
+from .fault_text import normalize_phone
+from .intake import validate_window
+from .parsing import find_ticket_number, is_no_comment, parse_score, yes_or_no
+from .portal_client import PortalClient, PortalConflict, PortalError, TicketView
+from .time_windows import WindowError, parse_window
+
+logger = logging.getLogger(__name__)
+
+FORM_NAME = "ticket_form"
+OPERATIONS = {
+    "query_progress": "progress",
+    "urge_progress": "urge",
+    "cancel_ticket": "cancel",
+    "reschedule_visit": "reschedule",
+    "rate_service": "rate",
+}
+PORTAL_ACTION = {"urge": "urge", "cancel": "cancel", "reschedule": "reschedule", "rate": "evaluate"}
+EXTRA_SLOTS = {
+    "cancel": ["cancel_confirmed"],
+    "reschedule": ["preferred_time"],
+    "rate": ["rating_score", "rating_comment"],
+}
+OPERATION_SLOTS = ("cancel_confirmed", "preferred_time", "rating_score", "rating_comment")
+MAX_FAILED_CHECKS = 3
+
+
+def ticket_slots(op: Optional[str], tracker: Tracker) -> List[str]:
+    """What ticket_form needs for this operation: the ticket, proof, then the details."""
+    number = tracker.slots.get("ticket_number")
+    verified = bool(number) and tracker.slots.get("verified_ticket") == number
+    return ["ticket_number", *([] if verified else ["phone"]), *EXTRA_SLOTS.get(op or "", [])]
+
+
+async def find_view(tracker: Tracker, number: str) -> Optional[TicketView]:
+    """The ticket if this conversation or the phone in the slots proves it is the customer's."""
+    client = PortalClient.from_env()
+    return await in_thread(
+        client.lookup_ticket,
+        number,
+        phone=normalize_phone(str(tracker.slots.get("phone") or "")) or "",
+        conversation_id=tracker.sender_id,
+    )
+
+
+async def perform(
+    dispatcher: CollectingDispatcher, domain: DomainDict, tracker: Tracker, op: str,
+    view: TicketView,
+) -> None:
+    """Carry out the operation on a verified ticket and say how it went."""
+    if op == "progress":
+        say.progress(dispatcher, domain, view)
+        return
+    if op == "cancel" and tracker.slots.get("cancel_confirmed") is not True:
+        dispatcher.utter_message(response="utter_cancel_kept", number=view.number)
+        return
+    extra: Dict[str, Any] = {}
+    if op == "cancel":
+        extra["reason"] = "客户通过在线客服取消"
+    elif op == "reschedule":
+        extra["preferred_time"] = tracker.slots.get("preferred_time") or ""
+    elif op == "rate":
+        extra["score"] = int(tracker.slots.get("rating_score") or 0)
+        extra["comment"] = str(tracker.slots.get("rating_comment") or "")
+    client = PortalClient.from_env()
+    try:
+        done = await in_thread(
+            client.ticket_action,
+            view.number,
+            PORTAL_ACTION[op],
+            phone=normalize_phone(str(tracker.slots.get("phone") or "")) or "",
+            conversation_id=tracker.sender_id,
+            **extra,
+        )
+    except PortalConflict as exc:
+        say.refused(dispatcher, op, exc.message_zh)
+        return
+    except PortalError as exc:
+        logger.error("ticket %s %s failed: %s", view.number, op, exc)
+        dispatcher.utter_message(response="utter_portal_down")
+        return
+    say.outcome(dispatcher, op, done, score=extra.get("score", ""))
+
+
+def _done_events() -> List[EventType]:
+    return [SlotSet("ticket_step", "done"), SlotSet("ticket_operation", None)] + [
+        SlotSet(slot, None) for slot in OPERATION_SLOTS
+    ]
+
+
+class ActionTicketRequest(Action):
+    """Starts a ticket operation: does it at once if it can, otherwise opens ticket_form."""
+
+    def name(self) -> Text:
+        """Action name used in rules."""
+        return "action_ticket_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Set up the operation from the message; answer now or hand over to the form."""
+        op = OPERATIONS.get(latest_intent(tracker) or "", "progress")
+        text = latest_text(tracker)
+        named = next(
+            (n for n in map(find_ticket_number, entity_values(tracker, "ticket_number")) if n),
+            None,
+        ) or find_ticket_number(text)
+        number = named or tracker.get_slot("verified_ticket")
+        prefill: Dict[str, Any] = {slot: None for slot in OPERATION_SLOTS}
+        if op == "reschedule" and text:
+            try:
+                prefill["preferred_time"] = parse_window(text).canonical
+            except WindowError:
+                pass
+        if op == "rate":
+            prefill["rating_score"] = parse_score(text)
+        events: List[EventType] = [SlotSet("ticket_operation", op), SlotSet("verify_failures", 0)]
+        events += [SlotSet(k, v) for k, v in prefill.items()]
+        tracker.slots.update({"ticket_operation": op, **prefill})
+        client = PortalClient.from_env()
+        try:
+            if number is None:
+                scope = "to_rate" if op == "rate" else "open"
+                tickets = await in_thread(client.customer_tickets, tracker.sender_id, scope)
+                if tickets is not None:
+                    if op == "progress":
+                        say.progress_list(dispatcher, domain, tickets)
+                        return events + _done_events()
+                    fit = [t for t in tickets if say.allows(t, op)]
+                    if not fit:
+                        dispatcher.utter_message(response=f"utter_nothing_to_{op}")
+                        return events + _done_events()
+                    if len(fit) == 1:
+                        number = fit[0].number
+            view = await find_view(tracker, number) if number else None
+        except PortalError as exc:
+            logger.error("ticket request failed: %s", exc)
+            dispatcher.utter_message(response="utter_portal_down")
+            return events + _done_events()
+        if view is not None and not named and not say.allows(view, op):
+            view = None  # the ticket proven earlier does not fit (a cancelled one to rate)
+        if view is not None:
+            events += [SlotSet("ticket_number", view.number), SlotSet("verified_ticket", view.number)]
+            tracker.slots.update({"ticket_number": view.number, "verified_ticket": view.number})
+            if not say.allows(view, op):
+                say.not_allowed(dispatcher, op, view)
+                return events + _done_events()
+            missing = [s for s in ticket_slots(op, tracker) if tracker.slots.get(s) is None]
+            if not missing:
+                await perform(dispatcher, domain, tracker, op, view)
+                return events + _done_events()
+        else:
+            events.append(SlotSet("ticket_number", named))
+        return events + [SlotSet("ticket_step", "form")]
+
+
+class ValidateTicketForm(FormValidationAction):
+    """Asks for the ticket and the proof, checks them with the portal, then the details."""
+
+    def name(self) -> Text:
+        """Action name Rasa calls while the form runs."""
+        return f"validate_{FORM_NAME}"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        """Depends on the operation and on whether the ticket is proven yet."""
+        return ticket_slots(tracker.slots.get("ticket_operation"), tracker)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Extract and validate, prove the ticket with the portal, then ask for what is left."""
+        events = await super().run(dispatcher, tracker, domain)
+        events = [e for e in events if e.get("name") != REQUESTED_SLOT]
+        tracker.add_slots(events)
+        try:
+            stop = await self._prove(dispatcher, tracker, domain, events)
+        except PortalError as exc:
+            logger.error("could not check the ticket: %s", exc)
+            dispatcher.utter_message(response="utter_portal_down")
+            stop = True
+        if stop:
+            events += [SlotSet("ticket_operation", None), SlotSet(REQUESTED_SLOT, None)]
+            return events
+        op = tracker.slots.get("ticket_operation")
+        missing = [s for s in ticket_slots(op, tracker) if tracker.slots.get(s) is None]
+        return events + [SlotSet(REQUESTED_SLOT, missing[0] if missing else None)]
+
+    async def _prove(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+        events: List[EventType],
+    ) -> bool:
+        """Check number + phone (or the bound conversation); True if the form should stop."""
+        number = tracker.slots.get("ticket_number")
+        if not number or tracker.slots.get("verified_ticket") == number:
+            return False
+        phone = tracker.slots.get("phone")
+        view = await find_view(tracker, number)
+        op = str(tracker.slots.get("ticket_operation") or "progress")
+        if view is not None:
+            found = [SlotSet("verified_ticket", view.number)]
+            events += found
+            tracker.add_slots(found)
+            if not say.allows(view, op):
+                say.not_allowed(dispatcher, op, view)
+                return True
+            return False
+        if not phone:
+            return False  # the phone question comes next; nothing is revealed before it
+        failures = int(tracker.slots.get("verify_failures") or 0) + 1
+        cleared = [SlotSet("ticket_number", None), SlotSet("phone", None),
+                   SlotSet("verify_failures", failures)]
+        events += cleared
+        tracker.add_slots(cleared)
+        if failures >= MAX_FAILED_CHECKS:
+            dispatcher.utter_message(response="utter_verify_give_up")
+            return True
+        dispatcher.utter_message(response="utter_ticket_not_matched")
+        return False
+
+    def _answer(self, tracker: Tracker, slot: str) -> Optional[str]:
+        if tracker.get_slot(REQUESTED_SLOT) != slot:
+            return None
+        if not fresh_answer(tracker, FORM_NAME, "action_ticket_request"):
+            return None
+        if latest_intent(tracker) in DIGRESSIONS:
+            return None
+        return latest_text(tracker) or None
+
+    async def extract_ticket_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The raw answer to the ticket question (the entity, when found, fills it anyway)."""
+        if has_entity(tracker, "ticket_number"):
+            return {}
+        answer = self._answer(tracker, "ticket_number")
+        return {"ticket_number": answer} if answer else {}
+
+    def validate_ticket_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """SR20261123-0007 however it was typed; otherwise show the format."""
+        number = find_ticket_number(str(value or ""))
+        if number:
+            return {"ticket_number": number}
+        dispatcher.utter_message(response="utter_ticket_number_invalid")
+        return {"ticket_number": None}
+
+    async def extract_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The raw answer to the phone question."""
+        if has_entity(tracker, "phone"):
+            return {}
+        answer = self._answer(tracker, "phone")
+        return {"phone": answer} if answer else {}
+
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """An 11-digit mobile number."""
+        phone = normalize_phone(str(value or ""))
+        if phone:
+            return {"phone": phone}
+        dispatcher.utter_message(response="utter_invalid_phone")
+        return {"phone": None}
+
+    async def extract_cancel_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Yes or no to cancelling; anything else asks again."""
+        if tracker.get_slot(REQUESTED_SLOT) != "cancel_confirmed":
+            return {}
+        if not fresh_answer(tracker, FORM_NAME) or latest_intent(tracker) in DIGRESSIONS:
+            return {}
+        answer = yes_or_no(latest_text(tracker))
+        if answer is None and latest_intent(tracker) in ("affirm", "deny"):
+            answer = latest_intent(tracker) == "affirm"
+        if answer is None:
+            dispatcher.utter_message(response="utter_cancel_confirm_hint")
+        return {"cancel_confirmed": answer}
+
+    def validate_cancel_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Yes, no, or (unclear) ask again."""
+        return {"cancel_confirmed": value if isinstance(value, bool) else None}
+
+    async def extract_preferred_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The answer to the new-time question."""
+        answer = self._answer(tracker, "preferred_time")
+        return {"preferred_time": answer} if answer else {}
+
+    def validate_preferred_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """A bookable window, or the reason it is not one."""
+        return {"preferred_time": validate_window(value, dispatcher)}
+
+    async def extract_rating_score(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The answer to the score question (5, 5分, 五星, 非常满意 …)."""
+        answer = self._answer(tracker, "rating_score")
+        if answer is None and tracker.get_slot(REQUESTED_SLOT) == "rating_score":
+            # A star button sends /rate_service{"rating_score": 5}; the entity fills it.
+            scores = entity_values(tracker, "rating_score")
+            return {"rating_score": scores[0]} if scores else {}
+        return {"rating_score": answer} if answer else {}
+
+    def validate_rating_score(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """A whole score from 1 to 5."""
+        score = value if isinstance(value, (int, float)) else parse_score(str(value or ""))
+        if score is not None and 1 <= int(score) <= 5 and int(score) == score:
+            return {"rating_score": int(score)}
+        dispatcher.utter_message(response="utter_rating_invalid")
+        return {"rating_score": None}
+
+    async def extract_rating_comment(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Any comment; 没有 / 不用了 (or the skip button) leave it empty."""
+        if tracker.get_slot(REQUESTED_SLOT) != "rating_comment":
+            return {}
+        # A complaint is a comment too; only asking for a person interrupts.
+        if not fresh_answer(tracker, FORM_NAME) or latest_intent(tracker) == "request_human":
+            return {}
+        text = latest_text(tracker)
+        if not text or is_no_comment(text) or latest_intent(tracker) == "deny" and len(text) <= 4:
+            return {"rating_comment": ""}
+        return {"rating_comment": text[:1000]}
+
+
+class ActionTicketOperation(Action):
+    """Runs when ticket_form is complete: does what the customer asked."""
+
+    def name(self) -> Text:
+        """Action name used in rules."""
+        return "action_ticket_operation"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Carry out the operation on the proven ticket (or nothing, if the form gave up)."""
+        op = tracker.get_slot("ticket_operation")
+        number = tracker.get_slot("ticket_number")
+        if not op or not number or tracker.get_slot("verified_ticket") != number:
+            return _done_events()
+        try:
+            view = await find_view(tracker, number)
+        except PortalError as exc:
+            logger.error("could not read ticket %s: %s", number, exc)
+            dispatcher.utter_message(response="utter_portal_down")
+            return _done_events()
+        if view is None:
+            dispatcher.utter_message(response="utter_verify_give_up")
+            return _done_events()
+        await perform(dispatcher, domain, tracker, op, view)
+        return _done_events()
+
+
+class ActionAskTicketNumber(Action):
+    """Asks which ticket; a bound customer picks from buttons of their own tickets."""
+
+    def name(self) -> Text:
+        """Rasa calls this to ask for ticket_number."""
+        return "action_ask_ticket_number"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """The question, with up to five of the customer's tickets that fit the operation."""
+        op = str(tracker.get_slot("ticket_operation") or "progress")
+        client = PortalClient.from_env()
+        try:
+            tickets = await in_thread(
+                client.customer_tickets, tracker.sender_id, "to_rate" if op == "rate" else "open"
+            )
+        except PortalError:
+            tickets = None
+        fit = [t for t in tickets or [] if say.allows(t, op)]
+        if not fit:
+            dispatcher.utter_message(response="utter_ask_ticket_number")
+            return []
+        buttons = [
+            {
+                "title": f"{t.number} {t.product}{t.type_label}（{t.status_label}）",
+                "payload": '/inform{"ticket_number": "%s"}' % t.number,
+            }
+            for t in fit[:5]
+        ]
+        dispatcher.utter_message(response="utter_ask_ticket_number_yours", buttons=buttons)
+        return []

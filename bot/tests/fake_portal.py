@@ -1,0 +1,247 @@
+"""A stand-in for the portal's HTTP API, as the bot's contracts describe it.
+
+Served over real HTTP (conftest.py, record_trackers.py). Tickets, bound conversations,
+knowledge-base answers and the handoff endpoint are plain attributes a test sets up;
+every request is recorded. Endpoints the portal may not have yet (KB, handoff, SLA
+promise) answer 404 until a test switches them on.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Optional
+from urllib.parse import parse_qs, unquote, urlparse
+
+TOKEN = "test-token"
+BEFORE_ARRIVAL = {"new", "accepted", "dispatched", "engineer_accepted", "departed", "waiting_parts"}
+OPEN = BEFORE_ARRIVAL | {"arrived"}
+LABELS = {
+    "new": "待受理", "accepted": "已受理", "dispatched": "已派单", "engineer_accepted": "已接单",
+    "departed": "已出发", "arrived": "已到场", "waiting_parts": "待备件", "completed": "已完工",
+    "evaluated": "已评价", "cancelled": "已取消", "closed": "已关闭",
+}
+ACTION_LABELS = {"urge": "催单", "cancel": "取消", "evaluate": "评价"}
+_NUMBER = re.compile(r"^SR(\d{8})-?(\d{4})$", re.IGNORECASE)
+
+
+@dataclass
+class FakeTicket:
+    """A ticket of some customer."""
+
+    number: str
+    phone: str
+    status: str = "new"
+    product: str = "洗衣机"
+    type_label: str = "维修"
+    engineer_name: str = ""
+    engineer_phone: str = ""
+    eta_text: str = ""
+    preferred_time: str = ""
+    customer: str = "c1"
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def view(self) -> dict[str, Any]:
+        """The JSON of GET/POST /api/v1/bot/... for this ticket."""
+        return {
+            "number": self.number, "type": "repair", "type_label": self.type_label,
+            "product": self.product, "model_code": "", "status": self.status,
+            "status_label": LABELS[self.status], "engineer_name": self.engineer_name,
+            "engineer_phone": self.engineer_phone, "eta": None, "eta_text": self.eta_text,
+            "preferred_time": self.preferred_time,
+            "next_step": "师傅已经在路上，请保持电话畅通。" if self.status == "departed" else "客服会尽快受理。",
+            "can_urge": self.status in OPEN, "can_cancel": self.status in BEFORE_ARRIVAL,
+            "can_reschedule": self.status in BEFORE_ARRIVAL,
+            "can_evaluate": self.status == "completed", "created_at": "2026-11-23T01:00:00Z",
+        }
+
+
+class FakePortal:
+    """The portal's contracts with the bot, in memory."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.by_key: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        # (status, body) to answer every request with instead of the normal behaviour.
+        self.forced: Optional[tuple[int, dict[str, Any]]] = None
+        self.url = ""
+        self.tickets: dict[str, FakeTicket] = {}
+        # conversation id -> (customer id, profile JSON) for bound conversations
+        self.bound: dict[str, tuple[str, dict[str, Any]]] = {}
+        # None: no knowledge base yet (404); else the search answer for every query
+        self.kb: Optional[dict[str, Any]] = None
+        self.kb_feedback: list[dict[str, Any]] = []
+        self.handoff_status = 404  # 202 once the hub has the endpoint
+        self.handoffs: list[dict[str, Any]] = []
+        self.sla_promise: Optional[dict[str, Any]] = None
+
+    # ------------------------------------------------------------ setup helpers
+
+    def add_ticket(self, number: str, phone: str, **fields: Any) -> FakeTicket:
+        """A ticket the fake knows."""
+        ticket = FakeTicket(number=number, phone=phone, **fields)
+        self.tickets[number] = ticket
+        return ticket
+
+    def bind(self, conversation: str, *, name: str = "张女士", phone: str = "13800138000",
+             customer: str = "c1", addresses: tuple[str, ...] = ("上海市浦东新区世纪大道100号",),
+             units: tuple[tuple[str, str, str], ...] = (("WM20231100042", "洗衣机", "WM-100"),),
+             ) -> None:
+        """Bind a conversation to a customer with saved addresses and units."""
+        self.bound[conversation] = (customer, {
+            "customer_id": 1, "name": name, "phone": phone, "tier": "normal",
+            "addresses": [{"id": i + 1, "label": "家" if i == 0 else "", "text": a,
+                           "is_default": i == 0} for i, a in enumerate(addresses)],
+            "assets": [{"id": i + 1, "serial_number": s, "product": p, "model_code": m,
+                        "model_name": "", "address_id": 1, "in_warranty": True}
+                       for i, (s, p, m) in enumerate(units)],
+        })
+
+    def paths(self) -> list[str]:
+        """The method and path of every request so far."""
+        return [f"{r['method']} {r['path']}" for r in self.requests]
+
+    # ------------------------------------------------------------ the API
+
+    def answer(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any]
+               ) -> tuple[int, dict[str, Any]]:
+        """Reply the way the portal's contract says."""
+        parsed = urlparse(url)
+        path, query = parsed.path, {k: v[0] for k, v in parse_qs(parsed.query).items()}
+        self.requests.append({"method": method, "path": path, "query": query,
+                              "headers": headers, "body": body})
+        if self.forced:
+            return self.forced
+        if headers.get("authorization") != f"Bearer {TOKEN}":
+            return 401, {"message": "unauthorised"}
+        if method == "POST" and path == "/api/v1/tickets":
+            return self._create(headers, body)
+        match = re.fullmatch(r"/api/v1/bot/conversations/([^/]+)/(customer|tickets)", path)
+        if method == "GET" and match:
+            conversation, what = unquote(match.group(1)), match.group(2)
+            if conversation not in self.bound:
+                return 404, {"message": "客户不存在", "message_zh": "客户不存在"}
+            customer, profile = self.bound[conversation]
+            if what == "customer":
+                return 200, profile
+            scope = query.get("scope", "open")
+            wanted = {"open": OPEN | {"completed"}, "to_rate": {"completed"}}.get(scope)
+            items = [t.view() for t in self.tickets.values()
+                     if t.customer == customer and (wanted is None or t.status in wanted)]
+            return 200, {"items": items}
+        if method == "POST" and path == "/api/v1/bot/tickets/lookup":
+            ticket = self._owned(body.get("number", ""), body)
+            return (200, ticket.view()) if ticket else (404, {"message": "工单不存在"})
+        match = re.fullmatch(r"/api/v1/bot/tickets/([^/]+)/actions", path)
+        if method == "POST" and match:
+            return self._act(unquote(match.group(1)), body)
+        if path == "/api/v1/kb/search":
+            return (200, self.kb) if self.kb is not None else (404, {"detail": "Not Found"})
+        if path == "/api/v1/kb/feedback":
+            if self.kb is None:
+                return 404, {"detail": "Not Found"}
+            self.kb_feedback.append(body)
+            return 201, {}
+        match = re.fullmatch(r"/api/v1/conversations/([^/]+)/handoff", path)
+        if method == "POST" and match:
+            if self.handoff_status == 202:
+                self.handoffs.append({"conversation": unquote(match.group(1)), **body})
+            return self.handoff_status, {}
+        if path == "/api/v1/sla/promise" and self.sla_promise is not None:
+            return 200, self.sla_promise
+        return 404, {"detail": "Not Found"}
+
+    def _create(self, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict]:
+        key = headers.get("idempotency-key", "")
+        if key in self.by_key:
+            first_body, ticket = self.by_key[key]
+            return (200, ticket) if first_body == body else (409, {"message": "key reused"})
+        number = len(self.by_key) + 1
+        ticket = {"id": number, "number": f"SR20261123-{number:04d}", "status": "new",
+                  "status_label": "待受理"}
+        self.by_key[key] = (body, ticket)
+        return 201, ticket
+
+    def _owned(self, ref: str, proof: dict[str, Any]) -> Optional[FakeTicket]:
+        match = _NUMBER.match(ref.strip())
+        ticket = self.tickets.get(f"SR{match.group(1)}-{match.group(2)}") if match else None
+        if ticket is None:
+            return None
+        bound = self.bound.get(proof.get("conversation_id") or "")
+        if bound and bound[0] == ticket.customer:
+            return ticket
+        return ticket if proof.get("phone") and proof["phone"] == ticket.phone else None
+
+    def _act(self, ref: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        ticket = self._owned(ref, body)
+        if ticket is None:
+            return 404, {"message": "工单不存在"}
+        action = body.get("action")
+        allowed = {
+            "urge": ticket.status in OPEN,
+            "cancel": ticket.status in BEFORE_ARRIVAL,
+            "evaluate": ticket.status == "completed",
+            "reschedule": ticket.status in BEFORE_ARRIVAL,
+        }.get(action, False)
+        if not allowed:
+            current = LABELS[ticket.status]
+            message = (f"工单当前状态为「{current}」，师傅已上门或服务已结束，不能再改约时间"
+                       if action == "reschedule"
+                       else f"工单当前状态为「{current}」，不能执行「{ACTION_LABELS.get(action, action)}」")
+            return 409, {"message": message, "message_zh": message}
+        ticket.events.append(body)
+        if action == "cancel":
+            ticket.status = "cancelled"
+        elif action == "evaluate":
+            ticket.status = "evaluated"
+        elif action == "reschedule":
+            ticket.preferred_time = body.get("preferred_time", "")
+        return 200, ticket.view()
+
+
+def handler_for(portal: FakePortal) -> type[BaseHTTPRequestHandler]:
+    """The HTTP handler that serves `portal`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self, method: str) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, body = portal.answer(method, self.path, headers, json.loads(raw or b"{}"))
+            payload = json.dumps(body, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self._serve("GET")
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._serve("POST")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+class Served:
+    """A FakePortal listening on 127.0.0.1 (random port unless given)."""
+
+    def __init__(self, portal: FakePortal, port: int = 0) -> None:
+        self.portal = portal
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler_for(portal))
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        portal.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> FakePortal:
+        self.thread.start()
+        return self.portal
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()

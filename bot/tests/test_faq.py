@@ -1,0 +1,130 @@
+"""Knowledge-base answers, suggestions and feedback, against recorded conversations and a
+fake portal over HTTP.
+
+faq_conversation (a confident answer for every question): 检查了不修要钱吗 / 解决了 /
+上门费多少 / 没有 / 转人工 (no handoff endpoint yet)
+faq_suggest_conversation (middling matches): 洗衣机显示E21什么意思 / (first suggestion) / 没解决
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import FakePortal, load_recording, tracker_at
+from helpers import rendered, responses, run, slots_set
+
+from actions.faq import ActionKbFeedback, ActionKbSearch
+from actions.handoff import ActionHandoff
+
+ANSWER = {"band": "answer", "results": [
+    {"id": "fee-visit-only", "question": "师傅上门检查了但是我不修，要付钱吗？",
+     "answer": "保修期内检测免费；保修期外不修只收上门费 50 元。", "score": 0.92, "band": "answer"},
+]}
+SUGGEST = {"band": "suggest", "results": [
+    {"id": "wm-e21", "question": "洗衣机显示 E21 是什么故障？", "answer": "E21 表示排水超时…",
+     "score": 0.61, "band": "suggest"},
+    {"id": "wm-e30", "question": "洗衣机显示 E30 是什么故障？", "answer": "E30 表示门锁异常…",
+     "score": 0.55, "band": "suggest"},
+]}
+
+
+@pytest.fixture
+def answered(portal: FakePortal) -> dict[str, Any]:
+    portal.kb = ANSWER
+    return load_recording("faq_conversation")
+
+
+@pytest.fixture
+def suggested(portal: FakePortal) -> dict[str, Any]:
+    portal.kb = SUGGEST
+    return load_recording("faq_suggest_conversation")
+
+
+def test_confident_answer_asks_whether_it_helped(answered, domain, portal):
+    tracker = tracker_at(answered, "检查了不修要钱吗", "action_kb_search")
+    messages, events = run(ActionKbSearch(), tracker, domain)
+    assert responses(messages) == ["utter_kb_answer", "utter_kb_ask_helpful"]
+    assert rendered(messages[0], domain).startswith("保修期内检测免费")
+    assert rendered(messages[1], domain) == "是否解决了您的问题？"
+    assert slots_set(events) == {"kb_band": "answer", "kb_entry_id": "fee-visit-only",
+                                 "kb_query": "检查了不修要钱吗"}
+    [search] = portal.requests
+    assert search["path"] == "/api/v1/kb/search" and search["query"]["q"] == "检查了不修要钱吗"
+
+
+def test_helpful_answer_is_recorded(answered, domain, portal):
+    tracker = tracker_at(answered, "解决了", "action_kb_feedback")
+    messages, _ = run(ActionKbFeedback(), tracker, domain)
+    assert portal.kb_feedback == [{"entry_id": "fee-visit-only", "helpful": True,
+                                   "query": "检查了不修要钱吗", "conversation_id": answered["sender_id"]}]
+    assert responses(messages) == ["utter_kb_glad"]
+
+
+def test_unhelpful_answer_is_recorded_and_a_person_or_a_ticket_offered(answered, domain, portal):
+    tracker = tracker_at(answered, "没有", "action_kb_feedback")
+    messages, _ = run(ActionKbFeedback(), tracker, domain)
+    assert portal.kb_feedback[0]["helpful"] is False
+    assert responses(messages) == ["utter_kb_not_helpful"]
+    payloads = [b["payload"] for b in domain["responses"]["utter_kb_not_helpful"][0]["buttons"]]
+    assert payloads == ["/request_human", "/report_fault"]
+
+
+def test_middling_matches_are_offered_as_buttons(suggested, domain, portal):
+    tracker = tracker_at(suggested, "洗衣机显示E21什么意思", "action_kb_search")
+    [message], events = run(ActionKbSearch(), tracker, domain)
+    assert message["response"] == "utter_kb_suggest"
+    assert [b["title"] for b in message["buttons"]] == [
+        "洗衣机显示 E21 是什么故障？", "洗衣机显示 E30 是什么故障？", "都不是"
+    ]
+    assert message["buttons"][0]["payload"] == '/ask_faq{"kb_choice": "0"}'
+    assert slots_set(events)["kb_band"] == "suggest"
+
+
+def test_picked_suggestion_is_answered_without_searching_again(suggested, domain, portal):
+    tracker = tracker_at(suggested, '/ask_faq{"kb_choice": "0"}', "action_kb_search")
+    messages, events = run(ActionKbSearch(), tracker, domain)
+    assert rendered(messages[0], domain) == "E21 表示排水超时…"
+    assert slots_set(events)["kb_entry_id"] == "wm-e21"
+    assert portal.requests == []
+    feedback = tracker_at(suggested, "没解决", "action_kb_feedback")
+    run(ActionKbFeedback(), feedback, domain)
+    assert portal.kb_feedback[0]["entry_id"] == "wm-e21" and portal.kb_feedback[0]["helpful"] is False
+
+
+def test_nothing_good_enough_offers_a_person_or_a_ticket(answered, domain, portal):
+    portal.kb = {"band": "none", "results": [
+        {"id": "x", "question": "?", "answer": "?", "score": 0.1, "band": "none"}]}
+    messages, events = run(
+        ActionKbSearch(), tracker_at(answered, "检查了不修要钱吗", "action_kb_search"), domain
+    )
+    assert responses(messages) == ["utter_kb_no_answer"]
+    assert slots_set(events)["kb_band"] == "none"
+    assert slots_set(events)["last_failed_turn"] == 1
+
+
+def test_missing_knowledge_base_degrades_gracefully(answered, domain, portal):
+    portal.kb = None  # the portal has no /api/v1/kb/search yet: 404
+    messages, events = run(
+        ActionKbSearch(), tracker_at(answered, "检查了不修要钱吗", "action_kb_search"), domain
+    )
+    assert responses(messages) == ["utter_kb_unavailable"]
+    assert "转人工" in rendered(messages[0], domain)
+
+
+def test_second_failure_in_a_row_hands_over(answered, domain, portal):
+    portal.kb = None
+    tracker = tracker_at(answered, "上门费多少", "action_kb_search")
+    tracker.slots["last_failed_turn"] = 2  # the message before also went unanswered
+    messages, events = run(ActionKbSearch(), tracker, domain)
+    assert messages == []
+    assert {"event": "followup", "name": "action_handoff"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
+
+
+def test_handoff_without_the_endpoint_apologises_and_offers_a_ticket(answered, domain, portal):
+    messages, _ = run(ActionHandoff(), tracker_at(answered, "转人工", "action_handoff"), domain)
+    assert responses(messages) == ["utter_handoff_unavailable"]
+    text = rendered(messages[0], domain)
+    assert "抱歉" in text
+    assert [b["payload"] for b in domain["responses"]["utter_handoff_unavailable"][0]["buttons"]][0] == "/report_fault"

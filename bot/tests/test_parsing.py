@@ -1,0 +1,134 @@
+"""Reading ticket numbers, serials, addresses, yes/no, corrections, scores and visit times."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from actions.parsing import (
+    corrected_fields,
+    find_model_code,
+    find_serial,
+    find_ticket_number,
+    is_no_comment,
+    looks_like_address,
+    parse_score,
+    wants_to_stop,
+    yes_or_no,
+)
+from actions.time_windows import ZONE, WindowError, describe, parse_window
+
+# A Monday morning in Shanghai.
+NOW = datetime(2026, 11, 23, 10, 30, tzinfo=ZONE)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("SR20261123-0007", "SR20261123-0007"),
+        ("sr20261123-0007", "SR20261123-0007"),
+        ("SR202611230007", "SR20261123-0007"),
+        ("工单号是 sr20261123 0007 谢谢", "SR20261123-0007"),
+        ("查一下SR20261123-0007进度", "SR20261123-0007"),
+        ("SR2026112-0007", None),
+        ("13800138000", None),
+    ],
+)
+def test_ticket_numbers_however_typed(text: str, number: str | None) -> None:
+    assert find_ticket_number(text) == number
+
+
+def test_serials_and_model_codes() -> None:
+    assert find_serial("序列号wm20231100042") == "WM20231100042"
+    assert find_serial("SR202611230007") is None  # a ticket number, not a serial
+    assert find_model_code("空调 kfr-35gw 要装") == "KFR-35GW"
+    assert find_model_code("WM-100那款") == "WM-100"
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("上海市浦东新区张江路88号3栋1201室", True),
+        ("杭州市西湖区文三路259号", True),
+        ("浦东新区世纪大道", True),
+        ("家里", False),
+        ("上海", False),
+        ("不知道", False),
+    ],
+)
+def test_addresses_an_engineer_can_find(text: str, ok: bool) -> None:
+    assert looks_like_address(text) is ok
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("对的", True), ("是的", True), ("确认", True), ("没问题", True), ("ok", True),
+        ("嗯嗯", True), ("不对", False), ("不是的", False), ("错了", False),
+        ("没有", False), ("明天下午", None), ("", None),
+    ],
+)
+def test_yes_or_no(text: str, answer: bool | None) -> None:
+    assert yes_or_no(text) is answer
+
+
+def test_corrections_name_the_field() -> None:
+    assert corrected_fields("地址写错了") == ["address"]
+    assert corrected_fields("电话不对，应该是13912345678") == ["phone"]
+    assert corrected_fields("时间改一下") == ["preferred_time"]
+    assert corrected_fields("地址") == []  # no cue: not a correction
+    assert corrected_fields("地址", cue_required=False) == ["address"]
+    assert wants_to_stop("算了不报了") and not wants_to_stop("不转了")
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [("5", 5), ("5分", 5), ("打4分吧", 4), ("五星好评", 5), ("非常满意", 5), ("一般", 3),
+     ("很不满意", 1), ("给3颗星", 3), ("10分", None), ("谢谢", None)],
+)
+def test_scores(text: str, score: int | None) -> None:
+    assert parse_score(text) == score
+
+
+def test_no_comment() -> None:
+    assert is_no_comment("没有") and is_no_comment("不用了") and not is_no_comment("师傅很好")
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("明天下午", "2026-11-24 13:00-18:00"),
+        ("周六上午", "2026-11-28 08:00-12:00"),
+        ("后天9点", "2026-11-25 09:00-11:00"),
+        ("明早", "2026-11-24 08:00-12:00"),
+        ("明天", "2026-11-24 09:00-18:00"),
+        ("3点", "2026-11-23 15:00-17:00"),  # 3点 means the afternoon
+        ("明天下午两点到四点", "2026-11-24 14:00-16:00"),
+        ("下周三下午", "2026-12-02 13:00-18:00"),
+        ("今天下午", "2026-11-23 13:00-18:00"),
+    ],
+)
+def test_chinese_times_become_visit_windows(text: str, canonical: str) -> None:
+    assert parse_window(text, NOW).canonical == canonical
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("随便", "unparsed"),
+        ("12号", "past"),
+        ("今天上午", "too_soon"),
+        ("晚上10点", "off_hours"),
+        ("下周", "too_long"),
+        ("明年3月1日", "too_far"),
+    ],
+)
+def test_times_that_cannot_be_booked_say_why(text: str, reason: str) -> None:
+    with pytest.raises(WindowError) as caught:
+        parse_window(text, NOW)
+    assert caught.value.reason == reason
+
+
+def test_windows_read_back_for_the_customer() -> None:
+    assert describe("2026-11-24 13:00-18:00") == "11月24日（周二）13:00-18:00"
+    assert describe("whenever") == "whenever"

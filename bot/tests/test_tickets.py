@@ -1,0 +1,261 @@
+"""Progress, urging, cancelling, rescheduling and rating, against recorded conversations and
+a fake portal over HTTP that knows a few tickets of two customers (same phone).
+
+ticket_conversation (nobody bound): 查进度 / SR20261120-0031 / 13900000000 (wrong phone) /
+SR20261120-0031 / 13800138000 / 催一下 / 改到明天下午 / 取消SR20261118-0102 (engineer on site) /
+取消工单 / SR20261120-0031 / 对 / 评价一下 / SR20261115-0009 / 5分 / 师傅很专业
+bound_ticket_conversation (the conversation is bound to the customer): 你好 / 查进度 /
+取消工单 / 不取消了
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import FakePortal, form_validation_tracker, load_recording, tracker_at
+from helpers import rendered, responses, run, slots_set
+
+from actions.portal_client import TicketView
+from actions.session import ActionGreet
+from actions.tickets import (
+    ActionAskTicketNumber,
+    ActionTicketOperation,
+    ActionTicketRequest,
+    ValidateTicketForm,
+    perform,
+)
+from actions.time_windows import parse_window
+
+FORM = "ticket_form"
+
+
+def _tickets(portal: FakePortal) -> None:
+    portal.add_ticket("SR20261120-0031", "13800138000", status="departed",
+                      engineer_name="王师傅", engineer_phone="13600001111", eta_text="11月23日 16:00")
+    portal.add_ticket("SR20261118-0102", "13800138000", status="arrived", customer="c2")
+    portal.add_ticket("SR20261115-0009", "13800138000", status="completed", customer="c2")
+
+
+@pytest.fixture
+def recording(portal: FakePortal) -> dict[str, Any]:
+    _tickets(portal)
+    return load_recording("ticket_conversation")
+
+
+@pytest.fixture
+def bound(portal: FakePortal) -> dict[str, Any]:
+    _tickets(portal)
+    recording = load_recording("bound_ticket_conversation")
+    portal.bind(recording["sender_id"])
+    return recording
+
+
+def validate(recording: dict, text: str, domain: dict, nth: int = 1) -> tuple[list, list]:
+    return run(ValidateTicketForm(), form_validation_tracker(recording, text, FORM, nth), domain)
+
+
+def lookups(portal: FakePortal) -> list[dict]:
+    return [r["body"] for r in portal.requests if r["path"] == "/api/v1/bot/tickets/lookup"]
+
+
+# --- proving the ticket is the customer's ----------------------------------------------
+
+
+def test_progress_without_a_number_opens_the_form(recording, domain, portal):
+    messages, events = run(
+        ActionTicketRequest(), tracker_at(recording, "查进度", "action_ticket_request"), domain
+    )
+    assert messages == []
+    assert slots_set(events)["ticket_step"] == "form"
+    assert slots_set(events)["ticket_operation"] == "progress"
+
+
+def test_nothing_is_revealed_before_the_phone(recording, domain, portal):
+    messages, events = validate(recording, "SR20261120-0031", domain)
+    assert messages == []
+    assert slots_set(events)["ticket_number"] == "SR20261120-0031"
+    assert slots_set(events)["requested_slot"] == "phone"
+    assert "verified_ticket" not in slots_set(events)
+
+
+def test_a_phone_that_does_not_match_reveals_nothing_and_asks_again(recording, domain, portal):
+    messages, events = validate(recording, "13900000000", domain)
+    assert responses(messages) == ["utter_ticket_not_matched"]
+    slots = slots_set(events)
+    assert slots["ticket_number"] is None and slots["phone"] is None
+    assert slots["verify_failures"] == 1 and slots["requested_slot"] == "ticket_number"
+    assert lookups(portal) == [
+        {"number": "SR20261120-0031", "phone": "13900000000", "conversation_id": recording["sender_id"]}
+    ]
+
+
+def test_matching_number_and_phone_prove_the_ticket(recording, domain, portal):
+    _, events = validate(recording, "13800138000", domain)
+    assert slots_set(events)["verified_ticket"] == "SR20261120-0031"
+    assert slots_set(events)["requested_slot"] is None
+
+
+def test_three_failed_checks_stop_and_offer_a_person(recording, domain, portal):
+    tracker = form_validation_tracker(recording, "13900000000", FORM)
+    tracker.slots["verify_failures"] = 2
+    messages, events = run(ValidateTicketForm(), tracker, domain)
+    assert responses(messages) == ["utter_verify_give_up"]
+    assert slots_set(events)["requested_slot"] is None
+
+
+def test_progress_in_plain_words(recording, domain, portal):
+    tracker = tracker_at(recording, "13800138000", "action_ticket_operation")
+    messages, events = run(ActionTicketOperation(), tracker, domain)
+    [message] = messages
+    text = rendered(message, domain)
+    assert text.startswith("工单 SR20261120-0031（洗衣机维修）当前状态：已出发。")
+    assert "负责师傅：王师傅，电话 13600001111。" in text and "预计 11月23日 16:00 前上门。" in text
+    assert text.endswith("师傅已经在路上，请保持电话畅通。")
+    assert slots_set(events)["ticket_step"] == "done"
+
+
+# --- operations ------------------------------------------------------------------------
+
+
+def test_urging_a_proven_ticket_happens_at_once(recording, domain, portal):
+    messages, events = run(
+        ActionTicketRequest(), tracker_at(recording, "催一下", "action_ticket_request"), domain
+    )
+    assert responses(messages) == ["utter_urged"]
+    assert portal.tickets["SR20261120-0031"].events == [
+        {"action": "urge", "phone": "13800138000", "conversation_id": recording["sender_id"]}
+    ]
+    assert slots_set(events)["ticket_step"] == "done"
+
+
+def test_reschedule_reads_the_new_time_from_the_same_message(recording, domain, portal):
+    messages, _ = run(
+        ActionTicketRequest(), tracker_at(recording, "改到明天下午", "action_ticket_request"), domain
+    )
+    window = parse_window("明天下午")
+    assert portal.tickets["SR20261120-0031"].events[0]["preferred_time"] == window.canonical
+    assert responses(messages) == ["utter_rescheduled"]
+    assert window.shown in rendered(messages[0], domain)
+
+
+def test_cancel_after_arrival_is_refused_with_the_rule(recording, domain, portal):
+    messages, events = run(
+        ActionTicketRequest(),
+        tracker_at(recording, "取消SR20261118-0102", "action_ticket_request"),
+        domain,
+    )
+    assert responses(messages) == ["utter_ticket_not_allowed", "utter_rule_cancel"]
+    assert "已到场" in rendered(messages[0], domain)
+    assert "师傅到场之前" in rendered(messages[1], domain)
+    assert portal.tickets["SR20261118-0102"].events == []
+    assert slots_set(events)["ticket_step"] == "done"
+
+
+def test_cancel_asks_for_confirmation_then_cancels(recording, domain, portal):
+    _, events = validate(recording, "SR20261120-0031", domain, nth=3)
+    assert slots_set(events)["requested_slot"] == "cancel_confirmed"
+    _, events = validate(recording, "对", domain)
+    assert slots_set(events)["cancel_confirmed"] is True
+    messages, _ = run(ActionTicketOperation(), tracker_at(recording, "对", "action_ticket_operation"), domain)
+    assert responses(messages) == ["utter_cancelled"]
+    assert portal.tickets["SR20261120-0031"].status == "cancelled"
+    assert portal.tickets["SR20261120-0031"].events[0]["reason"]
+
+
+def test_portal_refusal_is_explained_with_its_message(recording, domain, portal):
+    portal.tickets["SR20261120-0031"].status = "arrived"  # the engineer got there meanwhile
+    tracker = tracker_at(recording, "对", "action_ticket_operation")
+    messages, _ = run(ActionTicketOperation(), tracker, domain)
+    assert responses(messages) == ["utter_ticket_action_refused", "utter_rule_cancel"]
+    assert rendered(messages[0], domain) == "抱歉，工单当前状态为「已到场」，不能执行「取消」。"
+
+
+def test_rating_asks_for_a_completed_ticket_then_score_and_comment(recording, domain, portal):
+    messages, events = run(
+        ActionTicketRequest(), tracker_at(recording, "评价一下", "action_ticket_request"), domain
+    )
+    # The ticket proven before was cancelled: it cannot be rated, so the form asks which.
+    assert slots_set(events)["ticket_step"] == "form" and slots_set(events)["ticket_number"] is None
+    _, events = validate(recording, "SR20261115-0009", domain)
+    assert slots_set(events)["verified_ticket"] == "SR20261115-0009"
+    assert slots_set(events)["requested_slot"] == "rating_score"
+    _, events = validate(recording, "5分", domain)
+    assert slots_set(events)["rating_score"] == 5
+    _, events = validate(recording, "师傅很专业", domain)
+    assert slots_set(events)["rating_comment"] == "师傅很专业"
+    messages, _ = run(
+        ActionTicketOperation(), tracker_at(recording, "师傅很专业", "action_ticket_operation"), domain
+    )
+    assert rendered(messages[0], domain) == "感谢您的评价！工单 SR20261115-0009 已记录 5 分，我们会继续改进服务。"
+    assert portal.tickets["SR20261115-0009"].events[0] == {
+        "action": "evaluate", "phone": "13800138000", "conversation_id": recording["sender_id"],
+        "score": 5, "comment": "师傅很专业",
+    }
+
+
+# --- a customer bound to the conversation ----------------------------------------------
+
+
+def test_bound_customer_is_greeted_by_name(bound, domain, portal):
+    [message], _ = run(ActionGreet(), tracker_at(bound, "你好", "action_greet"), domain)
+    assert rendered(message, domain).startswith("张女士您好")
+
+
+def test_bound_customer_gets_their_open_tickets_without_questions(bound, domain, portal):
+    messages, events = run(
+        ActionTicketRequest(), tracker_at(bound, "查进度", "action_ticket_request"), domain
+    )
+    assert responses(messages) == ["utter_open_tickets", "utter_ticket_progress"]
+    assert "SR20261120-0031" in rendered(messages[1], domain)
+    assert lookups(portal) == []  # another customer's tickets are never shown
+    assert slots_set(events)["ticket_step"] == "done"
+
+
+def test_bound_customer_cancels_their_only_open_ticket_after_confirming(bound, domain, portal):
+    _, events = run(
+        ActionTicketRequest(), tracker_at(bound, "取消工单", "action_ticket_request"), domain
+    )
+    assert slots_set(events)["verified_ticket"] == "SR20261120-0031"
+    assert slots_set(events)["ticket_step"] == "form"
+    _, events = validate(bound, "不取消了", domain)
+    assert slots_set(events)["cancel_confirmed"] is False
+    messages, _ = run(
+        ActionTicketOperation(), tracker_at(bound, "不取消了", "action_ticket_operation"), domain
+    )
+    assert responses(messages) == ["utter_cancel_kept"]
+    assert portal.tickets["SR20261120-0031"].status == "departed"
+
+
+def test_ticket_question_offers_the_bound_customers_tickets(bound, domain, portal):
+    tracker = tracker_at(bound, "取消工单", "action_ticket_request")
+    tracker.slots["ticket_operation"] = "urge"
+    portal.add_ticket("SR20261121-0001", "13800138000", status="new")
+    [message], _ = run(ActionAskTicketNumber(), tracker, domain)
+    assert message["response"] == "utter_ask_ticket_number_yours"
+    assert [b["payload"] for b in message["buttons"]] == [
+        '/inform{"ticket_number": "SR20261120-0031"}',
+        '/inform{"ticket_number": "SR20261121-0001"}',
+    ]
+
+
+def test_operation_on_an_unproven_ticket_does_nothing(recording, domain, portal):
+    tracker = tracker_at(recording, "查进度", "action_ticket_request")
+    tracker.slots.update(ticket_operation="cancel", ticket_number="SR20261120-0031",
+                         verified_ticket=None)
+    messages, _ = run(ActionTicketOperation(), tracker, domain)
+    assert messages == [] and portal.requests == []
+
+
+def test_perform_progress_needs_no_portal_write(domain, portal):
+    from rasa_sdk.executor import CollectingDispatcher
+    import asyncio
+
+    from rasa_sdk import Tracker
+
+    view = TicketView(number="SR1", type_label="维修", product="冰箱", status="new",
+                      status_label="待受理", next_step="客服会尽快受理。")
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("s", {}, {}, [], False, None, {}, None)
+    asyncio.run(perform(dispatcher, domain, tracker, "progress", view))
+    assert rendered(dispatcher.messages[0], domain) == "工单 SR1（冰箱维修）当前状态：待受理。客服会尽快受理。"
+    assert portal.requests == []

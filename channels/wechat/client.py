@@ -1,0 +1,130 @@
+"""wechatpy's API client against a configurable base URL, with the access token kept in a
+cache shared by every worker (the portal passes one backed by its database).
+
+WeChat invalidates the previous access token whenever a new one is fetched, and limits how
+often one may be: so the token must be shared, and refreshed by one caller at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+from channels.base import ChannelMessage
+from channels.wechat.wire import menu_definition, reply_text
+
+# invalid credential, invalid token, expired token: fetch a new one and try once more.
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+# Refresh this long before the stated expiry, so no call goes out with a dying token.
+REFRESH_MARGIN_S = 300
+
+# Fetches a new token from WeChat: (access_token, expires_in seconds).
+Fetch = Callable[[], tuple[str, int]]
+
+
+class TokenCache(Protocol):
+    """Where the access token lives; `token` refreshes it at most once for many callers."""
+
+    def token(self, app_id: str, fetch: Fetch, *, stale: str | None = None) -> str:
+        """A valid token; calls `fetch` only when none is stored, it is about to expire, or
+        the stored one is `stale` (WeChat just refused it)."""
+        ...
+
+
+class MemoryTokenCache:
+    """A token cache for one process (a lock serialises refreshes); tests and tools."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._clock = clock
+
+    def token(self, app_id: str, fetch: Fetch, *, stale: str | None = None) -> str:
+        """See TokenCache.token."""
+        with self._lock:
+            current = self._tokens.get(app_id)
+            now = self._clock()
+            if current and current[0] != stale and current[1] - REFRESH_MARGIN_S > now:
+                return current[0]
+            token, expires_in = fetch()
+            self._tokens[app_id] = (token, now + expires_in)
+            return token
+
+
+class WeChatApi(WeChatClient):  # type: ignore[misc]
+    """The official account's API (wechatpy) with a shared token cache and base URL."""
+
+    def __init__(
+        self,
+        app_id: str,
+        secret: str,
+        *,
+        api_base_url: str,
+        tokens: TokenCache,
+        timeout: float = 5.0,
+    ) -> None:
+        # auto_retry off: wechatpy would refetch on every token error, endlessly and
+        # without telling the other workers; `_request` retries once through the cache.
+        super().__init__(app_id, secret, timeout=timeout, auto_retry=False)
+        self.API_BASE_URL = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
+        self.tokens = tokens
+
+    def _fetch_token(self) -> tuple[str, int]:
+        response = self._http.get(
+            self.API_BASE_URL + "token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+            timeout=self.timeout,
+        )
+        if response.status_code >= 400:
+            raise WeChatClientException(
+                None, None, client=self, request=response.request, response=response
+            )
+        data = response.json()
+        if not isinstance(data, dict) or not data.get("access_token"):
+            errcode = int(data.get("errcode", -1)) if isinstance(data, dict) else -1
+            errmsg = str(data.get("errmsg", "")) if isinstance(data, dict) else ""
+            raise WeChatClientException(
+                errcode, errmsg, client=self, request=response.request, response=response
+            )
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
+
+    @property
+    def access_token(self) -> str:
+        """The shared token, refreshed through the cache when needed."""
+        return self.tokens.token(self.appid, self._fetch_token)
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        """Force a new token (wechatpy's name); other workers pick it up from the cache."""
+        stale = self.tokens.token(self.appid, self._fetch_token)
+        return {"access_token": self.tokens.token(self.appid, self._fetch_token, stale=stale)}
+
+    def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
+        params = kwargs.setdefault("params", {})
+        body = kwargs.get("data")
+        try:
+            return super()._request(method, url_or_endpoint, **kwargs)
+        except WeChatClientException as exc:
+            used = params.get("access_token") if isinstance(params, dict) else None
+            if exc.errcode not in TOKEN_ERRORS or not used:
+                raise
+            self.tokens.token(self.appid, self._fetch_token, stale=used)
+            params.pop("access_token", None)
+            kwargs["data"] = body
+            return super()._request(method, url_or_endpoint, **kwargs)
+
+    def send(self, messages: Sequence[ChannelMessage]) -> None:
+        """Messages to one follower as one customer-service text (客服消息)."""
+        if not messages:
+            return
+        text = reply_text(messages)
+        if text:
+            self.message.send_text(messages[0].sender_id, text)
+
+    def create_menu(self) -> Any:
+        """Publish the custom menu (报修 / 查进度 / 常见问题 / 人工客服)."""
+        return self.menu.create(menu_definition())

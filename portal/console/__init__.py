@@ -1,0 +1,1 @@
+"""The agent console: queue, live chats with customers, tools, and supervision."""

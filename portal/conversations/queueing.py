@@ -1,0 +1,235 @@
+"""The queue's clock: agents' presence, offering waiting conversations round-robin within
+limits and skills, escalating long waits, and giving a gone agent's chats back to the queue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from portal.accounts.models import User
+from portal.conversations import service
+from portal.conversations.core import (
+    Effects,
+    HubCore,
+    Notice,
+    Offer,
+    candidate_of,
+    need_of,
+)
+from portal.conversations.models import AgentProfile, Conversation
+from portal.conversations.routing import plan_offers
+from portal.database import utcnow
+from portal.errors import Conflict
+from portal.notifications import service as notifications
+
+
+class QueueClock(HubCore):
+    """Presence, routing and the periodic checks of the hub."""
+
+    # ------------------------------------------------------------ presence
+
+    async def agent_connected(self, agent_id: int) -> None:
+        """A console socket of this agent opened."""
+        self.presence.connect(agent_id)
+        await self._route(force_publish=True)
+
+    async def agent_disconnected(self, agent_id: int) -> None:
+        """A console socket closed; their chats go back to the queue after the grace period."""
+        self.presence.disconnect(agent_id)
+        async with self._route_lock:
+            self._drop_offers_of(agent_id)
+        await self._route(force_publish=True)
+
+    async def set_status(self, agent_id: int, status: str) -> str:
+        """The agent chose online, away or offline (also a heartbeat)."""
+        self.presence.choose(agent_id, status)
+        if status != "online":
+            async with self._route_lock:
+                self._drop_offers_of(agent_id)
+        await self._route(force_publish=True)
+        return self.presence.status(agent_id)
+
+    def _drop_offers_of(self, agent_id: int) -> None:
+        for cid in [cid for cid, o in self._offers.items() if o.agent_id == agent_id]:
+            del self._offers[cid]
+
+    # ------------------------------------------------------------ routing and the clock
+
+    async def tick(self) -> None:
+        """Escalate long waits, give back a gone agent's chats, re-offer expired offers."""
+        await self._escalate_long_waits()
+        await self._requeue_gone_agents()
+        await self._route()
+
+    async def _route(self, *, force_publish: bool = False) -> None:
+        """Offer waiting conversations to online agents, round-robin within limits."""
+        async with self._route_lock:
+            now = self.clock()
+            changed = False
+            for cid, offer in list(self._offers.items()):
+                if offer.expires <= now or self.presence.status(offer.agent_id) != "online":
+                    del self._offers[cid]
+                    self._passed[cid].add(offer.agent_id)
+                    changed = True
+            new, changed_by_db = await run_in_threadpool(self._plan)
+            for cid, agent_id, _public_id in new:
+                self._offers[cid] = Offer(agent_id, now + self.settings.handoff_offer_timeout_s)
+            changed = changed or changed_by_db or bool(new)
+        if changed or force_publish:
+            await self._publish_queue()
+            await self._publish_agents()
+        for _cid, agent_id, public_id in new:
+            await self.broker.publish(
+                f"agent:{agent_id}", {"type": "offer", "conversation": public_id}
+            )
+
+    def _plan(self) -> tuple[list[tuple[int, int, str]], bool]:
+        with self.db.session() as session:
+            entries = service.queue(session)
+            waiting = {e.conversation.id for e in entries}
+            stale = [cid for cid in self._offers if cid not in waiting]
+            for cid in stale:
+                del self._offers[cid]
+            for cid in [cid for cid in self._passed if cid not in waiting]:
+                del self._passed[cid]
+            agents = [
+                a
+                for a in service.list_agents(
+                    session, default_max=self.settings.handoff_default_max_chats
+                )
+                if self.presence.status(a.user_id) == "online"
+            ]
+            if not agents:
+                return [], bool(stale)
+            loads = dict(service.active_counts(session))
+            for offer in self._offers.values():
+                loads[offer.agent_id] = loads.get(offer.agent_id, 0) + 1
+            needs = [
+                need_of(e.conversation) for e in entries if e.conversation.id not in self._offers
+            ]
+            offers, self._turn_last = plan_offers(
+                needs,
+                [candidate_of(a) for a in agents],
+                loads=loads,
+                last=self._turn_last,
+                passed={cid: frozenset(s) for cid, s in self._passed.items()},
+            )
+            public = {e.conversation.id: e.conversation.public_id for e in entries}
+            return [(cid, aid, public[cid]) for cid, aid in offers], bool(stale)
+
+    async def _escalate_long_waits(self) -> None:
+        escalated = await run_in_threadpool(self._escalate)
+        for public_id, waited in escalated:
+            await self.broker.publish(
+                "supervisors",
+                {"type": "escalated", "conversation": public_id, "waited_s": round(waited)},
+            )
+        if escalated:
+            await self._publish_queue()
+
+    def _escalate(self) -> list[tuple[str, float]]:
+        now = utcnow()
+        limit = timedelta(seconds=self.settings.handoff_escalate_after_s)
+        done: list[tuple[str, float]] = []
+        with self.db.session() as session:
+            due = session.scalars(
+                select(Conversation).where(
+                    Conversation.state == "waiting",
+                    Conversation.escalated.is_(False),
+                    Conversation.waiting_since < now - limit,
+                )
+            ).all()
+            if not due:
+                return []
+            supervisors = self._supervisor_ids(session)
+            for conversation in due:
+                waited = (now - (conversation.waiting_since or now)).total_seconds()
+                conversation.escalated = True
+                service.record_event(
+                    session,
+                    conversation=conversation,
+                    kind="escalate",
+                    actor="system",
+                    payload={"waited_s": round(waited)},
+                )
+                stamp = (conversation.waiting_since or now).isoformat()
+                for user_id in supervisors:
+                    notifications.enqueue(
+                        session,
+                        key=f"handoff-escalated:{conversation.id}:{stamp}:user:{user_id}",
+                        channel=notifications.PORTAL,
+                        recipient=notifications.staff_recipient(user_id),
+                        template="handoff_escalated",
+                        payload={
+                            "conversation": conversation.public_id,
+                            "channel": conversation.channel,
+                            "minutes": max(1, round(waited / 60)),
+                        },
+                    )
+                done.append((conversation.public_id, waited))
+        return done
+
+    def _supervisor_ids(self, session: Session) -> list[int]:
+        admins = session.scalars(
+            select(User.id).where(User.role == "admin", User.is_active.is_(True))
+        ).all()
+        flagged = session.scalars(
+            select(AgentProfile.user_id)
+            .join(User, User.id == AgentProfile.user_id)
+            .where(AgentProfile.is_supervisor.is_(True), User.is_active.is_(True))
+        ).all()
+        return sorted(set(admins) | set(flagged))
+
+    async def _requeue_gone_agents(self) -> None:
+        now = self.clock()
+        grace = self.settings.handoff_grace_s
+        owners = await run_in_threadpool(self._owners)
+        for agent_id, public_ids in owners.items():
+            gone = self.presence.gone_since(agent_id)
+            if agent_id not in self.presence.known():
+                gone = self._started
+            if gone is None or now - gone < grace:
+                continue
+            for public_id in public_ids:
+                await self._requeue(public_id, agent_id)
+
+    def _owners(self) -> dict[int, list[str]]:
+        with self.db.session() as session:
+            owners: dict[int, list[str]] = {}
+            for conversation in service.agent_chats(session):
+                if conversation.agent_id is not None:
+                    owners.setdefault(conversation.agent_id, []).append(conversation.public_id)
+            return owners
+
+    async def _requeue(self, public_id: str, agent_id: int) -> None:
+        lock = await self._conversation_lock(public_id)
+        async with lock:
+            try:
+                effects = await run_in_threadpool(self._requeue_db, public_id, agent_id)
+            except Conflict:
+                return  # ended or moved meanwhile
+        await self._apply(effects)
+
+    def _requeue_db(self, public_id: str, agent_id: int) -> Effects:
+        with self.db.session() as session:
+            conversation = service.get_by_public_id(session, public_id=public_id)
+            if conversation.state != "agent" or conversation.agent_id != agent_id:
+                raise service.state_conflict(conversation.state)
+            closed = self._closed_event(conversation, "requeued")
+            service.change_state(
+                session,
+                conversation=conversation,
+                kind="requeue",
+                actor="system",
+                payload={"from": agent_id, "why": "agent_gone"},
+            )
+            conversation.queue_front = True
+            told = self._say(session, conversation, Notice("hub.requeued"))
+            effects = Effects(
+                deliver=[told], chats_of={agent_id}, queue=True, agents=True, route=True
+            )
+            effects.publish += [(f"agent:{agent_id}", closed), ("supervisors", closed)]
+            return effects

@@ -1,0 +1,216 @@
+"""What the console shows, read from the database plus the hub's in-memory offers and
+presence: the queue, an agent's chats, live bot conversations, agents' load, one chat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from sqlalchemy.orm import Session
+
+from portal.accounts.service import display_names
+from portal.conversations import service
+from portal.conversations.models import Conversation, ConversationNote, Message
+from portal.conversations.schemas import (
+    AgentStatus,
+    ChatItem,
+    ConversationDetail,
+    EventRead,
+    LiveItem,
+    MessageRead,
+    NoteRead,
+    QueueItem,
+)
+from portal.customers.models import Customer
+
+PREVIEW = 80
+
+
+def message_read(message: Message) -> MessageRead:
+    """A stored message as the API and the console frames carry it."""
+    return MessageRead(
+        id=message.id,
+        direction=message.direction,
+        author=message.author,
+        text=message.text,
+        buttons=[{"title": b["title"], "payload": b["payload"]} for b in message.buttons],
+        image_url=message.image_url,
+        agent_id=message.agent_id,
+        created_at=message.created_at,
+    )
+
+
+def note_read(note: ConversationNote, names: Mapping[int, str]) -> NoteRead:
+    """A note with its author's name."""
+    return NoteRead(
+        id=note.id,
+        kind=note.kind,
+        body=note.body,
+        author_id=note.author_id,
+        author_name=names.get(note.author_id, "") if note.author_id else "",
+        created_at=note.created_at,
+    )
+
+
+def _customers(session: Session, conversations: Iterable[Conversation]) -> dict[int, Customer]:
+    ids = {c.customer_id for c in conversations if c.customer_id is not None}
+    return {i: c for i in ids if (c := session.get(Customer, i)) is not None}
+
+
+def _name(conversation: Conversation, customers: Mapping[int, Customer]) -> str:
+    customer = customers.get(conversation.customer_id or 0)
+    if customer is not None:
+        return customer.name or customer.phone
+    return ""
+
+
+def _vip(conversation: Conversation, customers: Mapping[int, Customer]) -> bool:
+    customer = customers.get(conversation.customer_id or 0)
+    return customer is not None and customer.tier == "vip"
+
+
+def _previews(session: Session, conversations: list[Conversation]) -> dict[int, str]:
+    last = service.last_messages(session, conversation_ids=[c.id for c in conversations])
+    return {cid: m.text[:PREVIEW] for cid, m in last.items()}
+
+
+def queue_items(session: Session, *, offers: Mapping[int, int]) -> list[QueueItem]:
+    """The waiting conversations in service order, with whom each is offered to."""
+    entries = service.queue(session)
+    conversations = [e.conversation for e in entries]
+    customers = _customers(session, conversations)
+    previews = _previews(session, conversations)
+    return [
+        QueueItem(
+            public_id=c.public_id,
+            channel=c.channel,
+            customer_name=_name(c, customers),
+            vip=e.vip,
+            reason=c.handoff_reason,
+            summary=c.handoff_summary,
+            product_line=c.product_line,
+            language=c.language,
+            team=c.team,
+            waiting_since=c.waiting_since,
+            escalated=c.escalated,
+            queue_front=c.queue_front,
+            offered_to=offers.get(c.id),
+            preview=previews.get(c.id, ""),
+        )
+        for e in entries
+        for c in (e.conversation,)
+    ]
+
+
+def chat_items(session: Session, conversations: list[Conversation]) -> list[ChatItem]:
+    """Owned conversations as a chat list shows them."""
+    customers = _customers(session, conversations)
+    previews = _previews(session, conversations)
+    return [
+        ChatItem(
+            public_id=c.public_id,
+            channel=c.channel,
+            customer_name=_name(c, customers),
+            vip=_vip(c, customers),
+            reason=c.handoff_reason,
+            agent_id=c.agent_id,
+            accepted_at=c.accepted_at,
+            preview=previews.get(c.id, ""),
+            last_message_at=c.last_message_at,
+        )
+        for c in conversations
+    ]
+
+
+def live_item(conversation: Conversation, preview: str, customer_name: str = "") -> LiveItem:
+    """One bot conversation for the pick-up list."""
+    return LiveItem(
+        public_id=conversation.public_id,
+        channel=conversation.channel,
+        customer_name=customer_name,
+        preview=preview[:PREVIEW],
+        last_message_at=conversation.last_message_at,
+    )
+
+
+def live_items(session: Session, conversations: list[Conversation]) -> list[LiveItem]:
+    """Bot conversations an agent may pick up."""
+    customers = _customers(session, conversations)
+    previews = _previews(session, conversations)
+    return [live_item(c, previews.get(c.id, ""), _name(c, customers)) for c in conversations]
+
+
+def agent_statuses(
+    session: Session,
+    *,
+    default_max: int,
+    status_of: Callable[[int], str],
+    offers: Mapping[int, int],
+) -> list[AgentStatus]:
+    """Every agent's status, load (chats plus open offers) and live conversations."""
+    chats: dict[int, list[str]] = {}
+    for conversation in service.agent_chats(session):
+        if conversation.agent_id is not None:
+            chats.setdefault(conversation.agent_id, []).append(conversation.public_id)
+    offered: dict[int, int] = {}
+    for agent_id in offers.values():
+        offered[agent_id] = offered.get(agent_id, 0) + 1
+    return [
+        AgentStatus(
+            user_id=a.user_id,
+            name=a.display_name,
+            role=a.role,
+            status=status_of(a.user_id),  # type: ignore[arg-type]
+            load=len(chats.get(a.user_id, [])) + offered.get(a.user_id, 0),
+            max_chats=a.max_chats,
+            team=a.team,
+            product_lines=list(a.product_lines),
+            languages=list(a.languages),
+            supervisor=a.supervisor,
+            chats=chats.get(a.user_id, []),
+        )
+        for a in service.list_agents(session, default_max=default_max)
+    ]
+
+
+def detail(session: Session, *, conversation: Conversation) -> ConversationDetail:
+    """The whole conversation: state, the bot's summary, transcript, notes and events."""
+    customer = service.resolve_customer(session, conversation=conversation)
+    notes = service.list_notes(session, conversation_id=conversation.id)
+    names = display_names(
+        session,
+        user_ids={n.author_id for n in notes if n.author_id}
+        | ({conversation.agent_id} if conversation.agent_id else set()),
+    )
+    return ConversationDetail(
+        public_id=conversation.public_id,
+        channel=conversation.channel,
+        state=conversation.state,
+        customer_name=(customer.name or customer.phone) if customer else "",
+        vip=customer is not None and customer.tier == "vip",
+        customer_id=customer.id if customer else None,
+        agent_id=conversation.agent_id,
+        agent_name=names.get(conversation.agent_id, "") if conversation.agent_id else "",
+        handoff_reason=conversation.handoff_reason,
+        handoff_summary=conversation.handoff_summary,
+        product_line=conversation.product_line,
+        language=conversation.language,
+        team=conversation.team,
+        waiting_since=conversation.waiting_since,
+        escalated=conversation.escalated,
+        csat_score=conversation.csat_score,
+        messages=[
+            message_read(m) for m in service.list_messages(session, conversation_id=conversation.id)
+        ],
+        notes=[note_read(n, names) for n in notes],
+        events=[
+            EventRead(
+                kind=e.kind,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                actor=e.actor,
+                payload=e.payload,
+                created_at=e.created_at,
+            )
+            for e in service.list_events(session, conversation_id=conversation.id)
+        ],
+    )

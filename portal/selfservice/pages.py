@@ -1,0 +1,450 @@
+"""The self-service pages under /my. Thin: rules live in the customer and ticket services.
+
+A customer signs in with their phone and a one-time code (the same codes as the customer
+API); the page session then carries their id (`cid`). Every POST carries the CSRF token
+and answers with a redirect (post/redirect/get) or the form again with what was wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from portal import csrf
+from portal.config import Settings
+from portal.customers import service as customers
+from portal.customers.models import Customer
+from portal.database import SessionDep
+from portal.errors import Invalid, NotFound, PortalError, TooManyRequests, validation_errors
+from portal.i18n import MESSAGES, TICKET_TYPE_LABELS, field_label, t
+from portal.security import Principal
+from portal.selfservice import service
+from portal.templating import flash, render, request_lang, see_other
+from portal.tickets import service as tickets
+from portal.tickets import templates as intake
+from portal.tickets.schemas import TicketCreate, TransitionRequest, normalize_phone
+
+SESSION_CUSTOMER = "cid"
+SESSION_PHONE = "my_phone"
+SESSION_NEXT = "my_next"
+PURPOSE = "sign_in"  # the customer API's purpose: one code works for either
+REQUEST_KEY = re.compile(r"[0-9a-f]{32}")
+FORM_FIELDS = (
+    "type",
+    "product",
+    "model_code",
+    "serial_number",
+    "fault_description",
+    "phone",
+    "customer_name",
+    *service.EXTRA_FIELDS,
+)
+
+
+class CustomerLoginRequired(Exception):
+    """A page needs a signed-in customer; the route class redirects to the sign-in page."""
+
+
+def _error_page(request: Request, status: int, message: str | None) -> Response:
+    return render(
+        request,
+        "selfservice/error.html",
+        {**_base(request), "status": status, "message": message},
+        status,
+    )
+
+
+class SelfServiceRoute(APIRoute):
+    """Answers a missing sign-in with a redirect and a PortalError with the customers' error
+    page (not the staff one, not JSON)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler."""
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CustomerLoginRequired:
+                target = request.url.path
+                return RedirectResponse(f"/my/login?next={quote(target)}", status_code=303)
+            except PortalError as exc:
+                lang = request_lang(request)
+                message = exc.message_zh if lang == "zh" else exc.message_en
+                return _error_page(request, exc.status_code, message)
+            except RequestValidationError as exc:
+                errors = list(exc.errors())
+                if any(err.get("loc", ("",))[0] == "path" for err in errors):
+                    return _error_page(request, 404, None)
+                named = validation_errors(errors)
+                key = "message_zh" if request_lang(request) == "zh" else "message_en"
+                return _error_page(request, 422, "；".join(e[key] for e in named))
+
+        return page_handler
+
+
+router = APIRouter(
+    prefix="/my",
+    route_class=SelfServiceRoute,
+    dependencies=[Depends(csrf.protect)],
+    include_in_schema=False,
+)
+
+
+# ---------------------------------------------------------------- who is asking
+
+
+def signed_in(request: Request, session: Session) -> Customer | None:
+    """The customer of this page session, if one signed in."""
+    if "session" not in request.scope:
+        return None
+    customer_id = request.session.get(SESSION_CUSTOMER)
+    if not isinstance(customer_id, int):
+        return None
+    return session.get(Customer, customer_id)
+
+
+def page_customer(request: Request, session: SessionDep) -> Principal:
+    """The signed-in customer as a principal, or a redirect to the sign-in page."""
+    customer = signed_in(request, session)
+    if customer is None:
+        raise CustomerLoginRequired
+    request.state.customer = customer
+    return Principal(
+        kind="customer", role="customer", name=f"customer{customer.id}", customer_id=customer.id
+    )
+
+
+CustomerPage = Annotated[Principal, Depends(page_customer)]
+
+
+def _site_key(settings: Settings) -> str:
+    keys = sorted(settings.site_keys)
+    return "demo" if "demo" in keys or not keys else keys[0]
+
+
+def _base(request: Request, **context: Any) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    customer = getattr(request.state, "customer", None)
+    return {
+        "customer": customer,
+        "masked_phone": _mask(customer.phone) if customer is not None else "",
+        "site_key": _site_key(settings),
+        "widget_src": str(request.url_for("static", path="widget/widget.js")),
+        "section": request.url.path.split("/")[2] if request.url.path.count("/") > 1 else "",
+        "faq_category": lambda name: _category_label(request, name),
+        **context,
+    }
+
+
+def _category_label(request: Request, name: str) -> str:
+    key = f"my.help.cat.{name}"
+    return t(key, request_lang(request)) if key in MESSAGES else name
+
+
+def _mask(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else phone
+
+
+def _safe_next(target: str | None) -> str:
+    # Only our own pages: a link of ours must never bounce a customer to another site.
+    if target and target.startswith("/my") and not target.startswith("//"):
+        return target
+    return "/my/tickets"
+
+
+def _say(request: Request, key: str, **params: object) -> str:
+    return t(key, request_lang(request), **params)
+
+
+# ---------------------------------------------------------------- home and sign-in
+
+
+@router.get("")
+def home(request: Request, session: SessionDep) -> Response:
+    """The portal's front page: help, a new request, my tickets."""
+    request.state.customer = signed_in(request, session)
+    return render(request, "selfservice/home.html", _base(request))
+
+
+@router.get("/login")
+def login_page(
+    request: Request,
+    session: SessionDep,
+    next: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """Ask for the phone the customer reported with."""
+    if signed_in(request, session) is not None:
+        return see_other(_safe_next(next))
+    if next:
+        request.session[SESSION_NEXT] = _safe_next(next)
+    return render(request, "selfservice/login.html", _base(request, error=None, phone=""))
+
+
+@router.post("/login/code")
+def send_code(
+    request: Request, session: SessionDep, phone: Annotated[str, Form(max_length=30)] = ""
+) -> Response:
+    """Send a one-time code to the phone (SMS through the outbox; in demo mode, the log)."""
+    settings: Settings = request.app.state.settings
+    try:
+        normalized = normalize_phone(phone)
+    except ValueError:
+        zh, en = field_label("phone")
+        error = t("validation.phone_invalid", request_lang(request), field_zh=zh, field_en=en)
+        context = _base(request, error=error, phone=phone)
+        return render(request, "selfservice/login.html", context, 422)
+    try:
+        customers.request_code(
+            session,
+            secret=settings.secret_key,
+            phone=normalized,
+            purpose=PURPOSE,
+            ttl_s=settings.otp_ttl_s,
+            demo_mode=settings.demo_mode,
+        )
+    except TooManyRequests as exc:
+        # A code went out less than a minute ago: it still works, ask for it.
+        flash(request, "error", exc.message_zh, exc.message_en)
+    else:
+        minutes = settings.otp_ttl_s // 60
+        masked = _mask(normalized)
+        flash(
+            request,
+            "ok",
+            t("my.login.sent", "zh", phone=masked, minutes=minutes),
+            t("my.login.sent", "en", phone=masked, minutes=minutes),
+        )
+    request.session[SESSION_PHONE] = normalized
+    return see_other("/my/login/verify")
+
+
+@router.get("/login/verify")
+def verify_page(request: Request) -> Response:
+    """Ask for the code sent to the phone."""
+    phone = request.session.get(SESSION_PHONE)
+    if not isinstance(phone, str):
+        return see_other("/my/login")
+    return render(request, "selfservice/verify.html", _verify_context(request, phone, None))
+
+
+def _verify_context(request: Request, phone: str, error: str | None) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    return _base(request, phone=_mask(phone), error=error, demo=settings.demo_mode)
+
+
+@router.post("/login/verify")
+def verify(
+    request: Request, session: SessionDep, code: Annotated[str, Form(max_length=12)] = ""
+) -> Response:
+    """Check the code; on success the page session belongs to the customer."""
+    settings: Settings = request.app.state.settings
+    phone = request.session.get(SESSION_PHONE)
+    if not isinstance(phone, str):
+        return see_other("/my/login")
+    try:
+        if not re.fullmatch(r"\d{6}", code.strip()):
+            raise Invalid("error.code_invalid")
+        customer = customers.verify_code(
+            session, secret=settings.secret_key, phone=phone, code=code.strip(), purpose=PURPOSE
+        )
+    except Invalid as exc:
+        # Rendered, not raised: the counted attempt is committed, so 5 misses burn the code.
+        message = exc.message_zh if request_lang(request) == "zh" else exc.message_en
+        return render(
+            request, "selfservice/verify.html", _verify_context(request, phone, message), 422
+        )
+    request.session.pop(SESSION_PHONE, None)
+    target = _safe_next(request.session.pop(SESSION_NEXT, None))
+    request.session[SESSION_CUSTOMER] = customer.id
+    return see_other(target)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """Forget the signed-in customer."""
+    request.session.pop(SESSION_CUSTOMER, None)
+    return see_other("/my")
+
+
+# ---------------------------------------------------------------- help centre
+
+
+@router.get("/help")
+def help_centre(
+    request: Request,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    category: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """FAQ categories and search; a "coming soon" block until the knowledge base is there."""
+    request.state.customer = signed_in(request, session)
+    kb = getattr(request.app.state, "kb", None)
+    lang = request_lang(request)
+    context = _base(request, q=q.strip(), category=category, kb_ready=kb is not None)
+    if kb is not None:
+        categories = service.faq_categories(kb, lang)
+        context["categories"] = categories
+        if context["q"]:
+            context["results"] = service.faq_search(kb, context["q"])
+        else:
+            chosen = category if category in categories else None
+            context["category"] = chosen or ""
+            context["results"] = service.faq_entries(kb, category=chosen, lang=lang)
+    return render(request, "selfservice/help.html", context)
+
+
+# ---------------------------------------------------------------- a new request
+
+
+def _form_context(
+    request: Request,
+    customer: Customer,
+    *,
+    type_: str,
+    values: dict[str, str] | None = None,
+    errors: list[str] | None = None,
+) -> dict[str, Any]:
+    described = {d["type"]: d for d in intake.describe()}
+    template = described.get(type_) or described["repair"]
+    required = [group for group in template["to_create"] if group != ["phone"]]
+    shown = {name for group in template["to_create"] for name in group}
+    extras = [f for f in service.EXTRA_FIELDS if f not in shown]
+    return _base(
+        request,
+        types=list(described),
+        type_labels=TICKET_TYPE_LABELS,
+        type=template["type"],
+        required=required,
+        extras=extras,
+        urgencies=service.URGENCIES,
+        values={"phone": customer.phone, **(values or {})},
+        errors=errors or [],
+        request_key=uuid.uuid4().hex,
+    )
+
+
+@router.get("/request")
+def request_form(
+    request: Request,
+    principal: CustomerPage,
+    type: Annotated[str, Query(max_length=32)] = "repair",
+) -> Response:
+    """The intake form of a ticket type: the same structured templates the bot fills."""
+    customer: Customer = request.state.customer
+    return render(request, "selfservice/request.html", _form_context(request, customer, type_=type))
+
+
+@router.post("/request")
+async def submit_request(
+    request: Request, session: SessionDep, principal: CustomerPage
+) -> Response:
+    """Open a ticket for the signed-in customer; a double submit opens it once."""
+    customer: Customer = request.state.customer
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip()[:2000] for k in FORM_FIELDS if form.get(k)}
+    type_ = values.get("type", "repair")
+    key = str(form.get("request_key") or "")
+    lang = request_lang(request)
+
+    def again(errors: list[str]) -> Response:
+        context = _form_context(request, customer, type_=type_, values=values, errors=errors)
+        return render(request, "selfservice/request.html", context, 422)
+
+    try:
+        data = TicketCreate.model_validate({**values, "channel": "portal"})
+    except ValidationError as exc:
+        named = validation_errors([dict(e) for e in exc.errors()])
+        return again([e["message_zh" if lang == "zh" else "message_en"] for e in named])
+    idempotency_key = f"selfservice:{customer.id}:{key}" if REQUEST_KEY.fullmatch(key) else None
+    try:
+        ticket, _created = tickets.create_ticket(
+            session,
+            data=data,
+            actor=principal.actor,
+            idempotency_key=idempotency_key,
+            customer=customer,
+        )
+    except Invalid as exc:
+        return again([exc.message_zh if lang == "zh" else exc.message_en])
+    flash(
+        request,
+        "ok",
+        t("my.request.done", "zh", number=ticket.number),
+        t("my.request.done", "en", number=ticket.number),
+    )
+    return see_other(f"/my/tickets/{ticket.number}")
+
+
+# ---------------------------------------------------------------- my tickets
+
+
+@router.get("/tickets")
+def my_tickets(request: Request, session: SessionDep, principal: CustomerPage) -> Response:
+    """The customer's tickets, newest first."""
+    rows, total = tickets.list_tickets(session, principal=principal, page_size=100)
+    views = [service.ticket_view(session, ticket) for ticket in rows]
+    return render(request, "selfservice/tickets.html", _base(request, views=views, total=total))
+
+
+def _own_ticket(session: Session, number: str, principal: Principal) -> service.TicketView:
+    if not re.fullmatch(r"SR\d{8}-\d{4,6}", number):
+        raise NotFound("object.ticket")  # only numbers: an id would be guessable
+    ticket = tickets.get_ticket(session, ref=number, principal=principal)
+    return service.ticket_view(session, ticket)
+
+
+@router.get("/tickets/{number}")
+def ticket_page(
+    number: str, request: Request, session: SessionDep, principal: CustomerPage
+) -> Response:
+    """One ticket: its progress (refreshed live), the engineer and ETA, and rating."""
+    view = _own_ticket(session, number, principal)
+    return render(request, "selfservice/ticket.html", _base(request, view=view))
+
+
+@router.get("/tickets/{number}/live")
+def ticket_progress(
+    number: str, request: Request, session: SessionDep, principal: CustomerPage
+) -> Response:
+    """The progress block alone, which the ticket page polls."""
+    view = _own_ticket(session, number, principal)
+    return render(request, "selfservice/_progress.html", _base(request, view=view))
+
+
+@router.post("/tickets/{number}/rate")
+def rate(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    principal: CustomerPage,
+    score: Annotated[int, Form(ge=1, le=5)],
+    comment: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Rate a finished job (1–5 and an optional comment)."""
+    settings: Settings = request.app.state.settings
+    view = _own_ticket(session, number, principal)
+    try:
+        tickets.transition(
+            session,
+            ticket=view.ticket,
+            req=TransitionRequest(action="evaluate", score=score, comment=comment.strip()),
+            principal=principal,
+            reopen_window=timedelta(days=settings.reopen_window_days),
+        )
+    except PortalError as exc:  # e.g. rated already, in another tab
+        flash(request, "error", exc.message_zh, exc.message_en)
+    else:
+        flash(request, "ok", t("my.rate.thanks", "zh"), t("my.rate.thanks", "en"))
+    return see_other(f"/my/tickets/{number}")

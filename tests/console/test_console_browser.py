@@ -1,0 +1,140 @@
+"""The console and the widget in headless Chromium against the whole portal, with Rasa faked
+at the HTTP boundary: handoff from the bot, the chat both ways, a ticket, the end, the bot."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from portal.config import Settings
+from portal.database import Database
+from portal.main import create_app
+from portal.migrate import upgrade
+from tests.console import flow
+from tests.conversations.support import BOT, PASSWORD, TrackingRasa, add_agent
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not CHROMIUM.exists():
+    message = f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); this browser test needs it"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The portal on a free port with a fake Rasa, an agent and a supervisor."""
+    var = tmp_path_factory.mktemp("console")
+    url = f"sqlite:///{var / 'portal.db'}"
+    upgrade(url)
+    db = Database(url)
+    add_agent(db, "wang", max_chats=3)
+    add_agent(db, "boss", role="admin")
+    db.dispose()
+    rasa = TrackingRasa()
+    port = _free_port()
+    settings = Settings(
+        _env_file=None,
+        var_dir=var,
+        database_url=url,
+        secret_key="console-e2e",
+        bot_service_token=BOT["Authorization"].removeprefix("Bearer "),
+        rasa_token="test-rasa-token",
+        handoff_tick_s=0.2,
+    )
+    app = create_app(settings, http_transport=httpx.MockTransport(rasa.handler))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the portal did not start")
+        time.sleep(0.05)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "db": url, "rasa": rasa}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium."""
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.mark.parametrize("via", ["queue", "live"])
+def test_handoff_round_trip_in_the_browser(portal: dict[str, Any], browser: Any, via: str) -> None:
+    base, rasa = portal["url"], portal["rasa"]
+    agent = flow.open_console(browser, base, "wang", PASSWORD)
+    boss = flow.open_console(browser, base, "boss", PASSWORD)
+    customer = flow.open_widget(browser, base)
+    flow.customer_says(customer, f"你好 {via}")
+    flow.wait_widget(customer, "bot", f"收到：你好 {via}")
+    conversation = flow.latest_web_conversation(portal["db"])
+    if via == "queue":
+        # What the bot's handoff action does, over the same API.
+        answer = httpx.post(
+            f"{base}/api/v1/conversations/{conversation}/handoff",
+            json={"reason": "request", "summary": "客户洗衣机漏水，要求人工"},
+            headers=BOT,
+        )
+        assert answer.status_code == 202, answer.text
+        flow.wait_widget(customer, "system", "正在为您转接人工客服")
+        item = agent.locator(f'[data-testid=queue-item][data-id="{conversation}"]')
+        item.locator("[data-testid=offered]").wait_for(timeout=10_000)
+        item.click()
+        agent.locator("[data-testid=summary-text]").filter(has_text="客户洗衣机漏水").wait_for()
+
+    outcome = flow.round_trip(
+        customer=customer,
+        agent=agent,
+        conversation=conversation,
+        via=via,
+        mark=lambda _name: list(rasa.texts_from(conversation)),
+    )
+    assert outcome.marks["taken"] == outcome.marks["ended"] == [f"你好 {via}"]
+
+    # The supervisor saw the agent's load while the chat ran (and sees it free now).
+    row = boss.locator("[data-testid=agent-row]").filter(has_text="坐席wang")
+    row.locator("[data-testid=agent-load]").filter(has_text="0/3").wait_for(timeout=10_000)
+
+    flow.customer_says(customer, "我还想问一下保修")
+    flow.wait_widget(customer, "bot", "收到：我还想问一下保修")
+    assert rasa.texts_from(conversation)[-1] == "我还想问一下保修"
+    flow.only_local_requests(agent, base)
+    flow.only_local_requests(boss, base)

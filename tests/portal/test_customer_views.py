@@ -1,0 +1,273 @@
+"""The bot's customer routes: who the conversation is, and tickets only with proof of ownership."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from portal.config import Settings
+from portal.customers.models import ChannelIdentity
+from portal.database import Database
+from portal.tickets.models import Ticket, TicketComment, TicketEvent
+from tests.portal import factories as f
+
+
+@pytest.fixture
+def world(db: Database, settings: Settings) -> dict[str, Any]:
+    """A customer bound to one conversation, with tickets at several stages; a stranger."""
+    with db.session() as s:
+        net = f.network(s)
+        eng = f.engineer(s, network=net, name="王师傅", phone="13600001111")
+        owner = f.customer(s, name="张女士")
+        other = f.customer(s)
+        bound = f.conversation(s, customer_id=owner.id)
+        by_identity = f.conversation(s, channel="wechat", sender_id="openid-1")
+        s.add(ChannelIdentity(channel="wechat", external_id="openid-1", customer_id=owner.id))
+        anonymous = f.conversation(s)
+        new = f.ticket(s, customer=owner)
+        on_way = f.ticket(
+            s,
+            customer=owner,
+            engineer=eng,
+            actions=("accept", "dispatch", "engineer_accept", "depart"),
+        )
+        on_site = f.ticket(
+            s,
+            customer=owner,
+            engineer=eng,
+            actions=("accept", "dispatch", "engineer_accept", "depart", "arrive"),
+        )
+        done = f.ticket(
+            s,
+            customer=owner,
+            engineer=eng,
+            actions=("accept", "dispatch", "engineer_accept", "depart", "arrive", "complete"),
+        )
+        cancelled = f.ticket(s, customer=owner, actions=("cancel",))
+        foreign = f.ticket(s, customer=other)
+        return {
+            "bot": f.headers_for(s, settings, "bot"),
+            "agent": f.headers_for(s, settings, "agent"),
+            "owner_phone": owner.phone,
+            "other_phone": other.phone,
+            "bound": bound.public_id,
+            "by_identity": by_identity.public_id,
+            "anonymous": anonymous.public_id,
+            "new": new.number,
+            "on_way": on_way.number,
+            "on_site": on_site.number,
+            "done": done.number,
+            "cancelled": cancelled.number,
+            "foreign": foreign.number,
+        }
+
+
+def _events(db: Database, number: str) -> list[str]:
+    with db.session() as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.number == number)).one()
+        return [
+            e.action
+            for e in s.scalars(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == ticket.id)
+                .order_by(TicketEvent.id)
+            )
+        ]
+
+
+# ---------------------------------------------------------------- who is talking
+
+
+@pytest.mark.parametrize("conversation", ["bound", "by_identity"])
+def test_bound_customer_comes_with_addresses_and_units(
+    client: TestClient, world: dict[str, Any], conversation: str
+) -> None:
+    response = client.get(
+        f"/api/v1/bot/conversations/{world[conversation]}/customer", headers=world["bot"]
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["name"] == "张女士" and data["phone"] == world["owner_phone"]
+    [home] = data["addresses"]
+    assert home["text"].startswith("上海浦东新区世纪大道") and home["is_default"]
+    [unit] = data["assets"]
+    assert unit["serial_number"].startswith("SN") and unit["product"] == "洗衣机"
+    assert unit["address_id"] == home["id"]
+
+
+def test_anonymous_or_unknown_conversation_is_404(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    for public_id in (world["anonymous"], "no-such-conversation"):
+        response = client.get(
+            f"/api/v1/bot/conversations/{public_id}/customer", headers=world["bot"]
+        )
+        assert response.status_code == 404
+        response = client.get(
+            f"/api/v1/bot/conversations/{public_id}/tickets", headers=world["bot"]
+        )
+        assert response.status_code == 404
+
+
+def test_only_the_bot_may_call(client: TestClient, world: dict[str, Any]) -> None:
+    response = client.get(
+        f"/api/v1/bot/conversations/{world['bound']}/customer", headers=world["agent"]
+    )
+    assert response.status_code == 403
+    assert (
+        client.post("/api/v1/bot/tickets/lookup", json={"number": world["new"]}).status_code == 401
+    )
+
+
+def test_bound_customer_lists_open_tickets_and_those_to_rate(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    url = f"/api/v1/bot/conversations/{world['bound']}/tickets"
+    open_ = client.get(url, headers=world["bot"]).json()["items"]
+    assert {t["number"] for t in open_} == {
+        world["new"],
+        world["on_way"],
+        world["on_site"],
+        world["done"],
+    }
+    to_rate = client.get(url, params={"scope": "to_rate"}, headers=world["bot"]).json()["items"]
+    assert [t["number"] for t in to_rate] == [world["done"]]
+    assert to_rate[0]["can_evaluate"] and not to_rate[0]["can_cancel"]
+
+
+# ---------------------------------------------------------------- proving ownership
+
+
+def test_number_and_phone_reveal_status_engineer_eta_and_next_step(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    response = client.post(
+        "/api/v1/bot/tickets/lookup",
+        json={"number": world["on_way"], "phone": world["owner_phone"]},
+        headers=world["bot"],
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["status_label"] == "已出发"
+    assert data["engineer_name"] == "王师傅" and data["engineer_phone"] == "13600001111"
+    assert data["eta"] and data["eta_text"]  # the SLA's arrival deadline
+    assert "在路上" in data["next_step"]
+    assert data["can_urge"] and data["can_cancel"] and data["can_reschedule"]
+
+
+@pytest.mark.parametrize("typed", ["lower", "no_dash"])
+def test_number_may_be_typed_loosely(client: TestClient, world: dict[str, Any], typed: str) -> None:
+    number = world["new"].lower() if typed == "lower" else world["new"].replace("-", "")
+    response = client.post(
+        "/api/v1/bot/tickets/lookup",
+        json={"number": number, "phone": world["owner_phone"]},
+        headers=world["bot"],
+    )
+    assert response.status_code == 200
+    assert response.json()["number"] == world["new"]
+
+
+def test_wrong_phone_looks_exactly_like_no_such_ticket(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    wrong = client.post(
+        "/api/v1/bot/tickets/lookup",
+        json={"number": world["new"], "phone": world["other_phone"]},
+        headers=world["bot"],
+    )
+    missing = client.post(
+        "/api/v1/bot/tickets/lookup",
+        json={"number": "SR20000101-9999", "phone": world["owner_phone"]},
+        headers=world["bot"],
+    )
+    no_proof = client.post(
+        "/api/v1/bot/tickets/lookup", json={"number": world["new"]}, headers=world["bot"]
+    )
+    assert wrong.status_code == missing.status_code == no_proof.status_code == 404
+    assert wrong.json() == missing.json() == no_proof.json()
+
+
+def test_bound_conversation_is_proof_for_its_own_tickets_only(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    own = client.post(
+        "/api/v1/bot/tickets/lookup",
+        json={"number": world["new"], "conversation_id": world["by_identity"]},
+        headers=world["bot"],
+    )
+    foreign = client.post(
+        "/api/v1/bot/tickets/lookup",
+        json={"number": world["foreign"], "conversation_id": world["bound"]},
+        headers=world["bot"],
+    )
+    assert own.status_code == 200 and foreign.status_code == 404
+
+
+# ---------------------------------------------------------------- acting on a ticket
+
+
+def _act(client: TestClient, world: dict[str, Any], number: str, **body: Any) -> Any:
+    return client.post(
+        f"/api/v1/bot/tickets/{number}/actions",
+        json={"phone": world["owner_phone"], **body},
+        headers=world["bot"],
+    )
+
+
+def test_urge_is_recorded_as_the_bot(
+    client: TestClient, world: dict[str, Any], db: Database
+) -> None:
+    response = _act(client, world, world["on_way"], action="urge")
+    assert response.status_code == 200, response.text
+    assert _events(db, world["on_way"])[-1] == "urge"
+
+
+def test_cancel_before_arrival_and_refusal_after(
+    client: TestClient, world: dict[str, Any], db: Database
+) -> None:
+    ok = _act(client, world, world["new"], action="cancel", reason="不需要了")
+    assert ok.status_code == 200 and ok.json()["status"] == "cancelled"
+    refused = _act(client, world, world["on_site"], action="cancel")
+    assert refused.status_code == 409
+    assert "已到场" in refused.json()["message_zh"]
+    assert _events(db, world["on_site"])[-1] == "arrive"
+
+
+def test_reschedule_moves_the_window_and_tells_the_engineer(
+    client: TestClient, world: dict[str, Any], db: Database
+) -> None:
+    window = "2026-11-25 13:00-18:00"
+    response = _act(client, world, world["on_way"], action="reschedule", preferred_time=window)
+    assert response.status_code == 200, response.text
+    assert response.json()["preferred_time"] == window
+    with db.session() as s:
+        [note] = s.scalars(select(TicketComment)).all()
+        assert window in note.body and note.internal
+    late = _act(client, world, world["on_site"], action="reschedule", preferred_time=window)
+    assert late.status_code == 409 and "不能再改约" in late.json()["message_zh"]
+    empty = _act(client, world, world["new"], action="reschedule")
+    assert empty.status_code == 422
+
+
+def test_rating_is_stored_on_a_completed_ticket_only(
+    client: TestClient, world: dict[str, Any], db: Database
+) -> None:
+    early = _act(client, world, world["new"], action="evaluate", score=5)
+    assert early.status_code == 409
+    rated = _act(client, world, world["done"], action="evaluate", score=4, comment="师傅很专业")
+    assert rated.status_code == 200 and rated.json()["status"] == "evaluated"
+    with db.session() as s:
+        event = s.scalars(select(TicketEvent).where(TicketEvent.action == "evaluate")).one()
+        assert event.payload["score"] == 4 and event.payload["comment"] == "师傅很专业"
+        assert event.actor == "service:bot"
+
+
+def test_someone_elses_ticket_cannot_be_touched(
+    client: TestClient, world: dict[str, Any], db: Database
+) -> None:
+    response = _act(client, world, world["foreign"], action="cancel")
+    assert response.status_code == 404
+    assert _events(db, world["foreign"]) == ["create"]
