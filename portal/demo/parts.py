@@ -251,11 +251,13 @@ def _fitted(session: Session, *, catalogue: dict[tuple[str, str], Part], since: 
                 at=event.created_at,
             )
             n += 1
-        _quote_and_receipt(session, ticket=ticket, at=event.created_at)
+        _quote_and_receipt(session, ticket=ticket, event=event)
     return n
 
 
-def _quote_and_receipt(session: Session, *, ticket: Ticket, at: datetime) -> None:
+def _quote_and_receipt(session: Session, *, ticket: Ticket, event: TicketEvent) -> None:
+    # One quote per completion: a reopened ticket is completed (and quoted) again.
+    at = event.created_at
     cover = fees.warranty(session, ticket=ticket, on=at.astimezone(fees.LOCAL).date())
     if cover.covered:
         return
@@ -295,7 +297,7 @@ def _quote_and_receipt(session: Session, *, ticket: Ticket, at: datetime) -> Non
     total = sum((ln.amount for ln in lines), ledger.ZERO)
     session.add(
         Quote(
-            number=f"BJ-DEMO-{ticket.id:06d}",
+            number=f"BJ-DEMO-{ticket.id:06d}-{event.id}",
             ticket_id=ticket.id,
             warranty="out",
             payer="customer",
