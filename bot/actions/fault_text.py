@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rasa_sdk.executor import CollectingDispatcher
 
 # Canonical product -> words customers use for it. Mirrors the synonyms in
 # data/nlu/fault_report.yml; kept here too because free-text answers never pass
@@ -80,3 +84,12 @@ def normalize_phone(text: str) -> str | None:
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
     return digits if _MOBILE.fullmatch(digits) else None
+
+
+def phone_slot(value: object, dispatcher: CollectingDispatcher) -> dict[str, str | None]:
+    """The phone slot for a form's answer, re-asking with the format when it is not a mobile."""
+    phone = normalize_phone(str(value or ""))
+    if phone:
+        return {"phone": phone}
+    dispatcher.utter_message(response="utter_invalid_phone")
+    return {"phone": None}

@@ -28,7 +28,13 @@ from .common import (
     response_text,
     sent_since_last_message,
 )
-from .fault_text import describes_fault, normalize_phone, normalize_product, product_for_model
+from .fault_text import (
+    describes_fault,
+    normalize_phone,
+    normalize_product,
+    phone_slot,
+    product_for_model,
+)
 from .parsing import corrected_fields, find_model_code, looks_like_address, wants_to_stop, yes_or_no
 from .time_windows import WindowError, describe, parse_window
 
@@ -168,11 +174,7 @@ class IntakeValidation(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Accept an 11-digit Chinese mobile number, normalised to digits only."""
-        phone = normalize_phone(str(value or ""))
-        if phone:
-            return {"phone": phone}
-        dispatcher.utter_message(response="utter_invalid_phone")
-        return {"phone": None}
+        return phone_slot(value, dispatcher)
 
     async def extract_address(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

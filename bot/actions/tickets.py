@@ -27,7 +27,7 @@ from .common import (
     latest_intent,
     latest_text,
 )
-from .fault_text import normalize_phone
+from .fault_text import normalize_phone, phone_slot
 from .intake import validate_window
 from .parsing import find_ticket_number, is_no_comment, parse_score, yes_or_no
 from .portal_client import PortalClient, PortalConflict, PortalError, TicketView
@@ -289,11 +289,7 @@ class ValidateTicketForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """An 11-digit mobile number."""
-        phone = normalize_phone(str(value or ""))
-        if phone:
-            return {"phone": phone}
-        dispatcher.utter_message(response="utter_invalid_phone")
-        return {"phone": None}
+        return phone_slot(value, dispatcher)
 
     async def extract_cancel_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
