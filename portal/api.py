@@ -14,6 +14,8 @@ from fastapi import APIRouter
 
 from portal.accounts import pages as account_pages
 from portal.accounts import views as account_views
+from portal.analytics import pages as analytics_pages
+from portal.analytics import views as analytics_views
 from portal.assets import pages as asset_pages
 from portal.assets import views as asset_views
 from portal.audit import views as audit_views
@@ -44,6 +46,7 @@ from portal.website import pages as website_pages
 from portal.wechat import views as wechat_views
 
 api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(analytics_views.router)
 api_router.include_router(account_views.router)
 api_router.include_router(ticket_views.router)
 api_router.include_router(ticket_views.templates_router)
@@ -65,6 +68,7 @@ api_router.include_router(sop_views.router)
 api_router.include_router(wechat_views.router)
 
 page_router = APIRouter(include_in_schema=False)
+page_router.include_router(analytics_pages.router)
 page_router.include_router(website_pages.router)
 page_router.include_router(account_pages.router)
 page_router.include_router(ticket_pages.router)

@@ -1290,7 +1290,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "analytics.chart.sla_trend": ("时效达成率趋势", "On-time rates over time"),
     "analytics.chart.sla_networks": ("各网点时效达成率", "On-time rates by network"),
-    "analytics.chart.utilisation": ("工程师上门次数与时间利用率", "Visits and utilisation"),
+    "analytics.chart.utilisation": ("工程师时间利用率排行", "Engineer utilisation"),
     "analytics.chart.time_use": ("路途与现场服务时长（小时）", "Travel and on-site hours"),
     "analytics.chart.failure_products": ("各产品故障量与故障率", "Failures by product"),
     "analytics.chart.failure_cities": ("各区域故障量与故障率", "Failures by region"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 # Registers the flush hook that audits staff writes.
 import portal.audit.service  # noqa: E402,F401
 from portal.accounts.models import LoginAttempt, User
+from portal.analytics.models import AnalyticsDirty, AnalyticsState, TicketStageFact
 from portal.assets.models import Asset, Product, ProductModel
 from portal.audit.models import AuditRecord
 from portal.conversations.models import (
@@ -65,6 +66,9 @@ __all__ = [
     "StandardJob",
     "UsageReading",
     "WorkRecord",
+    "AnalyticsDirty",
+    "AnalyticsState",
+    "TicketStageFact",
     "DefectiveReturn",
     "DistanceBand",
     "LedgerAccount",

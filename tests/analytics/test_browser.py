@@ -1,0 +1,140 @@
+"""The dashboards in headless Chromium: every chart is drawn from the portal's own ECharts,
+and a click on a bar opens the tickets behind it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from portal.config import Settings
+from portal.database import Database
+from portal.main import create_app
+from portal.migrate import upgrade
+from tests.analytics.conftest import build
+from tests.portal import factories as fx
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PERIOD = "from=2026-11-01&to=2026-11-22"
+
+if not CHROMIUM.exists():
+    message = f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); this browser test needs it"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+DRAWN = "Array.from(document.querySelectorAll('.an-chart')).every(e => e.dataset.drawn === '1')"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The portal over the fixed world, on a free port, with a dispatcher to log in as."""
+    var = tmp_path_factory.mktemp("analytics-e2e")
+    url = f"sqlite:///{var / 'portal.db'}"
+    upgrade(url)
+    db = Database(url)
+    world = build(db)
+    with db.session() as s:
+        username = fx.user(s, role="dispatcher").username
+    db.dispose()
+    port = _free_port()
+    settings = Settings(_env_file=None, var_dir=var, database_url=url, secret_key="an-e2e")
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield {"base": f"http://127.0.0.1:{port}", "user": username, "world": world}
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(portal: dict[str, Any]) -> Iterator[Page]:
+    """A logged-in browser page that may not reach anything but the portal."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1360, "height": 900})
+        outside: list[str] = []
+
+        def guard(route: Any) -> None:
+            if route.request.url.startswith(portal["base"]):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        tab = context.new_page()
+        tab.goto(f"{portal['base']}/login")
+        tab.fill("input[name=username]", portal["user"])
+        tab.fill("input[name=password]", fx.PASSWORD)
+        tab.click("button[type=submit]")
+        tab.wait_for_url("**/tickets**")
+        yield tab
+        assert outside == [], f"the dashboards reached outside the portal: {outside}"
+        browser.close()
+
+
+@pytest.mark.parametrize(
+    "path", ["/analytics", "/analytics/operations", "/analytics/people", "/analytics/quality",
+             "/analytics/eie"],
+)  # fmt: skip
+def test_every_chart_is_drawn(page: Page, portal: dict[str, Any], path: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{portal['base']}{path}?{PERIOD}")
+    page.wait_for_function(DRAWN, timeout=15_000)
+    assert page.locator(".an-chart canvas").count() == page.locator(".an-chart").count() > 0
+    assert errors == []
+
+
+def test_clicking_a_bar_opens_its_tickets(page: Page, portal: dict[str, Any]) -> None:
+    page.goto(f"{portal['base']}/analytics?{PERIOD}")
+    page.wait_for_function(DRAWN)
+    # The tickets bar of 2 November (a 22-day period is shown by day): A, B and C.
+    x, y = page.evaluate(
+        """() => {
+          const el = document.getElementById('chart-trend');
+          const chart = echarts.getInstanceByDom(el);
+          const bar = chart.getModel().getSeriesByIndex(0).getData().getItemLayout(1);
+          const box = el.getBoundingClientRect();
+          return [box.left + bar.x + bar.width / 2, box.top + bar.y + bar.height / 2];
+        }"""
+    )
+    page.mouse.click(x, y)
+    page.wait_for_url("**/analytics/tickets?**")
+    assert "bucket=2026-11-02" in page.url and "measure=all" in page.url
+    rows = page.locator('[data-testid="drill-row"]')
+    assert rows.count() == 3
+    world = portal["world"]
+    numbers = {rows.nth(i).get_attribute("data-number") for i in range(rows.count())}
+    assert numbers == {world.number(k) for k in "ABC"}
