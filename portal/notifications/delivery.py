@@ -23,26 +23,27 @@ from portal.notifications.senders import (
     DeliveryError,
     LogSender,
     Outgoing,
-    PortalWeChatClient,
     Sender,
     SmsSender,
     Unconfigured,
     WeChatSender,
 )
+from portal.wechat.flows import build_api
 
 log = logging.getLogger(__name__)
 
 
-def build_senders(settings: Settings, *, http: httpx.Client | None = None) -> dict[str, Sender]:
-    """The customer channels' senders for these settings (logging ones in demo mode)."""
+def build_senders(
+    settings: Settings, *, db: Database, http: httpx.Client | None = None
+) -> dict[str, Sender]:
+    """The customer channels' senders for these settings (logging ones in demo mode).
+
+    No widget sender: only the portal process holds the visitors' sockets, so it delivers
+    widget rows itself (portal.notifications.widget) and an outbox worker leaves them alone.
+    """
     senders: dict[str, Sender] = {}
-    if settings.wechat_app_id:
-        client = PortalWeChatClient(
-            settings.wechat_app_id,
-            settings.wechat_app_secret,
-            api_base_url=settings.wechat_api_base_url,
-            timeout=settings.notify_timeout_s,
-        )
+    client = build_api(settings, db)  # the WeChat channel's client and shared token
+    if client is not None:
         url = f"{settings.public_url.rstrip('/')}/" if settings.public_url else ""
         senders["wechat"] = WeChatSender(client, template_id=settings.wechat_template_id, url=url)
     else:

@@ -21,6 +21,7 @@ from wechatpy.client.api import WeChatMessage
 from wechatpy.exceptions import APILimitedException, WeChatClientException
 
 from portal.database import utcnow
+from portal.wechat.service import TokenUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -107,36 +108,21 @@ class _TemplateMessages(WeChatMessage):  # type: ignore[misc]
         return self._post("message/template/send", data=body, headers=headers)
 
 
-class PortalWeChatClient(WeChatClient):  # type: ignore[misc]
-    """wechatpy's client against a configurable API base (the real one, or a local fake).
-
-    wechatpy reads `API_BASE_URL` for every call but hard-codes the token URL, so both are
-    taken from `api_base_url` here.
-    """
-
-    message = _TemplateMessages()
-
-    def __init__(self, appid: str, secret: str, *, api_base_url: str, timeout: float) -> None:
-        super().__init__(appid, secret, timeout=timeout)
-        self.API_BASE_URL = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
-
-    def fetch_access_token(self) -> Any:
-        """Get an access token from this client's API base."""
-        return self._fetch_access_token(
-            url=self.API_BASE_URL + "token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
-        )
-
-
 # WeChat error codes worth another try: busy, rate-limited, token trouble after its retry.
 WECHAT_RETRY = frozenset({-1, 45009, 40001, 42001, 40014})
 
 
 class WeChatSender:
-    """Template messages to a customer's openid through wechatpy."""
+    """Template messages to a customer's openid through wechatpy.
 
-    def __init__(self, client: PortalWeChatClient, *, template_id: str, url: str = "") -> None:
+    `client` is the WeChat channel's client (portal.wechat.flows.build_api): its access token
+    lives in the database, so the outbox worker, the portal and the channel's push all use,
+    and refresh, one token — WeChat invalidates the old one whenever anyone fetches anew.
+    """
+
+    def __init__(self, client: WeChatClient, *, template_id: str, url: str = "") -> None:
         self.client = client
+        self.messages = _TemplateMessages(client)
         self.template_id = template_id
         self.url = url
 
@@ -151,7 +137,7 @@ class WeChatSender:
             "remark": {"value": str(p.get("remark", ""))},
         }
         try:
-            self.client.message.send_template(
+            self.messages.send_template(
                 message.recipient,
                 self.template_id,
                 data,
@@ -166,7 +152,7 @@ class WeChatSender:
                 raise DeliveryError(f"wechat HTTP {status}", retry=status >= 500) from exc
             retry = exc.errcode in WECHAT_RETRY
             raise DeliveryError(f"wechat {exc.errcode}: {exc.errmsg}", retry=retry) from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, TokenUnavailable) as exc:
             raise DeliveryError(f"wechat unreachable: {type(exc).__name__}", retry=True) from exc
 
 

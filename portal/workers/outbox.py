@@ -18,7 +18,7 @@ def make_pass(
     db: Database, settings: Settings, *, worker: str, stop: threading.Event
 ) -> Callable[[], bool]:
     """One outbox pass: claim a batch, deliver it; more may be due when the batch was full."""
-    senders = build_senders(settings)
+    senders = build_senders(settings, db=db)
     log.info(
         "outbox: channels %s",
         ", ".join(f"{name}={type(s).__name__}" for name, s in sorted(senders.items())),

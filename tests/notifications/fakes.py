@@ -59,17 +59,26 @@ class Fake:
 
 
 class FakeWeChat(Fake):
-    """The few WeChat endpoints template messages need: token and message/template/send."""
+    """The few WeChat endpoints notifications need: token, message/template/send and the
+    customer-service message/custom/send. Each token request gets a new token, numbered."""
+
+    tokens_issued: int = 0
 
     def is_delivery(self, path: str) -> bool:
-        return path.endswith("/message/template/send")
+        return path.endswith(("/message/template/send", "/message/custom/send"))
+
+    def token_requests(self) -> list[Received]:
+        """The access-token requests received."""
+        with self.lock:
+            return [r for r in self.received if r.path.endswith("/token")]
 
     def ok(self) -> tuple[int, dict[str, Any]]:
         return 200, {"errcode": 0, "errmsg": "ok", "msgid": 1000 + self.deliveries_seen}
 
     def answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if path.endswith("/token"):
-            return 200, {"access_token": "fake-token", "expires_in": 7200}
+            self.tokens_issued += 1
+            return 200, {"access_token": f"fake-token-{self.tokens_issued}", "expires_in": 7200}
         return super().answer(path, body)
 
     def keys(self) -> list[str]:

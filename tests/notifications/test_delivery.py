@@ -15,12 +15,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from channels.base import ChannelMessage
 from portal.config import Settings
+from portal.customers.models import Customer
 from portal.database import Database, utcnow
 from portal.notifications import service
 from portal.notifications.delivery import Outbox, build_senders
 from portal.notifications.models import Notification
 from portal.notifications.senders import WidgetSender
+from portal.wechat.flows import build_api
+from portal.wechat.models import WeChatAccessToken
 from tests.notifications.fakes import FakeSms, FakeWeChat, serving
 from tests.portal import factories as f
 from tests.sla.support import open_ticket
@@ -59,7 +63,7 @@ def settings_for(db: Database, wechat: FakeWeChat, sms: FakeSms, **kw: Any) -> S
 
 
 def outbox(db: Database, settings: Settings, name: str = "w1", **kw: Any) -> Outbox:
-    box = Outbox.from_settings(db, settings, worker=name, senders=build_senders(settings))
+    box = Outbox.from_settings(db, settings, worker=name, senders=build_senders(settings, db=db))
     for key, value in kw.items():
         setattr(box, key, value)
     return box
@@ -80,6 +84,13 @@ def wechat_ticket(db: Database) -> str:
         return open_ticket(s, customer=f.customer(s, wechat_openid=OPENID)).number
 
 
+def another_ticket(db: Database) -> None:
+    """Open one more ticket for the customer bound to WeChat."""
+    with db.session() as s:
+        bound = s.scalars(select(Customer).where(Customer.wechat_openid == OPENID)).one()
+        open_ticket(s, customer=bound)
+
+
 def test_a_template_message_goes_through_wechatpy_to_the_api(
     db: Database, wechat: FakeWeChat, sms: FakeSms
 ) -> None:
@@ -93,7 +104,7 @@ def test_a_template_message_goes_through_wechatpy_to_the_api(
     assert token.path == "/cgi-bin/token"
     assert token.query["appid"] == ["wx-test-app"] and token.query["secret"] == ["wx-test-secret"]
     assert send.path == "/cgi-bin/message/template/send"
-    assert send.query["access_token"] == ["fake-token"]
+    assert send.query["access_token"] == ["fake-token-1"]
     assert send.body["touser"] == OPENID and send.body["template_id"] == "tpl-status-update"
     assert send.body["data"]["first"]["value"] == f"您的服务工单 {number} 已提交，我们会尽快受理。"
     assert send.body["data"]["keyword1"]["value"] == number
@@ -101,6 +112,53 @@ def test_a_template_message_goes_through_wechatpy_to_the_api(
     # The idempotency key travels as WeChat's client_msg_id and as a header.
     assert send.body["client_msg_id"] == note.idempotency_key
     assert send.headers["idempotency-key"] == note.idempotency_key
+
+
+def test_template_and_customer_service_messages_share_one_token(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    settings = settings_for(db, wechat, sms)
+    wechat_ticket(db)
+    # The outbox worker's sender and the WeChat channel's push each build their own client,
+    # as they do in their own processes; the token they use lives in the database.
+    assert outbox(db, settings).deliver_once().sent == 1
+    channel_api = build_api(settings, db)
+    assert channel_api is not None
+    channel_api.send([ChannelMessage(channel="wechat", sender_id=OPENID, text="工程师已出发")])
+    another_ticket(db)
+    assert outbox(db, settings, "w2").deliver_once().sent == 1
+    assert len(wechat.token_requests()) == 1
+    template_1, custom, template_2 = wechat.deliveries()
+    assert custom.path == "/cgi-bin/message/custom/send"
+    assert custom.body["text"]["content"] == "工程师已出发"
+    assert {r.query["access_token"][0] for r in (template_1, custom, template_2)} == {
+        "fake-token-1"
+    }
+    with db.session() as s:
+        stored = s.get(WeChatAccessToken, "wx-test-app")
+        assert stored is not None and stored.access_token == "fake-token-1"
+
+
+def test_a_refused_token_is_refreshed_once_for_everyone(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    settings = settings_for(db, wechat, sms)
+    wechat_ticket(db)
+    assert outbox(db, settings).deliver_once().sent == 1
+    # WeChat forgets the token (someone fetched one elsewhere): the next send is refused
+    # once, the client refreshes through the shared cache and the retry goes out.
+    wechat.script = [(200, {"errcode": 40001, "errmsg": "invalid credential"})]
+    channel_api = build_api(settings, db)
+    assert channel_api is not None
+    channel_api.send([ChannelMessage(channel="wechat", sender_id=OPENID, text="您好")])
+    assert len(wechat.token_requests()) == 2
+    refused, retried = wechat.deliveries()[1:]
+    assert refused.query["access_token"] == ["fake-token-1"]
+    assert retried.query["access_token"] == ["fake-token-2"]
+    another_ticket(db)
+    assert outbox(db, settings, "w2").deliver_once().sent == 1
+    assert wechat.deliveries()[-1].query["access_token"] == ["fake-token-2"]
+    assert len(wechat.token_requests()) == 2
 
 
 def test_server_errors_are_retried_with_exponential_backoff(
@@ -303,7 +361,7 @@ def test_a_worker_without_a_widget_sender_leaves_widget_rows_alone(
 def test_demo_mode_only_logs(db: Database, caplog: pytest.LogCaptureFixture) -> None:
     wechat_ticket(db)
     settings = Settings(_env_file=None, database_url=db.url, demo_mode=True)
-    box = Outbox.from_settings(db, settings, worker="demo", senders=build_senders(settings))
+    box = Outbox.from_settings(db, settings, worker="demo", senders=build_senders(settings, db=db))
     with caplog.at_level(logging.INFO, logger="portal.notifications.senders"):
         assert box.deliver_once().sent == 1
     assert "已提交" in caplog.text and OPENID in caplog.text
@@ -311,7 +369,7 @@ def test_demo_mode_only_logs(db: Database, caplog: pytest.LogCaptureFixture) -> 
     with db.session() as s:
         open_ticket(s)
     strict = Settings(_env_file=None, database_url=db.url, demo_mode=False)
-    box = Outbox.from_settings(db, strict, worker="prod", senders=build_senders(strict))
+    box = Outbox.from_settings(db, strict, worker="prod", senders=build_senders(strict, db=db))
     assert box.deliver_once().failed == 1
     assert one(db, "ticket_created", "sms").last_error == "sms is not configured"
 

@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from portal.config import ROOT
+from channels.base import ChannelMessage
+from portal.config import ROOT, Settings
 from portal.database import Database
 from portal.migrate import upgrade
 from portal.notifications import service
 from portal.notifications.models import Notification
 from portal.tickets.models import TicketEvent
+from portal.wechat.flows import build_api
 from tests.notifications.fakes import FakeWeChat, serving
 from tests.portal import factories as f
 from tests.sla.support import make_crew, open_ticket, sh
@@ -136,6 +138,45 @@ def test_a_worker_killed_mid_delivery_loses_nothing(file_db: Database, tmp_path:
     assert all(v[2].startswith("outbox@") for v in final.values())
     # The dead worker's claims were all delivered by the second one.
     assert {final[k][2] for k in claimed} == {final[stalled][2]}
+
+
+def test_the_worker_process_and_the_portal_share_one_wechat_token(
+    file_db: Database, tmp_path: Path
+) -> None:
+    with file_db.session() as s:
+        service.enqueue(
+            s,
+            key="token:1",
+            channel="wechat",
+            recipient=OPENID,
+            template="ticket_created",
+            payload={"number": "SR1"},
+        )
+    with serving(FakeWeChat()) as fake:
+        env = {
+            "DEMO_MODE": "false",
+            "WECHAT_APP_ID": "wx-shared",
+            "WECHAT_APP_SECRET": "secret",
+            "WECHAT_API_BASE_URL": f"{fake.url}/cgi-bin/",
+            "WECHAT_TEMPLATE_ID": "tpl",
+        }
+        proc = worker("outbox", file_db, tmp_path, "--once", **env)
+        assert proc.wait(60) == 0
+        assert statuses(file_db)["token:1"][0] == "sent"
+        # The portal's WeChat channel, in this process, finds the worker's token stored.
+        settings = Settings(
+            _env_file=None,
+            database_url=file_db.url,
+            wechat_app_id="wx-shared",
+            wechat_app_secret="secret",
+            wechat_api_base_url=f"{fake.url}/cgi-bin/",
+        )
+        api = build_api(settings, file_db)
+        assert api is not None
+        api.send([ChannelMessage(channel="wechat", sender_id=OPENID, text="工程师已出发")])
+        template, custom = fake.deliveries()
+        assert len(fake.token_requests()) == 1
+        assert template.query["access_token"] == custom.query["access_token"] == ["fake-token-1"]
 
 
 def test_sigterm_stops_an_idle_worker_cleanly(file_db: Database, tmp_path: Path) -> None:
