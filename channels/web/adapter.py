@@ -11,6 +11,11 @@ Wire protocol (JSON text frames, see `channels.web.wire`):
   then every reply `{"type": "message", "id", "direction": "out", "author", "text",
   "buttons": [{"title", "payload"}], "image_url", "created_at"}`, then `typing` off.
   All of these go to every open socket of that visitor.
+- client -> `{"type": "typing", "on": true|false}` while the visitor types (the widget sends
+  `on` at most every few seconds and `off` when they pause or send). Handed to the hub's
+  `customer_typing(channel=, sender_id=, on=)` when the hub has one (the portal's shows it
+  to the agent who owns the chat); nothing is answered. Over `typing_rate_per_min` a
+  visitor's typing frames are dropped silently: they are a hint, not a message.
 - server -> `{"type": "error", "code", "client_id", "message_zh", "message_en"}` for a refused
   frame (not JSON, empty text, over 2,000 characters), a message over the rate limits (code
   `rate_limited`: per visitor, and per site key, in messages a minute) or a turn the hub
@@ -31,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -49,6 +54,7 @@ from channels.web.wire import (
     SITE_KEY,
     VISITOR_ID,
     FrameError,
+    Typing,
     error_frame,
     history_frame,
     parse_frame,
@@ -67,16 +73,30 @@ def build_router(
     sockets: VisitorSockets | None = None,
     visitor_rate_per_min: int = 0,
     site_rate_per_min: int = 0,
+    typing_rate_per_min: int = 60,
     clock: Callable[[], float] = time.monotonic,
 ) -> APIRouter:
     """The widget's routes, delivering to `hub`; pass `sockets` to push agent messages later.
 
     `visitor_rate_per_min` and `site_rate_per_min` cap the messages one visitor, and all
-    visitors of one site key, may send a minute (0: no cap).
+    visitors of one site key, may send a minute (0: no cap); `typing_rate_per_min` caps the
+    typing frames one visitor may send.
     """
     registry = sockets if sockets is not None else VisitorSockets()
     per_visitor = RateLimiter(visitor_rate_per_min, clock=clock)
     per_site = RateLimiter(site_rate_per_min, clock=clock)
+    typing_limit = RateLimiter(typing_rate_per_min, clock=clock)
+    # Optional: a hub without it (a bare bot bridge) just never shows customer typing.
+    customer_typing: Callable[..., Awaitable[None]] | None = getattr(hub, "customer_typing", None)
+
+    async def report_typing(visitor_id: str, on: bool) -> None:
+        if customer_typing is None or not typing_limit.allow(visitor_id):
+            return
+        try:
+            await customer_typing(channel=CHANNEL, sender_id=visitor_id, on=on)
+        except Exception:  # a lost typing hint must never break the chat
+            log.warning("hub failed on a typing frame from %s", visitor_id, exc_info=True)
+
     router = APIRouter(tags=["channels"])
 
     def site_allowed(site_key: str | None) -> bool:
@@ -92,6 +112,9 @@ def build_router(
             return
         if message is None:
             await registry.send(socket, PONG)
+            return
+        if isinstance(message, Typing):
+            await report_typing(visitor_id, message.on)
             return
         # The visitor's own bucket first, so one noisy visitor cannot drain the site's.
         if not per_visitor.allow(visitor_id) or not per_site.allow(site_key or ""):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +59,13 @@ def valid_visitor_id(value: str | None) -> bool:
     return value is not None and VISITOR_ID.fullmatch(value) is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """A client frame saying the visitor started (`on`) or stopped typing."""
+
+    on: bool
+
+
 def _optional_str(frame: dict[str, Any], key: str) -> str | None:
     value = frame.get(key)
     if value is None:
@@ -69,8 +77,9 @@ def _optional_str(frame: dict[str, Any], key: str) -> str | None:
 
 def parse_frame(
     raw: str | bytes | None, *, sender_id: str, site_key: str | None
-) -> ChannelMessage | None:
-    """Turn one client frame into an inbound ChannelMessage (None for a keep-alive ping)."""
+) -> ChannelMessage | Typing | None:
+    """Turn one client frame into an inbound ChannelMessage, a Typing state, or None for a
+    keep-alive ping."""
     if raw is None or isinstance(raw, bytes) or len(raw.encode()) > MAX_FRAME_BYTES:
         raise FrameError("bad_json" if not isinstance(raw, str) else "too_long")
     try:
@@ -81,6 +90,10 @@ def parse_frame(
         raise FrameError("bad_json")
     if frame.get("type") == "ping":
         return None
+    if frame.get("type") == "typing":
+        if not isinstance(frame.get("on"), bool):
+            raise FrameError("bad_field")
+        return Typing(on=frame["on"])
     if frame.get("type") != "message":
         raise FrameError("bad_type")
     text = _optional_str(frame, "text")

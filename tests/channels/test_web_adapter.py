@@ -26,6 +26,7 @@ class FakeHub:
     def __init__(self) -> None:
         self.messages: list[ChannelMessage] = []
         self.received: list[ChannelMessage] = []
+        self.typing: list[tuple[str, str, bool]] = []
         self._ids = itertools.count(1)
 
     def store(self, message: ChannelMessage) -> ChannelMessage:
@@ -64,6 +65,9 @@ class FakeHub:
         if said == "/ask_warranty":
             return [self.reply(message, "整机保修一年。")]
         return [self.reply(message, f"您说：{message.text}")]
+
+    async def customer_typing(self, *, channel: str, sender_id: str, on: bool) -> None:
+        self.typing.append((channel, sender_id, on))
 
     async def history(
         self, *, channel: str, sender_id: str, after_id: int | None = None
@@ -200,6 +204,8 @@ def test_quick_reply_payload_goes_to_the_hub_title_is_shown(
         (json.dumps({"type": "message", "text": "x" * 20000}), "too_long"),
         (json.dumps({"type": "message", "text": 5}), "bad_field"),
         (json.dumps({"type": "message", "text": "hi", "client_id": "<bad id>"}), "bad_field"),
+        (json.dumps({"type": "typing"}), "bad_field"),
+        (json.dumps({"type": "typing", "on": "yes"}), "bad_field"),
     ],
 )
 def test_bad_frames_get_an_error_and_the_socket_stays_open(
@@ -216,6 +222,49 @@ def test_bad_frames_get_an_error_and_the_socket_stays_open(
     assert error["message_zh"] and error["message_en"]
     assert [m.text for m in hub.received] == ["还在吗"]
     assert frames[2]["text"] == "您说：还在吗"
+
+
+def test_typing_frames_go_to_the_hub_and_are_not_answered(hub: FakeHub, client: TestClient) -> None:
+    with client.websocket_connect(ws_url()) as ws:
+        ws.receive_json()
+        ws.send_json({"type": "typing", "on": True})
+        ws.send_json({"type": "typing", "on": False})
+        # Nothing comes back for them: the next frame is the answer to this ping.
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}
+    assert hub.typing == [("web", VISITOR, True), ("web", VISITOR, False)]
+    assert hub.received == [] and hub.messages == []
+
+
+def test_typing_frames_over_the_limit_are_dropped_silently(hub: FakeHub) -> None:
+    now = [0.0]
+    app = FastAPI()
+    app.include_router(build_router(hub, typing_rate_per_min=2, clock=lambda: now[0]))
+    with TestClient(app).websocket_connect(ws_url(site_key=None)) as ws:
+        ws.receive_json()
+        for on in (True, False, True, False):
+            ws.send_json({"type": "typing", "on": on})
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}
+        now[0] += 30.0  # one token back
+        ws.send_json({"type": "typing", "on": True})
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}
+    assert [on for _c, _s, on in hub.typing] == [True, False, True]
+
+
+def test_a_hub_without_typing_support_still_chats() -> None:
+    class BareHub(FakeHub):
+        customer_typing = None  # type: ignore[assignment]
+
+    bare = BareHub()
+    app = FastAPI()
+    app.include_router(build_router(bare))
+    with TestClient(app).websocket_connect(ws_url(site_key=None)) as ws:
+        ws.receive_json()
+        ws.send_json({"type": "typing", "on": True})
+        ws.send_json({"type": "message", "text": "你好"})
+        assert turn_frames(ws)[1]["text"] == "你好"
 
 
 def test_text_of_exactly_2000_characters_is_accepted(hub: FakeHub, client: TestClient) -> None:

@@ -55,6 +55,7 @@ class FakeHub:
     def __init__(self) -> None:
         self.messages: list[ChannelMessage] = []
         self.received: list[ChannelMessage] = []
+        self.typing: list[bool] = []
         self._ids = itertools.count(1)
 
     def store(self, message: ChannelMessage) -> ChannelMessage:
@@ -87,6 +88,9 @@ class FakeHub:
         if said == "/ask_warranty":
             return [self.reply(message, "整机保修一年，压缩机保修十年。")]
         return [self.reply(message, f"您说：{message.text}")]
+
+    async def customer_typing(self, *, channel: str, sender_id: str, on: bool) -> None:
+        self.typing.append(on)
 
     async def history(
         self, *, channel: str, sender_id: str, after_id: int | None = None
@@ -276,6 +280,32 @@ def test_typing_indicator_and_host_api(page: Page, server: LiveServer) -> None:
     expect(typing).to_be_hidden()
     page.evaluate("window.AfterSalesWidget.close()")
     expect(page.locator("[data-testid=aftersales-panel]")).to_be_hidden()
+
+
+def wait_until(check: object, what: str) -> None:
+    """Poll a condition the page's socket makes true in the server's thread."""
+    deadline = time.monotonic() + 15
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_the_visitors_typing_is_reported_throttled(
+    page: Page, server: LiveServer, hub: FakeHub
+) -> None:
+    page.goto(server.host_page())
+    page.locator("[data-testid=aftersales-launcher]").click()
+    expect(page.locator(".as-status")).to_have_attribute("data-state", "online")
+    page.locator("[data-testid=aftersales-input]").press_sequentially("my washer leaks", delay=15)
+    wait_until(lambda: hub.typing, "the typing frame")
+    # Fifteen keystrokes, one "on": the widget does not send a frame per key.
+    assert hub.typing == [True]
+    page.locator("[data-testid=aftersales-send]").click()
+    expect(messages(page, "out")).to_have_count(1)
+    wait_until(lambda: len(hub.typing) == 2, "typing off")
+    assert hub.typing == [True, False]
+    assert [m.text for m in hub.received] == ["my washer leaks"]
 
 
 def test_reconnects_and_catches_up(page: Page, server: LiveServer, hub: FakeHub) -> None:

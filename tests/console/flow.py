@@ -116,7 +116,10 @@ def round_trip(
     agent.locator("[data-testid=send]").click()
     wait_widget(customer, "agent", "请问洗衣机有什么问题")
 
-    # Customer -> agent: shown as text, never as markup.
+    # Customer -> agent: the agent sees them typing, then the message as text, never markup.
+    customer.locator("[data-testid=aftersales-input]").press_sequentially("洗衣机", delay=20)
+    typing = agent.locator("[data-testid=customer-typing]")
+    typing.wait_for(state="visible", timeout=TIMEOUT)
     customer_says(customer, HOSTILE)
     transcript = agent.locator("[data-testid=transcript]")
     said = transcript.locator('[data-testid=msg][data-author="customer"]').filter(
@@ -124,6 +127,7 @@ def round_trip(
     )
     said.wait_for(timeout=TIMEOUT)
     assert said.locator("[data-testid=msg-text]").inner_text() == HOSTILE
+    typing.wait_for(state="hidden", timeout=TIMEOUT)
     assert transcript.locator("img, b").count() == 0
     assert agent.evaluate("window.__xss") is None
 

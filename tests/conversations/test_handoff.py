@@ -16,6 +16,7 @@ from tests.conversations.support import (
     detail,
     go_online,
     hand_off,
+    next_frame,
     open_chat,
     public_id,
     queue,
@@ -194,3 +195,35 @@ def test_widget_customer_gets_agent_messages_and_typing(
         assert echo["direction"] == "in" and echo["client_id"] == "c2"
         _until(ws, lambda f: f["type"] == "typing" and f["on"] is False)
     assert rasa.texts_from(conversation) == ["你好"]
+
+
+def test_widget_customer_typing_reaches_only_the_agent_who_owns_the_chat(
+    hc: TestClient, db: Database
+) -> None:
+    add_agent(db, "qian")
+    headers = token(hc, "qian")
+    with (
+        hc.websocket_connect("/console/ws", headers=headers) as console,
+        hc.websocket_connect(f"/channels/web/ws?site_key=demo&visitor_id={VISITOR}") as ws,
+    ):
+        assert console.receive_json()["type"] == "hello"
+        assert ws.receive_json()["type"] == "history"
+        ws.send_json({"type": "message", "text": "你好", "client_id": "c1"})
+        _until(ws, lambda f: f["type"] == "typing" and f["on"] is False)
+        conversation = public_id(db, VISITOR, channel="web")
+        # With the bot nobody is told (this "off" would be the first typing frame otherwise).
+        ws.send_json({"type": "typing", "on": False})
+        hand_off(hc, conversation)
+        accepted = hc.post(f"/api/v1/console/conversations/{conversation}/accept", headers=headers)
+        assert accepted.status_code == 204
+        _until(ws, lambda f: f["type"] == "message" and "为您服务" in f["text"])
+        ws.send_json({"type": "typing", "on": True})
+        shown = next_frame(console, "typing")
+        assert shown == {
+            "type": "typing",
+            "conversation": conversation,
+            "who": "customer",
+            "on": True,
+        }
+        ws.send_json({"type": "typing", "on": False})
+        assert next_frame(console, "typing")["on"] is False

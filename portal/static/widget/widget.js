@@ -53,6 +53,10 @@
   const MAX_TEXT = 2000;
   const PING_MS = 25000;
   const TYPING_TIMEOUT_MS = 30000;
+  // Our own typing, for the agent: "on" again at most this often while typing (the console
+  // hides a stale indicator), "off" after this long without a keystroke.
+  const TYPING_EVERY_MS = 5000;
+  const TYPING_IDLE_MS = 4000;
   const TIME_GAP_MS = 5 * 60 * 1000;
 
   // Async scripts still have currentScript while they run; the lookup covers odd loaders.
@@ -394,6 +398,8 @@
       if (socket !== sock) return;
       socket = null;
       ready = false;
+      typingOn = false;
+      clearTimeout(typingIdle);
       clearInterval(pingTimer);
       showTyping(false);
       setStatus("offline");
@@ -413,6 +419,33 @@
     if (socket || !visitorId(false)) return;
     attempt = 0;
     connect();
+  }
+
+  let typingOn = false;
+  let typingSentAt = 0;
+  let typingIdle = 0;
+
+  function sendTyping(on) {
+    if (!ready || !socket) return;
+    typingOn = on;
+    typingSentAt = Date.now();
+    socket.send(JSON.stringify({ type: "typing", on }));
+  }
+
+  function typed() {
+    clearTimeout(typingIdle);
+    if (!input.value.trim()) {
+      stopTyping();
+      return;
+    }
+    if (!typingOn || Date.now() - typingSentAt > TYPING_EVERY_MS) sendTyping(true);
+    typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
+  }
+
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (typingOn) sendTyping(false);
+    typingOn = false;
   }
 
   function transmit(item) {
@@ -480,6 +513,7 @@
     const clean = text.trim();
     if (!clean || clean.length > MAX_TEXT) return false;
     const item = { client_id: randomId("c", 8), text: clean, payload };
+    stopTyping();
     if (ready) {
       pending.set(item.client_id, renderPending(item));
       transmit(item);
@@ -527,7 +561,10 @@
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape") close();
   });
-  input.addEventListener("input", autosize);
+  input.addEventListener("input", () => {
+    autosize();
+    typed();
+  });
   input.addEventListener("keydown", (event) => {
     // Enter confirms a Chinese IME candidate; only a bare Enter outside composition sends.
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
