@@ -242,6 +242,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.warranty.unknown": ("保修期未知", "Warranty unknown"),
     "ui.error.title": ("出错了", "Something went wrong"),
     "ui.error.not_found": ("找不到该页面，或您无权查看", "Not found, or not yours to see"),
+    # readiness (portal/health, /readyz): why this worker should get no traffic
+    "health.not_ready.database": ("数据库无法连接：{error}", "The database is unreachable: {error}"),
+    "health.not_ready.migrations": (
+        "数据库未迁移到最新版本，请运行 alembic upgrade heads：{error}",
+        "The database is not migrated to head; run alembic upgrade heads: {error}",
+    ),
+    "health.not_ready.rasa": ("机器人服务（Rasa）无法访问：{error}", "Rasa is unreachable: {error}"),
     # hub
     "hub.bot_unavailable": (
         "抱歉，智能客服暂时无法回复，请稍后再试，或留下您的手机号，我们会尽快联系您。",
@@ -505,6 +512,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "工单已取消，如需服务可以重新报修。",
         "The ticket was cancelled; report again whenever you need us.",
     ),
+    # the bot (issue 7): SLA promise in words, binding a chat with a one-time code
+    "sla.promise.minutes": ("{n} 分钟", "{n} minutes"),
+    "sla.promise.hours": ("{n} 小时", "{n} hours"),
+    "sla.promise.days": ("{n} 天", "{n} days"),
+    "sla.promise.within": ("{duration}内响应", "a response within {duration}"),
+    "sla.promise.business": (
+        "{duration}内响应（按工作时间计算）",
+        "a response within {duration} (business hours)",
+    ),
+    "sla.promise.none": ("尽快响应", "a response as soon as possible"),
     # WeChat official account (portal/wechat)
     "object.wechat_failure": ("微信未送达记录", "WeChat delivery failure"),
     "wechat.not_configured": (
@@ -619,6 +636,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "一条微信消息未能送达客户（{reason}）：{text}",
         "A WeChat message did not reach the customer ({reason_en}): {text}",
     ),
+    # channels and handoff (helper C): WeChat photos kept in our storage, staff navigation
+    "wechat.media.no_id": ("消息中没有 MediaId", "the message has no MediaId"),
+    "wechat.media.failed_note": (
+        "客户发来的图片未能保存（{reason}）。微信临时链接（三天内有效）：{url}",
+        "The customer's photo could not be kept ({reason}). WeChat's temporary link "
+        "(valid three days): {url}",
+    ),
+    "notify.wechat_media_failed": (
+        "客户通过微信发来的图片未能保存（{reason}），请在会话中查看",
+        "A photo a customer sent on WeChat could not be kept ({reason_en}); see the chat",
+    ),
+    "error.chat_image_type": (
+        "只能保存 JPG、PNG、GIF 或 WebP 图片",
+        "Only JPG, PNG, GIF or WebP pictures can be kept",
+    ),
+    "ui.console.js.note_media": ("图片未保存", "Photo not kept"),
+    "ui.console.js.image": ("客户发来的图片", "Photo from the customer"),
+    "ui.console.js.image_link": ("查看图片（微信临时链接）", "Open the photo (WeChat's link)"),
+    "ui.nav.analytics": ("数据分析", "Analytics"),
+    "ui.nav.stock": ("备件库存", "Parts stock"),
+    "ui.nav.settlement": ("结算", "Settlement"),
+    "ui.nav.kb": ("知识库", "Knowledge base"),
+    "ui.nav.maintenance": ("保养计划", "Maintenance plans"),
+    "ui.nav.sop": ("标准作业", "Standard jobs"),
     # human handoff and the agent console (conversations, console)
     "object.agent": ("坐席", "Agent"),
     "conversation.state.bot": ("智能助手接待中", "with the bot"),
@@ -940,6 +981,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "parts.kind.return_defective": ("旧件返还入库", "Defective part returned"),
     "parts.kind.repair": ("返修入好件", "Repaired into stock"),
     "parts.kind.scrap": ("报废", "Scrapped"),
+    # parts: stock counts, low-stock alerts, the van on the field app (helper P, issue 5)
+    "parts.kind.adjust": ("盘点调整", "Stock-count adjustment"),
+    "parts.count_negative": ("盘点数量不能小于零", "The counted quantity cannot be negative"),
+    "parts.count_below_reserved": (
+        "「{part}」已有 {reserved} 件为工单预占，盘点数不能少于预占数；请先释放预占",
+        "{reserved} of '{part}' are held for tickets: the count cannot be lower; "
+        "release those reservations first",
+    ),
+    "parts.counted": (
+        "盘点已记录：实盘 {counted}，调整 {delta}",
+        "Stock count recorded: {counted} counted, adjusted by {delta}",
+    ),
+    "notify.low_stock": (
+        "低库存预警：{location}的「{part}」（{code}）可用仅剩 {available} 件，低于预警值 {min_level}",
+        "Low stock: {part} ({code}) at {location} is down to {available}, "
+        "under its alert level {min_level}",
+    ),
+    "field.counted": ("实盘数量", "counted quantity"),
+    "field.location_id": ("库位", "location"),
+    "field.part_id": ("备件", "part"),
+    "ui.parts.count": ("盘点调整", "Stock count"),
+    "ui.parts.count_hint": (
+        "按实盘数量调整账面在库数（好件），原因必填；不能少于已为工单预占的数量。",
+        "Set the books' on-hand figure (good parts) to what was counted; a reason is required; "
+        "the count cannot be below what is held for tickets.",
+    ),
+    "ui.parts.counted": ("实盘数量", "Counted"),
+    "ui.parts.count_reason": ("调整原因", "Reason"),
+    "ui.parts.count_submit": ("记录盘点", "Record count"),
+    "ui.parts.low_since": ("低于预警值自 {when}", "Low since {when}"),
+    "ui.field.van": ("我的随车库存", "My van stock"),
+    "ui.field.van_link": ("随车库存", "Van stock"),
     "parts.shortage.open": ("待满足", "Open"),
     "parts.shortage.fulfilled": ("已满足", "Fulfilled"),
     "parts.shortage.cancelled": ("已取消", "Cancelled"),
@@ -1511,6 +1584,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "每段从开启事件到关闭事件计时（重开工单以首次关闭为准）；跳过的阶段（线上解决、取消）不计入。",
         "Each stage runs from its opening to its first closing event; skipped stages (remote "
         "resolution, cancellation) are left out.",
+    ),
+    # --- production at scale (issue 11: several workers, PostgreSQL, Redis) ---
+    "error.db_unavailable": (
+        "数据库暂时无法连接，请稍后重试",
+        "The database is unavailable for a moment; please try again shortly",
     ),
 }
 

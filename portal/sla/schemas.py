@@ -116,3 +116,16 @@ class TimerRead(BaseModel):
     warned_at: datetime | None
     fired_at: datetime | None
     met_at: datetime | None
+
+
+class PromiseRead(BaseModel):
+    """The response time promised for a new ticket of a type and tier, in minutes and words."""
+
+    ticket_type: str
+    tier: str
+    urgency: str
+    policy: str
+    response_minutes: int
+    business_hours: bool
+    text_zh: str = Field(examples=["10 分钟内响应（按工作时间计算）"])
+    text_en: str = Field(examples=["a response within 10 minutes (business hours)"])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from portal.database import SessionDep
+from portal.i18n import Lang, t
 from portal.security import Principal, require_roles
 from portal.sla import service
 from portal.sla.models import BusinessCalendar, SlaTimer
@@ -17,9 +18,12 @@ from portal.sla.schemas import (
     PolicyActive,
     PolicyCreate,
     PolicyRead,
+    PromiseRead,
+    Tier,
     TimerRead,
 )
 from portal.tickets import service as tickets
+from portal.tickets.schemas import TicketType, Urgency
 
 router = APIRouter(prefix="/sla", tags=["sla"])
 
@@ -29,6 +33,7 @@ Staff = Annotated[
     require_roles("bot", "agent", "dispatcher", "network_manager", "engineer", "finance"),
 ]
 Ops = Annotated[Principal, require_roles("agent", "dispatcher", "network_manager", "finance")]
+Desk = Annotated[Principal, require_roles("bot", "agent", "dispatcher")]
 
 
 def calendar_read(row: BusinessCalendar) -> CalendarRead:
@@ -94,3 +99,47 @@ def timers(ref: str, session: SessionDep, principal: Staff) -> list[TimerRead]:
     ticket = tickets.get_ticket(session, ref=ref, principal=principal)
     rows: list[SlaTimer] = service.timers_of(session, ticket_id=ticket.id)
     return [TimerRead.model_validate(t) for t in rows]
+
+
+def _duration(minutes: int, lang: Lang) -> str:
+    """Minutes in the largest whole unit: 10 分钟, 2 小时, 1 天."""
+    for key, size in (("sla.promise.days", 1440), ("sla.promise.hours", 60)):
+        if minutes >= size and minutes % size == 0:
+            return t(key, lang, n=minutes // size)
+    return t("sla.promise.minutes", lang, n=minutes)
+
+
+def promise_text(minutes: int, business_hours: bool, lang: Lang) -> str:
+    """The promise as the bot says it after 客服将在…: 10 分钟内响应（按工作时间计算）."""
+    if minutes <= 0:
+        return t("sla.promise.none", lang)
+    key = "sla.promise.business" if business_hours else "sla.promise.within"
+    return t(key, lang, duration=_duration(minutes, lang))
+
+
+@router.get("/promise", response_model=PromiseRead)
+def promise(
+    request: Request,
+    session: SessionDep,
+    _p: Desk,
+    ticket_type: Annotated[TicketType, Query(alias="type")] = "repair",
+    tier: Annotated[Tier, Query()] = "normal",
+    urgency: Annotated[Urgency, Query()] = "normal",
+) -> PromiseRead:
+    """The response time a new ticket of this type, tier and urgency is promised (the
+    policy that would apply, else the settings' default), for the bot to tell customers."""
+    defaults = service.SlaDefaults.from_settings(request.app.state.settings)
+    terms = service.match_policy(
+        session, ticket_type=ticket_type, urgency=urgency, tier=tier, defaults=defaults
+    )
+    minutes = terms.minutes["response"]
+    return PromiseRead(
+        ticket_type=ticket_type,
+        tier=tier,
+        urgency=urgency,
+        policy=terms.name,
+        response_minutes=minutes,
+        business_hours=terms.business_hours,
+        text_zh=promise_text(minutes, terms.business_hours, "zh"),
+        text_en=promise_text(minutes, terms.business_hours, "en"),
+    )

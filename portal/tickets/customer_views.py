@@ -5,6 +5,8 @@ that a ticket is the customer's own before anything is shown or changed: either 
 conversation's channel identity is bound to the ticket's customer, or the caller gives
 the ticket number together with a phone of that customer. Anything else is answered
 exactly like a ticket that does not exist (404), so numbers cannot be probed.
+A customer without their ticket number can bind the chat instead: the bot asks for a
+one-time code on their phone (POST .../code) and sends back what they type (.../verify).
 The request/response shapes live here, not in schemas.py: they exist only for the bot.
 """
 
@@ -15,19 +17,23 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.assets.models import Asset
 from portal.config import Settings
 from portal.conversations import service as conversations
+from portal.conversations.models import Conversation
+from portal.customers import service as customers
 from portal.customers.models import Customer
+from portal.customers.schemas import CodeSent
 from portal.customers.service import customer_for_identity, get_customer
 from portal.database import SessionDep, utcnow
 from portal.dispatch.models import DispatchVisit
-from portal.errors import Conflict, Invalid, NotFound
+from portal.errors import Conflict, Invalid, NotFound, error_response
 from portal.i18n import MESSAGES, STATUS_LABELS, TICKET_TYPE_LABELS, label, t
 from portal.networks.models import Engineer
 from portal.security import Principal, require_roles
@@ -45,6 +51,8 @@ SHOWN_ZONE = ZoneInfo("Asia/Shanghai")
 # SR20261123-0007, also typed as sr20261123-0007 or SR202611230007.
 _NUMBER = re.compile(r"^SR(\d{8})-?(\d{4})$", re.IGNORECASE)
 OPEN_STATUSES = lifecycle.OPEN | {"completed"}
+# Codes the bot asks for to bind a chat; checked only by verify_bind_code below.
+BIND_PURPOSE = "bind_chat"
 
 
 def canonical_number(raw: str) -> str | None:
@@ -127,6 +135,25 @@ class _Proof(BaseModel):
     @classmethod
     def _phone(cls, value: str) -> str:
         return normalize_phone(value) if value else ""
+
+
+class BindPhone(BaseModel):
+    """The phone a customer gives in the chat to be sent a one-time code."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    phone: str = Field(max_length=30, examples=["13800138000"])
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_phone(value)
+
+
+class BindCode(BindPhone):
+    """The code the customer received, typed into the chat."""
+
+    code: str = Field(pattern=r"^\d{6}$", examples=["123456"])
 
 
 class TicketLookup(_Proof):
@@ -224,12 +251,25 @@ def to_bot_ticket(session: Session, ticket: Ticket) -> BotTicket:
 # ---------------------------------------------------------------- routes
 
 
-@router.get("/conversations/{public_id}/customer", response_model=BoundCustomer)
-def get_bound_customer(public_id: PublicId, session: SessionDep, _p: BotOnly) -> BoundCustomer:
-    """The customer bound to this conversation, with saved addresses and units (else 404)."""
-    customer = bound_customer(session, public_id=public_id)
-    if customer is None:
-        raise NotFound("object.customer")
+def bind_conversation(session: Session, *, conversation: Conversation, customer: Customer) -> None:
+    """Bind the conversation's channel identity to the customer, moving it off anyone else."""
+    if conversation.channel == "wechat":
+        # An openid belongs to one customer (unique column): a rebind takes it off the last.
+        session.execute(
+            update(Customer)
+            .where(Customer.wechat_openid == conversation.sender_id, Customer.id != customer.id)
+            .values(wechat_openid=None)
+            .execution_options(synchronize_session=False)
+        )
+    customers.bind_identity(
+        session, customer=customer, channel=conversation.channel, external_id=conversation.sender_id
+    )
+    conversation.customer_id = customer.id
+    session.flush()
+
+
+def to_bound_customer(session: Session, customer: Customer) -> BoundCustomer:
+    """The bot's view of a customer: contact, saved addresses, installed units."""
     assets = session.scalars(
         select(Asset).where(Asset.customer_id == customer.id).order_by(Asset.id)
     ).all()
@@ -256,6 +296,66 @@ def get_bound_customer(public_id: PublicId, session: SessionDep, _p: BotOnly) ->
             for a in assets
         ],
     )
+
+
+@router.get("/conversations/{public_id}/customer", response_model=BoundCustomer)
+def get_bound_customer(public_id: PublicId, session: SessionDep, _p: BotOnly) -> BoundCustomer:
+    """The customer bound to this conversation, with saved addresses and units (else 404)."""
+    customer = bound_customer(session, public_id=public_id)
+    if customer is None:
+        raise NotFound("object.customer")
+    return to_bound_customer(session, customer)
+
+
+@router.post(
+    "/conversations/{public_id}/code",
+    response_model=CodeSent,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={429: {"description": "A code went to this phone less than a minute ago"}},
+)
+def send_bind_code(
+    public_id: PublicId, data: BindPhone, request: Request, session: SessionDep, _p: BotOnly
+) -> CodeSent:
+    """Text a one-time code to the phone a customer gave in this chat (one a minute), so
+    that typing it back binds the chat to them (verify below)."""
+    conversations.get_by_public_id(session, public_id=public_id)
+    settings: Settings = request.app.state.settings
+    customers.request_code(
+        session,
+        secret=settings.secret_key,
+        phone=data.phone,
+        purpose=BIND_PURPOSE,
+        ttl_s=settings.otp_ttl_s,
+        demo_mode=settings.demo_mode,
+    )
+    return CodeSent(expires_in=settings.otp_ttl_s)
+
+
+@router.post(
+    "/conversations/{public_id}/verify",
+    response_model=BoundCustomer,
+    responses={422: {"description": "Wrong, used or expired code"}},
+)
+def verify_bind_code(
+    public_id: PublicId, data: BindCode, request: Request, session: SessionDep, _p: BotOnly
+) -> BoundCustomer | JSONResponse:
+    """Check the code; on success the chat's channel identity is bound to the phone's
+    customer (created if new) and the customer is returned as GET .../customer does."""
+    conversation = conversations.get_by_public_id(session, public_id=public_id)
+    settings: Settings = request.app.state.settings
+    try:
+        customer = customers.verify_code(
+            session,
+            secret=settings.secret_key,
+            phone=data.phone,
+            code=data.code,
+            purpose=BIND_PURPOSE,
+        )
+    except Invalid as exc:
+        # Answered, not raised, so the counted attempt is committed and 5 misses burn the code.
+        return error_response(Invalid(exc.key, field="code"))
+    bind_conversation(session, conversation=conversation, customer=customer)
+    return to_bound_customer(session, customer)
 
 
 @router.get("/conversations/{public_id}/tickets", response_model=BotTickets)
