@@ -29,6 +29,10 @@ INSTALL_CHANNEL_WEIGHTS = {"portal": 60, "phone": 20, "wechat": 20}  # dealers b
 # Tickets per hour of the day (China time): busy mornings and afternoons, quiet nights.
 HOUR_WEIGHTS = (1, 0, 0, 0, 0, 0, 1, 3, 8, 12, 12, 10, 7, 8, 10, 10, 9, 8, 6, 6, 5, 4, 2, 1)
 REPEAT_SHARE = 0.07  # repairs that are the same fault again on a unit fixed within 30 days
+# A fresh fault goes to a unit with no repair in this many days, so that the repeat-repair
+# share (and with it the first-time-fix rate) comes from REPEAT_SHARE, not from chance.
+FRESH_FAULT_GAP = timedelta(days=35)
+PICK_TRIES = 60
 
 
 class Planner:
@@ -42,6 +46,7 @@ class Planner:
         self.now = now
         self.agent = staff_who(staff["agent"])[1]
         self.script = Script(rng, world, staff, now=now)
+        self.last_repair: dict[int, datetime] = {}  # id(unit) -> when its latest repair came in
 
     def plan(self, count: int = TICKETS) -> list[Plan]:
         """The tickets, oldest first, each with its history up to `now`."""
@@ -105,21 +110,30 @@ class Planner:
             new_install=True,
         )
 
-    def _pick_unit(self, at: datetime) -> Unit:
+    def _pick_unit(self, at: datetime, *, repair: bool) -> Unit:
         # Only units installed a week before the ticket can break down or need service.
         latest = (at - timedelta(days=7)).date()
+        tries = 0
         while True:
             unit = self.rng.choice(self.world.units)
-            if unit.row.install_date and unit.row.install_date <= latest:
-                return unit
+            if not (unit.row.install_date and unit.row.install_date <= latest):
+                continue
+            tries += 1
+            last = self.last_repair.get(id(unit))
+            if repair and last is not None and at - last < FRESH_FAULT_GAP and tries < PICK_TRIES:
+                continue
+            return unit
 
     def _ticket(self, at: datetime, earlier: list[Plan]) -> Plan:
         rng = self.rng
         kind = rng.choices(list(TYPE_WEIGHTS), weights=list(TYPE_WEIGHTS.values()))[0]
-        unit = self._pick_unit(at)
         repeat = self._repeat_of(at, earlier) if kind == "repair" else None
         if repeat is not None:
             unit = earlier[repeat].unit
+        else:
+            unit = self._pick_unit(at, repair=kind == "repair")
+        if kind == "repair":
+            self.last_repair[id(unit)] = at
         channel = self._channel(unit)
         if repeat is not None:
             description = earlier[repeat].description

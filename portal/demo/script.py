@@ -30,6 +30,8 @@ REMOTE = {"consultation": 0.6, "complaint": 0.25, "repair": 0.01}
 CANCEL_SHARE = 0.04
 STUCK_SHARE = 0.4  # of the tickets younger than STUCK_DAYS, still somewhere along the way
 STUCK_DAYS = 10
+UNTAKEN_SHARE = 0.2  # of the stuck ones, not even taken in yet
+FIRST_VISIT_PART = 0.3  # repairs that swap a part from the van stock on the first visit
 
 
 def staff_who(user: User) -> Who:
@@ -199,6 +201,10 @@ class Script:
         if waits and plan.type == "repair" and rng.random() < 0.08:
             return self._wait_parts(plan, staffer)
         on_site = (45, 150) if plan.type == "installation" else (30, 120)
+        first_visit_part = "parts" not in plan.details and rng.random() < FIRST_VISIT_PART
+        if plan.type == "repair" and first_visit_part:
+            # The engineer carries the common parts: swapped on the first visit, no wait.
+            plan.details["parts"] = [rng.choice(catalog.PARTS[plan.unit.category])]
         parts = plan.details.get("parts", [])
         solution = rng.choice(catalog.SOLUTIONS[catalog.SKILL_FOR_TICKET_TYPE[plan.type]])
         if parts:
@@ -316,4 +322,6 @@ class Script:
             return
         done = next((i for i, s in enumerate(plan.steps) if s.action == "complete"), None)
         if done is not None:
-            plan.steps = plan.steps[: self.rng.randint(0, done + 1)]
+            # A fifth of them still wait for the desk to take them at all (受理).
+            untaken = self.rng.random() < UNTAKEN_SHARE
+            plan.steps = plan.steps[: 0 if untaken else self.rng.randint(1, done + 1)]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import User
 from portal.database import utcnow
 from portal.demo import history
+from portal.demo.chats import seed_chats
 from portal.demo.intake import TICKETS, Planner
 from portal.demo.staff import DEMO_STAFF, add_staff
 from portal.demo.world import build_world
@@ -48,5 +49,6 @@ def seed(
     seed_sops(session)  # standard jobs need the product catalogue the world just made
     plans = Planner(rng, world, staff, now=now).plan(tickets)
     history.write(session, plans, progress=progress)
+    seed_chats(session, now=now, agent=staff["agent"])
     seed_parts(session, now=now, progress=progress)
     return True
