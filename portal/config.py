@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +54,14 @@ class Settings(BaseSettings):
     upload_dir: Path | None = Field(default=None, description="Attachments; default var/uploads.")
     upload_max_bytes: int = 10 * 1024 * 1024
     health_timeout_s: float = 2.0
+    # Observability (portal/observability): log format, metrics.
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines: human-readable text, or JSON lines."
+    )
+    log_level: str = Field(default="INFO", description="Lowest level logged (DEBUG, INFO, ...).")
+    metrics_token: str = Field(
+        default="", description="Bearer token /metrics asks for; empty: open (firewall it)."
+    )
 
     # SLA deadlines when no policy matches (minutes of working time; 0: no such timer).
     sla_response_minutes: int = Field(default=10, ge=0, description="Respond (accept) within.")
@@ -185,6 +195,15 @@ class Settings(BaseSettings):
     def site_keys(self) -> frozenset[str]:
         """The widget site keys as a set."""
         return frozenset(k.strip() for k in self.widget_site_keys.split(",") if k.strip())
+
+
+def prometheus_multiproc_dir() -> str:
+    """PROMETHEUS_MULTIPROC_DIR, which prometheus_client itself reads when it is imported.
+
+    Not a Settings field: `as_env` would hand every child an empty one, and prometheus_client
+    switches to multiprocess mode when the variable merely exists.
+    """
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
 @lru_cache

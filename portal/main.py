@@ -23,6 +23,7 @@ from portal.conversations.rasa import RasaClient
 from portal.conversations.wiring import register_web_channel
 from portal.database import Database
 from portal.errors import install_handlers
+from portal.observability.wiring import install as install_observability
 from portal.parts.flows import StockPlanner
 from portal.security import LoginRequired
 from portal.wechat.flows import mount as mount_wechat
@@ -81,6 +82,8 @@ def create_app(
         https_only=settings.public_url.startswith("https://"),
     )
     install_handlers(app)
+    # Outermost: request ids and latency cover sessions, errors and every route.
+    install_observability(app, settings)
 
     @app.exception_handler(LoginRequired)
     async def _to_login(_request: Request, exc: LoginRequired) -> RedirectResponse:

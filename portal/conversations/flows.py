@@ -33,6 +33,7 @@ from portal.conversations.rasa import BotUnavailable, RasaClient
 from portal.conversations.schemas import HandoffResult
 from portal.database import utcnow
 from portal.i18n import t
+from portal.observability.context import bind_conversation
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class ConversationHub(AgentDesk, QueueClock):
             inbound = await run_in_threadpool(self._store_inbound, message)
             if inbound is None:
                 return []  # a retry of a message already handled
+            bind_conversation(inbound.public_id)  # this turn's log lines carry its id
             if inbound.state != "bot":
                 await self._apply(inbound.effects)
                 return []  # the agent answers; Rasa hears nothing of it

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from portal.observability.metrics import chat_turn_timer
+
 log = logging.getLogger(__name__)
 
 
@@ -31,16 +33,17 @@ class RasaClient:
         self, *, sender: str, text: str, metadata: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """One customer message in, the bot's replies out."""
-        try:
-            response = await self.http.post(
-                f"{self.base_url}/webhooks/rest/webhook",
-                json={"sender": sender, "message": text, "metadata": metadata},
-                timeout=self.timeout_s,
-            )
-            response.raise_for_status()
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise BotUnavailable(str(exc)) from exc
+        with chat_turn_timer():  # the hub -> Rasa round trip, in the turn-latency histogram
+            try:
+                response = await self.http.post(
+                    f"{self.base_url}/webhooks/rest/webhook",
+                    json={"sender": sender, "message": text, "metadata": metadata},
+                    timeout=self.timeout_s,
+                )
+                response.raise_for_status()
+                body = response.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                raise BotUnavailable(str(exc)) from exc
         if not isinstance(body, list):
             raise BotUnavailable(f"unexpected reply: {body!r}")
         return [item for item in body if isinstance(item, dict)]

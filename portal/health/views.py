@@ -1,4 +1,5 @@
-"""`/healthz`: is every part of the stack up?"""
+"""Health endpoints: `/healthz` (every part of the stack), `/readyz` (may this worker take
+traffic?) and `/livez` (is the process alive?)."""
 
 from __future__ import annotations
 
@@ -7,32 +8,18 @@ import asyncio
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from portal.config import Settings
-from portal.database import Database
+from portal.health.service import database_ok, http_ok, migrations_ok
+from portal.i18n import both
 
 router = APIRouter(tags=["health"])
 
 
-def _database_ok(db: Database) -> dict[str, str]:
-    try:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "up"}
-    except Exception as exc:  # any driver error means down; the reason is reported
-        return {"status": "down", "error": str(exc)[:200]}
-
-
-async def _http_ok(http: httpx.AsyncClient, url: str, timeout: float) -> dict[str, str]:
-    try:
-        response = await http.get(url, timeout=timeout)
-    except httpx.HTTPError as exc:
-        return {"status": "down", "error": type(exc).__name__}
-    if response.status_code != 200:
-        return {"status": "down", "error": f"HTTP {response.status_code}"}
-    return {"status": "up"}
+def _rasa_status_url(settings: Settings) -> str:
+    # /status needs Rasa's token, so this also proves the portal holds the right one.
+    return f"{settings.rasa_url.rstrip('/')}/status?token={settings.rasa_token}"
 
 
 @router.get("/healthz")
@@ -42,12 +29,9 @@ async def healthz(request: Request) -> JSONResponse:
     http: httpx.AsyncClient = request.app.state.http
     timeout = settings.health_timeout_s
     database, rasa, actions = await asyncio.gather(
-        run_in_threadpool(_database_ok, request.app.state.db),
-        # /status needs Rasa's token, so this also proves the portal holds the right one.
-        _http_ok(
-            http, f"{settings.rasa_url.rstrip('/')}/status?token={settings.rasa_token}", timeout
-        ),
-        _http_ok(http, f"{settings.action_server_url.rstrip('/')}/health", timeout),
+        run_in_threadpool(database_ok, request.app.state.db),
+        http_ok(http, _rasa_status_url(settings), timeout),
+        http_ok(http, f"{settings.action_server_url.rstrip('/')}/health", timeout),
     )
     checks = {"database": database, "rasa": rasa, "action_server": actions}
     healthy = all(c["status"] == "up" for c in checks.values())
@@ -55,3 +39,36 @@ async def healthz(request: Request) -> JSONResponse:
         {"status": "ok" if healthy else "degraded", "checks": checks},
         status_code=200 if healthy else 503,
     )
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """200 when the database answers, is migrated to head and Rasa (if configured) answers;
+    503 with the reasons otherwise, so a load balancer sends this worker no traffic."""
+    settings: Settings = request.app.state.settings
+    http: httpx.AsyncClient = request.app.state.http
+    db = request.app.state.db
+    checks: dict[str, dict[str, object]] = {
+        "database": await run_in_threadpool(database_ok, db),
+    }
+    if checks["database"]["status"] == "up":
+        checks["migrations"] = await run_in_threadpool(migrations_ok, db)
+    if settings.rasa_url:
+        checks["rasa"] = await http_ok(http, _rasa_status_url(settings), settings.health_timeout_s)
+    reasons = []
+    for name, check in checks.items():
+        if check["status"] != "up":
+            zh, en = both(f"health.not_ready.{name}", error=check.get("error", ""))
+            reasons.append({"check": name, "message_zh": zh, "message_en": en})
+    ready = not reasons
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks, "reasons": reasons},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/livez")
+async def livez() -> dict[str, str]:
+    """200 while the process can answer at all; checks no dependency, so a slow database
+    never gets a healthy worker restarted."""
+    return {"status": "alive"}

@@ -1,0 +1,42 @@
+"""Prometheus metrics.
+
+Latencies are observed in the process that served them. With several uvicorn workers, set
+`PROMETHEUS_MULTIPROC_DIR` (an empty folder, the same for every worker, in the environment
+before they start): prometheus_client then keeps its values in files there and `/metrics`
+adds up every worker's. Queue depth, outbox lag and SLA breaches are read from the database
+at scrape time (`exposition`), so they are the same whichever worker answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import Histogram
+
+REQUEST_LATENCY = Histogram(
+    "portal_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template and status.",
+    ["method", "route", "status"],
+)
+CHAT_TURN_LATENCY = Histogram(
+    "portal_chat_turn_duration_seconds",
+    "One bot turn: the hub's round trip to Rasa's REST channel.",
+    ["outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0),
+)
+
+
+@contextmanager
+def chat_turn_timer() -> Iterator[dict[str, str]]:
+    """Time one bot turn; the caller sets `outcome` in the yielded dict ("ok" by default)."""
+    labels = {"outcome": "ok"}
+    start = time.perf_counter()
+    try:
+        yield labels
+    except BaseException:
+        labels["outcome"] = "error"
+        raise
+    finally:
+        CHAT_TURN_LATENCY.labels(labels["outcome"]).observe(time.perf_counter() - start)
