@@ -3,7 +3,7 @@
 - `POST /api/v1/auth/token` (it is how one gets a token),
 - `POST /api/v1/customer-auth/code` and `/verify` (customers prove their phone there),
 - `GET /api/v1/ticket-templates` (the intake forms are public),
-- `GET /healthz`,
+- `GET /healthz`, `/readyz`, `/livez` and `/metrics` (its own optional token, METRICS_TOKEN),
 - the customer channels under `/channels/` (customers are anonymous there; the widget checks
   its site key, WeChat its signature).
 """
