@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,13 +18,17 @@ from starlette.middleware.sessions import SessionMiddleware
 from channels.rest.adapter import build_router as build_rest_router
 from channels.web import VisitorSockets
 from channels.web import build_router as build_web_router
+from knowledge_base import KnowledgeBase
 from portal.api import api_router, health_router, page_router
 from portal.config import ROOT, Settings, get_settings
 from portal.conversations.flows import ConversationHub
 from portal.conversations.rasa import RasaClient
-from portal.conversations.wiring import register_web_channel
+from portal.conversations.redis_backend import Scaling
+from portal.conversations.wiring import forward_web_frames, register_web_channel, web_relay
 from portal.database import Database
 from portal.errors import install_handlers
+from portal.knowledge import flows as knowledge
+from portal.notifications.widget import WidgetDelivery
 from portal.observability.wiring import install as install_observability
 from portal.parts.flows import StockPlanner
 from portal.security import LoginRequired
@@ -30,15 +36,33 @@ from portal.wechat.flows import mount as mount_wechat
 
 
 def create_app(
-    settings: Settings | None = None, *, http_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None,
+    *,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+    kb: KnowledgeBase | None = None,
 ) -> FastAPI:
     """Build the portal for these settings (the environment's by default).
 
-    `http_transport` replaces the network for outbound HTTP (Rasa, health checks) in tests.
+    `http_transport` replaces the network for outbound HTTP (Rasa, health checks) in tests;
+    `kb` is an already loaded knowledge base (tests share one), else it loads at startup.
     """
     settings = settings or get_settings()
-    db = Database(settings.effective_database_url)
+    db = Database(
+        settings.effective_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
+    )
     http = httpx.AsyncClient(transport=http_transport)
+    # REDIS_URL set: several workers share live events, turn locks, presence, rate limits.
+    scaling = (
+        Scaling(
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            heartbeat_timeout_s=settings.handoff_heartbeat_timeout_s,
+        )
+        if settings.redis_url
+        else None
+    )
     hub = ConversationHub(
         db=db,
         rasa=RasaClient(
@@ -48,13 +72,31 @@ def create_app(
             token=settings.rasa_token,
         ),
         settings=settings,
+        **(
+            {"broker": scaling.broker, "presence": scaling.presence}
+            if scaling
+            else {}
+        ),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        relay: asyncio.Task[None] | None = None
+        if scaling is not None:
+            await scaling.start()
+            relay = asyncio.create_task(forward_web_frames(scaling.broker, app.state.web_sockets))
         hub.start()  # the handoff queue's clock: escalations, offers, disconnected agents
+        widget_outbox.start()  # widget notifications: only this process holds the sockets
+        await knowledge.start(_app)  # the FAQ index, and a watch on its files
         yield
+        await knowledge.stop(_app)
+        await widget_outbox.stop()
         await hub.stop()
+        if scaling is not None and relay is not None:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+            await scaling.stop()
         await http.aclose()
         db.dispose()
 
@@ -68,11 +110,18 @@ def create_app(
     app.state.db = db
     app.state.http = http
     app.state.hub = hub
+    # The FAQ knowledge base (knowledge.flows); None until loaded, or when switched off.
+    app.state.kb = kb
+    app.state.kb_error = ""
     # Dispatch reserves parts from the networks' stock through the inventory's planner.
     app.state.parts_planner = StockPlanner()
     # Open widget sockets, so staff replies can be pushed to a visitor later.
-    app.state.web_sockets = VisitorSockets()
+    app.state.web_sockets = VisitorSockets(
+        relay=None
+    )
     register_web_channel(hub, app.state.web_sockets)
+    widget_outbox = WidgetDelivery(db=db, sockets=app.state.web_sockets, settings=settings)
+    app.state.widget_outbox = widget_outbox
 
     app.add_middleware(
         SessionMiddleware,
@@ -101,6 +150,7 @@ def create_app(
             sockets=app.state.web_sockets,
             visitor_rate_per_min=settings.widget_rate_visitor_per_min,
             site_rate_per_min=settings.widget_rate_site_per_min,
+            limits=scaling.limit if scaling is not None else None,
         )
     )
     # /channels/wechat when a callback token is configured; registers its sender with the hub.

@@ -1,5 +1,6 @@
 """The delivery channels: one sender per channel, each turning a rendered message into one
-request to the outside (WeChat, the SMS provider, the website widget) or a log line.
+request to the outside (WeChat, the SMS provider) or a log line. The website widget's sender
+lives with the portal's sockets, in `widget`.
 
 Every request carries the notification's idempotency key, so a provider can drop the
 duplicate that at-least-once delivery sends after a worker died mid-request.
@@ -8,8 +9,7 @@ duplicate that at-least-once delivery sends after a worker died mid-request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -20,7 +20,6 @@ from wechatpy import WeChatClient
 from wechatpy.client.api import WeChatMessage
 from wechatpy.exceptions import APILimitedException, WeChatClientException
 
-from portal.database import utcnow
 from portal.wechat.service import TokenUnavailable
 
 log = logging.getLogger(__name__)
@@ -187,32 +186,3 @@ class SmsSender:
             return
         retry = response.status_code >= 500 or response.status_code == 429
         raise DeliveryError(f"sms HTTP {response.status_code}", retry=retry)
-
-
-# ---------------------------------------------------------------- website widget
-
-# (visitor id, frame) -> whether an open widget took it. The portal passes one built on
-# channels.web.VisitorSockets.push; it runs only where those sockets live.
-WidgetPush = Callable[[str, dict[str, Any]], bool]
-
-
-@dataclass
-class WidgetSender:
-    """A live message to the customer's open chat widget, while it is still news."""
-
-    push: WidgetPush
-    max_age_s: float = 3600.0
-    now: Callable[[], datetime] = field(default=utcnow)
-
-    def send(self, message: Outgoing) -> None:
-        """Push it; a closed widget or a stale message is given up (other channels remain)."""
-        age = (self.now() - message.created_at).total_seconds()
-        if age > self.max_age_s:
-            raise DeliveryError("widget: too old to push", retry=False)
-        frame = {
-            "type": "notification",
-            "text": message.text,
-            "ticket": message.payload.get("number"),
-        }
-        if not self.push(message.recipient, frame):
-            raise DeliveryError("widget: visitor not connected", retry=False)

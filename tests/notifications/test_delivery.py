@@ -22,7 +22,6 @@ from portal.database import Database, utcnow
 from portal.notifications import service
 from portal.notifications.delivery import Outbox, build_senders
 from portal.notifications.models import Notification
-from portal.notifications.senders import WidgetSender
 from portal.wechat.flows import build_api
 from portal.wechat.models import WeChatAccessToken
 from tests.notifications.fakes import FakeSms, FakeWeChat, serving
@@ -317,35 +316,6 @@ def test_racing_workers_never_share_a_claim(db: Database, wechat: FakeWeChat, sm
     with db.session() as s:
         rows = s.scalars(select(Notification)).all()
         assert {n.status for n in rows} == {"sent"} and {n.attempts for n in rows} == {1}
-
-
-def test_the_widget_gets_a_live_push_while_the_visitor_is_connected(db: Database) -> None:
-    with db.session() as s:
-        for visitor in ("online", "offline"):
-            service.enqueue(
-                s,
-                key=f"widget:{visitor}",
-                channel="widget",
-                recipient=visitor,
-                template="ticket_accepted",
-                payload={"number": "SR20260309-0001"},
-            )
-    pushed: list[tuple[str, dict[str, Any]]] = []
-
-    def push(visitor: str, frame: dict[str, Any]) -> bool:
-        pushed.append((visitor, frame))
-        return visitor == "online"
-
-    box = Outbox(db=db, senders={"widget": WidgetSender(push)}, worker="portal")
-    stats = box.deliver_once()
-    assert (stats.sent, stats.failed) == (1, 1)
-    assert pushed[0][1]["text"] == "您的工单 SR20260309-0001 已受理，正在为您安排工程师。"
-    with db.session() as s:
-        status = {n.recipient: (n.status, n.last_error) for n in s.scalars(select(Notification))}
-    assert status == {
-        "online": ("sent", ""),
-        "offline": ("failed", "widget: visitor not connected"),
-    }
 
 
 def test_a_worker_without_a_widget_sender_leaves_widget_rows_alone(
