@@ -2,11 +2,10 @@
 accept / reject (dispatch), depart and arrive (with the phone's position), complete (with the
 work record, the parts fitted from the van and the customer's signature).
 
-Steps that carry data in their event (a position, the work record) are applied with
-`lifecycle.apply` and then `sla_flows.on_transition`, which is what
-`tickets.service.transition` does for these actions; `transition` itself takes no payload.
-Accept goes through `transition`, reject through dispatch's `flows.reject` (which offers the
-job to the next engineer).
+Every step goes through `tickets.service.transition`, so the SLA clocks, the notifications
+and the other domains' hooks (parts consumed on completion) run once, as for any caller;
+steps that carry data in their event (a position, the work record) pass it as its payload.
+Reject goes through dispatch's `flows.reject` (which offers the job to the next engineer).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from portal.field import service
 from portal.field.schemas import Position
 from portal.parts import flows as parts_flows
 from portal.security import Principal
-from portal.sla import flows as sla_flows
 from portal.sop import service as sop
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
@@ -48,17 +46,15 @@ def _step(
     payload: dict[str, Any],
     at: datetime | None = None,
 ) -> TicketEvent:
-    event = lifecycle.apply(
+    return tickets.transition(
         session,
         ticket=ticket,
-        action=action,
-        actor=principal.actor,
-        role=principal.role,
+        req=TransitionRequest(action=action),
+        principal=principal,
+        reopen_window=_REOPEN_WINDOW,
         payload=payload,
         at=at,
     )
-    sla_flows.on_transition(session, ticket=ticket, event=event)
-    return event
 
 
 def accept(session: Session, *, ticket: Ticket, principal: Principal) -> TicketEvent:

@@ -1,5 +1,10 @@
 """Parts work that spans domains: the dispatch `PartsPlanner`, shortages that put a ticket on
-hold and resume it, consumption at completion and release on cancellation.
+hold and resume it, consumption at completion and release on cancellation (the lifecycle
+hook `on_ticket_event`, called by `tickets.service.transition`), stock counts, and low-stock
+alerts to the people who refill a location.
+
+Every function here that moves stock ends with `alert_low_stock`, which turns the crossings
+the service noted into one in-portal notification each.
 
 `StockPlanner` implements `portal.dispatch.parts.PartsPlanner`; install it with
 `app.state.parts_planner = StockPlanner()`.
@@ -19,8 +24,10 @@ from portal.dispatch.parts import PartLine, Reservation
 from portal.errors import Conflict
 from portal.i18n import both
 from portal.networks.models import Engineer, ServiceNetwork
+from portal.notifications import flows as notify
+from portal.notifications import service as outbox
 from portal.parts import service
-from portal.parts.models import Part, ShortageOrder, StockLocation
+from portal.parts.models import Part, ShortageOrder, StockBalance, StockLocation
 from portal.security import Principal
 from portal.tickets import service as tickets
 from portal.tickets.models import Ticket
@@ -157,6 +164,7 @@ def reserve_lines(
                 at=at,
             )
             short.append(PartLine(part.code, need - got, part.name))
+    alert_low_stock(session)
     return Reservation(reserved=tuple(reserved), shortages=tuple(short))
 
 
@@ -253,6 +261,7 @@ def fulfil(
         return False
     order.status, order.fulfilled_at = "fulfilled", at or utcnow()
     session.flush()
+    alert_low_stock(session)
     _resume_if_ready(session, ticket_id=order.ticket_id, actor=actor)
     return True
 
@@ -317,6 +326,7 @@ def transfer(
         kind=kind,
         at=at,
     )
+    alert_low_stock(session)
     return fulfil_waiting(session, location=target, actor=principal, at=at)
 
 
@@ -339,6 +349,7 @@ def ship_from_central(
             actor=principal.actor,
             at=at,
         )
+        alert_low_stock(session)
     return fulfil(session, order=order, actor=principal, at=at)
 
 
@@ -355,6 +366,7 @@ def issue_to_engineer(
         if res.status == "held" and res.location_id != van.id:
             service.issue(session, reservation=res, van=van, actor=principal.actor, at=at)
             moved += 1
+    alert_low_stock(session)
     return moved
 
 
@@ -407,6 +419,7 @@ def consume_for_ticket(
             at=at,
         )
         units += line.quantity
+    alert_low_stock(session)
     return units
 
 
@@ -428,3 +441,67 @@ def on_ticket_event(session: Session, *, ticket: Ticket, action: str) -> None:
         consume_for_ticket(session, ticket=ticket, principal=SYSTEM)
     elif action == "cancel":
         release_ticket(session, ticket=ticket)
+
+
+def count_stock(
+    session: Session,
+    *,
+    location: StockLocation,
+    part: Part,
+    counted: int,
+    reason: str,
+    principal: Principal,
+    at: datetime | None = None,
+) -> service.Count:
+    """A stock count (盘点调整) brings the books to what is on the shelf; a count that finds
+    more serves the location's waiting tickets, one that finds less may raise an alert."""
+    result = service.adjust_count(
+        session,
+        location=location,
+        part=part,
+        counted=counted,
+        reason=reason,
+        actor=principal.actor,
+        at=at,
+    )
+    alert_low_stock(session)
+    if result.delta > 0:
+        fulfil_waiting(session, location=location, actor=principal, at=at)
+    return result
+
+
+def low_stock_recipients(session: Session, *, location: StockLocation) -> list[int]:
+    """Who refills a location: its network's managers; the parts desk (dispatchers) for the
+    central warehouse, or for a network with no manager."""
+    users: list[int] = []
+    if location.network_id is not None:
+        users = outbox.users_with_role(
+            session, role="network_manager", network_id=location.network_id
+        )
+    return users or outbox.users_with_role(session, role="dispatcher")
+
+
+def alert_low_stock(session: Session, *, at: datetime | None = None) -> list[StockBalance]:
+    """Tell the people who refill a location, once per fall, that a part's free stock went
+    under its threshold there. Returns the balances alerted about."""
+    crossed = service.take_low_crossings(session)
+    for b in crossed:
+        assert b.low_since is not None
+        notify.notify_staff(
+            session,
+            user_ids=low_stock_recipients(session, location=b.location),
+            template="low_stock",
+            key=f"parts:low:{b.id}:{b.low_since.isoformat()}",
+            params={
+                "location": b.location.name,
+                "part": b.part.name,
+                "code": b.part.code,
+                "available": b.available,
+                "min_level": b.min_level,
+                "location_id": b.location_id,
+                "part_id": b.part_id,
+            },
+            ticket_id=None,
+            at=at or utcnow(),
+        )
+    return crossed

@@ -86,6 +86,9 @@ class StockBalance(Base):
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     defective: Mapped[int] = mapped_column(Integer, default=0)  # old parts awaiting repair
     min_level: Mapped[int] = mapped_column(Integer, default=0)  # low-stock alert threshold
+    # When the free stock last fell under `min_level` (None: not low). A movement that takes
+    # it under sets this and raises one alert; it stays set, silently, until stock recovers.
+    low_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     location: Mapped[StockLocation] = relationship(lazy="joined")
     part: Mapped[Part] = relationship(lazy="joined")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from portal.database import SessionDep
@@ -15,6 +16,7 @@ from portal.i18n import both
 from portal.networks.models import Engineer
 from portal.parts import flows, service
 from portal.parts.models import Part, StockLocation
+from portal.parts.schemas import StockCountRequest
 from portal.parts.views import van_read
 from portal.security import Principal
 from portal.templating import (
@@ -22,6 +24,7 @@ from portal.templating import (
     Staff,
     flash,
     flash_error,
+    flash_invalid,
     render,
     see_other,
 )
@@ -30,6 +33,7 @@ from portal.tickets.models import Ticket
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
 
 STOCK_ROLES = frozenset({"admin", "dispatcher", "finance", "network_manager"})
+COUNT_ROLES = frozenset({"admin", "dispatcher", "network_manager"})  # finance only reads
 IdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -88,9 +92,55 @@ def stock_page(
             "part_id": part_id,
             "low": low,
             "tab": "stock",
+            "may_count": user.role in COUNT_ROLES,
             **_choices(session, user),
         },
     )
+
+
+@router.post("/parts/stock/count", response_class=Response)
+def count_stock(
+    request: Request,
+    session: SessionDep,
+    user: StockUser,
+    location_id: Annotated[str, Form(max_length=12)] = "",
+    part_id: Annotated[str, Form(max_length=12)] = "",
+    counted: Annotated[str, Form(max_length=12)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """A stock count (盘点调整) from the stock page: the books follow the shelf."""
+    if user.role not in COUNT_ROLES:
+        raise Forbidden("error.forbidden")
+    back = "/parts/stock"
+    try:
+        data = StockCountRequest.model_validate(
+            {"location_id": location_id, "part_id": part_id, "counted": counted, "reason": reason}
+        )
+    except ValidationError as exc:
+        flash_invalid(request, exc.errors())
+        return see_other(back)
+    back = f"/parts/stock?location_id={data.location_id}&part_id={data.part_id}"
+    location = session.get(StockLocation, data.location_id)
+    if location is None or (
+        user.role == "network_manager" and location.network_id != user.network_id
+    ):
+        raise NotFound("object.stock_location")
+    try:
+        with session.begin_nested():
+            done = flows.count_stock(
+                session,
+                location=location,
+                part=service.get_part(session, part_id=data.part_id),
+                counted=data.counted,
+                reason=data.reason,
+                principal=user,
+            )
+    except PortalError as exc:
+        flash_error(request, exc)
+        return see_other(back)
+    zh, en = both("parts.counted", counted=done.counted, delta=f"{done.delta:+d}")
+    flash(request, "ok", zh, en)
+    return see_other(back)
 
 
 @router.get("/parts/movements", response_class=Response)

@@ -72,6 +72,7 @@ class BalanceRead(BaseModel):
     defective: int
     min_level: int
     low: bool
+    low_since: datetime | None = None
 
 
 class MovementRead(BaseModel):
@@ -118,6 +119,27 @@ class ThresholdRequest(BaseModel):
     location_id: Id
     part_id: Id
     min_level: int = Field(ge=0, le=100_000)
+
+
+class StockCountRequest(BaseModel):
+    """A stock count (盘点): the good units counted on the shelf, and why the books differ."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    location_id: Id
+    part_id: Id
+    counted: int = Field(ge=0, le=100_000)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class StockCountRead(BaseModel):
+    """What a stock count did: the books before, the count, the adjustment (if any)."""
+
+    on_hand_before: int
+    counted: int
+    delta: int
+    movement: MovementRead | None
+    balance: BalanceRead
 
 
 class PartLineIn(BaseModel):

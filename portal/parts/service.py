@@ -45,8 +45,16 @@ KINDS = (
     "return_defective",
     "repair",
     "scrap",
+    "adjust",
 )
 OPEN_RESERVATION = ("held", "issued")
+# The low-stock threshold a (location, part) gets when it first moves there: a store or the
+# warehouse running out of free stock is worth knowing; a van carries single units, so its
+# every fitting would cry wolf. Set per pair with `set_threshold`.
+DEFAULT_MIN_LEVEL = {"central": 1, "network": 1, "van": 0}
+# session.info key: balances that fell under their threshold in this transaction, waiting
+# for `flows.alert_low_stock` to tell the people who refill them.
+LOW_CROSSINGS = "parts.low_crossings"
 
 
 # ---- catalogue and locations -------------------------------------------------------------
@@ -178,13 +186,14 @@ def _balance_id(session: Session, *, location_id: int, part_id: int) -> int:
     )
     if found is not None:
         return found
+    kind = session.scalar(select(StockLocation.kind).where(StockLocation.id == location_id))
     values = {
         "location_id": location_id,
         "part_id": part_id,
         "on_hand": 0,
         "reserved": 0,
         "defective": 0,
-        "min_level": 0,
+        "min_level": DEFAULT_MIN_LEVEL.get(kind or "", 0),
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -200,6 +209,39 @@ def _expire_balance(session: Session, balance_id: int) -> None:
     cached = session.identity_map.get(identity_key(StockBalance, balance_id))
     if cached is not None:
         session.expire(cached)
+
+
+def _track_low(session: Session, *, balance_id: int, at: datetime, alert: bool = True) -> None:
+    """Keep `low_since` in step with the balance: set when its free stock falls under the
+    threshold (and, with `alert`, queue one alert), cleared when it recovers."""
+    b = StockBalance
+    row = session.execute(
+        select(b.on_hand, b.reserved, b.min_level, b.low_since).where(b.id == balance_id)
+    ).one()
+    low = row.min_level > 0 and row.on_hand - row.reserved < row.min_level
+    if low == (row.low_since is not None):
+        return
+    session.execute(
+        update(b)
+        .where(b.id == balance_id)
+        .values(low_since=at if low else None)
+        .execution_options(synchronize_session=False)
+    )
+    _expire_balance(session, balance_id)
+    if low and alert:
+        session.info.setdefault(LOW_CROSSINGS, []).append((balance_id, at))
+
+
+def take_low_crossings(session: Session) -> list[StockBalance]:
+    """The balances that fell under their threshold since the last call and are still low
+    from that same fall (a rolled-back movement's crossing is dropped)."""
+    queued = session.info.pop(LOW_CROSSINGS, [])
+    out: list[StockBalance] = []
+    for balance_id, at in dict.fromkeys(queued):
+        row = session.get(StockBalance, balance_id, populate_existing=True)
+        if row is not None and row.low_since is not None and row.low_since == at:
+            out.append(row)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +294,8 @@ def _move(
         if result.rowcount != 1:  # type: ignore[attr-defined]
             part = session.get(Part, part_id)
             raise Conflict("parts.insufficient", part=part.name if part else part_id)
+        if eff.on_hand or eff.reserved:
+            _track_low(session, balance_id=bid, at=when)
         rows.append(
             StockMovement(
                 batch=batch,
@@ -305,6 +349,9 @@ def set_threshold(session: Session, *, location_id: int, part_id: int, min_level
         .execution_options(synchronize_session=False)
     )
     _expire_balance(session, bid)
+    # A new threshold is not a movement: the page shows the state, and only the next fall
+    # under it (after a recovery) alerts.
+    _track_low(session, balance_id=bid, at=utcnow(), alert=False)
     session.flush()
 
 
@@ -434,6 +481,65 @@ def transfer(
         note=note,
         at=at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A stock count (盘点) at one location: what the books said, what was counted, and the
+    adjustment movement that brought the books in line (None when they already were)."""
+
+    on_hand_before: int
+    counted: int
+    movement: StockMovement | None
+
+    @property
+    def delta(self) -> int:
+        """Counted less booked: positive when more was found."""
+        return self.counted - self.on_hand_before
+
+
+def adjust_count(
+    session: Session,
+    *,
+    location: StockLocation,
+    part: Part,
+    counted: int,
+    reason: str,
+    actor: str,
+    at: datetime | None = None,
+) -> Count:
+    """Record a stock count (盘点调整): the good units found on the shelf become the on-hand
+    figure through one "adjust" movement carrying the reason. A count under what is held
+    for tickets is refused: release those reservations first."""
+    if counted < 0:
+        raise Invalid("parts.count_negative", field="counted")
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("validation.missing", field="reason", field_zh="原因", field_en="reason")
+    bid = _balance_id(session, location_id=location.id, part_id=part.id)
+    # FOR UPDATE (PostgreSQL): no movement slips in between the read and the adjustment.
+    row = session.execute(
+        select(StockBalance.on_hand, StockBalance.reserved)
+        .where(StockBalance.id == bid)
+        .with_for_update()
+    ).one()
+    if counted < row.reserved:
+        raise Invalid(
+            "parts.count_below_reserved", field="counted", reserved=row.reserved, part=part.name
+        )
+    delta = counted - row.on_hand
+    if delta == 0:
+        return Count(row.on_hand, counted, None)
+    (movement,) = _move(
+        session,
+        kind="adjust",
+        part_id=part.id,
+        effects=[Effect(location.id, on_hand=delta)],
+        actor=actor,
+        note=reason,
+        at=at,
+    )
+    return Count(row.on_hand, counted, movement)
 
 
 def held_for(

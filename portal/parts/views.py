@@ -41,6 +41,8 @@ from portal.parts.schemas import (
     ReturnRead,
     ReturnStep,
     ShortageRead,
+    StockCountRead,
+    StockCountRequest,
     ThresholdRequest,
     TransferRequest,
     VanRead,
@@ -102,6 +104,7 @@ def balance_read(b: StockBalance) -> BalanceRead:
         defective=b.defective,
         min_level=b.min_level,
         low=b.low,
+        low_since=b.low_since,
     )
 
 
@@ -185,6 +188,31 @@ def threshold(data: ThresholdRequest, session: SessionDep, principal: Movers) ->
     row = service.balance(session, location_id=loc.id, part_id=part.id)
     assert row is not None
     return balance_read(row)
+
+
+@router.post("/counts", response_model=StockCountRead, status_code=201)
+def count(data: StockCountRequest, session: SessionDep, principal: Movers) -> StockCountRead:
+    """Record a stock count (盘点调整): the books follow the shelf through one adjustment
+    movement with the reason; a count under what is held for tickets is refused (422)."""
+    loc = _location(session, principal, data.location_id)
+    part = service.get_part(session, part_id=data.part_id)
+    done = flows.count_stock(
+        session,
+        location=loc,
+        part=part,
+        counted=data.counted,
+        reason=data.reason,
+        principal=principal,
+    )
+    row = service.balance(session, location_id=loc.id, part_id=part.id)
+    assert row is not None
+    return StockCountRead(
+        on_hand_before=done.on_hand_before,
+        counted=done.counted,
+        delta=done.delta,
+        movement=MovementRead.model_validate(done.movement) if done.movement else None,
+        balance=balance_read(row),
+    )
 
 
 @router.get("/movements", response_model=list[MovementRead])

@@ -308,9 +308,11 @@ def settle_ticket(
     run_id: int | None = None,
     at: datetime | None = None,
     rules: Sequence[SettlementRule] | None = None,
+    request: bool = True,
 ) -> Outcome:
     """Post the ticket's lines once; post a correction (reversal + new version) when they
-    changed since; write nothing when they did not."""
+    changed since; write nothing when they did not. With `request`, an evaluated ticket whose
+    lines stand then waits for settlement (lifecycle t8)."""
     lines = ticket_lines(session, ticket=ticket, rules=rules)
     postings = [ln.posting(ticket.id) for ln in lines]
     standing, count = _active(session, ticket_id=ticket.id)
@@ -323,6 +325,8 @@ def settle_ticket(
             fresh.append((ledger.account(session, p.debit).id, amount, p.kind, p.rule))
             fresh.append((ledger.account(session, p.credit).id, -amount, p.kind, p.rule))
         if sorted(fresh) == _signature(standing.entries):
+            if request:  # posted when it was evaluated; the run now asks for settlement
+                _request_settlement(session, ticket=ticket)
             return Outcome(ticket.id, "unchanged", standing.id)
         ledger.reverse(
             session,
@@ -352,7 +356,8 @@ def settle_ticket(
     )
     if not created:
         return Outcome(ticket.id, "unchanged", txn.id)
-    _request_settlement(session, ticket=ticket)
+    if request:
+        _request_settlement(session, ticket=ticket)
     return Outcome(ticket.id, "corrected" if standing is not None else "posted", txn.id)
 
 
@@ -446,10 +451,12 @@ def run_settlement(
 
 
 def on_ticket_event(session: Session, *, ticket: Ticket, action: str) -> Outcome | None:
-    """The lifecycle hook: an evaluation settles the ticket into the month it happened in."""
+    """The lifecycle hook: an evaluation posts the ticket's lines into the month it happened
+    in. The ticket stays "evaluated": finance's request (or the month's run) moves it on, so
+    the customer who rated sees their rating, and t8 measures finance, not this hook."""
     if action != "evaluate" or ticket.status not in SETTLEABLE:
         return None
-    return settle_ticket(session, ticket=ticket, period=ledger.period_of(utcnow()))
+    return settle_ticket(session, ticket=ticket, period=ledger.period_of(utcnow()), request=False)
 
 
 def settle_paid_tickets(session: Session, *, statement_id: int, principal: Principal) -> int:

@@ -341,12 +341,15 @@ def transition(
     req: TransitionRequest,
     principal: Principal,
     reopen_window: timedelta,
+    payload: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> TicketEvent:
-    """Take one lifecycle action with the checks and side effects it needs."""
+    """Take one lifecycle action with the checks and side effects it needs; `payload` adds
+    what the caller records on the event (the field app's position, work record)."""
     action = req.action
     if action not in lifecycle.TRANSITIONS:
         raise Invalid("error.unknown_action", field="action", action=action)
-    payload: dict[str, Any] = {}
+    payload = dict(payload or {})
     if req.reason:
         payload["reason"] = req.reason
     if action in ("reassign", "engineer_reject") and not req.reason:
@@ -374,14 +377,29 @@ def transition(
         actor=principal.actor,
         role=principal.role,
         payload=payload,
+        at=at,
     )
     if assign:
         ticket.network_id, ticket.engineer_id = payload["network_id"], payload["engineer_id"]
     elif action == "engineer_reject":
         ticket.engineer_id = None
     session.flush()
+    _domain_hooks(session, ticket=ticket, action=action)
     sla_flows.on_transition(session, ticket=ticket, event=event)
     return event
+
+
+def _domain_hooks(session: Session, *, ticket: Ticket, action: str) -> None:
+    """What other domains do when a ticket moves, in the same transaction: parts consumes
+    what was held on completion and releases it on cancellation; settlement posts an
+    evaluated ticket's lines."""
+    # Imported here: both flows call back into `transition` (waiting for parts, requesting
+    # settlement), so importing them at the top would make a cycle.
+    from portal.parts import flows as parts_flows
+    from portal.settlement import flows as settlement_flows
+
+    parts_flows.on_ticket_event(session, ticket=ticket, action=action)
+    settlement_flows.on_ticket_event(session, ticket=ticket, action=action)
 
 
 def add_comment(
