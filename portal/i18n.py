@@ -1445,9 +1445,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "analytics.bot.intake": ("机器人受理率", "Accepted by the bot"),
     "analytics.bot.faq_rate": ("FAQ 回答率", "FAQ answer rate"),
     "analytics.bot.unanswered": ("未答问题排行", "Top unanswered questions"),
-    "analytics.bot.no_log": (
-        "知识库尚未记录检索日志，暂不可用",
-        "Unavailable: the knowledge base keeps no search log",
+    "analytics.bot.no_searches": ("本期无知识库检索", "No FAQ searches in the period"),
+    "analytics.bot.faq_suggested": ("另有 {n} 次给出推荐", "{n} more got suggestions"),
+    "analytics.bot.question": ("客户问题", "Customer question"),
+    "analytics.bot.asked": ("次数", "Times asked"),
+    "analytics.bot.to_editor": ("去知识库补充答案", "Answer them in the knowledge base"),
+    "analytics.bot.faq_note": (
+        "FAQ 回答率 = 直接给出答案的检索 / 全部检索；来自检索日志，不随区域、网点、产品、渠道筛选。",
+        "FAQ answer rate = searches answered directly / all searches; from the search log, "
+        "which the region, network, product and channel filters do not apply to.",
     ),
     "analytics.people.active": ("出勤工程师", "Active engineers"),
     "analytics.people.engineers_total": ("在册 {n} 人", "{n} on the roster"),
