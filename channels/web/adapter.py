@@ -5,6 +5,8 @@ Wire protocol (JSON text frames, see `channels.web.wire`):
 - connect  `/channels/web/ws?site_key=KEY&visitor_id=ID`; an unknown site key or a malformed
   visitor id is closed with 1008 (policy violation) before the socket is accepted.
 - server -> `{"type": "history", "messages": [message, ...]}` once, right after connecting.
+  Before it, a hub with `greet(channel=, sender_id=)` is told the chat is open: on first
+  contact it stores the bot's greeting, so the history starts with it.
 - client -> `{"type": "message", "text": "...", "payload": "..."?, "client_id": "..."?}`.
 - server -> `{"type": "typing", "on": true}`, then the stored inbound message echoed back
   (`direction: "in"`, with the client's `client_id`, so other tabs of the visitor see it),
@@ -88,6 +90,8 @@ def build_router(
     typing_limit = RateLimiter(typing_rate_per_min, clock=clock)
     # Optional: a hub without it (a bare bot bridge) just never shows customer typing.
     customer_typing: Callable[..., Awaitable[None]] | None = getattr(hub, "customer_typing", None)
+    # Optional too: a hub without it leaves a new visitor to speak first.
+    greet: Callable[..., Awaitable[object]] | None = getattr(hub, "greet", None)
 
     async def report_typing(visitor_id: str, on: bool) -> None:
         if customer_typing is None or not typing_limit.allow(visitor_id):
@@ -145,6 +149,11 @@ def build_router(
         await websocket.accept()
         registry.add(visitor_id, websocket)
         try:
+            if greet is not None:
+                try:
+                    await greet(channel=CHANNEL, sender_id=visitor_id)
+                except Exception:  # no greeting is no reason to refuse the chat
+                    log.exception("hub greeting failed for widget visitor %s", visitor_id)
             try:
                 past = await hub.history(channel=CHANNEL, sender_id=visitor_id)
             except Exception:

@@ -11,6 +11,9 @@ work, then delivers customer messages through the customer's channel (the sender
 Channels register how to reach a customer outside a turn:
 `hub.register_sender(channel, send)` with `send(ChannelMessage) -> Awaitable[None]`, and
 optionally `hub.register_typing(channel, typing)` with `typing(sender_id, on)`.
+A channel whose customers open a chat before typing (the widget) calls
+`hub.greet(channel=, sender_id=)` first: on first contact the bot's greeting is stored, so
+the history the channel shows next starts with it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -27,7 +31,7 @@ from channels.base import ChannelMessage
 from portal.conversations import service
 from portal.conversations.core import Effects, Notice, Sender, TypingSender, customer_lang
 from portal.conversations.desk import AgentDesk
-from portal.conversations.models import Conversation
+from portal.conversations.models import Conversation, Message
 from portal.conversations.queueing import QueueClock
 from portal.conversations.rasa import BotUnavailable, RasaClient
 from portal.conversations.schemas import HandoffResult
@@ -37,6 +41,9 @@ from portal.observability.context import bind_conversation
 
 log = logging.getLogger(__name__)
 
+# What the hub sends Rasa when a customer opens a chat: Rasa's own trigger for
+# action_session_start, which greets.
+SESSION_START = "/session_start"
 CSAT_PAYLOAD = re.compile(r'^/csat\{"score":\s*([1-5])\}$')
 CSAT_TEXT = re.compile(r"^([1-5])\s*(?:分|星)?$")
 
@@ -113,6 +120,42 @@ class ConversationHub(AgentDesk, QueueClock):
             )
             await self._apply(inbound.effects.merge(effects))
             return out
+
+    async def greet(self, *, channel: str, sender_id: str) -> list[ChannelMessage]:
+        """First contact (a chat opened before anything was typed): the bot's greeting,
+        stored like any reply. Nothing once the conversation has messages, or without Rasa."""
+        async with self._locks[(channel, sender_id)]:
+            opened = await run_in_threadpool(self._first_contact, channel, sender_id)
+            if opened is None:
+                return []
+            conversation_id, public_id = opened
+            try:
+                replies = await self.rasa.send(
+                    sender=public_id, text=SESSION_START, metadata={"channel": channel}
+                )
+            except BotUnavailable as exc:
+                log.warning("no greeting for %s: %s", public_id, exc)
+                return []
+            out, effects = await run_in_threadpool(
+                self._store_replies, conversation_id, replies, "bot", []
+            )
+            await self._apply(effects)
+            return out
+
+    def _first_contact(self, channel: str, sender_id: str) -> tuple[int, str] | None:
+        with self.db.session() as session:
+            conversation = service.find_conversation(session, channel=channel, sender_id=sender_id)
+            if conversation is not None and (
+                conversation.state != "bot"
+                or session.scalar(
+                    select(Message.id).where(Message.conversation_id == conversation.id).limit(1)
+                )
+                is not None
+            ):
+                return None
+            if conversation is None:
+                conversation = service.get_or_open(session, channel=channel, sender_id=sender_id)
+            return conversation.id, conversation.public_id
 
     def _store_inbound(self, message: ChannelMessage) -> _Inbound | None:
         with self.db.session() as session:

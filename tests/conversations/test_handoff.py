@@ -194,7 +194,8 @@ def test_widget_customer_gets_agent_messages_and_typing(
         echo = _until(ws, lambda f: f["type"] == "message")
         assert echo["direction"] == "in" and echo["client_id"] == "c2"
         _until(ws, lambda f: f["type"] == "typing" and f["on"] is False)
-    assert rasa.texts_from(conversation) == ["你好"]
+    # The widget was greeted on opening (the session start), then only "你好" reached Rasa.
+    assert rasa.texts_from(conversation) == ["/session_start", "你好"]
 
 
 def test_widget_customer_typing_reaches_only_the_agent_who_owns_the_chat(

@@ -104,6 +104,9 @@ def test_widget_report_then_the_ticket_in_the_portal(stack: Stack, browser: Any)
     # 1. An anonymous visitor on the help centre uses the chat widget to report a fault.
     page.goto(stack.portal_url + "/my/help")
     page.locator("[data-testid=aftersales-launcher]").click()
+    # The bot speaks first: its greeting is the opened chat's history.
+    page.locator(BOT_MESSAGES).first.wait_for(timeout=60_000)
+    assert "您好" in _bot_texts(page)[0]
     _send(page, "你好")
     number = _report_fault(page)
 
