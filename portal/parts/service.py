@@ -187,7 +187,7 @@ def _balance_id(session: Session, *, location_id: int, part_id: int) -> int:
     if found is not None:
         return found
     kind = session.scalar(select(StockLocation.kind).where(StockLocation.id == location_id))
-    values = {
+    values: dict[str, object] = {
         "location_id": location_id,
         "part_id": part_id,
         "on_hand": 0,
@@ -195,6 +195,9 @@ def _balance_id(session: Session, *, location_id: int, part_id: int) -> int:
         "defective": 0,
         "min_level": DEFAULT_MIN_LEVEL.get(kind or "", 0),
     }
+    # Nothing there yet is already under a threshold: low from the start, with no alert (the
+    # stock did not fall; it never came).
+    values["low_since"] = utcnow() if values["min_level"] else None
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(insert(StockBalance).values(**values).on_conflict_do_nothing())

@@ -1,8 +1,9 @@
 """Property-based and concurrent tests of the stock ledger (both databases).
 
-Whatever sequence of operations runs, and however many reservations race for the last
-units: every balance equals the sum of its movements, no bucket is ever below zero, nothing
-reserved exceeds what is on hand, and a refused operation leaves no trace.
+Whatever sequence of operations runs (stock counts included), and however many reservations
+race for the last units: every balance equals the sum of its movements, no bucket is ever below
+zero, nothing reserved exceeds what is on hand, a refused operation leaves no trace, and a
+balance is marked low exactly while its free stock is under its threshold.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from portal.database import Database
-from portal.errors import Conflict
+from portal.errors import Conflict, Invalid
 from portal.parts import service
 from portal.parts.models import Part, StockBalance, StockLocation, StockMovement
 from tests.conftest import _truncate
@@ -44,6 +45,9 @@ op = st.one_of(
     st.tuples(st.just("release"), st.integers(0, 20)),
     st.tuples(st.just("consume"), st.integers(0, TICKETS - 1), st.integers(0, PARTS - 1), qty),
     st.tuples(st.just("issue"), st.integers(0, 20)),
+    st.tuples(
+        st.just("count"), st.integers(0, LOCS - 1), st.integers(0, PARTS - 1), st.integers(0, 8)
+    ),
 )
 
 
@@ -74,8 +78,10 @@ def test_stock_is_the_sum_of_movements_and_never_negative(db: Database, ops: lis
         ]
         customer = f.customer(s)
         tickets = [f.ticket(s, customer=customer) for _ in range(TICKETS)]
+        service.set_threshold(s, location_id=locs[1].id, part_id=parts[0].id, min_level=3)
         received = Counter[int]()
         consumed = Counter[int]()
+        adjusted = Counter[int]()
         for o in ops:
             before = _snapshot(s)
             moved_before = s.scalar(select(StockMovement.id).order_by(StockMovement.id.desc()))
@@ -107,6 +113,16 @@ def test_stock_is_the_sum_of_movements_and_never_negative(db: Database, ops: lis
                             quantity=o[3],
                             actor="p",
                         )
+                    elif kind == "count":
+                        done = service.adjust_count(
+                            s,
+                            location=locs[o[1]],
+                            part=parts[o[2]],
+                            counted=o[3],
+                            reason="盘点",
+                            actor="p",
+                        )
+                        adjusted[parts[o[2]].id] += done.delta
                     elif kind in ("release", "issue"):
                         held = [
                             r
@@ -131,19 +147,22 @@ def test_stock_is_the_sum_of_movements_and_never_negative(db: Database, ops: lis
                             actor="p",
                         )
                         consumed[parts[o[2]].id] += o[3]
-            except Conflict:
+            except (Conflict, Invalid):
                 # Refused: no balance changed and no movement was written.
                 assert _snapshot(s) == before
                 last = s.scalar(select(StockMovement.id).order_by(StockMovement.id.desc()))
                 assert last == moved_before
             assert_ledger_matches(s)
-        # Nothing is made or lost: what is on hand is what came in less what was fitted.
+            for b in s.scalars(select(StockBalance)):
+                assert (b.low_since is not None) == b.low, (b.location_id, b.part_id)
+        # Nothing is made or lost: on hand is what came in, less what was fitted, give or take
+        # what the counts found.
         for part in parts:
             on_hand = sum(
                 b.on_hand
                 for b in s.scalars(select(StockBalance).where(StockBalance.part_id == part.id))
             )
-            assert on_hand == received[part.id] - consumed[part.id]
+            assert on_hand == received[part.id] - consumed[part.id] + adjusted[part.id]
 
 
 def test_concurrent_reservations_never_oversell(db: Database) -> None:
