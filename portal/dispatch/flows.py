@@ -25,6 +25,8 @@ from portal.dispatch.scoring import DispatchSettings, Ranked
 from portal.errors import Conflict, Forbidden, Invalid, PortalError
 from portal.i18n import both
 from portal.networks.models import Engineer, ServiceNetwork
+from portal.notifications import flows as notify
+from portal.notifications import service as outbox
 from portal.security import Principal
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
@@ -36,6 +38,8 @@ SYSTEM = Principal(kind="service", role=lifecycle.SYSTEM, name="dispatch")
 _REOPEN_WINDOW = timedelta(days=30)
 # Statuses in which a ticket has an engineer who may be replaced (改派).
 ASSIGNED = ("dispatched", "engineer_accepted")
+# The SLA deadlines whose names a reassignment's reason may carry.
+SLA_KINDS = ("response", "arrival", "resolution")
 
 
 @dataclass(slots=True)
@@ -356,6 +360,83 @@ def reject(
         session, ticket=ticket, settings=settings, planner=planner, day=day, now=now
     )
     return Rejected(ticket=ticket, rejected_by=holder, next=nxt)
+
+
+def auto_reassign(
+    session: Session,
+    *,
+    ticket: Ticket,
+    reason: str,
+    settings: DispatchSettings | None = None,
+    planner: PartsPlanner | None = None,
+    now: datetime | None = None,
+) -> Assigned | None:
+    """The SLA scheduler's 改派: the engineer missed a deadline (`reason` "sla:<kind>"), so the
+    ticket goes to the best other candidate through the usual ranking and the locked,
+    version-checked assignment; the engineer it was taken from and the dispatchers are told.
+
+    Today's candidates first (the customer is already waiting), then the next visit day's.
+    None, with nothing changed, when the ticket no longer has an engineer to replace or
+    nobody else can take it: the escalation ladder carries on with a person.
+    """
+    now = now or utcnow()
+    settings = settings or DispatchSettings()
+    seen = service.ticket_version(session, ticket_id=ticket.id)
+    ticket = service.lock_ticket(session, ticket_id=ticket.id)
+    previous = ticket.engineer_id
+    if ticket.status not in ASSIGNED or previous is None:
+        return None
+    best: Ranked | None = None
+    visit_day = today = service.local_day(now, settings)
+    for day in dict.fromkeys([today, service.default_visit_day(now, settings)]):
+        # The job excludes the engineer holding it and everyone who rejected it.
+        _, ranked, _ = service.candidates(
+            session, ticket=ticket, day=day, now=now, settings=settings
+        )
+        if ranked:
+            best, visit_day = ranked[0], day
+            break
+    if best is None:
+        return None
+    kind = reason.removeprefix("sla:")
+    kind_zh, kind_en = both(f"sla.kind.{kind}") if kind in SLA_KINDS else (kind, kind)
+    said_zh, _ = both("dispatch.sla_reassign_reason", kind=kind_zh, kind_en=kind_en)
+    assigned = _assign_locked(
+        session,
+        ticket_id=ticket.id,
+        seen_version=seen,
+        principal=SYSTEM,
+        engineer_id=best.worker.id,
+        network_id=None,
+        reason=said_zh,
+        day=visit_day,
+        source="auto",
+        planner=planner or NoParts(),
+    )
+    params = notify.ticket_params(session, ticket)
+    params.update(
+        kind=kind_zh,
+        kind_en=kind_en,
+        previous=_engineer_name(session, previous),
+        engineer=best.worker.name,
+    )
+    taken_from = outbox.engineer_user(session, engineer_id=previous)
+    notify.notify_staff(
+        session,
+        user_ids=([taken_from] if taken_from is not None else [])
+        + outbox.users_with_role(session, role="dispatcher"),
+        template="sla_reassigned",
+        key=f"ticket:{ticket.id}:v{assigned.version}:sla_reassigned",
+        params=params,
+        ticket_id=ticket.id,
+        at=now,
+    )
+    return assigned
+
+
+def _engineer_name(session: Session, engineer_id: int) -> str:
+    engineer = session.get(Engineer, engineer_id)
+    return engineer.name if engineer is not None else ""
 
 
 # --- day plans and routes -----------------------------------------------------------------

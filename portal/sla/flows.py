@@ -179,19 +179,30 @@ def _warn(session: Session, *, timer: SlaTimer, ticket: Ticket, now: datetime) -
     timer.warned_at = now
 
 
-def _request_reassign(session: Session, *, ticket: Ticket, timer: SlaTimer, now: datetime) -> str:
-    """Ask dispatch to reassign; without a dispatch hook, record the request for a person."""
+def _request_reassign(
+    session: Session, *, ticket: Ticket, timer: SlaTimer, now: datetime
+) -> dict[str, Any]:
+    """Have dispatch give the ticket to another engineer (改派); when it cannot (nobody else
+    is free, or dispatch refused), ask the dispatchers to do it. What happened, for the
+    escalate event."""
     try:
         dispatch = importlib.import_module("portal.dispatch.flows")
     except ImportError:
         dispatch = None
     hook = getattr(dispatch, "auto_reassign", None)
+    previous = ticket.engineer_id
     if callable(hook):
         try:
             with session.begin_nested():
-                hook(session, ticket=ticket, reason=f"sla:{timer.kind}")
-            return "done"
-        except Exception:  # dispatch may refuse (nobody free): a person takes over
+                done = hook(session, ticket=ticket, reason=f"sla:{timer.kind}", now=now)
+            if done is not None:
+                return {
+                    "reassign": "done",
+                    "reassigned_from": previous,
+                    "reassigned_to": done.engineer_id,
+                }
+            log.info("ticket %s: no other engineer can take it; asking dispatch", ticket.number)
+        except Exception:  # dispatch refused: a person takes over
             log.exception("auto reassignment of ticket %s failed", ticket.number)
     notify.notify_staff(
         session,
@@ -202,7 +213,13 @@ def _request_reassign(session: Session, *, ticket: Ticket, timer: SlaTimer, now:
         ticket_id=ticket.id,
         at=now,
     )
-    return "requested"
+    return {"reassign": "requested"}
+
+
+def _auto_reassigns(session: Session, *, ticket: Ticket, defaults: service.SlaDefaults) -> bool:
+    """Whether the ticket's policy (else the settings) wants a late engineer replaced."""
+    terms = service.terms_for(session, ticket=ticket, defaults=defaults)
+    return terms.auto_reassign if terms.auto_reassign is not None else defaults.auto_reassign
 
 
 def _escalate(
@@ -231,13 +248,13 @@ def _escalate(
     }
     reassign = (
         first
-        and defaults.auto_reassign
         and timer.kind == "arrival"
         and ticket.engineer_id is not None
         and ticket.status in lifecycle.TRANSITIONS["reassign"].sources
+        and _auto_reassigns(session, ticket=ticket, defaults=defaults)
     )
     if reassign:
-        payload["reassign"] = _request_reassign(session, ticket=ticket, timer=timer, now=now)
+        payload.update(_request_reassign(session, ticket=ticket, timer=timer, now=now))
     if ticket.status in lifecycle.TRANSITIONS["escalate"].sources:
         lifecycle.apply(
             session, ticket=ticket, action="escalate", actor=ACTOR, payload=payload, at=now

@@ -29,6 +29,9 @@ class SlaPolicy(Base):
     resolution_minutes: Mapped[int] = mapped_column(Integer)
     # False: the clock runs around the clock (e.g. a 24/7 promise to VIP customers).
     business_hours: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A missed arrival deadline hands the ticket to another engineer (改派) by itself;
+    # None: as the settings say (SLA_AUTO_REASSIGN).
+    auto_reassign: Mapped[bool | None] = mapped_column(Boolean)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -28,6 +28,10 @@ class PolicyCreate(BaseModel):
     arrival_minutes: int = Minutes
     resolution_minutes: int = Minutes
     business_hours: bool = True
+    auto_reassign: bool | None = Field(
+        default=None,
+        description="A missed arrival deadline reassigns by itself; null: the portal's setting.",
+    )
 
 
 class PolicyRead(PolicyCreate):

@@ -70,6 +70,7 @@ class Terms:
     name: str
     minutes: dict[str, int]
     business_hours: bool
+    auto_reassign: bool | None = None  # None: the settings' default
 
 
 # ---------------------------------------------------------------- policies
@@ -103,6 +104,7 @@ def match_policy(
                 "resolution": best.resolution_minutes,
             },
             business_hours=best.business_hours,
+            auto_reassign=best.auto_reassign,
         )
     return Terms(
         name="default",

@@ -3,6 +3,8 @@ through the real ticket service (so the lifecycle hook runs), and short queries.
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,11 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.customers.models import Customer
+from portal.database import Database
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.notifications.models import Notification
 from portal.security import Principal
 from portal.sla import flows as sla_flows
+from portal.sla.flows import Scheduler
 from portal.sla.models import SlaTimer
+from portal.sla.service import SlaDefaults
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
 from portal.tickets.models import Ticket, TicketEvent
@@ -151,3 +156,26 @@ def staff_notes(session: Session, template: str) -> list[tuple[str, int | None]]
 def network(session: Session, network_id: int) -> ServiceNetwork:
     """A network by id."""
     return session.get_one(ServiceNetwork, network_id)
+
+
+def race(db: Database, now: datetime, workers: int = 2, **defaults: Any) -> Counter[str]:
+    """Run `workers` schedulers at once, each in its own thread with its own session."""
+    start = threading.Barrier(workers)
+    results: list[Counter[str]] = []
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        sched = Scheduler(db=db, defaults=SlaDefaults(**defaults), worker=f"racer{i}", batch=3)
+        try:
+            start.wait()
+            results.append(sched.run_once(now))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    return sum(results, Counter())

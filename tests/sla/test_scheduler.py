@@ -3,8 +3,6 @@ state kept only in the database (a new scheduler carries on where the last one s
 
 from __future__ import annotations
 
-import importlib
-import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -28,6 +26,7 @@ from tests.sla.support import (
     escalations,
     make_crew,
     open_ticket,
+    race,
     sh,
     staff_notes,
     timers,
@@ -168,29 +167,6 @@ def test_a_ticket_moved_without_the_hook_is_reconciled_not_escalated(db: Databas
         assert escalations(s, ids[1]) == []
 
 
-def _race(db: Database, now: object, workers: int = 2) -> Counter[str]:
-    """Run `workers` schedulers at once, each in its own thread with its own session."""
-    start = threading.Barrier(workers)
-    results: list[Counter[str]] = []
-    errors: list[BaseException] = []
-
-    def work(i: int) -> None:
-        sched = Scheduler(db=db, defaults=SlaDefaults(), worker=f"racer{i}", batch=3)
-        try:
-            start.wait()
-            results.append(sched.run_once(now))  # type: ignore[arg-type]
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    return sum(results, Counter())
-
-
 @pytest.mark.parametrize("rounds", [3])
 def test_racing_workers_escalate_each_step_exactly_once(db: Database, rounds: int) -> None:
     with db.session() as s:
@@ -202,7 +178,7 @@ def test_racing_workers_escalate_each_step_exactly_once(db: Database, rounds: in
             ids.append(ticket.id)
     now = sh(2026, 3, 9, 13, 0)  # every arrival deadline
     for step in range(1, rounds + 1):
-        total = _race(db, now)
+        total = race(db, now)
         # 12 arrival timers climb one step; the met response timers are not touched.
         assert total == Counter(escalated=12), step
         with db.session() as s:
@@ -224,22 +200,13 @@ def test_two_workers_on_one_ticket_fire_it_once(db: Database) -> None:
         make_crew(s)
         ticket_id = open_ticket(s, at=MONDAY_9).id
     for _ in range(5):  # same deadline, five separate races: still one step
-        _race(db, sh(2026, 3, 9, 9, 10), workers=4)
+        race(db, sh(2026, 3, 9, 9, 10), workers=4)
     with db.session() as s:
         assert [p["level"] for p in escalations(s, ticket_id)] == [3]
 
 
-def _has_dispatch_hook() -> bool:
-    try:
-        return callable(
-            getattr(importlib.import_module("portal.dispatch.flows"), "auto_reassign", None)
-        )
-    except ImportError:
-        return False
-
-
-@pytest.mark.skipif(_has_dispatch_hook(), reason="dispatch reassigns by itself")
-def test_a_missed_arrival_records_a_reassignment_request(db: Database) -> None:
+def test_a_missed_arrival_with_nobody_else_free_asks_the_dispatchers(db: Database) -> None:
+    # The crew's engineer is the only one who could go: dispatch has no one to give it to.
     with db.session() as s:
         crew = make_crew(s)
         ticket = open_ticket(s, at=MONDAY_9)

@@ -46,8 +46,15 @@ def test_admins_add_policies_others_only_read_them(
     created = client.post("/api/v1/sla/policies", json=policy, headers=admin)
     assert created.status_code == 201, created.text
     assert created.json()["active"] and created.json()["business_hours"]
+    assert created.json()["auto_reassign"] is None  # as the settings say
     listed = client.get("/api/v1/sla/policies", headers=agent).json()
     assert [p["name"] for p in listed] == ["VIP"]
+    eager = client.post(
+        "/api/v1/sla/policies",
+        json={**policy, "name": "VIP 改派", "auto_reassign": True},
+        headers=admin,
+    )
+    assert eager.status_code == 201 and eager.json()["auto_reassign"] is True
     off = client.put(
         f"/api/v1/sla/policies/{created.json()['id']}/active", json={"active": False}, headers=admin
     )
