@@ -11,6 +11,7 @@ from portal.audit.models import AuditRecord
 from portal.conversations.models import (
     AgentProfile,
     Conversation,
+    ConversationAttachment,
     ConversationEvent,
     ConversationNote,
     Message,
@@ -116,6 +117,7 @@ __all__ = [
     "TicketAttachment",
     "TicketComment",
     "Conversation",
+    "ConversationAttachment",
     "Customer",
     "IdempotencyRecord",
     "Message",

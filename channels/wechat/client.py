@@ -7,6 +7,7 @@ often one may be: so the token must be shared, and refreshed by one caller at a 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,9 @@ from channels.wechat.wire import menu_definition, reply_text
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 # Refresh this long before the stated expiry, so no call goes out with a dying token.
 REFRESH_MARGIN_S = 300
+
+# media/get answers an error as JSON (or text) instead of the file.
+ERROR_TYPES = ("application/json", "text/plain", "text/html")
 
 # Fetches a new token from WeChat: (access_token, expires_in seconds).
 Fetch = Callable[[], tuple[str, int]]
@@ -54,6 +58,10 @@ class MemoryTokenCache:
             token, expires_in = fetch()
             self._tokens[app_id] = (token, now + expires_in)
             return token
+
+
+class MediaTooLarge(Exception):
+    """A media file over the size we keep; nothing of it is stored."""
 
 
 class WeChatApi(WeChatClient):  # type: ignore[misc]
@@ -116,6 +124,51 @@ class WeChatApi(WeChatClient):  # type: ignore[misc]
             params.pop("access_token", None)
             kwargs["data"] = body
             return super()._request(method, url_or_endpoint, **kwargs)
+
+    def download_media(self, media_id: str, *, max_bytes: int) -> tuple[bytes, str]:
+        """A temporary media file (临时素材, media/get) by its MediaId: (bytes, content type).
+
+        Read in chunks and abandoned past `max_bytes`, so a huge file is never held whole.
+        WeChat answers errors as JSON instead of the file: raised as WeChatClientException;
+        a refused token is refreshed through the shared cache and the call made once more.
+        """
+        for attempt in (1, 2):
+            token = self.access_token
+            response = self._http.get(
+                self.API_BASE_URL + "media/get",
+                params={"access_token": token, "media_id": media_id},
+                timeout=self.timeout,
+                stream=True,
+            )
+            with response:
+                if response.status_code >= 400:
+                    raise WeChatClientException(
+                        None, None, client=self, request=response.request, response=response
+                    )
+                content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise MediaTooLarge(f"{declared} bytes")
+                data = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise MediaTooLarge(f"over {max_bytes} bytes")
+            if content_type.lower() not in ERROR_TYPES:
+                return bytes(data), content_type
+            try:
+                error = json.loads(bytes(data) or b"{}")
+            except ValueError:
+                error = {}
+            errcode = int(error.get("errcode", -1)) if isinstance(error, dict) else -1
+            errmsg = str(error.get("errmsg", "")) if isinstance(error, dict) else ""
+            if errcode in TOKEN_ERRORS and attempt == 1:
+                self.tokens.token(self.appid, self._fetch_token, stale=token)
+                continue
+            raise WeChatClientException(
+                errcode, errmsg, client=self, request=response.request, response=response
+            )
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def send(self, messages: Sequence[ChannelMessage]) -> None:
         """Messages to one follower as one customer-service text (客服消息)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from portal import csrf
@@ -173,6 +174,25 @@ def save_profile(
 async def conversation(public_id: str, request: Request, _agent: Agent) -> ConversationDetail:
     """The bot's summary, the full transcript, internal notes and the handoff history."""
     return await _hub(request).detail(public_id)
+
+
+@router.get("/attachments/{attachment_id}", response_class=FileResponse)
+def attachment(
+    attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request: Request,
+    session: SessionDep,
+    _agent: Agent,
+) -> FileResponse:
+    """A photo a customer sent in chat, from our own storage (WeChat's links expire)."""
+    found = service.get_attachment(session, attachment_id=attachment_id)
+    settings: Settings = request.app.state.settings
+    assert found.storage_key is not None  # get_attachment returns stored ones only
+    return FileResponse(
+        settings.uploads_path / found.storage_key,
+        media_type=found.content_type,
+        # The type was sniffed from the bytes; the browser must not guess another.
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
+    )
 
 
 @router.get("/conversations/{public_id}/customer", response_model=CustomerContext)

@@ -123,3 +123,33 @@ class AgentProfile(Base):
     team: Mapped[str] = mapped_column(String(32), default="")
     is_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ConversationAttachment(Base):
+    """A file a customer sent in chat (a WeChat photo), kept in our own storage.
+
+    Channels hand over links that expire (WeChat's PicUrl and MediaId last three days), so the
+    file is fetched when it arrives. `status` is stored (the file is under the uploads folder
+    at `storage_key`) or failed (`error` says why; staff are told, the message keeps the
+    channel's own link). One row per channel message id, so a retry never fetches twice.
+    """
+
+    __tablename__ = "conversation_attachments"
+    __table_args__ = (
+        UniqueConstraint(
+            "conversation_id", "channel_message_id", name="uq_conversation_attachments_channel_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    channel_message_id: Mapped[str | None] = mapped_column(String(128))
+    source_url: Mapped[str] = mapped_column(String(500), default="")
+    media_id: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16))  # stored | failed
+    error: Mapped[str] = mapped_column(Text, default="")
+    content_type: Mapped[str] = mapped_column(String(64), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    storage_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,10 +6,12 @@ records an event with actor and time. Keyword-only; flush, never commit.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select, update
@@ -21,15 +23,17 @@ from portal.accounts.models import User
 from portal.conversations.models import (
     AgentProfile,
     Conversation,
+    ConversationAttachment,
     ConversationEvent,
     ConversationNote,
     Message,
 )
 from portal.customers.models import ChannelIdentity, Customer
 from portal.database import utcnow
-from portal.errors import Conflict, NotFound
+from portal.errors import Conflict, Invalid, NotFound
 from portal.i18n import both
 from portal.tickets.models import Ticket
+from portal.tickets.service import sniff
 
 # Which moves each step may make: kind -> (from states, to state).
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -113,6 +117,107 @@ def add_message(
         return None
     conversation.last_message_at = message.created_at
     return message
+
+
+def attachment_url(attachment: ConversationAttachment) -> str:
+    """Where staff read a stored chat attachment (the console API, staff only)."""
+    return f"/api/v1/console/attachments/{attachment.id}"
+
+
+def find_attachment(
+    session: Session, *, conversation: Conversation, channel_message_id: str | None
+) -> ConversationAttachment | None:
+    """The attachment already kept for this channel message, if any (a retry's)."""
+    if channel_message_id is None:
+        return None
+    return session.scalars(
+        select(ConversationAttachment).where(
+            ConversationAttachment.conversation_id == conversation.id,
+            ConversationAttachment.channel_message_id == channel_message_id,
+        )
+    ).first()
+
+
+def store_attachment(
+    session: Session,
+    *,
+    conversation: Conversation,
+    channel_message_id: str | None,
+    data: bytes,
+    root: Path,
+    max_bytes: int,
+    source_url: str = "",
+    media_id: str = "",
+) -> ConversationAttachment:
+    """Check size and type as ticket uploads do (images only), write the file under `root`,
+    record it on the conversation."""
+    if not data:
+        raise Invalid("error.file_empty", field="file")
+    if len(data) > max_bytes:
+        raise Invalid("error.file_too_large", field="file", mb=max_bytes // (1024 * 1024))
+    kind = sniff(data)
+    if kind is None or not kind[0].startswith("image/"):
+        raise Invalid("error.chat_image_type", field="file")
+    content_type, ext = kind
+    now = utcnow()
+    key = f"chat/{now:%Y/%m}/{uuid.uuid4().hex}{ext}"
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(ext + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    attachment = ConversationAttachment(
+        conversation_id=conversation.id,
+        channel_message_id=channel_message_id,
+        source_url=source_url[:500],
+        media_id=media_id[:128],
+        status="stored",
+        error="",
+        content_type=content_type,
+        size=len(data),
+        storage_key=key,
+        sha256=hashlib.sha256(data).hexdigest(),
+        created_at=now,
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def failed_attachment(
+    session: Session,
+    *,
+    conversation: Conversation,
+    channel_message_id: str | None,
+    error: str,
+    source_url: str = "",
+    media_id: str = "",
+) -> ConversationAttachment:
+    """Record a file the customer sent that could not be kept, and why."""
+    attachment = ConversationAttachment(
+        conversation_id=conversation.id,
+        channel_message_id=channel_message_id,
+        source_url=source_url[:500],
+        media_id=media_id[:128],
+        status="failed",
+        error=error[:1000],
+        content_type="",
+        size=0,
+        storage_key=None,
+        sha256="",
+        created_at=utcnow(),
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def get_attachment(session: Session, *, attachment_id: int) -> ConversationAttachment:
+    """A stored chat attachment (a failed one has no file to read)."""
+    attachment = session.get(ConversationAttachment, attachment_id)
+    if attachment is None or attachment.status != "stored" or not attachment.storage_key:
+        raise NotFound("object.attachment")
+    return attachment
 
 
 def list_messages(

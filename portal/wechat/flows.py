@@ -3,9 +3,13 @@
 `WeChatDesk` sits between the callback adapter and the conversation hub. It handles what is
 WeChat's own (follow and unfollow, scans, images, voice without recognised words, a location
 offered as the visit address, binding the openid to a customer by phone and one-time code)
-and hands everything else to the hub, which runs the bot's turn. Every inbound message is
-stored with WeChat's MsgId (or event key) in the transaction that acts on it, so a retry of
-a message finds it stored and does nothing.
+and hands everything else to the hub, which runs the bot's turn. A photo is fetched through
+the media API (media/get by its MediaId, since WeChat's links expire after three days) into
+our own attachment storage, with the size and type checks of any upload; a photo that cannot
+be fetched keeps WeChat's link, gets a staff note on the conversation and a notification. While
+an agent has the conversation (or it waits for one), photos go through the hub to the agent.
+Every inbound message is stored with WeChat's MsgId (or event key) in the transaction that
+acts on it, so a retry of a message finds it stored and does nothing.
 
 `WeChatPush` sends what must go out after the callback was answered (slow bot turns, agent
 messages) through the customer-service message API: only within 48 hours of the customer's
@@ -33,14 +37,15 @@ from wechatpy.exceptions import WeChatClientException
 
 from channels.base import Button, ChannelMessage, Hub
 from channels.wechat import WeChatApi, WeChatConfig, build_router
+from channels.wechat.client import MediaTooLarge
 from channels.wechat.wire import CHANNEL, reply_text
 from portal.config import Settings
 from portal.conversations import service as conversations
-from portal.conversations.models import Conversation, Message
+from portal.conversations.models import Conversation, ConversationAttachment, Message
 from portal.customers import service as customers
 from portal.customers.models import Customer, CustomerAddress
 from portal.database import Database, utcnow
-from portal.errors import PortalError
+from portal.errors import Invalid, PortalError
 from portal.i18n import t
 from portal.notifications import flows as notify
 from portal.notifications.service import users_with_role
@@ -84,6 +89,15 @@ def _decimal(value: str | None) -> Decimal | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Fetched:
+    """A photo fetched from WeChat's media API, or why it could not be."""
+
+    data: bytes | None = None
+    reason_zh: str = ""
+    reason_en: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What `WeChatDesk` decided: replies it produced itself, or a message for the hub."""
 
@@ -94,14 +108,21 @@ class Outcome:
 class WeChatDesk:
     """channels.base.Hub for the WeChat adapter, in front of the conversation hub."""
 
-    def __init__(self, *, hub: Hub, db: Database, settings: Settings) -> None:
+    def __init__(
+        self, *, hub: Hub, db: Database, settings: Settings, api: WeChatApi | None = None
+    ) -> None:
         self.hub = hub
         self.db = db
         self.settings = settings
+        self.api = api
 
     async def receive(self, message: ChannelMessage) -> list[ChannelMessage]:
         """Handle WeChat's own kinds of messages here; run a bot turn for the rest."""
-        outcome = await run_in_threadpool(self._decide, message)
+        fetched = None
+        if message.extra.get("msg_type") == "image" and not message.extra.get("event"):
+            # Outside the transaction: a slow download must not hold the follower's lock.
+            fetched = await run_in_threadpool(self._fetch_image, message)
+        outcome = await run_in_threadpool(self._decide, message, fetched)
         if outcome.forward is None:
             return outcome.replies or []
         replies = await self.hub.receive(outcome.forward)
@@ -114,9 +135,48 @@ class WeChatDesk:
         """The hub's history of the follower's conversation."""
         return await self.hub.history(channel=channel, sender_id=sender_id, after_id=after_id)
 
+    # ------------------------------------------------------------ photos
+
+    def _fetch_image(self, message: ChannelMessage) -> Fetched | None:
+        """The photo's bytes from the media API; None when this message was handled before."""
+        with self.db.session() as session:
+            conversation = conversations.find_conversation(
+                session, channel=CHANNEL, sender_id=message.sender_id
+            )
+            if conversation is not None and (
+                conversations.find_attachment(
+                    session, conversation=conversation, channel_message_id=message.message_id
+                )
+                is not None
+            ):
+                return None  # a retry: fetched (or given up on) already
+        media_id = message.extra.get("media_id", "")
+        if self.api is None:
+            return _refusal("not_configured")
+        if not media_id:
+            return Fetched(
+                reason_zh=t("wechat.media.no_id", "zh"), reason_en=t("wechat.media.no_id", "en")
+            )
+        try:
+            data, _content_type = self.api.download_media(
+                media_id, max_bytes=self.settings.upload_max_bytes
+            )
+        except MediaTooLarge:
+            mb = self.settings.upload_max_bytes // (1024 * 1024)
+            too_large = Invalid("error.file_too_large", mb=mb)
+            return Fetched(reason_zh=too_large.message_zh, reason_en=too_large.message_en)
+        except WeChatClientException as exc:
+            if exc.errcode is None:
+                status = getattr(exc.response, "status_code", None)
+                return _refusal("unreachable", f"HTTP {status}")
+            return _refusal("api_error", f"{exc.errcode} {exc.errmsg or ''}".strip())
+        except (requests.RequestException, TokenUnavailable, ValueError) as exc:
+            return _refusal("unreachable", type(exc).__name__)
+        return Fetched(data=data)
+
     # ------------------------------------------------------------ deciding
 
-    def _decide(self, message: ChannelMessage) -> Outcome:
+    def _decide(self, message: ChannelMessage, fetched: Fetched | None = None) -> Outcome:
         event = message.extra.get("event", "")
         if event in SILENT_EVENTS:
             return Outcome(replies=[])
@@ -134,6 +194,7 @@ class WeChatDesk:
             if customer is not None and conversation.customer_id is None:
                 conversation.customer_id = customer.id
             turn = _Turn(self, session, message, follower, conversation, customer, now)
+            turn.fetched = fetched
             return turn.decide()
 
     def _fill_visit_address(self, openid: str) -> None:
@@ -149,6 +210,13 @@ class WeChatDesk:
             )
             customer = customers.customer_for_identity(session, channel=CHANNEL, external_id=openid)
             fill_tickets(session, follower=follower, conversation=conversation, customer=customer)
+
+
+def _refusal(reason: str, detail: str = "") -> Fetched:
+    """Why a photo could not be fetched, in both languages."""
+    suffix = f" {detail}" if detail else ""
+    key = REASON_KEYS[reason]
+    return Fetched(reason_zh=t(key, "zh") + suffix, reason_en=t(key, "en") + suffix)
 
 
 def fill_tickets(
@@ -203,6 +271,7 @@ class _Turn:
         self.conversation = conversation
         self.customer = customer
         self.now = now
+        self.fetched: Fetched | None = None
 
     # -- storing
 
@@ -246,7 +315,7 @@ class _Turn:
         if event:
             return self._event(event)
         if msg_type == "image":
-            return self._handled("", lambda: self._reply(t("wechat.image_received")))
+            return self._image()
         if msg_type == "voice" and not message.text:
             return self._handled(
                 t("wechat.voice_unheard"), lambda: self._reply(t("wechat.voice_unrecognised"))
@@ -284,6 +353,74 @@ class _Turn:
                 t("wechat.event.click", menu_key=key), lambda: self._reply(t("wechat.menu_unknown"))
             )
         return Outcome(replies=[])
+
+    def _image(self) -> Outcome:
+        """Keep the photo (or say why not), then show it to the agent or thank the customer."""
+        message = self.message
+        attachment = conversations.find_attachment(
+            self.session, conversation=self.conversation, channel_message_id=message.message_id
+        )
+        if attachment is None and self.fetched is not None:
+            attachment = self._keep_image(self.fetched)
+        if attachment is not None and attachment.status == "stored":
+            self.message = replace(message, image_url=conversations.attachment_url(attachment))
+        if self.conversation.state in ("waiting", "agent"):
+            return Outcome(forward=self.message)  # the hub stores it and shows it to the agent
+        return self._handled("", lambda: self._reply(t("wechat.image_received")))
+
+    def _keep_image(self, fetched: Fetched) -> ConversationAttachment:
+        message = self.message
+        source = {
+            "source_url": message.image_url or "",
+            "media_id": message.extra.get("media_id", ""),
+        }
+        reason_zh, reason_en = fetched.reason_zh, fetched.reason_en
+        if fetched.data is not None:
+            try:
+                return conversations.store_attachment(
+                    self.session,
+                    conversation=self.conversation,
+                    channel_message_id=message.message_id,
+                    data=fetched.data,
+                    root=self.desk.settings.uploads_path,
+                    max_bytes=self.desk.settings.upload_max_bytes,
+                    **source,
+                )
+            except Invalid as refused:
+                reason_zh, reason_en = refused.message_zh, refused.message_en
+        failed = conversations.failed_attachment(
+            self.session,
+            conversation=self.conversation,
+            channel_message_id=message.message_id,
+            error=reason_zh,
+            **source,
+        )
+        log.warning("wechat photo from %s not kept: %s", message.sender_id, reason_en)
+        conversations.add_note(
+            self.session,
+            conversation=self.conversation,
+            author_id=None,
+            body=t("wechat.media.failed_note", "zh", reason=reason_zh, url=source["source_url"]),
+            kind="media",
+        )
+        agents = users_with_role(self.session, role="agent") + users_with_role(
+            self.session, role="admin"
+        )
+        notify.notify_staff(
+            self.session,
+            user_ids=agents,
+            template="wechat_media_failed",
+            key=f"wechat:media:{failed.id}",
+            params={
+                "reason": reason_zh,
+                "reason_en": reason_en,
+                "openid": message.sender_id,
+                "conversation": self.conversation.public_id,
+            },
+            ticket_id=None,
+            at=failed.created_at,
+        )
+        return failed
 
     def _welcome(self) -> list[ChannelMessage]:
         if self.customer is not None:
@@ -661,7 +798,7 @@ def mount(
         return None
     api = build_api(settings, db)
     push = WeChatPush(db=db, api=api, window=timedelta(hours=settings.wechat_service_window_h))
-    desk = WeChatDesk(hub=hub, db=db, settings=settings)
+    desk = WeChatDesk(hub=hub, db=db, settings=settings, api=api)
     options: dict[str, Any] = {"clock": clock} if clock is not None else {}
     config = WeChatConfig(
         token=settings.wechat_token,

@@ -226,6 +226,16 @@
     head.append(el("span", "", {}, authorLabel(message)), el("span", "", {}, clock(message.created_at)));
     const bubble = el("div", "bubble", { "data-testid": "msg-text" }, message.text);
     row.append(head, bubble);
+    const image = typeof message.image_url === "string" ? message.image_url : "";
+    if (image.startsWith("/api/v1/console/attachments/")) {
+      // Our own copy of a photo the customer sent.
+      const link = el("a", "msg-image", { href: image, target: "_blank", rel: "noopener", "data-testid": "msg-image" });
+      link.append(el("img", "", { src: image, alt: S.image, loading: "lazy" }));
+      row.append(link);
+    } else if (/^https?:\/\//i.test(image)) {
+      // Not kept (a note says why): the channel's own link, opened outside the console.
+      row.append(el("a", "msg-image-link small", { href: image, target: "_blank", rel: "noopener noreferrer", "data-testid": "msg-image-link" }, S.image_link));
+    }
     if (message.buttons && message.buttons.length) {
       const buttons = el("div", "msg-buttons small muted");
       buttons.textContent = message.buttons.map((b) => `[${b.title}]`).join(" ");

@@ -2,8 +2,10 @@
 
 It answers the way WeChat's documentation describes (JSON with errcode / errmsg), issues a
 new access token on each /cgi-bin/token call and, like WeChat, stops accepting the previous
-one; it records every customer-service message and menu it was sent. Errors can be queued
-for the next sends, and the token endpoint can be slowed down to make callers overlap.
+one; it records every customer-service message and menu it was sent, and serves the media
+files put in `media` (media/get) as WeChat does: the bytes, or JSON errcode 40007 for an
+unknown MediaId. Errors can be queued for the next sends, and the token endpoint can be
+slowed down to make callers overlap.
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A response body that is not JSON (a media file)."""
+
+    data: bytes
+    content_type: str
 
 
 class FakeWeChatApi:
@@ -30,6 +41,8 @@ class FakeWeChatApi:
         self.sent: list[dict[str, Any]] = []
         self.menus: list[dict[str, Any]] = []
         self.send_errors: list[dict[str, Any]] = []  # answered to the next sends, in order
+        self.media: dict[str, Raw] = {}  # MediaId -> the file media/get serves
+        self.media_calls: list[str] = []  # the MediaIds asked for, in order
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -100,10 +113,24 @@ class FakeWeChatApi:
             self.menus.append(body)
         return 200, {"errcode": 0, "errmsg": "ok"}
 
+    def _media(self, query: dict[str, str]) -> tuple[int, Any]:
+        refused = self._authorised(query)
+        if refused is not None:
+            return 200, refused
+        media_id = query.get("media_id", "")
+        with self.lock:
+            self.media_calls.append(media_id)
+            found = self.media.get(media_id)
+        if found is None:
+            return 200, {"errcode": 40007, "errmsg": "invalid media_id"}
+        return 200, found
+
     def handle(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any]:
-        """One request: (status, JSON body)."""
+        """One request: (status, JSON body or Raw bytes)."""
         if method == "GET" and path == "/cgi-bin/token":
             return self._token(query)
+        if method == "GET" and path == "/cgi-bin/media/get":
+            return self._media(query)
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -126,9 +153,13 @@ class FakeWeChatApi:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, body = fake.handle(self.command, parts.path, query, raw)
-                data = json.dumps(body, ensure_ascii=False).encode()
+                if isinstance(body, Raw):
+                    data, content_type = body.data, body.content_type
+                else:
+                    data = json.dumps(body, ensure_ascii=False).encode()
+                    content_type = "application/json; charset=utf-8"
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -139,19 +139,6 @@ def test_tapped_quick_reply_sends_its_payload(wechat: WeChatServer, fake_rasa: F
     assert fake_rasa.received[-1]["message"] == "洗衣机"
 
 
-def test_image_is_attached_to_the_conversation(
-    wechat: WeChatServer, db: Database, fake_rasa: FakeRasa
-) -> None:
-    text = wechat.say(fixture("image.xml"))
-    assert text is not None and "图片已收到" in text
-    [inbound] = stored(db, "in")
-    assert inbound.image_url == "http://mmbiz.qpic.cn/mmbiz_jpg/Qd1ZbcUq3vKmC8Xh2sRBt6w/0"
-    assert inbound.channel_message_id == "24800457617350001"
-    assert fake_rasa.received == []
-    assert wechat.post(fixture("image.xml")).text == SUCCESS
-    assert len(stored(db, "in")) == 1
-
-
 def test_voice_with_recognition_is_a_text_turn(
     wechat: WeChatServer, db: Database, fake_rasa: FakeRasa
 ) -> None:
