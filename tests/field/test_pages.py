@@ -265,3 +265,35 @@ def test_the_job_page_shows_the_standard_job(
     assert "标准工时 1.00 小时" in page.text
     english = client.get(f"/field/jobs/{world.job}", cookies={"lang": "en"})
     assert "Standard labour 1.00 h" in english.text
+
+
+def test_the_van_stock_on_the_phone(client: TestClient, world: World, db: Database) -> None:
+    with db.session() as s:
+        engineer = s.get_one(Engineer, world.engineer_id)
+        other = s.get_one(Engineer, world.other_engineer_id)
+        belt = parts.create_part(
+            s,
+            part=Part(
+                code="WM-BELT-01",
+                name="皮带",
+                category="洗衣机",
+                unit_cost=Decimal("12.00"),
+                unit_price=Decimal("30.00"),
+            ),
+        )
+        van = parts.van_location(s, engineer=engineer)
+        parts.receive(s, location=van, part=belt, quantity=3, actor="system:test")
+        ticket_id = s.scalars(select(Ticket.id).where(Ticket.number == world.job)).one()
+        parts.reserve(s, ticket_id=ticket_id, location=van, part=belt, quantity=1, actor="t")
+        theirs = parts.van_location(s, engineer=other)
+        parts.receive(s, location=theirs, part=belt, quantity=9, actor="system:test")
+    log_in(client, world.username)
+    assert 'href="/field/van"' in client.get("/field").text
+    page = client.get("/field/van")
+    assert page.status_code == 200 and '<meta name="viewport"' in page.text
+    assert 'data-part="WM-BELT-01" data-available="2" data-reserved="1"' in page.text
+    assert f'href="/field/jobs/{world.job}"' in page.text  # the unit held for that job
+    assert 'data-available="9"' not in page.text  # the other engineer's van is theirs
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    log_in(client, world.agent)
+    assert client.get("/field/van").status_code == 403
