@@ -55,6 +55,7 @@ from portal.assets.models import Asset, Product, ProductModel
 from portal.conversations.models import Conversation, ConversationEvent
 from portal.customers.models import Customer, CustomerAddress
 from portal.i18n import CHANNEL_LABELS
+from portal.knowledge import service as knowledge
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.tickets import lifecycle
 
@@ -877,12 +878,23 @@ def warranty_trend(session: Session, f: Filters, *, early_days: int = EARLY_DAYS
 
 
 @dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A customer question the FAQ had nothing good enough for, and how often it came."""
+
+    query: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class BotFigures:
-    """What the bot handled alone and what went to a person."""
+    """What the bot handled alone and what went to a person; what the FAQ could answer."""
 
     conversations: int
     with_agent: int
-    faq_available: bool
+    # FAQ searches by customers and the bot in the period: answered directly / all of them.
+    faq: Rate = field(default_factory=lambda: Rate(0, 0))
+    faq_suggested: int = 0  # searches that got suggestions instead of one answer
+    unanswered: tuple[Unanswered, ...] = ()
 
     @property
     def containment(self) -> Rate:
@@ -894,9 +906,16 @@ class BotFigures:
         """Conversations handed to (or queued for) a person."""
         return Rate(self.with_agent, self.conversations)
 
+    @property
+    def faq_available(self) -> bool:
+        """Whether anybody searched the FAQ in the period."""
+        return self.faq.den > 0
 
-def bot(session: Session, f: Filters) -> BotFigures:
-    """Conversations started in the period on the chosen channel: bot-only vs with an agent."""
+
+def bot(session: Session, f: Filters, *, unanswered: int = 10) -> BotFigures:
+    """Conversations started in the period on the chosen channel: bot-only vs with an agent;
+    the FAQ's answer rate and its most asked unanswered questions (all channels and places:
+    the search log knows neither)."""
     conv = Conversation.__table__.c
     start = datetime.combine(f.start, time(0), tzinfo=LOCAL)
     end = datetime.combine(f.end + timedelta(days=1), time(0), tzinfo=LOCAL)
@@ -916,7 +935,15 @@ def bot(session: Session, f: Filters) -> BotFigures:
     if f.channel:
         stmt = stmt.where(conv.channel == f.channel)
     total, agent = session.execute(stmt).one()
-    return BotFigures(int(total or 0), int(agent or 0), faq_available=False)
+    faq = knowledge.answer_rate(session, since=start, until=end)
+    top = knowledge.top_unanswered(session, since=start, until=end, limit=unanswered)
+    return BotFigures(
+        int(total or 0),
+        int(agent or 0),
+        faq=Rate(faq.answered, faq.searches),
+        faq_suggested=faq.suggested,
+        unanswered=tuple(Unanswered(a.query, a.count) for a in top),
+    )
 
 
 @dataclass(frozen=True, slots=True)

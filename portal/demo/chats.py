@@ -20,6 +20,8 @@ from portal.accounts.models import User
 from portal.conversations.models import Conversation, ConversationEvent, Message
 from portal.customers.models import Customer
 from portal.demo.clock import minutes
+from portal.knowledge import service as knowledge
+from portal.knowledge.models import KbSearchLog
 from portal.tickets.models import Ticket
 
 SEED = 20261204
@@ -27,6 +29,8 @@ CHAT_CHANNELS = ("web", "wechat")
 # Chats that did not file a ticket, per bot-filed ticket: mostly questions the FAQ answers.
 FAQ_CHATS_PER_TICKET = 1.6
 HANDOFF_SHARE = 0.16  # of the FAQ chats, handed to a person
+UNANSWERED_SHARE = 0.08  # of the FAQ chats, a question the FAQ has nothing for
+SUGGEST_SHARE = 0.15  # of the answered ones, answered from suggestions, not one answer
 ABANDON_SHARE = 0.12  # of the handed-over chats, closed by the customer while waiting
 BOT = "service:bot"
 
@@ -43,6 +47,19 @@ FAQ_TALK: tuple[tuple[str, str], ...] = (
     ("发票丢了还能保修吗", "可以凭购买记录或机身条码查询保修，无需纸质发票。"),
     ("师傅几点到", "工程师出发时会通过微信或短信告诉您预计到达时间。"),
 )
+# What customers ask that the demo FAQ does not cover yet (editors' to-do list).
+UNANSWERED_QUESTIONS = (
+    "你们有以旧换新活动吗",
+    "你们有以旧换新活动吗",
+    "你们有以旧换新活动吗",
+    "洗碗机能装在水槽下面吗",
+    "洗碗机能装在水槽下面吗",
+    "空调能不能移到阳台外面装",
+    "延保怎么买",
+    "延保怎么买",
+    "净水器滤芯多久换一次",
+    "能开专票吗",
+)
 HANDOFF_OPENERS: tuple[tuple[str, str], ...] = (
     ("request", "转人工"),
     ("request", "我要找人工客服"),
@@ -55,6 +72,7 @@ AGENT_REPLIES = (
     "非常抱歉给您带来不便，我已为您加急并通知网点主管。",
     "已帮您记录，工程师今天会主动联系您。",
 )
+NO_ANSWER = "抱歉，这个问题我暂时回答不了。可以为您转人工客服，或登记一张服务单。"
 THANKS = ("好的谢谢", "解决了，谢谢", "明白了", "ok 谢谢")
 
 
@@ -114,21 +132,37 @@ def seed_chats(session: Session, *, now: datetime, agent: User) -> int:
     customers = session.scalars(select(Customer).order_by(Customer.id)).all()
     chats = [_filing_chat(session, rng, t, now=now) for t in tickets]
     start = now - timedelta(days=90)
+    searches: list[tuple[datetime, str, str]] = []
     for _ in range(round(len(tickets) * FAQ_CHATS_PER_TICKET)):
         at = start + timedelta(seconds=rng.uniform(0, (now - start).total_seconds() - 3600))
         customer = rng.choice(customers) if rng.random() < 0.6 else None
         chat = _open(session, rng, rng.choice(CHAT_CHANNELS), customer, at)
-        if rng.random() < HANDOFF_SHARE:
+        roll = rng.random()
+        if roll < HANDOFF_SHARE:
             _handoff(rng, chat, agent, now=now)
+        elif roll < HANDOFF_SHARE + UNANSWERED_SHARE:
+            question = rng.choice(UNANSWERED_QUESTIONS)
+            chat.say("customer", question, gap=(0, 0.2), rng=rng)
+            chat.say("bot", NO_ANSWER, gap=(0.02, 0.05), rng=rng)
+            searches.append((chat.at, question, "none"))
+            _close(chat, now=now)
         else:
             question, answer = rng.choice(FAQ_TALK)
             chat.say("customer", question, gap=(0, 0.2), rng=rng)
             chat.say("bot", answer + "\n是否解决了您的问题？", gap=(0.02, 0.05), rng=rng)
+            band = "suggest" if rng.random() < SUGGEST_SHARE else "answer"
+            searches.append((chat.at, question, band))
             chat.say("customer", rng.choice(THANKS), gap=(0.3, 3), rng=rng)
             _close(chat, now=now)
         chats.append(chat)
     for chat in chats:
         session.add_all(chat.rows)
+    # The bot's FAQ searches, oldest first so each unanswered question's last_seen is right.
+    for at, question, band in sorted(searches):
+        query = knowledge.normalize_query(question)
+        session.add(KbSearchLog(created_at=at, source="bot", query=query, band=band))
+        if band == "none":
+            knowledge.count_unanswered(session, query=query, now=at)
     session.flush()
     return len(chats)
 

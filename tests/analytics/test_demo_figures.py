@@ -36,6 +36,10 @@ def test_demo_dashboard_figures(db: Database) -> None:
         assert bot.conversations > 500
         assert 0.75 <= bot.containment.value <= 0.97
         assert bot.with_agent > 20
+        # The bot's FAQ searches: most answered, a few questions the FAQ lacks, ranked.
+        assert bot.faq.den > 300 and 0.6 <= bot.faq.value <= 0.9
+        assert bot.unanswered[0].query == "你们有以旧换新活动吗"
+        assert bot.unanswered[0].count > bot.unanswered[-1].count
 
         # Every ticket that came in over a chat channel links to the chat that filed it,
         # and that chat told the customer its number.

@@ -15,6 +15,7 @@ from portal.analytics.sql import spreads
 from portal.conversations.models import ConversationEvent
 from portal.database import Database
 from portal.errors import Forbidden
+from portal.knowledge.models import KbSearchLog
 from portal.security import Principal
 from tests.analytics.conftest import NOW, PERIOD, T0, World
 from tests.portal import factories as fx
@@ -195,6 +196,30 @@ def test_bot_containment_and_handoff(db: Database, world: World) -> None:
     assert (bot.conversations, bot.with_agent) == (4, 2)
     assert rate(bot.containment) == (2, 4) and rate(bot.handoff) == (2, 4)
     assert not bot.faq_available
+
+
+def test_faq_answer_rate_and_unanswered(db: Database, world: World) -> None:
+    # Six searches in the period: three answered, one with suggestions, two found nothing
+    # ("以旧换新" twice, "洗碗机安装" once more outside the period).
+    inside = T0 + timedelta(days=1)
+    rows = [
+        ("answer", "洗衣机e21", inside),
+        ("answer", "空调不制冷", inside),
+        ("answer", "保修多久", inside + timedelta(hours=1)),
+        ("suggest", "冰箱有声音", inside),
+        ("none", "以旧换新", inside),
+        ("none", "以旧换新", inside + timedelta(hours=2)),
+        ("none", "洗碗机安装", T0 - timedelta(days=40)),
+        ("answer", "热水器清洗", T0 - timedelta(days=40)),
+    ]
+    with db.session() as s:
+        for band, query, at in rows:
+            s.add(KbSearchLog(source="bot", query=query, band=band, created_at=at))
+        s.flush()
+        bot = service.bot(s, PERIOD)
+    assert bot.faq_available
+    assert rate(bot.faq) == (3, 6) and bot.faq_suggested == 1
+    assert [(u.query, u.count) for u in bot.unanswered] == [("以旧换新", 2)]
 
 
 def test_parts_fill_from_the_tickets(db: Database, world: World) -> None:
