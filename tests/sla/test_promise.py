@@ -93,7 +93,7 @@ def test_a_policy_without_a_response_deadline_promises_no_number(
             )
         )
     body = client.get(URL, params={"type": "consultation"}, headers=bot_headers).json()
-    assert body["response_minutes"] == 0 and body["text_zh"] == "尽快响应"
+    assert body["response_minutes"] == 0 and body["text_zh"] == "第一时间响应"
 
 
 def test_bad_values_are_refused_and_customers_cannot_read_it(
