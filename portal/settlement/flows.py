@@ -456,7 +456,9 @@ def on_ticket_event(session: Session, *, ticket: Ticket, action: str) -> Outcome
     the customer who rated sees their rating, and t8 measures finance, not this hook."""
     if action != "evaluate" or ticket.status not in SETTLEABLE:
         return None
-    return settle_ticket(session, ticket=ticket, period=ledger.period_of(utcnow()), request=False)
+    rated = next((e.created_at for e in reversed(ticket.events) if e.action == "evaluate"), None)
+    period = ledger.period_of(rated or utcnow())
+    return settle_ticket(session, ticket=ticket, period=period, request=False)
 
 
 def settle_paid_tickets(session: Session, *, statement_id: int, principal: Principal) -> int:

@@ -1,5 +1,6 @@
 """Settlement is idempotent: a run replays by its key, a new run over the same tickets posts
-nothing, a changed rule posts a reversal and a corrected version (both databases)."""
+nothing (also over tickets the evaluation hook already settled), a changed rule posts a
+reversal and a corrected version (both databases)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ job = st.tuples(
     st.integers(10, 200),  # minutes on site
     st.integers(0, 60),  # km
     st.booleans(),  # in warranty
+    st.booleans(),  # rated through the lifecycle, whose hook settles it at once
 )
 
 
@@ -55,7 +57,8 @@ def test_settlement_is_idempotent(db: Database, jobs: list, keys: list[str]) -> 
         net = f.network(s)
         eng = f.engineer(s, network=net)
         start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-        for i, (score, respond, arrive, on_site, km, covered) in enumerate(jobs):
+        made = []
+        for i, (score, respond, arrive, on_site, km, covered, hooked) in enumerate(jobs):
             customer = f.customer(s, with_asset=False)
             model = f.product_model(s, warranty_months=36 if covered else 1)
             unit = f.asset(s, customer=customer, model=model)
@@ -68,6 +71,11 @@ def test_settlement_is_idempotent(db: Database, jobs: list, keys: list[str]) -> 
                 serial_number=unit.serial_number,
             )
             ticket.details = {**ticket.details, "distance_km": str(km)}
+            s.flush()
+            made.append(ticket)
+            if hooked:
+                flows.on_ticket_event(s, ticket=ticket, action="evaluate")
+                assert ticket.status == "evaluated"  # finance (or the run) moves it on
         s.flush()
         first, created = flows.run_settlement(s, period="2026-03", key=keys[0], actor="fin")
         assert created
@@ -78,6 +86,11 @@ def test_settlement_is_idempotent(db: Database, jobs: list, keys: list[str]) -> 
             assert run.transactions == 0 or run.id == first.id
             assert _counts(s) == after_first
         assert ledger.unbalanced_transactions(s) == []
+        # Every ticket with lines waits for settlement, however it was first posted.
+        for ticket in made:
+            posted = flows.ticket_entries(s, ticket_id=ticket.id)
+            assert len(posted) <= 1
+            assert ticket.status == ("pending_settlement" if posted else "evaluated")
         # The network's statement is exactly what its account says it is owed.
         stated = settlement.list_statements(s, period="2026-03", party="network")
         owed = -ledger.balance(s, ledger.network_account(net.id))
