@@ -14,6 +14,7 @@ from portal.database import Database
 
 WIDGET_MESSAGES = "[data-testid=aftersales-message]"
 HOSTILE = '<b>洗衣机</b>漏水了 <img src=x onerror="window.__xss=1">'
+AGENT_HOSTILE = '请看<script>window.__xss=2</script><img src=x onerror="window.__xss=3">'
 TIMEOUT = 60_000
 
 
@@ -129,6 +130,19 @@ def round_trip(
     assert said.locator("[data-testid=msg-text]").inner_text() == HOSTILE
     typing.wait_for(state="hidden", timeout=TIMEOUT)
     assert transcript.locator("img, b").count() == 0
+    assert agent.evaluate("window.__xss") is None
+
+    # Agent -> customer: markup the agent pastes is text in the widget (and in the console).
+    composer.fill(AGENT_HOSTILE)
+    agent.locator("[data-testid=send]").click()
+    shown = widget_messages(customer, "agent").filter(has_text="<script>")
+    shown.wait_for(timeout=TIMEOUT)
+    assert shown.inner_text() == AGENT_HOSTILE
+    assert widget_messages(customer, "agent").locator("img, script").count() == 0
+    assert customer.evaluate("window.__xss") is None
+    mine = transcript.locator('[data-testid=msg][data-author="agent"]').filter(has_text="<script>")
+    mine.wait_for(timeout=TIMEOUT)
+    assert transcript.locator("img, script").count() == 0
     assert agent.evaluate("window.__xss") is None
 
     # A quick reply, then a ticket from the conversation through the structured form.

@@ -1,5 +1,6 @@
-"""A WeChat follower reports a fault in safe mode (signed and encrypted, as WeChat sends it)
-and the real bot files one ticket, even though WeChat retries the message that files it.
+"""A WeChat follower reports a fault, in plaintext mode (signed) and then in safe mode
+(signed and encrypted, as WeChat sends it), and the real bot files one ticket each time,
+even though WeChat retries the message that files it.
 
 Everything is real except WeChat itself: the portal, Rasa with the model trained from bot/,
 the action server filing the ticket over the portal API. This test plays WeChat's servers
@@ -54,11 +55,14 @@ def wechat_api() -> Iterator[FakeWeChatApi]:
         yield fake
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["signed", "encrypted"])
 def wechat_stack(
-    tmp_path_factory: pytest.TempPathFactory, wechat_api: FakeWeChatApi
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    wechat_api: FakeWeChatApi,
 ) -> Iterator[Stack]:
-    """Portal, Rasa and the action server, the official account in safe mode."""
+    """Portal, Rasa and the action server; the official account in plaintext mode (signed
+    callbacks), then in safe mode (signed and encrypted)."""
     bot_env = Path(os.environ.get("BOT_ENV", ROOT / ".venv-bot"))
     if not (bot_env / "bin" / "rasa").exists():
         message = f"the bot environment is missing at {bot_env}; `make test` installs it"
@@ -78,7 +82,7 @@ def wechat_stack(
         secret_key="e2e-secret",
         bot_env=bot_env,
         wechat_token=TOKEN,
-        wechat_aes_key=AES_KEY,
+        wechat_aes_key=AES_KEY if request.param == "encrypted" else "",
         wechat_app_id=APP_ID,
         wechat_app_secret=SECRET,
         wechat_api_base_url=wechat_api.base_url,
@@ -146,11 +150,11 @@ def deliver_with_retry(
     return texts[0], responses["retry"]
 
 
-def test_safe_mode_fault_report_files_one_ticket_despite_retries(
+def test_fault_report_files_one_ticket_despite_retries(
     wechat_stack: Stack, wechat_api: FakeWeChatApi
 ) -> None:
     with httpx.Client(base_url=wechat_stack.portal_url, timeout=30) as http:
-        server = WeChatServer(http, aes_key=AES_KEY)
+        server = WeChatServer(http, aes_key=wechat_stack.settings.wechat_aes_key)
         follower = Follower(server, wechat_api)
         follower.say("你好")
         last = follower.say("我的洗衣机坏了")
