@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from portal.accounts.models import User
 from portal.customers.models import Customer
 from portal.database import Database
 from tests.console.test_console_browser import portal  # noqa: F401 (fixture: portal + fake Rasa)
@@ -119,7 +120,15 @@ def world(portal: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
                 detail=PAYLOADS["customer_address"],
                 label=PAYLOADS["address_label"],
             )
+            engineer = f.engineer(s, network=f.network(s, city="上海"))
+            field_login = s.get_one(User, engineer.user_id).username
+            route = {"network_id": engineer.network_id, "engineer_id": engineer.id}
         db.dispose()
+        for action in ({"action": "accept"}, {"action": "dispatch", **route}):
+            moved = api.post(
+                f"/api/v1/tickets/{ticket['number']}/transitions", json=action, headers=admin
+            )
+            assert moved.status_code == 200, moved.text
         asset = api.post(
             "/api/v1/assets",
             json={
@@ -153,6 +162,7 @@ def world(portal: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
         "customer": ticket["customer_id"],
         "asset": asset.json()["id"],
         "conversation": conversation,
+        "engineer": field_login,
         "bot": BOT,
     }
 
@@ -241,3 +251,21 @@ def test_the_console_shows_chat_and_handoff_markup_as_text(
     agent.get_by_text(PAYLOADS["chat_message"], exact=False).first.wait_for()
     assert_inert(agent, "handoff_summary", "chat_message")
     agent.context.close()
+
+
+def test_the_engineers_field_pages_show_markup_as_text(
+    browser: Any,
+    portal: dict[str, Any],  # noqa: F811
+    world: dict[str, Any],
+) -> None:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(portal["url"] + "/login?next=/field")
+    page.fill("input[name=username]", world["engineer"])
+    page.fill("input[name=password]", f.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/field")
+    assert_inert(page, "customer_name", "address")
+    page.goto(portal["url"] + f"/field/jobs/{world['ticket']}")
+    assert_inert(page, "fault_description", "address", "customer_name")
+    context.close()
