@@ -28,6 +28,9 @@ from portal.customers import views as customer_views
 from portal.dispatch import views as dispatch_views
 from portal.field import pages as field_pages
 from portal.health import views as health_views
+from portal.knowledge import pages as knowledge_pages
+from portal.knowledge import views as knowledge_views
+from portal.maintenance import pages as maintenance_pages
 from portal.maintenance import views as maintenance_views
 from portal.networks import views as network_views
 from portal.notifications import views as notification_views
@@ -38,6 +41,7 @@ from portal.selfservice import pages as selfservice_pages
 from portal.settlement import pages as settlement_pages
 from portal.settlement import views as settlement_views
 from portal.sla import views as sla_views
+from portal.sop import pages as sop_pages
 from portal.sop import views as sop_views
 from portal.tickets import customer_views as bot_customer_views
 from portal.tickets import pages as ticket_pages
@@ -66,6 +70,7 @@ api_router.include_router(settlement_views.router)
 api_router.include_router(maintenance_views.router)
 api_router.include_router(sop_views.router)
 api_router.include_router(wechat_views.router)
+api_router.include_router(knowledge_views.router)
 
 page_router = APIRouter(include_in_schema=False)
 page_router.include_router(analytics_pages.router)
@@ -81,5 +86,8 @@ page_router.include_router(parts_pages.router)
 page_router.include_router(settlement_pages.router)
 page_router.include_router(shared_pages_router)
 page_router.include_router(selfservice_pages.router)
+page_router.include_router(knowledge_pages.router)
+page_router.include_router(maintenance_pages.router)
+page_router.include_router(sop_pages.router)
 
 health_router = health_views.router

@@ -73,7 +73,7 @@ def create_app(
         ),
         settings=settings,
         **(
-            {"broker": scaling.broker, "presence": scaling.presence}
+            {"broker": scaling.broker, "locks": scaling.locks, "presence": scaling.presence}
             if scaling
             else {}
         ),
@@ -86,7 +86,7 @@ def create_app(
             await scaling.start()
             relay = asyncio.create_task(forward_web_frames(scaling.broker, app.state.web_sockets))
         hub.start()  # the handoff queue's clock: escalations, offers, disconnected agents
-        widget_outbox.start()  # widget notifications: only this process holds the sockets
+        widget_outbox.start()  # widget notifications: pushed where the sockets are
         await knowledge.start(_app)  # the FAQ index, and a watch on its files
         yield
         await knowledge.stop(_app)
@@ -117,7 +117,7 @@ def create_app(
     app.state.parts_planner = StockPlanner()
     # Open widget sockets, so staff replies can be pushed to a visitor later.
     app.state.web_sockets = VisitorSockets(
-        relay=None
+        relay=web_relay(scaling.broker) if scaling is not None else None
     )
     register_web_channel(hub, app.state.web_sockets)
     widget_outbox = WidgetDelivery(db=db, sockets=app.state.web_sockets, settings=settings)

@@ -18,6 +18,7 @@ from portal.database import utcnow
 from portal.errors import Invalid, NotFound
 from portal.maintenance.models import MaintenanceOccurrence, MaintenancePlan, UsageReading
 from portal.maintenance.schemas import MAX_INTERVAL, PlanCreate, PlanUpdate
+from portal.tickets.models import Ticket
 
 # Plans are kept in the calendar of the people served.
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -334,3 +335,69 @@ def dues(
         end=today + timedelta(days=horizon_days),
         today=today,
     )
+
+
+# --- what is coming up --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """One occurrence from today on (or overdue): the ticket opened for it, if any yet."""
+
+    plan: MaintenancePlan
+    asset: Asset
+    day: date
+    ticket: Ticket | None
+
+
+def upcoming(
+    session: Session,
+    *,
+    now: datetime,
+    days: int,
+    plan_id: int | None = None,
+    limit: int = 200,
+) -> list[Upcoming]:
+    """Occurrences of the active plans (or of one plan) due within `days` of today, soonest
+    first: those whose maintenance tickets were already opened ahead of time, and those the
+    scheduler will open (with an overdue one a missed run left)."""
+    today = local_day(now)
+    end = today + timedelta(days=days)
+    stmt = select(MaintenancePlan).order_by(MaintenancePlan.id)
+    stmt = (
+        stmt.where(MaintenancePlan.id == plan_id)
+        if plan_id is not None
+        else stmt.where(MaintenancePlan.active.is_(True))
+    )
+    out: list[Upcoming] = []
+    for plan in session.scalars(stmt).all():
+        made = {(o.asset_id, o.due_key): o for o in occurrences(session, plan_id=plan.id)}
+        shown: set[tuple[int, str]] = set()
+        assets = {a.id: a for a in assets_of(session, plan=plan)}
+        if plan.active:
+            for asset in assets.values():
+                for due in dues(session, plan=plan, asset=asset, now=now, horizon_days=days):
+                    occurrence = made.get((asset.id, due.key))
+                    ticket = (
+                        session.get(Ticket, occurrence.ticket_id)
+                        if occurrence is not None and occurrence.ticket_id is not None
+                        else None
+                    )
+                    out.append(Upcoming(plan=plan, asset=asset, day=due.day, ticket=ticket))
+                    shown.add((asset.id, due.key))
+        # Tickets already opened for this window that today's projection no longer names
+        # (a usage plan whose rate changed, a plan stopped since) are still coming up.
+        for key, occurrence in made.items():
+            if key in shown or not today <= occurrence.due_date <= end:
+                continue
+            unit = assets.get(occurrence.asset_id) or session.get(Asset, occurrence.asset_id)
+            if unit is None:
+                continue
+            ticket = (
+                session.get(Ticket, occurrence.ticket_id)
+                if occurrence.ticket_id is not None
+                else None
+            )
+            out.append(Upcoming(plan=plan, asset=unit, day=occurrence.due_date, ticket=ticket))
+    out.sort(key=lambda u: (u.day, u.plan.id, u.asset.id))
+    return out[:limit]

@@ -1,6 +1,7 @@
 """Widget notifications, delivered by the portal process itself: only it holds the visitors'
 WebSockets (channels.web.VisitorSockets), so the outbox worker process has no widget sender
-and never claims widget rows.
+and never claims widget rows. With several portal workers any of them may claim a row: its
+push goes through the sockets' relay to whichever worker holds the visitor's tabs.
 
 A widget notification becomes a system message in the visitor's web conversation, then is
 pushed to every widget the visitor has open. Stored first, because a visitor who is not
