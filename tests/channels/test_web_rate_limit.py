@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from channels.web import build_router
 from channels.web.limits import RateLimiter
 from portal.config import Settings
+from portal.conversations.flows import SESSION_START
 from portal.main import create_app
 from tests.app_fixtures import FakeRasa
 from tests.channels.test_web_adapter import FakeHub, turn_frames
@@ -113,7 +114,8 @@ def test_the_portal_applies_the_configured_limits(settings: Settings, fake_rasa:
         ws.receive_json()
         send(ws, "你好", "c1"), send(ws, "在吗", "c2")
         assert send(ws, "人呢", "c3")["code"] == "rate_limited"
-    assert [r["message"] for r in fake_rasa.received] == ["你好", "在吗"]
+    # The bot greeted the opened chat; the third message never reached it.
+    assert [r["message"] for r in fake_rasa.received] == [SESSION_START, "你好", "在吗"]
 
 
 @pytest.mark.parametrize("per_minute", [0, -1])

@@ -96,6 +96,9 @@ class _Kb:
             _Hit("wm-e21", "洗衣机显示E21怎么办", "E21表示排水超时，请清理排水泵过滤器。", 0.91)
         ]
 
+    def stop_watching(self) -> None:
+        """Called at shutdown; this stand-in watches no files."""
+
 
 def test_knowledge_base_tool_only_when_loaded(hc: TestClient, db: Database) -> None:
     add_agent(db, "desk")
