@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     upload_dir: Path | None = Field(default=None, description="Attachments; default var/uploads.")
     upload_max_bytes: int = 10 * 1024 * 1024
     health_timeout_s: float = 2.0
+    # Several workers (docs/deploy.md): Redis carries live events, turn locks, rate limits.
+    redis_url: str = Field(
+        default="", description="Redis for several portal workers; empty: one process only."
+    )
+    redis_prefix: str = Field(
+        default="aftersales:", description="Prefix of every Redis key and channel we use."
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per worker.")
+    db_pool_overflow: int = Field(default=20, ge=0, description="Extra connections under load.")
     # Observability (portal/observability): log format, metrics.
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines: human-readable text, or JSON lines."
@@ -173,6 +182,27 @@ class Settings(BaseSettings):
     )
     console_quick_replies: str = Field(
         default="", description="Agents' quick replies, one per line ('|' also separates)."
+    )
+
+    # Knowledge base: FAQ search for the bot and the help centre, the editors' pages.
+    kb_enabled: bool = Field(default=True, description="Load the FAQ knowledge base at startup.")
+    kb_dir: Path = Field(
+        default=ROOT / "knowledge_base" / "faq", description="The FAQ folder editors change."
+    )
+    kb_model: str = Field(
+        default="", description="Embedding model; empty: the shipped kb-static-zh."
+    )
+    kb_cache_dir: str = Field(
+        default="", description="Embedding cache folder; empty: ~/.cache/aftersales/kb."
+    )
+    kb_reload_s: float = Field(
+        default=2.0, ge=0, description="Poll the FAQ files for changes this often; 0: never."
+    )
+    kb_answer_threshold: float = Field(
+        default=0.0, ge=0, le=1, description="Answer directly from this score; 0: calibrated."
+    )
+    kb_suggest_threshold: float = Field(
+        default=0.0, ge=0, le=1, description="Suggest from this score; 0: calibrated."
     )
 
     @property

@@ -27,6 +27,7 @@ from portal.database import Base
 from portal.dispatch.models import DispatchVisit, EngineerPosition
 from portal.fees.models import DistanceBand, Quote, QuoteLine, RateCard, RateLine, Receipt
 from portal.field.models import WorkRecord
+from portal.knowledge.models import KbFeedback, KbRevision, KbSearchLog, KbUnanswered
 from portal.maintenance.models import MaintenanceOccurrence, MaintenancePlan, UsageReading
 from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
 from portal.notifications.models import Notification
@@ -62,6 +63,10 @@ from portal.tickets.models import (
 from portal.wechat.models import WeChatAccessToken, WeChatDeliveryFailure, WeChatFollower
 
 __all__ = [
+    "KbFeedback",
+    "KbRevision",
+    "KbSearchLog",
+    "KbUnanswered",
     "MaintenanceOccurrence",
     "MaintenancePlan",
     "StandardJob",

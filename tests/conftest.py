@@ -17,6 +17,10 @@ from portal.models import Base
 
 pytest_plugins = ["tests.app_fixtures", "tests.e2e_fixtures"]
 
+# Apps built in tests load no FAQ index unless a test asks (tests/knowledge_portal does):
+# building one per app would cost every test a model load for nothing it checks.
+os.environ.setdefault("KB_ENABLED", "false")
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -28,6 +28,8 @@ from portal.customers.models import Customer
 from portal.database import SessionDep
 from portal.errors import Invalid, NotFound, PortalError, TooManyRequests, validation_errors
 from portal.i18n import MESSAGES, TICKET_TYPE_LABELS, field_label, t
+from portal.knowledge import flows as knowledge
+from portal.knowledge import service as knowledge_service
 from portal.security import Principal
 from portal.selfservice import service
 from portal.templating import flash, render, request_lang, see_other
@@ -297,12 +299,60 @@ def help_centre(
         categories = service.faq_categories(kb, lang)
         context["categories"] = categories
         if context["q"]:
-            context["results"] = service.faq_search(kb, context["q"])
+            # Logged: what customers ask and do not find is the editors' to-do list.
+            _band, hits = knowledge.search(session, kb=kb, query=context["q"], k=8, source="help")
+            context["results"] = service.faq_hits(hits)
         else:
             chosen = category if category in categories else None
             context["category"] = chosen or ""
             context["results"] = service.faq_entries(kb, category=chosen, lang=lang)
     return render(request, "selfservice/help.html", context)
+
+
+HELPFUL_KEY = "help_voted"  # entries this page session already said were (not) helpful
+
+
+@router.get("/help/{entry_id}")
+def help_entry(
+    request: Request,
+    session: SessionDep,
+    entry_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")],
+) -> Response:
+    """One FAQ answer, whether it helped, and questions close to it."""
+    request.state.customer = signed_in(request, session)
+    kb = getattr(request.app.state, "kb", None)
+    item = service.faq_entry(kb, entry_id) if kb is not None else None
+    if item is None:
+        raise NotFound("object.kb_entry")
+    voted = request.session.get(HELPFUL_KEY) or []
+    context = _base(
+        request,
+        item=item,
+        related=service.faq_related(kb, item),
+        voted=item.id in voted,
+    )
+    return render(request, "selfservice/help_entry.html", context)
+
+
+@router.post("/help/{entry_id}/feedback")
+def help_feedback(
+    request: Request,
+    session: SessionDep,
+    entry_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")],
+    helpful: Annotated[str, Form(pattern="^(yes|no)$")],
+) -> Response:
+    """Record whether the answer helped (once per entry and page session)."""
+    kb = getattr(request.app.state, "kb", None)
+    if kb is None or kb.get(entry_id) is None:
+        raise NotFound("object.kb_entry")
+    voted = [v for v in request.session.get(HELPFUL_KEY) or [] if isinstance(v, str)]
+    if entry_id not in voted:
+        knowledge_service.record_feedback(
+            session, entry_id=entry_id, helpful=helpful == "yes", source="help"
+        )
+        request.session[HELPFUL_KEY] = (voted + [entry_id])[-50:]
+    flash(request, "ok", t("my.help.thanks", "zh"), t("my.help.thanks", "en"))
+    return see_other(f"/my/help/{entry_id}")
 
 
 # ---------------------------------------------------------------- a new request

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.dispatch.models import DispatchVisit
+from portal.knowledge import service as knowledge
 from portal.networks.models import Engineer
 from portal.sla.service import timers_of
 from portal.tickets import lifecycle
@@ -82,32 +81,9 @@ class FaqItem:
     category: str
 
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-
-
 def answer_html(text: str) -> Markup:
-    """An FAQ answer's light Markdown (bold, "- " lists, paragraphs) as safe HTML."""
-    blocks: list[str] = []
-    items: list[str] = []
-
-    def inline(line: str) -> str:
-        return _BOLD.sub(r"<strong>\1</strong>", html.escape(line))
-
-    def close_list() -> None:
-        if items:
-            blocks.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
-            items.clear()
-
-    for raw in text.strip().splitlines():
-        line = raw.strip()
-        if line.startswith(("- ", "* ")):
-            items.append(inline(line[2:]))
-            continue
-        close_list()
-        if line:
-            blocks.append(f"<p>{inline(line)}</p>")
-    close_list()
-    return Markup("".join(blocks))
+    """An FAQ answer's Markdown as safe HTML (the knowledge base's one renderer)."""
+    return knowledge.answer_html(text)
 
 
 def _item(entry: Any) -> FaqItem:
@@ -137,5 +113,20 @@ def faq_entries(kb: Any, *, category: str | None, lang: str, limit: int = 50) ->
 
 def faq_search(kb: Any, query: str, *, k: int = 8) -> list[FaqItem]:
     """The best FAQ entries for a question; weak matches are left out."""
-    hits = kb.search(query, k=k)
+    return faq_hits(kb.search(query, k=k))
+
+
+def faq_hits(hits: list[Any]) -> list[FaqItem]:
+    """Search hits ready to show; weak matches (band "none") are left out."""
     return [_item(h) for h in hits if str(getattr(h.band, "value", h.band)) != "none"]
+
+
+def faq_entry(kb: Any, entry_id: str) -> FaqItem | None:
+    """One entry ready to show, or None."""
+    entry = kb.get(entry_id)
+    return _item(entry) if entry is not None else None
+
+
+def faq_related(kb: Any, item: FaqItem, *, k: int = 4) -> list[FaqItem]:
+    """Other entries close to this one's question."""
+    return [i for i in faq_hits(kb.search(item.question, k=k + 1)) if i.id != item.id][:k]

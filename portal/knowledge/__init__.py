@@ -1,0 +1,1 @@
+"""The knowledge base in the portal: search API, answer feedback, editors' pages."""
