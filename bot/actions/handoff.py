@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from .common import in_thread, latest_intent
-from .portal_client import PortalClient, PortalError
+from .portal_client import HandoffOutcome, PortalClient, PortalError
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class ActionHandoff(Action):
         reason = REASONS.get(latest_intent(tracker) or "", "failures")
         client = PortalClient.from_env()
         try:
-            await in_thread(
+            outcome = await in_thread(
                 client.handoff,
                 tracker.sender_id,
                 reason=reason,
@@ -87,7 +87,24 @@ class ActionHandoff(Action):
             logger.warning("handoff failed: %s", exc)
             dispatcher.utter_message(response="utter_handoff_unavailable")
             return [SlotSet("last_failed_turn", None)]
-        if reason == "complaint":
+        say_outcome(dispatcher, outcome, complaint=reason == "complaint")
+        return [SlotSet("last_failed_turn", None)]
+
+
+def say_outcome(
+    dispatcher: CollectingDispatcher, outcome: HandoffOutcome, *, complaint: bool
+) -> None:
+    """Only what the hub's own notice, which follows in the same turn, does not say.
+
+    The hub tells the customer where they stand, in their language, right after the bot's
+    replies: queued (正在为您转接人工客服，您当前排在第 N 位; the bot is paused then) or off
+    duty (the agents' hours, a button to leave a ticket, and that the assistant goes on).
+    So the bot adds only the apology for a complaint, worded for either case; a hub that
+    does not say what it did (no state in its answer) gets the bot's generic 正在转接."""
+    if not outcome.state:
+        if complaint:
             dispatcher.utter_message(response="utter_complaint_sorry")
         dispatcher.utter_message(response="utter_handoff_started")
-        return [SlotSet("last_failed_turn", None)]
+    elif complaint:
+        sorry = "utter_complaint_sorry" if outcome.on_duty else "utter_complaint_noted"
+        dispatcher.utter_message(response=sorry)

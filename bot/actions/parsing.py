@@ -124,3 +124,46 @@ def parse_score(text: str) -> Optional[int]:
 def is_no_comment(text: str) -> bool:
     """True if the customer declines to leave a comment."""
     return bool(_NO_COMMENT.match((text or "").strip()))
+
+
+# No ticket number at hand (不记得单号了, 没有工单号, 用验证码查): prove the phone instead.
+_LOST = r"(?:没有|没|不记得|记不得|记不清|记不住|忘了|忘记|不知道|找不到|查不到|丢了|删了)"
+_NUMBER_WORD = r"(?:单号|工单号|订单号|编号|号码|工单|单子)"
+_NO_NUMBER = re.compile(
+    rf"{_LOST}[^，。,.!！?？]{{0,4}}{_NUMBER_WORD}|{_NUMBER_WORD}[^，。,.!！?？]{{0,3}}{_LOST}"
+    r"|验证码|短信验证|手机验证"
+)
+# The same said in one or two words, as the answer to 请提供工单号.
+_NO_NUMBER_ANSWER = re.compile(
+    r"^(?:没有|没|不知道|不清楚|忘了|忘记了|不记得|不记得了|记不清了|找不到|找不到了)[了啊呀。.!！~]*$"
+)
+# Asking for the code again (没收到, 重发, 再发一次).
+_RESEND = re.compile(r"没收到|收不到|没有收到|重发|重新发|再发|再来一个|过期了")
+_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def wants_code(text: str, *, answer: bool = False) -> bool:
+    """True if the customer has no ticket number and would rather prove their phone;
+    `answer`: the text answers the ticket-number question, so 不知道 alone counts."""
+    compact = re.sub(r"\s+", "", text or "")
+    if _NO_NUMBER.search(compact):
+        return True
+    return answer and bool(_NO_NUMBER_ANSWER.match(compact))
+
+
+def find_code(text: str) -> Optional[str]:
+    """The 6-digit one-time code in `text` (spaces and full-width digits allowed), or None."""
+    compact = re.sub(r"[\s-]+", "", (text or "").translate(_FULL_WIDTH_DIGITS))
+    found = _CODE.findall(compact)
+    return found[0] if len(found) == 1 else None
+
+
+def wants_new_code(text: str) -> bool:
+    """True if the customer did not get the code (or it expired) and wants another."""
+    return bool(_RESEND.search(text or ""))
+
+
+def mask_phone(phone: str) -> str:
+    """138****8000: enough for the customer to recognise, not enough to read it off a screen."""
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else phone

@@ -44,6 +44,14 @@ class PortalRejected(PortalError):
         self.errors = errors
 
 
+class PortalThrottled(PortalError):
+    """HTTP 429: asked too often (a one-time code less than a minute after the last)."""
+
+    def __init__(self, message: str, message_zh: str = "") -> None:
+        super().__init__(message)
+        self.message_zh = message_zh or message
+
+
 class PortalConflict(PortalError):
     """HTTP 409: the ticket's state forbids it now, or an idempotency key was reused."""
 
@@ -134,6 +142,27 @@ class CustomerProfile:
                      str(u.get("model_name") or ""))
                 for u in data.get("assets") or []
             ),
+        )
+
+
+@dataclass(frozen=True)
+class HandoffOutcome:
+    """What the hub did with a handoff (its 202 body): queued for an agent, or off duty."""
+
+    state: str
+    queued: bool
+    on_duty: bool
+    position: Optional[int] = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HandoffOutcome:
+        """Build from the hub's answer; state is empty when the body does not say."""
+        position = data.get("position")
+        return cls(
+            state=str(data.get("state") or ""),
+            queued=bool(data.get("queued", True)),
+            on_duty=bool(data.get("on_duty", True)),
+            position=int(position) if isinstance(position, int) else None,
         )
 
 
@@ -259,6 +288,30 @@ class PortalClient:
         data = self._request("POST", f"/api/v1/bot/tickets/{_seg(number)}/actions", body, retry=False)
         return TicketView.from_json(data)
 
+    def request_bind_code(self, conversation_id: str, *, phone: str) -> int:
+        """Text a one-time code to the phone, to bind this conversation; seconds it is valid.
+
+        PortalThrottled if a code went to that phone less than a minute ago."""
+        data = self._request(
+            "POST", f"/api/v1/bot/conversations/{_seg(conversation_id)}/code", {"phone": phone},
+            retry=False,  # a retry would be refused as too soon, or text a second code
+        )
+        return int(data.get("expires_in") or 0)
+
+    def verify_bind_code(
+        self, conversation_id: str, *, phone: str, code: str
+    ) -> Optional[CustomerProfile]:
+        """Bind the conversation to the phone's customer if the code is right; None if it is
+        wrong, used or expired (each miss counts; five burn the code)."""
+        try:
+            data = self._request(
+                "POST", f"/api/v1/bot/conversations/{_seg(conversation_id)}/verify",
+                {"phone": phone, "code": code}, retry=False,
+            )
+        except PortalRejected:
+            return None
+        return CustomerProfile.from_json(data)
+
     def sla_promise(self, *, ticket_type: str = "repair", tier: str = "normal") -> Optional[str]:
         """The response-time promise in words, if the portal publishes one."""
         try:
@@ -305,15 +358,16 @@ class PortalClient:
 
     def handoff(
         self, conversation_id: str, *, reason: str, summary: str, product_line: str = ""
-    ) -> None:
-        """Ask the hub to pass the conversation to a human agent (202); the product, when
-        known, lets agents with that skill get it first."""
+    ) -> HandoffOutcome:
+        """Ask the hub to pass the conversation to a human agent (202): queued, or (off duty)
+        left with the bot. The product, when known, lets agents with that skill get it first."""
         body = {"reason": reason, "summary": summary}
         if product_line:
             body["product_line"] = product_line
-        self._request(
+        data = self._request(
             "POST", f"/api/v1/conversations/{_seg(conversation_id)}/handoff", body, retry=False
         )
+        return HandoffOutcome.from_json(data)
 
     # ------------------------------------------------------------ transport
 
@@ -379,6 +433,8 @@ class PortalClient:
             raise PortalConflict(message, str(data.get("message_zh") or ""))
         if status == 404:
             raise PortalNotFound(message)
+        if status == 429:
+            raise PortalThrottled(message, str(data.get("message_zh") or ""))
         raise PortalError(f"portal refused the request ({status}): {message}")
 
 

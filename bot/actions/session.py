@@ -15,10 +15,40 @@ from .failures import failed_turn
 # are not asked again, and the channel metadata Rasa set for this session. Half-filled
 # forms and proven tickets are forgotten on purpose.
 CARRIED_OVER = ("phone", "session_started_metadata")
+# Rasa's own intent for "/session_start", which the hub sends when a chat is opened; Rasa
+# maps it to action_session_start (no rule needed, none allowed).
+SESSION_START_INTENT = "session_start"
+
+
+def opened_by_customer(tracker: Tracker) -> bool:
+    """True when this session start answers the channel's /session_start (a chat opened
+    before anything was typed), not Rasa starting a session by itself (a first message,
+    or one after an hour of silence, which the bot then answers anyway)."""
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        # Rasa fills slots (action_extract_slots) between the message and this action.
+        if kind in ("slot", "user_featurization") or (
+            kind == "action" and event.get("name") == "action_extract_slots"
+        ):
+            continue
+        if kind == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            return intent == SESSION_START_INTENT
+        return False
+    return False
+
+
+async def greet(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """utter_greet_known with the name of a customer bound to the chat, else utter_greet."""
+    profile = await customer_profile(tracker)
+    if profile and profile.name:
+        dispatcher.utter_message(response="utter_greet_known", name=profile.name)
+    else:
+        dispatcher.utter_message(response="utter_greet")
 
 
 class ActionSessionStart(Action):
-    """Starts a session, keeping only CARRIED_OVER slots."""
+    """Starts a session, keeping only CARRIED_OVER slots; greets a chat just opened."""
 
     def name(self) -> Text:
         """Rasa's session start action, replaced."""
@@ -27,7 +57,10 @@ class ActionSessionStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """SessionStarted, the kept slots, then listen."""
+        """The greeting if the customer opened the chat, then SessionStarted, the kept
+        slots, and listen."""
+        if opened_by_customer(tracker):
+            await greet(dispatcher, tracker)
         kept: List[EventType] = []
         for slot in CARRIED_OVER:
             value: Any = tracker.get_slot(slot)
@@ -47,11 +80,7 @@ class ActionGreet(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """utter_greet_known with the name, else utter_greet."""
-        profile = await customer_profile(tracker)
-        if profile and profile.name:
-            dispatcher.utter_message(response="utter_greet_known", name=profile.name)
-        else:
-            dispatcher.utter_message(response="utter_greet")
+        await greet(dispatcher, tracker)
         return []
 
 

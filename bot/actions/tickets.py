@@ -5,6 +5,11 @@ number and a phone of that customer match (the portal checks; the bot only asks)
 about a ticket is said before that. action_ticket_request does at once what it can and
 otherwise opens ticket_form, which asks only for what is missing: the ticket (buttons for
 a bound customer), the phone, and what the operation needs (confirmation, time, score).
+
+A customer without the ticket number (不记得单号了, or the button under the question) proves
+the phone instead: the portal texts a one-time code (action_ask_otp_code asks for it), the
+code typed back binds the chat to them, and from then on they are a bound customer: their
+open tickets are listed, or the ticket to act on is picked from their own.
 """
 from __future__ import annotations
 
@@ -29,8 +34,23 @@ from .common import (
 )
 from .fault_text import normalize_phone, phone_slot
 from .intake import validate_window
-from .parsing import find_ticket_number, is_no_comment, parse_score, yes_or_no
-from .portal_client import PortalClient, PortalConflict, PortalError, TicketView
+from .parsing import (
+    find_code,
+    find_ticket_number,
+    is_no_comment,
+    mask_phone,
+    parse_score,
+    wants_code,
+    wants_new_code,
+    yes_or_no,
+)
+from .portal_client import (
+    PortalClient,
+    PortalConflict,
+    PortalError,
+    PortalThrottled,
+    TicketView,
+)
 from .time_windows import WindowError, parse_window
 
 logger = logging.getLogger(__name__)
@@ -49,12 +69,23 @@ EXTRA_SLOTS = {
     "reschedule": ["preferred_time"],
     "rate": ["rating_score", "rating_comment"],
 }
-OPERATION_SLOTS = ("cancel_confirmed", "preferred_time", "rating_score", "rating_comment")
+OPERATION_SLOTS = (
+    "cancel_confirmed", "preferred_time", "rating_score", "rating_comment",
+    "proof_method", "otp_code", "otp_sent_to",
+)
 MAX_FAILED_CHECKS = 3
+CODE_PROOF = "code"
+# otp_code once the portal accepted it: the code itself is not kept.
+CODE_ACCEPTED = "verified"
 
 
 def ticket_slots(op: Optional[str], tracker: Tracker) -> List[str]:
     """What ticket_form needs for this operation: the ticket, proof, then the details."""
+    if (
+        tracker.slots.get("proof_method") == CODE_PROOF
+        and tracker.slots.get("otp_code") != CODE_ACCEPTED
+    ):
+        return ["phone", "otp_code"]  # bound first; then the customer's own tickets
     number = tracker.slots.get("ticket_number")
     verified = bool(number) and tracker.slots.get("verified_ticket") == number
     return ["ticket_number", *([] if verified else ["phone"]), *EXTRA_SLOTS.get(op or "", [])]
@@ -142,6 +173,8 @@ class ActionTicketRequest(Action):
                 pass
         if op == "rate":
             prefill["rating_score"] = parse_score(text)
+        if not named and wants_code(text):
+            prefill["proof_method"] = CODE_PROOF
         events: List[EventType] = [SlotSet("ticket_operation", op), SlotSet("verify_failures", 0)]
         events += [SlotSet(k, v) for k, v in prefill.items()]
         tracker.slots.update({"ticket_operation": op, **prefill})
@@ -199,12 +232,17 @@ class ValidateTicketForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """Extract and validate, prove the ticket with the portal, then ask for what is left."""
+        """Extract and validate, prove the ticket (or the phone, by a code) with the portal,
+        then ask for what is left."""
+        switched = self._switch_proof(tracker)
+        tracker.add_slots(switched)
         events = await super().run(dispatcher, tracker, domain)
-        events = [e for e in events if e.get("name") != REQUESTED_SLOT]
+        events = switched + [e for e in events if e.get("name") != REQUESTED_SLOT]
         tracker.add_slots(events)
         try:
             stop = await self._prove(dispatcher, tracker, domain, events)
+            if not stop:
+                stop = await self._bind(dispatcher, tracker, domain, events)
         except PortalError as exc:
             logger.error("could not check the ticket: %s", exc)
             dispatcher.utter_message(response="utter_portal_down")
@@ -246,6 +284,82 @@ class ValidateTicketForm(FormValidationAction):
             dispatcher.utter_message(response="utter_verify_give_up")
             return True
         dispatcher.utter_message(response="utter_ticket_not_matched")
+        return False
+
+    def _switch_proof(self, tracker: Tracker) -> List[EventType]:
+        """No ticket number (不记得单号 or the button) -> prove the phone by a code; a ticket
+        number typed while on that path -> back to number + phone."""
+        if not fresh_answer(tracker, FORM_NAME, "action_ticket_request"):
+            return []
+        if latest_intent(tracker) in DIGRESSIONS:
+            return []
+        text = latest_text(tracker)
+        number_given = has_entity(tracker, "ticket_number") or bool(find_ticket_number(text))
+        if tracker.get_slot("proof_method") != CODE_PROOF:
+            chosen = CODE_PROOF in entity_values(tracker, "proof_method")
+            asked = tracker.get_slot(REQUESTED_SLOT) == "ticket_number"
+            if asked and not number_given and (chosen or wants_code(text, answer=True)):
+                return [SlotSet("proof_method", CODE_PROOF), SlotSet("verify_failures", 0)]
+            return []
+        if number_given and tracker.get_slot("otp_code") != CODE_ACCEPTED:
+            return [SlotSet("proof_method", None), SlotSet("otp_code", None),
+                    SlotSet("otp_sent_to", None)]
+        return []
+
+    async def _bind(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+        events: List[EventType],
+    ) -> bool:
+        """Check the code the customer typed; right -> the chat is bound (True if that
+        already answered the request); wrong -> say so (3 misses -> offer a person)."""
+        code = tracker.slots.get("otp_code")
+        phone = normalize_phone(str(tracker.slots.get("phone") or ""))
+        if tracker.slots.get("proof_method") != CODE_PROOF or not phone:
+            return False
+        if not code or code == CODE_ACCEPTED:
+            return False
+        client = PortalClient.from_env()
+        profile = await in_thread(
+            client.verify_bind_code, tracker.sender_id, phone=phone, code=str(code)
+        )
+        if profile is None:
+            failures = int(tracker.slots.get("verify_failures") or 0) + 1
+            wrong = [SlotSet("otp_code", None), SlotSet("verify_failures", failures)]
+            events += wrong
+            tracker.add_slots(wrong)
+            if failures >= MAX_FAILED_CHECKS:
+                dispatcher.utter_message(response="utter_verify_give_up")
+                return True
+            dispatcher.utter_message(response="utter_otp_wrong")
+            return False
+        accepted = [SlotSet("otp_code", CODE_ACCEPTED), SlotSet("verify_failures", 0)]
+        events += accepted
+        tracker.add_slots(accepted)
+        dispatcher.utter_message(response="utter_chat_bound", phone=mask_phone(phone))
+        return await self._own_tickets(dispatcher, tracker, domain, events)
+
+    async def _own_tickets(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+        events: List[EventType],
+    ) -> bool:
+        """Just bound: list the open tickets (progress), or take the one ticket that fits
+        the operation; True if nothing more is to be asked."""
+        op = str(tracker.slots.get("ticket_operation") or "progress")
+        client = PortalClient.from_env()
+        scope = "to_rate" if op == "rate" else "open"
+        tickets = await in_thread(client.customer_tickets, tracker.sender_id, scope) or []
+        if op == "progress":
+            say.progress_list(dispatcher, domain, tickets)
+            return True
+        fit = [t for t in tickets if say.allows(t, op)]
+        if not fit:
+            dispatcher.utter_message(response=f"utter_nothing_to_{op}")
+            return True
+        if len(fit) == 1:
+            taken = [SlotSet("ticket_number", fit[0].number),
+                     SlotSet("verified_ticket", fit[0].number)]
+            events += taken
+            tracker.add_slots(taken)
         return False
 
     def _answer(self, tracker: Tracker, slot: str) -> Optional[str]:
@@ -290,6 +404,28 @@ class ValidateTicketForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         """An 11-digit mobile number."""
         return phone_slot(value, dispatcher)
+
+    async def extract_otp_code(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The answer to the code question."""
+        answer = self._answer(tracker, "otp_code")
+        return {"otp_code": answer} if answer else {}
+
+    def validate_otp_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Six digits (checked with the portal in run); 没收到 / 重发 sends a new code."""
+        text = str(value or "")
+        if text == CODE_ACCEPTED:
+            return {"otp_code": text}
+        code = find_code(text)
+        if code:
+            return {"otp_code": code}
+        if wants_new_code(text):
+            return {"otp_code": None, "otp_sent_to": None}  # the question sends a new one
+        dispatcher.utter_message(response="utter_otp_format")
+        return {"otp_code": None}
 
     async def extract_cancel_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -421,3 +557,53 @@ class ActionAskTicketNumber(Action):
         ]
         dispatcher.utter_message(response="utter_ask_ticket_number_yours", buttons=buttons)
         return []
+
+
+class ActionAskTicketFormPhone(Action):
+    """Asks for the phone: to check it against the ticket, or to text a code to it."""
+
+    def name(self) -> Text:
+        """Rasa calls this to ask ticket_form for phone."""
+        return "action_ask_ticket_form_phone"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """The question for the proof the customer is giving."""
+        by_code = tracker.get_slot("proof_method") == CODE_PROOF
+        dispatcher.utter_message(
+            response="utter_ask_phone_for_code" if by_code else "utter_ask_ticket_form_phone"
+        )
+        return []
+
+
+class ActionAskOtpCode(Action):
+    """Texts the one-time code (once per phone) and asks for it."""
+
+    def name(self) -> Text:
+        """Rasa calls this to ask ticket_form for otp_code."""
+        return "action_ask_otp_code"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Send the code if this phone has none yet, then ask for it."""
+        phone = normalize_phone(str(tracker.get_slot("phone") or "")) or ""
+        if tracker.get_slot("otp_sent_to") == phone:
+            dispatcher.utter_message(response="utter_ask_otp_code")
+            return []
+        client = PortalClient.from_env()
+        try:
+            seconds = await in_thread(client.request_bind_code, tracker.sender_id, phone=phone)
+        except PortalThrottled:
+            # A code went to this phone less than a minute ago, and it still works.
+            dispatcher.utter_message(response="utter_otp_too_soon", phone=mask_phone(phone))
+            return [SlotSet("otp_sent_to", phone)]
+        except PortalError as exc:
+            logger.error("could not send a one-time code: %s", exc)
+            dispatcher.utter_message(response="utter_otp_send_failed")
+            return []
+        dispatcher.utter_message(
+            response="utter_otp_sent", phone=mask_phone(phone), minutes=max(1, seconds // 60)
+        )
+        return [SlotSet("otp_sent_to", phone)]

@@ -3,7 +3,8 @@
 Served over real HTTP (conftest.py, record_trackers.py). Tickets, bound conversations,
 knowledge-base answers and the handoff endpoint are plain attributes a test sets up;
 every request is recorded. Endpoints the portal may not have yet (KB, handoff, SLA
-promise) answer 404 until a test switches them on.
+promise) answer 404 until a test switches them on. One-time codes (binding a chat) are
+always CODE, one text a phone until `code_too_soon` is switched off.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qs, unquote, urlparse
 
 TOKEN = "test-token"
+CODE = "246810"
 BEFORE_ARRIVAL = {"new", "accepted", "dispatched", "engineer_accepted", "departed", "waiting_parts"}
 OPEN = BEFORE_ARRIVAL | {"arrived"}
 LABELS = {
@@ -74,7 +76,15 @@ class FakePortal:
         self.kb: Optional[dict[str, Any]] = None
         self.kb_feedback: list[dict[str, Any]] = []
         self.handoff_status = 404  # 202 once the hub has the endpoint
+        # The hub's 202 body: queued (the default) or, off duty, left with the bot.
+        self.handoff_result: dict[str, Any] = {
+            "state": "waiting", "queued": True, "on_duty": True, "position": 1,
+        }
         self.handoffs: list[dict[str, Any]] = []
+        # One-time codes texted to bind a chat: (conversation, phone) per text sent.
+        self.texts: list[tuple[str, str]] = []
+        self.code_too_soon = True  # a second code to the same phone is refused (429)
+        self.code_checks: list[dict[str, Any]] = []
         self.sla_promise: Optional[dict[str, Any]] = None
 
     # ------------------------------------------------------------ setup helpers
@@ -148,7 +158,11 @@ class FakePortal:
         if method == "POST" and match:
             if self.handoff_status == 202:
                 self.handoffs.append({"conversation": unquote(match.group(1)), **body})
+                return 202, {"public_id": unquote(match.group(1)), **self.handoff_result}
             return self.handoff_status, {}
+        match = re.fullmatch(r"/api/v1/bot/conversations/([^/]+)/(code|verify)", path)
+        if method == "POST" and match:
+            return self._bind_code(unquote(match.group(1)), match.group(2), body)
         if path == "/api/v1/sla/promise" and self.sla_promise is not None:
             return 200, self.sla_promise
         return 404, {"detail": "Not Found"}
@@ -163,6 +177,26 @@ class FakePortal:
                   "status_label": "待受理"}
         self.by_key[key] = (body, ticket)
         return 201, ticket
+
+    def _bind_code(self, conversation: str, step: str, body: dict[str, Any]
+                   ) -> tuple[int, dict[str, Any]]:
+        phone = str(body.get("phone") or "")
+        if not re.fullmatch(r"1[3-9]\d{9}", phone):
+            return 422, {"message": "手机号格式不正确", "errors": [
+                {"field": "phone", "message_zh": "手机号格式不正确"}]}
+        if step == "code":
+            if self.code_too_soon and any(p == phone for _, p in self.texts):
+                return 429, {"message": "too soon", "message_zh": "验证码发送过于频繁，请1分钟后再试"}
+            self.texts.append((conversation, phone))
+            return 202, {"sent": True, "expires_in": 300}
+        self.code_checks.append({"conversation": conversation, **body})
+        if body.get("code") != CODE or not any(p == phone for _, p in self.texts):
+            return 422, {"message": "验证码错误或已过期", "message_zh": "验证码错误或已过期",
+                         "errors": [{"field": "code", "message_zh": "验证码错误或已过期"}]}
+        owner = next((t.customer for t in self.tickets.values() if t.phone == phone),
+                     f"new-{phone}")
+        self.bind(conversation, name="", phone=phone, customer=owner)
+        return 200, self.bound[conversation][1]
 
     def _owned(self, ref: str, proof: dict[str, Any]) -> Optional[FakeTicket]:
         match = _NUMBER.match(ref.strip())

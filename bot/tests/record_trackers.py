@@ -101,6 +101,15 @@ CONVERSATIONS: dict[str, tuple[Setup, list[str]]] = {
     "faq_suggest_conversation": (_kb_suggest, [
         "洗衣机显示E21什么意思", "/ask_faq{\"kb_choice\": \"0\"}", "没解决",
     ]),
+    "bind_code_conversation": (_tickets, [
+        "查一下我的维修进度", "不记得单号了", "13800138000", "12345", "000000", "246810",
+        "帮我催一下",
+    ]),
+    "bind_code_cancel_conversation": (_tickets, [
+        "我要取消工单", '/inform{"proof_method": "code"}', "13800138000", "没收到", "246810",
+        "对",
+    ]),
+    "session_start_conversation": (_bound, ["/session_start", "查进度"]),
     "handoff_conversation": (_handoff_on, [
         "我要投诉你们师傅", "今天天气怎么样", "给我讲个笑话",
     ]),

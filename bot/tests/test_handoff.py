@@ -23,12 +23,48 @@ def recording(portal: FakePortal) -> dict[str, Any]:
 def test_complaint_is_handed_over_with_reason_and_summary(recording, domain, portal):
     tracker = tracker_at(recording, "我要投诉你们师傅", "action_handoff")
     messages, _ = run(ActionHandoff(), tracker, domain)
-    assert responses(messages) == ["utter_complaint_sorry", "utter_handoff_started"]
-    assert rendered(messages[1], domain) == "正在为您转接人工客服，请稍候…"
+    # Queued: the hub's notice (第 1 位) follows; the bot only apologises.
+    assert responses(messages) == ["utter_complaint_sorry"]
+    assert "马上请人工客服" in rendered(messages[0], domain)
     [handoff] = portal.handoffs
     assert handoff["conversation"] == recording["sender_id"]
     assert handoff["reason"] == "complaint"
     assert handoff["summary"].startswith("诉求：投诉") and "我要投诉你们师傅" in handoff["summary"]
+
+
+def test_a_plain_request_leaves_the_queue_notice_to_the_hub(recording, domain, portal):
+    tracker = tracker_at(recording, "我要投诉你们师傅", "action_handoff")
+    tracker.latest_message["intent"] = {"name": "request_human", "confidence": 0.99}
+    messages, events = run(ActionHandoff(), tracker, domain)
+    assert messages == []
+    assert portal.handoffs[0]["reason"] == "request"
+    assert slots_set(events) == {"last_failed_turn": None}
+
+
+def test_off_duty_a_complaint_is_not_promised_a_person_now(recording, domain, portal):
+    portal.handoff_result = {"state": "bot", "queued": False, "on_duty": False}
+    tracker = tracker_at(recording, "我要投诉你们师傅", "action_handoff")
+    messages, _ = run(ActionHandoff(), tracker, domain)
+    assert responses(messages) == ["utter_complaint_noted"]
+    text = rendered(messages[0], domain)
+    assert "认真处理" in text and "马上" not in text and "转接" not in text
+
+
+def test_a_hub_that_does_not_say_what_it_did_gets_the_generic_line(recording, domain, portal):
+    portal.handoff_result = {}
+    tracker = tracker_at(recording, "我要投诉你们师傅", "action_handoff")
+    messages, _ = run(ActionHandoff(), tracker, domain)
+    assert responses(messages) == ["utter_complaint_sorry", "utter_handoff_started"]
+    assert rendered(messages[1], domain) == "正在为您转接人工客服，请稍候…"
+
+
+def test_without_the_hub_the_customer_is_offered_a_ticket(recording, domain, portal):
+    portal.handoff_status = 404
+    tracker = tracker_at(recording, "我要投诉你们师傅", "action_handoff")
+    messages, _ = run(ActionHandoff(), tracker, domain)
+    assert responses(messages) == ["utter_handoff_unavailable"]
+    assert [b["payload"] for b in domain["responses"]["utter_handoff_unavailable"][0]["buttons"]] == [
+        "/report_fault", "/request_installation"]
 
 
 def test_first_unanswerable_message_apologises(recording, domain, portal):

@@ -7,12 +7,16 @@ import pytest
 
 from actions.parsing import (
     corrected_fields,
+    find_code,
     find_model_code,
     find_serial,
     find_ticket_number,
     is_no_comment,
     looks_like_address,
+    mask_phone,
     parse_score,
+    wants_code,
+    wants_new_code,
     wants_to_stop,
     yes_or_no,
 )
@@ -132,3 +136,36 @@ def test_times_that_cannot_be_booked_say_why(text: str, reason: str) -> None:
 def test_windows_read_back_for_the_customer() -> None:
     assert describe("2026-11-24 13:00-18:00") == "11月24日（周二）13:00-18:00"
     assert describe("whenever") == "whenever"
+
+
+@pytest.mark.parametrize("text", [
+    "不记得单号了", "工单号忘了", "没有单号", "单号找不到了", "短信删了不知道工单号",
+    "用验证码查", "发个验证码吧", "手机验证一下",
+])
+def test_no_ticket_number_at_hand(text: str) -> None:
+    assert wants_code(text)
+
+
+@pytest.mark.parametrize("text", ["SR20261120-0031", "查进度", "洗衣机坏了", "不知道"])
+def test_not_a_wish_for_a_code(text: str) -> None:
+    assert not wants_code(text)
+
+
+def test_short_answers_count_only_as_the_answer_to_the_number_question() -> None:
+    assert wants_code("不知道", answer=True) and wants_code("忘了。", answer=True)
+    assert not wants_code("不知道怎么用", answer=True)
+
+
+@pytest.mark.parametrize("text,code", [
+    ("246810", "246810"), ("验证码是 246 810", "246810"), ("２４６８１０", "246810"),
+    ("收到了，246810", "246810"), ("12345", None), ("13800138000", None),
+    ("123456 654321", None),
+])
+def test_the_code_in_what_was_typed(text: str, code: str | None) -> None:
+    assert find_code(text) == code
+
+
+def test_asking_for_another_code_and_masking() -> None:
+    assert wants_new_code("没收到") and wants_new_code("能不能重发一下")
+    assert not wants_new_code("246810")
+    assert mask_phone("13800138000") == "138****8000"

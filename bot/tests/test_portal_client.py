@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import pytest
 
+from fake_portal import CODE
+
 from actions.portal_client import (
+    HandoffOutcome,
     PortalClient,
     PortalConflict,
     PortalError,
     PortalNotFound,
     PortalRejected,
+    PortalThrottled,
     PortalUnavailable,
 )
 
@@ -145,3 +149,38 @@ def test_handoff_names_the_product_for_routing_when_known(portal) -> None:
     assert portal.handoffs == [
         {"conversation": "c1", "reason": "request", "summary": "诉求：报修", "product_line": "空调"}
     ]
+
+
+def test_handoff_returns_what_the_hub_did(portal) -> None:
+    portal.handoff_status = 202
+    client = PortalClient.from_env()
+    queued = client.handoff("c1", reason="request", summary="诉求：要求人工")
+    assert queued == HandoffOutcome(state="waiting", queued=True, on_duty=True, position=1)
+    portal.handoff_result = {"state": "bot", "queued": False, "on_duty": False, "position": None}
+    off = client.handoff("c1", reason="request", summary="诉求：要求人工")
+    assert (off.state, off.queued, off.on_duty, off.position) == ("bot", False, False, None)
+
+
+def test_sla_promise_reads_the_portals_words_first(portal) -> None:
+    portal.sla_promise = {"response_minutes": 10, "business_hours": True,
+                          "text_zh": "10 分钟内响应（按工作时间计算）", "text_en": "..."}
+    assert PortalClient.from_env().sla_promise() == "10 分钟内响应（按工作时间计算）"
+    assert portal.requests[-1]["query"] == {"type": "repair", "tier": "normal"}
+
+
+def test_one_time_code_binds_the_conversation(portal) -> None:
+    portal.add_ticket("SR20261120-0031", "13800138000", customer="c7")
+    client = PortalClient.from_env()
+    assert client.request_bind_code("conv/9", phone="13800138000") == 300
+    assert portal.requests[-1]["path"] == "/api/v1/bot/conversations/conv%2F9/code"
+    with pytest.raises(PortalThrottled) as caught:
+        client.request_bind_code("conv/9", phone="13800138000")
+    assert "1分钟" in caught.value.message_zh
+    assert client.verify_bind_code("conv/9", phone="13800138000", code="000000") is None
+    assert client.bound_customer("conv/9") is None
+    profile = client.verify_bind_code("conv/9", phone="13800138000", code=CODE)
+    assert profile is not None and profile.phone == "13800138000"
+    assert portal.bound["conv/9"][0] == "c7"
+    # Never retried: a second text would be refused, a second check would count as a miss.
+    assert [r["path"].rsplit("/", 1)[1] for r in portal.requests] == [
+        "code", "code", "verify", "customer", "verify"]
