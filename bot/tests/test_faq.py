@@ -60,6 +60,18 @@ def test_helpful_answer_is_recorded(answered, domain, portal):
     assert responses(messages) == ["utter_kb_glad"]
 
 
+def test_feedback_without_the_endpoint_still_thanks_the_customer(answered, domain, portal):
+    # Search answered, but the portal has no /api/v1/kb/feedback yet (or it fails): the
+    # customer is answered as usual; only the record is missing.
+    portal.forced = (404, {"detail": "Not Found"})
+    tracker = tracker_at(answered, "解决了", "action_kb_feedback")
+    messages, events = run(ActionKbFeedback(), tracker, domain)
+    assert responses(messages) == ["utter_kb_glad"]
+    assert slots_set(events) == {"kb_band": None, "kb_suggestions": None}
+    assert [r["path"] for r in portal.requests] == ["/api/v1/kb/feedback"]
+    assert portal.kb_feedback == []
+
+
 def test_unhelpful_answer_is_recorded_and_a_person_or_a_ticket_offered(answered, domain, portal):
     tracker = tracker_at(answered, "没有", "action_kb_feedback")
     messages, _ = run(ActionKbFeedback(), tracker, domain)
