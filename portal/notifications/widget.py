@@ -162,6 +162,7 @@ class WidgetDelivery:
     def start(self) -> None:
         """Run the loop as a task of the running event loop."""
         self._stopping = False
+        self._wake = asyncio.Event()  # made here: an app may be started on a new loop
         self._task = asyncio.get_running_loop().create_task(self.run(), name="widget-outbox")
 
     async def stop(self) -> None:
