@@ -178,6 +178,11 @@ class WeChatApi(WeChatClient):  # type: ignore[misc]
         if text:
             self.message.send_text(messages[0].sender_id, text)
 
+    def typing(self, openid: str, on: bool) -> Any:
+        """Show or stop "对方正在输入" in the follower's chat (客服输入状态)."""
+        command = "Typing" if on else "CancelTyping"
+        return self._post("message/custom/typing", data={"touser": openid, "command": command})
+
     def create_menu(self) -> Any:
         """Publish the custom menu (报修 / 查进度 / 常见问题 / 人工客服)."""
         return self.menu.create(menu_definition())

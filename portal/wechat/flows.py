@@ -14,7 +14,8 @@ acts on it, so a retry of a message finds it stored and does nothing.
 `WeChatPush` sends what must go out after the callback was answered (slow bot turns, agent
 messages) through the customer-service message API: only within 48 hours of the customer's
 last contact and while they follow the account; every refusal or API error is stored as a
-delivery failure and announced to the desk's agents instead of being dropped.
+delivery failure and announced to the desk's agents instead of being dropped. The agent's
+typing goes the same way (客服输入状态), as a hint that is only logged when refused.
 """
 
 from __future__ import annotations
@@ -668,6 +669,33 @@ class WeChatPush:
         if not await run_in_threadpool(self.send_now, [message]):
             raise NotDelivered(message.sender_id)
 
+    async def typing(self, openid: str, on: bool) -> None:
+        """The agent's typing, shown in the follower's chat: `register_typing`'s callable."""
+        await run_in_threadpool(self.typing_now, openid, on)
+
+    def typing_now(self, openid: str, on: bool) -> bool:
+        """Tell WeChat the agent is (or stopped) typing; True when WeChat took it.
+
+        Only where a message could go too (configured, following, within the window). A
+        refusal is logged, not kept for staff: it is a hint, and no words are lost.
+        """
+        if self.api is None:
+            return False
+        with self.db.session() as session:
+            follower = session.scalars(
+                select(WeChatFollower).where(WeChatFollower.openid == openid)
+            ).first()
+            if follower is None or not follower.subscribed:
+                return False
+            if not service.within_service_window(follower, now=self.clock(), window=self.window):
+                return False
+        try:
+            self.api.typing(openid, on)
+        except (WeChatClientException, requests.RequestException, TokenUnavailable) as exc:
+            log.info("wechat typing state for %s not taken: %s", openid, exc)
+            return False
+        return True
+
     def send_now(self, messages: Sequence[ChannelMessage]) -> bool:
         """Send to one follower; True when WeChat took it, else a failure is stored."""
         if not messages:
@@ -813,6 +841,9 @@ def mount(
     register = getattr(hub, "register_sender", None)
     if callable(register):
         register(CHANNEL, push.send)
+    register_typing = getattr(hub, "register_typing", None)
+    if callable(register_typing):
+        register_typing(CHANNEL, push.typing)
     channel = WeChatChannel(config=config, desk=desk, push=push, api=api, router=router)
     app.state.wechat = channel
     return channel

@@ -30,6 +30,7 @@ from tests.conversations.support import (
     next_frame,
     public_id,
     token,
+    wait_for,
 )
 
 MEDIA_ID = "e3Oy5mXx0Vf3kEw9bUkqkYZl2cF6tOa1QK1y8rjJ4Wn7hP8oTg2"
@@ -119,6 +120,11 @@ def test_handoff_through_wechat(
         assert photo.startswith("/api/v1/console/attachments/")
         assert wc.get(photo, headers=headers).content == JPEG
         assert len(rasa.received) == asked, "Rasa heard nothing during the takeover"
+
+        # The agent's typing shows in the follower's chat (客服输入状态).
+        ws.send_json({"type": "typing", "conversation": conversation, "on": True})
+        wait_for(lambda: fake_wechat.typing, what="the typing state")
+        assert fake_wechat.typing == [(OPENID, "Typing")]
 
         # The agent answers over the console socket; it goes out as a customer-service text.
         reply = "您好，我是客服小李。请问漏水多久了？<b>不是标签</b>"

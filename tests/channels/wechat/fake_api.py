@@ -43,6 +43,7 @@ class FakeWeChatApi:
         self.send_errors: list[dict[str, Any]] = []  # answered to the next sends, in order
         self.media: dict[str, Raw] = {}  # MediaId -> the file media/get serves
         self.media_calls: list[str] = []  # the MediaIds asked for, in order
+        self.typing: list[tuple[str, str]] = []  # (openid, Typing | CancelTyping)
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -125,6 +126,16 @@ class FakeWeChatApi:
             return 200, {"errcode": 40007, "errmsg": "invalid media_id"}
         return 200, found
 
+    def _typing(self, query: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        refused = self._authorised(query)
+        if refused is not None:
+            return 200, refused
+        if body.get("command") not in ("Typing", "CancelTyping"):
+            return 200, {"errcode": 40001, "errmsg": "invalid command"}
+        with self.lock:
+            self.typing.append((str(body.get("touser")), str(body["command"])))
+        return 200, {"errcode": 0, "errmsg": "ok"}
+
     def handle(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any]:
         """One request: (status, JSON body or Raw bytes)."""
         if method == "GET" and path == "/cgi-bin/token":
@@ -137,6 +148,8 @@ class FakeWeChatApi:
             return 200, {"errcode": 47001, "errmsg": "data format error"}
         if method == "POST" and path == "/cgi-bin/message/custom/send":
             return self._send(query, body)
+        if method == "POST" and path == "/cgi-bin/message/custom/typing":
+            return self._typing(query, body)
         if method == "POST" and path == "/cgi-bin/menu/create":
             return self._menu(query, body)
         return 404, {"errcode": 404, "errmsg": "not found"}

@@ -177,6 +177,24 @@ def test_the_48_hour_window_is_respected(
     assert _push(portal)
 
 
+def test_the_agents_typing_follows_the_same_rules(
+    wechat: WeChatServer, portal: TestClient, fake_wechat: FakeWeChatApi, db: Database
+) -> None:
+    push = portal.app.state.wechat.push  # type: ignore[attr-defined]
+    assert not push.typing_now(OPENID, True)  # never wrote: outside the window
+    wechat.say(fixture("text.xml"))
+    assert push.typing_now(OPENID, True) and push.typing_now(OPENID, False)
+    assert fake_wechat.typing == [(OPENID, "Typing"), (OPENID, "CancelTyping")]
+    with db.session() as session:
+        session.execute(
+            update(WeChatFollower).values(last_contact_at=utcnow() - timedelta(hours=49))
+        )
+    assert not push.typing_now(OPENID, True)
+    assert len(fake_wechat.typing) == 2
+    # A hint, not a message: nothing is kept for staff.
+    assert failures(db) == []
+
+
 def test_nothing_goes_to_followers_who_left(
     wechat: WeChatServer, portal: TestClient, fake_wechat: FakeWeChatApi, db: Database
 ) -> None:
