@@ -160,6 +160,8 @@ def round_trip(
     assert ticket.startswith("SR"), created.inner_text()
     agent.locator(f'[data-testid=side-ticket][data-number="{ticket}"]').wait_for(timeout=TIMEOUT)
     agent.locator('[data-testid=note][data-kind="ticket"]').filter(has_text=ticket).wait_for()
+    # The customer hears of the ticket in the chat (the widget's notification), before the end.
+    wait_widget(customer, "system", ticket)
 
     # End the chat: the customer is told, asked for a rating, and has the bot back.
     agent.once("dialog", lambda dialog: dialog.accept())
