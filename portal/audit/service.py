@@ -51,8 +51,10 @@ def _changed(obj: Base) -> bool:
 
 
 def _entity_id(obj: Base) -> str:
-    identity = inspect(obj).identity
-    return ",".join(str(part) for part in identity) if identity else ""
+    # After a flush a new row has its primary key but no identity key yet: read the key.
+    state = inspect(obj)
+    key = state.identity or state.mapper.primary_key_from_instance(obj)
+    return ",".join(str(part) for part in key) if key and None not in key else ""
 
 
 def _after_flush(session: Session, _context: Any) -> None:

@@ -532,6 +532,8 @@ def test_the_audit_log_never_shows_password_hashes(
     records = {r["action"]: r for r in response.json() if r["entity"] == "users"}
     assert set(records) == {"insert", "update"}
     assert records["insert"]["after"]["username"] == "newhire"
+    # A new row's record names it by its id, known only once the insert ran.
+    assert records["insert"]["entity_id"] == str(records["insert"]["after"]["id"]) != ""
     assert records["insert"]["after"]["password_hash"] == "***"
     assert records["update"]["before"]["password_hash"] == "***"
     assert records["update"]["after"]["password_hash"] == "***"
