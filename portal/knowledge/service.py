@@ -44,6 +44,7 @@ SOURCES = ("bot", "customer", "help")
 UNANSWERED_STATES = ("open", "resolved", "dismissed")
 
 _LONG_DIGITS = re.compile(r"\d{7,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # PostgreSQL text cannot hold NUL
 _CJK = "\u2e80-\u9fff\uf900-\ufaff"
 _SPACE_BY_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _TRAILING = re.compile(r"[\s?!.,;:~。？！，、；：…～]+$")
@@ -83,7 +84,7 @@ def answer_html(text: str) -> Markup:
 def normalize_query(text: str) -> str:
     """A question as it is logged and counted: NFKC, lower case, squeezed spaces (none next to
     Chinese), no trailing punctuation, long digit runs (phone, serial numbers) replaced by '#'."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text).lower())
     text = _SPACE_BY_CJK.sub("", " ".join(text.split()))
     text = _LONG_DIGITS.sub("#", text)
     return _TRAILING.sub("", text)[:QUERY_MAX]
@@ -298,7 +299,7 @@ def record_feedback(
             entry_id=entry_id,
             helpful=helpful,
             query=normalize_query(query),
-            conversation_id=conversation_id[:64],
+            conversation_id=_CONTROL.sub("", conversation_id)[:64],
             source=source,
         )
     )

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
+import schemathesis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from knowledge_base import KnowledgeBase
 from portal.config import Settings
 from portal.database import Database, utcnow
-from portal.knowledge import service
+from portal.knowledge import flows, service
 from portal.knowledge.models import KbFeedback, KbSearchLog, KbUnanswered
+from portal.main import create_app
+from tests.app_fixtures import FakeRasa
 from tests.portal import factories as f
+from tests.portal.test_schemathesis import EXAMPLES, _run
 
 OFF_TOPIC = "你们公司的股票代码是多少"
 
@@ -188,3 +193,41 @@ def test_auth_and_no_knowledge_base(
     assert absent.status_code == 404 and absent.json()["message_zh"] == "知识库未加载"
     body = {"entry_id": "wm-e21", "helpful": True}
     assert client.post("/api/v1/kb/feedback", json=body, headers=bot_headers).status_code == 404
+
+
+def test_control_characters_are_not_stored(
+    kb_client: TestClient, db: Database, bot_headers: dict[str, str]
+) -> None:
+    # PostgreSQL refuses NUL in text: the question and ids are cleaned before they are logged.
+    asked = kb_client.get(
+        "/api/v1/kb/search", params={"q": "股票\x00代码\t是多少"}, headers=bot_headers
+    )
+    assert asked.status_code == 200
+    body = {"entry_id": "wm-e21", "helpful": True, "query": "E\x0021", "conversation_id": "c\x001"}
+    assert kb_client.post("/api/v1/kb/feedback", json=body, headers=bot_headers).status_code == 201
+    with db.session() as session:
+        assert session.scalars(select(KbSearchLog.query)).one() == "股票代码是多少"
+        feedback = session.scalars(select(KbFeedback)).one()
+        assert (feedback.query, feedback.conversation_id) == ("e 21", "c1")
+
+
+def test_fuzzed_requests_get_no_server_errors(
+    kb_settings: Settings, fake_rasa: FakeRasa, bot_headers: dict[str, str]
+) -> None:
+    # The portal-wide schema test runs without a knowledge base; here the two routes run
+    # against a loaded one (given to the app, as schemathesis starts no lifespan).
+    app = create_app(
+        kb_settings,
+        http_transport=httpx.MockTransport(fake_rasa.handler),
+        kb=flows.load(kb_settings),
+    )
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [r.ok() for r in schema.get_all_operations()]
+    ours = [op for op in operations if op.path.startswith("/api/v1/kb/")]
+    assert sorted(op.path for op in ours) == ["/api/v1/kb/feedback", "/api/v1/kb/search"]
+    try:
+        for operation in ours:
+            for mode in EXAMPLES:
+                _run(operation, mode, bot_headers)
+    finally:
+        app.state.db.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import time
 from pathlib import Path
 from typing import Any
 
@@ -234,7 +235,8 @@ def test_a_broken_file_keeps_the_old_index_and_the_editors_see_why(
     # Fixed on disk: picked up, errors gone, both changes live.
     washer.write_text(good, encoding="utf-8")
     assert kb.check_for_changes() and kb.errors == []
-    assert "增值税专用发票" in (kb.get("fee-invoice") or kb.get("wm-e21")).answer  # type: ignore[union-attr]
+    invoice = kb.get("fee-invoice")
+    assert invoice is not None and "增值税专用发票" in invoice.answer
     assert 'data-testid="kb-folder-errors"' not in kb_client.get("/knowledge").text
 
 
@@ -254,14 +256,11 @@ def test_files_changed_on_disk_are_picked_up_without_a_restart(
         for _ in range(600):
             if kb.get("fee-trade-in-pickup") is not None:
                 break
-            import time
-
             time.sleep(0.05)
         found = client.get(
             "/api/v1/kb/search", params={"q": "以旧换新上门拉走旧机收费吗"}, headers=bot_headers
         ).json()
         assert found["results"][0]["id"] == "fee-trade-in-pickup"
-    assert kb._watcher is None  # stopped with the app
 
 
 def test_reload_button(
@@ -291,7 +290,8 @@ def test_try_a_question_shows_the_ranking_and_is_not_logged(
     part = kb_client.get(
         "/knowledge/try", params={"q": OFF_TOPIC}, headers={"HX-Target": "ranking"}
     )
-    assert part.text.lstrip().startswith("{#") is False and "<html" not in part.text
+    # Only the fragment htmx swaps in, not a whole page.
+    assert part.text.lstrip().startswith('<div id="ranking"') and "<html" not in part.text
     assert 'data-band="none"' in part.text and "无匹配" in part.text
     with db.session() as session:
         assert session.scalars(select(KbSearchLog)).all() == []
