@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 import uvicorn
 
 from portal.config import Settings
+from portal.conversations import service
 from portal.conversations.flows import SESSION_START
 from portal.database import Database
 from portal.main import create_app
@@ -81,7 +84,12 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             raise RuntimeError("the portal did not start")
         time.sleep(0.05)
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "db": url, "rasa": rasa}
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "db": url,
+            "rasa": rasa,
+            "uploads": settings.uploads_path,
+        }
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -140,3 +148,59 @@ def test_handoff_round_trip_in_the_browser(portal: dict[str, Any], browser: Any,
     assert rasa.texts_from(conversation)[-1] == "我还想问一下保修"
     flow.only_local_requests(agent, base)
     flow.only_local_requests(boss, base)
+
+
+def _png_1x1() -> bytes:
+    """The smallest real PNG: one opaque pixel."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x80\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_photo_the_customer_sent_shows_in_the_console(
+    portal: dict[str, Any], browser: Any
+) -> None:
+    # A WeChat follower's photo as the WeChat desk keeps it: in our storage, on the message.
+    db = Database(portal["db"])
+    try:
+        with db.session() as session:
+            conversation = service.get_or_open(
+                session, channel="wechat", sender_id="oPhotoFollower0000000000000"
+            )
+            kept = service.store_attachment(
+                session,
+                conversation=conversation,
+                channel_message_id="24900000000000777",
+                data=_png_1x1(),
+                root=portal["uploads"],
+                max_bytes=1024 * 1024,
+            )
+            service.add_message(
+                session,
+                conversation=conversation,
+                direction="in",
+                author="customer",
+                text="",
+                image_url=service.attachment_url(kept),
+                channel_message_id="24900000000000777",
+            )
+            public, kept_id = conversation.public_id, kept.id
+    finally:
+        db.dispose()
+    agent = flow.open_console(browser, portal["url"], "wang", PASSWORD)
+    agent.locator(f'[data-testid=live-item][data-id="{public}"]').click()
+    image = agent.locator("[data-testid=msg-image] img")
+    image.wait_for(timeout=flow.TIMEOUT)
+    # Loaded from the portal with the agent's session: a decoded pixel, not a broken icon.
+    agent.wait_for_function(
+        "img => img.complete && img.naturalWidth === 1", arg=image.element_handle()
+    )
+    assert image.get_attribute("src") == f"/api/v1/console/attachments/{kept_id}"
+    flow.only_local_requests(agent, portal["url"])
