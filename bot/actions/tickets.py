@@ -25,6 +25,7 @@ from . import ticket_replies as say
 from .common import (
     DIGRESSIONS,
     REQUESTED_SLOT,
+    customer_profile,
     entity_values,
     fresh_answer,
     has_entity,
@@ -173,16 +174,16 @@ class ActionTicketRequest(Action):
                 pass
         if op == "rate":
             prefill["rating_score"] = parse_score(text)
-        if not named and wants_code(text):
-            prefill["proof_method"] = CODE_PROOF
         events: List[EventType] = [SlotSet("ticket_operation", op), SlotSet("verify_failures", 0)]
         events += [SlotSet(k, v) for k, v in prefill.items()]
         tracker.slots.update({"ticket_operation": op, **prefill})
         client = PortalClient.from_env()
+        bound = False
         try:
             if number is None:
                 scope = "to_rate" if op == "rate" else "open"
                 tickets = await in_thread(client.customer_tickets, tracker.sender_id, scope)
+                bound = tickets is not None
                 if tickets is not None:
                     if op == "progress":
                         say.progress_list(dispatcher, domain, tickets)
@@ -212,6 +213,9 @@ class ActionTicketRequest(Action):
                 return events + _done_events()
         else:
             events.append(SlotSet("ticket_number", named))
+            if not named and not bound and wants_code(text):
+                # 单号忘了，查下进度: straight to the phone and the code.
+                events.append(SlotSet("proof_method", CODE_PROOF))
         return events + [SlotSet("ticket_step", "form")]
 
 
@@ -234,7 +238,7 @@ class ValidateTicketForm(FormValidationAction):
     ) -> List[EventType]:
         """Extract and validate, prove the ticket (or the phone, by a code) with the portal,
         then ask for what is left."""
-        switched = self._switch_proof(tracker)
+        switched = await self._switch_proof(tracker)
         tracker.add_slots(switched)
         events = await super().run(dispatcher, tracker, domain)
         events = switched + [e for e in events if e.get("name") != REQUESTED_SLOT]
@@ -286,9 +290,10 @@ class ValidateTicketForm(FormValidationAction):
         dispatcher.utter_message(response="utter_ticket_not_matched")
         return False
 
-    def _switch_proof(self, tracker: Tracker) -> List[EventType]:
-        """No ticket number (不记得单号 or the button) -> prove the phone by a code; a ticket
-        number typed while on that path -> back to number + phone."""
+    async def _switch_proof(self, tracker: Tracker) -> List[EventType]:
+        """No ticket number (不记得单号 or the button) -> prove the phone by a code (unless
+        the chat is bound already: the question offered their tickets); a ticket number
+        typed while on that path -> back to number + phone."""
         if not fresh_answer(tracker, FORM_NAME, "action_ticket_request"):
             return []
         if latest_intent(tracker) in DIGRESSIONS:
@@ -299,7 +304,8 @@ class ValidateTicketForm(FormValidationAction):
             chosen = CODE_PROOF in entity_values(tracker, "proof_method")
             asked = tracker.get_slot(REQUESTED_SLOT) == "ticket_number"
             if asked and not number_given and (chosen or wants_code(text, answer=True)):
-                return [SlotSet("proof_method", CODE_PROOF), SlotSet("verify_failures", 0)]
+                if await customer_profile(tracker) is None:
+                    return [SlotSet("proof_method", CODE_PROOF), SlotSet("verify_failures", 0)]
             return []
         if number_given and tracker.get_slot("otp_code") != CODE_ACCEPTED:
             return [SlotSet("proof_method", None), SlotSet("otp_code", None),

@@ -8,6 +8,7 @@ bind_code_cancel_conversation: 我要取消工单 / the 用手机验证码查询
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -65,7 +66,8 @@ def test_no_number_at_hand_switches_to_the_code(recording, domain, portal):
     assert messages == []
     slots = slots_set(events)
     assert slots["proof_method"] == "code" and slots["requested_slot"] == "phone"
-    assert portal.requests == []
+    # Only asked whether the chat is bound already; nothing is texted before the phone.
+    assert portal.paths() == [f"GET /api/v1/bot/conversations/{recording['sender_id']}/customer"]
 
 
 def test_the_ticket_question_offers_the_code_as_a_button(recording, domain, portal):
@@ -78,6 +80,22 @@ def test_the_ticket_question_offers_the_code_as_a_button(recording, domain, port
     assert "手机验证码" in rendered(message, domain)
     buttons = domain["responses"]["utter_ask_ticket_number"][0]["buttons"]
     assert [b["payload"].format() for b in buttons] == [BUTTON]
+
+
+def test_a_bound_customer_is_not_sent_a_code(recording, domain, portal):
+    portal.bind(recording["sender_id"], customer="c1")
+    messages, events = validate(recording, "不记得单号了", domain)
+    assert "proof_method" not in slots_set(events)
+    assert portal.texts == []
+
+
+def test_a_bound_customer_saying_so_first_gets_their_tickets(recording, domain, portal):
+    portal.bind(recording["sender_id"], customer="c1")
+    tracker = tracker_at(recording, "查一下我的维修进度", "action_ticket_request")
+    tracker.latest_message["text"] = "单号忘了，帮我查下进度"
+    messages, events = run(ActionTicketRequest(), tracker, domain)
+    assert responses(messages)[0] == "utter_open_tickets"
+    assert slots_set(events)["proof_method"] is None
 
 
 def test_the_button_chooses_the_code_too(cancel, domain, portal):
@@ -113,7 +131,7 @@ def test_a_ticket_number_typed_after_all_goes_back_to_number_and_phone(domain):
          "entities": [{"entity": "ticket_number", "value": "SR20261120-0031"}]},
         [{"event": "user", "text": "SR20261120-0031"}], False, None, {"name": FORM}, None,
     )
-    events = ValidateTicketForm()._switch_proof(tracker)
+    events = asyncio.run(ValidateTicketForm()._switch_proof(tracker))
     assert slots_set(events) == {"proof_method": None, "otp_code": None, "otp_sent_to": None}
 
 
