@@ -308,7 +308,7 @@ def operations(
             "odd": odd,
             "fill": fill,
             "bot": bot,
-            "can_edit_kb": user.role in ("editor", "admin"),
+            "can_edit_kb": user.role in ("knowledge_editor", "admin"),
             "charts": {
                 "sla_trend": sla_trend,
                 "sla_networks": sla_networks,

@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from portal.accounts.models import User
 from portal.config import Settings
 from portal.database import Database
+from portal.knowledge.models import KbSearchLog
 from portal.networks.models import ServiceNetwork
-from tests.analytics.conftest import World
+from tests.analytics.conftest import T0, World
 from tests.portal import factories as fx
 
 PERIOD = "from=2026-11-01&to=2026-11-22"
@@ -180,3 +181,20 @@ def test_every_page_reads_in_english_too(
     assert "Response on time" in executive and "10分钟响应率" not in executive
     csv = app_client.get(f"/analytics/export.csv?{PERIOD}&dataset=networks").text
     assert csv.startswith("\ufeffNetwork,Tickets,")
+
+
+def test_operations_lists_the_unanswered_questions(
+    db: Database, app_client: TestClient, world: World
+) -> None:
+    with db.session() as s:
+        searches = (("answer", "空调不制冷"), ("none", "能开专票吗"), ("none", "能开专票吗"))
+        for band, query in searches:
+            s.add(KbSearchLog(source="bot", query=query, band=band, created_at=T0))
+    login(db, app_client, "admin")
+    page = app_client.get(f"/analytics/operations?{PERIOD}").text
+    assert 'data-testid="unanswered-table"' in page and "能开专票吗" in page
+    assert "33.3%" in page  # 1 of 3 searches answered directly
+    assert 'href="/knowledge/unanswered"' in page  # admins may write the missing answers
+    login(db, app_client, "dispatcher")
+    page = app_client.get(f"/analytics/operations?{PERIOD}").text
+    assert "能开专票吗" in page and 'href="/knowledge/unanswered"' not in page
