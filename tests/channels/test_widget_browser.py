@@ -87,6 +87,16 @@ class FakeHub:
             ]
         if said == "/ask_warranty":
             return [self.reply(message, "整机保修一年，压缩机保修十年。")]
+        if said == "评价":
+            # A question with buttons, then a ticket notice that happens to arrive after it.
+            notice = ChannelMessage(
+                channel="web", sender_id=message.sender_id, text="您的工单已完工",
+                direction="out", author="system",
+            )  # fmt: skip
+            return [
+                self.reply(message, "请为本次服务打分", Button("5 分", '/rate{"score": 5}')),
+                self.store(notice),
+            ]
         return [self.reply(message, f"您说：{message.text}")]
 
     async def customer_typing(self, *, channel: str, sender_id: str, on: bool) -> None:
@@ -247,6 +257,17 @@ def test_chat_quick_reply_and_reload(page: Page, server: LiveServer, hub: FakeHu
     expect(page.locator("[data-testid=aftersales-launcher]")).to_be_visible()
     page.wait_for_timeout(300)
     expect(page.locator("[data-testid=aftersales-panel]")).to_be_hidden()
+
+
+def test_a_system_notice_keeps_the_open_question_s_buttons(page: Page, server: LiveServer) -> None:
+    page.goto(server.host_page())
+    page.locator("[data-testid=aftersales-launcher]").click()
+    send(page, "评价")
+    expect(messages(page, "out").last).to_contain_text("您的工单已完工")
+    chips = page.locator("[data-testid=aftersales-quick-reply]")
+    expect(chips).to_have_text(["5 分"])
+    send(page, "谢谢")
+    expect(chips).to_have_count(0)  # the customer's own message answers the question
 
 
 def test_messages_are_text_never_html(page: Page, server: LiveServer) -> None:

@@ -290,7 +290,8 @@
       bubble.appendChild(img);
     }
     row.appendChild(bubble);
-    clearQuickReplies();
+    // A notice (ticket status, queue position) is no answer: the open question keeps its buttons.
+    if (author !== "system") clearQuickReplies();
     log.insertBefore(row, typing);
     welcome.hidden = true;
     if (direction === "out" && Array.isArray(msg.buttons) && msg.buttons.length) {
