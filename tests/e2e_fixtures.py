@@ -56,6 +56,7 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         rasa_token="e2e-rasa-token",
         bot_service_token="e2e-bot-token",
         secret_key="e2e-secret",
+        kb_enabled=True,  # the bot's FAQ answers come from the portal's index
         bot_env=Path(os.environ.get("BOT_ENV", ROOT / ".venv-bot")),
     )
 
