@@ -20,6 +20,7 @@ from portal.accounts.models import User
 from portal.conversations.models import Conversation, ConversationEvent, Message
 from portal.customers.models import Customer
 from portal.demo.clock import minutes
+from portal.i18n import t
 from portal.knowledge import service as knowledge
 from portal.knowledge.models import KbSearchLog
 from portal.tickets.models import Ticket
@@ -215,7 +216,9 @@ def _filing_chat(session: Session, rng: random.Random, ticket: Ticket, *, now: d
 def _handoff(rng: random.Random, chat: _Chat, agent: User, *, now: datetime) -> None:
     reason, opener = rng.choice(HANDOFF_OPENERS)
     chat.say("customer", opener, gap=(0, 0.2), rng=rng)
-    chat.say("bot", "正在为您转接人工客服，请稍候。", gap=(0.02, 0.05), rng=rng)
+    # The hub's own notice, as it words it for a queued chat.
+    queued = t("hub.handoff.queued", "zh", position=rng.randint(1, 3))
+    chat.say("system", queued, gap=(0.02, 0.05), rng=rng)
     chat.move("handoff", "bot", "waiting", BOT, reason=reason)
     chat.row.handoff_reason = reason
     chat.row.handoff_summary = f"客户说：{opener}"
