@@ -5,7 +5,8 @@
     .venv/bin/python -m tests.analytics.shoot sqlite:////tmp/demo.db docs/dashboards
 
 Runs the portal under uvicorn on a free port and drives headless Chromium (no download: the
-system's /usr/bin/chromium, or CHROMIUM_PATH).
+system's /usr/bin/chromium, or CHROMIUM_PATH). The pages use the reader's system fonts, so
+the machine needs a Chinese one for legible pictures (`apt-get install fonts-wqy-microhei`).
 """
 
 from __future__ import annotations
