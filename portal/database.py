@@ -62,7 +62,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """An engine for the URL; SQLite gets its folder made and sane pragmas."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -71,15 +71,25 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # pre_ping: a pooled connection the server dropped (restart, pg_terminate_backend) is
+    # replaced on checkout instead of failing the next request; connect_timeout and
+    # pool_timeout keep a request waiting on a dead server short, so it fails with a 503.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=10,
+        connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
+    )
 
 
 class Database:
     """One engine and its session factory, created by the app factory, never at import."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

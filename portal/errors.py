@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from portal.i18n import both, field_label
 
@@ -136,6 +138,25 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body("invalid_request", zh, en, errors=errors), status_code=422)
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database could not be reached (not a bug in a query)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | SATimeoutError)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not database_unavailable(exc):
+        return await _unexpected(request, exc)
+    # A dropped or restarting database: tell the client to retry, not a 500 traceback.
+    # The pool's pre-ping replaces the dead connections, so the next request recovers.
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    zh, en = both("error.db_unavailable")
+    return JSONResponse(
+        _body("db_unavailable", zh, en), status_code=503, headers={"Retry-After": "5"}
+    )
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     zh, en = both("error.internal")
@@ -146,4 +167,6 @@ def install_handlers(app: FastAPI) -> None:
     """Register the one handler per error family."""
     app.add_exception_handler(PortalError, _portal_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(SATimeoutError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -48,7 +48,7 @@ from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from channels.base import Hub
-from channels.web.limits import RateLimiter
+from channels.web.limits import LimitFactory, LocalLimit, RateLimiter
 from channels.web.sockets import VisitorSockets
 from channels.web.wire import (
     CHANNEL,
@@ -77,6 +77,7 @@ def build_router(
     site_rate_per_min: int = 0,
     typing_rate_per_min: int = 60,
     clock: Callable[[], float] = time.monotonic,
+    limits: LimitFactory | None = None,
 ) -> APIRouter:
     """The widget's routes, delivering to `hub`; pass `sockets` to push agent messages later.
 
@@ -85,8 +86,10 @@ def build_router(
     typing frames one visitor may send.
     """
     registry = sockets if sockets is not None else VisitorSockets()
-    per_visitor = RateLimiter(visitor_rate_per_min, clock=clock)
-    per_site = RateLimiter(site_rate_per_min, clock=clock)
+    # `limits` (the portal's, with several workers) makes both budgets shared by all workers.
+    make_limit = limits or (lambda _name, per_min: LocalLimit(per_min, clock=clock))
+    per_visitor = make_limit("visitor", visitor_rate_per_min)
+    per_site = make_limit("site", site_rate_per_min)
     typing_limit = RateLimiter(typing_rate_per_min, clock=clock)
     # Optional: a hub without it (a bare bot bridge) just never shows customer typing.
     customer_typing: Callable[..., Awaitable[None]] | None = getattr(hub, "customer_typing", None)
@@ -121,7 +124,7 @@ def build_router(
             await report_typing(visitor_id, message.on)
             return
         # The visitor's own bucket first, so one noisy visitor cannot drain the site's.
-        if not per_visitor.allow(visitor_id) or not per_site.allow(site_key or ""):
+        if not await per_visitor.take(visitor_id) or not await per_site.take(site_key or ""):
             await registry.send(socket, error_frame("rate_limited", client_id=message.message_id))
             return
         await registry.broadcast(visitor_id, typing_frame(True))

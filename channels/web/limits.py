@@ -1,13 +1,15 @@
 """Per-key message rate limits for the widget: a token bucket per visitor and per site key.
 
-In-process: each portal worker counts its own sockets. A visitor's sockets all land on the
-worker that serves them, so the visitor limit holds; the site limit is per worker.
+`RateLimiter` counts in this process. Several portal workers pass the adapter a shared
+limit instead (`build_router(limits=...)`: a token bucket in Redis), so a visitor with tabs
+on two workers, and a site key over all workers, get one budget.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 # Buckets kept at most; full (idle) buckets are dropped first when there are more.
 MAX_KEYS = 50_000
@@ -49,3 +51,24 @@ class RateLimiter:
         for key, (_tokens, last) in list(self._buckets.items()):
             if now - last >= full_after:
                 del self._buckets[key]
+
+
+class Limit(Protocol):
+    """A rate limit the adapter awaits: in-process here, shared by workers in the portal."""
+
+    async def take(self, key: str) -> bool: ...
+
+
+class LocalLimit:
+    """A RateLimiter behind the awaitable `take` the adapter uses."""
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limiter = RateLimiter(per_minute, clock=clock)
+
+    async def take(self, key: str) -> bool:
+        """Take one token for `key`; False when its bucket is empty."""
+        return self.limiter.allow(key)
+
+
+# (name, per minute) -> Limit; the names are "visitor" and "site".
+LimitFactory = Callable[[str, int], Limit]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -15,10 +16,20 @@ from channels.web.wire import to_wire
 log = logging.getLogger(__name__)
 
 
-class VisitorSockets:
-    """Open widget sockets keyed by visitor id; the portal calls `push` for agent messages."""
+# Hands a visitor's frame to every worker (the portal's Redis broker); each worker then
+# calls `deliver_local` for the sockets it holds.
+Relay = Callable[[str, dict[str, Any]], Awaitable[None]]
 
-    def __init__(self) -> None:
+
+class VisitorSockets:
+    """Open widget sockets keyed by visitor id; the portal calls `push` for agent messages.
+
+    With a `relay`, `broadcast` and `push` reach the visitor's sockets on every worker
+    (a visitor's tabs may be served by different workers), not only this one's.
+    """
+
+    def __init__(self, relay: Relay | None = None) -> None:
+        self.relay = relay
         self._sockets: dict[str, set[WebSocket]] = defaultdict(set)
         # Several coroutines may write to one socket (its own turn, another tab's echo,
         # an agent push); a lock per socket keeps their frames from interleaving.
@@ -56,7 +67,15 @@ class VisitorSockets:
         return True
 
     async def broadcast(self, sender_id: str, frame: dict[str, Any]) -> int:
-        """Send one frame to every open socket of this visitor; returns how many got it."""
+        """Send one frame to every open socket of this visitor; returns how many got it
+        (with a relay: how many sockets this worker holds, as the others cannot tell)."""
+        if self.relay is not None:
+            await self.relay(sender_id, frame)
+            return self.count(sender_id)
+        return await self.deliver_local(sender_id, frame)
+
+    async def deliver_local(self, sender_id: str, frame: dict[str, Any]) -> int:
+        """Send one frame to this worker's open sockets of the visitor."""
         sent = 0
         for socket in list(self._sockets.get(sender_id, ())):
             if await self.send(socket, frame):

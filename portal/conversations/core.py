@@ -10,9 +10,10 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -41,6 +42,12 @@ log = logging.getLogger(__name__)
 
 Sender = Callable[[ChannelMessage], Awaitable[None]]
 TypingSender = Callable[[str, bool], Awaitable[None]]
+
+
+class TurnLocks(Protocol):
+    """`locks[(channel, sender id)]`: an async lock for one conversation."""
+
+    def __getitem__(self, key: tuple[str, str], /) -> AbstractAsyncContextManager[Any]: ...
 
 
 def customer_lang(conversation: Conversation) -> Lang:
@@ -100,6 +107,8 @@ class HubCore:
         settings: Settings | None = None,
         broker: Broker | None = None,
         clock: Callable[[], float] = time.monotonic,
+        locks: TurnLocks | None = None,
+        presence: Presence | None = None,
     ) -> None:
         self.db = db
         self.rasa = rasa
@@ -109,11 +118,12 @@ class HubCore:
         self.schedule = DutySchedule.parse(
             self.settings.handoff_schedule, zone=self.settings.handoff_timezone
         )
-        self.presence = Presence(
+        self.presence = presence or Presence(
             heartbeat_timeout_s=self.settings.handoff_heartbeat_timeout_s, clock=clock
         )
-        # One turn or agent action at a time per conversation, so replies keep their order.
-        self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        # One turn or agent action at a time per conversation, so replies keep their order;
+        # several workers pass Redis locks (portal.conversations.redis_backend).
+        self._locks: TurnLocks = locks if locks is not None else defaultdict(asyncio.Lock)
         # Conversations whose bot turn is running: notices wait to follow the bot's replies.
         self._turns: dict[int, list[Notice]] = {}
         self._senders: dict[str, Sender] = {}
@@ -265,10 +275,10 @@ class HubCore:
             "supervisors", {"type": "agents", "items": _dump(await self.agent_statuses())}
         )
 
-    def _lock_for(self, conversation: Conversation) -> asyncio.Lock:
+    def _lock_for(self, conversation: Conversation) -> AbstractAsyncContextManager[Any]:
         return self._locks[(conversation.channel, conversation.sender_id)]
 
-    async def _conversation_lock(self, public_id: str) -> asyncio.Lock:
+    async def _conversation_lock(self, public_id: str) -> AbstractAsyncContextManager[Any]:
         key = await run_in_threadpool(self._key_of, public_id)
         return self._locks[key]
 

@@ -1,0 +1,106 @@
+"""Fixtures for running several portal workers: one PostgreSQL database and one Redis
+(TEST_POSTGRES_URL, TEST_REDIS_URL), shared by two app instances or by real processes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from portal.config import Settings
+from portal.database import Database
+from portal.main import create_app
+from portal.migrate import upgrade
+from tests.app_fixtures import BOT_TOKEN
+from tests.conftest import REDIS_URL, _postgres_database, _truncate, unavailable
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis (TEST_REDIS_URL), reachable."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        unavailable("Redis at " + REDIS_URL, type(exc).__name__)
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of its own, for the session."""
+    gen = _postgres_database()
+    url = next(gen)
+    upgrade(url)
+    yield url
+    gen.close()
+
+
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[Database]:
+    """The PostgreSQL database, emptied after each test."""
+    database = Database(pg_url)
+    try:
+        yield database
+    finally:
+        _truncate(database)
+        database.dispose()
+
+
+def scaled_settings(db_url: str, redis_url: str, prefix: str, var: Path, **extra: Any) -> Settings:
+    """Settings of one worker of a scaled portal."""
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "redis_url": redis_url,
+        "redis_prefix": prefix,
+        "var_dir": var,
+        "bot_service_token": BOT_TOKEN,
+        "rasa_token": "test-rasa-token",
+        "secret_key": "test-secret",
+        "handoff_tick_s": 0.05,
+        "handoff_heartbeat_timeout_s": 30.0,
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def make_worker(
+    pg: Database, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> Iterator[Callable[..., TestClient]]:
+    """Start an app instance on the shared database and Redis: `make_worker(handler)`."""
+    clients: list[TestClient] = []
+
+    def make(handler: Callable[[httpx.Request], Any], **extra: Any) -> TestClient:
+        settings = scaled_settings(pg.url, redis_url, redis_prefix, tmp_path, **extra)
+        app = create_app(settings, http_transport=httpx.MockTransport(handler))
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
