@@ -12,7 +12,7 @@ PYTHON311  ?=
 # pip keeps its downloads in ~/.cache/pip, outside the clone, so a fresh clone reinstalls fast.
 PIP_FLAGS := --disable-pip-version-check --progress-bar off
 
-.PHONY: help setup run run-portal test test-bot test-python lint bot-model chromium clean bench-nlu
+.PHONY: help setup run run-scaled run-portal test test-bot test-python lint bot-model chromium clean bench-nlu
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train the bot if needed, start everything"
@@ -45,6 +45,15 @@ bot-model: setup
 
 run: setup
 	$(PY) -m portal run
+
+# The production topology on this machine (docs/deploy.md): nginx, WORKERS portal workers,
+# RASA_SERVERS Rasa servers, on the local PostgreSQL (database aftersales_scaled) and Redis.
+WORKERS ?= 2
+RASA_SERVERS ?= 2
+run-scaled: setup
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
+	  { echo "nginx is needed: apt-get install nginx-light"; exit 1; }
+	$(PY) -m portal run --scaled --workers $(WORKERS) --rasa $(RASA_SERVERS)
 
 run-portal: $(VENV)/.installed
 	$(PY) -m portal run --no-bot

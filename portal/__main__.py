@@ -17,6 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     seed_parser.add_argument("--size", choices=["full", "minimal"], default="full")
     run = sub.add_parser("run", help="start portal, Rasa and the action server")
     run.add_argument("--no-bot", action="store_true", help="start only the portal")
+    run.add_argument(
+        "--scaled",
+        action="store_true",
+        help="the production topology: nginx, several portal workers and Rasa servers, "
+        "PostgreSQL and Redis (docs/deploy.md)",
+    )
+    run.add_argument("--workers", type=int, default=2, help="portal workers (with --scaled)")
+    run.add_argument("--rasa", type=int, default=2, help="Rasa servers (with --scaled)")
     user = sub.add_parser("create-user", help="create a staff account")
     user.add_argument("username")
     user.add_argument("role")
@@ -61,8 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"created {args.username} ({args.role})")
         return 0
     if args.command == "run":
-        from portal.stack import run_forever
+        from portal.stack import Topology, run_forever, run_scaled
 
+        if args.scaled:
+            if args.workers < 1 or args.rasa < 1:
+                print("--workers and --rasa must be at least 1", file=sys.stderr)
+                return 2
+            return run_scaled(settings, Topology(workers=args.workers, rasa_servers=args.rasa))
         return run_forever(settings, with_bot=not args.no_bot)
     return 2
 

@@ -297,3 +297,354 @@ def run_forever(settings: Settings, *, with_bot: bool = True) -> int:
     finally:
         print("stopping …", flush=True)
         stack.stop()
+
+
+# ---------------------------------------------------------------- the scaled topology
+
+NGINX = Path("/usr/sbin/nginx")
+
+NGINX_CONF = """\
+# Written by `python -m portal run --scaled`; docs/deploy.md explains each part.
+worker_processes 1;
+pid {var}/nginx.pid;
+error_log {var}/logs/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {var}/logs/nginx-access.log;
+    client_body_temp_path {var}/nginx-tmp/body;
+    proxy_temp_path {var}/nginx-tmp/proxy;
+    fastcgi_temp_path {var}/nginx-tmp/fastcgi;
+    uwsgi_temp_path {var}/nginx-tmp/uwsgi;
+    scgi_temp_path {var}/nginx-tmp/scgi;
+    client_max_body_size 12m;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    upstream portal {{
+{portal_servers}
+    }}
+    upstream rasa {{
+{rasa_servers}
+    }}
+    server {{
+        listen {host}:{port};
+        location / {{
+            proxy_pass http://portal;
+            proxy_http_version 1.1;
+            # WebSockets (widget, agent console) need the upgrade headers passed on and a
+            # read timeout longer than the clients' ping interval.
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_read_timeout 120s;
+            # A dead worker's connection is refused: try the next one (never for a POST
+            # that reached a worker, so nothing is stored twice).
+            proxy_next_upstream error timeout;
+        }}
+    }}
+    server {{
+        listen {rasa_host}:{rasa_port};
+        location / {{
+            proxy_pass http://rasa;
+            proxy_http_version 1.1;
+            proxy_read_timeout 60s;
+            proxy_next_upstream error timeout;
+        }}
+    }}
+}}
+"""
+
+ENDPOINTS = """\
+# Written by `python -m portal run --scaled`: every Rasa server shares the trackers
+# (SQL on PostgreSQL) and the per-conversation locks (Redis), so any server can answer
+# any conversation.
+action_endpoint:
+  url: {action_url}
+tracker_store:
+  type: SQL
+  dialect: postgresql
+  url: {pg_host}
+  port: {pg_port}
+  db: {pg_db}
+  username: {pg_user}
+{pg_password}lock_store:
+  type: redis
+  url: {redis_host}
+  port: {redis_port}
+  db: {redis_db}
+  key_prefix: {redis_prefix}
+"""
+
+
+@dataclass(frozen=True)
+class Topology:
+    """How many of each, and where: N portal workers, M Rasa servers, behind nginx."""
+
+    workers: int = 2
+    rasa_servers: int = 2
+    first_port: int = 8100  # workers take first_port.., Rasa servers first_port+50..
+    database: str = "aftersales_scaled"
+
+
+def ensure_database(admin_url: str, name: str) -> str:
+    """Create the PostgreSQL database `name` when missing; returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+            if exists is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+class ScaledStack(Stack):
+    """The production topology on one machine: nginx in front of N portal workers and M Rasa
+    servers, one action server, the scheduler and outbox workers, PostgreSQL and Redis."""
+
+    def __init__(self, settings: Settings, *, model: Path, topology: Topology) -> None:
+        from sqlalchemy.engine import make_url
+
+        if not settings.redis_url or not settings.database_url.startswith("postgresql"):
+            raise StackError("the scaled topology needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+        if not NGINX.exists():
+            raise StackError(f"nginx is missing at {NGINX}: apt-get install nginx-light")
+        self.settings = settings
+        self.topology = topology
+        self.with_bot = True
+        self.processes = []
+        var = Path(settings.var_dir).resolve() / "scaled"
+        logs = var / "logs"
+        metrics = var / "metrics"
+        for folder in (logs, var / "nginx-tmp", metrics):
+            folder.mkdir(parents=True, exist_ok=True)
+        for stale in metrics.glob("*.db"):
+            stale.unlink()  # Prometheus multiprocess files of a previous run
+        env = {
+            **os.environ,
+            **settings.as_env(),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+        }
+        self.worker_urls = [
+            f"http://127.0.0.1:{topology.first_port + i}" for i in range(topology.workers)
+        ]
+        self.rasa_urls = [
+            f"http://127.0.0.1:{topology.first_port + 50 + i}" for i in range(topology.rasa_servers)
+        ]
+        r_host, r_port = _host_port(settings.rasa_url)
+        a_host, a_port = _host_port(settings.action_server_url)
+        pg = make_url(settings.database_url)
+        rasa_db = pg.set(database=f"{pg.database}_rasa")
+        redis = urlsplit(settings.redis_url)
+        endpoints = var / "endpoints.yml"
+        endpoints.write_text(
+            ENDPOINTS.format(
+                action_url=f"{settings.action_server_url.rstrip('/')}/webhook",
+                pg_host=pg.host or "127.0.0.1",
+                pg_port=pg.port or 5432,
+                pg_db=rasa_db.database,
+                pg_user=pg.username or "postgres",
+                pg_password=f"  password: {pg.password}\n" if pg.password else "",
+                redis_host=redis.hostname or "127.0.0.1",
+                redis_port=redis.port or 6379,
+                redis_db=(redis.path or "/0").strip("/") or "0",
+                redis_prefix=settings.redis_prefix.rstrip(":") + "rasa",
+            )
+        )
+        (var / "nginx.conf").write_text(
+            NGINX_CONF.format(
+                var=var,
+                host=settings.portal_host,
+                port=settings.portal_port,
+                rasa_host=r_host,
+                rasa_port=r_port,
+                portal_servers="\n".join(
+                    f"        server {u.removeprefix('http://')} max_fails=1 fail_timeout=5s;"
+                    for u in self.worker_urls
+                ),
+                rasa_servers="\n".join(
+                    f"        server {u.removeprefix('http://')} max_fails=1 fail_timeout=5s;"
+                    for u in self.rasa_urls
+                ),
+            )
+        )
+        bot_bin = settings.bot_env / "bin"
+        bot_env = {
+            **env,
+            "PORTAL_URL": self.portal_url,
+            "PORTAL_SERVICE_TOKEN": settings.bot_service_token,
+            "SANIC_HOST": a_host,
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
+        self.processes.append(
+            Process(
+                "nginx",
+                [str(NGINX), "-p", str(var), "-c", str(var / "nginx.conf"), "-g", "daemon off;"],
+                var,
+                env,
+                logs / "nginx.log",
+            )
+        )
+        self.processes.append(
+            Process(
+                "actions",
+                [str(bot_bin / "rasa"), "run", "actions", "--port", str(a_port)]
+                + ["--actions", "actions"],
+                settings.bot_dir,
+                bot_env,
+                logs / "actions.log",
+            )
+        )
+        for i, url in enumerate(self.rasa_urls):
+            host, port = _host_port(url)
+            self.processes.append(
+                Process(
+                    f"rasa-{i + 1}",
+                    [str(bot_bin / "rasa"), "run", "--enable-api", "--auth-token"]
+                    + [settings.rasa_token, "-i", host, "-p", str(port), "--model", str(model)]
+                    + ["--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+                    settings.bot_dir,
+                    bot_env,
+                    logs / f"rasa-{i + 1}.log",
+                )
+            )
+        for worker in ("scheduler", "outbox"):
+            self.processes.append(
+                Process(
+                    worker,
+                    [sys.executable, "-m", "portal.workers", worker],
+                    ROOT,
+                    env,
+                    logs / f"{worker}.log",
+                )
+            )
+        for i, url in enumerate(self.worker_urls):
+            host, port = _host_port(url)
+            self.processes.append(
+                Process(
+                    f"portal-{i + 1}",
+                    [sys.executable, "-m", "uvicorn", "portal.main:create_app", "--factory"]
+                    + ["--host", host, "--port", str(port)],
+                    ROOT,
+                    env,
+                    logs / f"portal-{i + 1}.log",
+                )
+            )
+        self.logs = logs
+
+    def wait_healthy(self, timeout: float = 300.0) -> None:
+        """Block until every worker and Rasa server answers, and the proxy says healthy."""
+        deadline = time.monotonic() + timeout
+        pending = {
+            **{f"{u}/healthz": "portal" for u in self.worker_urls},
+            **{f"{u}/status?token={self.settings.rasa_token}": "rasa" for u in self.rasa_urls},
+            f"{self.portal_url}/healthz": "proxy",
+        }
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                code = process.exited()
+                if code is not None:
+                    raise StackError(
+                        f"{process.name} exited with {code}; its log "
+                        f"({process.log_path}):\n{process.log_tail()}"
+                    )
+            for url in list(pending):
+                try:
+                    response = httpx.get(url, timeout=5)
+                except httpx.HTTPError as exc:
+                    last = f"{url}: {exc!r}"
+                    continue
+                if response.status_code == 200:
+                    del pending[url]
+                else:
+                    last = f"{url}: {response.status_code} {response.text[:200]}"
+            if not pending:
+                return
+            time.sleep(1)
+        raise StackError(f"not healthy after {timeout:.0f}s: {last}")
+
+
+def scaled_settings(settings: Settings, topology: Topology) -> Settings:
+    """The settings for the scaled topology: its own PostgreSQL database, Redis on."""
+    admin = settings.database_url or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    if not admin.startswith("postgresql"):
+        admin = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    url = ensure_database(admin, topology.database)
+    ensure_database(admin, f"{topology.database}_rasa")
+    return settings.model_copy(
+        update={
+            "database_url": url,
+            "redis_url": settings.redis_url or "redis://127.0.0.1:6379/0",
+        }
+    )
+
+
+def run_scaled(settings: Settings, topology: Topology) -> int:
+    """`make run-scaled`: the production topology on this machine, until Ctrl-C."""
+    from portal.demo.seed import DEMO_STAFF
+
+    try:
+        settings = scaled_settings(settings, topology)
+    except Exception as exc:  # PostgreSQL not there: say so plainly
+        print(f"error: PostgreSQL is not reachable: {exc}", file=sys.stderr, flush=True)
+        return 1
+    prepare(settings)
+    model = ensure_model(settings)
+    try:
+        stack = ScaledStack(settings, model=model, topology=topology)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print(
+        f"starting nginx, {topology.workers} portal workers, {topology.rasa_servers} Rasa "
+        "servers, the action server and the workers …",
+        flush=True,
+    )
+    stack.start()
+    try:
+        stack.wait_healthy(timeout=600)
+        url = stack.portal_url
+        print(
+            "\n售后服务平台（多进程）已启动 / After-sales platform (scaled) is up\n"
+            f"  入口 Entry (nginx):           {url}/   (agent console {url}/console)\n"
+            f"  门户进程 Portal workers:       {', '.join(stack.worker_urls)}\n"
+            f"  Rasa (nginx → servers):       {settings.rasa_url} → {', '.join(stack.rasa_urls)}\n"
+            f"  Action server:                {settings.action_server_url}\n"
+            f"  PostgreSQL:                   {settings.database_url} (+ _rasa trackers)\n"
+            f"  Redis:                        {settings.redis_url}\n"
+            f"  指标 Metrics / health:         {url}/metrics, {url}/readyz, {url}/healthz\n"
+            f"  日志 Logs:                     {stack.logs}\n"
+            "  演示账号 Demo logins: "
+            + ", ".join(f"{u} / {p} ({r})" for u, p, _n, r in DEMO_STAFF)
+            + "\n按 Ctrl-C 停止 / Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while not stopping:
+            for process in stack.processes:
+                code = process.exited()
+                if code is not None:
+                    print(f"{process.name} exited with {code}:\n{process.log_tail()}", flush=True)
+                    return 1
+            time.sleep(0.5)
+        return 0
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        print("stopping …", flush=True)
+        stack.stop()

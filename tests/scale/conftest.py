@@ -94,7 +94,8 @@ def make_worker(
     clients: list[TestClient] = []
 
     def make(handler: Callable[[httpx.Request], Any], **extra: Any) -> TestClient:
-        settings = scaled_settings(pg.url, redis_url, redis_prefix, tmp_path, **extra)
+        url = extra.pop("redis_url", redis_url)
+        settings = scaled_settings(pg.url, url, redis_prefix, tmp_path, **extra)
         app = create_app(settings, http_transport=httpx.MockTransport(handler))
         client = TestClient(app)
         client.__enter__()
