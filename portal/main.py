@@ -72,11 +72,9 @@ def create_app(
             token=settings.rasa_token,
         ),
         settings=settings,
-        **(
-            {"broker": scaling.broker, "locks": scaling.locks, "presence": scaling.presence}
-            if scaling
-            else {}
-        ),
+        broker=scaling.broker if scaling else None,
+        locks=scaling.locks if scaling else None,
+        presence=scaling.presence if scaling else None,
     )
 
     @asynccontextmanager
