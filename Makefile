@@ -16,6 +16,7 @@ PIP_FLAGS := --disable-pip-version-check --progress-bar off
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train the bot if needed, start everything"
+	@echo "make run-scaled  nginx, 2 portal workers, 2 Rasa servers on PostgreSQL + Redis"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make lint   ruff and mypy"
 
