@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -181,3 +182,38 @@ def _until(ws: Any, match: Callable[[dict[str, Any]], bool], limit: int = 60) ->
         if match(frame):
             return frame
     raise AssertionError("expected frame never came")
+
+
+def test_a_worker_without_the_agents_socket_does_not_requeue_their_chat(
+    make_worker: Callable[..., TestClient], pg: Database
+) -> None:
+    rasa = SharedRasa()
+    # Worker B never holds the agent's console; with presence per worker it would give the
+    # chat back to the queue once the grace period is over.
+    a = make_worker(rasa.handler, handoff_grace_s=0.3)
+    b = make_worker(rasa.handler, handoff_grace_s=0.3)
+    add_agent(pg, "scale2")
+    headers = token(a, "scale2")
+    with a.websocket_connect("/console/ws", headers=headers) as console:
+        console.receive_json()
+        b.post("/channels/rest/webhook", json={"sender": "stay", "message": "你好"})
+        with pg.session() as session:
+            conversation = session.scalars(
+                select(Conversation.public_id).where(Conversation.sender_id == "stay")
+            ).one()
+        assert (
+            b.post(
+                f"/api/v1/conversations/{conversation}/handoff",
+                json={"reason": "request", "summary": "客户要求人工"},
+                headers=BOT,
+            ).status_code
+            == 202
+        )
+        accepted = a.post(f"/api/v1/console/conversations/{conversation}/accept", headers=headers)
+        assert accepted.status_code == 204, accepted.text
+        time.sleep(1.5)  # several grace periods of B's queue clock (it ticks every 0.05 s)
+        with pg.session() as session:
+            state = session.scalars(
+                select(Conversation.state).where(Conversation.public_id == conversation)
+            ).one()
+        assert state == "agent"
