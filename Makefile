@@ -52,8 +52,7 @@ run: setup
 WORKERS ?= 2
 RASA_SERVERS ?= 2
 run-scaled: setup
-	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
-	  { echo "nginx is needed: apt-get install nginx-light"; exit 1; }
+	@scripts/ensure_nginx.sh
 	$(PY) -m portal run --scaled --workers $(WORKERS) --rasa $(RASA_SERVERS)
 
 run-portal: $(VENV)/.installed
