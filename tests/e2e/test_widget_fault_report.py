@@ -98,7 +98,8 @@ def test_widget_conversation_files_a_ticket(stack: Stack, browser: Any) -> None:
     page.reload()
     if not page.locator("[data-testid=aftersales-input]").is_visible():
         page.locator("[data-testid=aftersales-launcher]").click()
-    page.locator(BOT_MESSAGES, has_text=number).wait_for(timeout=15_000)
+    # The bot's reply (the ticket's notice to the widget names the number too).
+    page.locator(BOT_MESSAGES + "[data-author=bot]", has_text=number).wait_for(timeout=15_000)
 
     staff = browser.new_context(locale="zh-CN").new_page()
     staff.goto(stack.portal_url + "/tickets")
