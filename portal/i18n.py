@@ -243,12 +243,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.error.title": ("出错了", "Something went wrong"),
     "ui.error.not_found": ("找不到该页面，或您无权查看", "Not found, or not yours to see"),
     # readiness (portal/health, /readyz): why this worker should get no traffic
-    "health.not_ready.database": ("数据库无法连接：{error}", "The database is unreachable: {error}"),
+    "health.not_ready.database": (
+        "数据库无法连接：{error}",
+        "The database is unreachable: {error}",
+    ),
     "health.not_ready.migrations": (
         "数据库未迁移到最新版本，请运行 alembic upgrade heads：{error}",
         "The database is not migrated to head; run alembic upgrade heads: {error}",
     ),
-    "health.not_ready.rasa": ("机器人服务（Rasa）无法访问：{error}", "Rasa is unreachable: {error}"),
+    "health.not_ready.rasa": (
+        "机器人服务（Rasa）无法访问：{error}",
+        "Rasa is unreachable: {error}",
+    ),
     # hub
     "hub.bot_unavailable": (
         "抱歉，智能客服暂时无法回复，请稍后再试，或留下您的手机号，我们会尽快联系您。",
@@ -1414,13 +1420,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kb.issue.missing": ("缺少「{field_zh}」", "'{field_en}' is missing"),
     "kb.issue.empty": ("「{field_zh}」不能为空", "'{field_en}' must not be empty"),
     "kb.issue.not_text": ("「{field_zh}」必须是文字", "'{field_en}' must be text"),
-    "kb.issue.not_list": ("「{field_zh}」必须是非空文字的列表", "'{field_en}' must be a list of texts"),
+    "kb.issue.not_list": (
+        "「{field_zh}」必须是非空文字的列表",
+        "'{field_en}' must be a list of texts",
+    ),
     "kb.issue.unknown_field": ("未知字段「{field_zh}」", "unknown field '{field_en}'"),
     "kb.issue.id_chars": (
         "编号「{value}」只能包含字母、数字、“.”、“_”和“-”",
         "id '{value}' may only use letters, digits, '.', '_' and '-'",
     ),
-    "kb.issue.id_taken": ("编号「{value}」已被 {where} 使用", "id '{value}' is already used at {where}"),
+    "kb.issue.id_taken": (
+        "编号「{value}」已被 {where} 使用",
+        "id '{value}' is already used at {where}",
+    ),
     "kb.issue.duplicate": (
         "编号「{value}」重复（首次定义于 {where}）",
         "duplicate id '{value}' (first defined at {where})",
@@ -1429,9 +1441,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "型号「{value}」格式不对（应类似 WM-100）",
         "product code '{value}' looks wrong (expected e.g. WM-100)",
     ),
-    "kb.issue.lang": ("语言「{value}」应为 zh 或 en 这样的代码", "language '{value}' must be e.g. zh or en"),
+    "kb.issue.lang": (
+        "语言「{value}」应为 zh 或 en 这样的代码",
+        "language '{value}' must be e.g. zh or en",
+    ),
     "kb.issue.yaml": ("YAML 语法错误：{detail}", "YAML syntax error: {detail}"),
-    "kb.issue.not_a_list": ("FAQ 文件必须是条目的 YAML 列表", "A FAQ file must be a YAML list of entries"),
+    "kb.issue.not_a_list": (
+        "FAQ 文件必须是条目的 YAML 列表",
+        "A FAQ file must be a YAML list of entries",
+    ),
     "kb.issue.path": (
         "文件必须是 FAQ 文件夹内的 .yaml 文件",
         "The file must be a .yaml file inside the FAQ folder",
@@ -1455,12 +1473,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "未保存，请修改以下问题（您填写的内容都还在）：",
         "Not saved; please fix these (everything you typed is still here):",
     ),
-    "kb.form.id_hint": ("字母、数字、.、_、-；保存后不能修改", "Letters, digits, . _ -; fixed once saved"),
+    "kb.form.id_hint": (
+        "字母、数字、.、_、-；保存后不能修改",
+        "Letters, digits, . _ -; fixed once saved",
+    ),
     "kb.form.file": ("写入文件", "File"),
-    "kb.form.new_file": ("或新文件，如 warranty/extended.yaml", "or a new file, e.g. warranty/extended.yaml"),
-    "kb.form.alternates_hint": ("每行一个，顾客可能的其他问法", "one per line: other ways customers ask"),
+    "kb.form.new_file": (
+        "或新文件，如 warranty/extended.yaml",
+        "or a new file, e.g. warranty/extended.yaml",
+    ),
+    "kb.form.alternates_hint": (
+        "每行一个，顾客可能的其他问法",
+        "one per line: other ways customers ask",
+    ),
     "kb.form.list_hint": ("用逗号分隔", "comma-separated"),
-    "kb.form.products_hint": ("型号，如 WM-100；留空表示通用", "model codes, e.g. WM-100; empty: all"),
+    "kb.form.products_hint": (
+        "型号，如 WM-100；留空表示通用",
+        "model codes, e.g. WM-100; empty: all",
+    ),
     "kb.form.answer_hint": ("支持 Markdown：**加粗**、- 列表", "Markdown: **bold**, - lists"),
     "kb.form.save": ("保存到文件", "Save to file"),
     "kb.saved": ("已保存「{id}」，搜索已更新", "Saved '{id}'; search is up to date"),
@@ -1468,7 +1498,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "已保存「{id}」，但 FAQ 文件夹中有错误文件，搜索仍使用旧索引，修复后自动更新",
         "Saved '{id}', but a broken FAQ file keeps search on the old index until it is fixed",
     ),
-    "kb.alternate_added": ("已把「{q}」加为「{id}」的相似问法", "Added '{q}' as another way to ask '{id}'"),
+    "kb.alternate_added": (
+        "已把「{q}」加为「{id}」的相似问法",
+        "Added '{q}' as another way to ask '{id}'",
+    ),
     "kb.dismissed": ("已忽略「{q}」", "Dismissed '{q}'"),
     "kb.reloaded": ("已重新加载，共 {n} 条", "Reloaded: {n} entries"),
     "kb.reload_failed": (
@@ -1511,7 +1544,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kb.action.edit": ("修改", "edited"),
     "kb.action.alternate": ("添加相似问法", "added an alternate"),
     "kb.history.empty": ("还没有通过门户保存的修改", "No changes saved through the portal yet"),
-    "kb.history.none_for_entry": ("该条目还没有通过门户保存的修改", "No portal edits of this entry yet"),
+    "kb.history.none_for_entry": (
+        "该条目还没有通过门户保存的修改",
+        "No portal edits of this entry yet",
+    ),
     "kb.entry.edit": ("编辑条目", "Edit entry"),
     "kb.entry.where": (
         "文件 {path} 第 {line} 行 · 分类 {category}",

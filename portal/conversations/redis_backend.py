@@ -434,4 +434,3 @@ class Scaling:
         """Stop listening and close Redis connections."""
         await self.presence.stop()
         await self.broker.stop()
-

@@ -63,9 +63,7 @@ def test_missing_phone_names_the_field_in_both_languages(
 def test_invalid_phone_names_the_field_in_both_languages(
     client: TestClient, bot_headers: dict[str, str], db: Database
 ) -> None:
-    response = client.post(
-        "/api/v1/tickets", json={**BODY, "phone": "12345"}, headers=bot_headers
-    )
+    response = client.post("/api/v1/tickets", json={**BODY, "phone": "12345"}, headers=bot_headers)
     assert response.status_code == 422
     (error,) = response.json()["errors"]
     assert error["field"] == "phone"
@@ -142,8 +140,6 @@ def test_staff_token_lists_and_reads_tickets(
 
 
 def test_wrong_password_gets_no_token(client: TestClient, staff: dict[str, str]) -> None:
-    response = client.post(
-        "/api/v1/auth/token", data={"username": "agent1", "password": "nope"}
-    )
+    response = client.post("/api/v1/auth/token", data={"username": "agent1", "password": "nope"})
     assert response.status_code == 401
     assert "用户名或密码错误" in response.json()["message_zh"]
