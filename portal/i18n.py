@@ -248,8 +248,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The database is unreachable: {error}",
     ),
     "health.not_ready.migrations": (
-        "数据库未迁移到最新版本，请运行 alembic upgrade heads：{error}",
-        "The database is not migrated to head; run alembic upgrade heads: {error}",
+        "数据库未迁移到最新版本，请运行 alembic upgrade head：{error}",
+        "The database is not migrated to head; run alembic upgrade head: {error}",
     ),
     "health.not_ready.rasa": (
         "机器人服务（Rasa）无法访问：{error}",
