@@ -9,8 +9,12 @@ BOT_PY    := $(BOT_VENV)/bin/python
 RASA      := $(BOT_VENV)/bin/rasa
 BOT_PYTHON ?=
 PYTHON311  ?=
-# pip keeps its downloads in ~/.cache/pip, outside the clone, so a fresh clone reinstalls fast.
 PIP_FLAGS := --disable-pip-version-check --progress-bar off
+# uv installs both environments from its cache in ~/.cache/uv, outside the clone, so a fresh
+# clone sets up in seconds (scripts/venv_install.sh). uv itself lives in .venv.
+UV_VERSION := 0.13.9
+UV        := $(VENV)/bin/uv
+INSTALL   := scripts/venv_install.sh
 
 .PHONY: help setup run run-scaled run-portal test test-bot test-python lint bot-model chromium clean bench-nlu
 
@@ -20,20 +24,21 @@ help:
 	@echo "make test   set up and run the whole test suite"
 	@echo "make lint   ruff and mypy"
 
-$(VENV)/.installed: pyproject.toml
+$(UV):
 	@py=$$(scripts/find_python.sh 3.11 "$(PYTHON311)") && \
 	  { [ -x $(PY) ] || $$py -m venv $(VENV); }
-	$(PY) -m pip install $(PIP_FLAGS) -q --upgrade pip wheel
+	$(PY) -m pip install $(PIP_FLAGS) -q uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml $(UV)
 	# torch first, so sentence-transformers finds the CPU build instead of pulling CUDA.
-	$(PY) -m pip install $(PIP_FLAGS) torch==2.13.0
-	$(PY) -m pip install $(PIP_FLAGS) -e ".[dev]"
+	$(INSTALL) $(VENV) $(UV) -- torch==2.13.0
+	$(INSTALL) $(VENV) $(UV) -- -e ".[dev]"
 	touch $@
 
-$(BOT_VENV)/.installed: bot/requirements.txt
+$(BOT_VENV)/.installed: bot/requirements.txt $(UV)
 	@py=$$(scripts/find_python.sh 3.10 "$(BOT_PYTHON)") && \
 	  { [ -x $(BOT_PY) ] || $$py -m venv $(BOT_VENV); }
-	$(BOT_PY) -m pip install $(PIP_FLAGS) -q --upgrade "pip<25" wheel
-	$(BOT_PY) -m pip install $(PIP_FLAGS) -r bot/requirements.txt
+	$(INSTALL) $(BOT_VENV) $(UV) -- -r bot/requirements.txt
 	touch $@
 
 chromium:
