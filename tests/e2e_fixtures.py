@@ -1,20 +1,29 @@
 """Fixtures for end-to-end tests in any folder: the real stack (portal, Rasa server, action
-server, workers) started once per session, and Debian's Chromium driven by Playwright."""
+server, workers) started once per session, a single app served on a free port, and Debian's
+Chromium driven by Playwright."""
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import uvicorn
 
 from portal.config import ROOT, Settings
 from portal.stack import Stack, ensure_model, prepare
 from tests.conftest import IN_CI
 
-CHROMIUM = Path("/usr/bin/chromium")
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -31,6 +40,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve the ASGI `app` under uvicorn in a thread on a free port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _require(path: Path, what: str) -> None:
@@ -76,11 +104,12 @@ def stack(stack_settings: Settings) -> Iterator[Stack]:
         running.stop()
 
 
-# Module scope: other test modules start Playwright's sync API themselves, and two of those
-# must not be alive at once in one thread.
+# Module scope, not session: while Playwright's sync API is open it keeps an event loop
+# running in this thread, so tests in other modules could not start their own (asyncio.run).
+# Tests isolate themselves with a new context each (cookies, storage, viewport).
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Debian's Chromium driven by Playwright."""
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium (or CHROMIUM_PATH) driven by Playwright; skipped (CI: failed) if absent."""
     _require(CHROMIUM, "Chromium")
     from playwright.sync_api import sync_playwright
 

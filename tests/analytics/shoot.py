@@ -11,28 +11,15 @@ the machine needs a Chinese one for legible pictures (`apt-get install fonts-wqy
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
 from playwright.sync_api import sync_playwright
 
 from portal.config import Settings
 from portal.main import create_app
+from tests.e2e_fixtures import CHROMIUM, CHROMIUM_ARGS, serve
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGES = (
     ("executive", "/analytics?period=90"),
     ("operations", "/analytics/operations?period=90"),
@@ -43,49 +30,31 @@ PAGES = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def shoot(url: str, out: Path, *, user: str = "admin", password: str = "admin123") -> list[Path]:
     """Save one full-page PNG per dashboard under `out`; returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
     settings = Settings(_env_file=None, database_url=url, secret_key="analytics-shots")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     saved: list[Path] = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", user)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/tickets**")
-            for name, path in PAGES:
-                page.goto(base + path)
-                page.wait_for_load_state("networkidle")
-                page.wait_for_function(
-                    "Array.from(document.querySelectorAll('.an-chart'))"
-                    ".every(el => el.dataset.drawn === '1')"
-                )
-                target = out / f"{name}.png"
-                page.screenshot(path=str(target), full_page=True)
-                saved.append(target)
-                print(f"{name}: {target}")
-            browser.close()
-    finally:
-        server.should_exit = True
+    with serve(create_app(settings)) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/tickets**")
+        for name, path in PAGES:
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_function(
+                "Array.from(document.querySelectorAll('.an-chart'))"
+                ".every(el => el.dataset.drawn === '1')"
+            )
+            target = out / f"{name}.png"
+            page.screenshot(path=str(target), full_page=True)
+            saved.append(target)
+            print(f"{name}: {target}")
+        browser.close()
     return saved
 
 

@@ -3,52 +3,24 @@ and a click on a bar opens the tickets behind it."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
+from playwright.sync_api import Browser, Page
 
 from portal.config import Settings
 from portal.database import Database
 from portal.main import create_app
 from portal.migrate import upgrade
 from tests.analytics.conftest import build
+from tests.e2e_fixtures import serve
 from tests.portal import factories as fx
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PERIOD = "from=2026-11-01&to=2026-11-22"
-
-if not CHROMIUM.exists():
-    message = f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); this browser test needs it"
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
-
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
-
 DRAWN = "Array.from(document.querySelectorAll('.an-chart')).every(e => e.dataset.drawn === '1')"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -62,46 +34,34 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     with db.session() as s:
         username = fx.user(s, role="dispatcher").username
     db.dispose()
-    port = _free_port()
     settings = Settings(_env_file=None, var_dir=var, database_url=url, secret_key="an-e2e")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "user": username, "world": world}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(settings)) as base:
+        yield {"base": base, "user": username, "world": world}
 
 
 @pytest.fixture(scope="module")
-def page(portal: dict[str, Any]) -> Iterator[Page]:
+def page(browser: Browser, portal: dict[str, Any]) -> Iterator[Page]:
     """A logged-in browser page that may not reach anything but the portal."""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1360, "height": 900})
-        outside: list[str] = []
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    outside: list[str] = []
 
-        def guard(route: Any) -> None:
-            if route.request.url.startswith(portal["base"]):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
+    def guard(route: Any) -> None:
+        if route.request.url.startswith(portal["base"]):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
 
-        context.route("**/*", guard)
-        tab = context.new_page()
-        tab.goto(f"{portal['base']}/login")
-        tab.fill("input[name=username]", portal["user"])
-        tab.fill("input[name=password]", fx.PASSWORD)
-        tab.click("button[type=submit]")
-        tab.wait_for_url("**/tickets**")
-        yield tab
-        assert outside == [], f"the dashboards reached outside the portal: {outside}"
-        browser.close()
+    context.route("**/*", guard)
+    tab = context.new_page()
+    tab.goto(f"{portal['base']}/login")
+    tab.fill("input[name=username]", portal["user"])
+    tab.fill("input[name=password]", fx.PASSWORD)
+    tab.click("button[type=submit]")
+    tab.wait_for_url("**/tickets**")
+    yield tab
+    context.close()
+    assert outside == [], f"the dashboards reached outside the portal: {outside}"
 
 
 @pytest.mark.parametrize(

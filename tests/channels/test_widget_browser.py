@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import shutil
 import socket
 import threading
 import time
@@ -20,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from channels.base import Button, ChannelMessage
 from channels.web import build_router
@@ -27,26 +26,7 @@ from channels.web import build_router
 pytestmark = pytest.mark.e2e
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 XSS = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>"]
-
-if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
-    message = (
-        f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); the widget browser tests need it"
-    )
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
-
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
 
 
 class FakeHub:
@@ -189,14 +169,6 @@ def server(hub: FakeHub) -> Iterator[LiveServer]:
     live.start()
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -3,19 +3,13 @@ at the HTTP boundary: handoff from the bot, the chat both ways, a ticket, the en
 
 from __future__ import annotations
 
-import os
-import socket
 import struct
-import threading
-import time
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from portal.config import Settings
 from portal.conversations import service
@@ -25,32 +19,9 @@ from portal.main import create_app
 from portal.migrate import upgrade
 from tests.console import flow
 from tests.conversations.support import BOT, PASSWORD, TrackingRasa, add_agent
+from tests.e2e_fixtures import serve
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-if not CHROMIUM.exists():
-    message = f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); this browser test needs it"
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
-
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +35,6 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     add_agent(db, "boss", role="admin")
     db.dispose()
     rasa = TrackingRasa()
-    port = _free_port()
     settings = Settings(
         _env_file=None,
         var_dir=var,
@@ -75,35 +45,8 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         handoff_tick_s=0.2,
     )
     app = create_app(settings, http_transport=httpx.MockTransport(rasa.handler))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the portal did not start")
-        time.sleep(0.05)
-    try:
-        yield {
-            "url": f"http://127.0.0.1:{port}",
-            "db": url,
-            "rasa": rasa,
-            "uploads": settings.uploads_path,
-        }
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium."""
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield instance
-        instance.close()
+    with serve(app) as base:
+        yield {"url": base, "db": url, "rasa": rasa, "uploads": settings.uploads_path}
 
 
 @pytest.mark.parametrize("via", ["queue", "live"])

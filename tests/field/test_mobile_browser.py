@@ -9,15 +9,12 @@ database; the engineer and the job are made with the test factories.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from portal.config import Settings
@@ -27,36 +24,14 @@ from portal.field.models import WorkRecord
 from portal.main import create_app
 from portal.migrate import upgrade
 from portal.tickets.models import Ticket, TicketAttachment
+from tests.e2e_fixtures import serve
 from tests.field.support import build
 from tests.portal import factories as f
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
 PHONE = {"latitude": 31.2401, "longitude": 121.5002, "accuracy": 15}
-
-if not CHROMIUM.exists():
-    message = f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); this browser test needs it"
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -67,50 +42,33 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     upgrade(url)
     db = Database(url)
     world = build(db)
-    port = _free_port()
     settings = Settings(_env_file=None, var_dir=var, database_url=url, secret_key="field-e2e")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the portal did not start")
-        time.sleep(0.05)
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "world": world, "db": db}
+        with serve(create_app(settings)) as base:
+            yield {"url": base, "world": world, "db": db}
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         db.dispose()
 
 
 @pytest.fixture(scope="module")
-def phone(portal: dict[str, Any]) -> Iterator[Page]:
+def phone(browser: Browser, portal: dict[str, Any]) -> Iterator[Page]:
     """A phone-sized Chromium tab that lets the page read its position."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(
-            locale="zh-CN",
-            viewport={"width": 375, "height": 667},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            permissions=["geolocation"],
-        )
-        context.set_geolocation(PHONE)
-        tab = context.new_page()
-        tab.requested = []  # type: ignore[attr-defined]
-        tab.on("request", lambda request: tab.requested.append(request.url))  # type: ignore[attr-defined]
-        tab.dialogs = []  # type: ignore[attr-defined]
-        tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
-        yield tab
-        context.close()
-        browser.close()
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 375, "height": 667},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        permissions=["geolocation"],
+    )
+    context.set_geolocation(PHONE)
+    tab = context.new_page()
+    tab.requested = []  # type: ignore[attr-defined]
+    tab.on("request", lambda request: tab.requested.append(request.url))  # type: ignore[attr-defined]
+    tab.dialogs = []  # type: ignore[attr-defined]
+    tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    yield tab
+    context.close()
 
 
 def _fits(page: Page) -> None:

@@ -7,49 +7,24 @@ database; staff and tickets are made directly with the test factories.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
+from playwright.sync_api import Browser, Page, expect
 
 from portal.config import Settings
 from portal.database import Database
 from portal.main import create_app
 from portal.migrate import upgrade
+from tests.e2e_fixtures import serve
 from tests.portal import factories as f
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
 XSS = '<img src=x onerror="window.__xss=1">'
-
-if not CHROMIUM.exists():
-    message = f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); this browser test needs it"
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -69,39 +44,20 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         world = {"agent": agent.username, "wanted": wanted.number, "other": other.number}
     db.dispose()
 
-    port = _free_port()
     settings = Settings(_env_file=None, var_dir=var, database_url=url, secret_key="pages-e2e")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the portal did not start")
-        time.sleep(0.05)
-    try:
-        yield {**world, "url": f"http://127.0.0.1:{port}"}
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(create_app(settings)) as base:
+        yield {**world, "url": base}
 
 
 @pytest.fixture(scope="module")
-def page(portal: dict[str, Any]) -> Iterator[Page]:
+def page(browser: Browser, portal: dict[str, Any]) -> Iterator[Page]:
     """A Chromium tab that records every URL it asks for."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-        tab = context.new_page()
-        tab.requested = []  # type: ignore[attr-defined]
-        tab.on("request", lambda request: tab.requested.append(request.url))  # type: ignore[attr-defined]
-        yield tab
-        context.close()
-        browser.close()
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+    tab = context.new_page()
+    tab.requested = []  # type: ignore[attr-defined]
+    tab.on("request", lambda request: tab.requested.append(request.url))  # type: ignore[attr-defined]
+    yield tab
+    context.close()
 
 
 def _numbers(page: Page) -> list[str]:
