@@ -165,6 +165,30 @@ def _fields(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str
     return fields, problems
 
 
+def entry_form(
+    id: FormText = "",
+    question: FormText = "",
+    alternates: FormText = "",
+    tags: FormText = "",
+    products: FormText = "",
+    lang: FormText = "zh",
+    answer: FormText = "",
+) -> dict[str, str]:
+    """The entry form's fields as the editor typed them (the edit form sends its id read-only)."""
+    return {
+        "id": id,
+        "question": question,
+        "alternates": alternates,
+        "tags": tags,
+        "products": products,
+        "lang": lang,
+        "answer": answer,
+    }
+
+
+EntryForm = Annotated[dict[str, str], Depends(entry_form)]
+
+
 def _files(kb: KnowledgeBase) -> list[str]:
     return sorted({e.source for e in kb.entries()})
 
@@ -221,18 +245,48 @@ def entry_page(request: Request, session: SessionDep, user: Editor, entry_id: En
     return _entry_page(request, session, kb, entry=entry, values=_values(entry))
 
 
+def _save(
+    request: Request,
+    session: Session,
+    kb: KnowledgeBase,
+    user: Principal,
+    values: dict[str, str],
+    *,
+    problems: list[tuple[str, str]],
+    page: dict[str, Any],
+    **where: Any,
+) -> Response:
+    """Save the form through flows and go to the entry; or show the form again with why not.
+
+    `page` is what the form needs to be shown again (the entry, or the file chosen for a new
+    one), `where` what flows.save_entry needs to know which entry or file is written."""
+
+    def again(errors: list[tuple[str, str]], status: int) -> Response:
+        return _entry_page(
+            request, session, kb, values=values, errors=errors, status=status, **page
+        )
+
+    fields, form_problems = _fields(values)
+    problems = form_problems + problems
+    if problems:
+        return again(problems, 422)
+    try:
+        saved = flows.save_entry(session, kb=kb, fields=fields, editor=user, **where)
+    except service.EntryInvalid as exc:
+        return again(exc.messages, 422)
+    except Conflict as exc:  # only an edit can be stale
+        return again([(exc.message_zh, exc.message_en)], 409)
+    _saved_flash(request, kb, saved)
+    return see_other(f"/knowledge/entries/{saved.id}")
+
+
 @router.post("/entries/{entry_id}")
 def save_entry(
     request: Request,
     session: SessionDep,
     user: Editor,
     entry_id: EntryId,
-    question: FormText = "",
-    alternates: FormText = "",
-    tags: FormText = "",
-    products: FormText = "",
-    lang: FormText = "zh",
-    answer: FormText = "",
+    values: EntryForm,
     version: FormText = "",
 ) -> Response:
     """Write the edited entry back to its file (comments and layout kept), then reload."""
@@ -240,41 +294,18 @@ def save_entry(
     entry = kb.get(entry_id)
     if entry is None:
         raise NotFound("object.kb_entry")
-    values = {
-        "id": entry_id,
-        "question": question,
-        "alternates": alternates,
-        "tags": tags,
-        "products": products,
-        "lang": lang,
-        "answer": answer,
-    }
-    fields, problems = _fields(values)
-
-    def again(errors: list[tuple[str, str]], status: int) -> Response:
-        return _entry_page(
-            request,
-            session,
-            kb,
-            entry=entry,
-            values=values,
-            errors=errors,
-            status=status,
-            version=version,
-        )
-
-    if problems:
-        return again(problems, 422)
-    try:
-        saved = flows.save_entry(
-            session, kb=kb, fields=fields, editor=user, entry_id=entry_id, version=version
-        )
-    except service.EntryInvalid as exc:
-        return again(exc.messages, 422)
-    except Conflict as exc:
-        return again([(exc.message_zh, exc.message_en)], 409)
-    _saved_flash(request, kb, saved)
-    return see_other(f"/knowledge/entries/{saved.id}")
+    values["id"] = entry_id  # the address names the entry, not the read-only field
+    return _save(
+        request,
+        session,
+        kb,
+        user,
+        values,
+        problems=[],
+        page={"entry": entry, "version": version},
+        entry_id=entry_id,
+        version=version,
+    )
 
 
 def _saved_flash(request: Request, kb: KnowledgeBase, saved: Entry) -> None:
@@ -321,60 +352,28 @@ def create_entry(
     request: Request,
     session: SessionDep,
     user: Editor,
-    id: FormText = "",
-    question: FormText = "",
-    alternates: FormText = "",
-    tags: FormText = "",
-    products: FormText = "",
-    lang: FormText = "zh",
-    answer: FormText = "",
+    values: EntryForm,
     path: FormText = "",
     new_path: FormText = "",
     unanswered_id: FormText = "",
 ) -> Response:
     """Add an entry to an existing FAQ file or a new one."""
     kb = _kb(request)
-    values = {
-        "id": id,
-        "question": question,
-        "alternates": alternates,
-        "tags": tags,
-        "products": products,
-        "lang": lang,
-        "answer": answer,
-    }
-    fields, problems = _fields(values)
     target = new_path.strip() or path.strip()
     row = None
     if unanswered_id.strip().isdigit():
         row = service.get_unanswered(session, unanswered_id=int(unanswered_id))
-
-    def again(errors: list[tuple[str, str]], status: int) -> Response:
-        return _entry_page(
-            request,
-            session,
-            kb,
-            entry=None,
-            values=values,
-            errors=errors,
-            status=status,
-            path=path,
-            new_path=new_path,
-            unanswered_id=unanswered_id,
-        )
-
-    if not target:
-        problems.append(both("kb.form.no_file"))
-    if problems:
-        return again(problems, 422)
-    try:
-        saved = flows.save_entry(
-            session, kb=kb, fields=fields, editor=user, path=target, unanswered=row
-        )
-    except service.EntryInvalid as exc:
-        return again(exc.messages, 422)
-    _saved_flash(request, kb, saved)
-    return see_other(f"/knowledge/entries/{saved.id}")
+    return _save(
+        request,
+        session,
+        kb,
+        user,
+        values,
+        problems=[] if target else [both("kb.form.no_file")],
+        page={"entry": None, "path": path, "new_path": new_path, "unanswered_id": unanswered_id},
+        path=target,
+        unanswered=row,
+    )
 
 
 # ---------------------------------------------------------------- try a question

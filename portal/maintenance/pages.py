@@ -4,6 +4,7 @@ service and schemas. A form that does not validate comes back filled in, with th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -141,6 +142,63 @@ def _plan_form(
     )
 
 
+def plan_fields(
+    name: Short = "",
+    description: Text = "",
+    interval_kind: Annotated[str, Form(max_length=8)] = "",
+    interval_value: Annotated[str, Form(max_length=12)] = "",
+    usage_unit: Annotated[str, Form(max_length=16)] = "",
+    starts_on: Annotated[str, Form(max_length=10)] = "",
+    effective_from: Annotated[str, Form(max_length=10)] = "",
+    active: Annotated[str, Form(max_length=8)] = "",
+) -> dict[str, Any]:
+    """The fields both plan forms send, as typed (the new-plan form adds its target)."""
+    return {
+        "name": name,
+        "description": description,
+        "interval_kind": interval_kind,
+        "interval_value": interval_value.strip(),
+        "usage_unit": usage_unit,
+        "starts_on": starts_on,
+        "effective_from": effective_from,
+        "active": bool(active),
+    }
+
+
+PlanFields = Annotated[dict[str, Any], Depends(plan_fields)]
+
+
+def _submit(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, Any],
+    save: Callable[[], MaintenancePlan],
+    plan: MaintenancePlan | None,
+    done: str,
+) -> Response:
+    """Run `save` in a savepoint, then flash `done` and go to the plan; a refused form comes
+    back as typed with the reason (`plan`'s page when it is an edit, else the new form)."""
+    try:
+        with session.begin_nested():
+            saved = save()
+    except (ValidationError, PortalError) as exc:
+        extra = None
+        if plan is not None:
+            session.refresh(plan)
+            extra = _plan_context(session, plan)
+        return _plan_form(
+            request,
+            values=values,
+            plan=plan,
+            error=form_error(request, exc, prefix=PREFIX),
+            extra=extra,
+            status_code=422,
+        )
+    flash(request, "ok", t(done, "zh"), t(done, "en"))
+    return see_other(f"/maintenance/plans/{saved.id}")
+
+
 @router.get("/maintenance/plans/new", response_class=Response)
 def new_plan(
     request: Request,
@@ -163,46 +221,26 @@ def create_plan(
     request: Request,
     session: SessionDep,
     user: Planner,
-    name: Short = "",
-    description: Text = "",
+    fields: PlanFields,
     asset_id: Annotated[str, Form(max_length=12)] = "",
     model_code: Annotated[str, Form(max_length=32)] = "",
-    interval_kind: Annotated[str, Form(max_length=8)] = "",
-    interval_value: Annotated[str, Form(max_length=12)] = "",
-    usage_unit: Annotated[str, Form(max_length=16)] = "",
-    starts_on: Annotated[str, Form(max_length=10)] = "",
-    effective_from: Annotated[str, Form(max_length=10)] = "",
-    active: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Add a plan; a refused form comes back as typed, with the reason."""
-    values: dict[str, Any] = {
-        "name": name,
-        "description": description,
-        "asset_id": asset_id.strip(),
-        "model_code": model_code.strip(),
-        "interval_kind": interval_kind,
-        "interval_value": interval_value.strip(),
-        "usage_unit": usage_unit,
-        "starts_on": starts_on,
-        "effective_from": effective_from,
-        "active": bool(active),
-    }
-    try:
+    values = {**fields, "asset_id": asset_id.strip(), "model_code": model_code.strip()}
+
+    def save() -> MaintenancePlan:
         if bool(values["asset_id"]) == bool(values["model_code"]):
             raise Invalid("maintenance.one_target", field="asset_id")
-        most = MAX_INTERVAL.get(interval_kind)
+        most = MAX_INTERVAL.get(values["interval_kind"])
         typed = values["interval_value"]
         if most is not None and typed.isdigit() and int(typed) > most:
             raise Invalid("maintenance.interval_too_long", field="interval_value", most=most)
         data = PlanCreate.model_validate({k: v for k, v in values.items() if v != ""})
-        with session.begin_nested():
-            plan = service.create_plan(session, data=data, actor=user.actor)
-    except (ValidationError, PortalError) as exc:
-        return _plan_form(
-            request, values=values, error=form_error(request, exc, prefix=PREFIX), status_code=422
-        )
-    flash(request, "ok", t("ui.maintenance.created", "zh"), t("ui.maintenance.created", "en"))
-    return see_other(f"/maintenance/plans/{plan.id}")
+        return service.create_plan(session, data=data, actor=user.actor)
+
+    return _submit(
+        request, session, values=values, save=save, plan=None, done="ui.maintenance.created"
+    )
 
 
 def _plan_values(plan: MaintenancePlan) -> dict[str, Any]:
@@ -258,43 +296,19 @@ def update_plan(
     plan_id: PlanId,
     session: SessionDep,
     _user: Planner,
-    name: Short = "",
-    description: Text = "",
-    interval_kind: Annotated[str, Form(max_length=8)] = "",
-    interval_value: Annotated[str, Form(max_length=12)] = "",
-    usage_unit: Annotated[str, Form(max_length=16)] = "",
-    starts_on: Annotated[str, Form(max_length=10)] = "",
-    effective_from: Annotated[str, Form(max_length=10)] = "",
-    active: Annotated[str, Form(max_length=8)] = "",
+    values: PlanFields,
 ) -> Response:
     """Change a plan (its target stays); occurrences already made keep their tickets."""
     plan = service.get_plan(session, plan_id=plan_id)
-    values: dict[str, Any] = {
-        "name": name,
-        "description": description,
-        "interval_kind": interval_kind,
-        "interval_value": interval_value.strip(),
-        "usage_unit": usage_unit,
-        "starts_on": starts_on,
-        "effective_from": effective_from,
-        "active": bool(active),
-    }
-    try:
+
+    def save() -> MaintenancePlan:
         sent = {k: v for k, v in values.items() if v != "" or k in ("description", "usage_unit")}
         data = PlanUpdate.model_validate(sent)
-        with session.begin_nested():
-            service.update_plan(session, plan=plan, data=data)
-            if not starts_on and plan.starts_on is not None:
-                plan.starts_on = None  # cleared on the form: count from the installation day
-    except (ValidationError, PortalError) as exc:
-        session.refresh(plan)
-        return _plan_form(
-            request,
-            values=values,
-            plan=plan,
-            error=form_error(request, exc, prefix=PREFIX),
-            extra=_plan_context(session, plan),
-            status_code=422,
-        )
-    flash(request, "ok", t("ui.maintenance.saved", "zh"), t("ui.maintenance.saved", "en"))
-    return see_other(f"/maintenance/plans/{plan.id}")
+        service.update_plan(session, plan=plan, data=data)
+        if not values["starts_on"] and plan.starts_on is not None:
+            plan.starts_on = None  # cleared on the form: count from the installation day
+        return plan
+
+    return _submit(
+        request, session, values=values, save=save, plan=plan, done="ui.maintenance.saved"
+    )
