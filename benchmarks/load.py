@@ -6,6 +6,7 @@ Prints figures only (no timed assertions); the results are written down in BENCH
 
     .venv/bin/python benchmarks/load.py [--users 200] [--tickets-per-s 20] [--duration 300]
         [--ws-share 0.5] [--think 1.0] [--compare 10x5] [--json out.json]
+    .venv/bin/python benchmarks/load.py --scaled 2,2 [same options]
     .venv/bin/python benchmarks/load.py --target http://127.0.0.1:8080 \\
         --rasa-url http://127.0.0.1:5005 --bot-token ... [same options]
 
@@ -13,7 +14,9 @@ Without --target it starts its own stack (portal as one uvicorn process on SQLit
 server, the action server and the workers, like `make run` with the minimal demo data) on
 free ports in a temporary folder, with the widget's abuse limits off (they would refuse most
 of 200 users' messages: the figure wanted is capacity, not the limiter), and stops it at the
-end. With --target it drives an already running topology (e.g. `make run-scaled`).
+end. With --scaled W,R it starts the production topology instead (nginx in front of W portal
+workers and R Rasa servers, PostgreSQL and Redis, as `make run-scaled` does, on a database of
+its own). With --target it drives an already running topology.
 
 What runs, all in one asyncio process (no locust: its WebSocket users need a plugin and
 gevent's monkey-patching, while httpx and websockets are already the portal's own
@@ -414,6 +417,82 @@ def start_own_stack(model: Path | None) -> tuple[Any, str, str, str]:
     return stack, stack.portal_url, settings.rasa_url, settings.bot_service_token
 
 
+def start_scaled_stack(model: Path | None, workers: int, rasa_servers: int) -> tuple[Any, ...]:
+    """The production topology (`make run-scaled`): nginx, `workers` portal workers and
+    `rasa_servers` Rasa servers on the local PostgreSQL (database aftersales_load, emptied
+    first) and Redis, the action server and the workers."""
+    from portal.config import Settings
+    from portal.stack import ScaledStack, Topology, ensure_model, prepare, scaled_settings
+
+    var = Path(tempfile.mkdtemp(prefix="aftersales-load-scaled-"))
+    topology = Topology(
+        workers=workers,
+        rasa_servers=rasa_servers,
+        first_port=_free_port_block(200),
+        database="aftersales_load",
+    )
+    base = Settings(
+        _env_file=None,
+        var_dir=var,
+        portal_port=_free_port(),
+        rasa_url=f"http://127.0.0.1:{_free_port()}",
+        action_server_url=f"http://127.0.0.1:{_free_port()}",
+        rasa_token="load-rasa-token",
+        bot_service_token="load-bot-token",
+        secret_key="load-secret",
+        widget_rate_visitor_per_min=0,
+        widget_rate_site_per_min=0,
+        redis_prefix="aftersales-load:",
+    )
+    settings = scaled_settings(base, topology)
+    _empty_postgres(settings.database_url)
+    print(
+        f"starting the scaled stack in {var} (PostgreSQL + Redis, nginx, {workers} portal "
+        f"workers, {rasa_servers} Rasa servers) ...",
+        flush=True,
+    )
+    prepare(settings, demo="minimal")
+    stack = ScaledStack(settings, model=model or ensure_model(settings), topology=topology)
+    stack.start()
+    try:
+        stack.wait_healthy(timeout=900)
+    except Exception:
+        stack.stop()
+        raise
+    return stack, stack.portal_url, settings.rasa_url, settings.bot_service_token
+
+
+def _free_port_block(size: int) -> int:
+    """A first port with `size` ports after it free now (the topology numbers its processes
+    from there)."""
+    for first in range(20000, 60000, size):
+        if all(_port_free(first + n) for n in range(size)):
+            return first
+    raise RuntimeError("no free block of ports")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _empty_postgres(url: str) -> None:
+    """Drop every table of the benchmark's own database, so each run starts the same."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -519,13 +598,23 @@ def main(argv: list[str] | None = None) -> int:
         "--model", type=Path, help="a trained Rasa model (else the cached one, trained if need be)"
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--scaled",
+        metavar="WORKERS,RASA",
+        help="start the scaled topology instead (e.g. 2,2: nginx, PostgreSQL, Redis)",
+    )
     args = parser.parse_args(argv)
+    if args.scaled and not re.fullmatch(r"\d+,\d+", args.scaled):
+        parser.error("--scaled is WORKERS,RASA, e.g. 2,2")
     if not 0 <= args.ws_share <= 1 or not re.fullmatch(r"\d+x\d+", args.compare):
         parser.error("--ws-share is a share (0-1); --compare is like 10x5")
 
     stack = None
     if args.target:
         base, rasa_url, token = args.target.rstrip("/"), args.rasa_url, args.bot_token
+    elif args.scaled:
+        workers, rasa_servers = (int(n) for n in args.scaled.split(","))
+        stack, base, rasa_url, token = start_scaled_stack(args.model, workers, rasa_servers)
     else:
         stack, base, rasa_url, token = start_own_stack(args.model)
     try:
