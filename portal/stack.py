@@ -4,6 +4,7 @@ notification outbox worker), waits until it is healthy, and stops it cleanly. Us
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -80,18 +81,37 @@ class Process:
         except OSError:
             return ""
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM the whole group, then SIGKILL what is left."""
+    def terminate(self) -> None:
+        """SIGTERM the whole group, without waiting."""
         if self.popen is None or self.popen.poll() is not None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGTERM)
+
+    def wait_stopped(self, timeout: float = 15.0) -> None:
+        """Wait for it to exit after `terminate`; SIGKILL the group when it will not."""
+        if self.popen is None:
+            return
+        try:
             self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=5)
-        except ProcessLookupError:
-            pass
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM the whole group, then SIGKILL what is left."""
+        self.terminate()
+        self.wait_stopped(timeout)
+
+
+def stop_together(processes: list[Process], timeout: float = 15.0) -> None:
+    """Stop several processes at once: each gets SIGTERM, then they share one deadline."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        process.wait_stopped(max(0.0, deadline - time.monotonic()))
 
 
 class Stack:
@@ -229,9 +249,14 @@ class Stack:
         raise StackError(f"not healthy after {timeout:.0f}s: {last}")
 
     def stop(self) -> None:
-        """Stop every process, the portal first so no new turn reaches the bot."""
-        for process in reversed(self.processes):
-            process.stop()
+        """Stop every process: what takes traffic (the proxy, the portal) first, so no new
+        turn reaches the bot, then all the others together."""
+
+        def front(p: Process) -> bool:
+            return p.name == "nginx" or p.name.startswith("portal")
+
+        stop_together([p for p in self.processes if front(p)])
+        stop_together([p for p in reversed(self.processes) if not front(p)])
 
 
 def prepare(settings: Settings, *, demo: str = "full") -> None:
@@ -255,6 +280,27 @@ def run_forever(settings: Settings, *, with_bot: bool = True) -> int:
     prepare(settings)
     model = ensure_model(settings) if with_bot else None
     stack = Stack(settings, model=model, with_bot=with_bot)
+    url = stack.portal_url
+    banner = (
+        "\n售后服务平台已启动 / After-sales platform is up\n"
+        f"  客户演示页 Demo page with chat widget: {url}/\n"
+        f"  工单列表 Ticket list (staff):           {url}/tickets\n"
+        f"  API docs:                               {url}/docs  ({url}/openapi.json)\n"
+        f"  健康检查 Health:                         {url}/healthz\n"
+        f"  Rasa server:                            {settings.rasa_url}\n"
+        f"  Action server:                          {settings.action_server_url}\n"
+        "  Workers: SLA scheduler, notification outbox (logs below)\n"
+        f"  日志 Logs:                               {settings.var_dir / 'logs'}\n"
+        "  演示账号 Demo logins: "
+        + ", ".join(f"{u} / {p} ({r})" for u, p, _n, r in DEMO_STAFF)
+        + "\n按 Ctrl-C 停止 / Press Ctrl-C to stop."
+    )
+    return serve(stack, starting="starting portal, Rasa and the action server …", banner=banner)
+
+
+def serve(stack: Stack, *, starting: str, banner: str, timeout: float = 300.0) -> int:
+    """Start `stack`, print `banner` once it is healthy, and run until Ctrl-C or until a
+    process exits (then 1); the processes are stopped in every case."""
     stopping = False
 
     def _stop(_signum: int, _frame: object) -> None:
@@ -263,26 +309,11 @@ def run_forever(settings: Settings, *, with_bot: bool = True) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    print("starting portal, Rasa and the action server …", flush=True)
+    print(starting, flush=True)
     stack.start()
     try:
-        stack.wait_healthy()
-        url = stack.portal_url
-        print(
-            "\n售后服务平台已启动 / After-sales platform is up\n"
-            f"  客户演示页 Demo page with chat widget: {url}/\n"
-            f"  工单列表 Ticket list (staff):           {url}/tickets\n"
-            f"  API docs:                               {url}/docs  ({url}/openapi.json)\n"
-            f"  健康检查 Health:                         {url}/healthz\n"
-            f"  Rasa server:                            {settings.rasa_url}\n"
-            f"  Action server:                          {settings.action_server_url}\n"
-            "  Workers: SLA scheduler, notification outbox (logs below)\n"
-            f"  日志 Logs:                               {settings.var_dir / 'logs'}\n"
-            "  演示账号 Demo logins: "
-            + ", ".join(f"{u} / {p} ({r})" for u, p, _n, r in DEMO_STAFF)
-            + "\n按 Ctrl-C 停止 / Press Ctrl-C to stop.",
-            flush=True,
-        )
+        stack.wait_healthy(timeout=timeout)
+        print(banner, flush=True)
         while not stopping:
             for process in stack.processes:
                 code = process.exited()
@@ -602,49 +633,23 @@ def run_scaled(settings: Settings, topology: Topology) -> int:
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
-    stopping = False
-
-    def _stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    print(
-        f"starting nginx, {topology.workers} portal workers, {topology.rasa_servers} Rasa "
-        "servers, the action server and the workers …",
-        flush=True,
+    url = stack.portal_url
+    banner = (
+        "\n售后服务平台（多进程）已启动 / After-sales platform (scaled) is up\n"
+        f"  入口 Entry (nginx):           {url}/   (agent console {url}/console)\n"
+        f"  门户进程 Portal workers:       {', '.join(stack.worker_urls)}\n"
+        f"  Rasa (nginx → servers):       {settings.rasa_url} → {', '.join(stack.rasa_urls)}\n"
+        f"  Action server:                {settings.action_server_url}\n"
+        f"  PostgreSQL:                   {settings.database_url} (+ _rasa trackers)\n"
+        f"  Redis:                        {settings.redis_url}\n"
+        f"  指标 Metrics / health:         {url}/metrics, {url}/readyz, {url}/healthz\n"
+        f"  日志 Logs:                     {stack.logs}\n"
+        "  演示账号 Demo logins: "
+        + ", ".join(f"{u} / {p} ({r})" for u, p, _n, r in DEMO_STAFF)
+        + "\n按 Ctrl-C 停止 / Press Ctrl-C to stop."
     )
-    stack.start()
-    try:
-        stack.wait_healthy(timeout=600)
-        url = stack.portal_url
-        print(
-            "\n售后服务平台（多进程）已启动 / After-sales platform (scaled) is up\n"
-            f"  入口 Entry (nginx):           {url}/   (agent console {url}/console)\n"
-            f"  门户进程 Portal workers:       {', '.join(stack.worker_urls)}\n"
-            f"  Rasa (nginx → servers):       {settings.rasa_url} → {', '.join(stack.rasa_urls)}\n"
-            f"  Action server:                {settings.action_server_url}\n"
-            f"  PostgreSQL:                   {settings.database_url} (+ _rasa trackers)\n"
-            f"  Redis:                        {settings.redis_url}\n"
-            f"  指标 Metrics / health:         {url}/metrics, {url}/readyz, {url}/healthz\n"
-            f"  日志 Logs:                     {stack.logs}\n"
-            "  演示账号 Demo logins: "
-            + ", ".join(f"{u} / {p} ({r})" for u, p, _n, r in DEMO_STAFF)
-            + "\n按 Ctrl-C 停止 / Press Ctrl-C to stop.",
-            flush=True,
-        )
-        while not stopping:
-            for process in stack.processes:
-                code = process.exited()
-                if code is not None:
-                    print(f"{process.name} exited with {code}:\n{process.log_tail()}", flush=True)
-                    return 1
-            time.sleep(0.5)
-        return 0
-    except StackError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 1
-    finally:
-        print("stopping …", flush=True)
-        stack.stop()
+    starting = (
+        f"starting nginx, {topology.workers} portal workers, {topology.rasa_servers} Rasa "
+        "servers, the action server and the workers …"
+    )
+    return serve(stack, starting=starting, banner=banner, timeout=600)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,21 @@ import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from portal.config import Settings
 from portal.database import Database
 from portal.main import create_app
 from portal.migrate import upgrade
+from portal.stack import ensure_database
 from tests.app_fixtures import BOT_TOKEN
-from tests.conftest import REDIS_URL, _postgres_database, _truncate, unavailable
+from tests.conftest import (
+    POSTGRES_ADMIN_URL,
+    REDIS_URL,
+    _postgres_database,
+    _truncate,
+    unavailable,
+)
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +76,42 @@ def pg(pg_url: str) -> Iterator[Database]:
     finally:
         _truncate(database)
         database.dispose()
+
+
+def drop_database(name: str) -> None:
+    """Drop a PostgreSQL database, ending the connections still open on it first."""
+    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    finally:
+        engine.dispose()
+
+
+def unique_database_name(prefix: str) -> str:
+    """A database name of this run's own, so parallel or aborted runs never share one."""
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own for the block (its URL), dropped afterwards."""
+    name = unique_database_name(prefix)
+    try:
+        url = ensure_database(POSTGRES_ADMIN_URL, name)
+    except Exception as exc:  # any connection failure means the server is not there
+        unavailable("PostgreSQL at " + POSTGRES_ADMIN_URL, type(exc).__name__)
+    try:
+        yield url
+    finally:
+        drop_database(name)
 
 
 def scaled_settings(db_url: str, redis_url: str, prefix: str, var: Path, **extra: Any) -> Settings:

@@ -1,6 +1,7 @@
-"""kill -9 of a portal worker in the middle of traffic, with real uvicorn processes on one
-PostgreSQL database and Redis: after the restart every acknowledged message and ticket is
-stored exactly once, and nothing is stored twice."""
+"""kill -9 of a portal worker and of the outbox worker in the middle of traffic, with real
+processes on one PostgreSQL database and Redis: after the restarts every acknowledged message
+and ticket is stored exactly once, and every ticket's customer notification is stored once,
+delivered, and reached the (fake) SMS provider under one idempotency key only."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import signal
 import sys
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -20,14 +24,18 @@ from sqlalchemy import func, select
 from portal.config import ROOT
 from portal.conversations.models import Conversation, Message
 from portal.database import Database
+from portal.notifications.models import Notification
+from portal.notifications.senders import IDEMPOTENCY_HEADER
 from portal.stack import Process
 from portal.tickets.models import Ticket
 from tests.app_fixtures import BOT_TOKEN
 from tests.conversations.support import wait_for
 from tests.e2e_fixtures import free_port
+from tests.notifications.fakes import FakeSms, serving
 from tests.scale.conftest import scaled_settings
 
 BOT = {"Authorization": f"Bearer {BOT_TOKEN}"}
+PHONE = "13800138000"
 
 
 def _worker(settings_env: dict[str, str], port: int, logs: Path) -> Process:
@@ -50,26 +58,64 @@ def _up(url: str) -> bool:
         return False
 
 
+@dataclass
+class Running:
+    """The processes under test and the fake SMS provider they deliver to."""
+
+    workers: list[tuple[str, Process]]
+    outbox: Process
+    sms: FakeSms
+
+
 @pytest.fixture
-def workers(
-    pg: Database, redis_url: str, redis_prefix: str, tmp_path: Path
-) -> Iterator[list[tuple[str, Process]]]:
-    """Two uvicorn workers; Rasa is down, so every turn is answered by the hub itself."""
+def sms() -> Iterator[FakeSms]:
+    """A fake SMS provider on the loopback; its first delivery hangs until released."""
+    with serving(FakeSms(stall_first_s=120.0)) as fake:
+        yield fake  # type: ignore[misc]
+
+
+@pytest.fixture
+def running(
+    pg: Database, redis_url: str, redis_prefix: str, tmp_path: Path, sms: FakeSms
+) -> Iterator[Running]:
+    """Two uvicorn workers and one outbox worker; Rasa is down, so every turn is answered by
+    the hub itself. SMS goes to the fake provider through the real SmsSender."""
     settings = scaled_settings(
-        pg.url, redis_url, redis_prefix, tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}"
+        pg.url,
+        redis_url,
+        redis_prefix,
+        tmp_path,
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        sms_url=f"{sms.url}/send",
+        sms_api_key="sms-kill-key",
+        notify_timeout_s=150.0,  # longer than the stall: the kill, not a timeout, ends it
+        outbox_poll_s=0.2,
+        outbox_lease_s=3.0,  # a killed worker's claims come back soon
+        outbox_backoff_s=0.5,
     )
     env = {**os.environ, **settings.as_env()}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    running = []
-    for _ in range(2):
-        port = free_port()
-        running.append((f"http://127.0.0.1:{port}", _worker(env, port, tmp_path / "logs")))
+    logs = tmp_path / "logs"
+    workers = []
+    outbox = Process(
+        "outbox",
+        [sys.executable, "-m", "portal.workers", "outbox"],
+        ROOT,
+        env,
+        logs / "outbox.log",
+    )
     try:
-        for url, process in running:
-            wait_for(lambda u=url: _up(u), timeout=60, what=f"{url} up ({process.log_path})")
-        yield running
+        for _ in range(2):
+            port = free_port()
+            workers.append((f"http://127.0.0.1:{port}", _worker(env, port, logs)))
+        outbox.start()
+        for url, process in workers:
+            wait_for(partial(_up, url), timeout=60, what=f"{url} up ({process.log_path})")
+        yield Running(workers, outbox, sms)
     finally:
-        for _url, process in running:
+        sms.release.set()
+        outbox.stop()
+        for _url, process in workers:
             process.stop()
 
 
@@ -123,7 +169,7 @@ class Traffic:
         body = {
             "product": "洗衣机",
             "fault_description": f"滚筒不转了 {key}",
-            "phone": "13800138000",
+            "phone": PHONE,
             "channel": "web",
             "conversation_id": key,
         }
@@ -144,23 +190,34 @@ class Traffic:
             time.sleep(0.1)
 
 
-def test_kill_a_worker_mid_traffic_loses_and_duplicates_nothing(
-    workers: list[tuple[str, Process]], pg: Database, tmp_path: Path
+def _kill(process: Process) -> None:
+    assert process.popen is not None
+    os.killpg(process.popen.pid, signal.SIGKILL)
+    process.popen.wait(timeout=10)
+
+
+def test_kill_a_worker_and_the_outbox_mid_traffic_loses_and_duplicates_nothing(
+    running: Running, pg: Database
 ) -> None:
-    urls = [url for url, _process in workers]
+    urls = [url for url, _process in running.workers]
+    sms = running.sms
     traffic = Traffic(urls)
     clients = [threading.Thread(target=traffic.run, args=(i,)) for i in range(4)]
     for thread in clients:
         thread.start()
     try:
         wait_for(lambda: len(traffic.acked_tickets) >= 8, timeout=60, what="traffic")
-        victim = workers[0][1]
-        assert victim.popen is not None
-        os.killpg(victim.popen.pid, signal.SIGKILL)
-        victim.popen.wait(timeout=10)
+        # The outbox worker is in the middle of a delivery: the provider has the request
+        # and has not answered it. Kill it there, and a portal worker with it.
+        wait_for(sms.stalling.is_set, timeout=60, what=f"a delivery ({running.outbox.log_path})")
+        stalled_key = sms.deliveries()[0].body["idempotency_key"]
+        _kill(running.outbox)
+        _kill(running.workers[0][1])
+        sms.release.set()  # the provider answers a connection nobody reads any more
         before = len(traffic.acked_tickets)
         wait_for(lambda: len(traffic.acked_tickets) >= before + 8, timeout=60, what="survivor")
-        victim.start()  # the same command, the same port
+        running.workers[0][1].start()  # the same command, the same port
+        running.outbox.start()
         wait_for(lambda: _up(urls[0]), timeout=60, what="restart")
         after = len(traffic.acked_tickets)
         wait_for(lambda: len(traffic.acked_tickets) >= after + 8, timeout=60, what="after restart")
@@ -168,6 +225,19 @@ def test_kill_a_worker_mid_traffic_loses_and_duplicates_nothing(
         traffic.stop.set()
         for thread in clients:
             thread.join(timeout=60)
+
+    def undelivered() -> int:
+        with pg.session() as session:
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Notification)
+                    .where(Notification.status != "sent")
+                )
+                or 0
+            )
+
+    wait_for(lambda: undelivered() == 0, timeout=60, what=f"the outbox ({running.outbox.log_path})")
     with pg.session() as session:
         stored = session.scalars(
             select(Message.text)
@@ -179,8 +249,49 @@ def test_kill_a_worker_mid_traffic_loses_and_duplicates_nothing(
             .where(Ticket.conversation_id.like("kill-%"))
             .group_by(Ticket.conversation_id)
         ).all()
+        numbers = dict(
+            session.execute(
+                select(Ticket.id, Ticket.number).where(Ticket.conversation_id.like("kill-%"))
+            ).all()
+        )
+        rows = session.execute(
+            select(
+                Notification.ticket_id,
+                Notification.channel,
+                Notification.template,
+                Notification.recipient,
+                Notification.status,
+                Notification.idempotency_key,
+            )
+        ).all()
     assert len(stored) == len(set(stored)), "a message was stored twice"
     assert set(traffic.acked_messages) <= set(stored), "an acknowledged message was lost"
     per_key = dict(tickets)
     assert all(count == 1 for count in per_key.values()), "a ticket was filed twice"
     assert set(traffic.acked_tickets) <= set(per_key), "an acknowledged ticket was lost"
+
+    # Each ticket told its customer once, by SMS (no WeChat, no widget conversation),
+    # and every notification was delivered.
+    per_ticket: dict[int | None, list[tuple[str, str, str]]] = defaultdict(list)
+    for row in rows:
+        per_ticket[row.ticket_id].append((row.channel, row.template, row.recipient))
+    assert set(per_ticket) == set(numbers), "a notification without its ticket, or missing"
+    assert all(per_ticket[ticket] == [("sms", "ticket_created", PHONE)] for ticket in numbers), (
+        "a ticket's notification is missing or stored twice"
+    )
+    assert {row.status for row in rows} == {"sent"}
+
+    # The provider saw every notification, under its one key: a resend reuses the key.
+    deliveries = sms.deliveries()
+    assert all(
+        r.headers[IDEMPOTENCY_HEADER.lower()] == r.body["idempotency_key"] for r in deliveries
+    )
+    received = [r.body["idempotency_key"] for r in deliveries]
+    assert set(received) == {row.idempotency_key for row in rows}
+    keys_per_ticket: dict[str, set[str]] = defaultdict(set)
+    for r in deliveries:
+        keys_per_ticket[r.body["params"]["number"]].add(r.body["idempotency_key"])
+    assert set(keys_per_ticket) == set(numbers.values())
+    assert all(len(keys) == 1 for keys in keys_per_ticket.values()), "sent under two keys"
+    # The delivery the kill cut off was sent again after the restart, with the same key.
+    assert received.count(stalled_key) >= 2

@@ -17,26 +17,36 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from portal.config import Settings
 from portal.conversations.models import Conversation, Message
 from portal.database import Database
 from portal.i18n import t
 from portal.main import create_app
-from portal.stack import ENDPOINTS, Process, ensure_database, ensure_model
-from tests.conftest import POSTGRES_ADMIN_URL
+from portal.stack import ENDPOINTS, Process, ensure_model
 from tests.conversations.support import wait_for
 from tests.e2e_fixtures import _require, free_port
-from tests.scale.conftest import scaled_settings
+from tests.scale.conftest import scaled_settings, scratch_database
 
 RASA_TOKEN = "test-rasa-token"
 
 
 @pytest.fixture
-def rasa_server(pg: Database, redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator:
+def rasa_server(
+    pg: Database, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> Iterator[tuple[str, Process]]:
     """One real Rasa server and the action server; yields (url, process)."""
     settings = scaled_settings(pg.url, redis_url, redis_prefix, tmp_path)
     _require(settings.bot_env / "bin" / "rasa", "The bot environment")
+    # A tracker database of this run's own, dropped once Rasa is stopped.
+    with scratch_database("aftersales_test_rasa_trackers") as tracker_url:
+        yield from _rasa_processes(settings, tracker_url, redis_url, redis_prefix, tmp_path)
+
+
+def _rasa_processes(
+    settings: Settings, tracker_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> Iterator[tuple[str, Process]]:
     model = ensure_model(settings)
-    tracker_db = make_url(ensure_database(POSTGRES_ADMIN_URL, "aftersales_test_rasa_trackers"))
+    tracker_db = make_url(tracker_url)
     redis = urlsplit(redis_url)
     action_port, rasa_port = free_port(), free_port()
     endpoints = tmp_path / "endpoints.yml"
