@@ -16,7 +16,7 @@ UV_VERSION := 0.13.9
 UV        := $(VENV)/bin/uv
 INSTALL   := scripts/venv_install.sh
 
-.PHONY: help setup run run-scaled run-portal test test-bot test-python lint bot-model chromium clean bench-nlu
+.PHONY: help setup run run-scaled run-portal test test-bot test-python lint bot-model chromium nginx clean bench-nlu
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train the bot if needed, start everything"
@@ -44,6 +44,10 @@ $(BOT_VENV)/.installed: bot/requirements.txt $(UV)
 chromium:
 	@scripts/ensure_chromium.sh
 
+# The scaled topology's proxy: `make run-scaled` and its test (tests/scale/test_topology.py).
+nginx:
+	@scripts/ensure_nginx.sh
+
 setup: $(VENV)/.installed $(BOT_VENV)/.installed
 
 bot-model: setup
@@ -56,14 +60,13 @@ run: setup
 # RASA_SERVERS Rasa servers, on the local PostgreSQL (database aftersales_scaled) and Redis.
 WORKERS ?= 2
 RASA_SERVERS ?= 2
-run-scaled: setup
-	@scripts/ensure_nginx.sh
+run-scaled: setup nginx
 	$(PY) -m portal run --scaled --workers $(WORKERS) --rasa $(RASA_SERVERS)
 
 run-portal: $(VENV)/.installed
 	$(PY) -m portal run --no-bot
 
-test: setup chromium bot-model test-bot test-python
+test: setup chromium nginx bot-model test-bot test-python
 
 test-bot: setup bot-model
 	cd bot && RASA_TELEMETRY_ENABLED=false ../$(RASA) data validate --domain domain \
@@ -79,7 +82,7 @@ bench-nlu: setup bot-model
 	RASA_TELEMETRY_ENABLED=false $(BOT_PY) scripts/bot_nlu_eval.py \
 	  --model "$$($(PY) scripts/bot_model.py --bot-env $(BOT_VENV) | tail -n 1)"
 
-test-python: setup chromium
+test-python: setup chromium nginx
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.installed

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -417,6 +418,12 @@ class Topology:
     database: str = "aftersales_scaled"
 
 
+def rasa_lock_prefix(redis_prefix: str) -> str:
+    """The Rasa lock store's key prefix for our Redis prefix: Rasa ignores a prefix that is not
+    purely alphanumeric (falling back to one shared `lock:`), so everything else is dropped."""
+    return re.sub(r"[^0-9A-Za-z]", "", redis_prefix) + "rasa"
+
+
 def ensure_database(admin_url: str, name: str) -> str:
     """Create the PostgreSQL database `name` when missing; returns its URL."""
     from sqlalchemy import create_engine, text
@@ -485,7 +492,7 @@ class ScaledStack(Stack):
                 redis_host=redis.hostname or "127.0.0.1",
                 redis_port=redis.port or 6379,
                 redis_db=(redis.path or "/0").strip("/") or "0",
-                redis_prefix=settings.redis_prefix.rstrip(":") + "rasa",
+                redis_prefix=rasa_lock_prefix(settings.redis_prefix),
             )
         )
         (var / "nginx.conf").write_text(

@@ -22,7 +22,7 @@ from portal.conversations.models import Conversation, Message
 from portal.database import Database
 from portal.i18n import t
 from portal.main import create_app
-from portal.stack import ENDPOINTS, Process, ensure_model
+from portal.stack import ENDPOINTS, Process, ensure_model, rasa_lock_prefix
 from tests.conversations.support import wait_for
 from tests.e2e_fixtures import _require, free_port
 from tests.scale.conftest import scaled_settings, scratch_database
@@ -61,7 +61,7 @@ def _rasa_processes(
             redis_host=redis.hostname or "127.0.0.1",
             redis_port=redis.port or 6379,
             redis_db=(redis.path or "/0").strip("/") or "0",
-            redis_prefix=redis_prefix.rstrip(":") + "rasa",
+            redis_prefix=rasa_lock_prefix(redis_prefix),
         )
     )
     bin_dir = settings.bot_env / "bin"
