@@ -167,6 +167,9 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="An offered chat not accepted within this goes to the next."
     )
     handoff_tick_s: float = Field(default=1.0, gt=0, description="How often the queue is checked.")
+    handoff_router_lease_s: float = Field(
+        default=5.0, gt=0, description="Several workers: a dead router's offers move on after."
+    )
     handoff_default_max_chats: int = Field(
         default=3, ge=1, description="Concurrent chats of an agent without a profile."
     )

@@ -59,6 +59,8 @@ def create_app(
             settings.redis_url,
             prefix=settings.redis_prefix,
             heartbeat_timeout_s=settings.handoff_heartbeat_timeout_s,
+            router_lease_s=settings.handoff_router_lease_s,
+            tick_s=settings.handoff_tick_s,
         )
         if settings.redis_url
         else None
@@ -75,6 +77,7 @@ def create_app(
         broker=scaling.broker if scaling else None,
         locks=scaling.locks if scaling else None,
         presence=scaling.presence if scaling else None,
+        router=scaling.router if scaling else None,
     )
 
     @asynccontextmanager

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from channels.base import ChannelMessage
 from portal.config import Settings, get_settings
 from portal.conversations import service, snapshots
-from portal.conversations.broker import Broker, Event, InProcessBroker
+from portal.conversations.broker import Broker, Event, InProcessBroker, Subscription
 from portal.conversations.models import Conversation
 from portal.conversations.presence import Presence
 from portal.conversations.rasa import RasaClient
@@ -42,6 +42,25 @@ log = logging.getLogger(__name__)
 
 Sender = Callable[[ChannelMessage], Awaitable[None]]
 TypingSender = Callable[[str, bool], Awaitable[None]]
+
+
+# Several workers: the router publishes its offers on OFFERS_TOPIC (every worker keeps a
+# copy) and hears the other workers' declines and requests to re-plan on ROUTER_TOPIC.
+OFFERS_TOPIC = "queue:offers"
+ROUTER_TOPIC = "queue:router"
+
+
+class Lease(Protocol):
+    """Which worker decides the queue's offers (portal.conversations.redis_backend)."""
+
+    origin: str
+
+    @property
+    def held(self) -> bool: ...
+
+    async def hold(self) -> bool: ...
+
+    async def release(self) -> None: ...
 
 
 class TurnLocks(Protocol):
@@ -109,6 +128,7 @@ class HubCore:
         clock: Callable[[], float] = time.monotonic,
         locks: TurnLocks | None = None,
         presence: Presence | None = None,
+        router: Lease | None = None,
     ) -> None:
         self.db = db
         self.rasa = rasa
@@ -128,15 +148,23 @@ class HubCore:
         self._turns: dict[int, list[Notice]] = {}
         self._senders: dict[str, Sender] = {}
         self._typing: dict[str, TypingSender] = {}
+        # Several workers (`router` given): one decides offers at a time, the others keep a
+        # copy of its offers, passes and round-robin position (see QueueClock). Alone, this
+        # worker decides.
+        self.router = router
         self._offers: dict[int, Offer] = {}
         self._passed: defaultdict[int, set[int]] = defaultdict(set)
         self._turn_last: int | None = None
+        self._shared_seq = 0  # the router's publications of its offers, numbered
+        self._copied: tuple[str, int] = ("", 0)  # the router and number of our copy
+        self._reroute_due = False
         self._route_lock = asyncio.Lock()
         self._tracker_want: dict[str, bool] = {}
         self._tracker_sent: dict[str, bool] = {}
         self._tracker_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._background: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self._follower: asyncio.Task[None] | None = None
         self._started = clock()
 
     # ------------------------------------------------------------ channel registry
@@ -167,6 +195,9 @@ class HubCore:
         """Start the periodic check of waits, offers and disconnected agents."""
         if self._ticker is None:
             self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+        if self.router is not None and self._follower is None:
+            subscription = self.broker.subscribe([OFFERS_TOPIC, ROUTER_TOPIC])
+            self._follower = asyncio.get_running_loop().create_task(self._follow(subscription))
 
     async def stop(self) -> None:
         """Stop the periodic check and wait for pending tracker updates."""
@@ -175,6 +206,13 @@ class HubCore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
+        if self.router is not None:
+            await self.router.release()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -199,6 +237,31 @@ class HubCore:
     async def _route(self, *, force_publish: bool = False) -> None:
         """Offer waiting conversations to agents (see QueueClock)."""
         raise NotImplementedError
+
+    async def _follow(self, subscription: Subscription) -> None:
+        """Keep the router's offers, or as the router apply the others' asks (see QueueClock)."""
+        raise NotImplementedError
+
+    def _routing(self) -> bool:
+        """Whether this worker decides offers: it runs alone, or holds the router lease."""
+        return self.router is None or self.router.held
+
+    async def _defer(self, ask: Event, *, force_publish: bool) -> None:
+        """Not the router: tell it what changed (it re-plans and publishes the offers)."""
+        assert self.router is not None
+        await self.broker.publish(ROUTER_TOPIC, {**ask, "origin": self.router.origin})
+        if force_publish:
+            await self._publish_queue()
+            await self._publish_agents()
+
+    def _let_go(self, conversation_id: int, agent_id: int) -> bool:
+        """The agent passes on their offer of this conversation; whether they had it."""
+        offer = self._offers.get(conversation_id)
+        if offer is None or offer.agent_id != agent_id:
+            return False
+        del self._offers[conversation_id]
+        self._passed[conversation_id].add(agent_id)
+        return True
 
     # ------------------------------------------------------------ shared pieces
 

@@ -37,6 +37,8 @@ class AgentDesk(HubCore):
 
     def _load(self, session: Session, agent_id: int, *, besides: int | None = None) -> int:
         owned = service.active_counts(session).get(agent_id, 0)
+        # With several workers `_offers` is this worker's copy of the router's offers, so an
+        # agent's load is counted alike whichever worker asks.
         offered = sum(
             1 for cid, o in self._offers.items() if o.agent_id == agent_id and cid != besides
         )
@@ -107,11 +109,15 @@ class AgentDesk(HubCore):
         """The agent lets an offer go; it goes to the next agent."""
         async with self._route_lock:
             conversation_id = await run_in_threadpool(self._id_of, public_id)
-            offer = self._offers.get(conversation_id)
-            if offer is not None and offer.agent_id == agent_id:
-                del self._offers[conversation_id]
-                self._passed[conversation_id].add(agent_id)
-        await self._route(force_publish=True)
+            # On a worker that is not the router this only updates its copy of the offers
+            # (so the agent's own console shows the offer gone at once).
+            self._let_go(conversation_id, agent_id)
+        if self._routing():
+            await self._route(force_publish=True)
+        else:
+            # The router decides the next offer: it applies the decline and re-routes.
+            ask = {"kind": "decline", "conversation": conversation_id, "agent": agent_id}
+            await self._defer(ask, force_publish=True)
 
     def _id_of(self, public_id: str) -> int:
         with self.db.session() as session:

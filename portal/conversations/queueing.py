@@ -1,8 +1,18 @@
 """The queue's clock: agents' presence, offering waiting conversations round-robin within
-limits and skills, escalating long waits, and giving a gone agent's chats back to the queue."""
+limits and skills, escalating long waits, and giving a gone agent's chats back to the queue.
+
+With several workers (a router lease given) one worker at a time is the router: only it
+plans offers, escalates and requeues. After each change it publishes its offers, passes and
+round-robin position; every other worker keeps that copy (the console's queue shows
+`offered_to`, an agent's load counts offers) and sends what it learns (a decline, a change
+that calls for re-routing) to the router instead of planning. The copy is what a worker
+starts from when it takes the lease over.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,7 +21,9 @@ from starlette.concurrency import run_in_threadpool
 
 from portal.accounts.models import User
 from portal.conversations import service
+from portal.conversations.broker import Event, Subscription
 from portal.conversations.core import (
+    OFFERS_TOPIC,
     Effects,
     HubCore,
     Notice,
@@ -24,6 +36,8 @@ from portal.conversations.routing import plan_offers
 from portal.database import utcnow
 from portal.errors import Conflict
 from portal.notifications import service as notifications
+
+log = logging.getLogger(__name__)
 
 
 class QueueClock(HubCore):
@@ -60,12 +74,28 @@ class QueueClock(HubCore):
 
     async def tick(self) -> None:
         """Escalate long waits, give back a gone agent's chats, re-offer expired offers."""
+        took_over = False
+        if self.router is not None:
+            was = self.router.held
+            if not await self.router.hold():
+                return  # another worker routes; this one follows its offers
+            took_over = not was
+        # Both are safe on every worker, and run on the router only so that one worker
+        # polls the database for them: escalation locks the rows it marks (FOR UPDATE SKIP
+        # LOCKED, so two routers overlapping for a moment never escalate one wait twice), and
+        # a requeue holds the conversation's turn lock (shared across workers) and re-checks
+        # its state and agent before it writes.
         await self._escalate_long_waits()
         await self._requeue_gone_agents()
-        await self._route()
+        # A new router tells everyone its (inherited) offers at once.
+        await self._route(force_publish=took_over)
 
     async def _route(self, *, force_publish: bool = False) -> None:
         """Offer waiting conversations to online agents, round-robin within limits."""
+        if not self._routing():
+            await self._defer({"kind": "route"}, force_publish=force_publish)
+            return
+        shared: Event | None = None
         async with self._route_lock:
             now = self.clock()
             changed = False
@@ -78,6 +108,10 @@ class QueueClock(HubCore):
             for cid, agent_id, _public_id in new:
                 self._offers[cid] = Offer(agent_id, now + self.settings.handoff_offer_timeout_s)
             changed = changed or changed_by_db or bool(new)
+            if self.router is not None and (changed or force_publish):
+                shared = self._shared_offers()
+        if shared is not None:
+            await self.broker.publish(OFFERS_TOPIC, shared)
         if changed or force_publish:
             await self._publish_queue()
             await self._publish_agents()
@@ -85,6 +119,81 @@ class QueueClock(HubCore):
             await self.broker.publish(
                 f"agent:{agent_id}", {"type": "offer", "conversation": public_id}
             )
+
+    # ------------------------------------------------------------ several workers
+
+    def _shared_offers(self) -> Event:
+        """The router's offer state, for the other workers' copies (times as seconds left)."""
+        assert self.router is not None
+        now = self.clock()
+        self._shared_seq += 1
+        return {
+            "kind": "offers",
+            "origin": self.router.origin,
+            "seq": self._shared_seq,
+            "offers": [
+                [cid, o.agent_id, max(o.expires - now, 0.0)] for cid, o in self._offers.items()
+            ],
+            "passed": [[cid, sorted(ids)] for cid, ids in self._passed.items() if ids],
+            "last": self._turn_last,
+        }
+
+    async def _follow(self, subscription: Subscription) -> None:
+        """For the app's life: keep the router's offers; as the router, apply the asks."""
+        try:
+            async for event in subscription:
+                if self.router is None or event.get("origin") == self.router.origin:
+                    continue
+                try:
+                    await self._heard(event)
+                except (KeyError, TypeError, ValueError):
+                    log.warning("dropped a malformed queue event: %r", event)
+                except Exception:
+                    log.exception("handling a queue event failed")
+        finally:
+            subscription.close()
+
+    async def _heard(self, event: Event) -> None:
+        kind = event.get("kind")
+        if kind == "offers":
+            if not self._routing():
+                async with self._route_lock:
+                    self._copy_offers(event)
+        elif not self._routing():
+            return  # an ask meant for the router (the router changed meanwhile)
+        elif kind == "decline":
+            async with self._route_lock:
+                self._let_go(int(event["conversation"]), int(event["agent"]))
+            self._spawn(self._reroute(force_publish=True))
+        elif kind == "route" and not self._reroute_due:
+            # Asks coming in while one re-plan waits are answered by that one.
+            self._reroute_due = True
+            self._spawn(self._reroute())
+
+    async def _reroute(self, *, force_publish: bool = False) -> None:
+        self._reroute_due = False
+        try:
+            await self._route(force_publish=force_publish)
+        except Exception:
+            log.exception("re-routing the queue failed")
+
+    def _copy_offers(self, event: Event) -> None:
+        """Replace this worker's copy with the router's (older publications are ignored)."""
+        origin, seq = str(event["origin"]), int(event["seq"])
+        if origin == self._copied[0] and seq <= self._copied[1]:
+            return  # two publications overtook each other on their way through Redis
+        now = self.clock()
+        self._offers = {
+            int(cid): Offer(int(agent), now + float(left)) for cid, agent, left in event["offers"]
+        }
+        self._passed = defaultdict(
+            set, {int(cid): set(map(int, ids)) for cid, ids in event["passed"]}
+        )
+        last = event["last"]
+        self._turn_last = None if last is None else int(last)
+        self._copied = (origin, seq)
+
+    # ------------------------------------------------------------ planning
 
     def _plan(self) -> tuple[list[tuple[int, int, str]], bool]:
         with self.db.session() as session:
@@ -136,11 +245,15 @@ class QueueClock(HubCore):
         done: list[tuple[str, float]] = []
         with self.db.session() as session:
             due = session.scalars(
-                select(Conversation).where(
+                select(Conversation)
+                .where(
                     Conversation.state == "waiting",
                     Conversation.escalated.is_(False),
                     Conversation.waiting_since < now - limit,
                 )
+                # A row another worker is escalating is skipped; one it has escalated no
+                # longer matches when its lock is taken (PostgreSQL re-checks the WHERE).
+                .with_for_update(skip_locked=True)
             ).all()
             if not due:
                 return []

@@ -6,6 +6,9 @@
 - `SharedPresence`: every worker sees which agents are online, whichever worker holds
   their console socket (presence changes travel through the broker).
 - `RedisLimit`: the widget's rate limits count across workers (a token bucket in Redis).
+- `RouterLease`: one worker at a time decides the handoff queue's offers (a key with a
+  TTL, renewed by its holder each tick of the queue's clock, taken by another worker when
+  the holder stops renewing it).
 
 Each one degrades to the single-process behaviour while Redis is unreachable, and says so
 in the log: a Redis restart pauses the cross-worker guarantees, never the conversations.
@@ -412,13 +415,99 @@ class RedisLimit:
         return bool(allowed)
 
 
+# Take the lease when nobody holds it, renew it when we do; 1 when ours afterwards.
+_HOLD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+
+
+class RouterLease:
+    """Which worker routes the handoff queue: a Redis key holding that worker's id.
+
+    The holder renews it on each tick of its queue's clock; a worker that stops (its app
+    shuts down) deletes it, one that dies lets it expire after `ttl_s`, and the next tick of
+    another worker takes it. The holder counts on it until `ttl_s` after it *asked* for the
+    renewal, so it stops routing no later than the key expires on the server.
+
+    While Redis is unreachable every worker routes on its own (the single-process
+    behaviour, logged): offers may then be decided twice, but a chat is still accepted by
+    one agent only (acceptance is a compare-and-set in the database).
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str,
+        ttl_s: float,
+        origin: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.key = f"{prefix}router"
+        self.ttl_ms = max(1, int(ttl_s * 1000))
+        self.origin = origin
+        self.clock = clock
+        self._until = float("-inf")
+        self._alone = False
+
+    @property
+    def held(self) -> bool:
+        """Whether this worker decides offers now."""
+        return self._alone or self.clock() < self._until
+
+    async def hold(self) -> bool:
+        """Take the lease if it is free, renew it if it is ours; whether we hold it now."""
+        asked = self.clock()
+        try:
+            ours = await self.client.eval(_HOLD, 1, self.key, self.origin, str(self.ttl_ms))
+        except DOWN as exc:
+            if not self._alone:
+                log.warning("Redis unreachable (%s); this worker routes the queue alone", exc)
+            self._alone = True
+            return True
+        if self._alone:
+            log.warning("Redis back; one worker routes the queue again")
+            self._alone = False
+        self._until = asked + self.ttl_ms / 1000 if ours else float("-inf")
+        return bool(ours)
+
+    async def release(self) -> None:
+        """Give the lease up (the app stops), so another worker takes it at its next tick."""
+        self._until = float("-inf")
+        self._alone = False
+        try:
+            await self.client.eval(_RELEASE, 1, self.key, self.origin)
+        except DOWN as exc:
+            log.warning("could not release the router lease (%s); its TTL will", exc)
+
+
 class Scaling:
     """The Redis pieces of one portal worker, started and stopped with the app."""
 
-    def __init__(self, url: str, *, prefix: str, heartbeat_timeout_s: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str,
+        heartbeat_timeout_s: float,
+        router_lease_s: float = 5.0,
+        tick_s: float = 1.0,
+    ) -> None:
         self.broker = RedisBroker(url, prefix=prefix)
         self.locks = RedisTurnLocks(self.broker.client, prefix=prefix)
         self.presence = SharedPresence(heartbeat_timeout_s=heartbeat_timeout_s, broker=self.broker)
+        # Renewed once a tick: a lease shorter than a few ticks would change hands between
+        # two renewals of a healthy router.
+        self.router = RouterLease(
+            self.broker.client,
+            prefix=prefix,
+            ttl_s=max(router_lease_s, 3 * tick_s),
+            origin=self.presence.origin,
+        )
         self.prefix = prefix
 
     def limit(self, name: str, per_minute: int) -> RedisLimit:
