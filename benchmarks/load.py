@@ -386,16 +386,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_own_stack(model: Path | None) -> tuple[Any, str, str, str]:
-    """Portal (one process, SQLite), Rasa, action server and workers on free ports."""
+def _settings(var: Path, **extra: Any) -> Any:
+    """The benchmark's settings: free ports, its own tokens, the widget's abuse limits off."""
     from portal.config import Settings
-    from portal.stack import Stack, ensure_model, prepare
 
-    var = Path(tempfile.mkdtemp(prefix="aftersales-load-"))
-    settings = Settings(
+    return Settings(
         _env_file=None,
         var_dir=var,
-        database_url=f"sqlite:///{var / 'portal.db'}",
         portal_port=_free_port(),
         rasa_url=f"http://127.0.0.1:{_free_port()}",
         action_server_url=f"http://127.0.0.1:{_free_port()}",
@@ -404,7 +401,16 @@ def start_own_stack(model: Path | None) -> tuple[Any, str, str, str]:
         secret_key="load-secret",
         widget_rate_visitor_per_min=0,
         widget_rate_site_per_min=0,
+        **extra,
     )
+
+
+def start_own_stack(model: Path | None) -> tuple[Any, str, str, str]:
+    """Portal (one process, SQLite), Rasa, action server and workers on free ports."""
+    from portal.stack import Stack, ensure_model, prepare
+
+    var = Path(tempfile.mkdtemp(prefix="aftersales-load-"))
+    settings = _settings(var, database_url=f"sqlite:///{var / 'portal.db'}")
     print(f"starting the stack in {var} (SQLite, one portal process) ...", flush=True)
     prepare(settings, demo="minimal")
     stack = Stack(settings, model=model or ensure_model(settings))
@@ -421,7 +427,6 @@ def start_scaled_stack(model: Path | None, workers: int, rasa_servers: int) -> t
     """The production topology (`make run-scaled`): nginx, `workers` portal workers and
     `rasa_servers` Rasa servers on the local PostgreSQL (database aftersales_load, emptied
     first) and Redis, the action server and the workers."""
-    from portal.config import Settings
     from portal.stack import ScaledStack, Topology, ensure_model, prepare, scaled_settings
 
     var = Path(tempfile.mkdtemp(prefix="aftersales-load-scaled-"))
@@ -431,20 +436,7 @@ def start_scaled_stack(model: Path | None, workers: int, rasa_servers: int) -> t
         first_port=_free_port_block(200),
         database="aftersales_load",
     )
-    base = Settings(
-        _env_file=None,
-        var_dir=var,
-        portal_port=_free_port(),
-        rasa_url=f"http://127.0.0.1:{_free_port()}",
-        action_server_url=f"http://127.0.0.1:{_free_port()}",
-        rasa_token="load-rasa-token",
-        bot_service_token="load-bot-token",
-        secret_key="load-secret",
-        widget_rate_visitor_per_min=0,
-        widget_rate_site_per_min=0,
-        redis_prefix="aftersales-load:",
-    )
-    settings = scaled_settings(base, topology)
+    settings = scaled_settings(_settings(var, redis_prefix="aftersales-load:"), topology)
     _empty_postgres(settings.database_url)
     print(
         f"starting the scaled stack in {var} (PostgreSQL + Redis, nginx, {workers} portal "
