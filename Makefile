@@ -29,13 +29,13 @@ $(UV):
 	  { [ -x $(PY) ] || $$py -m venv $(VENV); }
 	$(PY) -m pip install $(PIP_FLAGS) -q uv==$(UV_VERSION)
 
-$(VENV)/.installed: pyproject.toml $(UV)
+$(VENV)/.installed: pyproject.toml $(UV) $(INSTALL)
 	# torch first, so sentence-transformers finds the CPU build instead of pulling CUDA.
 	$(INSTALL) $(VENV) $(UV) -- torch==2.13.0
 	$(INSTALL) $(VENV) $(UV) -- -e ".[dev]"
 	touch $@
 
-$(BOT_VENV)/.installed: bot/requirements.txt $(UV)
+$(BOT_VENV)/.installed: bot/requirements.txt $(UV) $(INSTALL)
 	@py=$$(scripts/find_python.sh 3.10 "$(BOT_PYTHON)") && \
 	  { [ -x $(BOT_PY) ] || $$py -m venv $(BOT_VENV); }
 	$(INSTALL) $(BOT_VENV) $(UV) -- -r bot/requirements.txt

@@ -32,4 +32,8 @@ if [ -n "$constraint" ] && [ -f "$constraint" ]; then flags+=(--constraint "$con
 # that has a package at all.
 flags+=(--index-strategy unsafe-best-match)
 
-exec "$uv" pip install --quiet --python "$venv/bin/python" "${flags[@]}" "$@"
+# Bytecode is compiled at install, as pip does: uv leaves it to the first import by default,
+# and where PYTHONDONTWRITEBYTECODE is set (as on these machines) no import ever writes it,
+# so every process (each Rasa server, each portal worker a test starts) would compile TensorFlow
+# and the rest from source again.
+exec "$uv" pip install --quiet --compile-bytecode --python "$venv/bin/python" "${flags[@]}" "$@"
