@@ -82,8 +82,9 @@ bench-nlu: setup bot-model
 	RASA_TELEMETRY_ENABLED=false $(BOT_PY) scripts/bot_nlu_eval.py \
 	  --model "$$($(PY) scripts/bot_model.py --bot-env $(BOT_VENV) | tail -n 1)"
 
+# The slowest tests are listed at the end, so CI's log shows where the time goes.
 test-python: setup chromium nginx
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=30
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check portal channels knowledge_base tests benchmarks scripts
