@@ -4,6 +4,7 @@ system messages, the Rasa tracker's pause/resume, and the console's reads."""
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -115,7 +116,7 @@ class Offer:
     expires: float
 
 
-class HubCore:
+class HubCore(abc.ABC):
     """State and plumbing the hub's parts share; `ConversationHub` puts the parts together."""
 
     def __init__(
@@ -230,17 +231,17 @@ class HubCore:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    @abc.abstractmethod
     async def tick(self) -> None:
         """One round of the queue's clock (see QueueClock)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def _route(self, *, force_publish: bool = False) -> None:
         """Offer waiting conversations to agents (see QueueClock)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def _follow(self, subscription: Subscription) -> None:
         """Keep the router's offers, or as the router apply the others' asks (see QueueClock)."""
-        raise NotImplementedError
 
     def _routing(self) -> bool:
         """Whether this worker decides offers: it runs alone, or holds the router lease."""
