@@ -405,6 +405,17 @@ def _settings(var: Path, **extra: Any) -> Any:
     )
 
 
+def _up(stack: Any, settings: Any, *, timeout: float) -> tuple[Any, str, str, str]:
+    """Start the stack and wait until it is healthy (stopping it if it never is)."""
+    stack.start()
+    try:
+        stack.wait_healthy(timeout=timeout)
+    except Exception:
+        stack.stop()
+        raise
+    return stack, stack.portal_url, settings.rasa_url, settings.bot_service_token
+
+
 def start_own_stack(model: Path | None) -> tuple[Any, str, str, str]:
     """Portal (one process, SQLite), Rasa, action server and workers on free ports."""
     from portal.stack import Stack, ensure_model, prepare
@@ -414,13 +425,7 @@ def start_own_stack(model: Path | None) -> tuple[Any, str, str, str]:
     print(f"starting the stack in {var} (SQLite, one portal process) ...", flush=True)
     prepare(settings, demo="minimal")
     stack = Stack(settings, model=model or ensure_model(settings))
-    stack.start()
-    try:
-        stack.wait_healthy(timeout=600)
-    except Exception:
-        stack.stop()
-        raise
-    return stack, stack.portal_url, settings.rasa_url, settings.bot_service_token
+    return _up(stack, settings, timeout=600)
 
 
 def start_scaled_stack(model: Path | None, workers: int, rasa_servers: int) -> tuple[Any, ...]:
@@ -445,13 +450,7 @@ def start_scaled_stack(model: Path | None, workers: int, rasa_servers: int) -> t
     )
     prepare(settings, demo="minimal")
     stack = ScaledStack(settings, model=model or ensure_model(settings), topology=topology)
-    stack.start()
-    try:
-        stack.wait_healthy(timeout=900)
-    except Exception:
-        stack.stop()
-        raise
-    return stack, stack.portal_url, settings.rasa_url, settings.bot_service_token
+    return _up(stack, settings, timeout=900)
 
 
 def _free_port_block(size: int) -> int:
