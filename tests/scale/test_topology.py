@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,11 +174,19 @@ def test_the_scaled_topology_through_nginx(topology: ScaledStack) -> None:
             )
             assert sorted(f["text"] for f in echoes) == sorted(said)
 
-        # The metrics of every process, merged (multiprocess mode), through nginx.
-        metrics = httpx.get(f"{entry}/metrics", timeout=30)
-        assert metrics.status_code == 200, metrics.text[:500]
-        samples = _samples(metrics.text, "portal_chat_turn_duration_seconds_count")
-        assert sum(samples) >= 1 + len(said), metrics.text[:2000]
+        # The metrics of every process, merged (multiprocess mode), through nginx. The bot
+        # turns of the socket messages run after their echo, so the count may still be
+        # short at the first scrape: it must reach one turn per message within a minute.
+        wanted = 1 + len(said)
+        deadline = time.monotonic() + 60
+        while True:
+            metrics = httpx.get(f"{entry}/metrics", timeout=30)
+            assert metrics.status_code == 200, metrics.text[:500]
+            turns = _samples(metrics.text, "portal_chat_turn_duration_seconds_count")
+            if sum(turns) >= wanted or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert sum(turns) >= wanted, _lines(metrics.text, "portal_chat_turn_duration_seconds")
     finally:
         db.dispose()
 
@@ -189,3 +198,8 @@ def _samples(exposition: str, name: str) -> list[float]:
         for line in exposition.splitlines()
         if line.startswith(name + "{") or line.startswith(name + " ")
     ]
+
+
+def _lines(exposition: str, prefix: str) -> str:
+    """The lines of one metric family, for a failure message that shows what was counted."""
+    return "\n".join(line for line in exposition.splitlines() if prefix in line)
