@@ -16,7 +16,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.config import Settings
@@ -29,8 +28,7 @@ from portal.field import flows, service
 from portal.field.schemas import Position, WorkRecordIn
 from portal.i18n import ACTION_LABELS, t
 from portal.networks.models import Engineer
-from portal.parts.models import Part
-from portal.parts.views import van_read
+from portal.parts.pages import van_context
 from portal.security import Principal
 from portal.sop import service as sop
 from portal.templating import (
@@ -153,20 +151,7 @@ def today(
 def van(request: Request, session: SessionDep, user: FieldUser) -> Response:
     """The engineer's van stock: what is free, what is held for which job, old parts to send."""
     engineer = session.get_one(Engineer, user.engineer_id)
-    stock = van_read(session, engineer=engineer)
-    ids = {r.ticket_id for r in stock.reservations} | {r.ticket_id for r in stock.returns}
-    numbers = dict(
-        session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).tuples().all()
-    )
-    part_ids = {r.part_id for r in stock.reservations} | {r.part_id for r in stock.returns}
-    part_names = dict(
-        session.execute(select(Part.id, Part.name).where(Part.id.in_(part_ids))).tuples().all()
-    )
-    return render(
-        request,
-        "field/van.html",
-        {"engineer": engineer, "van": stock, "numbers": numbers, "part_names": part_names},
-    )
+    return render(request, "field/van.html", van_context(session, engineer))
 
 
 # --- one job ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ engineer's van on the phone. Thin; the rules live in service and flows."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
@@ -278,6 +278,12 @@ def van_page(
         user.role == "network_manager" and engineer.network_id != user.network_id
     ):
         raise NotFound("object.engineer")
+    return render(request, "parts/van.html", van_context(session, engineer))
+
+
+def van_context(session: SessionDep, engineer: Engineer) -> dict[str, Any]:
+    """A van page's context: the van, and the ticket numbers and part names its lines show
+    (the stock pages here and the engineer's own page in portal/field)."""
     van = van_read(session, engineer=engineer)
     ids = {r.ticket_id for r in van.reservations} | {r.ticket_id for r in van.returns}
     numbers = dict(
@@ -287,8 +293,4 @@ def van_page(
     part_names = dict(
         session.execute(select(Part.id, Part.name).where(Part.id.in_(part_ids))).tuples().all()
     )
-    return render(
-        request,
-        "parts/van.html",
-        {"engineer": engineer, "van": van, "numbers": numbers, "part_names": part_names},
-    )
+    return {"engineer": engineer, "van": van, "numbers": numbers, "part_names": part_names}
