@@ -15,6 +15,7 @@ from portal.demo.world import Unit, World, add_months
 
 TICKETS = 2000
 HISTORY_DAYS = 90
+QUEUE_NOW = 4  # tickets that came in during the last hours, for the desk's queue
 NEW_INSTALL_SHARE = 0.045  # tickets that install a unit bought in the window
 # The other tickets by type; "installation" here is moving or refitting a unit.
 TYPE_WEIGHTS = {
@@ -63,6 +64,8 @@ class Planner:
             assert unit.row.install_date is not None
             day = unit.row.install_date - timedelta(days=rng.randint(1, 4))
             arrivals.append((self._moment(day), unit))
+        queue = min(QUEUE_NOW, count - len(arrivals))
+        arrivals += [(self.now - minutes(rng, 5, 180), None) for _ in range(queue)]
         arrivals += [(self._random_moment(), None) for _ in range(count - len(arrivals))]
         arrivals.sort(key=lambda a: a[0])
         plans: list[Plan] = []

@@ -30,7 +30,10 @@ REMOTE = {"consultation": 0.6, "complaint": 0.25, "repair": 0.01}
 CANCEL_SHARE = 0.04
 STUCK_SHARE = 0.4  # of the tickets younger than STUCK_DAYS, still somewhere along the way
 STUCK_DAYS = 10
-UNTAKEN_SHARE = 0.2  # of the stuck ones, not even taken in yet
+# The desk takes a ticket in within minutes (the 10-minute response), so only tickets of
+# the last few hours may still wait for it, as a morning's queue does.
+UNTAKEN_HOURS = 4
+UNTAKEN_SHARE = 0.5  # of the tickets younger than UNTAKEN_HOURS
 FIRST_VISIT_PART = 0.3  # repairs that swap a part from the van stock on the first visit
 
 
@@ -317,11 +320,13 @@ class Script:
     def _cut(self, plan: Plan) -> None:
         """Drop what has not happened yet; some young tickets are stuck part way."""
         plan.steps = [s for s in plan.steps if s.at <= self.now]
+        recent = plan.created_at >= self.now - timedelta(hours=UNTAKEN_HOURS)
+        if recent and self.rng.random() < UNTAKEN_SHARE:
+            plan.steps = []  # still waiting for the desk to take it in (受理)
+            return
         young = plan.created_at >= self.now - timedelta(days=STUCK_DAYS)
         if not young or self.rng.random() >= STUCK_SHARE:
             return
         done = next((i for i, s in enumerate(plan.steps) if s.action == "complete"), None)
         if done is not None:
-            # A fifth of them still wait for the desk to take them at all (受理).
-            untaken = self.rng.random() < UNTAKEN_SHARE
-            plan.steps = plan.steps[: 0 if untaken else self.rng.randint(1, done + 1)]
+            plan.steps = plan.steps[: self.rng.randint(1, done + 1)]

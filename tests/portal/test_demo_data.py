@@ -16,6 +16,7 @@ from portal.assets.models import Asset, Product, ProductModel
 from portal.customers.models import Customer, CustomerAddress
 from portal.database import Database
 from portal.demo import intake, places, world
+from portal.demo.script import UNTAKEN_HOURS
 from portal.demo.seed import DEMO_STAFF, seed
 from portal.demo.world import add_months
 from portal.migrate import upgrade
@@ -221,6 +222,9 @@ def test_full_seed(db: Database) -> None:
         statuses = Counter(t.status for t in tickets)
         assert statuses.most_common(1)[0][0] == "closed"
         assert {"cancelled", "new", "completed", "pending_settlement"} <= set(statuses)
+        # The desk answers within minutes: only the last hours' tickets still wait for it.
+        waiting = [t.created_at for t in tickets if t.status == "new"]
+        assert min(waiting) >= NOW - timedelta(hours=UNTAKEN_HOURS), waiting
         assert len(set(statuses) & IN_PROGRESS) >= 4
         every = [e for evs in events.values() for e in evs]
         actions = Counter(e.action for e in every)
