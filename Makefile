@@ -82,9 +82,12 @@ bench-nlu: setup bot-model
 	RASA_TELEMETRY_ENABLED=false $(BOT_PY) scripts/bot_nlu_eval.py \
 	  --model "$$($(PY) scripts/bot_model.py --bot-env $(BOT_VENV) | tail -n 1)"
 
-# The slowest tests are listed at the end, so CI's log shows where the time goes.
+# TEST_WORKERS pytest processes share the suite, a test file each at a time (so a file's
+# module-scoped servers start once); the slowest tests are listed at the end, so CI's log
+# shows where the time goes.
+TEST_WORKERS ?= 2
 test-python: setup chromium nginx
-	$(PY) -m pytest -q -p no:cacheprovider --durations=30
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check portal channels knowledge_base tests benchmarks scripts

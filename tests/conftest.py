@@ -28,6 +28,25 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+# Files that start real servers, seed the full demo or fuzz the whole API run first: under
+# pytest-xdist (`make test`) the long ones then overlap the many short ones instead of
+# running last, one worker busy and the other idle.
+LONG_FIRST = (
+    "tests/scale/",
+    "tests/portal/test_schemathesis.py",
+    "tests/portal/test_demo_data.py",
+    "tests/analytics/test_demo_figures.py",
+    "tests/settlement/test_demo.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long files first (the e2e marker or LONG_FIRST), each group in its own order."""
+    items.sort(
+        key=lambda i: 0 if i.get_closest_marker("e2e") or i.nodeid.startswith(LONG_FIRST) else 1
+    )
+
+
 def unavailable(what: str, reason: str) -> None:
     """Fail in CI (the service must be there), skip with a clear message elsewhere."""
     message = f"{what} is not reachable ({reason}); CI=true makes this a failure"
@@ -54,20 +73,32 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """A migrated, empty database of each kind, for the whole session."""
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("db") / "portal.db"
-        url = f"sqlite:///{path}"
-        upgrade(url)
-        yield url
-        return
+@pytest.fixture(scope="session")
+def sqlite_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database for the whole session."""
+    path: Path = tmp_path_factory.mktemp("db") / "portal.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_database_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of this session's own, dropped at its end."""
     gen = _postgres_database()
     url = next(gen)
     upgrade(url)
     yield url
     gen.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test runs on both kinds. Both databases live for the whole session, so tests of
+    either kind may come in any order (pytest-xdist hands out whole files) without a new
+    database and migration each time the kind changes."""
+    url: str = request.getfixturevalue(f"{request.param}_database_url")
+    return url
 
 
 def _truncate(db: Database) -> None:
