@@ -90,6 +90,8 @@ class Kind:
 
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    # The X-Request-ID of each failed request, to find it in nginx's and the workers' logs.
+    failed_ids: list[str] = field(default_factory=list)
 
 
 class Recorder:
@@ -102,9 +104,12 @@ class Recorder:
         """A success that took `seconds`."""
         self.kinds.setdefault(kind, Kind()).latencies.append(seconds)
 
-    def error(self, kind: str, reason: str) -> None:
-        """A failure, by reason."""
-        self.kinds.setdefault(kind, Kind()).errors[reason] += 1
+    def error(self, kind: str, reason: str, request_id: str = "") -> None:
+        """A failure, by reason (and its request id when it had one)."""
+        record = self.kinds.setdefault(kind, Kind())
+        record.errors[reason] += 1
+        if request_id:
+            record.failed_ids.append(request_id)
 
     def done(self) -> int:
         """Requests finished so far, successes and failures."""
@@ -124,6 +129,7 @@ def summary(kind: Kind, seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ok": len(ok),
         "errors": dict(kind.errors),
+        "failed_request_ids": kind.failed_ids[:50],
         "throughput_per_s": round(len(ok) / seconds, 2) if seconds else 0.0,
     }
     if ok:
@@ -170,21 +176,23 @@ async def rest_user(
     while time.monotonic() < stop_at:
         text = SCRIPT[turn % len(SCRIPT)]
         turn += 1
+        request_id = f"{sender}-t{turn}"
         start = time.perf_counter()
         try:
             response = await http.post(
                 f"{base}/channels/rest/webhook",
                 json={"sender": sender, "message": text},
+                headers={"X-Request-ID": request_id},
                 timeout=TURN_TIMEOUT_S,
             )
         except httpx.HTTPError as exc:
-            rec.error("rest_turn", type(exc).__name__)
+            rec.error("rest_turn", type(exc).__name__, request_id)
         else:
             elapsed = time.perf_counter() - start
             if response.status_code != 200:
-                rec.error("rest_turn", http_error(response))
+                rec.error("rest_turn", http_error(response), request_id)
             elif problem := _replies_ok(response.json()):
-                rec.error("rest_turn", problem)
+                rec.error("rest_turn", problem, request_id)
             else:
                 rec.ok("rest_turn", elapsed)
         await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
@@ -554,6 +562,8 @@ def report(figures: dict[str, Any]) -> None:
             f"{k.get('p50_ms', '-'):>10}{k.get('p95_ms', '-'):>10}{k.get('p99_ms', '-'):>10}"
             f"  {k['errors'] or '-'}"
         )
+        if k["failed_request_ids"]:
+            print(f"{'':<14}failed X-Request-IDs: {', '.join(k['failed_request_ids'])}")
     if "server_chat_turn_mean_ms" in figures:
         print(
             f"server-side hub->Rasa round trip (from /metrics): mean "

@@ -342,7 +342,14 @@ pid {var}/nginx.pid;
 error_log {var}/logs/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    access_log {var}/logs/nginx-access.log;
+    # One request id from the proxy to the worker's log lines: the client's X-Request-ID,
+    # else nginx's own. The access log shows it with the worker that answered and how long
+    # the worker and the whole request took.
+    map $http_x_request_id $req_id {{ default $http_x_request_id; '' $request_id; }}
+    log_format timed '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
+                     'req=$req_id upstream=$upstream_addr '
+                     'upstream_s=$upstream_response_time request_s=$request_time';
+    access_log {var}/logs/nginx-access.log timed;
     client_body_temp_path {var}/nginx-tmp/body;
     proxy_temp_path {var}/nginx-tmp/proxy;
     fastcgi_temp_path {var}/nginx-tmp/fastcgi;
@@ -368,6 +375,7 @@ http {{
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-ID $req_id;
             proxy_read_timeout 120s;
             # A dead worker's connection is refused: try the next one (never for a POST
             # that reached a worker, so nothing is stored twice).

@@ -131,6 +131,18 @@ def test_the_scaled_topology_through_nginx(topology: ScaledStack) -> None:
             assert ready.json()["status"] == "ready"
             assert ready.json()["checks"]["rasa"]["status"] == "up"
 
+            # One request id through the proxy: the client's, else nginx's own, answered by
+            # the worker and written in nginx's access log with the worker that served it.
+            mine = f"topology-{uuid.uuid4().hex}"
+            echoed = http.get("/livez", headers={"X-Request-ID": mine})
+            assert echoed.headers["X-Request-ID"] == mine
+            made = http.get("/livez").headers["X-Request-ID"]
+            assert made and made != mine
+        access = Path(topology.settings.var_dir).resolve() / "scaled/logs/nginx-access.log"
+        logged = _logged_by_nginx(access, {mine, made})
+        for request_id in (mine, made):
+            assert "upstream=127.0.0.1:" in logged[request_id], logged[request_id]
+
         with db.session() as session:
             public_id = session.scalars(
                 select(Conversation.public_id).where(Conversation.sender_id == "topology-rest")
@@ -203,3 +215,15 @@ def _samples(exposition: str, name: str) -> list[float]:
 def _lines(exposition: str, prefix: str) -> str:
     """The lines of one metric family, for a failure message that shows what was counted."""
     return "\n".join(line for line in exposition.splitlines() if prefix in line)
+
+
+def _logged_by_nginx(access: Path, ids: set[str]) -> dict[str, str]:
+    """nginx's access-log line of each request id (it writes a line when a request ends)."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = access.read_text(encoding="utf-8").splitlines() if access.exists() else []
+        found = {i: line for line in lines for i in ids if f"req={i} " in line}
+        if len(found) == len(ids) or time.monotonic() > deadline:
+            assert set(found) == ids, f"request ids missing from {access}: {ids - set(found)}"
+            return found
+        time.sleep(0.2)
