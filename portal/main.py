@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +31,7 @@ from portal.notifications.widget import WidgetDelivery
 from portal.observability.wiring import install as install_observability
 from portal.parts.flows import StockPlanner
 from portal.security import LoginRequired
+from portal.tasks import stop_task
 from portal.wechat.flows import mount as mount_wechat
 
 
@@ -93,10 +93,8 @@ def create_app(
         await knowledge.stop(_app)
         await widget_outbox.stop()
         await hub.stop()
-        if scaling is not None and relay is not None:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+        if scaling is not None:
+            await stop_task(relay)
             await scaling.stop()
         await http.aclose()
         db.dispose()

@@ -30,7 +30,6 @@ Client -> server: `{"type": "ping"}` (heartbeat, every 20 s), `{"type": "status"
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any, cast
@@ -46,6 +45,7 @@ from portal.conversations.flows import ConversationHub
 from portal.conversations.schemas import SendRequest
 from portal.errors import PortalError
 from portal.security import principal_from_request
+from portal.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +185,6 @@ async def console_socket(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        if forwarder is not None:
-            forwarder.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await forwarder
+        await stop_task(forwarder)
         subscription.close()
         await hub.agent_disconnected(agent_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -38,6 +37,7 @@ from portal.conversations.schemas import (
 )
 from portal.database import Database, utcnow
 from portal.i18n import Lang, t
+from portal.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -202,16 +202,10 @@ class HubCore(abc.ABC):
 
     async def stop(self) -> None:
         """Stop the periodic check and wait for pending tracker updates."""
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
-            self._follower = None
+        await stop_task(self._ticker)  # it may be in a Redis command: see portal/tasks.py
+        self._ticker = None
+        await stop_task(self._follower)
+        self._follower = None
         if self.router is not None:
             await self.router.release()
         for task in list(self._background):

@@ -34,6 +34,7 @@ from redis.exceptions import RedisError
 from channels.web.limits import RateLimiter
 from portal.conversations.broker import Event, InProcessBroker, _LocalSubscription
 from portal.conversations.presence import Presence
+from portal.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,8 @@ class RedisBroker:
 
     async def stop(self) -> None:
         """Stop listening and close the connections."""
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        await stop_task(self._reader)
+        self._reader = None
         await self.client.aclose()
         await self._listen_client.aclose()
 
@@ -235,10 +233,7 @@ class _TurnLock:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self._keeper is not None:
-                self._keeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._keeper
+            await stop_task(self._keeper)  # for sure: see portal/tasks.py
             if self.token:
                 try:
                     await self.locks.client.eval(_RELEASE, 1, self.name, self.token)
@@ -290,10 +285,7 @@ class SharedPresence(Presence):
 
     async def stop(self) -> None:
         """Stop listening."""
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await stop_task(self._listener)
         await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def _listen(self, subscription: _LocalSubscription) -> None:
