@@ -12,18 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
 async def stop_task(task: asyncio.Task[Any] | None, *, retry_s: float = 0.05) -> None:
-    """Cancel `task` and wait until it has ended, cancelling again each `retry_s` while it
-    runs on. An exception it ended with is logged, not raised."""
+    """Cancel `task` and wait until it has ended, cancelling again every `retry_s` or so
+    while it runs on. If the caller is cancelled meanwhile, `task` is still stopped first and
+    the cancellation is passed on afterwards. An exception `task` ended with is logged."""
     if task is None:
         return
+    cancelled = False
     while not task.done():
         task.cancel()
-        await asyncio.wait({task}, timeout=retry_s)
+        try:
+            # A little jitter, so the retries do not keep landing in the same step of a loop.
+            await asyncio.wait({task}, timeout=retry_s * random.uniform(0.5, 1.5))
+        except asyncio.CancelledError:
+            cancelled = True
     if not task.cancelled() and (error := task.exception()) is not None:
         log.warning("background task %s ended with %r", task.get_name(), error)
+    if cancelled:
+        raise asyncio.CancelledError

@@ -185,6 +185,8 @@ async def console_socket(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        await stop_task(forwarder)
-        subscription.close()
-        await hub.agent_disconnected(agent_id)
+        try:
+            await stop_task(forwarder)
+        finally:  # even when this handler is being cancelled: the agent is gone
+            subscription.close()
+            await hub.agent_disconnected(agent_id)

@@ -53,9 +53,10 @@ def test_every_turn_ends_and_frees_its_conversation(redis_url: str, redis_prefix
 async def _stop_a_task_inside_redis_commands(url: str) -> None:
     client = aioredis.Redis.from_url(url, socket_timeout=5)
 
-    async def busy() -> None:  # nothing but Redis commands, no other await
+    async def busy() -> None:  # mostly Redis commands, as a keep-alive or a listener
         while True:
             await client.ping()
+            await asyncio.sleep(0.001)
 
     try:
         for _ in range(50):
