@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import socket
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from portal.database import Database
 from portal.i18n import t
 from portal.stack import NGINX, ScaledStack, Topology, ensure_model, prepare
 from tests.conftest import IN_CI, POSTGRES_ADMIN_URL, unavailable
+from tests.conversations.support import wait_for
 from tests.e2e_fixtures import _require, free_port
 from tests.scale.conftest import drop_database, scaled_settings, unique_database_name
 
@@ -139,7 +139,11 @@ def test_the_scaled_topology_through_nginx(topology: ScaledStack) -> None:
             made = http.get("/livez").headers["X-Request-ID"]
             assert made and made != mine
         access = Path(topology.settings.var_dir).resolve() / "scaled/logs/nginx-access.log"
-        logged = _logged_by_nginx(access, {mine, made})
+        logged = wait_for(
+            lambda: _logged_by_nginx(access, {mine, made}),
+            timeout=10,
+            what=f"both request ids in {access}",  # nginx writes a line when a request ends
+        )
         for request_id in (mine, made):
             assert "upstream=127.0.0.1:" in logged[request_id], logged[request_id]
 
@@ -190,15 +194,17 @@ def test_the_scaled_topology_through_nginx(topology: ScaledStack) -> None:
         # turns of the socket messages run after their echo, so the count may still be
         # short at the first scrape: it must reach one turn per message within a minute.
         wanted = 1 + len(said)
-        deadline = time.monotonic() + 60
-        while True:
+
+        def merged_turns() -> float:
             metrics = httpx.get(f"{entry}/metrics", timeout=30)
             assert metrics.status_code == 200, metrics.text[:500]
-            turns = _samples(metrics.text, "portal_chat_turn_duration_seconds_count")
-            if sum(turns) >= wanted or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-        assert sum(turns) >= wanted, _lines(metrics.text, "portal_chat_turn_duration_seconds")
+            return sum(_samples(metrics.text, "portal_chat_turn_duration_seconds_count"))
+
+        wait_for(
+            lambda: merged_turns() >= wanted,
+            timeout=60,
+            what=f"{wanted} chat turns in the merged /metrics",
+        )
     finally:
         db.dispose()
 
@@ -212,18 +218,8 @@ def _samples(exposition: str, name: str) -> list[float]:
     ]
 
 
-def _lines(exposition: str, prefix: str) -> str:
-    """The lines of one metric family, for a failure message that shows what was counted."""
-    return "\n".join(line for line in exposition.splitlines() if prefix in line)
-
-
-def _logged_by_nginx(access: Path, ids: set[str]) -> dict[str, str]:
-    """nginx's access-log line of each request id (it writes a line when a request ends)."""
-    deadline = time.monotonic() + 10
-    while True:
-        lines = access.read_text(encoding="utf-8").splitlines() if access.exists() else []
-        found = {i: line for line in lines for i in ids if f"req={i} " in line}
-        if len(found) == len(ids) or time.monotonic() > deadline:
-            assert set(found) == ids, f"request ids missing from {access}: {ids - set(found)}"
-            return found
-        time.sleep(0.2)
+def _logged_by_nginx(access: Path, ids: set[str]) -> dict[str, str] | None:
+    """nginx's access-log line of each request id, once every one has a line."""
+    lines = access.read_text(encoding="utf-8").splitlines() if access.exists() else []
+    found = {i: line for line in lines for i in ids if f"req={i} " in line}
+    return found if set(found) == ids else None
