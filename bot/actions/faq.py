@@ -7,18 +7,32 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from .common import entity_values, in_thread, latest_intent, latest_text
-from .failures import failed_turn
-from .parsing import yes_or_no
+from .failures import failed_turn, ladder_response
+from .parsing import wants_to_stop, yes_or_no
 from .portal_client import KbResult, PortalClient, PortalError
 
 logger = logging.getLogger(__name__)
 
 MAX_SUGGESTIONS = 3
+# What leaving each form says, and the slots it forgets (the phone is kept).
+STOPPED = {
+    "fault_report_form": "utter_intake_stopped",
+    "installation_form": "utter_installation_stopped",
+    "ticket_form": "utter_ticket_stopped",
+}
+FORM_SLOTS = {
+    "fault_report_form": ("product", "fault_description", "address", "preferred_time",
+                          "summary_confirmed", "serial_number", "triage"),
+    "installation_form": ("product", "model_code", "address", "preferred_time",
+                          "summary_confirmed"),
+    "ticket_form": ("ticket_operation", "cancel_confirmed", "rating_score", "rating_comment",
+                    "preferred_time"),
+}
 
 
 def _suggestion(tracker: Tracker) -> Optional[Dict[str, Any]]:
@@ -43,6 +57,9 @@ class ActionKbSearch(Action):
     ) -> List[EventType]:
         """Search, then answer / suggest / offer a human, by the band the portal gives."""
         in_form = bool(tracker.active_loop_name)
+        if in_form and wants_to_stop(latest_text(tracker)):
+            # 不用报修，我只是问问 read as a question: it still leaves the form.
+            return self._leave_form(dispatcher, tracker)
         picked = _suggestion(tracker)
         if picked:
             return self._answer(dispatcher, in_form, picked["id"], picked["answer"],
@@ -82,6 +99,15 @@ class ActionKbSearch(Action):
                 SlotSet("kb_query", query), SlotSet("kb_entry_id", None)]
 
     @staticmethod
+    def _leave_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        form = tracker.active_loop_name or ""
+        dispatcher.utter_message(response=STOPPED.get(form, "utter_intake_stopped"))
+        slots = FORM_SLOTS.get(form, ())
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("kb_band", "none")] + [
+            SlotSet(slot, None) for slot in slots
+        ]
+
+    @staticmethod
     def _answer(
         dispatcher: CollectingDispatcher, in_form: bool, entry_id: str, answer: str, query: str
     ) -> List[EventType]:
@@ -103,9 +129,10 @@ class ActionKbSearch(Action):
             dispatcher.utter_message(response="utter_kb_no_answer_in_form")
             dispatcher.utter_message(response="utter_back_to_form")
             return [SlotSet("kb_band", None)]
+        said = ladder_response(tracker, response)
         events = failed_turn(tracker)
-        if not any(e.get("event") == "followup" for e in events):
-            dispatcher.utter_message(response=response)
+        if said is not None:
+            dispatcher.utter_message(response=said)
         return [SlotSet("kb_band", "none"), SlotSet("kb_query", latest_text(tracker))] + events
 
 
@@ -138,3 +165,24 @@ class ActionKbFeedback(Action):
                 logger.warning("could not record KB feedback: %s", exc)
         dispatcher.utter_message(response="utter_kb_glad" if helpful else "utter_kb_not_helpful")
         return [SlotSet("kb_band", None), SlotSet("kb_suggestions", None)]
+
+
+async def answer_in_passing(
+    dispatcher: CollectingDispatcher, tracker: Tracker, question: str
+) -> bool:
+    """Answer a question asked in the middle of a form (the form then asks again); True
+    when something was said."""
+    try:
+        result = await in_thread(
+            PortalClient.from_env().kb_search, question, k=3,
+            product=tracker.get_slot("product") or "",
+        )
+    except PortalError as exc:
+        logger.warning("knowledge base search failed: %s", exc)
+        result = None
+    if result is not None and result.band == "answer" and result.hits:
+        dispatcher.utter_message(response="utter_kb_answer", answer=result.hits[0].answer)
+    else:
+        dispatcher.utter_message(response="utter_kb_no_answer_in_form")
+    dispatcher.utter_message(response="utter_back_to_form")
+    return True

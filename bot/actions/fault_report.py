@@ -20,6 +20,7 @@ from .common import (
     latest_intent,
     reasked_since_last_answer,
 )
+from .details import without_details
 from .fault_text import describes_fault, normalize_product
 from .filing import file_and_announce
 from .intake import CONFIRM, IntakeValidation
@@ -28,7 +29,7 @@ from .portal_client import PortalClient
 logger = logging.getLogger(__name__)
 
 FORM_NAME = "fault_report_form"
-FORM_SLOTS = ("product", "fault_description", "address", "phone", CONFIRM)
+FORM_SLOTS = ("product", "fault_description", "phone", "address", "preferred_time", CONFIRM)
 MAX_DESCRIPTION_CHARS = 500
 
 
@@ -37,16 +38,6 @@ class ValidateFaultReportForm(IntakeValidation):
 
     form = FORM_NAME
 
-    async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
-        domain: DomainDict,
-    ) -> List[Text]:
-        """A bound customer with saved addresses also picks where the engineer goes."""
-        slots = list(domain_slots)
-        profile = await customer_profile(tracker)
-        if profile and profile.addresses and "address" not in slots:
-            slots.insert(slots.index("phone"), "address")
-        return slots
 
     async def extract_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -74,10 +65,10 @@ class ValidateFaultReportForm(IntakeValidation):
         if (
             requested is None
             and tracker.get_slot("fault_description") is None
-            and latest_intent(tracker) == "report_fault"
-            and describes_fault(text)
+            and latest_intent(tracker) not in ("affirm", "deny", "request_installation")
+            and describes_fault(without_details(text))
         ):
-            return {"fault_description": text}
+            return {"fault_description": without_details(text)[:MAX_DESCRIPTION_CHARS]}
         return {}
 
     def digressions(self, tracker: Tracker) -> set[str]:
@@ -128,7 +119,7 @@ class ActionFileTicket(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Create the ticket and tell the customer its number, or apologise."""
-        reset = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "serial_number")]
+        reset = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "serial_number", "triage")]
         if tracker.get_slot(CONFIRM) is not True:
             return reset  # the customer gave up; the form has said so
         values = {slot: tracker.get_slot(slot) for slot in ("product", "fault_description", "phone")}
@@ -141,6 +132,7 @@ class ActionFileTicket(Action):
             "type": "repair",
             **values,
             "address": tracker.get_slot("address") or "",
+            "preferred_time": tracker.get_slot("preferred_time") or "",
             "serial_number": tracker.get_slot("serial_number") or "",
             "channel": channel(tracker),
             "conversation_id": tracker.sender_id,

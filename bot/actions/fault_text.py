@@ -19,6 +19,16 @@ PRODUCT_WORDS: dict[str, tuple[str, ...]] = {
     "燃气灶": ("燃气灶", "煤气灶", "灶具"),
     "电视": ("电视", "彩电"),
 }
+# The same in English, as customers write them (washing machine, fridge, aircon …).
+PRODUCT_WORDS_EN: dict[str, tuple[str, ...]] = {
+    "洗衣机": ("washing machine", "washer", "laundry machine"),
+    "空调": ("air conditioner", "air conditioning", "air-conditioner", "aircon", "air con", "a/c"),
+    "冰箱": ("refrigerator", "fridge", "freezer"),
+    "热水器": ("water heater", "boiler", "hot water"),
+    "油烟机": ("range hood", "cooker hood", "extractor hood", "kitchen hood"),
+    "燃气灶": ("gas stove", "gas hob", "stove", "cooktop", "hob"),
+    "电视": ("television", "tv"),
+}
 
 # Model-code prefixes as printed on nameplates (WM-100, KFR-35GW …), for answers that
 # give only the model.
@@ -53,10 +63,20 @@ _NOT_CONTENT = re.compile(r"[\s\W_]+")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
+_PRODUCT_LOOKUP_EN = sorted(
+    ((word, product) for product, words in PRODUCT_WORDS_EN.items() for word in words),
+    key=lambda pair: -len(pair[0]),
+)
+
+
 def normalize_product(text: str) -> str | None:
-    """Return the canonical product named in `text`, or None if none is supported."""
+    """Return the canonical product named in `text` (Chinese or English), or None."""
     for word, product in _PRODUCT_LOOKUP:
         if word in text:
+            return product
+    lowered = (text or "").lower()
+    for word, product in _PRODUCT_LOOKUP_EN:
+        if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered):
             return product
     return None
 

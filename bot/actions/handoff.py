@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import List, Text
 
 from rasa_sdk import Action, Tracker
@@ -15,38 +16,67 @@ from .portal_client import HandoffOutcome, PortalClient, PortalError
 logger = logging.getLogger(__name__)
 
 REASONS = {"request_human": "request", "complain": "complaint"}
-# How the agent's summary names what the customer came for (agent-facing, Chinese).
-TOPICS = {
-    "report_fault": "报修",
-    "request_installation": "预约安装",
-    "query_progress": "查询进度",
-    "urge_progress": "催单",
-    "cancel_ticket": "取消工单",
-    "reschedule_visit": "改约时间",
-    "rate_service": "服务评价",
-    "ask_faq": "咨询",
-    "complain": "投诉",
-    "request_human": "要求人工",
+# How the agent's summary names what the customer came for (agent-facing, Chinese): what
+# the bot actually started, not what a message merely sounded like.
+FORM_TOPICS = {"fault_report_form": "报修", "installation_form": "预约安装"}
+OPERATION_TOPICS = {
+    "progress": "查询进度",
+    "urge": "催单",
+    "cancel": "取消工单",
+    "reschedule": "改约时间",
+    "rate": "服务评价",
 }
+ACTION_TOPICS = {"action_kb_search": "咨询"}
+INTENT_TOPICS = {"complain": "投诉", "request_human": "要求人工"}
+STOPPED = ("utter_intake_stopped", "utter_installation_stopped", "utter_ticket_stopped")
 SUMMARY_CHARS = 300
 RECENT_MESSAGES = 3
+# One-time codes never reach a staff screen.
+_CODE = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
+
+
+def _mask_codes(text: str) -> str:
+    return _CODE.sub(lambda m: m.group(0) if len(m.group(0)) == 11 else "••••••", text)
+
+
+def topics(tracker: Tracker) -> List[str]:
+    """What the customer came for, as far as the bot got with it."""
+    found: List[str] = []
+
+    def add(topic: str) -> None:
+        if topic not in found:
+            found.append(topic)
+
+    for event in tracker.events:
+        kind, name = event.get("event"), event.get("name")
+        if kind == "active_loop" and name in FORM_TOPICS:
+            add(FORM_TOPICS[name])
+        elif kind == "slot" and name == "ticket_operation" and event.get("value") in OPERATION_TOPICS:
+            add(OPERATION_TOPICS[event["value"]])
+        elif kind == "slot" and name == "triage" and event.get("value") == "answered":
+            add("咨询")
+        elif kind == "action" and name in ACTION_TOPICS:
+            add(ACTION_TOPICS[name])
+        elif kind == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent in INTENT_TOPICS:
+                add(INTENT_TOPICS[intent])
+        elif kind == "bot" and (event.get("metadata") or {}).get("utter_action") in STOPPED:
+            if found and not found[-1].endswith("（已取消）") and found[-1] != "咨询":
+                found[-1] = f"{found[-1]}（已取消）"
+    return found
 
 
 def summarize(tracker: Tracker) -> str:
     """A short Chinese summary: what the customer wanted, what is known, their last words."""
-    intents: List[str] = []
     said: List[str] = []
     for event in tracker.events:
         if event.get("event") != "user":
             continue
-        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        topic = TOPICS.get(name or "")
-        if topic and topic not in intents:
-            intents.append(topic)
         text = (event.get("text") or "").strip()
         if text and not text.startswith("/"):
-            said.append(text)
-    parts = [f"诉求：{'、'.join(intents) or '未识别'}"]
+            said.append(_mask_codes(text))
+    parts = [f"诉求：{'、'.join(topics(tracker)) or '未识别'}"]
     for slot, label in (
         ("product", "产品"),
         ("fault_description", "故障"),

@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from .common import channel, has_entity, idempotency_key, latest_intent, latest_text
 from .filing import file_and_announce
-from .intake import CONFIRM, IntakeValidation, product_and_model, validate_window
+from .intake import CONFIRM, IntakeValidation, product_and_model
 from .portal_client import PortalClient
 
 FORM_NAME = "installation_form"
@@ -23,6 +23,7 @@ class ValidateInstallationForm(IntakeValidation):
 
     form = FORM_NAME
     correct_response = "utter_ask_what_to_correct_installation"
+    stopped_response = "utter_installation_stopped"
 
     async def extract_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -63,19 +64,6 @@ class ValidateInstallationForm(IntakeValidation):
     ) -> Dict[Text, Any]:
         """Model codes are kept as found."""
         return {"model_code": value}
-
-    async def extract_preferred_time(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        """The answer to the time question (明天下午, 周六上午, 后天9点)."""
-        answer = self._raw_answer(tracker, "preferred_time")
-        return {"preferred_time": answer} if answer else {}
-
-    def validate_preferred_time(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        """A bookable window, or the reason it is not one."""
-        return {"preferred_time": validate_window(value, dispatcher)}
 
 
 class ActionBookInstallation(Action):

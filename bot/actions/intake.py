@@ -35,7 +35,16 @@ from .fault_text import (
     phone_slot,
     product_for_model,
 )
-from .parsing import corrected_fields, find_model_code, looks_like_address, wants_to_stop, yes_or_no
+from .details import address_in, window_in
+from .faq import answer_in_passing
+from .parsing import (
+    corrected_fields,
+    find_model_code,
+    is_question,
+    looks_like_address,
+    wants_to_stop,
+    yes_or_no,
+)
 from .time_windows import WindowError, describe, parse_window
 
 CONFIRM = "summary_confirmed"
@@ -51,11 +60,27 @@ _NO_SUMMARY_AFTER = (
 )
 
 
+# Slots whose answer is free text: a question typed there is a digression, not the answer.
+FREE_TEXT_SLOTS = ("fault_description", "address")
+# A fault in a question (显示E21怎么办) is still the answer to 请描述故障.
+_SYMPTOM = re.compile(
+    r"不转|漏水|渗水|滴水|不制冷|不制热|不冷|不热|异响|噪音|响声|不出水|不加热|不启动|开不了机|开不机"
+    r"|打不着|不亮|黑屏|跳闸|冒烟|焦味|异味|结冰|结霜|排不出|不排水|不脱水|不进水|[A-Za-z]\d{1,3}"
+    r"|故障码|故障代码|报警|闪|坏"
+)
+
+
+def _off_topic(text: str) -> bool:
+    """True for a question that is not about the fault (保修期多久？ 上门费多少钱？)."""
+    return bool(text) and is_question(text) and not _SYMPTOM.search(text)
+
+
 class IntakeValidation(FormValidationAction):
     """Extraction and validation shared by the intake forms."""
 
     form = ""
     correct_response = "utter_ask_what_to_correct"
+    stopped_response = "utter_intake_stopped"
 
     def name(self) -> Text:
         """Action name Rasa calls while the form runs."""
@@ -74,10 +99,16 @@ class IntakeValidation(FormValidationAction):
         """Handle giving up and corrections first; otherwise extract, validate, ask next."""
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         requested = tracker.get_slot(REQUESTED_SLOT)
+        text = latest_text(tracker)
+        if requested and fresh_answer(tracker, self.form) and wants_to_stop(text):
+            dispatcher.utter_message(response=self.stopped_response)
+            return [SlotSet(CONFIRM, None), SlotSet(REQUESTED_SLOT, None)]
+        if requested in FREE_TEXT_SLOTS and self._answering(tracker) and _off_topic(text):
+            # 对了，你们保修期一般多久？ asked while the fault or the address is asked: an
+            # answer from the knowledge base, then the same question again.
+            if await answer_in_passing(dispatcher, tracker, text):
+                return [SlotSet(REQUESTED_SLOT, requested)]
         if self._answering(tracker) and requested:
-            if wants_to_stop(latest_text(tracker)):
-                dispatcher.utter_message(response="utter_intake_stopped")
-                return [SlotSet(CONFIRM, None), SlotSet(REQUESTED_SLOT, None)]
             changes = self._corrections(tracker, requested, required)
             if changes:
                 dispatcher.utter_message(response="utter_correction_ack")
@@ -179,11 +210,36 @@ class IntakeValidation(FormValidationAction):
     async def extract_address(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        """The answer to the address question (typed, or a saved address's button)."""
-        if has_entity(tracker, "phone"):
-            return {}
+        """The answer to the address question (typed, or a saved address's button), or an
+        address volunteered with any other answer."""
         answer = self._raw_answer(tracker, "address")
-        return {"address": answer} if answer else {}
+        if self._answering(tracker) and (answer or tracker.get_slot("address") is None):
+            found = address_in(latest_text(tracker))
+            if found:
+                return {"address": found}
+        if not answer or has_entity(tracker, "phone"):
+            return {}
+        return {"address": answer}
+
+    async def extract_preferred_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The answer to the time question (明天下午, 周六上午, 后天9点), or a time volunteered
+        with any other answer (…明天下午来)."""
+        answer = self._raw_answer(tracker, "preferred_time")
+        if answer:
+            return {"preferred_time": window_in(answer) or answer}
+        if self._answering(tracker) and tracker.get_slot("preferred_time") is None:
+            found = window_in(latest_text(tracker))
+            if found:
+                return {"preferred_time": found}
+        return {}
+
+    def validate_preferred_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """A bookable window, or the reason it is not one."""
+        return {"preferred_time": validate_window(value, dispatcher)}
 
     def validate_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -267,7 +323,7 @@ class ActionAskSummary(Action):
             lines.append(response_text(domain, "utter_line_fault", fault=slots["fault_description"]))
         for slot, line, key in (
             ("address", "utter_line_address", "address"),
-            ("preferred_time" if installation else "", "utter_line_time", "time"),
+            ("preferred_time", "utter_line_time", "time"),
             ("phone", "utter_line_phone", "phone"),
         ):
             if slots.get(slot):

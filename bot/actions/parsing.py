@@ -22,7 +22,27 @@ _YES = re.compile(r"^(?:对|是|确认|确定|没错|正确|好|行|可以|嗯|�
                   re.IGNORECASE)
 _YES_DESPITE_NO = re.compile(r"没问题|没错|没毛病|不错")
 # Giving up on the form altogether.
-_STOP = re.compile(r"算了|不报了|不修了|不装了|不弄了|先不|不用了|不需要了|不要了|取消吧|不办了|退出")
+_STOP = re.compile(
+    r"算了|不报了|不修了|不装了|不弄了|先不|不用了|不需要了|不要了|取消吧|不办了|退出"
+    r"|^取消[了吧啊呀。.!！]*$|取消(?:报修|登记|安装|预约|这个|这次)|不(?:想|用|要)(?:报修|修了|装了|登记|预约)"
+    r"|不报修|重新开始|从头开始|重来|只是问问|就问问|随便问问|问问而已|不想弄了"
+    r"|^(?:stop|cancel|quit|never ?mind|forget it)\b",
+    re.IGNORECASE,
+)
+# A question rather than a request (空调不制冷怎么办): answered from the knowledge base first.
+_QUESTION = re.compile(
+    r"怎么办|咋办|咋整|怎么回事|怎么处理|怎么解决|怎么弄|为什么|为啥|什么原因|啥原因|原因是"
+    r"|什么意思|啥意思|多久|多长时间|几年|几天|多少钱|收费|要钱|费用|如何|怎样|怎么"
+    r"|能不能|可不可以|是不是|有没有|正常吗|吗[?？。!！~]*$|[?？]\s*$"
+    r"|^(?:how|why|what|is|can|does|do)\b",
+    re.IGNORECASE,
+)
+# Asking for someone to come (派人来修, 上门, 报修): a request, whatever its wording.
+_VISIT = re.compile(
+    r"派人|派个|派师傅|上门|师傅|报修|维修|来修|修一下|帮我修|给我修|修理|过来|来人|安排|预约"
+    r"|\b(?:repair|technician|engineer|send someone|come and fix|fix it)\b",
+    re.IGNORECASE,
+)
 
 # Which answer a correction is about (地址写错了, 电话不对, 时间改一下).
 _CORRECTION_CUE = re.compile(r"错|不对|改|换|更正|重新|重填|不是这个")
@@ -95,6 +115,16 @@ def yes_or_no(text: str) -> Optional[bool]:
 def wants_to_stop(text: str) -> bool:
     """True if the customer gives up on what the bot is collecting."""
     return bool(_STOP.search(text or ""))
+
+
+def is_question(text: str) -> bool:
+    """True if `text` asks something (…怎么办, 为什么, 多久, 多少钱, …吗？)."""
+    return bool(_QUESTION.search((text or "").strip()))
+
+
+def asks_for_visit(text: str) -> bool:
+    """True if `text` asks for an engineer (派人来修, 上门, 报修)."""
+    return bool(_VISIT.search(text or ""))
 
 
 def corrected_fields(text: str, *, cue_required: bool = True) -> list[str]:

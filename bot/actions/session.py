@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from .common import customer_profile, latest_intent
-from .failures import failed_turn
+from .failures import failed_turn, ladder_response
 
 # What a new session (after an hour of silence) remembers: the customer's number, so they
 # are not asked again, and the channel metadata Rasa set for this session. Half-filled
@@ -85,7 +85,7 @@ class ActionGreet(Action):
 
 
 class ActionNotUnderstood(Action):
-    """Out-of-scope messages and the core fallback: apologise; twice in a row, hand over."""
+    """Out-of-scope messages and the core fallback: the fallback ladder (failures.py)."""
 
     def name(self) -> Text:
         """Action name of the core fallback (config.yml) and the out_of_scope rule."""
@@ -94,9 +94,16 @@ class ActionNotUnderstood(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """Say what the bot can do, or (second failure) let action_handoff follow."""
+        """Ask what was meant, then offer a person, then let action_handoff follow.
+
+        Otherwise the turn ends here: as the core fallback this action runs when no
+        policy is sure what comes next, and without an explicit action_listen the
+        policies would predict it again and again until Rasa's circuit breaker trips,
+        leaving the conversation mid-turn and the customer unanswered."""
+        first = "utter_out_of_scope" if latest_intent(tracker) == "out_of_scope" else "utter_default"
+        response = ladder_response(tracker, first)
         events = failed_turn(tracker)
-        if not any(e.get("event") == "followup" for e in events):
-            scope = latest_intent(tracker) == "out_of_scope"
-            dispatcher.utter_message(response="utter_out_of_scope" if scope else "utter_default")
-        return events
+        if response is None:
+            return events
+        dispatcher.utter_message(response=response)
+        return events + [FollowupAction("action_listen")]

@@ -17,7 +17,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -33,7 +33,7 @@ from .common import (
     latest_intent,
     latest_text,
 )
-from .fault_text import normalize_phone, phone_slot
+from .fault_text import describes_fault, normalize_phone, normalize_product, phone_slot
 from .intake import validate_window
 from .parsing import (
     find_code,
@@ -43,6 +43,7 @@ from .parsing import (
     parse_score,
     wants_code,
     wants_new_code,
+    wants_to_stop,
     yes_or_no,
 )
 from .portal_client import (
@@ -238,6 +239,9 @@ class ValidateTicketForm(FormValidationAction):
     ) -> List[EventType]:
         """Extract and validate, prove the ticket (or the phone, by a code) with the portal,
         then ask for what is left."""
+        left = self._leaving(dispatcher, tracker)
+        if left:
+            return left
         switched = await self._switch_proof(tracker)
         tracker.add_slots(switched)
         events = await super().run(dispatcher, tracker, domain)
@@ -257,6 +261,29 @@ class ValidateTicketForm(FormValidationAction):
         op = tracker.slots.get("ticket_operation")
         missing = [s for s in ticket_slots(op, tracker) if tracker.slots.get(s) is None]
         return events + [SlotSet(REQUESTED_SLOT, missing[0] if missing else None)]
+
+    def _leaving(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """Events that end the form when the customer leaves it: 算了 / 取消 (but not as the
+        answer to 确认取消吗？), or a fault report (我的冰箱不制冷了) instead of a ticket
+        number, which a fault report then takes over (ActionTicketOperation)."""
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        if not requested or not fresh_answer(tracker, FORM_NAME, "action_ticket_request"):
+            return []
+        text = latest_text(tracker)
+        if wants_to_stop(text) and requested != "cancel_confirmed":
+            dispatcher.utter_message(response="utter_ticket_stopped")
+            return [SlotSet("ticket_operation", None), SlotSet(REQUESTED_SLOT, None)]
+        if (
+            requested in ("ticket_number", "phone")
+            and not find_ticket_number(text)
+            and not normalize_phone(text)
+            and (latest_intent(tracker) == "report_fault"
+                 or (normalize_product(text) and describes_fault(text)))
+        ):
+            dispatcher.utter_message(response="utter_switch_to_report")
+            return [SlotSet("ticket_operation", None), SlotSet("switch_to", "report"),
+                    SlotSet(REQUESTED_SLOT, None)]
+        return []
 
     async def _prove(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
@@ -514,6 +541,8 @@ class ActionTicketOperation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Carry out the operation on the proven ticket (or nothing, if the form gave up)."""
+        if tracker.get_slot("switch_to") == "report":
+            return _done_events() + [SlotSet("switch_to", None), FollowupAction("action_triage")]
         op = tracker.get_slot("ticket_operation")
         number = tracker.get_slot("ticket_number")
         if not op or not number or tracker.get_slot("verified_ticket") != number:

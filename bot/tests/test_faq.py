@@ -123,10 +123,20 @@ def test_missing_knowledge_base_degrades_gracefully(answered, domain, portal):
     assert "转人工" in rendered(messages[0], domain)
 
 
-def test_second_failure_in_a_row_hands_over(answered, domain, portal):
+def test_second_failure_in_a_row_offers_a_person(answered, domain, portal):
     portal.kb = None
     tracker = tracker_at(answered, "上门费多少", "action_kb_search")
     tracker.slots["last_failed_turn"] = 2  # the message before also went unanswered
+    messages, events = run(ActionKbSearch(), tracker, domain)
+    assert responses(messages) == ["utter_default_offer_human"]
+    assert slots_set(events)["failed_streak"] == 2
+    assert "followup" not in [e["event"] for e in events]
+
+
+def test_third_failure_in_a_row_hands_over(answered, domain, portal):
+    portal.kb = None
+    tracker = tracker_at(answered, "上门费多少", "action_kb_search")
+    tracker.slots.update(last_failed_turn=2, failed_streak=2)
     messages, events = run(ActionKbSearch(), tracker, domain)
     assert messages == []
     assert {"event": "followup", "name": "action_handoff"} in [

@@ -26,9 +26,22 @@ from actions.intake import ActionAskAddress, ActionAskSummary
 FORM = "fault_report_form"
 
 
+# Recorded before the form asked where and when: both answers are put in after the first
+# message, as if given with it.
+ADDRESS, WINDOW = "上海市浦东新区张江路88号3栋1201室", "2026-11-25 13:00-18:00"
+
+
+def with_where_and_when(recording: dict[str, Any]) -> dict[str, Any]:
+    events = list(recording["events"])
+    first = next(i for i, e in enumerate(events) if e.get("event") == "user")
+    extra = [{"event": "slot", "timestamp": events[first]["timestamp"], "name": name, "value": value}
+             for name, value in (("address", ADDRESS), ("preferred_time", WINDOW))]
+    return {**recording, "events": events[: first + 1] + extra + events[first + 1:]}
+
+
 @pytest.fixture(scope="module")
 def recording() -> dict[str, Any]:
-    return load_recording("fault_report_conversation")
+    return with_where_and_when(load_recording("fault_report_conversation"))
 
 
 def validate(recording: dict, text: str, domain: dict, nth: int = 1) -> tuple[list, list]:
@@ -128,7 +141,8 @@ def test_faq_question_mid_form_is_not_taken_as_an_answer(recording, domain, port
     # Back from the FAQ answer, the same message is not read again.
     back = tracker_at(recording, "保修期多久", FORM)
     _, events = run(ValidateFaultReportForm(), back, domain)
-    assert slots_set(events) == {"requested_slot": "summary_confirmed"}
+    # The second report of the recording has no address yet: that question comes back.
+    assert slots_set(events) == {"requested_slot": "address"}
 
 
 def test_giving_up_ends_the_form_without_a_ticket(domain, portal):
@@ -193,6 +207,8 @@ def test_ticket_is_filed_and_the_reply_says_number_promise_and_how_to_follow(rec
         "product": "洗衣机",
         "fault_description": "不转了，一直响",
         "phone": "13800138001",
+        "address": ADDRESS,
+        "preferred_time": WINDOW,
         "channel": "web",
         "conversation_id": recording["sender_id"],
     }
@@ -263,3 +279,43 @@ def test_refused_answer_is_asked_again(recording, domain, portal):
     assert {"event": "followup", "name": FORM} in [
         {k: e.get(k) for k in ("event", "name")} for e in events
     ]
+
+
+# --- what customers type that the recordings do not have ------------------------------
+
+
+def test_one_shot_report_takes_every_volunteered_detail(recording, domain, portal):
+    from actions.details import volunteered, without_details
+
+    text = "空调不制冷，地址上海市浦东新区张杨路500号，电话13800138000，明天下午来"
+    found = volunteered(text)
+    assert found["address"] == "上海市浦东新区张杨路500号"
+    assert found["phone"] == "13800138000"
+    assert found["preferred_time"].endswith("13:00-18:00")
+    assert without_details(text) == "空调不制冷"
+
+
+@pytest.mark.parametrize(
+    "text", ["取消", "算了", "不报了", "不用了", "重新开始", "我只是问问", "我不想报修了",
+             "不用报修，我只是问问", "cancel"],
+)
+def test_universal_exits_leave_the_form(recording, domain, portal, text):
+    from actions.parsing import wants_to_stop
+
+    assert wants_to_stop(text)
+
+
+@pytest.mark.parametrize("text", ["取消工单", "不转了", "漏水", "确认", "上海市浦东新区张江路88号"])
+def test_answers_are_not_exits(text):
+    from actions.parsing import wants_to_stop
+
+    assert not wants_to_stop(text)
+
+
+def test_english_product_names_are_understood():
+    from actions.fault_text import normalize_product
+
+    assert normalize_product("washing machine") == "洗衣机"
+    assert normalize_product("hi, my Fridge is not cooling") == "冰箱"
+    assert normalize_product("the aircon leaks") == "空调"
+    assert normalize_product("hobby") is None

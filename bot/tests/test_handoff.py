@@ -67,15 +67,29 @@ def test_without_the_hub_the_customer_is_offered_a_ticket(recording, domain, por
         "/report_fault", "/request_installation"]
 
 
-def test_first_unanswerable_message_apologises(recording, domain, portal):
+def test_first_unanswerable_message_apologises_and_ends_the_turn(recording, domain, portal):
     tracker = tracker_at(recording, "今天天气怎么样", "action_not_understood")
     messages, events = run(ActionNotUnderstood(), tracker, domain)
     assert responses(messages) == ["utter_out_of_scope"]
-    assert slots_set(events) == {"last_failed_turn": 2}
+    assert slots_set(events) == {"last_failed_turn": 2, "failed_streak": 1}
+    # Without an explicit listen, the policies predicted the fallback again and again until
+    # Rasa's circuit breaker tripped (ten apologies, then silence).
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
 
 
-def test_second_failed_turn_in_a_row_goes_to_a_person(recording, domain, portal):
+def test_second_failed_turn_in_a_row_offers_a_person(recording, domain, portal):
     tracker = tracker_at(recording, "给我讲个笑话", "action_not_understood")
+    tracker.slots["failed_streak"] = 1
+    messages, events = run(ActionNotUnderstood(), tracker, domain)
+    assert responses(messages) == ["utter_default_offer_human"]
+    assert [b["payload"] for b in messages[0]["buttons"] or domain["responses"][
+        "utter_default_offer_human"][0]["buttons"]][0] == "/request_human"
+    assert events[-1]["name"] == "action_listen"
+
+
+def test_third_failed_turn_in_a_row_goes_to_a_person(recording, domain, portal):
+    tracker = tracker_at(recording, "给我讲个笑话", "action_not_understood")
+    tracker.slots["failed_streak"] = 2
     messages, events = run(ActionNotUnderstood(), tracker, domain)
     assert messages == []
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_handoff"}

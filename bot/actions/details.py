@@ -1,0 +1,82 @@
+"""Details a customer volunteers in passing: `空调不制冷，地址上海市浦东新区张杨路500号，
+电话13800138000，明天下午来` names the address, the phone and the visit time besides the
+fault. The intake forms take each of them whenever it comes, asked for or not."""
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Optional
+
+from .fault_text import normalize_phone
+from .parsing import looks_like_address
+from .time_windows import WindowError, parse_window
+
+_CLAUSES = re.compile(r"[，,。；;！!？?\n]+")
+_LABEL = re.compile(r"^(?:我的|我家|上门)?(?:地址|住址|电话|手机号?|联系方式|号码|时间)(?:是|为|在)?[:：]?\s*")
+_LIVES = re.compile(r"^(?:我家在|我住在|住在|家在|人在|在)\s*")
+_PHONE = re.compile(r"(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d){8}")
+# A clause that names a time has one of these; 500号 alone is a house number, not a date.
+_TIME_WORDS = re.compile(
+    r"今天|明天|后天|大后天|今晚|明晚|明早|周[一二三四五六日天]|星期|礼拜|下周|这周|本周|月\d+[号日]"
+    r"|\d+月|上午|下午|中午|晚上|早上|傍晚|\d+点|[一二三四五六七八九十]+点|tomorrow|today|morning|afternoon|evening",
+    re.IGNORECASE,
+)
+_COME = re.compile(r"(?:过来|来修|来人|上门|来一趟|来吧|来)$")
+
+
+def _clauses(text: str) -> List[str]:
+    return [c.strip() for c in _CLAUSES.split(text or "") if c.strip()]
+
+
+def address_in(text: str) -> Optional[str]:
+    """The address clause of `text` (labels like 地址/我家在 removed), or None."""
+    for clause in _clauses(text):
+        cleaned = _LIVES.sub("", _LABEL.sub("", clause)).strip()
+        if _PHONE.search(cleaned) or _TIME_WORDS.search(cleaned):
+            continue
+        if looks_like_address(cleaned):
+            return cleaned[:255]
+    return None
+
+
+def window_in(text: str) -> Optional[str]:
+    """The canonical visit window named by one clause of `text`, or None."""
+    for clause in _clauses(text):
+        if not _TIME_WORDS.search(clause) or looks_like_address(clause):
+            continue
+        try:
+            return parse_window(_COME.sub("", _LABEL.sub("", clause))).canonical
+        except WindowError:
+            continue
+    return None
+
+
+def phone_in(text: str) -> Optional[str]:
+    """The mobile number in `text`, digits only, or None."""
+    match = _PHONE.search(text or "")
+    return normalize_phone(match.group(0)) if match else None
+
+
+def volunteered(text: str) -> Dict[str, str]:
+    """Address, phone and visit window found in `text` (only those present)."""
+    found: Dict[str, str] = {}
+    for slot, value in (
+        ("address", address_in(text)),
+        ("phone", phone_in(text)),
+        ("preferred_time", window_in(text)),
+    ):
+        if value:
+            found[slot] = value
+    return found
+
+
+def without_details(text: str) -> str:
+    """`text` without the clauses that gave an address, a phone or a time: the fault itself."""
+    kept = []
+    for clause in _clauses(text):
+        bare = _LIVES.sub("", _LABEL.sub("", clause))
+        if _PHONE.search(clause) or looks_like_address(bare):
+            continue
+        if _TIME_WORDS.search(clause) and window_in(clause):
+            continue
+        kept.append(clause)
+    return "，".join(kept) or text

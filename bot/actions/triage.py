@@ -1,0 +1,111 @@
+"""Answer first, then offer a visit: a fault report that is really a question.
+
+`空调不制冷怎么办` reads as a fault report to NLU, yet the knowledge base answers it and most
+customers want the answer before anyone comes. A report that asks something, asks for no
+visit and has a confident answer gets the answer and the offer of an engineer
+(需要安排师傅上门吗？); everything else (洗衣机漏水了，派人来修) opens the fault report form.
+A yes to the offer, or its button, opens the form with what the question already said."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from .common import entity_values, in_thread, latest_intent, latest_text
+from .fault_text import describes_fault, normalize_product
+from .parsing import asks_for_visit, is_question
+from .portal_client import PortalClient, PortalError
+
+logger = logging.getLogger(__name__)
+
+TRIAGE = "triage"
+ANSWERED, FORM = "answered", "form"
+
+
+async def confident_answer(tracker: Tracker, query: str) -> Optional[Dict[str, Any]]:
+    """The knowledge base's answer when it is sure (band `answer`), else None."""
+    try:
+        result = await in_thread(
+            PortalClient.from_env().kb_search, query, k=3,
+            product=normalize_product(query) or "",
+        )
+    except PortalError as exc:
+        logger.warning("knowledge base search failed: %s", exc)
+        return None
+    if result is None or result.band != "answer" or not result.hits:
+        return None
+    hit = result.hits[0]
+    return {"id": hit.id, "answer": hit.answer, "question": hit.question}
+
+
+def prefill(text: str, tracker: Tracker) -> List[EventType]:
+    """Slots the form can take from the question that came before the offer."""
+    events: List[EventType] = []
+    product = next(iter(entity_values(tracker, "product")), None) or normalize_product(text)
+    if product:
+        events.append(SlotSet("product", product))
+    if text and describes_fault(text):
+        events.append(SlotSet("fault_description", text[:500]))
+    return events
+
+
+class ActionTriage(Action):
+    """Decides whether a fault report is answered from the knowledge base or filed."""
+
+    def name(self) -> Text:
+        """Runs on report_fault (rules/fault_report.yml) and on yes to the visit offer."""
+        return "action_triage"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Answer + offer (triage: answered) or open the form (triage: form)."""
+        text = latest_text(tracker)
+        offered = tracker.get_slot(TRIAGE) == ANSWERED
+        if offered and (not text or latest_intent(tracker) == "affirm"):
+            # The offer was taken (its button, or 好的/需要): file what was asked about.
+            asked = str(tracker.get_slot("kb_query") or "")
+            return prefill(asked, tracker) + [SlotSet(TRIAGE, FORM)]
+        if text and is_question(text) and not asks_for_visit(text):
+            hit = await confident_answer(tracker, text)
+            if hit is not None:
+                dispatcher.utter_message(response="utter_kb_answer", answer=hit["answer"])
+                dispatcher.utter_message(response="utter_offer_visit")
+                return [
+                    SlotSet(TRIAGE, ANSWERED),
+                    SlotSet("kb_entry_id", hit["id"]),
+                    SlotSet("kb_query", text),
+                    SlotSet("kb_band", None),
+                ]
+        return [SlotSet(TRIAGE, FORM)]
+
+
+class ActionVisitDeclined(Action):
+    """No visit wanted after an answer: the answer is taken as helpful."""
+
+    def name(self) -> Text:
+        """Runs on deny after utter_offer_visit."""
+        return "action_visit_declined"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Record the answer as helpful (best effort) and say goodbye to the topic."""
+        entry_id = tracker.get_slot("kb_entry_id")
+        if entry_id:
+            try:
+                await in_thread(
+                    PortalClient.from_env().kb_feedback,
+                    entry_id=str(entry_id),
+                    helpful=True,
+                    query=str(tracker.get_slot("kb_query") or ""),
+                    conversation_id=tracker.sender_id,
+                )
+            except PortalError as exc:
+                logger.warning("could not record KB feedback: %s", exc)
+        dispatcher.utter_message(response="utter_visit_declined")
+        return [SlotSet(TRIAGE, None)]
