@@ -4,6 +4,7 @@ human or a ticket. Inside a form the answer is given and the form goes on."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -33,6 +34,12 @@ FORM_SLOTS = {
     "ticket_form": ("ticket_operation", "cancel_confirmed", "rating_score", "rating_comment",
                     "preferred_time"),
 }
+
+
+def one_message(answer: str) -> str:
+    """An answer kept in one chat message: Rasa splits a text at every blank line, so
+    blank lines become lines holding a space, which Markdown still reads as blank."""
+    return re.sub(r"\n[ \t]*\n", "\n \n", answer.strip())
 
 
 def _suggestion(tracker: Tracker) -> Optional[Dict[str, Any]]:
@@ -111,7 +118,7 @@ class ActionKbSearch(Action):
     def _answer(
         dispatcher: CollectingDispatcher, in_form: bool, entry_id: str, answer: str, query: str
     ) -> List[EventType]:
-        dispatcher.utter_message(response="utter_kb_answer", answer=answer)
+        dispatcher.utter_message(response="utter_kb_answer", answer=one_message(answer))
         if in_form:
             dispatcher.utter_message(response="utter_back_to_form")
             return [SlotSet("kb_band", None), SlotSet("kb_entry_id", entry_id),
@@ -181,7 +188,9 @@ async def answer_in_passing(
         logger.warning("knowledge base search failed: %s", exc)
         result = None
     if result is not None and result.band == "answer" and result.hits:
-        dispatcher.utter_message(response="utter_kb_answer", answer=result.hits[0].answer)
+        dispatcher.utter_message(
+            response="utter_kb_answer", answer=one_message(result.hits[0].answer)
+        )
     else:
         dispatcher.utter_message(response="utter_kb_no_answer_in_form")
     dispatcher.utter_message(response="utter_back_to_form")

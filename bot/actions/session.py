@@ -1,20 +1,23 @@
 """Sessions, greetings and messages the bot did not understand."""
 from __future__ import annotations
 
-from typing import Any, List, Text
+from typing import Any, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from .common import customer_profile, latest_intent
+from .common import customer_profile, latest_intent, latest_text
+from .details import without_details
+from .fault_text import describes_fault, normalize_product
+from .parsing import find_ticket_number, is_question
 from .failures import failed_turn, ladder_response
 
 # What a new session (after an hour of silence) remembers: the customer's number, so they
 # are not asked again, and the channel metadata Rasa set for this session. Half-filled
 # forms and proven tickets are forgotten on purpose.
-CARRIED_OVER = ("phone", "session_started_metadata")
+CARRIED_OVER = ("phone", "language", "session_started_metadata")
 # Rasa's own intent for "/session_start", which the hub sends when a chat is opened; Rasa
 # maps it to action_session_start (no rule needed, none allowed).
 SESSION_START_INTENT = "session_start"
@@ -84,6 +87,23 @@ class ActionGreet(Action):
         return []
 
 
+def second_reading(tracker: Tracker) -> Optional[str]:
+    """The action for a message NLU was unsure of, read by its unmistakable parts: a
+    ticket number is about that ticket, an appliance with a symptom is a fault report
+    (even when it also carries an address, a phone and a time), a question goes to the
+    knowledge base. None when nothing stands out (or a form is busy with the customer)."""
+    text = latest_text(tracker)
+    if not text or tracker.active_loop_name:
+        return None
+    if find_ticket_number(text):
+        return "action_ticket_request"
+    if normalize_product(text) and describes_fault(without_details(text)):
+        return "action_triage"
+    if is_question(text) and len(text) >= 4:
+        return "action_kb_search"
+    return None
+
+
 class ActionNotUnderstood(Action):
     """Out-of-scope messages and the core fallback: the fallback ladder (failures.py)."""
 
@@ -100,6 +120,9 @@ class ActionNotUnderstood(Action):
         policy is sure what comes next, and without an explicit action_listen the
         policies would predict it again and again until Rasa's circuit breaker trips,
         leaving the conversation mid-turn and the customer unanswered."""
+        rerouted = second_reading(tracker)
+        if rerouted is not None:
+            return [FollowupAction(rerouted)]
         first = "utter_out_of_scope" if latest_intent(tracker) == "out_of_scope" else "utter_default"
         response = ladder_response(tracker, first)
         events = failed_turn(tracker)

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from .common import entity_values, in_thread, latest_intent, latest_text
+from .faq import one_message
 from .fault_text import describes_fault, normalize_product
 from .parsing import asks_for_visit, is_question
 from .portal_client import PortalClient, PortalError
@@ -66,14 +67,14 @@ class ActionTriage(Action):
         """Answer + offer (triage: answered) or open the form (triage: form)."""
         text = latest_text(tracker)
         offered = tracker.get_slot(TRIAGE) == ANSWERED
-        if offered and (not text or latest_intent(tracker) == "affirm"):
+        if offered and (not text or latest_intent(tracker) in ("affirm", "request_installation")):
             # The offer was taken (its button, or 好的/需要): file what was asked about.
             asked = str(tracker.get_slot("kb_query") or "")
             return prefill(asked, tracker) + [SlotSet(TRIAGE, FORM)]
         if text and is_question(text) and not asks_for_visit(text):
             hit = await confident_answer(tracker, text)
             if hit is not None:
-                dispatcher.utter_message(response="utter_kb_answer", answer=hit["answer"])
+                dispatcher.utter_message(response="utter_kb_answer", answer=one_message(hit["answer"]))
                 dispatcher.utter_message(response="utter_offer_visit")
                 return [
                     SlotSet(TRIAGE, ANSWERED),
