@@ -99,7 +99,8 @@ def second_reading(tracker: Tracker) -> Optional[str]:
         return "action_ticket_request"
     if normalize_product(text) and describes_fault(without_details(text)):
         return "action_triage"
-    if is_question(text) and len(text) >= 4:
+    # A question NLU judged out of scope (今天天气怎么样) is not searched for.
+    if is_question(text) and len(text) >= 4 and latest_intent(tracker) != "out_of_scope":
         return "action_kb_search"
     return None
 
