@@ -56,6 +56,20 @@ def phone_in(text: str) -> Optional[str]:
     return normalize_phone(match.group(0)) if match else None
 
 
+# When a fault began, as customers say it: 昨天开始, 从前天起, 三天了, 一周前, 刚刚.
+_STARTED = re.compile(
+    r"((?:今天|昨天|前天|大前天|上周|上个月|刚才|刚刚|早上|晚上|昨晚|前几天|这几天|最近|"
+    r"[一二三四五六七八九十两几\d]+(?:天|周|个星期|个月|年)(?:前|了|多了)?)"
+    r"(?:开始|起|以来|就)?)"
+)
+
+
+def started_in(text: str) -> Optional[str]:
+    """When the fault began, if `text` says so (昨天开始不制冷 -> 昨天开始)."""
+    match = _STARTED.search(text or "")
+    return match.group(1)[:32] if match else None
+
+
 def volunteered(text: str) -> Dict[str, str]:
     """Address, phone and visit window found in `text` (only those present)."""
     found: Dict[str, str] = {}

@@ -27,7 +27,8 @@ STOPPED = {
     "ticket_form": "utter_ticket_stopped",
 }
 FORM_SLOTS = {
-    "fault_report_form": ("product", "fault_description", "address", "preferred_time",
+    "fault_report_form": ("product", "fault_description", "fault_started", "address",
+                          "preferred_time",
                           "summary_confirmed", "serial_number", "triage"),
     "installation_form": ("product", "model_code", "address", "preferred_time",
                           "summary_confirmed"),

@@ -18,9 +18,10 @@ from .common import (
     has_entity,
     idempotency_key,
     latest_intent,
+    latest_text,
     reasked_since_last_answer,
 )
-from .details import without_details
+from .details import started_in, without_details
 from .fault_text import describes_fault, normalize_product
 from .filing import file_and_announce
 from .intake import CONFIRM, IntakeValidation
@@ -29,7 +30,9 @@ from .portal_client import PortalClient
 logger = logging.getLogger(__name__)
 
 FORM_NAME = "fault_report_form"
-FORM_SLOTS = ("product", "fault_description", "phone", "address", "preferred_time", CONFIRM)
+FORM_SLOTS = (
+    "product", "fault_description", "fault_started", "phone", "address", "preferred_time", CONFIRM
+)
 MAX_DESCRIPTION_CHARS = 500
 
 
@@ -70,6 +73,26 @@ class ValidateFaultReportForm(IntakeValidation):
         ):
             return {"fault_description": without_details(text)[:MAX_DESCRIPTION_CHARS]}
         return {}
+
+    async def extract_fault_started(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The answer to 什么时候开始的, or a start named with the fault (昨天开始不制冷)."""
+        answer = self._raw_answer(tracker, "fault_started")
+        if answer:
+            return {"fault_started": answer[:64]}
+        if self._answering(tracker) and tracker.get_slot("fault_started") is None:
+            said = started_in(latest_text(tracker))
+            if said and describes_fault(latest_text(tracker)):
+                return {"fault_started": said}
+        return {}
+
+    def validate_fault_started(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Whatever the customer says, trimmed: the desk reads it, nothing computes with it."""
+        text = str(value or "").strip()[:64]
+        return {"fault_started": text or None}
 
     def digressions(self, tracker: Tracker) -> set[str]:
         """An FAQ-looking answer to the fault question (显示E21怎么办) is the description."""
@@ -123,6 +146,7 @@ class ActionFileTicket(Action):
         if tracker.get_slot(CONFIRM) is not True:
             return reset  # the customer gave up; the form has said so
         values = {slot: tracker.get_slot(slot) for slot in ("product", "fault_description", "phone")}
+        extra = {slot: tracker.get_slot(slot) or "" for slot in ("fault_started",)}
         if not all(values.values()):
             logger.error("action_file_ticket ran with missing slots: %s", values)
             dispatcher.utter_message(response="utter_ticket_failed")
@@ -133,6 +157,7 @@ class ActionFileTicket(Action):
             **values,
             "address": tracker.get_slot("address") or "",
             "preferred_time": tracker.get_slot("preferred_time") or "",
+            **extra,
             "serial_number": tracker.get_slot("serial_number") or "",
             "channel": channel(tracker),
             "conversation_id": tracker.sender_id,

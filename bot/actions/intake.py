@@ -321,6 +321,8 @@ class ActionAskSummary(Action):
         installation = tracker.active_loop_name == "installation_form"
         if slots.get("fault_description") and not installation:
             lines.append(response_text(domain, "utter_line_fault", fault=slots["fault_description"]))
+        if slots.get("fault_started") and not installation:
+            lines.append(response_text(domain, "utter_line_started", started=slots["fault_started"]))
         for slot, line, key in (
             ("address", "utter_line_address", "address"),
             ("preferred_time", "utter_line_time", "time"),

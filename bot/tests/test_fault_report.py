@@ -35,7 +35,8 @@ def with_where_and_when(recording: dict[str, Any]) -> dict[str, Any]:
     events = list(recording["events"])
     first = next(i for i, e in enumerate(events) if e.get("event") == "user")
     extra = [{"event": "slot", "timestamp": events[first]["timestamp"], "name": name, "value": value}
-             for name, value in (("address", ADDRESS), ("preferred_time", WINDOW))]
+             for name, value in (("address", ADDRESS), ("preferred_time", WINDOW),
+                                 ("fault_started", "昨天"))]
     return {**recording, "events": events[: first + 1] + extra + events[first + 1:]}
 
 
@@ -162,7 +163,11 @@ def test_giving_up_ends_the_form_without_a_ticket(domain, portal):
 def bound(portal: FakePortal) -> dict[str, Any]:
     recording = load_recording("bound_fault_report_conversation")
     portal.bind(recording["sender_id"])
-    return recording
+    events = list(recording["events"])
+    first = next(i for i, e in enumerate(events) if e.get("event") == "user")
+    started = {"event": "slot", "timestamp": events[first]["timestamp"], "name": "fault_started",
+               "value": "昨天"}
+    return {**recording, "events": events[: first + 1] + [started] + events[first + 1:]}
 
 
 def test_bound_customer_is_asked_for_the_address_but_not_the_phone(bound, domain, portal):
@@ -209,6 +214,7 @@ def test_ticket_is_filed_and_the_reply_says_number_promise_and_how_to_follow(rec
         "phone": "13800138001",
         "address": ADDRESS,
         "preferred_time": WINDOW,
+        "fault_started": "昨天",
         "channel": "web",
         "conversation_id": recording["sender_id"],
     }

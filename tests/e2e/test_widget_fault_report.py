@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 
 PHONE = "13912345678"
 FAULT = "滚筒不转了，显示E21"
+ADDRESS = "上海市浦东新区张江路88号3栋1201室"
 NUMBER = re.compile(r"SR\d{8}-\d{4}")
 
 
@@ -46,7 +47,7 @@ def _send(page: Any, text: str) -> None:
 
 def _answer_until_ticket(page: Any) -> str:
     """Answer whatever the bot asks for, the way a customer would, until a number appears."""
-    for _ in range(6):
+    for _ in range(8):
         last = _bot_texts(page)[-1]
         found = NUMBER.search(" ".join(_bot_texts(page)))
         if found:
@@ -58,10 +59,16 @@ def _answer_until_ticket(page: Any) -> str:
             before = len(_bot_texts(page))
             quick.last.click()
             _wait_for_reply(page, before)
+        elif "什么时候开始" in last:
+            _send(page, "昨天")
         elif "故障" in last or "问题" in last or "情况" in last or "描述" in last:
             _send(page, FAULT)
         elif "确认" in last or "对吗" in last or "是否" in last:
             _send(page, "对的")
+        elif "地址" in last:
+            _send(page, ADDRESS)
+        elif "时间" in last:
+            _send(page, "明天下午")
         else:
             raise AssertionError(f"unexpected bot question: {last}")
     raise AssertionError(f"no ticket number after the conversation: {_bot_texts(page)}")
@@ -86,6 +93,11 @@ def test_widget_conversation_files_a_ticket(stack: Stack, browser: Any) -> None:
             ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
             assert ticket.product == "洗衣机"
             assert ticket.phone == PHONE
+            # What dispatch needs is asked for: where and when.
+            assert "张江路88号" in ticket.address
+            assert re.fullmatch(
+                r"\d{4}-\d{2}-\d{2} 13:00-18:00", str(ticket.details.get("preferred_time"))
+            )
             assert ticket.channel == "web"
             assert ticket.status == "new"
             assert ticket.conversation_id
