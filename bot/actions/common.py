@@ -139,10 +139,24 @@ async def in_thread(func: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     return await asyncio.to_thread(func, *args, **kwargs)
 
 
-def response_text(domain: DomainDict, response: str, /, **params: Any) -> str:
-    """A domain response's text filled in, for lines that go inside another response."""
+def language_of(tracker: Tracker) -> str:
+    """The language replies are in (the `language` slot: zh, or en)."""
+    return str(tracker.get_slot("language") or "zh")
+
+
+def response_text(domain: DomainDict, response: str, /, lang: str = "zh", **params: Any) -> str:
+    """A domain response's text filled in, for lines that go inside another response: the
+    variation for `lang` (conditioned on the language slot), else the Chinese default."""
     variants = (domain.get("responses") or {}).get(response) or [{}]
-    return str(variants[0].get("text") or "").format(**params)
+    chosen = next(
+        (
+            v for v in variants
+            if any(c.get("name") == "language" and c.get("value") == lang
+                   for c in v.get("condition") or [])
+        ),
+        None,
+    ) or next((v for v in variants if not v.get("condition")), variants[0])
+    return str(chosen.get("text") or "").format(**params)
 
 
 def slots_reset(*names: str) -> Dict[str, None]:

@@ -20,6 +20,7 @@ from .common import (
     REQUESTED_SLOT,
     customer_profile,
     entity_values,
+    language_of,
     fresh_answer,
     has_entity,
     latest_intent,
@@ -310,19 +311,20 @@ class ActionAskSummary(Action):
         if sent_since_last_message(tracker, *_NO_SUMMARY_AFTER):
             return []
         slots = tracker.slots
+        lang = language_of(tracker)
         lines = []
         product = slots.get("product") or ""
         if slots.get("model_code"):
             product = f"{product} {slots['model_code']}"
         if slots.get("serial_number"):
-            product = response_text(domain, "utter_line_serial", product=product,
+            product = response_text(domain, "utter_line_serial", lang, product=product,
                                      serial=slots["serial_number"])
-        lines.append(response_text(domain, "utter_line_product", product=product))
+        lines.append(response_text(domain, "utter_line_product", lang, product=product))
         installation = tracker.active_loop_name == "installation_form"
         if slots.get("fault_description") and not installation:
-            lines.append(response_text(domain, "utter_line_fault", fault=slots["fault_description"]))
+            lines.append(response_text(domain, "utter_line_fault", lang, fault=slots["fault_description"]))
         if slots.get("fault_started") and not installation:
-            lines.append(response_text(domain, "utter_line_started", started=slots["fault_started"]))
+            lines.append(response_text(domain, "utter_line_started", lang, started=slots["fault_started"]))
         for slot, line, key in (
             ("address", "utter_line_address", "address"),
             ("preferred_time", "utter_line_time", "time"),
@@ -330,7 +332,7 @@ class ActionAskSummary(Action):
         ):
             if slots.get(slot):
                 value = describe(slots[slot]) if slot == "preferred_time" else slots[slot]
-                lines.append(response_text(domain, line, **{key: value}))
+                lines.append(response_text(domain, line, lang, **{key: value}))
         title = "utter_summary_installation" if installation else "utter_summary_repair"
         dispatcher.utter_message(response=title, summary="\n".join(lines))
         return []

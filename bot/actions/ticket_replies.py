@@ -27,16 +27,18 @@ ALLOWED = {
 }
 
 
-def progress(dispatcher: CollectingDispatcher, domain: DomainDict, view: TicketView) -> None:
+def progress(
+    dispatcher: CollectingDispatcher, domain: DomainDict, view: TicketView, lang: str = "zh"
+) -> None:
     """Status, engineer, ETA and next step of one ticket."""
     details = []
     if view.engineer_name:
-        details.append(response_text(domain, "utter_line_engineer", name=view.engineer_name,
+        details.append(response_text(domain, "utter_line_engineer", lang, name=view.engineer_name,
                                      phone=view.engineer_phone or "-"))
     if view.eta_text:
-        details.append(response_text(domain, "utter_line_eta", eta=view.eta_text))
+        details.append(response_text(domain, "utter_line_eta", lang, eta=view.eta_text))
     if view.preferred_time:
-        details.append(response_text(domain, "utter_line_window",
+        details.append(response_text(domain, "utter_line_window", lang,
                                      window=describe(view.preferred_time)))
     dispatcher.utter_message(
         response="utter_ticket_progress",

@@ -30,6 +30,7 @@ from .common import (
     fresh_answer,
     has_entity,
     in_thread,
+    language_of,
     latest_intent,
     latest_text,
 )
@@ -110,7 +111,7 @@ async def perform(
 ) -> None:
     """Carry out the operation on a verified ticket and say how it went."""
     if op == "progress":
-        say.progress(dispatcher, domain, view)
+        say.progress(dispatcher, domain, view, language_of(tracker))
         return
     if op == "cancel" and tracker.slots.get("cancel_confirmed") is not True:
         dispatcher.utter_message(response="utter_cancel_kept", number=view.number)

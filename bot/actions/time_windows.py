@@ -41,6 +41,15 @@ _REWRITES = (
     ("星期天", "周日"),
     ("周天", "周日"),
 )
+# English, as visitors write it: turned into the Chinese words the parser reads.
+_ENGLISH = (
+    ("day after tomorrow", "后天"), ("tomorrow", "明天"), ("tonight", "今天晚上"),
+    ("today", "今天"), ("this morning", "今天上午"), ("this afternoon", "今天下午"),
+    ("this evening", "今天晚上"), ("next week", "下周"), ("morning", "上午"),
+    ("afternoon", "下午"), ("evening", "晚上"), ("monday", "周一"), ("tuesday", "周二"),
+    ("wednesday", "周三"), ("thursday", "周四"), ("friday", "周五"), ("saturday", "周六"),
+    ("sunday", "周日"), ("next ", "下"), ("in the ", ""), ("on ", ""), ("at ", ""),
+)
 _MORNING_WORDS = re.compile(r"上午|早|凌晨")
 _NOISE = re.compile(r"的时候|都可以|可以|都行|有空|在家|方便|来吧|[\s,，。.!！?？~～吧吗呢啊呀哈的]")
 
@@ -101,6 +110,12 @@ def parse_canonical(value: str) -> Optional[Window]:
 
 def _clean(text: str) -> str:
     out = text.strip()
+    if re.search(r"[A-Za-z]{3,}", out):
+        out = out.lower()
+        for old, new in _ENGLISH:
+            out = out.replace(old, new)
+        out = re.sub(r"(\d{1,2})\s*(?:am|o'clock)", r"上午\1点", out)
+        out = re.sub(r"(\d{1,2})\s*pm", r"下午\1点", out)
     for old, new in _REWRITES:
         out = out.replace(old, new)
     return _NOISE.sub("", out)

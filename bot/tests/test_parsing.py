@@ -169,3 +169,34 @@ def test_asking_for_another_code_and_masking() -> None:
     assert wants_new_code("没收到") and wants_new_code("能不能重发一下")
     assert not wants_new_code("246810")
     assert mask_phone("13800138000") == "138****8000"
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("tomorrow afternoon", "2026-11-24 13:00-18:00"),
+        ("Saturday morning", "2026-11-28 08:00-12:00"),
+        ("tomorrow 3pm", "2026-11-24 15:00-17:00"),
+    ],
+)
+def test_english_times(text: str, window: str) -> None:
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=ZONE)  # a Monday
+    assert parse_window(text, now=now).canonical == window
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "visit"),
+    [
+        ("空调不制冷怎么办", True, False),
+        ("为什么冰箱一直响", True, False),
+        ("上门费多少钱", True, True),
+        ("洗衣机漏水了，派人来修", False, True),
+        ("how long is the warranty", True, False),
+        ("滚筒不转了", False, False),
+    ],
+)
+def test_questions_and_visit_requests(text: str, question: bool, visit: bool) -> None:
+    from actions.parsing import asks_for_visit, is_question
+
+    assert is_question(text) is question
+    assert asks_for_visit(text) is visit
