@@ -10,9 +10,11 @@ Wire protocol (JSON text frames, see `channels.web.wire`):
 - client -> `{"type": "message", "text": "...", "payload": "..."?, "client_id": "..."?}`.
 - server -> `{"type": "typing", "on": true}`, then the stored inbound message echoed back
   (`direction: "in"`, with the client's `client_id`, so other tabs of the visitor see it),
-  then every reply `{"type": "message", "id", "direction": "out", "author", "text",
+  then every reply `{"type": "message", "id", "direction": "out", "author", "text", "html",
   "buttons": [{"title", "payload"}], "image_url", "created_at"}`, then `typing` off.
-  All of these go to every open socket of that visitor.
+  All of these go to every open socket of that visitor. `html` is the safe HTML of a bot or
+  system message's Markdown (`knowledge_base.render`), null for what a customer or an agent
+  typed: the widget shows that `text` as text.
 - client -> `{"type": "typing", "on": true|false}` while the visitor types (the widget sends
   `on` at most every few seconds and `off` when they pause or send). Handed to the hub's
   `customer_typing(channel=, sender_id=, on=)` when the hub has one (the portal's shows it

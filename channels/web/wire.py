@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from channels.base import ChannelMessage
+from knowledge_base import render
 
 CHANNEL = "web"
 MAX_TEXT = 2000
@@ -18,6 +19,8 @@ MAX_FRAME_BYTES = 16 * 1024
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SITE_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# Their texts are Markdown (FAQ answers quoted by the bot); customers' and agents' are not.
+RENDERED_AUTHORS = frozenset({"bot", "system"})
 
 # Channel-level sentences; the widget shows the one matching its language.
 ERRORS: dict[str, tuple[str, str]] = {
@@ -125,6 +128,14 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def rendered_html(message: ChannelMessage) -> str | None:
+    """The safe HTML of a bot or system message's Markdown; None for anything a person typed,
+    which the widget shows as text."""
+    if message.direction != "out" or message.author not in RENDERED_AUTHORS or not message.text:
+        return None
+    return render.to_html(message.text)
+
+
 def to_wire(message: ChannelMessage) -> dict[str, Any]:
     """One stored message as the widget renders it; the payload of a click is never shown."""
     return {
@@ -134,6 +145,7 @@ def to_wire(message: ChannelMessage) -> dict[str, Any]:
         "direction": message.direction,
         "author": message.author,
         "text": message.text,
+        "html": rendered_html(message),
         "buttons": [{"title": b.title, "payload": b.payload} for b in message.buttons],
         "image_url": message.image_url,
         "created_at": _iso(message.created_at),

@@ -20,7 +20,8 @@ Inbound, each message or event becomes one ChannelMessage with `channel="wechat"
 Outbound, the replies of one turn become one passive text reply (WeChat allows one per
 callback): texts joined by blank lines, quick-reply buttons as WeChat's tappable reply links
 (`weixin://bizmsgmenu`, which send their title back as a text message with `bizmsgmenuid`),
-images as links.
+images as links. A bot or system text is Markdown (FAQ answers): it goes out as plain text
+(`knowledge_base.render.to_text`: no emphasis marks, list items and table rows as lines).
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from typing import Any
 from wechatpy import parse_message
 
 from channels.base import ChannelMessage
+from knowledge_base import render
 
 CHANNEL = "wechat"
+# Their texts are Markdown (FAQ answers quoted by the bot); agents' are sent as typed.
+RENDERED_AUTHORS = frozenset({"bot", "system"})
 # Longest text WeChat shows in one message; longer answers are cut with an ellipsis.
 MAX_TEXT_BYTES = 2000
 
@@ -155,11 +159,20 @@ def _clip(text: str) -> str:
     return data[: MAX_TEXT_BYTES - 3].decode(errors="ignore") + "…"
 
 
+def shown_text(message: ChannelMessage) -> str:
+    """A message's text as WeChat shows it: a bot or system message's Markdown as plain text
+    (WeChat shows no HTML), what an agent typed as it is."""
+    if message.author in RENDERED_AUTHORS:
+        return render.to_text(message.text)
+    return message.text
+
+
 def reply_text(replies: Sequence[ChannelMessage]) -> str:
     """The replies of one turn as one WeChat text; "" when there is nothing to say."""
     parts: list[str] = []
     for reply in replies:
-        lines = [reply.text] if reply.text else []
+        text = shown_text(reply) if reply.text else ""
+        lines = [text] if text else []
         if reply.image_url:
             lines.append(reply.image_url)
         if reply.buttons:

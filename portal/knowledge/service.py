@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
@@ -26,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from knowledge_base import Entry, Hit, Issue
+from knowledge_base import Entry, Hit, Issue, render
 from portal.database import utcnow
 from portal.errors import Invalid, NotFound, PortalError
 from portal.i18n import both
@@ -69,13 +68,14 @@ class EntryInvalid(Invalid):
         self.message_en += ": " + "; ".join(en for _, en in messages)
 
 
-# Answers are Markdown written by editors; raw HTML in them is shown as text, never run.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("table")
-
-
 def answer_html(text: str) -> Markup:
     """An FAQ answer's Markdown as safe HTML (raw HTML escaped, unsafe links dropped)."""
-    return Markup(_MARKDOWN.render(text.strip()))
+    return Markup(render.to_html(text))
+
+
+def answer_text(text: str) -> str:
+    """An FAQ answer's Markdown as plain text, for a message an agent sends."""
+    return render.to_text(text)
 
 
 # ---------------------------------------------------------------- queries and bands

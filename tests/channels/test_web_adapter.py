@@ -15,9 +15,18 @@ from starlette.websockets import WebSocketDisconnect
 
 from channels.base import Button, ChannelMessage
 from channels.web import VisitorSockets, build_router
+from knowledge_base import load_dir
+from portal.config import ROOT
 
 VISITOR = "v0123456789abcdef0123456789abcdef"
 OTHER = "v_other_visitor_0000000000000000"
+FAQ = {e.id: e for e in load_dir(ROOT / "knowledge_base" / "faq").entries}
+WARRANTY = FAQ["warranty-period-overview"].answer
+# An FAQ answer an editor (or an attacker with an editor's password) wrote to run script.
+HOSTILE_ANSWER = (
+    '**注意** <script>window.__xss=1</script>\n- <img src=x onerror="window.__xss=2">\n'
+    "- [点我](javascript:window.__xss=3)"
+)
 
 
 class FakeHub:
@@ -63,7 +72,11 @@ class FakeHub:
                 ),
             ]
         if said == "/ask_warranty":
-            return [self.reply(message, "整机保修一年。")]
+            return [self.reply(message, "空调整机保修 6 年。")]
+        if said == "保修多久":
+            return [self.reply(message, WARRANTY)]
+        if said == "坏答案":
+            return [self.reply(message, HOSTILE_ANSWER)]
         return [self.reply(message, f"您说：{message.text}")]
 
     async def customer_typing(self, *, channel: str, sender_id: str, on: bool) -> None:
@@ -189,7 +202,7 @@ def test_quick_reply_payload_goes_to_the_hub_title_is_shown(
     assert sent.extra["payload"] == "/ask_warranty"
     echo, reply = frames[1], frames[2]
     assert echo["text"] == "查询保修" and "payload" not in echo
-    assert reply["text"] == "整机保修一年。"
+    assert reply["text"] == "空调整机保修 6 年。"
 
 
 @pytest.mark.parametrize(
@@ -351,6 +364,7 @@ def test_push_delivers_an_agent_message_to_open_widgets(client: TestClient) -> N
 
     assert response.json() == {"delivered": 1}
     assert (frame["direction"], frame["author"], frame["text"]) == ("out", "agent", "我是客服小李")
+    assert frame["html"] is None  # what an agent types is shown as text
     assert client.post(f"/test/push/{VISITOR}").json() == {"delivered": 0}
 
 
@@ -386,3 +400,49 @@ def test_history_route_refuses_bad_requests(
     params: dict[str, str], status: int, client: TestClient
 ) -> None:
     assert client.get("/channels/web/history", params=params).status_code == status
+
+
+def test_a_bot_answer_comes_with_safe_html_what_the_customer_typed_does_not(
+    client: TestClient,
+) -> None:
+    typed = "**急** <b>洗衣机</b> | 漏水 |"
+    with client.websocket_connect(ws_url()) as ws:
+        ws.receive_json()
+        ws.send_json({"type": "message", "text": "保修多久", "client_id": "c1"})
+        answer = turn_frames(ws)[2]
+        ws.send_json({"type": "message", "text": typed, "client_id": "c2"})
+        echo = turn_frames(ws)[1]
+        ws.send_json({"type": "message", "text": "坏答案"})
+        hostile = turn_frames(ws)[2]
+
+    assert answer["text"] == WARRANTY  # the Markdown itself, for clients that want it
+    assert "<strong>免上门费、工时费和配件费</strong>" in answer["html"]
+    assert "<td>空调</td>\n<td>6 年</td>" in answer["html"] and "**" not in answer["html"]
+    assert (echo["author"], echo["text"], echo["html"]) == ("customer", typed, None)
+    assert "<strong>注意</strong>" in hostile["html"]
+    assert "<script" not in hostile["html"] and "<img" not in hostile["html"]
+    assert "&lt;script&gt;" in hostile["html"] and 'href="javascript' not in hostile["html"]
+
+
+def test_history_carries_the_html_of_bot_messages_only(hub: FakeHub, client: TestClient) -> None:
+    asked = hub.store(ChannelMessage(channel="web", sender_id=VISITOR, text="**保修**多久"))
+    hub.reply(asked, WARRANTY)
+    hub.store(
+        ChannelMessage(
+            channel="web", sender_id=VISITOR, text="**人工**", direction="out", author="agent"
+        )
+    )
+    hub.store(
+        ChannelMessage(
+            channel="web", sender_id=VISITOR, text="工单 **SR1** 已完工", direction="out",
+            author="system",
+        )
+    )  # fmt: skip
+
+    past = client.get("/channels/web/history", params={"site_key": "demo", "visitor_id": VISITOR})
+
+    html = [(m["author"], m["html"]) for m in past.json()["messages"]]
+    assert [author for author, _ in html] == ["customer", "bot", "agent", "system"]
+    assert html[0][1] is None and html[2][1] is None
+    assert "<table>" in html[1][1]
+    assert html[3][1] == "<p>工单 <strong>SR1</strong> 已完工</p>\n"

@@ -22,11 +22,20 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from channels.base import Button, ChannelMessage
 from channels.web import build_router
+from knowledge_base import load_dir
 
 pytestmark = pytest.mark.e2e
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 XSS = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>"]
+SHOTS = Path("/tmp/shots")
+FAQ = {e.id: e for e in load_dir(PORTAL.parent / "knowledge_base" / "faq").entries}
+WARRANTY = FAQ["warranty-period-overview"].answer
+# An FAQ answer written to run script on the page that embeds the widget.
+HOSTILE_ANSWER = (
+    '**注意** <script>window.__xss=1</script>\n- <img src=x onerror="window.__xss=2">\n'
+    '- [点我](javascript:window.__xss=3)\n- <a href="#" onclick="window.__xss=4">链接</a>'
+)
 
 
 class FakeHub:
@@ -67,6 +76,10 @@ class FakeHub:
             ]
         if said == "/ask_warranty":
             return [self.reply(message, "整机保修一年，压缩机保修十年。")]
+        if said == "保修期多久":
+            return [self.reply(message, WARRANTY)]
+        if said == "坏答案":
+            return [self.reply(message, HOSTILE_ANSWER)]
         if said == "评价":
             # A question with buttons, then a ticket notice that happens to arrive after it.
             notice = ChannelMessage(
@@ -356,3 +369,73 @@ def test_small_screen_fits(browser: Browser, server: LiveServer) -> None:
         page.screenshot(path="/tmp/widget_mobile.png")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_an_faq_answer_shows_bold_words_and_a_table(
+    browser: Browser, server: LiveServer, width: int
+) -> None:
+    phone = width < 500
+    context = browser.new_context(
+        viewport={"width": width, "height": 844 if phone else 800},
+        is_mobile=phone,
+        has_touch=phone,
+        locale="zh-CN",
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{server.origin}/demo")
+        page.locator("[data-testid=aftersales-launcher]").click()
+        typed = "**保修** <b>多久</b>"
+        send(page, typed)
+        # What the customer typed is theirs, character for character.
+        expect(messages(page, "in")).to_have_text([typed])
+        assert messages(page, "in").locator("b, strong").count() == 0
+
+        send(page, "保修期多久")
+        answer = messages(page, "out").last
+        expect(answer.locator("strong")).to_have_text(
+            ["购买发票（或电子凭证）日期", "免上门费、工时费和配件费"]
+        )
+        expect(answer.locator("th")).to_have_text(["产品", "整机", "主要部件"])
+        rows = answer.locator("table tbody tr")
+        expect(rows).to_have_count(6)
+        expect(rows.nth(1).locator("td")).to_have_text(["空调", "6 年", "压缩机 10 年"])
+        shown = answer.inner_text()
+        assert "**" not in shown and "---" not in shown and "|" not in shown
+
+        # Nothing sticks out: the table stays inside its bubble, the bubble inside the panel.
+        panel = page.locator("[data-testid=aftersales-panel]").bounding_box()
+        bubble = answer.locator(".as-bubble").bounding_box()
+        table = answer.locator(".as-table").bounding_box()
+        assert panel is not None and bubble is not None and table is not None
+        assert table["x"] + table["width"] <= bubble["x"] + bubble["width"] + 0.5
+        assert bubble["x"] + bubble["width"] <= panel["x"] + panel["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        answer.locator("table").scroll_into_view_if_needed()
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=SHOTS / f"widget_faq_answer_{width}.png")
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+def test_a_hostile_faq_answer_runs_nothing_on_the_host_page(page: Page, server: LiveServer) -> None:
+    page.goto(server.host_page())
+    page.evaluate("window.AfterSalesWidget.open()")
+    send(page, "坏答案")
+    answer = messages(page, "out").last
+    expect(answer.locator("strong")).to_have_text(["注意"])
+    expect(answer.locator("li")).to_have_count(3)
+    expect(answer).to_contain_text("<script>window.__xss=1</script>")
+    expect(answer).to_contain_text('<img src=x onerror="window.__xss=2">')
+    expect(answer).to_contain_text("[点我](javascript:window.__xss=3)")
+    assert answer.locator("script, img, a, [onclick], [onerror]").count() == 0
+    answer.locator("li").last.click()
+    page.reload()
+    expect(messages(page, "out").last.locator("strong")).to_have_text(["注意"])
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__xss") is None

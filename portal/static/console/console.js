@@ -1,7 +1,9 @@
 /*
  * Agent console. Talks to /api/v1/console/* (JSON, CSRF header) and /console/ws (events).
  * No build step, no dependencies. Everything a customer or colleague wrote is rendered with
- * textContent, never as HTML. Wire protocol: see portal/console/socket.py.
+ * textContent, never as HTML; only FAQ answers in the knowledge-base panel come as HTML, the
+ * portal's sanitised rendering of their Markdown (answer_html). Wire protocol: see
+ * portal/console/socket.py.
  */
 (() => {
   "use strict";
@@ -448,10 +450,15 @@
       const row = el("li", "", { "data-testid": "kb-result" });
       const insert = el("button", "small-button ghost", { type: "button", "data-testid": "kb-insert" }, S.insert);
       insert.addEventListener("click", () => {
-        $("composer").value = hit.answer;
+        // The customer's channel may show no HTML: the agent sends the answer as plain text.
+        $("composer").value = hit.answer_text ?? hit.answer;
         $("composer").focus();
       });
-      row.append(el("strong", "", {}, hit.question), el("p", "small prewrap", {}, hit.answer), insert);
+      const answer = el("div", "small kb-answer", { "data-testid": "kb-answer" });
+      // The portal's sanitised rendering of the editors' Markdown, as on the help centre.
+      if (typeof hit.answer_html === "string") answer.innerHTML = hit.answer_html;
+      else answer.textContent = hit.answer;
+      row.append(el("strong", "", {}, hit.question), answer, insert);
       list.append(row);
     }
     if (!found.items.length) list.append(el("li", "muted small", {}, S.none));

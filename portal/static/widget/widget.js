@@ -3,7 +3,10 @@
  *   <script src="https://PORTAL/static/widget/widget.js" data-site-key="demo"
  *           data-title="在线客服" data-color="#1677ff" data-position="right"
  *           data-lang="zh" async></script>
- * No build step, no dependencies. Every message is rendered with textContent, never as HTML.
+ * No build step, no dependencies. What a customer or an agent typed is rendered with
+ * textContent, never as HTML. A bot or system message comes with `html`, the portal's safe
+ * rendering of its Markdown (bold, lists, tables); the widget copies it node by node through
+ * an allowlist of tags, so even a broken server could not run script on the host page.
  * Wire protocol: see channels/web/adapter.py.
  */
 (() => {
@@ -255,6 +258,65 @@
     if (row.childElementCount) log.insertBefore(row, typing);
   }
 
+  // What the portal's Markdown rendering produces; anything else is unwrapped to its text.
+  const RICH_TAGS = new Set([
+    "P", "BR", "STRONG", "EM", "CODE", "PRE", "UL", "OL", "LI", "BLOCKQUOTE", "HR",
+    "H1", "H2", "H3", "H4", "H5", "H6", "TABLE", "THEAD", "TBODY", "TR", "TH", "TD", "A",
+  ]);
+  const DROPPED_TAGS = new Set(["SCRIPT", "STYLE", "TEMPLATE", "IFRAME", "OBJECT", "SVG", "MATH"]);
+  const ALIGN = /^text-align:(left|right|center)$/;
+
+  function copyRich(source, target) {
+    for (const node of source.childNodes) {
+      if (node.nodeType === Node.TEXT_NODE) {
+        target.appendChild(document.createTextNode(node.nodeValue));
+        continue;
+      }
+      if (node.nodeType !== Node.ELEMENT_NODE || DROPPED_TAGS.has(node.tagName)) continue;
+      if (!RICH_TAGS.has(node.tagName)) {
+        copyRich(node, target);
+        continue;
+      }
+      const copy = document.createElement(node.tagName.toLowerCase());
+      const style = node.getAttribute("style");
+      if ((node.tagName === "TH" || node.tagName === "TD") && style && ALIGN.test(style)) {
+        copy.setAttribute("style", style);
+      }
+      if (node.tagName === "OL" && /^\d{1,6}$/.test(node.getAttribute("start") || "")) {
+        copy.setAttribute("start", node.getAttribute("start"));
+      }
+      if (node.tagName === "A") {
+        const href = node.getAttribute("href") || "";
+        if (/^(https?:|mailto:|tel:)/i.test(href)) {
+          copy.setAttribute("href", href);
+          copy.setAttribute("target", "_blank");
+          copy.setAttribute("rel", "noopener noreferrer nofollow");
+        }
+      }
+      copyRich(node, copy);
+      // A wide table scrolls inside the bubble instead of widening the panel.
+      if (node.tagName === "TABLE") {
+        const wrap = el("div", "as-table");
+        wrap.appendChild(copy);
+        target.appendChild(wrap);
+      } else {
+        target.appendChild(copy);
+      }
+    }
+  }
+
+  function fillBubble(bubble, msg) {
+    const rich = msg.direction === "out" && typeof msg.html === "string" && msg.html;
+    if (!rich) {
+      bubble.textContent = typeof msg.text === "string" ? msg.text : "";
+      return;
+    }
+    // An inert document: nothing in it loads or runs while it is read.
+    const parsed = new DOMParser().parseFromString(msg.html, "text/html");
+    bubble.classList.add("as-rich");
+    copyRich(parsed.body, bubble);
+  }
+
   function renderMessage(msg) {
     const direction = msg.direction === "in" ? "in" : "out";
     const fallback = direction === "in" ? "customer" : "bot";
@@ -282,7 +344,7 @@
     }
     lastAuthor = direction === "out" ? author : "";
     const bubble = el("div", "as-bubble");
-    bubble.textContent = typeof msg.text === "string" ? msg.text : "";
+    fillBubble(bubble, msg);
     if (created && !isNaN(created)) bubble.title = formatTime(created);
     if (typeof msg.image_url === "string" && /^https?:\/\//i.test(msg.image_url)) {
       const img = el("img", "as-image", { alt: t.image, loading: "lazy" });
