@@ -69,13 +69,13 @@ class FakeHub:
             return [
                 self.reply(
                     message,
-                    "您好，我是澄风家电智能客服，请问需要什么帮助？",
+                    "您好，我是禾川家电智能客服，请问需要什么帮助？",
                     Button("查询保修", "/ask_warranty"),
                     Button("预约报修", "/report_fault"),
                 )
             ]
         if said == "/ask_warranty":
-            return [self.reply(message, "整机保修一年，压缩机保修十年。")]
+            return [self.reply(message, "空调整机保修 6 年，压缩机保修 10 年。")]
         if said == "保修期多久":
             return [self.reply(message, WARRANTY)]
         if said == "坏答案":
@@ -215,14 +215,14 @@ def test_chat_quick_reply_and_reload(page: Page, server: LiveServer, hub: FakeHu
 
     expect(messages(page, "in")).to_have_text(["你好"])
     expect(messages(page, "out")).to_contain_text(
-        ["您好，我是澄风家电智能客服，请问需要什么帮助？"]
+        ["您好，我是禾川家电智能客服，请问需要什么帮助？"]
     )
     chips = page.locator("[data-testid=aftersales-quick-reply]")
     expect(chips).to_have_text(["查询保修", "预约报修"])
 
     chips.first.click()
     expect(messages(page, "in")).to_have_text(["你好", "查询保修"])
-    expect(messages(page, "out").last).to_contain_text("整机保修一年，压缩机保修十年。")
+    expect(messages(page, "out").last).to_contain_text("空调整机保修 6 年，压缩机保修 10 年。")
     expect(chips).to_have_count(0)  # answered: the old quick replies are gone
     assert hub.received[-1].text == "查询保修"
     assert hub.received[-1].extra["payload"] == "/ask_warranty"
@@ -341,9 +341,17 @@ def test_reconnects_and_catches_up(page: Page, server: LiveServer, hub: FakeHub)
 def test_demo_page_embeds_the_widget(page: Page, server: LiveServer) -> None:
     page.goto(f"{server.origin}/demo")
     expect(page.locator("a[href='/login']")).to_have_text("工作人员登录")
+    expect(page).to_have_title("禾川家电 · 服务与支持")
+    expect(page.locator("footer")).to_contain_text("禾川家电")
+    warranty = page.locator("[data-testid=demo-warranty]")
+    warranty.locator("summary").click()
+    expect(warranty.locator("tbody tr")).to_have_count(6)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / "demo_page_warranty_1280.png")
     page.locator("[data-testid=aftersales-launcher]").click()
     send(page, "你好")
     expect(page.locator("[data-testid=aftersales-quick-reply]")).to_have_count(2)
+    expect(messages(page, "out")).to_contain_text(["禾川家电智能客服"])
     page.screenshot(path="/tmp/widget_desktop.png")
 
 
