@@ -90,6 +90,14 @@ class FakeHub:
                 self.reply(message, "请为本次服务打分", Button("5 分", '/rate{"score": 5}')),
                 self.store(notice),
             ]
+        if said == "表格里的问题":
+            # An FAQ's suggestions inside a form, then the form's own question: one turn.
+            return [
+                self.reply(message, "您想问的是下面哪个问题？", Button("保修期多久", "/ask_faq"),
+                           Button("上门费多少", "/ask_faq")),
+                self.reply(message, "请问是哪种家电出了问题？", Button("洗衣机", "/inform"),
+                           Button("空调", "/inform")),
+            ]  # fmt: skip
         return [self.reply(message, f"您说：{message.text}")]
 
     async def customer_typing(self, *, channel: str, sender_id: str, on: bool) -> None:
@@ -353,6 +361,17 @@ def test_demo_page_embeds_the_widget(page: Page, server: LiveServer) -> None:
     expect(page.locator("[data-testid=aftersales-quick-reply]")).to_have_count(2)
     expect(messages(page, "out")).to_contain_text(["禾川家电智能客服"])
     page.screenshot(path="/tmp/widget_desktop.png")
+
+
+def test_every_question_of_a_turn_keeps_its_buttons(page: Page, server: LiveServer) -> None:
+    """The form's buttons used to replace the FAQ's suggestions sent in the same turn."""
+    page.goto(f"{server.origin}/demo")
+    page.locator("[data-testid=aftersales-launcher]").click()
+    send(page, "表格里的问题")
+    chips = page.locator("[data-testid=aftersales-quick-reply]")
+    expect(chips).to_have_text(["保修期多久", "上门费多少", "洗衣机", "空调"])
+    send(page, "随便说点")  # the customer answers: the old choices go
+    expect(chips).to_have_count(0)
 
 
 def test_small_screen_fits(browser: Browser, server: LiveServer) -> None:

@@ -352,8 +352,9 @@
       bubble.appendChild(img);
     }
     row.appendChild(bubble);
-    // A notice (ticket status, queue position) is no answer: the open question keeps its buttons.
-    if (author !== "system") clearQuickReplies();
+    // The choices of a turn stay until the customer answers: every bot message of the turn
+    // keeps its buttons (an FAQ's suggestions inside a form, then the form's question).
+    if (direction === "in") clearQuickReplies();
     log.insertBefore(row, typing);
     welcome.hidden = true;
     if (direction === "out" && Array.isArray(msg.buttons) && msg.buttons.length) {
@@ -577,6 +578,7 @@
     if (!clean || clean.length > MAX_TEXT) return false;
     const item = { client_id: randomId("c", 8), text: clean, payload };
     stopTyping();
+    clearQuickReplies();
     if (ready) {
       pending.set(item.client_id, renderPending(item));
       transmit(item);
