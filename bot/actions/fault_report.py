@@ -40,6 +40,12 @@ class ValidateFaultReportForm(IntakeValidation):
     """Extracts and checks the fault report's answers."""
 
     form = FORM_NAME
+    # The triage opens the form; the fallback's second reading and a fault typed into the
+    # ticket form reach the triage first.
+    starters = (
+        "action_triage", "action_not_understood", "action_ticket_request", "ticket_form",
+        "validate_ticket_form", "action_ticket_operation",
+    )
 
 
     async def extract_product(
@@ -74,25 +80,17 @@ class ValidateFaultReportForm(IntakeValidation):
             return {"fault_description": without_details(text)[:MAX_DESCRIPTION_CHARS]}
         return {}
 
-    async def extract_fault_started(
+    async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        """The answer to 什么时候开始的, or a start named with the fault (昨天开始不制冷)."""
-        answer = self._raw_answer(tracker, "fault_started")
-        if answer:
-            return {"fault_started": answer[:64]}
-        if self._answering(tracker) and tracker.get_slot("fault_started") is None:
-            said = started_in(latest_text(tracker))
-            if said and describes_fault(latest_text(tracker)):
-                return {"fault_started": said}
-        return {}
-
-    def validate_fault_started(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        """Whatever the customer says, trimmed: the desk reads it, nothing computes with it."""
-        text = str(value or "").strip()[:64]
-        return {"fault_started": text or None}
+    ) -> List[EventType]:
+        """The shared intake; a start named with the fault (昨天开始不制冷) is kept too."""
+        events = await super().run(dispatcher, tracker, domain)
+        text = latest_text(tracker)
+        if tracker.slots.get("fault_started") is None and self._answering(tracker):
+            said = started_in(text)
+            if said and describes_fault(text):
+                events.insert(0, SlotSet("fault_started", said))
+        return events
 
     def digressions(self, tracker: Tracker) -> set[str]:
         """An FAQ-looking answer to the fault question (显示E21怎么办) is the description."""

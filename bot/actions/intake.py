@@ -82,6 +82,9 @@ class IntakeValidation(FormValidationAction):
     form = ""
     correct_response = "utter_ask_what_to_correct"
     stopped_response = "utter_intake_stopped"
+    # Actions that may open the form in the customer's turn (besides the form itself): the
+    # message they answered is still the one the form reads.
+    starters: tuple[str, ...] = ()
 
     def name(self) -> Text:
         """Action name Rasa calls while the form runs."""
@@ -101,7 +104,7 @@ class IntakeValidation(FormValidationAction):
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         requested = tracker.get_slot(REQUESTED_SLOT)
         text = latest_text(tracker)
-        if requested and fresh_answer(tracker, self.form) and wants_to_stop(text):
+        if requested and fresh_answer(tracker, self.form, *self.starters) and wants_to_stop(text):
             dispatcher.utter_message(response=self.stopped_response)
             return [SlotSet(CONFIRM, None), SlotSet(REQUESTED_SLOT, None)]
         if requested in FREE_TEXT_SLOTS and self._answering(tracker) and _off_topic(text):
@@ -138,9 +141,8 @@ class IntakeValidation(FormValidationAction):
 
     def _answering(self, tracker: Tracker) -> bool:
         """True if the latest message is an answer to this form, not a digression."""
-        return fresh_answer(tracker, self.form) and latest_intent(tracker) not in self.digressions(
-            tracker
-        )
+        fresh = fresh_answer(tracker, self.form, *self.starters)
+        return fresh and latest_intent(tracker) not in self.digressions(tracker)
 
     def _raw_answer(self, tracker: Tracker, slot: str) -> Optional[str]:
         """The message text if it answers the question for `slot`."""

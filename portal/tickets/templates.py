@@ -31,7 +31,9 @@ TEMPLATES: dict[str, IntakeTemplate] = {
         IntakeTemplate(
             "repair",
             (PRODUCT_REF, "fault_description", "phone"),
-            ("address", "fault_started", "urgency"),
+            # What the bot asks for (bot/actions/fault_report.py): where and when to go.
+            # When the fault began is kept when the customer says it, not required.
+            ("address", "preferred_time", "urgency"),
         ),
         IntakeTemplate("installation", (PRODUCT_REF, "phone"), ("address", "preferred_time")),
         IntakeTemplate("maintenance", (PRODUCT_REF, "phone"), ("address", "preferred_time")),

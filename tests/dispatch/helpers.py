@@ -170,6 +170,7 @@ def ticket(
             "product": "洗衣机",
             "fault_description": "滚筒不转了",
             "fault_started": "昨天",
+            "preferred_time": "2026-12-08 08:00-20:00",
             "phone": who.phone,
             "address": home.full,
             "city": home.city,

@@ -174,6 +174,7 @@ def test_accept_needs_the_address_first(
         client,
         f"/tickets/{number}/intake",
         {"address": "上海市浦东新区世纪大道100号", "city": "上海", "fault_started": "昨天",
+         "preferred_time": "2026-12-08 13:00-18:00",
          "urgency": "high", "fault_description": "漏水"},
     )  # fmt: skip
     assert "报修信息已保存" in saved.text and 'data-testid="missing-fields"' not in saved.text

@@ -109,7 +109,7 @@ def test_a_ticket_from_intake_to_closing(
     # The desk cannot accept before the intake template is complete; each gap is named.
     for missing, zh, en, patch in (
         ("address", "地址", "address", {"address": "上海市浦东新区世纪大道100号"}),
-        ("fault_started", "故障开始时间", "when the fault started", {"fault_started": "昨天"}),
+        ("preferred_time", "上门时间", "visit time", {"preferred_time": "2026-12-08 13:00-18:00"}),
     ):
         refused = _act(client, number, h["agent"], "accept")
         assert refused.status_code == 422, refused.text
@@ -144,7 +144,7 @@ def test_a_ticket_from_intake_to_closing(
     final = client.get(f"/api/v1/tickets/{number}", headers=h["admin"]).json()
     assert final["network_id"] == crew.network_id and final["engineer_id"] == crew.engineer_id
     assert final["address"] == "上海市浦东新区世纪大道100号"
-    assert final["details"]["fault_started"] == "昨天"
+    assert final["details"]["preferred_time"] == "2026-12-08 13:00-18:00"
     assert final["allowed_actions"] == []
     events = final["events"]
     assert [e["action"] for e in events] == ["create"] + [s[1] for s in steps]

@@ -87,6 +87,7 @@ def _accept_as_staff(stack: Stack, number: str) -> None:
             json={
                 "address": ticket.get("address") or "上海市浦东新区世纪大道100号",
                 "fault_started": "昨天",
+                "preferred_time": "2026-12-08 13:00-18:00",
             },
             headers=headers,
         )

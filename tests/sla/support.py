@@ -74,6 +74,7 @@ def open_ticket(
             "product": "洗衣机",
             "fault_description": "滚筒不转了",
             "fault_started": "昨天",
+            "preferred_time": "2026-12-08 08:00-20:00",
             "phone": customer.phone,
             "address": "上海浦东新区世纪大道1号",
             "city": "上海",
