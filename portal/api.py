@@ -28,6 +28,7 @@ from portal.customers import views as customer_views
 from portal.dispatch import views as dispatch_views
 from portal.field import pages as field_pages
 from portal.health import views as health_views
+from portal.intake import views as intake_views
 from portal.knowledge import pages as knowledge_pages
 from portal.knowledge import views as knowledge_views
 from portal.maintenance import pages as maintenance_pages
@@ -71,6 +72,7 @@ api_router.include_router(maintenance_views.router)
 api_router.include_router(sop_views.router)
 api_router.include_router(wechat_views.router)
 api_router.include_router(knowledge_views.router)
+api_router.include_router(intake_views.router)
 
 page_router = APIRouter(include_in_schema=False)
 page_router.include_router(analytics_pages.router)

@@ -27,7 +27,10 @@ from portal.dispatch.scoring import (
     sla_pressure,
 )
 from portal.errors import Invalid, NotFound
+from portal.intake.windows import DAY_PARTS, read_canonical
 from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
+from portal.networks.service import networks_in
+from portal.places.service import Place, city_key, city_spellings, covers, district_key, normalise
 from portal.tickets.models import Ticket, TicketEvent
 
 # An engineer's open work: these statuses fill a day's capacity.
@@ -53,23 +56,20 @@ def default_visit_day(now: datetime, settings: DispatchSettings) -> date:
 _SPAN = re.compile(
     r"(\d{1,2})(?:[:：点](\d{2})?)?\s*(?:-|~|－|—|到|至)\s*(\d{1,2})(?:[:：点](\d{2})?)?"
 )
-_PARTS_OF_DAY: tuple[tuple[str, tuple[time, time]], ...] = (
-    ("上午", (time(8, 0), time(12, 0))),
-    ("中午", (time(11, 0), time(14, 0))),
-    ("下午", (time(13, 0), time(18, 0))),
-    ("傍晚", (time(17, 0), time(20, 0))),
-    ("晚上", (time(18, 0), time(21, 0))),
-)
 
 
 def parse_window(preferred: str) -> tuple[time, time] | None:
-    """The local visit window in a customer's words ("下午", "14:00-16:00", "9点到11点").
+    """The local visit window in a customer's words ("下午", "14:00-16:00", "9点到11点") or as
+    the intake stored it ("2026-11-24 13:00-18:00"); parts of the day as DAY_PARTS says.
 
     Only the time of day is read; which day is the caller's choice. None: any time.
     """
     text_ = preferred.strip()
     if not text_:
         return None
+    stored = read_canonical(text_)
+    if stored is not None:
+        return stored.start.time(), stored.end.time()
     m = _SPAN.search(text_)
     if m:
         h1, m1, h2, m2 = (int(g) if g else 0 for g in m.groups())
@@ -77,9 +77,9 @@ def parse_window(preferred: str) -> tuple[time, time] | None:
             h1, h2 = (h + 12 if h < 12 else h for h in (h1, h2))
         if 0 <= h1 < 24 and 0 <= h2 < 24 and (h1, m1) < (h2, m2) and m1 < 60 and m2 < 60:
             return time(h1, m1), time(h2, m2)
-    for word, span in _PARTS_OF_DAY:
-        if word in text_:
-            return span
+    for part in DAY_PARTS:
+        if part.word in text_:
+            return part.start, part.end
     return None
 
 
@@ -101,6 +101,15 @@ def ticket_category(session: Session, *, ticket: Ticket) -> str:
         if asset is not None:
             return asset.model.product.category
     return ticket.product
+
+
+def ticket_place(ticket: Ticket) -> Place:
+    """Where the ticket is, in official names: as recorded at intake, else read from its city,
+    district and address (tickets from before the names were recorded)."""
+    if ticket.place_city:
+        return Place(ticket.place_province, ticket.place_city, ticket.place_district)
+    address = "" if ticket.city and ticket.district else ticket.address  # only for the blanks
+    return normalise(city=ticket.city, district=ticket.district, address=address)
 
 
 def check_field_service(ticket: Ticket) -> None:
@@ -212,13 +221,14 @@ def job_for(
         location = locate(session, [ticket])[ticket.id]
     if network_id is None and ticket.status == "dispatched" and ticket.engineer_id is None:
         network_id = ticket.network_id  # dispatched to a network: it assigns its own engineers
+    place = ticket_place(ticket)
     return Job(
         id=ticket.id,
         number=ticket.number,
         category=ticket_category(session, ticket=ticket),
         service_type=ticket.type,
-        city=ticket.city,
-        district=ticket.district,
+        city=place.city,
+        district=place.district,
         lat=location[0] if location else None,
         lng=location[1] if location else None,
         urgency=ticket.urgency,
@@ -382,16 +392,22 @@ def workers_for(
 ) -> list[Worker]:
     """Engineers of the networks in these cities (or of one network) as they stand on `day`.
 
-    With `district`, only networks that cover it. Rows are read as plain tuples, not ORM
-    objects: one decision looks at up to thousands of engineers.
+    With `district`, only networks that cover it. Cities and districts are compared in
+    official names (portal.places), and the workers carry those names. Rows are read as plain
+    tuples, not ORM objects: one decision looks at up to thousands of engineers.
     """
-    nets_stmt = select(ServiceNetwork).where(ServiceNetwork.city.in_(list(cities)))
     if network_id is not None:
         nets_stmt = select(ServiceNetwork).where(ServiceNetwork.id == network_id)
+    else:
+        nets_stmt = select(ServiceNetwork).where(
+            ServiceNetwork.id.in_(networks_in(session, cities=cities))
+        )
+    places = [normalise(city=city, district=district or "") for city in cities]
     networks = {
         n.id: n
         for n in session.scalars(nets_stmt)
-        if district is None or any(n.covers(city, district) for city in cities)
+        if district is None
+        or any(covers(city=n.city, coverage=n.coverage or (), place=p) for p in places)
     }
     if not networks:
         return []
@@ -452,8 +468,8 @@ def workers_for(
                 network_id=nid,
                 network_name=net.name,
                 network_auto=net.auto_dispatch,
-                city=net.city,
-                coverage=tuple(str(d) for d in net.coverage or ()),
+                city=city_key(net.city),
+                coverage=tuple(district_key(str(d), city=net.city) for d in net.coverage or ()),
                 skills=skills.get(eid, {}),
                 lat=spot[0] if spot else None,
                 lng=spot[1] if spot else None,
@@ -484,13 +500,13 @@ def candidates(
     job = job_for(session, ticket=ticket, now=now, settings=settings, network_id=network_id)
     workers = workers_for(
         session,
-        cities=[ticket.city],
+        cities=[job.city],
         day=day,
         now=now,
         settings=settings,
         categories=[job.category],
         network_id=network_id,
-        district=ticket.district,
+        district=job.district,
     )
     ranked, excluded = rank(job, workers, settings)
     return job, ranked, excluded
@@ -520,16 +536,19 @@ def queue(
         if handed_over_only:
             stmt = stmt.where(Ticket.network_id == network_id)
         else:
+            # The network's city however a ticket spells it; coverage is checked below.
+            in_city = or_(
+                Ticket.place_city == city_key(net.city),
+                Ticket.city.in_(list(city_spellings(net.city))),
+            )
             stmt = stmt.where(
-                or_(
-                    Ticket.network_id == network_id,
-                    (Ticket.status == "accepted") & (Ticket.city == net.city),
-                )
+                or_(Ticket.network_id == network_id, (Ticket.status == "accepted") & in_city)
             )
         rows = [
             t
             for t in session.scalars(stmt.order_by(Ticket.created_at, Ticket.id))
-            if t.network_id == network_id or net.covers(t.city, t.district)
+            if t.network_id == network_id
+            or covers(city=net.city, coverage=net.coverage or (), place=ticket_place(t))
         ]
         return rows
     return list(session.scalars(stmt.order_by(Ticket.created_at, Ticket.id)))

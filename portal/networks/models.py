@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Numeric, String, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import Base, UTCDateTime, utcnow
+from portal.places.service import covers, normalise
 
 
 class ServiceNetwork(Base):
@@ -29,8 +30,10 @@ class ServiceNetwork(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def covers(self, city: str, district: str) -> bool:
-        """Whether an address in that city and district is this network's."""
-        return city == self.city and (not self.coverage or district in self.coverage)
+        """Whether an address in that city and district is this network's (上海市 / 浦东 in a
+        network of 上海 covering 浦东新区: names are compared as portal.places reads them)."""
+        place = normalise(city=city, district=district)
+        return covers(city=self.city, coverage=self.coverage or (), place=place)
 
 
 class Engineer(Base):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.networks.models import Engineer, ServiceNetwork
+from portal.places.service import city_key
 
 
 def list_networks(session: Session, *, network_id: int | None = None) -> list[ServiceNetwork]:
@@ -18,6 +19,13 @@ def list_networks(session: Session, *, network_id: int | None = None) -> list[Se
     return list(session.scalars(stmt).all())
 
 
+def networks_in(session: Session, *, cities: Collection[str]) -> list[int]:
+    """Ids of the networks in these cities, however either side writes the city's name."""
+    keys = {city_key(c) for c in cities if c}
+    rows = session.execute(select(ServiceNetwork.id, ServiceNetwork.city)).all()
+    return [nid for nid, city in rows if city_key(city) in keys]
+
+
 def list_engineers(
     session: Session,
     *,
@@ -25,10 +33,11 @@ def list_engineers(
     network_id: int | None = None,
     ids: Collection[int] | None = None,
 ) -> list[Engineer]:
-    """Engineers of a city's networks, of one network, or with these ids; by name."""
+    """Engineers of a city's networks (上海市, 上海 and 沪 are one city), of one network, or
+    with these ids; by name."""
     stmt = select(Engineer).join(ServiceNetwork, Engineer.network_id == ServiceNetwork.id)
     if city:
-        stmt = stmt.where(ServiceNetwork.city == city)
+        stmt = stmt.where(ServiceNetwork.id.in_(networks_in(session, cities=[city])))
     if network_id is not None:
         stmt = stmt.where(Engineer.network_id == network_id)
     if ids is not None:

@@ -30,6 +30,11 @@ class Ticket(Base):
     address: Mapped[str] = mapped_column(String(255), default="")
     city: Mapped[str] = mapped_column(String(32), default="", index=True)
     district: Mapped[str] = mapped_column(String(32), default="")
+    # The address in official names (portal.places: 上海市 / 上海市 / 浦东新区), which dispatch
+    # compares with network coverage; city and district above keep what was typed.
+    place_province: Mapped[str] = mapped_column(String(32), default="")
+    place_city: Mapped[str] = mapped_column(String(32), default="", index=True)
+    place_district: Mapped[str] = mapped_column(String(32), default="")
     channel: Mapped[str] = mapped_column(String(32), default="portal")
     conversation_id: Mapped[str | None] = mapped_column(String(64), index=True)
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), index=True)
