@@ -20,7 +20,7 @@ _TIME_WORDS = re.compile(
     r"|\d+月|上午|下午|中午|晚上|早上|傍晚|\d+点|[一二三四五六七八九十]+点|tomorrow|today|morning|afternoon|evening",
     re.IGNORECASE,
 )
-_COME = re.compile(r"(?:过来|来修|来人|上门|来一趟|来吧|来)$")
+_COME_CLAUSE = re.compile(r"(?:过来|来修|来人|上门|来一趟|来吧|来)(?=$|[，,。；;！!])")
 
 
 def _clauses(text: str) -> List[str]:
@@ -39,15 +39,14 @@ def address_in(text: str) -> Optional[str]:
 
 
 def window_in(text: str) -> Optional[str]:
-    """The canonical visit window named by one clause of `text`, or None."""
-    for clause in _clauses(text):
-        if not _TIME_WORDS.search(clause) or looks_like_address(clause):
-            continue
-        try:
-            return parse_window(_COME.sub("", _LABEL.sub("", clause))).canonical
-        except WindowError:
-            continue
-    return None
+    """The canonical visit window `text` names somewhere (…明天下午来), or None: the
+    portal reads it, and only when time words are there at all."""
+    if not _TIME_WORDS.search(text or ""):
+        return None
+    try:
+        return parse_window(_COME_CLAUSE.sub("", text)).canonical
+    except WindowError:
+        return None
 
 
 def phone_in(text: str) -> Optional[str]:
@@ -83,6 +82,10 @@ def volunteered(text: str) -> Dict[str, str]:
     return found
 
 
+# 昨天开始 says when the fault began, not when to come: that clause stays in the fault.
+_STARTED_ONLY = re.compile(r"(?:昨天|前天|今天|刚才|刚刚|早上|昨晚|[一二三四五六七八九十两几\d]+(?:天|周|个月))(?:开始|起|以来|就|了)")
+
+
 def without_details(text: str) -> str:
     """`text` without the clauses that gave an address, a phone or a time: the fault itself."""
     kept = []
@@ -90,7 +93,7 @@ def without_details(text: str) -> str:
         bare = _LIVES.sub("", _LABEL.sub("", clause))
         if _PHONE.search(clause) or looks_like_address(bare):
             continue
-        if _TIME_WORDS.search(clause) and window_in(clause):
+        if _TIME_WORDS.search(clause) and not _STARTED_ONLY.search(clause):
             continue
         kept.append(clause)
     return "，".join(kept) or text

@@ -14,7 +14,6 @@ from .common import (
     DIGRESSIONS,
     REQUESTED_SLOT,
     channel,
-    customer_profile,
     has_entity,
     idempotency_key,
     latest_intent,

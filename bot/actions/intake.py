@@ -333,7 +333,7 @@ class ActionAskSummary(Action):
             ("phone", "utter_line_phone", "phone"),
         ):
             if slots.get(slot):
-                value = describe(slots[slot]) if slot == "preferred_time" else slots[slot]
+                value = describe(slots[slot], lang) if slot == "preferred_time" else slots[slot]
                 lines.append(response_text(domain, line, lang, **{key: value}))
         title = "utter_summary_installation" if installation else "utter_summary_repair"
         dispatcher.utter_message(response=title, summary="\n".join(lines))

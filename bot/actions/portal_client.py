@@ -328,6 +328,14 @@ class PortalClient:
 
     # ------------------------------------------------------------ knowledge base, handoff
 
+    def parse_intake(self, text: str, *, now: Optional[str] = None) -> dict[str, Any]:
+        """What the portal reads in a customer's words: a visit window (or why there is
+        none), an address, a phone (POST /api/v1/intake/parse)."""
+        body: dict[str, Any] = {"text": text[:2000]}
+        if now:
+            body["now"] = now
+        return self._request("POST", "/api/v1/intake/parse", body)
+
     def kb_search(self, query: str, *, k: int = 5, product: str = "") -> Optional[KbResult]:
         """Search the FAQ; None when the portal has no knowledge base (404)."""
         params: dict[str, Any] = {"q": query, "k": k}

@@ -39,7 +39,7 @@ def progress(
         details.append(response_text(domain, "utter_line_eta", lang, eta=view.eta_text))
     if view.preferred_time:
         details.append(response_text(domain, "utter_line_window", lang,
-                                     window=describe(view.preferred_time)))
+                                     window=describe(view.preferred_time, lang)))
     dispatcher.utter_message(
         response="utter_ticket_progress",
         number=view.number,

@@ -12,9 +12,11 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 from urllib.parse import parse_qs, unquote, urlparse
+from zoneinfo import ZoneInfo
 
 TOKEN = "test-token"
 CODE = "246810"
@@ -58,6 +60,14 @@ class FakeTicket:
             "can_reschedule": self.status in BEFORE_ARRIVAL,
             "can_evaluate": self.status == "completed", "created_at": "2026-11-23T01:00:00Z",
         }
+
+
+ZONE = ZoneInfo("Asia/Shanghai")
+# (words, days from now, start hour, end hour): the times the bot's tests send.
+WINDOWS = (
+    ("明天下午", 1, 13, 18), ("明天上午", 1, 8, 12), ("后天上午", 2, 8, 12),
+    ("后天下午", 2, 13, 18), ("后天9点", 2, 9, 11), ("周六上午", 5, 8, 12),
+)
 
 
 class FakePortal:
@@ -163,9 +173,30 @@ class FakePortal:
         match = re.fullmatch(r"/api/v1/bot/conversations/([^/]+)/(code|verify)", path)
         if method == "POST" and match:
             return self._bind_code(unquote(match.group(1)), match.group(2), body)
+        if method == "POST" and path == "/api/v1/intake/parse":
+            return 200, self._parse(body)
         if path == "/api/v1/sla/promise" and self.sla_promise is not None:
             return 200, self.sla_promise
         return 404, {"detail": "Not Found"}
+
+    def _parse(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A few visit times, as the portal reads them (its parser is tested with the
+        portal, tests/intake): the days after `now` (or today), in Shanghai."""
+        text = str(body.get("text") or "")
+        now = datetime.fromisoformat(body["now"]) if body.get("now") else datetime.now(ZONE)
+        answer: dict[str, Any] = {"window": None, "window_error": None, "address": None,
+                                  "phone": None}
+        for words, days, start, end in WINDOWS:
+            if words in text:
+                day = (now.astimezone(ZONE) + timedelta(days=days)).date()
+                canonical = f"{day:%Y-%m-%d} {start:02d}:00-{end:02d}:00"
+                answer["window"] = {"canonical": canonical}
+                return answer
+        if re.search(r"昨天|上周|前天", text):
+            answer["window_error"] = "past"
+        elif re.search(r"点|天|周|上午|下午|晚上", text):
+            answer["window_error"] = "unparsed"
+        return answer
 
     def _create(self, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict]:
         key = headers.get("idempotency-key", "")
