@@ -896,6 +896,53 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hub.csat.score.3": ("3 分", "3"),
     "hub.csat.score.4": ("4 分", "4"),
     "hub.csat.score.5": ("5 分", "5"),
+    # the hub's safety net around the bot (portal.conversations.flows)
+    "hub.fallback": ("{sorry}{status}", "{sorry} {status}"),
+    "hub.fallback.sorry": (
+        "抱歉，我这边暂时没能处理好您的消息。",
+        "Sorry, I could not handle that message just now.",
+    ),
+    "hub.fallback.unavailable": (
+        "抱歉，智能客服暂时无法回复。",
+        "Sorry, the assistant cannot answer right now.",
+    ),
+    "hub.fallback.sorry_again": (
+        "抱歉，还是没能处理好您的消息。",
+        "Sorry, that did not work on my side either.",
+    ),
+    "hub.fallback.queue_free": (
+        "需要的话可以点“转人工”，目前无需排队。",
+        "If you like, tap “Talk to an agent”: nobody is waiting ahead of you.",
+    ),
+    "hub.fallback.queue_busy": (
+        "需要的话可以点“转人工”，目前有 {count} 位客户在排队。",
+        "If you like, tap “Talk to an agent”: {count} customers are waiting ahead of you.",
+    ),
+    "hub.fallback.off_duty": (
+        "人工客服现在不在服务时间（{hours}），您可以留下工单，我们上班后会尽快联系您。",
+        "Our agents are off duty now ({hours}); leave a ticket and we will contact you "
+        "when they are back.",
+    ),
+    "hub.fallback.human": ("转人工", "Talk to an agent"),
+    "hub.repeat_lead": ("再确认一下：{text}", "To confirm: {text}"),
+    "hub.waiting_ack": (
+        "已收到，客服接入后会第一时间看到。",
+        "Got it. The agent will see your message as soon as they join.",
+    ),
+    "hub.rating.thanks": (
+        "感谢您的评价！工单 {number} 已记录 {score} 分。",
+        "Thank you! Your rating of {score} for ticket {number} is recorded.",
+    ),
+    "hub.rating.already": (
+        "工单 {number} 已经评价过了，感谢您的支持！",
+        "Ticket {number} has already been rated. Thank you!",
+    ),
+    "hub.rating.unavailable": (
+        "工单 {number} 当前为「{status}」，暂时不能评价。",
+        "Ticket {number} is '{status}' and cannot be rated now.",
+    ),
+    "hub.summary.request": ("诉求：要求人工（客户发送“{text}”）", "Wants an agent (sent “{text}”)"),
+    "hub.summary.recent": ("最近消息：{messages}", "Recent messages: {messages}"),
     "handoff.hours.always": ("全天", "around the clock"),
     "handoff.weekday.1": ("周一", "Mon"),
     "handoff.weekday.2": ("周二", "Tue"),

@@ -84,6 +84,12 @@ class Notice:
     buttons: tuple[tuple[str, str], ...] = ()  # (title key, payload)
 
 
+def render_notice(notice: Notice, lang: Lang) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A notice's text and buttons (title, payload) in `lang`."""
+    text = t(notice.key, lang, **notice.params)
+    return text, tuple((t(title, lang), payload) for title, payload in notice.buttons)
+
+
 @dataclass
 class Effects:
     """What a committed write must tell the world: customer deliveries and console events."""
@@ -260,22 +266,32 @@ class HubCore(abc.ABC):
 
     # ------------------------------------------------------------ shared pieces
 
-    def _say(self, session: Session, conversation: Conversation, notice: Notice) -> ChannelMessage:
-        """Store a system message for the customer, in their language."""
-        lang = customer_lang(conversation)
+    def _say(
+        self,
+        session: Session,
+        conversation: Conversation,
+        notice: Notice,
+        lang: Lang | None = None,
+    ) -> ChannelMessage:
+        """Store a system message for the customer, in their language (or `lang`: the one
+        they wrote this turn in)."""
+        text, buttons = render_notice(notice, lang or customer_lang(conversation))
         stored = service.add_message(
             session,
             conversation=conversation,
             direction="out",
             author="system",
-            text=t(notice.key, lang, **notice.params),
-            buttons=[{"title": t(title, lang), "payload": p} for title, p in notice.buttons],
+            text=text,
+            buttons=[{"title": title, "payload": p} for title, p in buttons],
         )
         assert stored is not None
         return service.to_channel_message(stored, conversation)
 
-    def _message_events(self, conversation: Conversation, message: Any) -> list[tuple[str, Event]]:
-        """A transcript message for the owning agent's console and the supervisors'."""
+    def _message_events(
+        self, conversation: Conversation, message: Any, text: str | None = None
+    ) -> list[tuple[str, Event]]:
+        """A transcript message for the owning agent's console and the supervisors' (`text`
+        as staff see it, when it differs: a one-time code masked)."""
         if isinstance(message, ChannelMessage):
             data = MessageRead(
                 id=message.id or 0,
@@ -287,7 +303,7 @@ class HubCore(abc.ABC):
                 created_at=message.created_at or utcnow(),
             )
         else:
-            data = snapshots.message_read(message)
+            data = snapshots.message_read(message, text=text)
         event = {
             "type": "message",
             "conversation": conversation.public_id,

@@ -8,6 +8,15 @@ agents' actions in `desk`, the queue's clock in `queueing`): it commits its own 
 work, then delivers customer messages through the customer's channel (the sender registry,
 `core`) and publishes console events through the broker.
 
+The hub is the bot's safety net. A customer turn with the bot always gets one to three
+messages, none twice and none the same as the message before it (`safety`); when Rasa
+answers nothing, goes round in circles (its circuit breaker), times out or fails, the hub
+answers itself: an apology, the queue or the agents' hours, and a 转人工 button. It counts
+that in `portal_bot_fallback_total` and ends the turn Rasa left open, so the next one works.
+Some messages it answers without the bot (`phrases`): 转人工 and its synonyms hand over from
+any state; a bare score after a ticket's rating invitation rates that ticket; a customer
+typing while queued is acknowledged once per wait.
+
 Channels register how to reach a customer outside a turn:
 `hub.register_sender(channel, send)` with `send(ChannelMessage) -> Awaitable[None]`, and
 optionally `hub.register_typing(channel, typing)` with `typing(sender_id, on)`.
@@ -20,7 +29,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -28,16 +38,38 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from channels.base import ChannelMessage
-from portal.conversations import service
-from portal.conversations.core import Effects, Notice, Sender, TypingSender, customer_lang
+from portal.conversations import service, snapshots
+from portal.conversations.core import (
+    Effects,
+    Notice,
+    Sender,
+    TypingSender,
+    customer_lang,
+    render_notice,
+)
 from portal.conversations.desk import AgentDesk
 from portal.conversations.models import Conversation, Message
+from portal.conversations.phrases import (
+    HUMAN_PAYLOAD,
+    is_english,
+    mask_known,
+    ticket_score,
+    wants_human,
+)
 from portal.conversations.queueing import QueueClock
-from portal.conversations.rasa import BotUnavailable, RasaClient
+from portal.conversations.rasa import BotTimeout, BotUnavailable, RasaClient
+from portal.conversations.safety import Draft, from_rasa, looped, shape
 from portal.conversations.schemas import HandoffResult
 from portal.database import utcnow
-from portal.i18n import t
+from portal.errors import PortalError
+from portal.i18n import STATUS_LABELS, Lang, label, t
 from portal.observability.context import bind_conversation
+from portal.observability.metrics import BOT_FALLBACKS, BOT_REPLY_REPAIRS, HUB_SHORTCUTS
+from portal.security import Principal
+from portal.tickets import lifecycle
+from portal.tickets import service as tickets
+from portal.tickets.models import Ticket, TicketEvent
+from portal.tickets.schemas import TransitionRequest
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +78,15 @@ log = logging.getLogger(__name__)
 SESSION_START = "/session_start"
 CSAT_PAYLOAD = re.compile(r'^/csat\{"score":\s*([1-5])\}$')
 CSAT_TEXT = re.compile(r"^([1-5])\s*(?:分|星)?$")
-
-
-def _buttons(raw: Any) -> list[dict[str, str]]:
-    if not isinstance(raw, list):
-        return []
-    return [
-        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-        for b in raw
-        if isinstance(b, dict)
-    ]
+# A ticket notification in the chat is stored under its outbox key (notifications.widget),
+# `ticket:<ticket id>:event:<event id>:<channel>`; these events' notices invite a rating
+# (notifications.flows: completed_rate, rate_request).
+NOTIFICATION_KEY = re.compile(r"^ticket:(\d+):event:(\d+):")
+RATING_ACTIONS = frozenset({"complete", "request_evaluation"})
+# The hub's handoff summary for agents: the customer's last few messages, each cut short.
+SUMMARY_MESSAGES = 3
+SUMMARY_QUOTE = 40
+SUMMARY_CHARS = 300
 
 
 def parse_rating(message: ChannelMessage) -> int | None:
@@ -63,6 +94,12 @@ def parse_rating(message: ChannelMessage) -> int | None:
     payload = message.extra.get("payload") or ""
     found = CSAT_PAYLOAD.match(payload) or CSAT_TEXT.match(message.text.strip())
     return int(found.group(1)) if found else None
+
+
+def turn_lang(conversation: Conversation, text: str) -> Lang:
+    """The language to answer this message in: the conversation's, or English when the
+    customer writes English."""
+    return "en" if conversation.language == "en" or is_english(text) else "zh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +110,19 @@ class _Inbound:
     rating: int | None
     handed_off: bool
     effects: Effects
+    lang: Lang = "zh"
+    previous: str | None = None  # the last message the customer was sent before this one
+    wants_human: bool = False
+    summary: str = ""
+    ticket_rating: tuple[int, int] | None = None  # (ticket id, score)
+    replies: list[ChannelMessage] = field(default_factory=list)  # the hub's answer, if any
+
+
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    out: list[ChannelMessage]
+    effects: Effects
+    fallback: str | None  # why the hub answered for the bot: empty, loop, timeout, error
 
 
 class ConversationHub(AgentDesk, QueueClock):
@@ -81,7 +131,8 @@ class ConversationHub(AgentDesk, QueueClock):
     # ------------------------------------------------------------ customer side (Hub)
 
     async def receive(self, message: ChannelMessage) -> list[ChannelMessage]:
-        """Store the customer's message; the bot answers it unless an agent has the chat."""
+        """Store the customer's message and answer it: the bot does unless an agent has the
+        chat, the hub does when the bot cannot or need not (see the module docstring)."""
         async with self._locks[(message.channel, message.sender_id)]:
             inbound = await run_in_threadpool(self._store_inbound, message)
             if inbound is None:
@@ -89,37 +140,83 @@ class ConversationHub(AgentDesk, QueueClock):
             bind_conversation(inbound.public_id)  # this turn's log lines carry its id
             if inbound.state != "bot":
                 await self._apply(inbound.effects)
-                return []  # the agent answers; Rasa hears nothing of it
+                return inbound.replies  # the agent answers; Rasa hears nothing of it
+            if inbound.wants_human:
+                return await self._customer_handoff(inbound)
+            if inbound.ticket_rating is not None:
+                out, effects = await run_in_threadpool(self._rate_ticket, inbound)
+                await self._apply(inbound.effects.merge(effects))
+                return out
             if inbound.rating is not None:
                 thanks, effects = await run_in_threadpool(
                     self._rate, inbound.conversation_id, inbound.rating
                 )
                 await self._apply(inbound.effects.merge(effects))
                 return thanks
-            if inbound.handed_off:
-                await self._want_tracker(inbound.public_id, paused=False, wait=True)
-            bot_text = message.extra.get("payload") or message.text
-            self._turns[inbound.conversation_id] = []
-            replies: list[dict[str, Any]]
+            return await self._bot_turn(inbound, message)
+
+    async def _bot_turn(self, inbound: _Inbound, message: ChannelMessage) -> list[ChannelMessage]:
+        if inbound.handed_off:
+            await self._want_tracker(inbound.public_id, paused=False, wait=True)
+        bot_text = message.extra.get("payload") or message.text
+        self._turns[inbound.conversation_id] = []
+        replies: list[dict[str, Any]] = []
+        failure: str | None = None
+        try:
             try:
-                try:
-                    replies = await self.rasa.send(
-                        sender=inbound.public_id,
-                        text=bot_text,
-                        metadata={"channel": message.channel},
-                    )
-                    author = "bot"
-                except BotUnavailable as exc:
-                    log.warning("bot unavailable for %s: %s", inbound.public_id, exc)
-                    replies = [{"text": t("hub.bot_unavailable")}]
-                    author = "system"
-            finally:
-                notices = self._turns.pop(inbound.conversation_id, [])
-            out, effects = await run_in_threadpool(
-                self._store_replies, inbound.conversation_id, replies, author, notices
+                replies = await self.rasa.send(
+                    sender=inbound.public_id,
+                    text=bot_text,
+                    metadata={"channel": message.channel},
+                )
+            except BotUnavailable as exc:
+                failure = "timeout" if isinstance(exc, BotTimeout) else "error"
+                log.warning("bot unavailable for %s: %s", inbound.public_id, exc)
+        finally:
+            notices = self._turns.pop(inbound.conversation_id, [])
+        turn = await run_in_threadpool(
+            self._store_turn,
+            inbound.conversation_id,
+            replies,
+            notices,
+            failure=failure,
+            lang=inbound.lang,
+            previous=inbound.previous,
+            from_bot=True,
+        )
+        if turn.fallback is not None:
+            log.warning("the hub answered for the bot in %s: %s", inbound.public_id, turn.fallback)
+            BOT_FALLBACKS.labels(turn.fallback).inc()
+            if turn.fallback in ("empty", "loop"):
+                # Rasa's turn may have stopped without its closing action_listen (the
+                # circuit breaker): left so, the tracker answers nothing ever after.
+                await self.rasa.listen(sender=inbound.public_id)
+        await self._apply(inbound.effects.merge(turn.effects))
+        return turn.out
+
+    async def _customer_handoff(self, inbound: _Inbound) -> list[ChannelMessage]:
+        """转人工 (or a synonym): the handoff the bot's call makes, whatever the bot would do."""
+        HUB_SHORTCUTS.labels("handoff").inc()
+        self._turns[inbound.conversation_id] = []
+        try:
+            await self.do_handoff(
+                public_id=inbound.public_id,
+                reason="request",
+                summary=inbound.summary,
+                actor="customer",
             )
-            await self._apply(inbound.effects.merge(effects))
-            return out
+        finally:
+            notices = self._turns.pop(inbound.conversation_id, [])
+        turn = await run_in_threadpool(
+            self._store_turn,
+            inbound.conversation_id,
+            [],
+            notices,
+            lang=inbound.lang,
+            previous=inbound.previous,
+        )
+        await self._apply(inbound.effects.merge(turn.effects))
+        return turn.out
 
     async def greet(self, *, channel: str, sender_id: str) -> list[ChannelMessage]:
         """First contact (a chat opened before anything was typed): the bot's greeting,
@@ -136,11 +233,9 @@ class ConversationHub(AgentDesk, QueueClock):
             except BotUnavailable as exc:
                 log.warning("no greeting for %s: %s", public_id, exc)
                 return []
-            out, effects = await run_in_threadpool(
-                self._store_replies, conversation_id, replies, "bot", []
-            )
-            await self._apply(effects)
-            return out
+            turn = await run_in_threadpool(self._store_turn, conversation_id, replies, [])
+            await self._apply(turn.effects)
+            return turn.out
 
     def _first_contact(self, channel: str, sender_id: str) -> tuple[int, str] | None:
         with self.db.session() as session:
@@ -162,6 +257,7 @@ class ConversationHub(AgentDesk, QueueClock):
             conversation = service.get_or_open(
                 session, channel=message.channel, sender_id=message.sender_id
             )
+            previous = service.last_outbound(session, conversation_id=conversation.id)
             stored = service.add_message(
                 session,
                 conversation=conversation,
@@ -174,18 +270,34 @@ class ConversationHub(AgentDesk, QueueClock):
             if stored is None:
                 return None
             effects = Effects()
+            lang = turn_lang(conversation, message.text)
+            replies: list[ChannelMessage] = []
+            human = conversation.state == "bot" and (
+                wants_human(message.text) or wants_human(message.extra.get("payload") or "")
+            )
+            ticket_rating = None
+            if conversation.state == "bot" and not human:
+                ticket_rating = self._ticket_rating(session, previous, message)
             rating = None
             if conversation.state == "bot" and conversation.csat_pending:
-                rating = parse_rating(message)
+                if not human and ticket_rating is None:
+                    rating = parse_rating(message)
                 if rating is None:
                     conversation.csat_pending = False  # they moved on; the question lapses
             if conversation.state == "agent":
-                effects.publish += self._message_events(conversation, stored)
+                shown = snapshots.staff_text(session, stored)
+                effects.publish += self._message_events(conversation, stored, shown)
                 effects.chats_of.add(conversation.agent_id or 0)
             elif conversation.state == "waiting":
                 effects.queue = True
+                if not self._acknowledged(session, conversation):
+                    HUB_SHORTCUTS.labels("waiting_ack").inc()
+                    replies.append(
+                        self._say(session, conversation, Notice("hub.waiting_ack"), lang)
+                    )
             else:
-                effects.publish.append(self._live_event(conversation, stored.text))
+                preview = snapshots.staff_text(session, stored)
+                effects.publish.append(self._live_event(conversation, preview))
             return _Inbound(
                 conversation_id=conversation.id,
                 public_id=conversation.public_id,
@@ -193,38 +305,110 @@ class ConversationHub(AgentDesk, QueueClock):
                 rating=rating,
                 handed_off=conversation.handoff_reason is not None,
                 effects=effects,
+                lang=lang,
+                previous=previous.text if previous is not None else None,
+                wants_human=human,
+                summary=self._summary(session, conversation, message.text) if human else "",
+                ticket_rating=ticket_rating,
+                replies=replies,
             )
 
-    def _store_replies(
+    def _acknowledged(self, session: Session, conversation: Conversation) -> bool:
+        """Whether the customer was told in this wait that their messages will be seen."""
+        return service.said_since(
+            session,
+            conversation_id=conversation.id,
+            texts=(t("hub.waiting_ack", "zh"), t("hub.waiting_ack", "en")),
+            since=conversation.waiting_since or conversation.created_at,
+        )
+
+    def _ticket_rating(
+        self, session: Session, previous: Message | None, message: ChannelMessage
+    ) -> tuple[int, int] | None:
+        """(ticket id, score) when the message rates the ticket whose rating invitation is
+        the last thing the customer was sent."""
+        key = previous.channel_message_id if previous is not None else None
+        found = NOTIFICATION_KEY.match(key or "")
+        if found is None:
+            return None
+        score = ticket_score(message.text)
+        if score is None:
+            return None
+        ticket_id, event_id = int(found.group(1)), int(found.group(2))
+        event = session.get(TicketEvent, event_id)
+        if event is None or event.ticket_id != ticket_id or event.action not in RATING_ACTIONS:
+            return None
+        return ticket_id, score
+
+    def _summary(self, session: Session, conversation: Conversation, text: str) -> str:
+        """What the agent reads first: the customer asked for a person, and their last
+        messages (one-time codes masked)."""
+        recent = list(reversed(service.messages_before(session, conversation_id=conversation.id)))
+        said = [
+            m.text.strip()
+            for m in snapshots.transcript(recent)
+            if m.author == "customer" and m.text.strip()
+        ][-SUMMARY_MESSAGES:]
+        parts = [t("hub.summary.request", "zh", text=text.strip()[:SUMMARY_QUOTE])]
+        if said:
+            quoted = " / ".join(f"「{m[:SUMMARY_QUOTE]}」" for m in said)
+            parts.append(t("hub.summary.recent", "zh", messages=quoted))
+        return t("handoff.group_sep", "zh").join(parts)[:SUMMARY_CHARS]
+
+    def _store_turn(
         self,
         conversation_id: int,
         replies: list[dict[str, Any]],
-        author: str,
         notices: list[Notice],
-    ) -> tuple[list[ChannelMessage], Effects]:
-        out: list[ChannelMessage] = []
-        effects = Effects()
+        *,
+        failure: str | None = None,
+        lang: Lang | None = None,
+        previous: str | None = None,
+        from_bot: bool = False,
+    ) -> _Turn:
+        """Store a turn's answer: the bot's replies and the hub's notices, shaped (see
+        `safety`), or the hub's own answer when the bot gave nothing usable (`from_bot`)."""
         with self.db.session() as session:
             conversation = session.get_one(Conversation, conversation_id)
-            for reply in replies:
-                text = str(reply.get("text") or "")
-                image = reply.get("image")
-                buttons = _buttons(reply.get("buttons"))
-                if not text and not image and not buttons:
-                    continue
+            lang = lang or customer_lang(conversation)
+            fallback = failure
+            drafts: list[Draft] = []
+            if fallback is None and from_bot and looped(replies):
+                fallback = "loop"
+            elif fallback is None:
+                drafts = from_rasa(replies)
+            told = [self._draft(notice, lang) for notice in notices]
+            if from_bot and fallback is None and not drafts and not told:
+                fallback = "empty"
+            if fallback is not None and not told:
+                # A handoff notice, if the bot made one, already says what this would.
+                drafts = [self._fallback(session, lang, previous, down=failure is not None)]
+            shaped = shape(
+                drafts + told,
+                previous=previous,
+                lead=lambda text: t("hub.repeat_lead", lang, text=text),
+            )
+            for kind, count in (
+                ("duplicate", shaped.duplicates),
+                ("merged", int(shaped.merged)),
+                ("varied", shaped.varied),
+            ):
+                if count:
+                    BOT_REPLY_REPAIRS.labels(kind).inc(count)
+            out = []
+            for draft in shaped.drafts:
                 stored = service.add_message(
                     session,
                     conversation=conversation,
                     direction="out",
-                    author=author,
-                    text=text,
-                    buttons=buttons,
-                    image_url=str(image) if image else None,
+                    author=draft.author,
+                    text=draft.text,
+                    buttons=[{"title": title, "payload": p} for title, p in draft.buttons],
+                    image_url=draft.image,
                 )
                 assert stored is not None  # outbound messages carry no channel id
                 out.append(service.to_channel_message(stored, conversation))
-            for notice in notices:
-                out.append(self._say(session, conversation, notice))
+            effects = Effects()
             if out and conversation.state == "bot":
                 effects.publish.append(self._live_event(conversation, out[-1].text))
             elif out and conversation.state == "agent":
@@ -232,7 +416,78 @@ class ConversationHub(AgentDesk, QueueClock):
                     effects.publish += self._message_events(conversation, message)
             elif out:
                 effects.queue = True  # handed off during the turn: the preview moved on
-        return out, effects
+            return _Turn(out=out, effects=effects, fallback=fallback)
+
+    def _draft(self, notice: Notice, lang: Lang) -> Draft:
+        text, buttons = render_notice(notice, lang)
+        return Draft(author="system", text=text, buttons=buttons)
+
+    def _fallback(
+        self, session: Session, lang: Lang, previous: str | None, *, down: bool = False
+    ) -> Draft:
+        """The hub's answer for a bot that gave none (`down`: that could not be reached): an
+        apology and the offer of a person, with the queue as it is (or, off duty, the
+        agents' hours and a ticket)."""
+        human = (t("hub.fallback.human", lang), HUMAN_PAYLOAD)
+        buttons: tuple[tuple[str, str], ...]
+        if self.schedule.on_duty(utcnow()):
+            waiting = service.waiting_count(session)
+            status = (
+                t("hub.fallback.queue_busy", lang, count=waiting)
+                if waiting
+                else t("hub.fallback.queue_free", lang)
+            )
+            buttons = (human,)
+        else:
+            status = t("hub.fallback.off_duty", lang, hours=self.schedule.describe(lang))
+            leave = (
+                t("hub.handoff.leave_ticket", lang),
+                self.settings.handoff_leave_ticket_payload,
+            )
+            buttons = (human, leave)
+        sorry = t("hub.fallback.unavailable" if down else "hub.fallback.sorry", lang)
+        text = t("hub.fallback", lang, sorry=sorry, status=status)
+        if text == previous:  # the last turn failed too: say it differently
+            again = t("hub.fallback.sorry_again", lang)
+            text = t("hub.fallback", lang, sorry=again, status=status)
+        return Draft(author="system", text=text, buttons=buttons)
+
+    def _rate_ticket(self, inbound: _Inbound) -> tuple[list[ChannelMessage], Effects]:
+        """Rate the ticket the invitation named, through the lifecycle, and thank them."""
+        assert inbound.ticket_rating is not None
+        ticket_id, score = inbound.ticket_rating
+        HUB_SHORTCUTS.labels("ticket_rating").inc()
+        with self.db.session() as session:
+            conversation = session.get_one(Conversation, inbound.conversation_id)
+            ticket = session.get_one(Ticket, ticket_id)
+            customer = Principal(
+                kind="customer",
+                role=lifecycle.CUSTOMER,
+                name="chat",
+                customer_id=ticket.customer_id,
+            )
+            try:
+                with session.begin_nested():
+                    tickets.transition(
+                        session,
+                        ticket=ticket,
+                        req=TransitionRequest(action="evaluate", score=score),
+                        principal=customer,
+                        reopen_window=timedelta(days=self.settings.reopen_window_days),
+                    )
+                notice = Notice("hub.rating.thanks", {"number": ticket.number, "score": score})
+            except PortalError as exc:  # rated already (another channel), or moved on
+                log.info("chat rating of %s refused: %s", ticket.number, exc)
+                session.refresh(ticket)
+                if ticket.status in ("evaluated", "pending_settlement", "settled", "closed"):
+                    notice = Notice("hub.rating.already", {"number": ticket.number})
+                else:
+                    status = label(STATUS_LABELS, ticket.status, inbound.lang)
+                    notice = Notice(
+                        "hub.rating.unavailable", {"number": ticket.number, "status": status}
+                    )
+            said = self._say(session, conversation, notice, inbound.lang)
+            return [said], Effects(publish=[self._live_event(conversation, said.text)])
 
     def _rate(self, conversation_id: int, score: int) -> tuple[list[ChannelMessage], Effects]:
         with self.db.session() as session:
@@ -350,7 +605,10 @@ class ConversationHub(AgentDesk, QueueClock):
                 )
                 return result, conversation.id, notice, Effects()
             conversation.handoff_reason = reason
-            conversation.handoff_summary = summary
+            # The bot quotes the customer's last messages: a one-time code among them is
+            # masked, as in the transcript.
+            codes = snapshots.typed_codes(session, conversation_id=conversation.id)
+            conversation.handoff_summary = mask_known(summary, codes)
             conversation.product_line = product_line or conversation.product_line
             conversation.team = None
             service.change_state(

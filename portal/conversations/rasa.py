@@ -1,5 +1,5 @@
 """Rasa, as the hub speaks to it: the REST channel for turns, the tracker events API for
-pausing and resuming the bot around a takeover."""
+pausing and resuming the bot around a takeover and for ending a turn Rasa left open."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 class BotUnavailable(Exception):
     """Rasa did not answer, or answered with an error."""
+
+
+class BotTimeout(BotUnavailable):
+    """Rasa did not answer in time (it may still be working on the turn)."""
 
 
 class RasaClient:
@@ -42,6 +46,8 @@ class RasaClient:
                 )
                 response.raise_for_status()
                 body = response.json()
+            except httpx.TimeoutException as exc:
+                raise BotTimeout(str(exc) or type(exc).__name__) from exc
             except (httpx.HTTPError, ValueError) as exc:
                 raise BotUnavailable(str(exc)) from exc
         if not isinstance(body, list):
@@ -50,17 +56,26 @@ class RasaClient:
 
     async def append_event(self, *, sender: str, event: str) -> bool:
         """Append "pause" or "resume" to the sender's tracker; False when Rasa refused."""
+        return await self._append(sender, {"event": event, "timestamp": time.time()}, event)
+
+    async def listen(self, *, sender: str) -> bool:
+        """End the turn Rasa left open (its circuit breaker stops a turn without the
+        action_listen that ends it, and every later message then gets no reply)."""
+        body = {"event": "action", "name": "action_listen", "timestamp": time.time()}
+        return await self._append(sender, body, "action_listen")
+
+    async def _append(self, sender: str, body: dict[str, Any], what: str) -> bool:
         try:
             response = await self.http.post(
                 f"{self.base_url}/conversations/{sender}/tracker/events",
                 params={"token": self.token} if self.token else None,
-                json={"event": event, "timestamp": time.time()},
+                json=body,
                 timeout=self.timeout_s,
             )
         except httpx.HTTPError as exc:
-            log.warning("could not %s the bot for %s: %s", event, sender, exc)
+            log.warning("could not append %s for %s: %s", what, sender, exc)
             return False
         if response.status_code >= 400:
-            log.warning("Rasa refused %s for %s: %s", event, sender, response.status_code)
+            log.warning("Rasa refused %s for %s: %s", what, sender, response.status_code)
             return False
         return True

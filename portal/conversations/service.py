@@ -230,6 +230,46 @@ def list_messages(
     return list(session.scalars(stmt.order_by(Message.id)).all())
 
 
+def messages_before(
+    session: Session, *, conversation_id: int, before_id: int | None = None, limit: int = 20
+) -> list[Message]:
+    """The latest messages of a conversation (before `before_id`, if given), newest first."""
+    stmt = select(Message).where(Message.conversation_id == conversation_id)
+    if before_id is not None:
+        stmt = stmt.where(Message.id < before_id)
+    return list(session.scalars(stmt.order_by(Message.id.desc()).limit(limit)).all())
+
+
+def last_outbound(session: Session, *, conversation_id: int) -> Message | None:
+    """The last message the customer was sent (by the bot, an agent or the hub)."""
+    return session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.direction == "out")
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).first()
+
+
+def said_since(
+    session: Session, *, conversation_id: int, texts: Iterable[str], since: datetime
+) -> bool:
+    """Whether one of these system messages was sent in the conversation since `since`."""
+    return (
+        session.scalar(
+            select(Message.id)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "out",
+                Message.author == "system",
+                Message.text.in_(list(texts)),
+                Message.created_at >= since,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def to_channel_message(message: Message, conversation: Conversation) -> ChannelMessage:
     """A stored message in the shape channels speak."""
     return ChannelMessage(
@@ -374,6 +414,16 @@ def queue(session: Session) -> list[QueueEntry]:
     return entries
 
 
+def waiting_count(session: Session) -> int:
+    """How many conversations wait for an agent now."""
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Conversation).where(Conversation.state == "waiting")
+        )
+        or 0
+    )
+
+
 def active_counts(session: Session) -> dict[int, int]:
     """How many chats each agent owns now."""
     rows = session.execute(
@@ -420,16 +470,19 @@ def live_bot_conversations(
     )
 
 
-def last_messages(session: Session, *, conversation_ids: Iterable[int]) -> dict[int, Message]:
-    """The newest message of each conversation (for previews)."""
+def last_messages(
+    session: Session, *, conversation_ids: Iterable[int], skip_authors: Iterable[str] = ()
+) -> dict[int, Message]:
+    """The newest message of each conversation (for previews), not counting messages by
+    `skip_authors`."""
     ids = list(conversation_ids)
     if not ids:
         return {}
-    newest = (
-        select(func.max(Message.id))
-        .where(Message.conversation_id.in_(ids))
-        .group_by(Message.conversation_id)
-    )
+    newest = select(func.max(Message.id)).where(Message.conversation_id.in_(ids))
+    skipped = list(skip_authors)
+    if skipped:
+        newest = newest.where(Message.author.not_in(skipped))
+    newest = newest.group_by(Message.conversation_id)
     rows = session.scalars(select(Message).where(Message.id.in_(newest))).all()
     return {m.conversation_id: m for m in rows}
 

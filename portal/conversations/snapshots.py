@@ -1,15 +1,21 @@
 """What the console shows, read from the database plus the hub's in-memory offers and
-presence: the queue, an agent's chats, live bot conversations, agents' load, one chat."""
+presence: the queue, an agent's chats, live bot conversations, agents' load, one chat.
+
+Staff never read a customer's one-time code: a customer message that answers the bot's
+question for it shows the code as dots here (transcripts, previews); the customer's own
+history (the channels read `service.to_channel_message`) keeps what they typed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
 from portal.accounts.service import display_names
 from portal.conversations import service
 from portal.conversations.models import Conversation, ConversationNote, Message
+from portal.conversations.phrases import asks_for_code, codes_in, mask_codes
 from portal.conversations.schemas import (
     AgentStatus,
     ChatItem,
@@ -23,20 +29,80 @@ from portal.conversations.schemas import (
 from portal.customers.models import Customer
 
 PREVIEW = 80
+# Whose messages can ask a customer for a one-time code (an agent who asks wants to see it).
+CODE_ASKERS = frozenset({"bot", "system"})
 
 
-def message_read(message: Message) -> MessageRead:
-    """A stored message as the API and the console frames carry it."""
+def message_read(message: Message, *, text: str | None = None) -> MessageRead:
+    """A stored message as the API and the console frames carry it (`text` as staff see it,
+    when it differs)."""
     return MessageRead(
         id=message.id,
         direction=message.direction,
         author=message.author,
-        text=message.text,
+        text=message.text if text is None else text,
         buttons=[{"title": b["title"], "payload": b["payload"]} for b in message.buttons],
         image_url=message.image_url,
         agent_id=message.agent_id,
         created_at=message.created_at,
     )
+
+
+def code_answers(messages: Iterable[Message]) -> set[int]:
+    """The customer messages (ids) that answer a question for a one-time code: those after a
+    run of bot or system messages one of which asks for it (验证码已发送…请把 6 位数字发给我)."""
+    answers: set[int] = set()
+    asking = False
+    after_customer = True
+    for message in messages:
+        if message.direction == "out":
+            if after_customer:
+                asking = False  # a new run of replies: only it counts
+            after_customer = False
+            if message.author in CODE_ASKERS and asks_for_code(message.text):
+                asking = True
+        else:
+            after_customer = True
+            if asking:
+                answers.add(message.id)
+    return answers
+
+
+def transcript(messages: Sequence[Message]) -> list[MessageRead]:
+    """A conversation's messages as staff read them, one-time codes masked."""
+    answers = code_answers(messages)
+    return [message_read(m, text=mask_codes(m.text) if m.id in answers else None) for m in messages]
+
+
+def staff_text(session: Session, message: Message) -> str:
+    """One message's text as staff read it, looking back for a question for a code."""
+    if message.direction != "in" or not codes_in(message.text):
+        return message.text
+    before = service.messages_before(
+        session, conversation_id=message.conversation_id, before_id=message.id
+    )
+    if any(m.author in CODE_ASKERS and asks_for_code(m.text) for m in _last_run(before)):
+        return mask_codes(message.text)
+    return message.text
+
+
+def typed_codes(session: Session, *, conversation_id: int) -> list[str]:
+    """The one-time codes the customer typed in the conversation, as typed."""
+    messages = service.list_messages(session, conversation_id=conversation_id)
+    answers = code_answers(messages)
+    return [code for m in messages if m.id in answers for code in codes_in(m.text)]
+
+
+def _last_run(newest_first: Iterable[Message]) -> list[Message]:
+    """The last run of outbound messages before a customer's message (newest first in)."""
+    run: list[Message] = []
+    for message in newest_first:
+        if message.direction == "in":
+            if run:
+                break
+            continue
+        run.append(message)
+    return run
 
 
 def note_read(note: ConversationNote, names: Mapping[int, str]) -> NoteRead:
@@ -69,8 +135,12 @@ def _vip(conversation: Conversation, customers: Mapping[int, Customer]) -> bool:
 
 
 def _previews(session: Session, conversations: list[Conversation]) -> dict[int, str]:
-    last = service.last_messages(session, conversation_ids=[c.id for c in conversations])
-    return {cid: m.text[:PREVIEW] for cid, m in last.items()}
+    # The hub's own notices (queued, agent joined, the acknowledgement) say nothing an agent
+    # choosing a chat needs: the preview is the last thing the customer or a responder said.
+    last = service.last_messages(
+        session, conversation_ids=[c.id for c in conversations], skip_authors=("system",)
+    )
+    return {cid: staff_text(session, m)[:PREVIEW] for cid, m in last.items()}
 
 
 def queue_items(session: Session, *, offers: Mapping[int, int]) -> list[QueueItem]:
@@ -198,9 +268,7 @@ def detail(session: Session, *, conversation: Conversation) -> ConversationDetai
         waiting_since=conversation.waiting_since,
         escalated=conversation.escalated,
         csat_score=conversation.csat_score,
-        messages=[
-            message_read(m) for m in service.list_messages(session, conversation_id=conversation.id)
-        ],
+        messages=transcript(service.list_messages(session, conversation_id=conversation.id)),
         notes=[note_read(n, names) for n in notes],
         events=[
             EventRead(

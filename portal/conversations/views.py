@@ -20,14 +20,14 @@ BotOnly = Annotated[Principal, require_roles("bot")]
 
 @router.get("/{public_id}", response_model=ConversationRead)
 def get_conversation(public_id: str, session: SessionDep, _p: CanRead) -> ConversationRead:
-    """One conversation and its full transcript."""
+    """One conversation and its full transcript (one-time codes masked)."""
     conversation = service.get_by_public_id(session, public_id=public_id)
     messages = service.list_messages(session, conversation_id=conversation.id)
     return ConversationRead(
         public_id=conversation.public_id,
         channel=conversation.channel,
         state=conversation.state,
-        messages=[snapshots.message_read(m) for m in messages],
+        messages=snapshots.transcript(messages),
     )
 
 

@@ -85,24 +85,24 @@ def test_handoff_through_wechat(
     agent = add_agent(db, "li")
     headers = token(wc, "li")
 
-    # The follower talks to the bot, then taps 人工客服 in the menu: the bot's intent.
+    # The follower talks to the bot, then taps 人工客服 in the menu: the hub hands over
+    # itself, whatever the bot would do, and the queue notice is the passive reply.
     first = server.say(text("洗衣机漏水", "24900000000000101"))
     assert first is not None and first.startswith("收到：洗衣机漏水")
-    assert server.say(fixture("event_click_agent.xml")) is not None
+    queued = server.say(fixture("event_click_agent.xml"))
+    assert queued is not None and "排在第 1 位" in queued
     conversation = public_id(db, OPENID, channel="wechat")
-    assert rasa.texts_from(conversation) == ["洗衣机漏水", "/request_human"]
+    assert rasa.texts_from(conversation) == ["洗衣机漏水"]
 
     with wc.websocket_connect("/console/ws", headers=headers) as ws:
         assert ws.receive_json()["type"] == "hello"
-        # What the bot's handoff action does; the queue notice goes out through the API.
+        # The bot's own handoff call, should it come as well, changes nothing.
         hand_off(wc, conversation)
         assert next_frame(ws, "offer")["conversation"] == conversation
-        [(to, queued)] = sent_to_follower(fake_wechat, 1)
-        assert to == OPENID and "排在第 1 位" in queued
 
         accepted = wc.post(f"/api/v1/console/conversations/{conversation}/accept", headers=headers)
         assert accepted.status_code == 204
-        to, joined = sent_to_follower(fake_wechat, 2)[1]
+        [(to, joined)] = sent_to_follower(fake_wechat, 1)
         assert to == OPENID and "客服坐席li为您服务" in joined
         asked = len(rasa.received)
 
@@ -132,14 +132,14 @@ def test_handoff_through_wechat(
             {"type": "send", "conversation": conversation, "text": reply, "client_id": "k1"}
         )
         assert next_frame(ws, "sent")["message"]["author"] == "agent"
-        assert sent_to_follower(fake_wechat, 3)[2] == (OPENID, reply)
-        [last] = fake_wechat.sent[2:3]
+        assert sent_to_follower(fake_wechat, 2)[1] == (OPENID, reply)
+        [last] = fake_wechat.sent[1:2]
         assert last == {"touser": OPENID, "msgtype": "text", "text": {"content": reply}}
 
         # The agent ends the chat: the follower is told and asked for a rating.
         ended = wc.post(f"/api/v1/console/conversations/{conversation}/end", headers=headers)
         assert ended.status_code == 204
-        closing = sent_to_follower(fake_wechat, 5)[3:]
+        closing = sent_to_follower(fake_wechat, 4)[2:]
         assert closing[0][1].startswith("本次人工服务已结束")
         assert closing[1][1].startswith("请为本次人工服务打分")
         # The scores as WeChat's tappable reply links; "5 分" is the first.
@@ -151,7 +151,7 @@ def test_handoff_through_wechat(
     assert server.say(rating) == "感谢您的评价！"
     back = server.say(text("还想问一下保修", "24900000000000104"))
     assert back is not None and back.startswith("收到：还想问一下保修")
-    assert rasa.texts_from(conversation) == ["洗衣机漏水", "/request_human", "还想问一下保修"]
+    assert rasa.texts_from(conversation) == ["洗衣机漏水", "还想问一下保修"]
     assert [e for _s, e, _t in rasa.tracker_events] == ["pause", "resume"]
 
     shown = detail(wc, headers, conversation)
@@ -162,4 +162,4 @@ def test_handoff_through_wechat(
     assert shown["events"][1]["actor"] == f"user:{agent}"
     # Everything that went to the follower went to this openid, once each.
     assert {m["touser"] for m in fake_wechat.sent} == {OPENID}
-    assert len(fake_wechat.sent) == 5
+    assert len(fake_wechat.sent) == 4

@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+from channels.base import ChannelMessage
 from portal.accounts.models import User
 from portal.config import Settings
 from portal.conversations.models import AgentProfile, Conversation
@@ -27,26 +29,82 @@ BOT = {"Authorization": f"Bearer {BOT_TOKEN}"}
 PASSWORD = "secret-pass"
 
 
+# What Rasa says when its circuit breaker trips: the same fallback, once per prediction.
+NOT_UNDERSTOOD = "抱歉，我没太明白您的意思，可以换个说法吗？"
+MAX_PREDICTIONS = 10
+
+# One planned turn: a mode, or the replies to give (dicts as Rasa's REST channel sends them).
+Turn = str | list[dict[str, Any]]
+
+
 class TrackingRasa(FakeRasa):
-    """FakeRasa that also answers the tracker events API and records what it got."""
+    """FakeRasa that also answers the tracker events API and records what it got.
+
+    `plan(...)` scripts the next turns, one per customer message (the widget's greeting
+    excepted): a list of replies, or a mode — "empty" (no reply), "loop" (the circuit
+    breaker: the same fallback ten times, and the tracker left mid-turn, so every later
+    message gets no reply until an action_listen is appended, as real Rasa does), "timeout"
+    or "error" (HTTP 500). Unplanned turns answer as FakeRasa does.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.tracker_events: list[tuple[str, str, str | None]] = []
+        self.tracker_bodies: list[tuple[str, dict[str, Any]]] = []
+        self.turns: list[Turn] = []
+        self.stuck: set[str] = set()
+
+    def plan(self, *turns: Turn) -> None:
+        """Script how the next turns are answered, in order."""
+        self.turns.extend(turns)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
-        """Tracker events first, everything else as FakeRasa does."""
+        """Tracker events first, then planned turns, everything else as FakeRasa does."""
         path = request.url.path
         if path.startswith("/conversations/") and path.endswith("/tracker/events"):
             sender = path.split("/")[2]
-            event = json.loads(request.content)["event"]
-            self.tracker_events.append((sender, event, request.url.params.get("token")))
+            body = json.loads(request.content)
+            self.tracker_events.append((sender, body["event"], request.url.params.get("token")))
+            self.tracker_bodies.append((sender, body))
+            if body.get("event") == "action" and body.get("name") == "action_listen":
+                self.stuck.discard(sender)
             return httpx.Response(200, json={"events": []})
+        if path == "/webhooks/rest/webhook" and self.up:
+            body = json.loads(request.content)
+            sender = str(body["sender"])
+            if sender in self.stuck:
+                self.received.append(body)
+                return httpx.Response(200, json=[])
+            if self.turns and body["message"] != "/session_start":
+                self.received.append(body)
+                return self._planned(request, sender, self.turns.pop(0))
         return super().handler(request)
+
+    def _planned(self, request: httpx.Request, sender: str, turn: Turn) -> httpx.Response:
+        if turn == "empty":
+            return httpx.Response(200, json=[])
+        if turn == "loop":
+            self.stuck.add(sender)
+            reply = {"recipient_id": sender, "text": NOT_UNDERSTOOD}
+            return httpx.Response(200, json=[reply] * MAX_PREDICTIONS)
+        if turn == "timeout":
+            raise httpx.ReadTimeout("timed out", request=request)
+        if turn == "error":
+            return httpx.Response(500, text="Internal Server Error")
+        assert isinstance(turn, list), turn
+        return httpx.Response(200, json=[{"recipient_id": sender, **r} for r in turn])
 
     def texts_from(self, sender: str) -> list[str]:
         """What Rasa was sent for this conversation."""
         return [str(m["message"]) for m in self.received if m["sender"] == sender]
+
+    def listens(self, sender: str) -> int:
+        """How many action_listen events were appended to this sender's tracker."""
+        return sum(
+            1
+            for s, body in self.tracker_bodies
+            if s == sender and body.get("event") == "action" and body.get("name") == "action_listen"
+        )
 
 
 @pytest.fixture
@@ -229,3 +287,24 @@ def next_frame(ws: Any, kind: str, limit: int = 50) -> dict[str, Any]:
         if frame["type"] == kind:
             return dict(frame)
     raise AssertionError(f"no {kind} frame")
+
+
+def metric(client: TestClient, name: str, **labels: str) -> float:
+    """One sample's value in the app's /metrics (0 when absent)."""
+    text = client.get("/metrics").text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def capture(client: TestClient, channel: str = "rest") -> list[ChannelMessage]:
+    """Register a sender for `channel` and return what the hub pushes through it."""
+    pushed: list[ChannelMessage] = []
+
+    async def send(message: ChannelMessage) -> None:
+        pushed.append(message)
+
+    client.app.state.hub.register_sender(channel, send)  # type: ignore[attr-defined]
+    return pushed

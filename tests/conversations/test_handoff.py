@@ -58,8 +58,11 @@ def test_takeover_round_trip(hc: TestClient, db: Database, rasa: TrackingRasa) -
     assert item["offered_to"] == agent
     assert [m.text for m in pushed] == ["正在为您转接人工客服，您当前排在第 1 位，请稍候。"]
 
-    # Waiting: the customer's message is kept for the agent, the bot is not asked.
-    assert say(hc, "cust-1", "还在吗") == []
+    # Waiting: the customer's message is kept for the agent, the bot is not asked; the hub
+    # acknowledges it (once per wait).
+    assert [r["text"] for r in say(hc, "cust-1", "还在吗")] == [
+        "已收到，客服接入后会第一时间看到。"
+    ]
     assert (
         hc.post(f"/api/v1/console/conversations/{conversation}/accept", headers=headers).status_code
         == 204
@@ -116,6 +119,7 @@ def test_takeover_round_trip(hc: TestClient, db: Database, rasa: TrackingRasa) -
         ("bot", "请选择产品"),
         ("system", "正在为您转接"),
         ("customer", "还在吗"),
+        ("system", "已收到，客服"),
         ("system", "客服坐席wa"),
         ("agent", "您好，<b>"),
         ("customer", "洗衣机显示E"),

@@ -1,0 +1,142 @@
+"""What the hub reads in a customer's message without the bot: a request for a person, a bare
+rating, the language it is written in, and one-time codes to hide from staff. Pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# Whole-message requests for a person, compared trimmed, case-folded, with inner spaces
+# collapsed and trailing punctuation dropped. Only whole messages: 人工智能是什么 and
+# 客服电话多少 are questions for the bot.
+HUMAN_WORDS = frozenset(
+    {
+        "转人工",
+        "人工",
+        "人工客服",
+        "客服",
+        "找真人",
+        "真人",
+        "转接人工",
+        "human",
+        "agent",
+        "real person",
+        "talk to a human",
+    }
+)
+# The payload of the hub's own "talk to a person" button: also what the bot reads as
+# request_human, should the message ever reach it.
+HUMAN_PAYLOAD = "转人工"
+
+_TRAILING = re.compile(r"[\s.。!！?？~～,，、…]+$")
+_SPACES = re.compile(r"\s+")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+_SCORE = re.compile(r"^([1-5一二两三四五])\s*(?:分|星|颗星|stars?)?(?:好评)?$")
+# Words customers answer a rating with, most specific first (不满意 before 满意).
+_SCORE_WORDS: tuple[tuple[str, int], ...] = (
+    ("非常不满意", 1),
+    ("很不满意", 1),
+    ("极不满意", 1),
+    ("不太满意", 2),
+    ("不满意", 2),
+    ("非常满意", 5),
+    ("很满意", 5),
+    ("特别满意", 5),
+    ("十分满意", 5),
+    ("满意", 4),
+    ("一般般", 3),
+    ("一般", 3),
+    ("还行", 3),
+    ("还可以", 3),
+    ("很差", 1),
+    ("太差了", 1),
+    ("太差", 1),
+    ("非常差", 1),
+    ("差评", 1),
+    ("好评", 5),
+    ("excellent", 5),
+    ("very good", 5),
+    ("good", 4),
+    ("average", 3),
+    ("poor", 2),
+    ("bad", 2),
+    ("terrible", 1),
+    ("very bad", 1),
+)
+_SCORE_LOOKUP = dict(_SCORE_WORDS)
+
+# A message answers a code question when the message before it asks for the code itself
+# (验证码已发送…请把 6 位数字发给我, 验证码不对, Enter the 6-digit code); not one that only
+# mentions codes (…也可以用手机验证码查询, 我给这个号码发一条验证码).
+_CODE_WORD = re.compile(r"验证码|\bcode\b", re.IGNORECASE)
+_CODE_ASK = re.compile(
+    r"6\s*位|六位|发给我|不对|过期|输入|回复|6-digit|digits|enter|reply", re.IGNORECASE
+)
+# Six digits (the portal's codes), maybe spaced or full-width, standing alone: not part of
+# a phone number, a ticket number (SR20261123-0007) or a model code.
+_CODE = re.compile(
+    r"(?<![0-9０-９A-Za-z\-])[0-9０-９](?:[ \-]?[0-9０-９]){5}(?![0-9０-９A-Za-z]|-[0-9０-９])"
+)
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+CODE_MASK = "••••••"
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+# Fewer Latin letters than this say nothing of the language (ok, E21, hi).
+_ENGLISH_LETTERS = 3
+
+
+def normalise(text: str) -> str:
+    """The message as the hub compares it: trimmed, case-folded, no trailing punctuation."""
+    folded = _SPACES.sub(" ", text.translate(_FULL_WIDTH).strip().casefold())
+    return _TRAILING.sub("", folded).strip()
+
+
+def wants_human(text: str) -> bool:
+    """Whether the whole message asks for a person (转人工, 人工客服, human, …)."""
+    return normalise(text) in HUMAN_WORDS
+
+
+def ticket_score(text: str) -> int | None:
+    """The 1–5 score a bare answer to a rating invitation gives, if it is one."""
+    said = normalise(text)
+    if not said:
+        return None
+    found = _SCORE.match(said)
+    if found:
+        digit = found.group(1)
+        return int(digit) if digit.isdigit() else _CN_DIGITS[digit]
+    return _SCORE_LOOKUP.get(said)
+
+
+def is_english(text: str) -> bool:
+    """Written in English: Latin words and no Chinese characters."""
+    return not _CJK.search(text) and len(_LATIN.findall(text)) >= _ENGLISH_LETTERS
+
+
+def asks_for_code(text: str) -> bool:
+    """Whether a bot or system message asks the customer for a one-time code."""
+    return bool(_CODE_WORD.search(text) and _CODE_ASK.search(text))
+
+
+def mask_codes(text: str) -> str:
+    """The text with every code-shaped run of digits replaced by dots (a mobile number,
+    however spaced, is not a code)."""
+    if _MOBILE.fullmatch(re.sub(r"\D", "", text.translate(_FULL_WIDTH))):
+        return text
+    return _CODE.sub(CODE_MASK, text)
+
+
+def codes_in(text: str) -> list[str]:
+    """The code-shaped runs of digits in the text, as typed."""
+    return _CODE.findall(text)
+
+
+def mask_known(text: str, codes: Sequence[str]) -> str:
+    """The text with each of these codes (as typed) replaced by dots."""
+    for code in sorted(set(codes), key=len, reverse=True):
+        text = text.replace(code, CODE_MASK)
+    return text
