@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class MeRead(BaseModel):
@@ -84,7 +84,9 @@ class KbHit(BaseModel):
 
     id: str
     question: str
-    answer: str
+    answer: str = Field(description="Markdown, as the editors wrote it")
+    answer_html: str = Field(description="The answer as safe HTML (the help centre's rendering)")
+    answer_text: str = Field(description="The answer as plain text, for the composer")
     score: float
 
 

@@ -39,6 +39,7 @@ from portal.conversations.schemas import (
 from portal.database import SessionDep
 from portal.errors import Forbidden
 from portal.i18n import MESSAGES, Lang, t
+from portal.knowledge import service as knowledge
 from portal.security import CurrentPrincipal, Principal
 from portal.tickets.schemas import TicketCreate
 
@@ -308,7 +309,9 @@ async def kb_search(
             KbHit(
                 id=str(getattr(h, "id", "")),
                 question=str(getattr(h, "question", "")),
-                answer=str(getattr(h, "answer", "")),
+                answer=(answer := str(getattr(h, "answer", ""))),
+                answer_html=knowledge.answer_html(answer),
+                answer_text=knowledge.answer_text(answer),
                 score=float(getattr(h, "score", 0.0)),
             )
             for h in hits

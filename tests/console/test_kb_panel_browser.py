@@ -17,7 +17,6 @@ import pytest
 from knowledge_base import load_dir
 from knowledge_base.render import to_text
 from portal.config import ROOT, Settings
-from portal.console.schemas import KbHit
 from portal.database import Database
 from portal.main import create_app
 from portal.migrate import upgrade
@@ -117,11 +116,6 @@ def test_the_bot_s_faq_answer_renders_in_the_widget(
     customer.screenshot(path=SHOTS / f"portal_widget_faq_answer_{width}.png")
 
 
-@pytest.mark.xfail(
-    "answer_html" not in KbHit.model_fields,
-    reason="the console's /kb route does not hand out answer_html and answer_text yet",
-    strict=True,
-)
 @pytest.mark.parametrize("width", [1280, 390])
 def test_faq_answers_render_in_the_kb_panel(
     portal: dict[str, Any], browser: Any, width: int
