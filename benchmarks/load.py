@@ -63,7 +63,7 @@ from websockets.exceptions import WebSocketException
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from portal.i18n import t  # noqa: E402
+from portal.conversations.phrases import is_hub_apology  # noqa: E402
 
 # A customer's short conversation: greeting, FAQ questions (NLU, the action server and the
 # portal's knowledge base search), thanks. No handoff or ticket filing: those end the bot's
@@ -77,7 +77,6 @@ SCRIPT = [
     "童锁怎么解除",
     "谢谢",
 ]
-APOLOGY = t("hub.bot_unavailable")
 TURN_TIMEOUT_S = 120.0
 
 
@@ -155,7 +154,7 @@ def _replies_ok(replies: list[dict[str, Any]]) -> str | None:
     """None when the bot answered, else the error kind."""
     if not replies:
         return "empty_reply"
-    if any(r.get("text") == APOLOGY for r in replies):
+    if any(is_hub_apology(str(r.get("text") or "")) for r in replies):
         return "bot_unavailable"
     return None
 

@@ -140,3 +140,16 @@ def mask_known(text: str, codes: Sequence[str]) -> str:
     for code in sorted(set(codes), key=len, reverse=True):
         text = text.replace(code, CODE_MASK)
     return text
+
+
+# How the hub's own apology starts when the bot gave nothing usable (flows.py), in both
+# languages: what load tests and monitors look for.
+_APOLOGY_KEYS = ("hub.fallback.sorry", "hub.fallback.unavailable", "hub.fallback.sorry_again")
+
+
+def is_hub_apology(text: str) -> bool:
+    """Whether a reply is the hub answering for a bot that gave nothing usable."""
+    from portal.i18n import MESSAGES
+
+    starts = tuple(s for key in _APOLOGY_KEYS for s in MESSAGES[key])
+    return text.startswith(starts)

@@ -117,7 +117,6 @@ def test_scan_is_recorded_and_welcomed(wechat: WeChatServer, db: Database) -> No
         ("event_click_repair.xml", "报修", "/report_fault"),
         ("event_click_progress.xml", "查进度", "/query_progress"),
         ("event_click_faq.xml", "常见问题", "/ask_faq"),
-        ("event_click_agent.xml", "人工客服", "/request_human"),
     ],
 )
 def test_menu_clicks_become_bot_intents(
@@ -128,6 +127,18 @@ def test_menu_clicks_become_bot_intents(
     assert stored(db, "in")[0].text == title
     assert wechat.post(fixture(name)).text == SUCCESS  # the retry
     assert len(fake_rasa.received) == 1
+
+
+def test_the_agent_menu_reaches_the_queue_without_the_bot(
+    wechat: WeChatServer, db: Database, fake_rasa: FakeRasa
+) -> None:
+    """人工客服 is a request for a person: the hub queues it whatever the bot would say."""
+    assert wechat.say(fixture("event_click_agent.xml")) is not None
+    assert fake_rasa.received == []
+    assert stored(db, "in")[0].text == "人工客服"
+    with db.session() as session:
+        assert session.scalars(select(Conversation.state)).one() == "waiting"
+    assert wechat.post(fixture("event_click_agent.xml")).text == SUCCESS  # the retry
 
 
 def test_tapped_quick_reply_sends_its_payload(wechat: WeChatServer, fake_rasa: FakeRasa) -> None:
