@@ -55,8 +55,20 @@ class RasaClient:
         return [item for item in body if isinstance(item, dict)]
 
     async def append_event(self, *, sender: str, event: str) -> bool:
-        """Append "pause" or "resume" to the sender's tracker; False when Rasa refused."""
-        return await self._append(sender, {"event": event, "timestamp": time.time()}, event)
+        """Append "pause" or "resume" to the sender's tracker; False when Rasa refused.
+
+        Resuming also ends any form the customer left for a person (转人工 in the middle
+        of a fault report): back with the bot, their next message starts afresh instead of
+        being read as the answer to a question asked before the chat with the agent."""
+        now = time.time()
+        if event != "resume":
+            return await self._append(sender, {"event": event, "timestamp": now}, event)
+        body: list[dict[str, Any]] = [
+            {"event": "resume", "timestamp": now},
+            {"event": "active_loop", "name": None, "timestamp": now},
+            {"event": "slot", "name": "requested_slot", "value": None, "timestamp": now},
+        ]
+        return await self._append(sender, body, event)
 
     async def listen(self, *, sender: str) -> bool:
         """End the turn Rasa left open (its circuit breaker stops a turn without the
@@ -64,7 +76,9 @@ class RasaClient:
         body = {"event": "action", "name": "action_listen", "timestamp": time.time()}
         return await self._append(sender, body, "action_listen")
 
-    async def _append(self, sender: str, body: dict[str, Any], what: str) -> bool:
+    async def _append(
+        self, sender: str, body: dict[str, Any] | list[dict[str, Any]], what: str
+    ) -> bool:
         try:
             response = await self.http.post(
                 f"{self.base_url}/conversations/{sender}/tracker/events",

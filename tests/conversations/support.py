@@ -63,11 +63,15 @@ class TrackingRasa(FakeRasa):
         path = request.url.path
         if path.startswith("/conversations/") and path.endswith("/tracker/events"):
             sender = path.split("/")[2]
-            body = json.loads(request.content)
-            self.tracker_events.append((sender, body["event"], request.url.params.get("token")))
-            self.tracker_bodies.append((sender, body))
-            if body.get("event") == "action" and body.get("name") == "action_listen":
-                self.stuck.discard(sender)
+            sent = json.loads(request.content)
+            events = sent if isinstance(sent, list) else [sent]  # Rasa takes one or a list
+            self.tracker_events.append(
+                (sender, events[0]["event"], request.url.params.get("token"))
+            )
+            for body in events:
+                self.tracker_bodies.append((sender, body))
+                if body.get("event") == "action" and body.get("name") == "action_listen":
+                    self.stuck.discard(sender)
             return httpx.Response(200, json={"events": []})
         if path == "/webhooks/rest/webhook" and self.up:
             body = json.loads(request.content)

@@ -109,6 +109,15 @@ def test_takeover_round_trip(hc: TestClient, db: Database, rasa: TrackingRasa) -
         (conversation, "pause", "test-rasa-token"),
         (conversation, "resume", "test-rasa-token"),
     ]
+    # Back with the bot, a form left for the person is over: the next message starts afresh.
+    resumed = [body for sender, body in rasa.tracker_bodies if sender == conversation][1:]
+    assert [b["event"] for b in resumed] == ["resume", "active_loop", "slot"]
+    assert resumed[1]["name"] is None and resumed[2] == {
+        "event": "slot",
+        "name": "requested_slot",
+        "value": None,
+        "timestamp": resumed[2]["timestamp"],
+    }
 
     shown = detail(hc, headers, conversation)
     assert shown["state"] == "bot" and shown["csat_score"] == 5
