@@ -6,7 +6,7 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -23,7 +23,7 @@ from .common import (
 from .details import started_in, without_details
 from .fault_text import describes_fault, normalize_product
 from .filing import file_and_announce
-from .intake import CONFIRM, IntakeValidation
+from .intake import CONFIRM, HANDOVER, IntakeValidation
 from .portal_client import PortalClient
 
 logger = logging.getLogger(__name__)
@@ -140,6 +140,8 @@ class ActionFileTicket(Action):
     ) -> List[EventType]:
         """Create the ticket and tell the customer its number, or apologise."""
         reset = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "serial_number", "triage")]
+        if tracker.get_slot(HANDOVER):
+            return reset + [SlotSet(HANDOVER, None), FollowupAction("action_handoff")]
         if tracker.get_slot(CONFIRM) is not True:
             return reset  # the customer gave up; the form has said so
         values = {slot: tracker.get_slot(slot) for slot in ("product", "fault_description", "phone")}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from .common import channel, has_entity, idempotency_key, latest_intent, latest_text
 from .filing import file_and_announce
-from .intake import CONFIRM, IntakeValidation, product_and_model
+from .intake import CONFIRM, HANDOVER, IntakeValidation, product_and_model
 from .portal_client import PortalClient
 
 FORM_NAME = "installation_form"
@@ -77,8 +77,11 @@ class ActionBookInstallation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Create the ticket and tell the customer its number and window, or apologise."""
+        reset: List[EventType] = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "model_code")]
+        if tracker.get_slot(HANDOVER):
+            return reset + [SlotSet(HANDOVER, None), FollowupAction("action_handoff")]
         if tracker.get_slot(CONFIRM) is not True:
-            return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "model_code")]
+            return reset
         body = {
             "type": "installation",
             "product": tracker.get_slot("product") or "",

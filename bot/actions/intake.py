@@ -49,6 +49,9 @@ from .parsing import (
 from .time_windows import WindowError, describe, parse_window
 
 CONFIRM = "summary_confirmed"
+# Answers in a row the form could not use (MISSES), and what happens after how many.
+MISSES, HANDOVER = "form_misses", "handover_next"
+OFFER_AFTER, HANDOVER_AFTER = 2, 3
 EXTRA_SLOTS = ("model_code",)
 # The part of a correction after 是/改成 is the new value: 地址写错了，应该是张江路88号.
 _NEW_VALUE = re.compile(r"(?:应该是|改成|改为|换成|更正为|是)[:：]?\s*(.+)$")
@@ -131,9 +134,30 @@ class IntakeValidation(FormValidationAction):
             if tracker.slots.get(slot) != before[slot]
         ]
         tracker.add_slots(events)
-        return events + [SlotSet(REQUESTED_SLOT, _first_missing(tracker, required))]
+        next_slot = _first_missing(tracker, required)
+        if requested and requested != CONFIRM and self._answering(tracker):
+            if next_slot == requested:
+                return events + self._answer_missed(dispatcher, tracker, requested)
+            if tracker.get_slot(MISSES):
+                events.append(SlotSet(MISSES, None))
+        return events + [SlotSet(REQUESTED_SLOT, next_slot)]
 
     # ------------------------------------------------------------ helpers
+
+    def _answer_missed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str
+    ) -> List[EventType]:
+        """The fallback ladder inside the form: the question is asked again after the
+        first answer it could not use, a person is offered after the second, and after
+        the third the form ends and a person takes over (action_file_ticket follows up)."""
+        misses = int(tracker.get_slot(MISSES) or 0) + 1
+        if misses >= HANDOVER_AFTER:
+            dispatcher.utter_message(response="utter_form_handover")
+            return [SlotSet(MISSES, None), SlotSet(HANDOVER, True), SlotSet(CONFIRM, None),
+                    SlotSet(REQUESTED_SLOT, None)]
+        if misses >= OFFER_AFTER:
+            dispatcher.utter_message(response="utter_form_offer_human")
+        return [SlotSet(MISSES, misses), SlotSet(REQUESTED_SLOT, requested)]
 
     def digressions(self, tracker: Tracker) -> set[str]:
         """Intents that interrupt the current question instead of answering it."""

@@ -35,7 +35,7 @@ from .common import (
     latest_text,
 )
 from .fault_text import describes_fault, normalize_phone, normalize_product, phone_slot
-from .intake import validate_window
+from .intake import HANDOVER, HANDOVER_AFTER, MISSES, OFFER_AFTER, validate_window
 from .parsing import (
     find_code,
     find_ticket_number,
@@ -77,6 +77,9 @@ OPERATION_SLOTS = (
     "proof_method", "otp_code", "otp_sent_to",
 )
 MAX_FAILED_CHECKS = 3
+# Questions whose unusable answers climb the fallback ladder (the others re-ask as they
+# always did: a code has its own limits, a score or a time its own explanations).
+MISSABLE = ("ticket_number", "phone")
 CODE_PROOF = "code"
 # otp_code once the portal accepted it: the code itself is not kept.
 CODE_ACCEPTED = "verified"
@@ -261,6 +264,20 @@ class ValidateTicketForm(FormValidationAction):
             return events
         op = tracker.slots.get("ticket_operation")
         missing = [s for s in ticket_slots(op, tracker) if tracker.slots.get(s) is None]
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        answered = requested in MISSABLE and fresh_answer(tracker, FORM_NAME, "action_ticket_request")
+        if answered and latest_intent(tracker) not in DIGRESSIONS and missing[:1] == [requested]:
+            # The same ladder as the intake forms: again, a person offered, a person.
+            misses = int(tracker.get_slot(MISSES) or 0) + 1
+            if misses >= HANDOVER_AFTER:
+                dispatcher.utter_message(response="utter_form_handover")
+                return events + [SlotSet(MISSES, None), SlotSet(HANDOVER, True),
+                                 SlotSet("ticket_operation", None), SlotSet(REQUESTED_SLOT, None)]
+            if misses >= OFFER_AFTER:
+                dispatcher.utter_message(response="utter_form_offer_human")
+            return events + [SlotSet(MISSES, misses), SlotSet(REQUESTED_SLOT, requested)]
+        if tracker.get_slot(MISSES):
+            events.append(SlotSet(MISSES, None))
         return events + [SlotSet(REQUESTED_SLOT, missing[0] if missing else None)]
 
     def _leaving(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -542,6 +559,8 @@ class ActionTicketOperation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Carry out the operation on the proven ticket (or nothing, if the form gave up)."""
+        if tracker.get_slot(HANDOVER):
+            return _done_events() + [SlotSet(HANDOVER, None), FollowupAction("action_handoff")]
         if tracker.get_slot("switch_to") == "report":
             return _done_events() + [SlotSet("switch_to", None), FollowupAction("action_triage")]
         op = tracker.get_slot("ticket_operation")

@@ -325,3 +325,32 @@ def test_english_product_names_are_understood():
     assert normalize_product("hi, my Fridge is not cooling") == "冰箱"
     assert normalize_product("the aircon leaks") == "空调"
     assert normalize_product("hobby") is None
+
+
+def test_answers_the_form_cannot_use_climb_the_ladder(recording, domain, portal):
+    """The question again, then a person offered, then the form ends and a person takes over."""
+    from actions.intake import HANDOVER, MISSES
+
+    tracker = form_validation_tracker(recording, "1380013800", FORM)
+    messages, events = run(ValidateFaultReportForm(), tracker, domain)
+    assert [m["response"] for m in messages] == ["utter_invalid_phone"]
+    assert slots_set(events)[MISSES] == 1 and slots_set(events)["requested_slot"] == "phone"
+
+    tracker = form_validation_tracker(recording, "1380013800", FORM)
+    tracker.slots[MISSES] = 1
+    messages, events = run(ValidateFaultReportForm(), tracker, domain)
+    assert [m["response"] for m in messages] == ["utter_invalid_phone", "utter_form_offer_human"]
+    assert slots_set(events)[MISSES] == 2
+
+    tracker = form_validation_tracker(recording, "1380013800", FORM)
+    tracker.slots[MISSES] = 2
+    messages, events = run(ValidateFaultReportForm(), tracker, domain)
+    assert [m["response"] for m in messages][-1] == "utter_form_handover"
+    assert slots_set(events)[HANDOVER] is True and slots_set(events)["requested_slot"] is None
+
+    filing = tracker_at(recording, "对的", "action_file_ticket")
+    filing.slots[HANDOVER] = True
+    messages, events = run(ActionFileTicket(), filing, domain)
+    assert messages == [] and events[-1]["event"] == "followup"
+    assert events[-1]["name"] == "action_handoff"
+    assert not [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
