@@ -37,6 +37,7 @@ File format (a list of conversations per file):
         queued: true
         replies: [regex, ...]            # each matches some bot message
         not_replies: [regex, ...]        # none matches any bot message
+        turns_at_most: 2                 # the customer sent no more messages than this
 
 `{ticket}` and `{phone}` in any text stand for the given ticket's number and phone.
 """
@@ -68,7 +69,9 @@ TICKET_KEYS = {
 }  # fmt: skip
 GIVEN_KEYS = {"type", "product", "phone", "status", "address", "time", "fault"}
 GIVEN_CHANGE_KEYS = {"status", "event", "time"}
-EXPECT_KEYS = {"ticket", "no_ticket", "given_ticket", "queued", "replies", "not_replies"}
+EXPECT_KEYS = {
+    "ticket", "no_ticket", "given_ticket", "queued", "replies", "not_replies", "turns_at_most",
+}  # fmt: skip
 STEP_KEYS = {"say", "if", "answer", "until", "code", "button"}
 DAYS = {"today", "tomorrow", "day_after_tomorrow"}
 WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
@@ -225,6 +228,9 @@ def parse(raw: Any, source: str) -> list[Script]:
             _check_ticket(where, expect["given_ticket"], GIVEN_CHANGE_KEYS)
         if "ticket" in expect and expect.get("no_ticket"):
             raise _fail(where, "ticket and no_ticket contradict each other")
+        limit = expect.get("turns_at_most")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+            raise _fail(where, "turns_at_most is a number of customer messages")
         for key in ("replies", "not_replies"):
             if key in expect and not (
                 isinstance(expect[key], list) and all(isinstance(p, str) for p in expect[key])
@@ -559,6 +565,9 @@ class Runner:
             problems += self._check_new(expect["ticket"], new, today)
         if "given_ticket" in expect and given is not None:
             problems += await self._check_given(expect["given_ticket"], given, started, today)
+        limit = expect.get("turns_at_most")
+        if limit is not None and len(customer.turns) > limit:
+            problems.append(f"it took {len(customer.turns)} messages, more than {limit}")
         said = [
             text
             for turn in customer.turns

@@ -74,6 +74,7 @@ def is_line(text: str) -> bool:
         ({"id": "x", "steps": ["{ticket}"], "expect": {"queued": True}}, "needs a given"),
         ({"id": "x", "steps": ["a"], "expect": {"given_ticket": {"status": "new"}}}, "given"),
         ({"id": "Bad Id", "steps": ["a"], "expect": {"queued": True}}, "id must"),
+        ({"id": "x", "steps": ["a"], "expect": {"turns_at_most": "2"}}, "turns_at_most"),
     ],
 )
 def test_a_malformed_conversation_is_refused_with_its_place(
