@@ -95,9 +95,20 @@ def normalise(text: str) -> str:
     return _TRAILING.sub("", folded).strip()
 
 
+# Inside a longer message these still ask for a person (怎么查不到啊，帮我转人工吧), and
+# mean nothing else: 人工 alone (人工智能) and 客服 alone (客服电话多少) do not count.
+HUMAN_IN_SENTENCE = re.compile(
+    r"转人工|转接人工|人工客服|找人工|要人工|接人工|换人工|真人客服|找真人|找个真人|找个人工"
+    r"|talk to (?:a |an )?(?:human|person|agent)|real person|human agent",
+    re.IGNORECASE,
+)
+
+
 def wants_human(text: str) -> bool:
-    """Whether the whole message asks for a person (转人工, 人工客服, human, …)."""
-    return normalise(text) in HUMAN_WORDS
+    """Whether the message asks for a person: the whole message a word of HUMAN_WORDS
+    (转人工, 人工, human …), or a sentence holding an unmistakable one (帮我转人工吧)."""
+    normal = normalise(text)
+    return normal in HUMAN_WORDS or bool(HUMAN_IN_SENTENCE.search(normal))
 
 
 def ticket_score(text: str) -> int | None:

@@ -90,6 +90,25 @@ def test_english_words_are_answered_in_english(hc: TestClient, db: Database) -> 
     assert reply["text"] == QUEUED_EN
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "怎么查不到啊，帮我转人工吧",
+        "我要找人工",
+        "能不能给我接人工客服",
+        "I want to talk to a human",
+    ],
+)
+def test_a_sentence_that_asks_for_a_person_queues(
+    hc: TestClient, db: Database, rasa: TrackingRasa, sentence: str
+) -> None:
+    add_agent(db, "zhao")
+    conversation = open_chat(hc, db, "human-3", "你好")
+    say(hc, "human-3", sentence)
+    assert rasa.texts_from(conversation) == ["你好"]
+    assert [item["public_id"] for item in queue(hc, token(hc, "zhao"))] == [conversation]
+
+
 def test_words_inside_a_sentence_still_go_to_the_bot(
     hc: TestClient, db: Database, rasa: TrackingRasa
 ) -> None:
