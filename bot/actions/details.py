@@ -27,13 +27,19 @@ def _clauses(text: str) -> List[str]:
     return [c.strip() for c in _CLAUSES.split(text or "") if c.strip()]
 
 
+# Volunteered in passing, an address names an area and a number (张杨路500号, 3栋1201):
+# 卧室空调室内机 has 室 twice and is no address.
+_AREA = re.compile(r"省|市|区|县|镇|乡|村|路|街|道|巷|弄|胡同|小区|花园|公寓|大厦|苑")
+_NUMBER = re.compile(r"\d|[一二三四五六七八九十百]+[号栋幢楼]")
+
+
 def address_in(text: str) -> Optional[str]:
     """The address clause of `text` (labels like 地址/我家在 removed), or None."""
     for clause in _clauses(text):
         cleaned = _LIVES.sub("", _LABEL.sub("", clause)).strip()
         if _PHONE.search(cleaned) or _TIME_WORDS.search(cleaned):
             continue
-        if looks_like_address(cleaned):
+        if looks_like_address(cleaned) and _AREA.search(cleaned) and _NUMBER.search(cleaned):
             return cleaned[:255]
     return None
 
@@ -91,7 +97,7 @@ def without_details(text: str) -> str:
     kept = []
     for clause in _clauses(text):
         bare = _LIVES.sub("", _LABEL.sub("", clause))
-        if _PHONE.search(clause) or looks_like_address(bare):
+        if _PHONE.search(clause) or address_in(bare):
             continue
         if _TIME_WORDS.search(clause) and not _STARTED_ONLY.search(clause):
             continue

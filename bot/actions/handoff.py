@@ -6,11 +6,13 @@ import re
 from typing import List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from .common import in_thread, latest_intent
+from .common import in_thread, latest_intent, latest_text
+from .parsing import complains, is_question
+from .triage import confident_answer
 from .portal_client import HandoffOutcome, PortalClient, PortalError
 
 logger = logging.getLogger(__name__)
@@ -91,6 +93,21 @@ def summarize(tracker: Tracker) -> str:
     return "；".join(parts)[:SUMMARY_CHARS]
 
 
+async def _a_question_after_all(tracker: Tracker) -> bool:
+    """A message NLU heard as a complaint that is a plain question the knowledge base
+    answers (发票找不到了还能免费修吗): answered, not sent to a person. Not inside a form,
+    which the rules have already left for the handoff."""
+    text = latest_text(tracker)
+    if not text or tracker.active_loop_name or not is_question(text) or complains(text):
+        return False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "action" and event.get("name") == "action_deactivate_loop":
+            return False
+    return await confident_answer(tracker, text) is not None
+
+
 class ActionHandoff(Action):
     """Asks the hub to bring in an agent; if it cannot, apologises and offers a ticket."""
 
@@ -103,6 +120,8 @@ class ActionHandoff(Action):
     ) -> List[EventType]:
         """POST the handoff with reason and summary; tell the customer what happens now."""
         reason = REASONS.get(latest_intent(tracker) or "", "failures")
+        if reason == "complaint" and await _a_question_after_all(tracker):
+            return [FollowupAction("action_kb_search")]
         client = PortalClient.from_env()
         try:
             outcome = await in_thread(

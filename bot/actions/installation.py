@@ -24,6 +24,7 @@ class ValidateInstallationForm(IntakeValidation):
     form = FORM_NAME
     correct_response = "utter_ask_what_to_correct_installation"
     stopped_response = "utter_installation_stopped"
+    starters = ("action_triage", "action_not_understood", "action_ticket_request")
 
     async def extract_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -31,9 +32,11 @@ class ValidateInstallationForm(IntakeValidation):
         """The product (and model code) from the answer, or from the message that asked for
         the installation (我要装个空调 KFR-35GW)."""
         text = latest_text(tracker)
-        starting = tracker.get_slot("requested_slot") is None and latest_intent(
-            tracker
-        ) == "request_installation"
+        # The message that asked for it (我要装个空调 KFR-35GW), also when the triage
+        # found an installation in what NLU heard as a repair.
+        starting = tracker.get_slot("requested_slot") is None and (
+            latest_intent(tracker) == "request_installation" or self._answering(tracker)
+        )
         answer = self._raw_answer(tracker, "product")
         if not (answer or starting) or not text:
             return {}

@@ -34,6 +34,7 @@ _STOP = re.compile(
 _QUESTION = re.compile(
     r"怎么办|咋办|咋整|怎么回事|怎么处理|怎么解决|怎么弄|为什么|为啥|什么原因|啥原因|原因是"
     r"|什么意思|啥意思|多久|多长时间|几年|几天|多少钱|收费|要钱|费用|如何|怎样|怎么"
+    r"|啥情况|什么情况|咋回事|要不要|需不需要|用不用|还能|可以吗|行吗|一般"
     r"|能不能|可不可以|是不是|有没有|正常吗|吗[?？。!！~]*$|[?？]\s*$"
     r"|^(?:how|why|what|is|can|does|do)\b",
     re.IGNORECASE,
@@ -121,6 +122,33 @@ def wants_to_stop(text: str) -> bool:
 def is_question(text: str) -> bool:
     """True if `text` asks something (…怎么办, 为什么, 多久, 多少钱, …吗？)."""
     return bool(_QUESTION.search((text or "").strip()))
+
+
+# Installing, not repairing: 帮我约个热水器安装, 装一台空调, install.
+_INSTALL = re.compile(r"安装|装一台|装个|装一下|装空调|装热水器|装机|\binstall", re.IGNORECASE)
+# Progress words: a question with one of these is about the customer's own ticket.
+_PROGRESS = re.compile(
+    r"进度|到哪|工单|单子|单号|我的报修|报的修|什么时候来|几点到|几点来|派单|接单|师傅到|出发|催"
+    r"|status|my ticket|my repair|update",
+    re.IGNORECASE,
+)
+# Complaint words: a question with one of these is a complaint still.
+_COMPLAINT = re.compile(r"投诉|太差|垃圾|骗|生气|不满|差评|态度|举报|曝光|退钱|赔|complain", re.IGNORECASE)
+
+
+def wants_installation(text: str) -> bool:
+    """True if `text` asks for an installation (帮我约个热水器安装)."""
+    return bool(_INSTALL.search(text or ""))
+
+
+def about_own_ticket(text: str) -> bool:
+    """True if `text` is about the customer's own ticket (进度, 工单, 什么时候来…)."""
+    return bool(_PROGRESS.search(text or ""))
+
+
+def complains(text: str) -> bool:
+    """True if `text` carries a complaint (投诉, 态度, 太差…)."""
+    return bool(_COMPLAINT.search(text or ""))
 
 
 def asks_for_visit(text: str) -> bool:

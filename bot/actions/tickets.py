@@ -37,16 +37,20 @@ from .common import (
 from .fault_text import describes_fault, normalize_phone, normalize_product, phone_slot
 from .intake import HANDOVER, HANDOVER_AFTER, MISSES, OFFER_AFTER, validate_window
 from .parsing import (
+    about_own_ticket,
     find_code,
     find_ticket_number,
     is_no_comment,
+    is_question,
     mask_phone,
     parse_score,
     wants_code,
+    wants_installation,
     wants_new_code,
     wants_to_stop,
     yes_or_no,
 )
+from .triage import confident_answer
 from .portal_client import (
     PortalClient,
     PortalConflict,
@@ -166,6 +170,9 @@ class ActionTicketRequest(Action):
         """Set up the operation from the message; answer now or hand over to the form."""
         op = OPERATIONS.get(latest_intent(tracker) or "", "progress")
         text = latest_text(tracker)
+        elsewhere = await self._not_about_a_ticket(tracker, text)
+        if elsewhere is not None:
+            return [FollowupAction(elsewhere)]
         named = next(
             (n for n in map(find_ticket_number, entity_values(tracker, "ticket_number")) if n),
             None,
@@ -222,6 +229,21 @@ class ActionTicketRequest(Action):
                 # 单号忘了，查下进度: straight to the phone and the code.
                 events.append(SlotSet("proof_method", CODE_PROOF))
         return events + [SlotSet("ticket_step", "form")]
+
+
+    @staticmethod
+    async def _not_about_a_ticket(tracker: Tracker, text: str) -> Optional[str]:
+        """The action for a message NLU took for a ticket operation although it names no
+        ticket and no progress: a fault (洗衣机进水特别慢，帮我安排个师傅) or an
+        installation goes to the triage, a question the knowledge base answers
+        (报修以后一般多久会有人打电话给我) to the knowledge base."""
+        if not text or find_ticket_number(text) or about_own_ticket(text):
+            return None
+        if wants_installation(text) or (normalize_product(text) and describes_fault(text)):
+            return "action_triage"
+        if is_question(text) and await confident_answer(tracker, text) is not None:
+            return "action_kb_search"
+        return None
 
 
 class ValidateTicketForm(FormValidationAction):

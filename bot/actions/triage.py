@@ -8,6 +8,7 @@ A yes to the offer, or its button, opens the form with what the question already
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -18,13 +19,20 @@ from rasa_sdk.types import DomainDict
 from .common import entity_values, in_thread, latest_intent, latest_text
 from .faq import one_message
 from .fault_text import describes_fault, normalize_product
-from .parsing import asks_for_visit, is_question
+from .parsing import asks_for_visit, is_question, wants_installation
 from .portal_client import PortalClient, PortalError
 
 logger = logging.getLogger(__name__)
 
 TRIAGE = "triage"
-ANSWERED, FORM = "answered", "form"
+ANSWERED, FORM, INSTALL = "answered", "form", "install"
+# A symptom: an installation request with one of these is a repair after all.
+_SYMPTOM = re.compile(r"坏|漏|不转|不制冷|不制热|不热|不冷|响|故障|报警|E\d|不出水|打不着|跳闸")
+
+
+def describes_symptom(text: str) -> bool:
+    """True if `text` names something wrong (漏水, 不转, E4 …)."""
+    return bool(_SYMPTOM.search(text or ""))
 
 
 async def confident_answer(tracker: Tracker, query: str) -> Optional[Dict[str, Any]]:
@@ -71,6 +79,9 @@ class ActionTriage(Action):
             # The offer was taken (its button, or 好的/需要): file what was asked about.
             asked = str(tracker.get_slot("kb_query") or "")
             return prefill(asked, tracker) + [SlotSet(TRIAGE, FORM)]
+        if text and wants_installation(text) and not describes_symptom(text):
+            # 帮我约个热水器安装，地址…: NLU heard a repair; it is an installation.
+            return [SlotSet(TRIAGE, INSTALL)]
         if text and is_question(text) and not asks_for_visit(text):
             hit = await confident_answer(tracker, text)
             if hit is not None:
