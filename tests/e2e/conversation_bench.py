@@ -433,8 +433,10 @@ class Runner:
             "address": spec.get("address", "上海市浦东新区张杨路500号"),
             "city": "上海",
             "district": "浦东新区",
-            "preferred_time": spec.get("time", ""),
-            "fault_started": "前天",  # the desk needs it to accept (受理) a repair
+            # The desk needs both to accept (受理) a repair. The window is 20 days ahead: no
+            # day a script expects (tomorrow ... a weekday next week) can match it by chance.
+            "preferred_time": spec.get("time") or _window_in(days=20),
+            "fault_started": "前天",
             "channel": "phone",
         }
         ticket = await self.staff.create_ticket(body)
@@ -652,6 +654,11 @@ class BotDown(RuntimeError):
 
 class ScriptStuck(RuntimeError):
     """The customer could not go on (no button, no code, the same question again)."""
+
+
+def _window_in(*, days: int) -> str:
+    """A visit window `days` from today, in the form the bot stores (2026-12-26 09:00-12:00)."""
+    return f"{datetime.now(ZONE).date() + timedelta(days=days)} 09:00-12:00"
 
 
 def _parts(value: Any) -> list[str]:
