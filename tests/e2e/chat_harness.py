@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import yaml
 
+from portal.conversations.phrases import is_hub_apology
 from portal.i18n import MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,8 +43,13 @@ def _template(key: str) -> re.Pattern[str]:
 # What the hub itself tells a customer when the conversation goes to the agents.
 QUEUED_NOTICE = _template("hub.handoff.queued")
 OFF_DUTY_NOTICE = _template("hub.handoff.off_duty")
-BOT_UNAVAILABLE = MESSAGES["hub.bot_unavailable"][0]  # (the English one says the same)
 TICKET_NUMBER = re.compile(r"SR\d{8}-\d{4}")
+# Staff see one-time codes masked (••••••): a transcript is compared with them masked too.
+_CODE_OR_MASK = re.compile(r"•{6}|(?<![0-9A-Za-z\-])[0-9](?:[ \-]?[0-9]){5}(?![0-9A-Za-z]|-[0-9])")
+
+
+def _comparable(texts: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_CODE_OR_MASK.sub("#", t) for t in texts)
 
 
 # ---------------------------------------------------------------- the customer side
@@ -80,6 +86,10 @@ class Turn:
     def queued(self) -> bool:
         """True when the hub said the conversation now waits for an agent."""
         return any(QUEUED_NOTICE.search(t) or OFF_DUTY_NOTICE.search(t) for t in self.texts)
+
+    def hub_apologised(self) -> bool:
+        """True when the hub answered for a bot that gave nothing usable."""
+        return any(is_hub_apology(t) for t in self.texts)
 
 
 class Customer:
@@ -249,22 +259,22 @@ class StaffApi:
 
         REST senders are not shown to staff; a transcript identifies the conversation.
         Two identical transcripts are told apart by `taken` (each claims one)."""
-        wanted = tuple(sent)
+        wanted = _comparable(sent)
         for item in await self.queue():
             public_id = item["public_id"]
             if public_id in taken:
                 continue
-            if await self.customer_texts(public_id, final=True) == wanted:
+            if _comparable(await self.customer_texts(public_id, final=True)) == wanted:
                 return str(public_id)
         return None
 
     async def find_live(self, sent: list[str], since: datetime) -> str | None:
         """The bot conversation active since `since` whose customer wrote exactly `sent`."""
-        wanted = tuple(sent)
+        wanted = _comparable(sent)
         for item in await self.live():
             if datetime.fromisoformat(item["last_message_at"]) < since:
                 continue
-            if await self.customer_texts(item["public_id"], final=False) == wanted:
+            if _comparable(await self.customer_texts(item["public_id"], final=False)) == wanted:
                 return str(item["public_id"])
         return None
 

@@ -57,7 +57,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import yaml
 
-from tests.e2e.chat_harness import BOT_UNAVAILABLE, ROOT, Customer, StaffApi
+from tests.e2e.chat_harness import ROOT, Customer, StaffApi
 
 FOLDER = ROOT / "benchmarks" / "conversations"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -414,14 +414,14 @@ class Runner:
         except ScriptStuck as exc:
             problems.append(str(exc))
         problems += await self._judge(script, customer, given, values, started)
-        texts = [t for turn in customer.turns for t in turn.texts]
+        answered = [t for t in customer.turns if t.replies]
         return Outcome(
             script,
             problems,
             customer.transcript(),
             len(customer.turns),
             time.monotonic() - begin,
-            bot_down=bool(texts) and set(texts) == {BOT_UNAVAILABLE},
+            bot_down=bool(answered) and all(t.hub_apologised() for t in answered),
         )
 
     async def _given(self, spec: dict[str, Any]) -> dict[str, Any]:

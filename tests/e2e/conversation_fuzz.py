@@ -35,7 +35,6 @@ import httpx
 import yaml
 
 from tests.e2e.chat_harness import (
-    BOT_UNAVAILABLE,
     ROOT,
     Customer,
     StaffApi,
@@ -513,7 +512,7 @@ class Fuzzer:
             self.result.turns += 1
             self.result.latencies.append(turn.seconds)
             pool.learn(turn)
-            if BOT_UNAVAILABLE in turn.texts:
+            if turn.hub_apologised():
                 self.result.hub_apologies += 1
                 self._apologies_in_a_row += 1
                 if self._apologies_in_a_row >= DOWN_AFTER:
