@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from .common import entity_values, in_thread, latest_intent, latest_text
 from .failures import failed_turn, ladder_response
 from .parsing import wants_to_stop, yes_or_no
-from .portal_client import KbResult, PortalClient, PortalError
+from .portal_client import KbHit, KbResult, PortalClient, PortalError
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,28 @@ FORM_SLOTS = {
     "ticket_form": ("ticket_operation", "cancel_confirmed", "rating_score", "rating_comment",
                     "preferred_time"),
 }
+
+
+def best_answer(result: Optional[KbResult]) -> Optional[Tuple[KbHit, bool]]:
+    """The entry to answer with, and whether it is a guess: the knowledge base's confident
+    answer, or else the one entry it half-recognises (a single suggestion is shown as
+    您问的可能是「…」 rather than as a lone button)."""
+    if result is None or not result.hits:
+        return None
+    if result.band == "answer":
+        return result.hits[0], False
+    good = [h for h in result.hits if h.band in ("answer", "suggest")]
+    return (good[0], True) if len(good) == 1 else None
+
+
+def say_answer(dispatcher: CollectingDispatcher, answer: str, question: str = "") -> None:
+    """An FAQ answer in one message; a guessed one names the question it answers."""
+    if question:
+        dispatcher.utter_message(
+            response="utter_kb_answer_guess", question=question, answer=one_message(answer)
+        )
+    else:
+        dispatcher.utter_message(response="utter_kb_answer", answer=one_message(answer))
 
 
 def one_message(answer: str) -> str:
@@ -87,8 +109,11 @@ class ActionKbSearch(Action):
         if result is None:
             return self._nothing(dispatcher, tracker, in_form, "utter_kb_unavailable")
         hits = list(result.hits)
-        if result.band == "answer" and hits:
-            return self._answer(dispatcher, in_form, hits[0].id, hits[0].answer, query)
+        best = best_answer(result)
+        if best is not None:
+            hit, guessed = best
+            return self._answer(dispatcher, in_form, hit.id, hit.answer, query,
+                                question=hit.question if guessed else "")
         good = [h for h in hits if h.band in ("answer", "suggest")] or (
             hits if result.band == "suggest" else []
         )
@@ -117,9 +142,10 @@ class ActionKbSearch(Action):
 
     @staticmethod
     def _answer(
-        dispatcher: CollectingDispatcher, in_form: bool, entry_id: str, answer: str, query: str
+        dispatcher: CollectingDispatcher, in_form: bool, entry_id: str, answer: str, query: str,
+        question: str = "",
     ) -> List[EventType]:
-        dispatcher.utter_message(response="utter_kb_answer", answer=one_message(answer))
+        say_answer(dispatcher, answer, question)
         if in_form:
             dispatcher.utter_message(response="utter_back_to_form")
             return [SlotSet("kb_band", None), SlotSet("kb_entry_id", entry_id),
@@ -188,10 +214,10 @@ async def answer_in_passing(
     except PortalError as exc:
         logger.warning("knowledge base search failed: %s", exc)
         result = None
-    if result is not None and result.band == "answer" and result.hits:
-        dispatcher.utter_message(
-            response="utter_kb_answer", answer=one_message(result.hits[0].answer)
-        )
+    best = best_answer(result)
+    if best is not None:
+        hit, guessed = best
+        say_answer(dispatcher, hit.answer, hit.question if guessed else "")
     else:
         dispatcher.utter_message(response="utter_kb_no_answer_in_form")
     dispatcher.utter_message(response="utter_back_to_form")

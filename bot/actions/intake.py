@@ -74,9 +74,25 @@ _SYMPTOM = re.compile(
 )
 
 
-def _off_topic(text: str) -> bool:
-    """True for a question that is not about the fault (保修期多久？ 上门费多少钱？)."""
-    return bool(text) and is_question(text) and not _SYMPTOM.search(text)
+# What an answer to each question holds; a question without it asks something else.
+_ANSWER_SHAPES = {
+    "phone": re.compile(r"\d{5,}"),
+    "preferred_time": re.compile(
+        r"今|明|后天|周|星期|礼拜|号|日|点|上午|下午|晚上|早上|中午|随时|都行|都可以|tomorrow|today"
+        r"|morning|afternoon|evening|day", re.IGNORECASE),
+    "product": re.compile(r"洗衣|空调|冰箱|冰柜|热水|烟机|灶|电视|滚筒|波轮|挂机|柜机|[A-Z]{2,}-?\d"),
+}
+
+
+def _off_topic(requested: str, text: str) -> bool:
+    """True for a question that does not answer the question asked: 保修期多久？ while
+    the fault or the address is asked, 装空调要另外收钱吗 while the time is asked."""
+    if not text or not is_question(text) or requested == CONFIRM:
+        return False
+    if requested in FREE_TEXT_SLOTS:
+        return not _SYMPTOM.search(text)
+    shape = _ANSWER_SHAPES.get(requested)
+    return shape is not None and not shape.search(text)
 
 
 class IntakeValidation(FormValidationAction):
@@ -110,7 +126,7 @@ class IntakeValidation(FormValidationAction):
         if requested and fresh_answer(tracker, self.form, *self.starters) and wants_to_stop(text):
             dispatcher.utter_message(response=self.stopped_response)
             return [SlotSet(CONFIRM, None), SlotSet(REQUESTED_SLOT, None)]
-        if requested in FREE_TEXT_SLOTS and self._answering(tracker) and _off_topic(text):
+        if requested and self._answering(tracker) and _off_topic(requested, text):
             # 对了，你们保修期一般多久？ asked while the fault or the address is asked: an
             # answer from the knowledge base, then the same question again.
             if await answer_in_passing(dispatcher, tracker, text):

@@ -35,6 +35,7 @@ _QUESTION = re.compile(
     r"怎么办|咋办|咋整|怎么回事|怎么处理|怎么解决|怎么弄|为什么|为啥|什么原因|啥原因|原因是"
     r"|什么意思|啥意思|多久|多长时间|几年|几天|多少钱|收费|要钱|费用|如何|怎样|怎么"
     r"|啥情况|什么情况|咋回事|要不要|需不需要|用不用|还能|可以吗|行吗|一般"
+    r"|[要能会是有收给行][^，。,.]{0,6}不[?？。!！~]*$"
     r"|能不能|可不可以|是不是|有没有|正常吗|吗[?？。!！~]*$|[?？]\s*$"
     r"|^(?:how|why|what|is|can|does|do)\b",
     re.IGNORECASE,
@@ -134,6 +135,22 @@ _PROGRESS = re.compile(
 )
 # Complaint words: a question with one of these is a complaint still.
 _COMPLAINT = re.compile(r"投诉|太差|垃圾|骗|生气|不满|差评|态度|举报|曝光|退钱|赔|complain", re.IGNORECASE)
+
+
+# What to do with one's own ticket, when NLU's intent says nothing about it.
+_OPERATION_WORDS = (
+    ("cancel", re.compile(r"撤|取消|不要了|不修了|不用来了|别来了|cancel", re.IGNORECASE)),
+    ("urge", re.compile(r"催|快点|快一点|怎么还没|还没人|一直没人|hurry", re.IGNORECASE)),
+    ("reschedule", re.compile(r"改(?:到|成|个|一下)?(?:时间|日子|天)|改约|换个时间|reschedule", re.IGNORECASE)),
+)
+
+
+def operation_in(text: str) -> Optional[str]:
+    """The ticket operation `text` asks for in words (撤掉 -> cancel), or None."""
+    for operation, pattern in _OPERATION_WORDS:
+        if pattern.search(text or ""):
+            return operation
+    return None
 
 
 def wants_installation(text: str) -> bool:

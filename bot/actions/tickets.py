@@ -43,6 +43,7 @@ from .parsing import (
     is_no_comment,
     is_question,
     mask_phone,
+    operation_in,
     parse_score,
     wants_code,
     wants_installation,
@@ -168,8 +169,8 @@ class ActionTicketRequest(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Set up the operation from the message; answer now or hand over to the form."""
-        op = OPERATIONS.get(latest_intent(tracker) or "", "progress")
         text = latest_text(tracker)
+        op = OPERATIONS.get(latest_intent(tracker) or "") or operation_in(text) or "progress"
         elsewhere = await self._not_about_a_ticket(tracker, text)
         if elsewhere is not None:
             return [FollowupAction(elsewhere)]

@@ -12,14 +12,20 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from .common import entity_values, in_thread, latest_intent, latest_text
-from .faq import one_message
+from .faq import best_answer, say_answer
 from .fault_text import describes_fault, normalize_product
-from .parsing import asks_for_visit, is_question, wants_installation
+from .parsing import (
+    about_own_ticket,
+    asks_for_visit,
+    is_question,
+    operation_in,
+    wants_installation,
+)
 from .portal_client import PortalClient, PortalError
 
 logger = logging.getLogger(__name__)
@@ -36,7 +42,8 @@ def describes_symptom(text: str) -> bool:
 
 
 async def confident_answer(tracker: Tracker, query: str) -> Optional[Dict[str, Any]]:
-    """The knowledge base's answer when it is sure (band `answer`), else None."""
+    """The knowledge base's answer when it has one (faq.best_answer), else None;
+    `question` is set when the answer is a guess to be named."""
     try:
         result = await in_thread(
             PortalClient.from_env().kb_search, query, k=3,
@@ -45,10 +52,11 @@ async def confident_answer(tracker: Tracker, query: str) -> Optional[Dict[str, A
     except PortalError as exc:
         logger.warning("knowledge base search failed: %s", exc)
         return None
-    if result is None or result.band != "answer" or not result.hits:
+    best = best_answer(result)
+    if best is None:
         return None
-    hit = result.hits[0]
-    return {"id": hit.id, "answer": hit.answer, "question": hit.question}
+    hit, guessed = best
+    return {"id": hit.id, "answer": hit.answer, "question": hit.question if guessed else ""}
 
 
 def prefill(text: str, tracker: Tracker) -> List[EventType]:
@@ -79,13 +87,16 @@ class ActionTriage(Action):
             # The offer was taken (its button, or 好的/需要): file what was asked about.
             asked = str(tracker.get_slot("kb_query") or "")
             return prefill(asked, tracker) + [SlotSet(TRIAGE, FORM)]
+        if text and about_own_ticket(text) and not describes_symptom(text) and operation_in(text):
+            # 那个报修单不要了，帮我撤掉: about a ticket already filed, not a new fault.
+            return [FollowupAction("action_ticket_request")]
         if text and wants_installation(text) and not describes_symptom(text):
             # 帮我约个热水器安装，地址…: NLU heard a repair; it is an installation.
             return [SlotSet(TRIAGE, INSTALL)]
         if text and is_question(text) and not asks_for_visit(text):
             hit = await confident_answer(tracker, text)
             if hit is not None:
-                dispatcher.utter_message(response="utter_kb_answer", answer=one_message(hit["answer"]))
+                say_answer(dispatcher, hit["answer"], hit["question"])
                 dispatcher.utter_message(response="utter_offer_visit")
                 return [
                     SlotSet(TRIAGE, ANSWERED),

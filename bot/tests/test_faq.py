@@ -150,3 +150,16 @@ def test_handoff_without_the_endpoint_apologises_and_offers_a_ticket(answered, d
     text = rendered(messages[0], domain)
     assert "抱歉" in text
     assert [b["payload"] for b in domain["responses"]["utter_handoff_unavailable"][0]["buttons"]][0] == "/report_fault"
+
+
+def test_one_half_recognised_entry_is_answered_as_a_guess(answered, domain, portal):
+    portal.kb = {"band": "suggest", "results": [
+        {"id": "gas", "question": "燃气热水器附近闻到煤气味怎么办？", "answer": "先关**总阀**",
+         "score": 0.32, "band": "suggest"},
+        {"id": "x", "question": "热水器水发黄", "answer": "?", "score": 0.29, "band": "none"}]}
+    messages, events = run(
+        ActionKbSearch(), tracker_at(answered, "检查了不修要钱吗", "action_kb_search"), domain
+    )
+    assert responses(messages) == ["utter_kb_answer_guess", "utter_kb_ask_helpful"]
+    assert "燃气热水器附近闻到煤气味怎么办？" in rendered(messages[0], domain)
+    assert slots_set(events)["kb_entry_id"] == "gas"

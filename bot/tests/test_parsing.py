@@ -151,3 +151,29 @@ def test_questions_and_visit_requests(text: str, question: bool, visit: bool) ->
 
     assert is_question(text) is question
     assert asks_for_visit(text) is visit
+
+
+@pytest.mark.parametrize(
+    ("text", "operation"),
+    [("我家热水器那个报修单不要了，帮我撤掉", "cancel"), ("能不能催一下", "urge"),
+     ("改到周六行吗", None), ("改个时间", "reschedule"), ("查进度", None)],
+)
+def test_operations_in_words(text: str, operation: str | None) -> None:
+    from actions.parsing import operation_in
+
+    assert operation_in(text) == operation
+
+
+def test_a_question_that_does_not_answer_the_question_asked() -> None:
+    from actions.intake import _off_topic
+
+    assert _off_topic("preferred_time", "等一下，装空调要另外收钱吗")
+    assert not _off_topic("preferred_time", "明天下午可以吗")
+    assert _off_topic("phone", "手机号一定要给吗")
+    assert not _off_topic("phone", "13800138000")
+    assert _off_topic("fault_description", "对了，你们保修期一般多久？")
+    assert not _off_topic("fault_description", "显示E21怎么办")
+    assert _off_topic("address", "师傅来了看完我不修的话要付钱吗")
+    from actions.parsing import is_question
+
+    assert is_question("师傅过来看了我最后不修，要给钱不")
