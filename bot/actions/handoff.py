@@ -12,7 +12,6 @@ from rasa_sdk.types import DomainDict
 
 from .common import in_thread, latest_intent, latest_text
 from .parsing import complains, is_question
-from .triage import confident_answer
 from .portal_client import HandoffOutcome, PortalClient, PortalError
 
 logger = logging.getLogger(__name__)
@@ -94,8 +93,9 @@ def summarize(tracker: Tracker) -> str:
 
 
 async def _a_question_after_all(tracker: Tracker) -> bool:
-    """A message NLU heard as a complaint that is a plain question the knowledge base
-    answers (发票找不到了还能免费修吗): answered, not sent to a person. Not inside a form,
+    """A message NLU heard as a complaint that is a plain question with no complaint in
+    it (发票找不到了还能免费修吗): looked up (answered, or the likely questions offered, and
+    a person from there), not met with an apology for a bad experience. Not inside a form,
     which the rules have already left for the handoff."""
     text = latest_text(tracker)
     if not text or tracker.active_loop_name or not is_question(text) or complains(text):
@@ -105,7 +105,7 @@ async def _a_question_after_all(tracker: Tracker) -> bool:
             break
         if event.get("event") == "action" and event.get("name") == "action_deactivate_loop":
             return False
-    return await confident_answer(tracker, text) is not None
+    return True
 
 
 class ActionHandoff(Action):
