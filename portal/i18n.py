@@ -280,11 +280,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "机器人服务（Rasa）无法访问：{error}",
         "Rasa is unreachable: {error}",
     ),
-    # hub
-    "hub.bot_unavailable": (
-        "抱歉，智能客服暂时无法回复，请稍后再试，或留下您的手机号，我们会尽快联系您。",
-        "Sorry, the assistant cannot answer right now. Please try again later.",
-    ),
     # dispatch (派单)
     "object.engineer": ("工程师", "Engineer"),
     "dispatch.not_field_service": (
