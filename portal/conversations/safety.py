@@ -117,12 +117,14 @@ def cap(drafts: Sequence[Draft]) -> tuple[list[Draft], bool]:
 def vary(
     drafts: Sequence[Draft], *, previous: str | None, lead: Callable[[str], str]
 ) -> tuple[list[Draft], int]:
-    """Reword (with `lead`, e.g. 再确认一下：…) any message the same as the one the customer
-    saw last, rather than drop it: it may be a form's question; how many were."""
-    if not previous:
+    """Reword (with `lead`, e.g. 再确认一下：…) the turn's first message when it is the
+    same as the one the customer saw last, rather than drop it: it may be a form's
+    question; how many were. A question asked again after something else in the same
+    turn (an FAQ answer, 我们接着刚才的登记继续：) does not follow itself and is left as
+    it is."""
+    if not previous or not drafts or drafts[0].text != previous:
         return list(drafts), 0
-    out = [replace(d, text=lead(d.text)) if d.text == previous else d for d in drafts]
-    return out, sum(1 for a, b in zip(drafts, out, strict=True) if a is not b)
+    return [replace(drafts[0], text=lead(drafts[0].text)), *drafts[1:]], 1
 
 
 @dataclass(frozen=True, slots=True)
