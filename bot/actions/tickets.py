@@ -85,6 +85,8 @@ MAX_FAILED_CHECKS = 3
 # Questions whose unusable answers climb the fallback ladder (the others re-ask as they
 # always did: a code has its own limits, a score or a time its own explanations).
 MISSABLE = ("ticket_number", "phone")
+# Where the conversation goes when the ticket form is left for something else.
+SWITCHES = {"report": "action_triage", "greet": "action_greet"}
 CODE_PROOF = "code"
 # otp_code once the portal accepted it: the code itself is not kept.
 CODE_ACCEPTED = "verified"
@@ -311,7 +313,14 @@ class ValidateTicketForm(FormValidationAction):
         if not requested or not fresh_answer(tracker, FORM_NAME, "action_ticket_request"):
             return []
         text = latest_text(tracker)
-        if wants_to_stop(text) and requested != "cancel_confirmed":
+        small_talk = requested in MISSABLE and not any(ch.isdigit() for ch in text)
+        if small_talk and latest_intent(tracker) == "greet":
+            # 你好 after a number that was not found: starting over, not a ticket number.
+            return [SlotSet("ticket_operation", None), SlotSet("switch_to", "greet"),
+                    SlotSet(REQUESTED_SLOT, None)]
+        if (wants_to_stop(text) and requested != "cancel_confirmed") or (
+            small_talk and latest_intent(tracker) in ("thank", "goodbye")
+        ):
             dispatcher.utter_message(response="utter_ticket_stopped")
             return [SlotSet("ticket_operation", None), SlotSet(REQUESTED_SLOT, None)]
         if (
@@ -584,8 +593,9 @@ class ActionTicketOperation(Action):
         """Carry out the operation on the proven ticket (or nothing, if the form gave up)."""
         if tracker.get_slot(HANDOVER):
             return _done_events() + [SlotSet(HANDOVER, None), FollowupAction("action_handoff")]
-        if tracker.get_slot("switch_to") == "report":
-            return _done_events() + [SlotSet("switch_to", None), FollowupAction("action_triage")]
+        switch = tracker.get_slot("switch_to")
+        if switch in SWITCHES:
+            return _done_events() + [SlotSet("switch_to", None), FollowupAction(SWITCHES[switch])]
         op = tracker.get_slot("ticket_operation")
         number = tracker.get_slot("ticket_number")
         if not op or not number or tracker.get_slot("verified_ticket") != number:

@@ -259,3 +259,19 @@ def test_perform_progress_needs_no_portal_write(domain, portal):
     asyncio.run(perform(dispatcher, domain, tracker, "progress", view))
     assert rendered(dispatcher.messages[0], domain) == "工单 SR1（冰箱维修）当前状态：待受理。客服会尽快受理。"
     assert portal.requests == []
+
+
+def test_a_greeting_instead_of_a_ticket_number_starts_over(recording, domain, portal):
+    from actions.tickets import ActionTicketOperation, ValidateTicketForm
+
+    tracker = tracker_at(recording, "SR20261120-0031", "ticket_form")
+    tracker.latest_message = {"text": "你好", "intent": {"name": "greet"}}
+    tracker.slots["requested_slot"] = "ticket_number"
+    events = [e for e in tracker.events]
+    events.append({"event": "user", "text": "你好", "parse_data": {"intent": {"name": "greet"}}})
+    tracker.events = events
+    messages, result = run(ValidateTicketForm(), tracker, domain)
+    assert messages == [] and slots_set(result)["switch_to"] == "greet"
+    tracker.slots.update(switch_to="greet", requested_slot=None)
+    _, after = run(ActionTicketOperation(), tracker, domain)
+    assert after[-1] == {"event": "followup", "timestamp": None, "name": "action_greet"}
