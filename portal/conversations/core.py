@@ -298,6 +298,7 @@ class HubCore(abc.ABC):
                 direction=message.direction,
                 author=message.author,
                 text=message.text,
+                html=snapshots.rendered(message.direction, message.author, message.text),
                 buttons=[{"title": b.title, "payload": b.payload} for b in message.buttons],
                 image_url=message.image_url,
                 created_at=message.created_at or utcnow(),

@@ -40,6 +40,9 @@ class MessageRead(BaseModel):
     direction: str
     author: str
     text: str
+    # Bot and system messages (FAQ answers are Markdown) as safe HTML, the help centre's
+    # rendering; None for what a person typed, which is shown as text.
+    html: str | None = None
     buttons: list[dict[str, str]]
     image_url: str | None = None
     agent_id: int | None = None

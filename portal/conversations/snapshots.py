@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
+from knowledge_base.render import to_html
 from portal.accounts.service import display_names
 from portal.conversations import service
 from portal.conversations.models import Conversation, ConversationNote, Message
@@ -33,6 +34,17 @@ PREVIEW = 80
 CODE_ASKERS = frozenset({"bot", "system"})
 
 
+# Whose messages are Markdown (FAQ answers, the bot's and the hub's own texts).
+RENDERED_AUTHORS = frozenset({"bot", "system"})
+
+
+def rendered(direction: str, author: str, text: str) -> str | None:
+    """A message's safe HTML for staff screens, or None for what a person typed."""
+    if direction != "out" or author not in RENDERED_AUTHORS or not text:
+        return None
+    return to_html(text)
+
+
 def message_read(message: Message, *, text: str | None = None) -> MessageRead:
     """A stored message as the API and the console frames carry it (`text` as staff see it,
     when it differs)."""
@@ -41,6 +53,7 @@ def message_read(message: Message, *, text: str | None = None) -> MessageRead:
         direction=message.direction,
         author=message.author,
         text=message.text if text is None else text,
+        html=rendered(message.direction, message.author, message.text),
         buttons=[{"title": b["title"], "payload": b["payload"]} for b in message.buttons],
         image_url=message.image_url,
         agent_id=message.agent_id,

@@ -226,7 +226,15 @@
     });
     const head = el("div", "msg-head small muted");
     head.append(el("span", "", {}, authorLabel(message)), el("span", "", {}, clock(message.created_at)));
-    const bubble = el("div", "bubble", { "data-testid": "msg-text" }, message.text);
+    const bubble = el("div", "bubble", { "data-testid": "msg-text" });
+    // Bot and system messages come rendered by the portal (safe HTML, the help centre's
+    // Markdown); what people typed is only ever text.
+    if (typeof message.html === "string") {
+      bubble.innerHTML = message.html;
+      bubble.classList.add("rich");
+    } else {
+      bubble.textContent = message.text;
+    }
     row.append(head, bubble);
     const image = typeof message.image_url === "string" ? message.image_url : "";
     if (image.startsWith("/api/v1/console/attachments/")) {
