@@ -920,6 +920,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "hub.fallback.human": ("转人工", "Talk to an agent"),
     "hub.repeat_lead": ("再确认一下：{text}", "To confirm: {text}"),
+    "hub.left_queue": (
+        "好的，已为您取消排队。您可以继续和智能助手对话，需要时再发送“转人工”。",
+        "All right, you have left the queue. You can go on with the assistant and send "
+        "\"agent\" whenever you want a person again.",
+    ),
     "hub.waiting_ack": (
         "已收到，客服接入后会第一时间看到。",
         "Got it. The agent will see your message as soon as they join.",

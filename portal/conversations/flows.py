@@ -52,6 +52,7 @@ from portal.conversations.models import Conversation, Message
 from portal.conversations.phrases import (
     HUMAN_PAYLOAD,
     is_english,
+    leaves_queue,
     mask_known,
     ticket_score,
     wants_human,
@@ -270,6 +271,7 @@ class ConversationHub(AgentDesk, QueueClock):
             if stored is None:
                 return None
             effects = Effects()
+            state = conversation.state
             lang = turn_lang(conversation, message.text)
             replies: list[ChannelMessage] = []
             human = conversation.state == "bot" and (
@@ -288,6 +290,17 @@ class ConversationHub(AgentDesk, QueueClock):
                 shown = snapshots.staff_text(session, stored)
                 effects.publish += self._message_events(conversation, stored, shown)
                 effects.chats_of.add(conversation.agent_id or 0)
+            elif conversation.state == "waiting" and leaves_queue(message.text):
+                # 取消排队 / 不等了: back to the assistant, told so; the agents' queue moves on.
+                HUB_SHORTCUTS.labels("left_queue").inc()
+                service.change_state(
+                    session, conversation=conversation, kind="end", actor="customer"
+                )
+                conversation.team = None
+                replies.append(self._say(session, conversation, Notice("hub.left_queue"), lang))
+                effects.queue = effects.route = True
+                effects.tracker[conversation.public_id] = False
+                state = "waiting"  # this message is answered here, not by the bot
             elif conversation.state == "waiting":
                 effects.queue = True
                 if not self._acknowledged(session, conversation):
@@ -301,7 +314,7 @@ class ConversationHub(AgentDesk, QueueClock):
             return _Inbound(
                 conversation_id=conversation.id,
                 public_id=conversation.public_id,
-                state=conversation.state,
+                state=state,
                 rating=rating,
                 handed_off=conversation.handoff_reason is not None,
                 effects=effects,

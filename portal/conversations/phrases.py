@@ -164,3 +164,16 @@ def is_hub_apology(text: str) -> bool:
 
     starts = tuple(s for key in _APOLOGY_KEYS for s in MESSAGES[key])
     return text.startswith(starts)
+
+
+# Giving up the wait for a person: back to the assistant.
+_LEAVE_QUEUE = re.compile(
+    r"取消排队|不排了|不排队|不等了|不想等|等不了|不用人工|不要人工|不用转人工|退出排队|退出|算了|不用了"
+    r"|^(?:cancel|stop waiting|never ?mind|quit)\b",
+    re.IGNORECASE,
+)
+
+
+def leaves_queue(text: str) -> bool:
+    """Whether a queued customer gives up waiting (取消排队, 我不等了, 算了)."""
+    return bool(_LEAVE_QUEUE.search(normalise(text)))
