@@ -10,7 +10,8 @@ from .fault_text import normalize_phone
 from .parsing import looks_like_address
 from .time_windows import WindowError, parse_window
 
-_CLAUSES = re.compile(r"[，,。；;！!？?\n]+")
+# Clauses: punctuation, and the spaces people type instead (洗衣机漏水 电话137… 地址…).
+_CLAUSES = re.compile(r"[，,。；;！!？?\s]+")
 _LABEL = re.compile(r"^(?:我的|我家|上门)?(?:地址|住址|电话|手机号?|联系方式|号码|时间)(?:是|为|在)?[:：]?\s*")
 _LIVES = re.compile(r"^(?:我家在|我住在|住在|家在|人在|在)\s*")
 _PHONE = re.compile(r"(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d){8}")

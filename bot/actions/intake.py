@@ -52,10 +52,18 @@ CONFIRM = "summary_confirmed"
 # Answers in a row the form could not use (MISSES), and what happens after how many.
 MISSES, HANDOVER = "form_misses", "handover_next"
 OFFER_AFTER, HANDOVER_AFTER = 2, 3
+# Questions whose unusable answers climb that ladder; a time or a product has its own
+# explanations (off hours, not supported) and is asked again as long as it takes.
+MISSABLE = ("phone", "address")
 EXTRA_SLOTS = ("model_code",)
 # The part of a correction after 是/改成 is the new value: 地址写错了，应该是张江路88号.
 _NEW_VALUE = re.compile(r"(?:应该是|改成|改为|换成|更正为|是)[:：]?\s*(.+)$")
 _ADDRESS_PREFIX = re.compile(r"^(?:我的|我家|上门)?(?:地址|住址)?(?:是|在|:|：)?\s*|^(?:我家在|我住在|住在|在)\s*")
+# A word that names a place, for an address given the second time round.
+_PLACE_WORD = re.compile(
+    r"省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|小区|花园|公寓|大厦|广场|苑|庭|府|湾|城|栋|幢|座|楼|单元|室|层"
+    r"|园区|中心|学校|医院|酒店|宾馆|商场|附近|旁边|对面"
+)
 # Responses after which the summary is not repeated in the same turn.
 _NO_SUMMARY_AFTER = (
     "utter_ask_what_to_correct",
@@ -123,7 +131,8 @@ class IntakeValidation(FormValidationAction):
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         requested = tracker.get_slot(REQUESTED_SLOT)
         text = latest_text(tracker)
-        if requested and fresh_answer(tracker, self.form, *self.starters) and wants_to_stop(text):
+        leaving = wants_to_stop(text) or latest_intent(tracker) == "goodbye"
+        if requested and fresh_answer(tracker, self.form, *self.starters) and leaving:
             dispatcher.utter_message(response=self.stopped_response)
             return [SlotSet(CONFIRM, None), SlotSet(REQUESTED_SLOT, None)]
         if requested and self._answering(tracker) and _off_topic(requested, text):
@@ -151,8 +160,15 @@ class IntakeValidation(FormValidationAction):
         ]
         tracker.add_slots(events)
         next_slot = _first_missing(tracker, required)
-        if requested and requested != CONFIRM and self._answering(tracker):
-            if next_slot == requested:
+        if requested in MISSABLE and self._answering(tracker):
+            filled = any(
+                e.get("event") == "slot" and e.get("value") is not None for e in events
+            )
+            # Only an attempt at the answer that fills nothing counts: a question, small
+            # talk or a detail for another question (an address while the phone is asked)
+            # is no miss.
+            small_talk = latest_intent(tracker) in ("greet", "thank", "affirm", "deny")
+            if next_slot == requested and not filled and not is_question(text) and not small_talk:
                 return events + self._answer_missed(dispatcher, tracker, requested)
             if tracker.get_slot(MISSES):
                 events.append(SlotSet(MISSES, None))
@@ -289,8 +305,12 @@ class IntakeValidation(FormValidationAction):
     ) -> Dict[Text, Any]:
         """Accept an address an engineer can find; after one re-ask, take what is given."""
         text = _clean_address(str(value or ""))
+        # After one re-ask a vaguer place is taken (腾讯大厦旁边), but never words that name
+        # no place at all (随便都行, 燃气热水器).
         if looks_like_address(text) or (
-            len(text) >= 4 and reasked_since_last_answer(tracker, "utter_address_incomplete")
+            len(text) >= 4
+            and _PLACE_WORD.search(text)
+            and reasked_since_last_answer(tracker, "utter_address_incomplete")
         ):
             return {"address": text[:255]}
         dispatcher.utter_message(response="utter_address_incomplete")

@@ -23,6 +23,19 @@ CARRIED_OVER = ("phone", "language", "session_started_metadata")
 SESSION_START_INTENT = "session_start"
 
 
+def last_bot_response(tracker: Tracker) -> Optional[str]:
+    """The response name of the bot's last message before the latest customer message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
 def opened_by_customer(tracker: Tracker) -> bool:
     """True when this session start answers the channel's /session_start (a chat opened
     before anything was typed), not Rasa starting a session by itself (a first message,
@@ -42,7 +55,11 @@ def opened_by_customer(tracker: Tracker) -> bool:
 
 
 async def greet(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """utter_greet_known with the name of a customer bound to the chat, else utter_greet."""
+    """utter_greet_known with the name of a customer bound to the chat, else utter_greet;
+    right after a greeting of ours, a short one instead of the introduction again."""
+    if last_bot_response(tracker) in ("utter_greet", "utter_greet_known", "utter_greet_again"):
+        dispatcher.utter_message(response="utter_greet_again")
+        return
     profile = await customer_profile(tracker)
     if profile and profile.name:
         dispatcher.utter_message(response="utter_greet_known", name=profile.name)

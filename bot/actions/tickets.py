@@ -290,8 +290,16 @@ class ValidateTicketForm(FormValidationAction):
         op = tracker.slots.get("ticket_operation")
         missing = [s for s in ticket_slots(op, tracker) if tracker.slots.get(s) is None]
         requested = tracker.get_slot(REQUESTED_SLOT)
-        answered = requested in MISSABLE and fresh_answer(tracker, FORM_NAME, "action_ticket_request")
-        if answered and latest_intent(tracker) not in DIGRESSIONS and missing[:1] == [requested]:
+        answered = requested in MISSABLE and fresh_answer(
+            tracker, FORM_NAME, "action_ticket_request"
+        )
+        # Only an attempt at the answer counts (a number typed); 怎么还没人来 or 催一下
+        # while the number is asked is asked again, not counted towards a person.
+        attempt = any(ch.isdigit() for ch in latest_text(tracker))
+        if (
+            answered and attempt and latest_intent(tracker) not in DIGRESSIONS
+            and missing[:1] == [requested]
+        ):
             # The same ladder as the intake forms: again, a person offered, a person.
             misses = int(tracker.get_slot(MISSES) or 0) + 1
             if misses >= HANDOVER_AFTER:
@@ -299,7 +307,7 @@ class ValidateTicketForm(FormValidationAction):
                 return events + [SlotSet(MISSES, None), SlotSet(HANDOVER, True),
                                  SlotSet("ticket_operation", None), SlotSet(REQUESTED_SLOT, None)]
             if misses >= OFFER_AFTER:
-                dispatcher.utter_message(response="utter_form_offer_human")
+                dispatcher.utter_message(response="utter_ticket_offer_human")
             return events + [SlotSet(MISSES, misses), SlotSet(REQUESTED_SLOT, requested)]
         if tracker.get_slot(MISSES):
             events.append(SlotSet(MISSES, None))

@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 TRIAGE = "triage"
 ANSWERED, FORM, INSTALL = "answered", "form", "install"
+# Safety first: a gas smell or a leak of gas gets the knowledge base's safety steps before
+# anything is asked, question or not.
+_URGENT = re.compile(r"煤气味|燃气味|天然气味|漏气|液化气味|闻到.{0,4}气味|gas smell|smell gas", re.I)
 # A symptom: an installation request with one of these is a repair after all.
 _SYMPTOM = re.compile(r"坏|漏|不转|不制冷|不制热|不热|不冷|响|故障|报警|E\d|不出水|打不着|跳闸")
 
@@ -93,7 +96,8 @@ class ActionTriage(Action):
         if text and wants_installation(text) and not describes_symptom(text):
             # 帮我约个热水器安装，地址…: NLU heard a repair; it is an installation.
             return [SlotSet(TRIAGE, INSTALL)]
-        if text and is_question(text) and not asks_for_visit(text):
+        urgent = bool(_URGENT.search(text or ""))
+        if text and (urgent or (is_question(text) and not asks_for_visit(text))):
             hit = await confident_answer(tracker, text)
             if hit is not None:
                 say_answer(dispatcher, hit["answer"], hit["question"])

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import FakePortal, form_validation_tracker, load_recording, state_before, tracker_at
+from rasa_sdk.executor import CollectingDispatcher
 from helpers import rendered, run, slots_set
 
 from actions.common import idempotency_key
@@ -354,3 +355,27 @@ def test_answers_the_form_cannot_use_climb_the_ladder(recording, domain, portal)
     assert messages == [] and events[-1]["event"] == "followup"
     assert events[-1]["name"] == "action_handoff"
     assert not [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+
+
+def test_an_address_the_second_time_must_still_name_a_place(recording, domain, portal):
+    """After 地址好像不太完整 a vaguer place is taken, words that name none are not."""
+    validator = ValidateFaultReportForm()
+    tracker = form_validation_tracker(recording, "1380013800", FORM)
+    tracker.events.append({"event": "bot", "text": "x",
+                           "metadata": {"utter_action": "utter_address_incomplete"}})
+    tracker.events.append({"event": "user", "text": "随便 都行", "parse_data": {}})
+    assert validator.validate_address("随便 都行", CollectingDispatcher(), tracker, domain) == {
+        "address": None}
+    assert validator.validate_address("燃气热水器", CollectingDispatcher(), tracker, domain) == {
+        "address": None}
+    assert validator.validate_address(
+        "深圳南山 科技园那边 腾讯大厦旁边", CollectingDispatcher(), tracker, domain
+    ) == {"address": "深圳南山 科技园那边 腾讯大厦旁边"}
+
+
+def test_details_typed_with_spaces_are_taken(portal):
+    from actions.details import address_in, phone_in
+
+    text = "洗衣机漏水 电话13711112222 地址广州天河区体育西路1号 明早"
+    assert address_in(text) == "广州天河区体育西路1号"
+    assert phone_in(text) == "13711112222"

@@ -48,3 +48,17 @@ def test_a_session_rasa_starts_itself_is_not_greeted(recording, domain, portal):
     assert messages == [] and portal.requests == []
     assert slots_set(events) == {
         "phone": "13800138000", "session_started_metadata": {"channel": "web"}}
+
+
+def test_a_greeting_right_after_ours_is_short(recording, domain):
+    from actions.session import ActionGreet
+
+    events = [
+        {"event": "user", "text": "/session_start", "parse_data": {}},
+        {"event": "bot", "text": "您好！", "metadata": {"utter_action": "utter_greet"}},
+        {"event": "user", "text": "你好", "parse_data": {"intent": {"name": "greet"}}},
+    ]
+    tracker = Tracker("greet-again", {}, {"text": "你好", "intent": {"name": "greet"}}, events,
+                      False, None, {}, "action_listen")
+    messages, _ = run(ActionGreet(), tracker, domain)
+    assert [m["response"] for m in messages] == ["utter_greet_again"]
