@@ -44,7 +44,7 @@ def _send(page: Any, text: str) -> None:
 def _report_fault(page: Any) -> str:
     """Answer what the bot asks, as a customer would, until it names a ticket number."""
     _send(page, "我的洗衣机坏了")
-    for _ in range(8):
+    for _ in range(10):
         found = NUMBER.search(" ".join(_bot_texts(page)))
         if found:
             return found.group(0)
@@ -57,6 +57,10 @@ def _report_fault(page: Any) -> str:
             _send(page, FAULT)
         elif "确认" in last or "对吗" in last or "是否" in last or "吗" in last:
             _send(page, "对的")
+        elif "地址" in last:
+            _send(page, "上海市浦东新区世纪大道100号")
+        elif "时间" in last:
+            _send(page, "明天下午")
         else:
             raise AssertionError(f"unexpected bot question: {last}")
     raise AssertionError(f"no ticket number: {_bot_texts(page)}")
