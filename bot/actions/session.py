@@ -99,9 +99,10 @@ class ActionGreet(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """utter_greet_known with the name, else utter_greet."""
+        """utter_greet_known with the name, else utter_greet; then the customer speaks
+        (also when the greeting follows another action, as when 你好 leaves a form)."""
         await greet(dispatcher, tracker)
-        return []
+        return [FollowupAction("action_listen")]
 
 
 def second_reading(tracker: Tracker) -> Optional[str]:

@@ -14,6 +14,7 @@ open tickets are listed, or the ticket to act on is picked from their own.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -85,6 +86,8 @@ MAX_FAILED_CHECKS = 3
 # Questions whose unusable answers climb the fallback ladder (the others re-ask as they
 # always did: a code has its own limits, a score or a time its own explanations).
 MISSABLE = ("ticket_number", "phone")
+# The answer to 确定要取消吗？ that keeps the ticket.
+_KEEP_TICKET = re.compile(r"不取消|别取消|先不|不撤|不用取消|不要取消|还是(?:来)?修|保留|keep it", re.I)
 # Where the conversation goes when the ticket form is left for something else.
 SWITCHES = {"report": "action_triage", "greet": "action_greet"}
 CODE_PROOF = "code"
@@ -526,7 +529,9 @@ class ValidateTicketForm(FormValidationAction):
             return {}
         if not fresh_answer(tracker, FORM_NAME) or latest_intent(tracker) in DIGRESSIONS:
             return {}
-        answer = yes_or_no(latest_text(tracker))
+        text = latest_text(tracker)
+        # 算了不取消了，还是来修吧: keeping the ticket, whatever else the words say.
+        answer = False if _KEEP_TICKET.search(text) else yes_or_no(text)
         if answer is None and latest_intent(tracker) in ("affirm", "deny"):
             answer = latest_intent(tracker) == "affirm"
         if answer is None:

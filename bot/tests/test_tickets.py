@@ -275,3 +275,11 @@ def test_a_greeting_instead_of_a_ticket_number_starts_over(recording, domain, po
     tracker.slots.update(switch_to="greet", requested_slot=None)
     _, after = run(ActionTicketOperation(), tracker, domain)
     assert after[-1] == {"event": "followup", "timestamp": None, "name": "action_greet"}
+
+
+def test_changing_ones_mind_at_the_cancel_question_keeps_the_ticket(recording, domain, portal):
+    from actions.tickets import _KEEP_TICKET
+
+    assert _KEEP_TICKET.search("算了不取消了，还是来修吧")
+    assert _KEEP_TICKET.search("先不取消")
+    assert not _KEEP_TICKET.search("确定取消")
