@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from portal.i18n import both, field_label
@@ -58,9 +58,13 @@ class Unauthorized(PortalError):
 
 
 class TooManyRequests(PortalError):
-    """Too many attempts in a short time."""
+    """Too many attempts in a short time; `retry_after` (seconds) becomes Retry-After."""
 
     status_code = 429
+
+    def __init__(self, key: str, *, retry_after: int = 300, **params: object) -> None:
+        super().__init__(key, **params)
+        self.retry_after = max(1, int(retry_after))
 
 
 class Invalid(PortalError):
@@ -70,6 +74,9 @@ class Invalid(PortalError):
 
     def __init__(self, key: str, *, field: str | None = None, **params: object) -> None:
         self.field = field
+        if field is not None and "field_zh" not in params:
+            # The field is named once, by its code; the message shows its label.
+            params["field_zh"], params["field_en"] = field_label(field)
         super().__init__(key, **params)
 
 
@@ -81,7 +88,7 @@ def error_response(exc: PortalError) -> JSONResponse:
     """The JSON answer for a PortalError (also for routes that must answer without raising)."""
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     if isinstance(exc, TooManyRequests):
-        headers = {"Retry-After": "300"}
+        headers = {"Retry-After": str(exc.retry_after)}
     extra: dict[str, Any] = {}
     if isinstance(exc, Invalid) and exc.field:
         extra["errors"] = [
@@ -124,6 +131,13 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "string_too_short": "validation.too_short",
         }.get(kind, "validation.invalid")
         zh, en = both(key, field_zh=zh_label, field_en=en_label)
+        limit = (err.get("ctx") or {}).get(
+            {"less_than_equal": "le", "greater_than_equal": "ge"}.get(kind, "")
+        )
+        if isinstance(limit, int) and (field == "id" or field.endswith("_id")):
+            # An id out of range (past every id column) says the range it must be in.
+            bound = "validation.at_most" if kind == "less_than_equal" else "validation.at_least"
+            zh, en = both(bound, field_zh=zh_label, field_en=en_label, limit=limit)
         out.append({"field": field, "loc": loc, "type": kind, "message_zh": zh, "message_en": en})
     return out
 
@@ -145,7 +159,16 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError | SATimeoutError)
 
 
+def nul_in_text(exc: BaseException) -> bool:
+    """Whether the database refused text holding a NUL character (PostgreSQL does; SQLite
+    stores it): bad input wherever it came from (a form, a query string, a path)."""
+    return isinstance(exc, DataError) and "NUL" in str(exc.orig)
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if nul_in_text(exc):
+        zh, en = both("error.nul_character")
+        return JSONResponse(_body("invalid_request", zh, en), status_code=422)
     if not database_unavailable(exc):
         return await _unexpected(request, exc)
     # A dropped or restarting database: tell the client to retry, not a 500 traceback.

@@ -5,9 +5,13 @@ from __future__ import annotations
 # Registers the flush hook that audits staff writes.
 import portal.audit.service  # noqa: E402,F401
 from portal.accounts.models import LoginAttempt, User
+from portal.analytics.boards_models import KpiTarget
 from portal.analytics.models import AnalyticsDirty, AnalyticsState, TicketStageFact
+from portal.analytics.rollup_models import AnalyticsColumn, AnalyticsDaily
 from portal.assets.models import Asset, Product, ProductModel
 from portal.audit.models import AuditRecord
+from portal.complaints.models import Complaint, ComplaintEvent, RevisitCall
+from portal.consults.models import Consult, ConsultMessage
 from portal.conversations.models import (
     AgentProfile,
     Conversation,
@@ -16,6 +20,7 @@ from portal.conversations.models import (
     ConversationNote,
     Message,
 )
+from portal.costs.models import CostCase
 from portal.customers.models import (
     ChannelIdentity,
     Customer,
@@ -27,9 +32,21 @@ from portal.database import Base
 from portal.dispatch.models import DispatchVisit, EngineerPosition
 from portal.fees.models import DistanceBand, Quote, QuoteLine, RateCard, RateLine, Receipt
 from portal.field.models import WorkRecord
-from portal.knowledge.models import KbFeedback, KbRevision, KbSearchLog, KbUnanswered
+from portal.knowledge.models import (
+    KbEntryReads,
+    KbFeedback,
+    KbRevision,
+    KbSearchLog,
+    KbUnanswered,
+)
 from portal.maintenance.models import MaintenanceOccurrence, MaintenancePlan, UsageReading
-from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
+from portal.masterdata.models import (
+    CertificateRule,
+    EngineerCertificate,
+    FaultCode,
+    WarrantyTerm,
+)
+from portal.networks.models import Attendance, Engineer, EngineerSkill, ServiceNetwork
 from portal.notifications.models import Notification
 from portal.parts.models import (
     DefectiveReturn,
@@ -40,6 +57,7 @@ from portal.parts.models import (
     StockLocation,
     StockMovement,
 )
+from portal.privacy.models import ErasureRequest
 from portal.settlement.models import (
     LedgerAccount,
     LedgerEntry,
@@ -52,6 +70,7 @@ from portal.settlement.models import (
 )
 from portal.sla.models import BusinessCalendar, CalendarDay, SlaPolicy, SlaTimer
 from portal.sop.models import StandardJob
+from portal.staff.models import AgentTeam, RecoveryCode
 from portal.tickets.models import (
     IdempotencyRecord,
     Ticket,
@@ -63,6 +82,17 @@ from portal.tickets.models import (
 from portal.wechat.models import WeChatAccessToken, WeChatDeliveryFailure, WeChatFollower
 
 __all__ = [
+    "Complaint",
+    "ComplaintEvent",
+    "RevisitCall",
+    "Consult",
+    "ConsultMessage",
+    "CostCase",
+    "ErasureRequest",
+    "CertificateRule",
+    "EngineerCertificate",
+    "FaultCode",
+    "KbEntryReads",
     "KbFeedback",
     "KbRevision",
     "KbSearchLog",
@@ -70,11 +100,17 @@ __all__ = [
     "MaintenanceOccurrence",
     "MaintenancePlan",
     "StandardJob",
+    "AgentTeam",
+    "RecoveryCode",
     "UsageReading",
+    "WarrantyTerm",
     "WorkRecord",
+    "AnalyticsColumn",
+    "AnalyticsDaily",
     "AnalyticsDirty",
     "AnalyticsState",
     "TicketStageFact",
+    "KpiTarget",
     "DefectiveReturn",
     "DistanceBand",
     "LedgerAccount",
@@ -117,6 +153,7 @@ __all__ = [
     "Product",
     "ProductModel",
     "ServiceNetwork",
+    "Attendance",
     "SlaPolicy",
     "SlaTimer",
     "TicketAttachment",

@@ -17,9 +17,36 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from portal import wiring
 from portal.config import ROOT, Settings
+from portal.conversations.rasa import rasa_auth_headers
+from portal.demo.seed import DEMO_STAFF, seed
+from portal.i18n import both
+from portal.migrate import upgrade
 
 MODEL_SCRIPT = ROOT / "scripts" / "bot_model.py"
+# Starts `rasa run` with RASA_TOKEN from the environment, so no secret is in `ps`.
+RASA_LAUNCHER = ROOT / "scripts" / "rasa_run.py"
+# The portal's own secrets, which the bot's processes have no use for.
+PORTAL_ONLY_ENV = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "WECHAT_APP_SECRET",
+    "WECHAT_TOKEN",
+    "WECHAT_AES_KEY",
+    "SMS_API_KEY",
+    "METRICS_TOKEN",
+)
+
+
+def rasa_command(settings: Settings) -> list[str]:
+    """`rasa run` through the launcher; the token travels in the environment (RASA_TOKEN)."""
+    return [str(settings.bot_env / "bin" / "python"), str(RASA_LAUNCHER)]
+
+
+def bot_environment(env: dict[str, str]) -> dict[str, str]:
+    """The environment for Rasa and the action server: without the portal's own secrets."""
+    return {k: v for k, v in env.items() if k not in PORTAL_ONLY_ENV}
 
 
 class StackError(RuntimeError):
@@ -132,10 +159,10 @@ class Stack:
             a_host, a_port = _host_port(settings.action_server_url)
             r_host, r_port = _host_port(settings.rasa_url)
             bot_env = {
-                **env,
+                **bot_environment(env),
                 "PORTAL_URL": portal_url,
                 "PORTAL_SERVICE_TOKEN": settings.bot_service_token,
-                "SANIC_HOST": a_host,
+                "ACTION_SERVER_HOST": a_host,
                 "ACTION_SERVER_URL": f"{settings.action_server_url.rstrip('/')}/webhook",
                 # endpoints.yml reads these; Rasa resolves a relative path from bot/.
                 "TRACKER_STORE_DIALECT": "sqlite",
@@ -145,14 +172,15 @@ class Stack:
             self.processes.append(
                 Process(
                     "actions",
+                    # Our server, not `rasa run actions`: it checks ACTION_SERVER_SECRET.
                     [
-                        str(bot_bin / "rasa"),
-                        "run",
-                        "actions",
+                        str(bot_bin / "python"),
+                        "-m",
+                        "actions.server",
+                        "--host",
+                        a_host,
                         "--port",
                         str(a_port),
-                        "--actions",
-                        "actions",
                     ],
                     settings.bot_dir,
                     bot_env,
@@ -163,11 +191,8 @@ class Stack:
                 Process(
                     "rasa",
                     [
-                        str(bot_bin / "rasa"),
-                        "run",
+                        *rasa_command(settings),
                         "--enable-api",
-                        "--auth-token",
-                        settings.rasa_token,
                         "-i",
                         r_host,
                         "-p",
@@ -207,6 +232,8 @@ class Stack:
                     settings.portal_host,
                     "--port",
                     str(settings.portal_port),
+                    # Ours (portal.access) logs each request without its query string.
+                    "--no-access-log",
                 ],
                 ROOT,
                 env,
@@ -261,23 +288,31 @@ class Stack:
 
 
 def prepare(settings: Settings, *, demo: str = "full") -> None:
-    """Migrate the database and load the demo data once ("full", or "minimal": staff only)."""
-    from portal.database import Database
-    from portal.demo.seed import seed
-    from portal.migrate import upgrade
-
+    """Migrate the database and, in demo mode only, load the demo data once ("full", or
+    "minimal": staff only). Outside demo mode nothing is seeded: no demo logins, ever."""
     upgrade(settings.effective_database_url)
-    db = Database(settings.effective_database_url)
+    if not settings.demo_mode:
+        print(" / ".join(both("config.no_seed")), flush=True)
+        return
+    # Wired like the app: the demo's history reaches the lifecycle's subscribers.
+    db = wiring.database(settings)
     with db.session() as session:
         if seed(session, size=demo):
             print("已载入演示数据 demo data loaded", flush=True)
     db.dispose()
 
 
+def _logins_line(settings: Settings) -> str:
+    """The demo logins (demo mode only), else how to make the first account."""
+    if not settings.demo_mode:
+        return "  " + " / ".join(both("config.no_seed"))
+    return "  演示模式 DEMO MODE. 演示账号 Demo logins: " + ", ".join(
+        f"{u} / {p} ({r})" for u, p, _n, r in DEMO_STAFF
+    )
+
+
 def run_forever(settings: Settings, *, with_bot: bool = True) -> int:
     """`make run`: prepare, start, print where everything is, stop on Ctrl-C."""
-    from portal.demo.seed import DEMO_STAFF
-
     prepare(settings)
     model = ensure_model(settings) if with_bot else None
     stack = Stack(settings, model=model, with_bot=with_bot)
@@ -292,8 +327,7 @@ def run_forever(settings: Settings, *, with_bot: bool = True) -> int:
         f"  Action server:                          {settings.action_server_url}\n"
         "  Workers: SLA scheduler, notification outbox (logs below)\n"
         f"  日志 Logs:                               {settings.var_dir / 'logs'}\n"
-        "  演示账号 Demo logins: "
-        + ", ".join(f"{u} / {p} ({r})" for u, p, _n, r in DEMO_STAFF)
+        + _logins_line(settings)
         + "\n按 Ctrl-C 停止 / Press Ctrl-C to stop."
     )
     return serve(stack, starting="starting portal, Rasa and the action server …", banner=banner)
@@ -346,7 +380,10 @@ http {{
     # else nginx's own. The access log shows it with the worker that answered and how long
     # the worker and the whole request took.
     map $http_x_request_id $req_id {{ default $http_x_request_id; '' $request_id; }}
-    log_format timed '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
+    # "$request_method $uri", not "$request": the query string (the widget's visitor id,
+    # WeChat's openid and signature) stays out of the log.
+    log_format timed '$remote_addr [$time_local] "$request_method $uri $server_protocol" '
+                     '$status $body_bytes_sent '
                      'req=$req_id upstream=$upstream_addr '
                      'upstream_s=$upstream_response_time request_s=$request_time';
     access_log {var}/logs/nginx-access.log timed;
@@ -400,6 +437,8 @@ ENDPOINTS = """\
 # any conversation.
 action_endpoint:
   url: {action_url}
+  headers:
+    X-Action-Secret: ${{ACTION_SERVER_SECRET}}
 tracker_store:
   type: SQL
   dialect: postgresql
@@ -522,10 +561,10 @@ class ScaledStack(Stack):
         )
         bot_bin = settings.bot_env / "bin"
         bot_env = {
-            **env,
+            **bot_environment(env),
             "PORTAL_URL": self.portal_url,
             "PORTAL_SERVICE_TOKEN": settings.bot_service_token,
-            "SANIC_HOST": a_host,
+            "ACTION_SERVER_HOST": a_host,
             "RASA_TELEMETRY_ENABLED": "false",
         }
         self.processes.append(
@@ -540,8 +579,9 @@ class ScaledStack(Stack):
         self.processes.append(
             Process(
                 "actions",
-                [str(bot_bin / "rasa"), "run", "actions", "--port", str(a_port)]
-                + ["--actions", "actions"],
+                # Our server, not `rasa run actions`: it checks ACTION_SERVER_SECRET.
+                [str(bot_bin / "python"), "-m", "actions.server", "--host", a_host]
+                + ["--port", str(a_port)],
                 settings.bot_dir,
                 bot_env,
                 logs / "actions.log",
@@ -552,8 +592,8 @@ class ScaledStack(Stack):
             self.processes.append(
                 Process(
                     f"rasa-{i + 1}",
-                    [str(bot_bin / "rasa"), "run", "--enable-api", "--auth-token"]
-                    + [settings.rasa_token, "-i", host, "-p", str(port), "--model", str(model)]
+                    [*rasa_command(settings), "--enable-api", "-i", host, "-p", str(port)]
+                    + ["--model", str(model)]
                     + ["--endpoints", str(endpoints), "--credentials", "credentials.yml"],
                     settings.bot_dir,
                     bot_env,
@@ -576,7 +616,7 @@ class ScaledStack(Stack):
                 Process(
                     f"portal-{i + 1}",
                     [sys.executable, "-m", "uvicorn", "portal.main:create_app", "--factory"]
-                    + ["--host", host, "--port", str(port)],
+                    + ["--host", host, "--port", str(port), "--no-access-log"],
                     ROOT,
                     env,
                     logs / f"portal-{i + 1}.log",
@@ -589,7 +629,7 @@ class ScaledStack(Stack):
         deadline = time.monotonic() + timeout
         pending = {
             **{f"{u}/healthz": "portal" for u in self.worker_urls},
-            **{f"{u}/status?token={self.settings.rasa_token}": "rasa" for u in self.rasa_urls},
+            **{f"{u}/status": "rasa" for u in self.rasa_urls},
             f"{self.portal_url}/healthz": "proxy",
         }
         last = "no answer yet"
@@ -602,8 +642,12 @@ class ScaledStack(Stack):
                         f"({process.log_path}):\n{process.log_tail()}"
                     )
             for url in list(pending):
+                # Rasa's /status wants its token: a JWT in the header, never in the URL.
+                headers = (
+                    rasa_auth_headers(self.settings.rasa_token) if pending[url] == "rasa" else {}
+                )
                 try:
-                    response = httpx.get(url, timeout=5)
+                    response = httpx.get(url, timeout=5, headers=headers)
                 except httpx.HTTPError as exc:
                     last = f"{url}: {exc!r}"
                     continue
@@ -634,8 +678,6 @@ def scaled_settings(settings: Settings, topology: Topology) -> Settings:
 
 def run_scaled(settings: Settings, topology: Topology) -> int:
     """`make run-scaled`: the production topology on this machine, until Ctrl-C."""
-    from portal.demo.seed import DEMO_STAFF
-
     try:
         settings = scaled_settings(settings, topology)
     except Exception as exc:  # PostgreSQL not there: say so plainly
@@ -659,8 +701,7 @@ def run_scaled(settings: Settings, topology: Topology) -> int:
         f"  Redis:                        {settings.redis_url}\n"
         f"  指标 Metrics / health:         {url}/metrics, {url}/readyz, {url}/healthz\n"
         f"  日志 Logs:                     {stack.logs}\n"
-        "  演示账号 Demo logins: "
-        + ", ".join(f"{u} / {p} ({r})" for u, p, _n, r in DEMO_STAFF)
+        + _logins_line(settings)
         + "\n按 Ctrl-C 停止 / Press Ctrl-C to stop."
     )
     starting = (

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from portal import csrf
 from portal.config import ROOT
-from portal.errors import Forbidden, PortalError, validation_errors
+from portal.errors import PortalError, validation_errors
 from portal.i18n import (
     ACTION_LABELS,
     CHANNEL_LABELS,
@@ -29,13 +29,15 @@ from portal.i18n import (
     label,
     t,
 )
-from portal.security import PageUser, Principal
+from portal.policies import DESK, STAFF
+from portal.privacy import masking
+from portal.security import Principal
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 LANG_COOKIE = "lang"
 FLASH_KEY = "flash"
 # Roles that work the service desk: they edit intake details and see customer records.
-DESK_ROLES = frozenset({"admin", "agent", "dispatcher"})
+DESK_ROLES = DESK.roles
 
 
 def request_lang(request: Request) -> Lang:
@@ -125,6 +127,10 @@ def _page_context(request: Request) -> dict[str, Any]:
         "user": getattr(request.state, "user", None),
         "flash": (flash.get(lang) or flash.get("zh")) if flash else None,
         "flash_kind": flash.get("kind") if flash else None,
+        # Demo mode is shown on every staff page, so nobody mistakes it for production.
+        "demo_mode": bool(
+            getattr(request.app.state, "settings", None) and request.app.state.settings.demo_mode
+        ),
         "STATUS_LABELS": STATUS_LABELS,
         "TICKET_TYPE_LABELS": TICKET_TYPE_LABELS,
     }
@@ -135,6 +141,8 @@ templates = Jinja2Templates(
 )
 templates.env.filters["local"] = _local
 templates.env.filters["filesize"] = _filesize
+# Phones shown to the page's reader as their role allows (portal.privacy.masking).
+masking.install(templates.env)
 # Defaults for pages rendered outside a staff request; the context processor localises them.
 templates.env.globals.update(
     t=t,
@@ -219,23 +227,9 @@ class PageRoute(APIRoute):
         return page_handler
 
 
-def page_staff(request: Request, user: PageUser) -> Principal:
-    """The logged-in staff member, remembered for the page header."""
-    request.state.user = user
-    return user
-
-
-Staff = Annotated[Principal, Depends(page_staff)]
-
-
-def desk_staff(user: Staff) -> Principal:
-    """A staff member of the service desk (agent, dispatcher, admin), or the 403 page."""
-    if user.role not in DESK_ROLES:
-        raise Forbidden("error.forbidden")
-    return user
-
-
-Desk = Annotated[Principal, Depends(desk_staff)]
+# Any staff member's page (the caller is remembered for the page header), and the desk's.
+Staff = Annotated[Principal, STAFF.page]
+Desk = Annotated[Principal, DESK.page]
 # Every page router: HTML errors, and the CSRF check on each POST.
 PAGE_ROUTER_OPTIONS: dict[str, Any] = {
     "route_class": PageRoute,
