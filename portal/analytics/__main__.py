@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from portal import wiring
 from portal.analytics.refresh import deadlines_from_settings, refresh
 from portal.config import get_settings
-from portal.database import Database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--full", action="store_true", help="recompute every ticket")
     args = parser.parse_args(argv)
     settings = get_settings()
-    db = Database(settings.effective_database_url)
+    db = wiring.database(settings)  # as every process builds it
     try:
         with db.session() as session:
             result = refresh(session, deadlines=deadlines_from_settings(settings), full=args.full)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement
 
+from portal.analytics import policies
 from portal.analytics.models import TicketStageFact
 from portal.errors import Forbidden
 from portal.security import Principal
@@ -22,8 +23,9 @@ DEFAULT_PERIOD = 30
 MAX_SPAN_DAYS = 3 * 366
 GRAINS = ("day", "week", "month")
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
-# Who may read the dashboards; a network manager sees only their own network, finance reads.
-READERS = frozenset({"admin", "dispatcher", "network_manager", "finance"})
+# Who may read the dashboards (the nav's links follow it): the `analytics.read` policy.
+READERS = policies.READ.roles
+
 
 F = TicketStageFact.__table__.c
 
@@ -99,13 +101,12 @@ class Filters:
 
     def scoped(self, principal: Principal) -> Filters:
         """The filters this reader may use: a network manager is held to their network."""
-        if principal.role not in READERS:
+        scope = policies.READ.scope(principal)
+        if scope.everything:
+            return self
+        if scope.network_id is None:
             raise Forbidden("error.forbidden")
-        if principal.role == "network_manager":
-            if principal.network_id is None:
-                raise Forbidden("error.forbidden")
-            return replace(self, network_id=principal.network_id, locked_network=True)
-        return self
+        return replace(self, network_id=scope.network_id, locked_network=True)
 
     # ---- SQL
 

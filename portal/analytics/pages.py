@@ -15,23 +15,34 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from portal.analytics import charts, exports, service
+from portal.analytics import charts, exports, service, targets
+from portal.analytics.attendance import attendance_rows, attended_utilisation
+from portal.analytics.complaints import complaint_figures
+from portal.analytics.consults import consult_figures
 from portal.analytics.filters import Filters
+from portal.analytics.policies import ReaderPage
 from portal.analytics.refresh import deadlines_from_settings, refresh
+from portal.complaints import policies as complaint_policies
 from portal.database import SessionDep, utcnow
-from portal.i18n import CHANNEL_LABELS, TICKET_TYPE_LABELS, Lang, label, t
-from portal.templating import PAGE_ROUTER_OPTIONS, Staff, duration, render, request_lang
+from portal.i18n import CHANNEL_LABELS, MESSAGES, TICKET_TYPE_LABELS, Lang, label, t
+from portal.knowledge import policies as kb_policies
+from portal.templating import PAGE_ROUTER_OPTIONS, duration, render, request_lang
 
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
 
 PAGE_SIZE = 50
-TABS = ("executive", "operations", "people", "quality", "eie")
+TABS = ("executive", "operations", "people", "quality", "eie", "map", "service", "rnd", "targets")
 PATHS = {
     "executive": "/analytics",
     "operations": "/analytics/operations",
     "people": "/analytics/people",
     "quality": "/analytics/quality",
     "eie": "/analytics/eie",
+    # The boards of analytics.boards_pages.
+    "map": "/analytics/map",
+    "service": "/analytics/service",
+    "rnd": "/analytics/rnd",
+    "targets": "/analytics/targets",
 }
 # How stale the facts may be when a page is read (tests set the app state to 0).
 DEFAULT_MAX_AGE_S = 60
@@ -114,6 +125,14 @@ def _page(
             "engineer_name", service.labels(session, "engineer", [f.engineer_id]).get(f.engineer_id)
         )
     tabs = [(tab, f"{PATHS[tab]}?{f.query()}", t(f"analytics.tab.{tab}", lang)) for tab in TABS]
+    goals = targets.load(session)
+
+    def tone(kpi: str, value: float | None, network_id: int | None = None) -> str:
+        """The tile's or cell's class against the KPI's target (analytics.targets)."""
+        found = goals.tone(kpi, value, network_id if network_id is not None else f.network_id)
+        return f"rag rag-{found}" if found else ""
+
+    context.setdefault("tone", tone)
     return render(
         request,
         f"analytics/{name}.html",
@@ -139,7 +158,7 @@ def _page(
 
 
 @router.get("/analytics", response_class=Response)
-def executive(request: Request, session: SessionDep, user: Staff) -> Response:
+def executive(request: Request, session: SessionDep, user: ReaderPage) -> Response:
     """Executive overview: headline KPIs, their trend, the nine EIE stages, networks."""
     f, now = prepare(request, session, user)
     lang = request_lang(request)
@@ -227,7 +246,7 @@ def _stage_chart(f: Filters, stages: dict[str, Any], lang: Lang) -> dict[str, An
 def operations(
     request: Request,
     session: SessionDep,
-    user: Staff,
+    user: ReaderPage,
     abnormal: Annotated[str, Query(max_length=32)] = "overdue",
 ) -> Response:
     """Service operations: SLA on-time rates, backlog ageing, exceptional tickets, the bot,
@@ -308,7 +327,9 @@ def operations(
             "odd": odd,
             "fill": fill,
             "bot": bot,
-            "can_edit_kb": user.role in ("knowledge_editor", "admin"),
+            "can_edit_kb": kb_policies.EDIT.allows(user),
+            "cx": complaint_figures(session, f, now=now),
+            "can_open_complaints": complaint_policies.READ.allows(user),
             "charts": {
                 "sla_trend": sla_trend,
                 "sla_networks": sla_networks,
@@ -336,7 +357,7 @@ def _age_name(edge: int, lang: Lang) -> str:
 
 
 @router.get("/analytics/people", response_class=Response)
-def people(request: Request, session: SessionDep, user: Staff) -> Response:
+def people(request: Request, session: SessionDep, user: ReaderPage) -> Response:
     """People: visits, time on the road and on site, utilisation, per engineer and network."""
     f, now = prepare(request, session, user)
     lang = request_lang(request)
@@ -371,6 +392,7 @@ def people(request: Request, session: SessionDep, user: Staff) -> Response:
         axis_name=t("analytics.unit.hours", lang),
     )
     visits = sum(r.visits for r in rows)
+    present = attendance_rows(session, f, rows, now=now)
     return _page(
         request,
         session,
@@ -382,6 +404,9 @@ def people(request: Request, session: SessionDep, user: Staff) -> Response:
             "staff": staff,
             "visits": visits,
             "utilisation": service.utilisation(rows),
+            "consults": consult_figures(session, f),
+            "attendance": present,
+            "attended_utilisation": attended_utilisation(present),
             "charts": {"utilisation": util_chart, "time": time_chart},
         },
         csv="engineers",
@@ -397,7 +422,7 @@ def _int_param(request: Request, name: str, default: int, high: int = 100_000) -
 
 
 @router.get("/analytics/quality", response_class=Response)
-def quality(request: Request, session: SessionDep, user: Staff) -> Response:
+def quality(request: Request, session: SessionDep, user: ReaderPage) -> Response:
     """Product quality: failure rates by product, model and region; MTBF and MTTR per model;
     repeat faults; fault codes; early / in-warranty / out-of-warranty trends."""
     f, now = prepare(request, session, user)
@@ -492,7 +517,7 @@ def quality(request: Request, session: SessionDep, user: Staff) -> Response:
 def eie(
     request: Request,
     session: SessionDep,
-    user: Staff,
+    user: ReaderPage,
     by: Annotated[str, Query(max_length=16)] = "network",
 ) -> Response:
     """The EIE model: t1–t9 with efficiency, intelligence and experience, by a dimension."""
@@ -547,7 +572,7 @@ def eie(
 def tickets(
     request: Request,
     session: SessionDep,
-    user: Staff,
+    user: ReaderPage,
     measure: Annotated[str, Query(max_length=40)] = "all",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -580,8 +605,6 @@ def tickets(
 def _measure_name(measure: str, lang: Lang) -> str:
     head, _, arg = measure.partition(":")
     key = f"analytics.measure.{measure.replace(':', '.')}"
-    from portal.i18n import MESSAGES
-
     if key in MESSAGES:
         return t(key, lang)
     if head == "stage" and arg in service.STAGE_NAMES:
@@ -592,6 +615,12 @@ def _measure_name(measure: str, lang: Lang) -> str:
         return t(f"analytics.warranty.{arg}", lang)
     if head == "abnormal" and arg in service.ABNORMAL_KINDS:
         return t(f"analytics.abnormal.{arg}", lang)
+    if head == "region" and arg:
+        return t("analytics.measure.region", lang, place=arg.replace("/", " "))
+    if head == "complaint_case":
+        return t("analytics.measure.complaint_case", lang)
+    if head == "unit" and arg:
+        return t("analytics.measure.unit", lang, id=arg)
     if head == "backlog" and arg:
         low, _, high = arg.partition("-")
         if high:
@@ -604,7 +633,7 @@ def _measure_name(measure: str, lang: Lang) -> str:
 def export(
     request: Request,
     session: SessionDep,
-    user: Staff,
+    user: ReaderPage,
     dataset: Annotated[str, Query(max_length=32)] = "tickets",
 ) -> Response:
     """One dashboard table as CSV (UTF-8 with BOM), with the page's filters."""

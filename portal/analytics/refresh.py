@@ -20,10 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import perf_counter
+from typing import Any
 
 from sqlalchemy import TextClause, bindparam, delete, func, insert, select, text, union, update
 from sqlalchemy.orm import Session
 
+from portal.analytics import rollups
 from portal.analytics.models import AnalyticsDirty, AnalyticsState, TicketStageFact
 from portal.analytics.sql import Dialect, prepare
 from portal.database import utcnow
@@ -222,6 +224,49 @@ def repeats_sql(*, full: bool) -> list[str]:
     ]
 
 
+Touched = dict[int, tuple[Any, ...]]
+# The fact columns the rollups read: a ticket whose row comes out the same in these (an
+# urge, a note) leaves the rollups as they are.
+NOT_ROLLED_UP = {"last_event_id", "number", "urgency", "customer_id", "asset_id", "fault_code",
+                 "age_days", "warranty_days_left", "parts_needed", "parts_waited",
+                 "waiting_parts_ts"}  # fmt: skip
+COMPARED = [c for c in FACT_COLUMNS if c not in NOT_ROLLED_UP]
+
+
+def _touched(session: Session) -> Touched:
+    """The fact rows of the dirty tickets and of every ticket on the same units (a refresh
+    can change those rows' repeat flags), by ticket: (day, visit day, the rest)."""
+    f = TicketStageFact.__table__.c
+    dirty = select(AnalyticsDirty.ticket_id)
+    units = union(
+        select(Ticket.asset_id).where(Ticket.id.in_(dirty), Ticket.asset_id.is_not(None)),
+        select(f.asset_id).where(f.ticket_id.in_(dirty), f.asset_id.is_not(None)),
+    )
+    rows = session.execute(
+        select(f.day, f.visit_day, *[f[name] for name in COMPARED]).where(
+            f.ticket_id.in_(dirty) | f.asset_id.in_(units)
+        )
+    ).all()
+    return {int(r.ticket_id): tuple(r) for r in rows}
+
+
+def _changed_days(before: Touched, after: Touched) -> tuple[set[str], set[str]]:
+    """The local days (of creation, of the first visit) whose rollups must be rewritten:
+    those of every row that changed, appeared or went."""
+    days: set[str] = set()
+    visit_days: set[str] = set()
+    for tid in set(before) | set(after):
+        old, new = before.get(tid), after.get(tid)
+        if old == new:
+            continue
+        for row in (old, new):
+            if row is not None:
+                days.add(row[0])
+                if row[1]:
+                    visit_days.add(row[1])
+    return days, visit_days
+
+
 def _params(deadlines: Deadlines) -> dict[str, object]:
     def seconds(minutes: int | None) -> float | None:
         return float(minutes * 60) if minutes else None
@@ -298,6 +343,7 @@ def refresh(
         session.execute(_statement(facts_sql(dialect, full=True)), params)
         for sql in repeats_sql(full=True):
             session.execute(text(sql))
+        rollups.rebuild(session, days=None, visit_days=None)
         count = session.scalar(select(func.count()).select_from(TicketStageFact)) or 0
     else:
         session.execute(delete(AnalyticsDirty))
@@ -308,6 +354,7 @@ def refresh(
         session.execute(insert(AnalyticsDirty).from_select(["ticket_id"], changed))
         count = session.scalar(select(func.count()).select_from(AnalyticsDirty)) or 0
         if count:
+            before = _touched(session)
             session.execute(
                 delete(TicketStageFact).where(
                     TicketStageFact.ticket_id.in_(select(AnalyticsDirty.ticket_id))
@@ -316,6 +363,9 @@ def refresh(
             session.execute(_statement(facts_sql(dialect, full=False)), params)
             for sql in repeats_sql(full=False):
                 session.execute(text(sql))
+            after = _touched(session)
+            days, visit_days = _changed_days(before, after)
+            rollups.rebuild(session, days=days, visit_days=visit_days)
             session.execute(delete(AnalyticsDirty))
     values: dict[str, object] = {"event_id": top, "ticket_mark": now, "refreshed_at": now}
     if full:

@@ -9,7 +9,7 @@ p·(n−1) — exactly what `percentile_cont` does.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,6 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
-    and_,
     case,
     cast,
     func,
@@ -251,9 +250,3 @@ def _fill(
         for name in measures:
             out.setdefault((g, name), Spread(0, None, None, None))
     return out
-
-
-def all_of(conds: Iterable[ColumnElement[bool]]) -> ColumnElement[bool]:
-    """The conjunction of the conditions (true when there are none)."""
-    conds = list(conds)
-    return and_(*conds) if conds else literal(True)

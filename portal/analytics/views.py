@@ -15,13 +15,13 @@ from fastapi import APIRouter, Query, Request
 from portal.analytics import service
 from portal.analytics.filters import Filters
 from portal.analytics.pages import fresh
+from portal.analytics.policies import Reader, Refresher
 from portal.analytics.refresh import deadlines_from_settings, refresh
 from portal.database import SessionDep, utcnow
-from portal.security import Principal, require_roles
+from portal.security import Principal
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
-Reader = Annotated[Principal, require_roles("dispatcher", "network_manager", "finance")]
-Admin = Annotated[Principal, require_roles()]
+Admin = Refresher
 
 
 def plain(value: Any) -> Any:

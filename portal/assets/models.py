@@ -29,7 +29,9 @@ class ProductModel(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    warranty_months: Mapped[int] = mapped_column(Integer, default=12)
+    warranty_months: Mapped[int] = mapped_column(Integer, default=12)  # 整机: the whole unit
+    # 主要部件 (compressor, motor, board): often longer than the unit's; 0 = same as the unit.
+    parts_warranty_months: Mapped[int] = mapped_column(Integer, default=0)
 
     product: Mapped[Product] = relationship(lazy="joined")
 
@@ -45,8 +47,13 @@ class Asset(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     address_id: Mapped[int | None] = mapped_column(ForeignKey("customer_addresses.id"))
     install_date: Mapped[date | None] = mapped_column(Date)
+    # The invoice's day: the warranty runs from it when known (else from the install date).
+    purchase_date: Mapped[date | None] = mapped_column(Date)
     warranty_end: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # desk: registered by the service desk; work_record: by an engineer completing a job.
+    origin: Mapped[str] = mapped_column(String(16), default="desk")
+    registered_by: Mapped[str] = mapped_column(String(64), default="")
 
     model: Mapped[ProductModel] = relationship(lazy="joined")
 

@@ -7,18 +7,18 @@ and after. Nothing has to remember to call it, so no staff write can slip past.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import Select, event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditRecord
 from portal.database import Base, utcnow
 
 ACTOR_KEY = "audit_actor"
-REDACTED = frozenset({"password_hash", "code_hash"})
+REDACTED = frozenset({"password_hash", "code_hash", "totp_secret"})
 # Rows that are themselves records of what happened; auditing them again adds nothing.
 SKIPPED = frozenset({"audit_log", "ticket_sequences", "idempotency_records", "login_attempts"})
 
@@ -26,7 +26,8 @@ SKIPPED = frozenset({"audit_log", "ticket_sequences", "idempotency_records", "lo
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, datetime | date):
+    # An engineer's working hours are times of day: a staff-made engineer was unauditable.
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     return value
 
@@ -91,22 +92,53 @@ def _after_flush(session: Session, _context: Any) -> None:
 event.listen(Session, "after_flush", _after_flush)
 
 
-def list_records(
-    session: Session,
+def _filtered(
+    stmt: Select[Any],
     *,
-    entity: str | None = None,
-    entity_id: str | None = None,
-    actor: str | None = None,
-    page: int = 1,
-    page_size: int = 50,
-) -> list[AuditRecord]:
-    """Audit records, newest first."""
-    stmt = select(AuditRecord)
+    entity: str | None,
+    entity_id: str | None,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[Any]:
     if entity:
         stmt = stmt.where(AuditRecord.entity == entity)
     if entity_id:
         stmt = stmt.where(AuditRecord.entity_id == entity_id)
     if actor:
         stmt = stmt.where(AuditRecord.actor == actor)
-    stmt = stmt.order_by(AuditRecord.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    if since is not None:
+        stmt = stmt.where(AuditRecord.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditRecord.created_at < until)
+    return stmt
+
+
+def list_records(
+    session: Session,
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    peek: bool = False,
+) -> list[AuditRecord]:
+    """Audit records, newest first; `since` inclusive, `until` exclusive. With `peek` one
+    record past the page comes too: whether there is a next page, without counting them all."""
+    stmt = _filtered(
+        select(AuditRecord),
+        entity=entity,
+        entity_id=entity_id,
+        actor=actor,
+        since=since,
+        until=until,
+    )
+    stmt = (
+        stmt.order_by(AuditRecord.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size + (1 if peek else 0))
+    )
     return list(session.scalars(stmt).all())

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from portal.config import Settings
+from portal.console.policies import ChatterPage
 from portal.console.views import knowledge_base, quick_replies
 from portal.conversations import service
 from portal.database import SessionDep
-from portal.errors import Forbidden
 from portal.i18n import MESSAGES
-from portal.templating import PAGE_ROUTER_OPTIONS, Staff, render, request_lang
+from portal.templating import DISPLAY_ZONE, PAGE_ROUTER_OPTIONS, render, request_lang
 
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
 
@@ -20,10 +20,9 @@ SCRIPT_KEYS = tuple(sorted(k for k in MESSAGES if k.startswith("ui.console.js.")
 
 
 @router.get("/console", response_class=Response)
-def console_page(request: Request, session: SessionDep, user: Staff) -> Response:
+def console_page(request: Request, session: SessionDep, user: ChatterPage) -> Response:
     """The agent console: queue, chats, the conversation, customer sidebar and tools."""
-    if user.role not in service.CHAT_ROLES or user.user_id is None:
-        raise Forbidden("error.forbidden")
+    assert user.user_id is not None  # a page session is always a staff member's
     settings: Settings = request.app.state.settings
     lang = request_lang(request)
     info = service.get_agent(
@@ -53,6 +52,8 @@ def console_page(request: Request, session: SessionDep, user: Staff) -> Response
                 "teams": teams,
                 "agents": agents,
                 "lang": lang,
+                # Staff pages show times in one zone, whatever the browser's (ui.times_note).
+                "timeZone": DISPLAY_ZONE.key,
                 "strings": strings,
             },
         },

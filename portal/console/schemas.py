@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from portal.conversations.schemas import NoteRead
 
 
 class MeRead(BaseModel):
@@ -47,7 +49,7 @@ class SidebarAsset(BaseModel):
 
 
 class SidebarTicket(BaseModel):
-    """One of the customer's tickets."""
+    """One of the customer's tickets, with the visit details an agent may correct."""
 
     number: str
     type: str
@@ -57,6 +59,33 @@ class SidebarTicket(BaseModel):
     fault_description: str
     created_at: datetime
     conversation_id: str | None
+    address: str = ""
+    preferred_time: str = Field(default="", description="As stored (2026-11-24 13:00-18:00)")
+    visit_label: str = Field(default="", description="The visit window in the reader's words")
+    phone: str = Field(default="", description="The contact number, as the reader may see it")
+    contact_name: str = ""
+    editable: bool = Field(default=False, description="Whether its visit details may change")
+
+
+class TicketVisitEdit(BaseModel):
+    """What an agent corrects on a ticket from the chat; only the fields sent change.
+
+    The address is read as intake reads it (official names of city and district), the visit
+    window as the bot reads it (明天下午, 周六上午, 2026-11-24 13:00-18:00)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    address: str | None = Field(default=None, max_length=255)
+    preferred_time: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=30)
+    customer_name: str | None = Field(default=None, max_length=100)
+
+
+class TicketVisitEdited(BaseModel):
+    """The ticket as it now stands, and the note the change left in the conversation."""
+
+    ticket: SidebarTicket
+    note: NoteRead | None
 
 
 class SidebarConversation(BaseModel):

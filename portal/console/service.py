@@ -15,11 +15,39 @@ from portal.console.schemas import (
 from portal.conversations import service as conversations
 from portal.database import utcnow
 from portal.i18n import STATUS_LABELS, Lang, label
+from portal.intake.windows import read_canonical
+from portal.privacy.masking import customer_phone, ticket_phone
 from portal.security import Principal
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
+from portal.tickets.models import Ticket
 
 TICKETS_SHOWN = 50
+# Mirrors tickets.service.update_ticket: the visit details are not offered for change where
+# the service would refuse.
+VISIT_LOCKED = lifecycle.TERMINAL | {"completed", "evaluated"}
+
+
+def sidebar_ticket(ticket: Ticket, *, principal: Principal, lang: Lang) -> SidebarTicket:
+    """One ticket as the sidebar shows it, its phone as this agent may see it."""
+    preferred = str(ticket.details.get("preferred_time") or "")
+    window = read_canonical(preferred)
+    return SidebarTicket(
+        number=ticket.number,
+        type=ticket.type,
+        status=ticket.status,
+        status_label=label(STATUS_LABELS, ticket.status, lang),
+        product=ticket.product,
+        fault_description=ticket.fault_description,
+        created_at=ticket.created_at,
+        conversation_id=ticket.conversation_id,
+        address=ticket.address,
+        preferred_time=preferred,
+        visit_label=window.label(lang) if window is not None else preferred,
+        phone=ticket_phone(principal, ticket),
+        contact_name=ticket.customer.name,
+        editable=ticket.status not in VISIT_LOCKED,
+    )
 
 
 def customer_context(
@@ -58,24 +86,12 @@ def customer_context(
     rows, _total = tickets.list_tickets(
         session, principal=principal, customer_id=customer.id, page_size=TICKETS_SHOWN
     )
-    shown = [
-        SidebarTicket(
-            number=ticket.number,
-            type=ticket.type,
-            status=ticket.status,
-            status_label=label(STATUS_LABELS, ticket.status, lang),
-            product=ticket.product,
-            fault_description=ticket.fault_description,
-            created_at=ticket.created_at,
-            conversation_id=ticket.conversation_id,
-        )
-        for ticket in rows
-    ]
+    shown = [sidebar_ticket(ticket, principal=principal, lang=lang) for ticket in rows]
     return CustomerContext(
         customer=SidebarCustomer(
             id=customer.id,
             name=customer.name,
-            phone=customer.phone,
+            phone=customer_phone(principal, customer),
             tier=customer.tier,
             addresses=[a.full for a in customer.addresses],
         ),

@@ -175,6 +175,11 @@ async def console_socket(websocket: WebSocket) -> None:
             event = await websocket.receive()
             if event["type"] == "websocket.disconnect":
                 break
+            # Every frame (a heartbeat at least every 20 s) re-reads who is behind the socket:
+            # an account disabled (or logged out everywhere) meanwhile is cut here.
+            if await run_in_threadpool(_agent_id, websocket) is None:
+                await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+                break
             hub.presence.seen(agent_id)
             raw = event.get("text")
             if raw is None:

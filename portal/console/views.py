@@ -10,15 +10,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from portal import csrf
 from portal.config import Settings
+from portal.console import flows as console_flows
 from portal.console import service as console_service
-from portal.console.schemas import CustomerContext, KbHit, KbResult, MeRead
-from portal.conversations import service
+from portal.console.policies import Chatter, Configurer
+from portal.console.schemas import (
+    CustomerContext,
+    KbHit,
+    KbResult,
+    MeRead,
+    TicketVisitEdit,
+    TicketVisitEdited,
+)
+from portal.conversations import service, snapshots
 from portal.conversations.flows import ConversationHub
 from portal.conversations.schemas import (
     AgentStatus,
@@ -39,8 +48,10 @@ from portal.conversations.schemas import (
 from portal.database import SessionDep
 from portal.errors import Forbidden
 from portal.i18n import MESSAGES, Lang, t
+from portal.ids import IdPath
 from portal.knowledge import service as knowledge
-from portal.security import CurrentPrincipal, Principal
+from portal.privacy import masking
+from portal.security import Principal
 from portal.tickets.schemas import TicketCreate
 
 router = APIRouter(prefix="/console", tags=["console"])
@@ -48,10 +59,8 @@ router = APIRouter(prefix="/console", tags=["console"])
 QUICK_REPLY_KEYS = tuple(sorted(k for k in MESSAGES if k.startswith("console.quick.")))
 
 
-async def chat_staff(request: Request, principal: CurrentPrincipal) -> Principal:
+async def chat_staff(request: Request, principal: Chatter) -> Principal:
     """A staff member who chats with customers; cookie-authenticated writes need CSRF."""
-    if principal.kind != "staff" or principal.role not in service.CHAT_ROLES:
-        raise Forbidden("error.forbidden")
     if request.method not in csrf.SAFE_METHODS and "authorization" not in request.headers:
         await csrf.protect(request)
     hub: ConversationHub = request.app.state.hub
@@ -161,25 +170,30 @@ async def agents(request: Request, _s: Supervisor) -> list[AgentStatus]:
 
 @router.put("/agents/{user_id}", response_model=ProfileUpdate)
 def save_profile(
-    user_id: int, body: ProfileUpdate, request: Request, session: SessionDep, agent: Agent
+    user_id: IdPath,
+    body: ProfileUpdate,
+    request: Request,
+    session: SessionDep,
+    agent: Agent,
+    _admin: Configurer,
 ) -> ProfileUpdate:
     """Set an agent's concurrent-chat limit, skills, team and supervisor flag (admins)."""
-    if agent.role != "admin":
-        raise Forbidden("error.forbidden")
     service.get_agent(session, user_id=user_id, default_max=1)  # 404 for non-agents
     service.save_profile(session, user_id=user_id, **body.model_dump())
     return body
 
 
 @router.get("/conversations/{public_id}", response_model=ConversationDetail)
-async def conversation(public_id: str, request: Request, _agent: Agent) -> ConversationDetail:
-    """The bot's summary, the full transcript, internal notes and the handoff history."""
-    return await _hub(request).detail(public_id)
+async def conversation(public_id: str, request: Request, agent: Agent) -> ConversationDetail:
+    """The bot's summary, the full transcript, internal notes and the handoff history
+    (phone numbers in it masked unless the caller holds the chat)."""
+    detail = await _hub(request).detail(public_id)
+    return masking.transcript_for(agent, detail)
 
 
 @router.get("/attachments/{attachment_id}", response_class=FileResponse)
 def attachment(
-    attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    attachment_id: IdPath,
     request: Request,
     session: SessionDep,
     _agent: Agent,
@@ -271,8 +285,17 @@ async def transfer(
 
 @router.post("/conversations/{public_id}/end", status_code=status.HTTP_204_NO_CONTENT)
 async def end(public_id: str, request: Request, agent: Agent) -> Response:
-    """End the chat: the bot answers again and the customer is asked for a rating."""
+    """Hand the chat back to the bot (交回机器人): it answers again, where the conversation
+    left off, and the customer is asked to rate the agent's service."""
     await _hub(request).do_end(public_id=public_id, agent_id=_uid(agent))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/conversations/{public_id}/close", status_code=status.HTTP_204_NO_CONTENT)
+async def close(public_id: str, request: Request, agent: Agent) -> Response:
+    """End the service and close the conversation (结束并关闭): the customer is told; what
+    they write next starts a new conversation with the bot."""
+    await _hub(request).do_close(public_id=public_id, agent_id=_uid(agent))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -289,6 +312,31 @@ async def create_ticket(
         public_id=public_id, principal=agent, data=body
     )
     return TicketCreated(id=ticket_id, number=number, status=state, conversation_id=public_id)
+
+
+@router.patch("/conversations/{public_id}/tickets/{number}", response_model=TicketVisitEdited)
+def edit_ticket_visit(
+    public_id: str,
+    number: str,
+    body: TicketVisitEdit,
+    request: Request,
+    session: SessionDep,
+    agent: Agent,
+) -> TicketVisitEdited:
+    """Correct a ticket of this chat's customer: the visit address (read into official place
+    names, as intake does), the visit window (明天下午 …) and the contact phone and name."""
+    ticket, note = console_flows.edit_visit(
+        session,
+        public_id=public_id,
+        number=number,
+        data=body,
+        principal=agent,
+        lang=_lang(request),
+    )
+    names = {agent.user_id: agent.name} if agent.user_id else {}
+    return TicketVisitEdited(
+        ticket=ticket, note=snapshots.note_read(note, names) if note is not None else None
+    )
 
 
 @router.get("/kb", response_model=KbResult)

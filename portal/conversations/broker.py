@@ -91,7 +91,3 @@ class InProcessBroker:
                 subs.discard(sub)
                 if not subs:
                     del self._subscribers[topic]
-
-    def subscriber_count(self, topic: str) -> int:
-        """How many subscribers a topic has (for tests and health)."""
-        return len(self._subscribers.get(topic, ()))

@@ -23,6 +23,7 @@ from portal.config import Settings, get_settings
 from portal.conversations import service, snapshots
 from portal.conversations.broker import Broker, Event, InProcessBroker, Subscription
 from portal.conversations.models import Conversation
+from portal.conversations.phrases import mask_check_codes
 from portal.conversations.presence import Presence
 from portal.conversations.rasa import RasaClient
 from portal.conversations.routing import Candidate, Need
@@ -37,6 +38,7 @@ from portal.conversations.schemas import (
 )
 from portal.database import Database, utcnow
 from portal.i18n import Lang, t
+from portal.privacy.masking import mask_phones_in
 from portal.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -156,11 +158,13 @@ class HubCore(abc.ABC):
         self._senders: dict[str, Sender] = {}
         self._typing: dict[str, TypingSender] = {}
         # Several workers (`router` given): one decides offers at a time, the others keep a
-        # copy of its offers, passes and round-robin position (see QueueClock). Alone, this
-        # worker decides.
+        # copy of its offers, passes, misses and round-robin position (see QueueClock).
+        # Alone, this worker decides.
         self.router = router
         self._offers: dict[int, Offer] = {}
+        # Per waiting conversation: agents who declined its offer, and who let one time out.
         self._passed: defaultdict[int, set[int]] = defaultdict(set)
+        self._missed: defaultdict[int, set[int]] = defaultdict(set)
         self._turn_last: int | None = None
         self._shared_seq = 0  # the router's publications of its offers, numbered
         self._copied: tuple[str, int] = ("", 0)  # the router and number of our copy
@@ -297,8 +301,10 @@ class HubCore(abc.ABC):
                 id=message.id or 0,
                 direction=message.direction,
                 author=message.author,
-                text=message.text,
-                html=snapshots.rendered(message.direction, message.author, message.text),
+                text=mask_check_codes(message.text),
+                html=snapshots.rendered(
+                    message.direction, message.author, mask_check_codes(message.text)
+                ),
                 buttons=[{"title": b.title, "payload": b.payload} for b in message.buttons],
                 image_url=message.image_url,
                 created_at=message.created_at or utcnow(),
@@ -310,10 +316,20 @@ class HubCore(abc.ABC):
             "conversation": conversation.public_id,
             "message": data.model_dump(mode="json"),
         }
-        topics = ["supervisors"]
+        # Supervisors watch chats they do not hold: typed phone numbers reach them masked,
+        # as the console's transcript shows them (portal/privacy/masking.py).
+        watched = data.model_copy(
+            update={
+                "text": mask_phones_in(data.text),
+                "html": mask_phones_in(data.html) if data.html is not None else None,
+            }
+        )
+        # The holder's copy first: a supervisor who holds the chat keeps the first of the two.
+        events: list[tuple[str, Event]] = []
         if conversation.agent_id:
-            topics.append(f"agent:{conversation.agent_id}")
-        return [(topic, event) for topic in topics]
+            events.append((f"agent:{conversation.agent_id}", event))
+        events.append(("supervisors", {**event, "message": watched.model_dump(mode="json")}))
+        return events
 
     def _live_event(self, conversation: Conversation, preview: str) -> tuple[str, Event]:
         item = snapshots.live_item(conversation, preview)
@@ -349,9 +365,6 @@ class HubCore(abc.ABC):
         await self.broker.publish(
             "supervisors", {"type": "agents", "items": _dump(await self.agent_statuses())}
         )
-
-    def _lock_for(self, conversation: Conversation) -> AbstractAsyncContextManager[Any]:
-        return self._locks[(conversation.channel, conversation.sender_id)]
 
     async def _conversation_lock(self, public_id: str) -> AbstractAsyncContextManager[Any]:
         key = await run_in_threadpool(self._key_of, public_id)

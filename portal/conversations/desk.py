@@ -35,14 +35,11 @@ class AgentDesk(HubCore):
             session, user_id=user_id, default_max=self.settings.handoff_default_max_chats
         )
 
-    def _load(self, session: Session, agent_id: int, *, besides: int | None = None) -> int:
-        owned = service.active_counts(session).get(agent_id, 0)
-        # With several workers `_offers` is this worker's copy of the router's offers, so an
-        # agent's load is counted alike whichever worker asks.
-        offered = sum(
-            1 for cid, o in self._offers.items() if o.agent_id == agent_id and cid != besides
-        )
-        return owned + offered
+    def _owned_count(self, session: Session, agent_id: int) -> int:
+        """The chats an agent has accepted: what their concurrent-chat limit counts. Offers
+        they hold do not count (an offer never stops them taking a chat; the router
+        withdraws the offers they no longer have room for)."""
+        return service.active_counts(session).get(agent_id, 0)
 
     async def do_accept(self, *, public_id: str, agent_id: int, pickup: bool = False) -> None:
         """The agent takes a waiting conversation (or, `pickup`, one still with the bot)."""
@@ -53,6 +50,7 @@ class AgentDesk(HubCore):
             )
             self._offers.pop(conversation_id, None)
             self._passed.pop(conversation_id, None)
+            self._missed.pop(conversation_id, None)
         await self._apply(effects)
 
     def _accept(self, public_id: str, agent_id: int, pickup: bool) -> tuple[Effects, int]:
@@ -97,9 +95,7 @@ class AgentDesk(HubCore):
             raise Conflict("error.agent_offline")
         candidate = candidate_of(agent)
         need = need_of(conversation)
-        why = refusal(
-            candidate, need, load=self._load(session, agent.user_id, besides=conversation.id)
-        )
+        why = refusal(candidate, need, load=self._owned_count(session, agent.user_id))
         if why == "limit":
             raise Conflict("error.chat_limit", limit=agent.max_chats)
         if why is not None and conversation.state == "waiting":
@@ -235,7 +231,7 @@ class AgentDesk(HubCore):
                 if target.user_id == previous:
                     raise Conflict("error.transfer_same")
                 if self.presence.status(target.user_id) == "offline" or (
-                    self._load(session, target.user_id) >= target.max_chats
+                    self._owned_count(session, target.user_id) >= target.max_chats
                 ):
                     raise Conflict("error.agent_unavailable", agent=target.display_name)
                 service.change_state(
@@ -284,13 +280,22 @@ class AgentDesk(HubCore):
             return effects
 
     async def do_end(self, *, public_id: str, agent_id: int) -> None:
-        """End the chat: the bot answers again, and the customer is asked for a rating."""
+        """Hand the chat back to the bot (交回机器人): the bot answers again, where the
+        conversation left off, and the customer is asked to rate the agent's service."""
         lock = await self._conversation_lock(public_id)
         async with lock:
-            effects = await run_in_threadpool(self._end, public_id, agent_id)
+            effects = await run_in_threadpool(self._finish, public_id, agent_id, "end")
         await self._apply(effects)
 
-    def _end(self, public_id: str, agent_id: int) -> Effects:
+    async def do_close(self, *, public_id: str, agent_id: int) -> None:
+        """End the service and close the conversation (结束并关闭): the customer is told it
+        is over; what they write next opens a new conversation with the bot."""
+        lock = await self._conversation_lock(public_id)
+        async with lock:
+            effects = await run_in_threadpool(self._finish, public_id, agent_id, "close")
+        await self._apply(effects)
+
+    def _finish(self, public_id: str, agent_id: int, kind: str) -> Effects:
         with self.db.session() as session:
             conversation = service.get_by_public_id(session, public_id=public_id)
             agent = self._agent(session, agent_id)
@@ -299,38 +304,39 @@ class AgentDesk(HubCore):
             if conversation.state != "waiting":
                 conversation, agent = self._owned(session, public_id, agent_id)
             previous = conversation.agent_id or 0
-            closed = self._closed_event(conversation, "ended")
+            reason = "ended" if kind == "end" else "closed"
+            closed = self._closed_event(conversation, reason)
             was_waiting = conversation.state == "waiting"
             service.change_state(
-                session, conversation=conversation, kind="end", actor=f"user:{agent_id}"
+                session, conversation=conversation, kind=kind, actor=f"user:{agent_id}"
             )
             conversation.team = None
-            told = [self._say(session, conversation, Notice("hub.ended"))]
+            told = [self._say(session, conversation, Notice(f"hub.{reason}"))]
             if self.settings.handoff_csat:
+                # Closed too: the customer's answer comes back to this conversation
+                # (flows._store_inbound), while anything else they write opens the next one.
                 conversation.csat_pending = True
-                told.append(
-                    self._say(
-                        session,
-                        conversation,
-                        Notice(
-                            "hub.csat.ask",
-                            buttons=tuple(
-                                (f"hub.csat.score.{n}", f'/csat{{"score":{n}}}')
-                                for n in range(5, 0, -1)
-                            ),
-                        ),
-                    )
-                )
+                told.append(self._say(session, conversation, self._csat_question()))
             effects = Effects(
                 deliver=told,
                 chats_of={previous},
                 agents=True,
                 queue=was_waiting,
                 route=True,
-                tracker={conversation.public_id: False},
+                # Back to the bot: Rasa's tracker resumes. Closed: it is never used again.
+                tracker={conversation.public_id: False} if kind == "end" else {},
             )
             effects.publish += [(f"agent:{previous}", closed), ("supervisors", closed)]
             return effects
+
+    @staticmethod
+    def _csat_question() -> Notice:
+        return Notice(
+            "hub.csat.ask",
+            buttons=tuple(
+                (f"hub.csat.score.{n}", f'/csat{{"score":{n}}}') for n in range(5, 0, -1)
+            ),
+        )
 
     async def do_create_ticket(
         self, *, public_id: str, principal: Principal, data: TicketCreate

@@ -66,7 +66,7 @@ from portal.errors import PortalError
 from portal.i18n import STATUS_LABELS, Lang, label, t
 from portal.observability.context import bind_conversation
 from portal.observability.metrics import BOT_FALLBACKS, BOT_REPLY_REPAIRS, HUB_SHORTCUTS
-from portal.security import Principal
+from portal.security import Principal, Role
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
 from portal.tickets.models import Ticket, TicketEvent
@@ -255,7 +255,8 @@ class ConversationHub(AgentDesk, QueueClock):
 
     def _store_inbound(self, message: ChannelMessage) -> _Inbound | None:
         with self.db.session() as session:
-            conversation = service.get_or_open(
+            rated = self._closed_awaiting_rating(session, message)
+            conversation = rated or service.get_or_open(
                 session, channel=message.channel, sender_id=message.sender_id
             )
             previous = service.last_outbound(session, conversation_id=conversation.id)
@@ -268,9 +269,34 @@ class ConversationHub(AgentDesk, QueueClock):
                 image_url=message.image_url,
                 channel_message_id=message.message_id,
             )
+            if stored is None and message.extra.get("resume") == "1":
+                # A channel recovering a turn that a crash cut short (portal.wechat.push):
+                # the message was stored, its answer never was; run the turn on it now.
+                stored = session.scalars(
+                    select(Message).where(
+                        Message.conversation_id == conversation.id,
+                        Message.direction == "in",
+                        Message.channel_message_id == message.message_id,
+                    )
+                ).first()
             if stored is None:
                 return None
             effects = Effects()
+            if rated is not None:  # the answer to a closed chat's rating question
+                return _Inbound(
+                    conversation_id=rated.id,
+                    public_id=rated.public_id,
+                    state="bot",  # answered here by the hub's thanks, never by Rasa
+                    rating=parse_rating(message),
+                    handed_off=False,
+                    effects=effects,
+                    lang=turn_lang(rated, message.text),
+                    previous=previous.text if previous is not None else None,
+                    wants_human=False,
+                    summary="",
+                    ticket_rating=None,
+                    replies=[],
+                )
             state = conversation.state
             lang = turn_lang(conversation, message.text)
             replies: list[ChannelMessage] = []
@@ -325,6 +351,24 @@ class ConversationHub(AgentDesk, QueueClock):
                 ticket_rating=ticket_rating,
                 replies=replies,
             )
+
+    @staticmethod
+    def _closed_awaiting_rating(session: Session, message: ChannelMessage) -> Conversation | None:
+        """The conversation an agent closed (结束并关闭) with its rating question still open,
+        when this message answers it and no newer conversation has begun."""
+        if parse_rating(message) is None:
+            return None
+        if service.find_conversation(session, channel=message.channel, sender_id=message.sender_id):
+            return None
+        last = session.scalars(
+            select(Conversation)
+            .where(
+                Conversation.channel == message.channel,
+                Conversation.sender_id == message.sender_id,
+            )
+            .order_by(Conversation.id.desc())
+        ).first()
+        return last if last is not None and last.csat_pending else None
 
     def _acknowledged(self, session: Session, conversation: Conversation) -> bool:
         """Whether the customer was told in this wait that their messages will be seen."""
@@ -475,7 +519,7 @@ class ConversationHub(AgentDesk, QueueClock):
             ticket = session.get_one(Ticket, ticket_id)
             customer = Principal(
                 kind="customer",
-                role=lifecycle.CUSTOMER,
+                role=Role(lifecycle.CUSTOMER),
                 name="chat",
                 customer_id=ticket.customer_id,
             )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from portal.i18n import MESSAGES
+
 # Whole-message requests for a person, compared trimmed, case-folded, with inner spaces
 # collapsed and trailing punctuation dropped. Only whole messages: 人工智能是什么 and
 # 客服电话多少 are questions for the bot.
@@ -141,6 +143,16 @@ def mask_codes(text: str) -> str:
     return _CODE.sub(CODE_MASK, text)
 
 
+# A ticket's check code as our own messages give it ("校验码 123456", "check code 123456").
+_CHECK_CODE = re.compile(r"(校验码|check code)(\s*[:：]?\s*)(\d{6})", re.IGNORECASE)
+
+
+def mask_check_codes(text: str) -> str:
+    """The text with the ticket check codes it gives masked: they are the customer's, and
+    staff never need them (they may read the ticket anyway)."""
+    return _CHECK_CODE.sub(lambda m: m.group(1) + m.group(2) + CODE_MASK, text)
+
+
 def codes_in(text: str) -> list[str]:
     """The code-shaped runs of digits in the text, as typed."""
     return _CODE.findall(text)
@@ -160,8 +172,6 @@ _APOLOGY_KEYS = ("hub.fallback.sorry", "hub.fallback.unavailable", "hub.fallback
 
 def is_hub_apology(text: str) -> bool:
     """Whether a reply is the hub answering for a bot that gave nothing usable."""
-    from portal.i18n import MESSAGES
-
     starts = tuple(s for key in _APOLOGY_KEYS for s in MESSAGES[key])
     return text.startswith(starts)
 

@@ -2,8 +2,8 @@
 limits and skills, escalating long waits, and giving a gone agent's chats back to the queue.
 
 With several workers (a router lease given) one worker at a time is the router: only it
-plans offers, escalates and requeues. After each change it publishes its offers, passes and
-round-robin position; every other worker keeps that copy (the console's queue shows
+plans offers, escalates and requeues. After each change it publishes its offers, passes,
+misses and round-robin position; every other worker keeps that copy (the console's queue shows
 `offered_to`, an agent's load counts offers) and sends what it learns (a decline, a change
 that calls for re-routing) to the router instead of planning. The copy is what a worker
 starts from when it takes the lease over.
@@ -32,7 +32,7 @@ from portal.conversations.core import (
     need_of,
 )
 from portal.conversations.models import AgentProfile, Conversation
-from portal.conversations.routing import plan_offers
+from portal.conversations.routing import excess_offers, plan_offers
 from portal.database import utcnow
 from portal.errors import Conflict
 from portal.notifications import service as notifications
@@ -100,7 +100,13 @@ class QueueClock(HubCore):
             now = self.clock()
             changed = False
             for cid, offer in list(self._offers.items()):
-                if offer.expires <= now or self.presence.status(offer.agent_id) != "online":
+                if offer.expires <= now:
+                    # Not answered in time: the agent is not at their desk. Withdrawn, and
+                    # not offered to them again (it waits in the queue, where they may take it).
+                    del self._offers[cid]
+                    self._missed[cid].add(offer.agent_id)
+                    changed = True
+                elif self.presence.status(offer.agent_id) != "online":
                     del self._offers[cid]
                     self._passed[cid].add(offer.agent_id)
                     changed = True
@@ -135,6 +141,7 @@ class QueueClock(HubCore):
                 [cid, o.agent_id, max(o.expires - now, 0.0)] for cid, o in self._offers.items()
             ],
             "passed": [[cid, sorted(ids)] for cid, ids in self._passed.items() if ids],
+            "missed": [[cid, sorted(ids)] for cid, ids in self._missed.items() if ids],
             "last": self._turn_last,
         }
 
@@ -189,6 +196,10 @@ class QueueClock(HubCore):
         self._passed = defaultdict(
             set, {int(cid): set(map(int, ids)) for cid, ids in event["passed"]}
         )
+        # A router of an older release publishes no misses.
+        self._missed = defaultdict(
+            set, {int(cid): set(map(int, ids)) for cid, ids in event.get("missed", [])}
+        )
         last = event["last"]
         self._turn_last = None if last is None else int(last)
         self._copied = (origin, seq)
@@ -202,18 +213,29 @@ class QueueClock(HubCore):
             stale = [cid for cid in self._offers if cid not in waiting]
             for cid in stale:
                 del self._offers[cid]
-            for cid in [cid for cid in self._passed if cid not in waiting]:
-                del self._passed[cid]
-            agents = [
-                a
-                for a in service.list_agents(
-                    session, default_max=self.settings.handoff_default_max_chats
-                )
-                if self.presence.status(a.user_id) == "online"
-            ]
+            for seen in (self._passed, self._missed):
+                for cid in [cid for cid in seen if cid not in waiting]:
+                    del seen[cid]
+            everyone = service.list_agents(
+                session, default_max=self.settings.handoff_default_max_chats
+            )
+            owned = dict(service.active_counts(session))
+            # An agent who took chats (from the queue, a pick-up, a transfer) may hold more
+            # offers than they have room for now: those furthest back in the queue go back
+            # for others.
+            held = [(e.conversation.id, self._offers.get(e.conversation.id)) for e in entries]
+            withdrawn = excess_offers(
+                [(cid, offer.agent_id) for cid, offer in held if offer is not None],
+                owned=owned,
+                limits={a.user_id: a.max_chats for a in everyone},
+            )
+            for cid in withdrawn:
+                del self._offers[cid]
+            changed = bool(stale or withdrawn)
+            agents = [a for a in everyone if self.presence.status(a.user_id) == "online"]
             if not agents:
-                return [], bool(stale)
-            loads = dict(service.active_counts(session))
+                return [], changed
+            loads = dict(owned)
             for offer in self._offers.values():
                 loads[offer.agent_id] = loads.get(offer.agent_id, 0) + 1
             needs = [
@@ -225,9 +247,10 @@ class QueueClock(HubCore):
                 loads=loads,
                 last=self._turn_last,
                 passed={cid: frozenset(s) for cid, s in self._passed.items()},
+                missed={cid: frozenset(s) for cid, s in self._missed.items()},
             )
             public = {e.conversation.id: e.conversation.public_id for e in entries}
-            return [(cid, aid, public[cid]) for cid, aid in offers], bool(stale)
+            return [(cid, aid, public[cid]) for cid, aid in offers], changed
 
     async def _escalate_long_waits(self) -> None:
         escalated = await run_in_threadpool(self._escalate)

@@ -3,6 +3,10 @@ pausing and resuming the bot around a takeover and for ending a turn Rasa left o
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
 import time
 from typing import Any
@@ -12,6 +16,46 @@ import httpx
 from portal.observability.metrics import chat_turn_timer
 
 log = logging.getLogger(__name__)
+
+
+# Rasa 3.6 reads its --auth-token only from a `?token=` query string, which every access log
+# and httpx's request log then carry. So the Rasa server runs with a JWT secret instead
+# (scripts/rasa_run.py hands it RASA_TOKEN from the environment), and the portal proves it
+# holds the token with a short-lived HS256 JWT in the Authorization header; `role: admin` is
+# what Rasa's server asks of a caller of its conversation and status endpoints.
+JWT_LIFETIME_S = 300
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def rasa_jwt(secret: str, *, now: float | None = None) -> str:
+    """A JWT (HS256) for Rasa's HTTP API, signed with the shared RASA_TOKEN."""
+    issued = int(now if now is not None else time.time())
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = {"user": {"username": "portal", "role": "admin"}, "iat": issued}
+    claims["exp"] = issued + JWT_LIFETIME_S
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    signature = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256)
+    return f"{header}.{payload}.{_b64(signature.digest())}"
+
+
+def rasa_auth_headers(secret: str) -> dict[str, str]:
+    """The Authorization header for Rasa's HTTP API; none when no token is configured."""
+    return {"Authorization": f"Bearer {rasa_jwt(secret)}"} if secret else {}
+
+
+def verify_rasa_jwt(header: str | None, secret: str) -> bool:
+    """Whether an Authorization header carries a current JWT signed with `secret` (for fakes)."""
+    if not header or not header.startswith("Bearer ") or header.count(".") != 2:
+        return False
+    head, payload, signature = header.removeprefix("Bearer ").split(".")
+    expected = hmac.new(secret.encode(), f"{head}.{payload}".encode(), hashlib.sha256)
+    if not hmac.compare_digest(_b64(expected.digest()), signature):
+        return False
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return bool(claims.get("exp", 0) >= time.time())
 
 
 class BotUnavailable(Exception):
@@ -82,7 +126,7 @@ class RasaClient:
         try:
             response = await self.http.post(
                 f"{self.base_url}/conversations/{sender}/tracker/events",
-                params={"token": self.token} if self.token else None,
+                headers=rasa_auth_headers(self.token),
                 json=body,
                 timeout=self.timeout_s,
             )

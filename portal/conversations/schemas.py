@@ -137,6 +137,9 @@ class AgentStatus(BaseModel):
     languages: list[str]
     supervisor: bool
     chats: list[str] = []
+    offers: list[str] = Field(
+        default=[], description="Waiting conversations offered to this agent now (public ids)"
+    )
 
 
 class ConversationDetail(BaseModel):

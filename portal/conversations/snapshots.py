@@ -16,7 +16,7 @@ from knowledge_base.render import to_html
 from portal.accounts.service import display_names
 from portal.conversations import service
 from portal.conversations.models import Conversation, ConversationNote, Message
-from portal.conversations.phrases import asks_for_code, codes_in, mask_codes
+from portal.conversations.phrases import asks_for_code, codes_in, mask_check_codes, mask_codes
 from portal.conversations.schemas import (
     AgentStatus,
     ChatItem,
@@ -28,6 +28,7 @@ from portal.conversations.schemas import (
     QueueItem,
 )
 from portal.customers.models import Customer
+from portal.privacy.masking import mask_phone, mask_phones_in
 
 PREVIEW = 80
 # Whose messages can ask a customer for a one-time code (an agent who asks wants to see it).
@@ -52,8 +53,8 @@ def message_read(message: Message, *, text: str | None = None) -> MessageRead:
         id=message.id,
         direction=message.direction,
         author=message.author,
-        text=message.text if text is None else text,
-        html=rendered(message.direction, message.author, message.text),
+        text=mask_check_codes(message.text if text is None else text),
+        html=rendered(message.direction, message.author, mask_check_codes(message.text)),
         buttons=[{"title": b["title"], "payload": b["payload"]} for b in message.buttons],
         image_url=message.image_url,
         agent_id=message.agent_id,
@@ -90,7 +91,7 @@ def transcript(messages: Sequence[Message]) -> list[MessageRead]:
 def staff_text(session: Session, message: Message) -> str:
     """One message's text as staff read it, looking back for a question for a code."""
     if message.direction != "in" or not codes_in(message.text):
-        return message.text
+        return mask_check_codes(message.text)
     before = service.messages_before(
         session, conversation_id=message.conversation_id, before_id=message.id
     )
@@ -138,7 +139,7 @@ def _customers(session: Session, conversations: Iterable[Conversation]) -> dict[
 def _name(conversation: Conversation, customers: Mapping[int, Customer]) -> str:
     customer = customers.get(conversation.customer_id or 0)
     if customer is not None:
-        return customer.name or customer.phone
+        return customer.name or mask_phone(customer.phone)
     return ""
 
 
@@ -147,13 +148,18 @@ def _vip(conversation: Conversation, customers: Mapping[int, Customer]) -> bool:
     return customer is not None and customer.tier == "vip"
 
 
-def _previews(session: Session, conversations: list[Conversation]) -> dict[int, str]:
+def _previews(
+    session: Session, conversations: list[Conversation], *, held: bool = False
+) -> dict[int, str]:
     # The hub's own notices (queued, agent joined, the acknowledgement) say nothing an agent
     # choosing a chat needs: the preview is the last thing the customer or a responder said.
+    # Every agent sees the queue's and the bot's chats: typed phone numbers masked there;
+    # `held` (an agent's own chats) shows them as typed.
     last = service.last_messages(
         session, conversation_ids=[c.id for c in conversations], skip_authors=("system",)
     )
-    return {cid: staff_text(session, m)[:PREVIEW] for cid, m in last.items()}
+    shown = (lambda text: text) if held else mask_phones_in
+    return {cid: shown(staff_text(session, m))[:PREVIEW] for cid, m in last.items()}
 
 
 def queue_items(session: Session, *, offers: Mapping[int, int]) -> list[QueueItem]:
@@ -187,7 +193,7 @@ def queue_items(session: Session, *, offers: Mapping[int, int]) -> list[QueueIte
 def chat_items(session: Session, conversations: list[Conversation]) -> list[ChatItem]:
     """Owned conversations as a chat list shows them."""
     customers = _customers(session, conversations)
-    previews = _previews(session, conversations)
+    previews = _previews(session, conversations, held=True)
     return [
         ChatItem(
             public_id=c.public_id,
@@ -210,7 +216,7 @@ def live_item(conversation: Conversation, preview: str, customer_name: str = "")
         public_id=conversation.public_id,
         channel=conversation.channel,
         customer_name=customer_name,
-        preview=preview[:PREVIEW],
+        preview=mask_phones_in(preview)[:PREVIEW],
         last_message_at=conversation.last_message_at,
     )
 
@@ -229,27 +235,31 @@ def agent_statuses(
     status_of: Callable[[int], str],
     offers: Mapping[int, int],
 ) -> list[AgentStatus]:
-    """Every agent's status, load (chats plus open offers) and live conversations."""
+    """Every agent's status, load (chats plus open offers), live conversations and the
+    waiting conversations offered to them."""
     chats: dict[int, list[str]] = {}
     for conversation in service.agent_chats(session):
         if conversation.agent_id is not None:
             chats.setdefault(conversation.agent_id, []).append(conversation.public_id)
-    offered: dict[int, int] = {}
-    for agent_id in offers.values():
-        offered[agent_id] = offered.get(agent_id, 0) + 1
+    offered: dict[int, list[str]] = {}
+    waiting = {e.conversation.id: e.conversation.public_id for e in service.queue(session)}
+    for conversation_id, agent_id in offers.items():
+        if conversation_id in waiting:
+            offered.setdefault(agent_id, []).append(waiting[conversation_id])
     return [
         AgentStatus(
             user_id=a.user_id,
             name=a.display_name,
             role=a.role,
             status=status_of(a.user_id),  # type: ignore[arg-type]
-            load=len(chats.get(a.user_id, [])) + offered.get(a.user_id, 0),
+            load=len(chats.get(a.user_id, [])) + len(offered.get(a.user_id, [])),
             max_chats=a.max_chats,
             team=a.team,
             product_lines=list(a.product_lines),
             languages=list(a.languages),
             supervisor=a.supervisor,
             chats=chats.get(a.user_id, []),
+            offers=offered.get(a.user_id, []),
         )
         for a in service.list_agents(session, default_max=default_max)
     ]
@@ -268,7 +278,7 @@ def detail(session: Session, *, conversation: Conversation) -> ConversationDetai
         public_id=conversation.public_id,
         channel=conversation.channel,
         state=conversation.state,
-        customer_name=(customer.name or customer.phone) if customer else "",
+        customer_name=(customer.name or mask_phone(customer.phone)) if customer else "",
         vip=customer is not None and customer.tier == "vip",
         customer_id=customer.id if customer else None,
         agent_id=conversation.agent_id,

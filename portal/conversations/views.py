@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Request, status
 
 from portal.conversations import service, snapshots
 from portal.conversations.flows import ConversationHub
+from portal.conversations.policies import HandingOff, Reader
 from portal.conversations.schemas import ConversationRead, HandoffRequest, HandoffResult
 from portal.database import SessionDep
-from portal.security import Principal, require_roles
+from portal.privacy import masking
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
-CanRead = Annotated[Principal, require_roles("bot", "agent", "dispatcher")]
-BotOnly = Annotated[Principal, require_roles("bot")]
+CanRead = Reader
+BotOnly = HandingOff
 
 
 @router.get("/{public_id}", response_model=ConversationRead)
-def get_conversation(public_id: str, session: SessionDep, _p: CanRead) -> ConversationRead:
-    """One conversation and its full transcript (one-time codes masked)."""
+def get_conversation(public_id: str, session: SessionDep, principal: CanRead) -> ConversationRead:
+    """One conversation and its full transcript (one-time codes masked; phone numbers typed
+    in it masked too unless the caller holds the chat or is an administrator, as in the
+    console)."""
     conversation = service.get_by_public_id(session, public_id=public_id)
-    messages = service.list_messages(session, conversation_id=conversation.id)
+    messages = snapshots.transcript(service.list_messages(session, conversation_id=conversation.id))
+    holds = conversation.agent_id is not None and conversation.agent_id == principal.user_id
+    if principal.role != "admin" and not holds:
+        messages = [
+            m.model_copy(
+                update={
+                    "text": masking.mask_phones_in(m.text),
+                    "html": masking.mask_phones_in(m.html) if m.html is not None else None,
+                }
+            )
+            for m in messages
+        ]
     return ConversationRead(
         public_id=conversation.public_id,
         channel=conversation.channel,
         state=conversation.state,
-        messages=snapshots.transcript(messages),
+        messages=messages,
     )
 
 

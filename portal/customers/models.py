@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import Base, UTCDateTime, utcnow
 
+# What an erased customer's (unique) phone column holds instead of a number: portal.privacy.
+ERASED_PREFIX = "erased:"
+
 
 class Customer(Base):
     """A person who owns products and asks for service; found by any of their phones."""
@@ -29,6 +32,11 @@ class Customer(Base):
     addresses: Mapped[list[CustomerAddress]] = relationship(
         back_populates="customer", lazy="selectin", order_by="CustomerAddress.id"
     )
+
+    @property
+    def is_erased(self) -> bool:
+        """Whether the customer was anonymised at their request or by retention."""
+        return self.phone.startswith(ERASED_PREFIX)
 
 
 class CustomerPhone(Base):
@@ -93,6 +101,21 @@ class OneTimeCode(Base):
     channel: Mapped[str] = mapped_column(String(32), default="")
     external_id: Mapped[str] = mapped_column(String(128), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Who asked: "ip:<address>" on the public routes, "chat:<channel>:<sender>" from the bot;
+    # the per-requester limits count these.
+    requester: Mapped[str] = mapped_column(String(160), default="", index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class CodeAttempt(Base):
+    """One check of a one-time code, right or wrong: the daily failure caps count these."""
+
+    __tablename__ = "code_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    requester: Mapped[str] = mapped_column(String(160), default="", index=True)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from portal.assets.service import list_assets
 from portal.customers import service
 from portal.database import SessionDep
+from portal.ids import IdPath
 from portal.templating import PAGE_ROUTER_OPTIONS, Desk, render, shanghai_today
 from portal.tickets.service import list_tickets
 
@@ -45,7 +46,7 @@ def customer_list(
 
 @router.get("/customers/{customer_id}", response_class=Response)
 def customer_detail(
-    request: Request, customer_id: int, session: SessionDep, user: Desk
+    request: Request, customer_id: IdPath, session: SessionDep, user: Desk
 ) -> Response:
     """One customer: phones, addresses, assets with their warranty, and tickets."""
     customer = service.get_customer(session, customer_id=customer_id)

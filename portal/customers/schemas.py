@@ -11,13 +11,16 @@ from portal.tickets.schemas import normalize_phone
 
 
 class CodeRequest(BaseModel):
-    """Ask for a one-time code on a phone, optionally to bind a channel identity."""
+    """Ask for a one-time code on a phone (to sign in).
+
+    `channel` and `external_id` are refused when given: a channel identity (an openid, a
+    widget visitor) is bound only from inside its own channel, never named from outside."""
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     phone: str = Field(max_length=30, examples=["13800138000"])
-    channel: str = Field(default="", max_length=32)
-    external_id: str = Field(default="", max_length=128)
+    channel: str = Field(default="", max_length=32, description="Not accepted; leave empty.")
+    external_id: str = Field(default="", max_length=128, description="Not accepted; leave empty.")
 
     @field_validator("phone")
     @classmethod

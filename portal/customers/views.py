@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
+from channels.rest.client_ip import request_address
 from portal.config import Settings
-from portal.customers import service
+from portal.customers import policies, service
 from portal.customers.models import Customer
+from portal.customers.policies import Editor, Lister, Reader
 from portal.customers.schemas import (
     AddressRead,
     CodeRequest,
@@ -21,58 +24,89 @@ from portal.customers.schemas import (
     CustomerUpdate,
 )
 from portal.database import SessionDep
-from portal.errors import Forbidden, Invalid, NotFound, error_response
-from portal.security import CurrentPrincipal, Principal, issue_customer_token, require_roles
+from portal.errors import Invalid, NotFound, error_response
+from portal.ids import IdPath
+from portal.privacy.masking import customer_phone
+from portal.security import Principal, Scope, issue_customer_token
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 auth_router = APIRouter(prefix="/customer-auth", tags=["customers"])
 
-Desk = Annotated[Principal, require_roles("agent", "dispatcher", "bot")]
 PURPOSE = "sign_in"
-# Bounded like the column (int4), so an absurd id is a 422, not a driver overflow (500).
-CustomerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def to_read(customer: Customer) -> CustomerRead:
-    """The API shape of a customer."""
+def to_read(customer: Customer, principal: Principal) -> CustomerRead:
+    """The API shape of a customer, its phones as the caller may see them."""
     return CustomerRead(
         id=customer.id,
         name=customer.name,
-        phone=customer.phone,
+        phone=customer_phone(principal, customer),
         tier=customer.tier,
         wechat_openid=customer.wechat_openid,
         created_at=customer.created_at,
-        phones=[customer.phone, *(p.phone for p in customer.phones)],
+        phones=[
+            customer_phone(principal, customer, p)
+            for p in (customer.phone, *(p.phone for p in customer.phones))
+        ],
         addresses=[AddressRead.model_validate(a) for a in customer.addresses],
     )
 
 
-@auth_router.post("/code", response_model=CodeSent, status_code=status.HTTP_202_ACCEPTED)
-def request_code(data: CodeRequest, request: Request, session: SessionDep) -> CodeSent:
-    """Send a 6-digit code to the phone (SMS through the outbox); one a minute."""
+def _requester(request: Request) -> str:
+    """The client address the code limits count (behind TRUSTED_PROXIES, the forwarded one)."""
     settings: Settings = request.app.state.settings
-    service.request_code(
-        session,
-        secret=settings.secret_key,
-        phone=data.phone,
-        purpose=PURPOSE,
-        ttl_s=settings.otp_ttl_s,
-        demo_mode=settings.demo_mode,
-        channel=data.channel,
-        external_id=data.external_id,
-    )
+    return service.ip_requester(request_address(request, settings.proxies))
+
+
+def _inside_channel_only(data: CodeRequest) -> None:
+    """A channel identity is bound from inside its channel (WeChat, the chat), never here:
+    otherwise whoever proves their own phone could take over someone else's openid."""
+    if data.channel or data.external_id:
+        raise Invalid("error.identity_outside_channel", field="channel")
+
+
+@auth_router.post(
+    "/code",
+    response_model=CodeSent,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={429: {"description": "Too soon, or over a cap; see Retry-After"}},
+)
+def request_code(
+    data: CodeRequest, request: Request, session: SessionDep
+) -> CodeSent | JSONResponse:
+    """Send a 6-digit code to the phone (SMS through the outbox): one a minute, a few a day
+    per phone and an hour per client address, within a daily SMS budget."""
+    _inside_channel_only(data)
+    settings: Settings = request.app.state.settings
+    try:
+        service.request_code(
+            session,
+            secret=settings.secret_key,
+            phone=data.phone,
+            purpose=PURPOSE,
+            ttl_s=settings.otp_ttl_s,
+            demo_mode=settings.demo_mode,
+            requester=_requester(request),
+            limits=service.CodeLimits.from_settings(settings),
+        )
+    except service.BudgetReached as exc:
+        return error_response(exc)  # answered, so the admins' alarm is committed
     return CodeSent(expires_in=settings.otp_ttl_s)
 
 
 @auth_router.post(
     "/verify",
     response_model=CustomerToken,
-    responses={422: {"description": "Wrong, used or expired code"}},
+    responses={
+        422: {"description": "Wrong, used or expired code"},
+        429: {"description": "Too many wrong codes; see Retry-After"},
+    },
 )
 def verify_code(
     data: CodeVerify, request: Request, session: SessionDep
 ) -> CustomerToken | JSONResponse:
-    """Check the code; returns the customer's token and binds the channel identity if given."""
+    """Check the code; returns the customer's token."""
+    _inside_channel_only(data)
     settings: Settings = request.app.state.settings
     try:
         customer = service.verify_code(
@@ -81,8 +115,8 @@ def verify_code(
             phone=data.phone,
             code=data.code,
             purpose=PURPOSE,
-            channel=data.channel,
-            external_id=data.external_id,
+            requester=_requester(request),
+            limits=service.CodeLimits.from_settings(settings),
         )
     except Invalid as exc:
         # Answered, not raised, so the counted attempt is committed and 5 misses burn the code.
@@ -95,7 +129,7 @@ def verify_code(
 @router.get("", response_model=CustomerPage)
 def list_customers(
     session: SessionDep,
-    _p: Desk,
+    _p: Lister,
     q: Annotated[str | None, Query(max_length=64)] = None,
     tier: Annotated[str | None, Query(pattern=r"^(normal|vip)$")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -104,40 +138,37 @@ def list_customers(
     """Customers by name or phone."""
     rows, total = service.list_customers(session, q=q, tier=tier, page=page, page_size=page_size)
     return CustomerPage(
-        items=[to_read(c) for c in rows], total=total, page=page, page_size=page_size
+        items=[to_read(c, _p) for c in rows], total=total, page=page, page_size=page_size
     )
 
 
-def _visible_customer(session: SessionDep, customer_id: int, principal: Principal) -> Customer:
-    may = principal.role in {"admin", "agent", "dispatcher", "bot"} or (
-        principal.customer_id == customer_id
-    )
-    if not may:
+def _visible_customer(session: SessionDep, customer_id: int, scope: Scope) -> Customer:
+    """The customer, if the caller's scope holds them; 404 (as for none) otherwise."""
+    stmt = policies.visible_to(select(Customer).where(Customer.id == customer_id), scope)
+    customer = session.scalars(stmt).first()
+    if customer is None:
         raise NotFound("object.customer")
-    return service.get_customer(session, customer_id=customer_id)
+    return customer
 
 
 @router.get("/{customer_id}", response_model=CustomerRead)
-def get_customer(
-    customer_id: CustomerId, session: SessionDep, principal: CurrentPrincipal
-) -> CustomerRead:
+def get_customer(customer_id: IdPath, session: SessionDep, principal: Reader) -> CustomerRead:
     """One customer (desk staff, or the customer themselves)."""
-    return to_read(_visible_customer(session, customer_id, principal))
+    scope = policies.READ.scope(principal)
+    return to_read(_visible_customer(session, customer_id, scope), principal)
 
 
 @router.patch("/{customer_id}", response_model=CustomerRead)
 def update_customer(
-    customer_id: CustomerId,
+    customer_id: IdPath,
     data: CustomerUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Editor,
 ) -> CustomerRead:
     """Change a customer's name or tier (desk staff)."""
-    customer = _visible_customer(session, customer_id, principal)
-    if principal.role not in {"admin", "agent", "dispatcher"}:
-        raise Forbidden("error.forbidden")
+    customer = _visible_customer(session, customer_id, policies.EDIT.scope(principal))
     for key, value in data.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(customer, key, value)
     session.flush()
-    return to_read(customer)
+    return to_read(customer, principal)

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
-    """A product model: code, name and standard warranty."""
+    """A product model: code, name and whole-unit warranty (never shorter than what the FAQ
+    publishes for its category: demo.assets.WARRANTY_TERMS)."""
 
     code: str
     name: str
@@ -29,8 +30,8 @@ PRODUCTS: tuple[ProductSpec, ...] = (
         "洗衣机",
         "滚筒洗衣机",
         (
-            ModelSpec("WM-100", "滚筒洗衣机 8公斤 变频", 24),
-            ModelSpec("WM-200", "滚筒洗衣机 10公斤 洗烘一体", 24),
+            ModelSpec("WM-100", "滚筒洗衣机 8公斤 变频", 36),
+            ModelSpec("WM-200", "滚筒洗衣机 10公斤 洗烘一体", 36),
             ModelSpec("WM-300", "滚筒洗衣机 12公斤 直驱", 36),
         ),
     ),
@@ -38,31 +39,31 @@ PRODUCTS: tuple[ProductSpec, ...] = (
         "洗衣机",
         "波轮洗衣机",
         (
-            ModelSpec("WM-150", "波轮洗衣机 8公斤", 12),
-            ModelSpec("WM-250", "波轮洗衣机 10公斤 直驱变频", 24),
+            ModelSpec("WM-150", "波轮洗衣机 8公斤", 36),
+            ModelSpec("WM-250", "波轮洗衣机 10公斤 直驱变频", 36),
         ),
     ),
     ProductSpec(
         "空调",
         "挂式空调",
         (
-            ModelSpec("AC-120", "挂式空调 大1匹 一级能效", 36),
-            ModelSpec("AC-150", "挂式空调 1.5匹 一级能效", 36),
+            ModelSpec("AC-120", "挂式空调 大1匹 一级能效", 72),
+            ModelSpec("AC-150", "挂式空调 1.5匹 一级能效", 72),
         ),
     ),
     ProductSpec(
         "空调",
         "柜式空调",
         (
-            ModelSpec("AC-250", "柜式空调 2匹 变频", 36),
-            ModelSpec("AC-350", "柜式空调 3匹 变频", 36),
+            ModelSpec("AC-250", "柜式空调 2匹 变频", 72),
+            ModelSpec("AC-350", "柜式空调 3匹 变频", 72),
         ),
     ),
     ProductSpec(
         "冰箱",
         "多门冰箱",
         (
-            ModelSpec("RF-300", "三门冰箱 301升", 24),
+            ModelSpec("RF-300", "三门冰箱 301升", 36),
             ModelSpec("RF-500", "对开门冰箱 510升 风冷", 36),
             ModelSpec("RF-600", "十字四门冰箱 600升", 36),
         ),
@@ -71,11 +72,11 @@ PRODUCTS: tuple[ProductSpec, ...] = (
         "热水器",
         "燃气热水器",
         (
-            ModelSpec("WH-130", "燃气热水器 13升 恒温", 24),
+            ModelSpec("WH-130", "燃气热水器 13升 恒温", 36),
             ModelSpec("WH-160", "燃气热水器 16升 零冷水", 36),
         ),
     ),
-    ProductSpec("热水器", "电热水器", (ModelSpec("WH-060", "电热水器 60升 速热", 24),)),
+    ProductSpec("热水器", "电热水器", (ModelSpec("WH-060", "电热水器 60升 速热", 36),)),
     ProductSpec(
         "油烟机",
         "吸油烟机",

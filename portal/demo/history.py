@@ -27,6 +27,8 @@ def write(session: Session, plans: Sequence[Plan], *, progress: bool = True) -> 
                 ticket.engineer_id = step.assign.row.id
             elif step.action == "engineer_reject":
                 ticket.engineer_id = None
+            if step.action == "complete" and plan.unit_by_completion:
+                _link_unit(ticket, plan)  # registered from the work record on completion
             lifecycle.apply(
                 session,
                 ticket=ticket,
@@ -71,10 +73,15 @@ def _create(session: Session, plan: Plan, numbers: list[str]) -> Ticket:
     details = dict(plan.details)
     if plan.repeat_of is not None:
         details["repeat_of"] = numbers[plan.repeat_of]
-    ticket.asset_id = unit.row.id
-    ticket.model_code = unit.model_code
-    ticket.serial_number = unit.row.serial_number
+    if not plan.unit_by_completion:
+        _link_unit(ticket, plan)
     ticket.city = site.city
     ticket.district = site.district
     ticket.details = details
     return ticket
+
+
+def _link_unit(ticket: Ticket, plan: Plan) -> None:
+    ticket.asset_id = plan.unit.row.id
+    ticket.model_code = plan.unit.model_code
+    ticket.serial_number = plan.unit.row.serial_number

@@ -20,16 +20,17 @@ from portal.demo import catalog
 from portal.fees import service as fees
 from portal.fees.models import DistanceBand, Quote, QuoteLine, RateLine
 from portal.networks.models import Engineer, ServiceNetwork
+from portal.networks.service import OUTLET
 from portal.parts import service as parts
 from portal.parts.models import Part
-from portal.security import Principal
+from portal.security import Principal, Role
 from portal.settlement import flows as settlement_flows
 from portal.settlement import ledger
 from portal.settlement import service as settlement
 from portal.tickets.models import Ticket, TicketEvent
 
 ACTOR = "system:demo"
-FINANCE = Principal(kind="service", role="finance", name="demo-finance")
+FINANCE = Principal(kind="service", role=Role.FINANCE, name="demo-finance")
 CATEGORY_CODES = {
     "洗衣机": "WM",
     "空调": "AC",
@@ -157,6 +158,9 @@ def _rate_card(session: Session, *, now: datetime) -> None:
     )
 
 
+OUTLET_STOCK = 6  # of each part, in a 伞下店's store
+
+
 def _stock(session: Session, *, catalogue: dict[tuple[str, str], Part], now: datetime) -> None:
     """Plenty centrally; a few of each at every network store and in every van."""
     start = now - timedelta(days=60)
@@ -176,9 +180,16 @@ def _stock(session: Session, *, catalogue: dict[tuple[str, str], Part], now: dat
         for i, net in enumerate(networks):
             store = parts.network_location(session, network=net)
             qty = 6 + (i + part.id) % 5
+            # A 伞下店's store is fed from its parent's warehouse (which holds that much more).
+            qty += OUTLET_STOCK * sum(n.parent_id == net.id and n.kind == OUTLET for n in networks)
+            parent = next((n for n in networks if n.id == net.parent_id), None)
+            if net.kind == OUTLET and parent is not None:
+                source, qty = parts.network_location(session, network=parent), OUTLET_STOCK
+            else:
+                source = central
             parts.transfer(
                 session,
-                source=central,
+                source=source,
                 target=store,
                 part=part,
                 quantity=qty,
@@ -355,7 +366,7 @@ def seed_parts(session: Session, *, now: datetime, progress: bool = True) -> Non
     # Last month's statements have moved on: networks confirmed, finance approved and paid
     # most, one network disputes; this month's stay drafts.
     for i, st in enumerate(settlement.list_statements(session, period=last, party="network")):
-        manager = Principal(kind="service", role="admin", name="demo", network_id=st.network_id)
+        manager = Principal(kind="service", role=Role.ADMIN, name="demo", network_id=st.network_id)
         if i == 1:
             settlement.act(
                 session,
@@ -370,7 +381,7 @@ def seed_parts(session: Session, *, now: datetime, progress: bool = True) -> Non
         if i % 3 != 2:
             settlement.act(session, statement=st, action="pay", principal=manager)
     for st in settlement.list_statements(session, period=last, party="engineer"):
-        manager = Principal(kind="service", role="admin", name="demo")
+        manager = Principal(kind="service", role=Role.ADMIN, name="demo")
         settlement.act(session, statement=st, action="confirm", principal=manager)
     steps.update()
     steps.close()

@@ -43,6 +43,8 @@ class Plan:
     details: dict[str, Any] = field(default_factory=dict)
     repeat_of: int | None = None  # index of the earlier plan this fault repeats
     new_install: bool = False
+    # A bot ticket that names no unit: the engineer registers it on completion (demo.assets).
+    unit_by_completion: bool = False
     steps: list[Step] = field(default_factory=list)
 
     @property

@@ -19,6 +19,8 @@ DEMO_STAFF: tuple[tuple[str, str, str, str], ...] = (
     ("editor", "editor123", "知识编辑小陈", "knowledge_editor"),
     ("manager", "manager123", "网点主管老张", "network_manager"),
     ("engineer", "engineer123", "工程师小刘", "engineer"),
+    ("expert", "expert123", "技术专家老王", "expert"),
+    ("quality", "quality123", "工厂质量小吴", "quality"),
 )
 
 # The generated managers and engineers share these, so hashing stays a handful of calls.

@@ -9,6 +9,7 @@ one wins and the other gets a 409.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,21 +20,23 @@ from sqlalchemy.orm import Session
 
 from portal.database import utcnow
 from portal.dispatch import service
-from portal.dispatch.parts import NoParts, PartsPlanner, Reservation
+from portal.dispatch.parts import PartLine, PartsPlanner, Reservation
 from portal.dispatch.planning import Leg, Plan, Stop, build, order_stops, schedule, solve
-from portal.dispatch.scoring import DispatchSettings, Ranked
-from portal.errors import Conflict, Forbidden, Invalid, PortalError
+from portal.dispatch.scoring import DispatchSettings, Job, Ranked, Worker
+from portal.errors import Conflict, Forbidden, Invalid, NotFound, PortalError
 from portal.i18n import both
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox
-from portal.security import Principal
+from portal.places.service import city_key
+from portal.security import Principal, Role
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
-from portal.tickets.models import Ticket
+from portal.tickets.models import Ticket, TicketEvent
 from portal.tickets.schemas import TransitionRequest
 
-SYSTEM = Principal(kind="service", role=lifecycle.SYSTEM, name="dispatch")
+log = logging.getLogger(__name__)
+SYSTEM = Principal(kind="service", role=Role.SYSTEM, name="dispatch")
 # transition() wants it for "reopen" only; dispatch never reopens.
 _REOPEN_WINDOW = timedelta(days=30)
 # Statuses in which a ticket has an engineer who may be replaced (改派).
@@ -100,7 +103,7 @@ def _assign_locked(
     reason: str,
     day: date,
     source: str,
-    planner: PartsPlanner,
+    planner: PartsPlanner | None,
     check: Callable[[Ticket], None] | None = None,
 ) -> Assigned:
     ticket = service.lock_ticket(session, ticket_id=ticket_id)
@@ -119,8 +122,13 @@ def _assign_locked(
         engineer_id=engineer_id,
         network_id=None if engineer_id is not None else network_id,
     )
-    tickets.transition(
-        session, ticket=ticket, req=req, principal=principal, reopen_window=_REOPEN_WINDOW
+    event = tickets.transition(
+        session,
+        ticket=ticket,
+        req=req,
+        principal=principal,
+        reopen_window=_REOPEN_WINDOW,
+        planner=planner,
     )
     if ticket.engineer_id is not None:
         service.set_visit(
@@ -128,7 +136,6 @@ def _assign_locked(
         )
     else:
         service.drop_visit(session, ticket_id=ticket.id)
-    reservation = _reserve_parts(session, ticket=ticket, principal=principal, planner=planner)
     return Assigned(
         ticket=ticket,
         action=action,
@@ -136,38 +143,22 @@ def _assign_locked(
         network_id=ticket.network_id,
         visit_day=day if ticket.engineer_id is not None else None,
         version=service.ticket_version(session, ticket_id=ticket.id),
-        reservation=reservation,
+        reservation=_shortages_after(ticket, event),
     )
 
 
-def _reserve_parts(
-    session: Session, *, ticket: Ticket, principal: Principal, planner: PartsPlanner
-) -> Reservation:
-    """Ask the parts planner; on a shortage the ticket waits for parts (lifecycle)."""
-    lines = planner.suggest(session, ticket=ticket)
-    if not lines or ticket.network_id is None:
+def _shortages_after(ticket: Ticket, event: TicketEvent) -> Reservation:
+    """What the parts subscriber could not hold for this assignment: the parts named by the
+    `wait_parts` it asked for in answer to it."""
+    waits = [e for e in ticket.events if e.action == "wait_parts" and (e.id or 0) > (event.id or 0)]
+    if not waits:
         return Reservation()
-    reservation = planner.reserve(session, ticket=ticket, network_id=ticket.network_id, lines=lines)
-    if reservation.short:
-        names = "、".join(p.name or p.part_code for p in reservation.shortages)
-        event = tickets.transition(
-            session,
-            ticket=ticket,
-            req=TransitionRequest(
-                action="wait_parts", reason=both("dispatch.parts_short", parts=names)[0]
-            ),
-            principal=principal,
-            reopen_window=_REOPEN_WINDOW,
+    named = waits[-1].payload.get("parts") or []
+    return Reservation(
+        shortages=tuple(
+            PartLine(str(p["part_code"]), int(p["quantity"]), str(p.get("name", ""))) for p in named
         )
-        # The event was made just now, in this transaction: it still may say which parts.
-        event.payload = {
-            **event.payload,
-            "parts": [
-                {"part_code": p.part_code, "quantity": p.quantity} for p in reservation.shortages
-            ],
-        }
-        session.flush()
-    return reservation
+    )
 
 
 def _must_be_candidate(
@@ -219,7 +210,7 @@ def assign(
     between is a 409.
     """
     now = now or utcnow()
-    day = day or service.default_visit_day(now, settings)
+    day = day or service.visit_day(ticket, now, settings)
     service.check_field_service(ticket)
     seen = (
         expected_version
@@ -261,7 +252,7 @@ def assign(
         reason=reason,
         day=day,
         source="manual",
-        planner=planner or NoParts(),
+        planner=planner,
         check=check,
     )
 
@@ -278,7 +269,7 @@ def auto_dispatch(
     """Give the ticket to its best candidate from a network that dispatches automatically;
     otherwise leave it in the queue and return the best candidate as an offer."""
     now = now or utcnow()
-    day = day or service.default_visit_day(now, settings)
+    day = day or service.visit_day(ticket, now, settings)
     seen = service.ticket_version(session, ticket_id=ticket.id)
     ticket = service.lock_ticket(session, ticket_id=ticket.id)
     waiting = ticket.status == "accepted" or (
@@ -286,7 +277,11 @@ def auto_dispatch(
     )
     if ticket.type not in service.FIELD_TYPES or not waiting or ticket.engineer_id is not None:
         return AutoResult()
-    _, ranked, _ = service.candidates(session, ticket=ticket, day=day, now=now, settings=settings)
+    # Whoever gets it must answer now: in a network that dispatches by attendance, only an
+    # engineer checked in today, whatever the visit day.
+    _, ranked, _ = service.candidates(
+        session, ticket=ticket, day=day, now=now, settings=settings, at_work_now=True
+    )
     if not ranked:
         return AutoResult()
     best_auto = next((r for r in ranked if r.worker.network_auto), None)
@@ -302,27 +297,46 @@ def auto_dispatch(
         reason=both("dispatch.auto_reason")[0],
         day=day,
         source="auto",
-        planner=planner or NoParts(),
+        planner=planner,
     )
     return AutoResult(assigned=assigned, offer=best_auto)
 
 
-def auto_dispatch_after_accept(
+# Waiting tickets the scheduler's automatic-dispatch pass looks at, at most, each time.
+AUTO_BATCH = 50
+
+
+def auto_dispatch_waiting(
     session: Session,
     *,
-    ticket: Ticket,
-    settings: DispatchSettings | None = None,
-    planner: PartsPlanner | None = None,
+    settings: DispatchSettings,
     now: datetime | None = None,
-) -> AutoResult:
-    """For the desk, right after "accept": dispatch automatically where the network wants it.
-
-    Nothing happens for tickets that need no visit or are not waiting for an engineer;
-    flushes, never commits.
-    """
-    return auto_dispatch(
-        session, ticket=ticket, settings=settings or DispatchSettings(), planner=planner, now=now
-    )
+    limit: int = AUTO_BATCH,
+) -> int:
+    """The scheduler's pass: every waiting ticket that a network with automatic dispatch
+    switched on could serve (its city, or handed to it) goes to its best candidate from such
+    a network, oldest first, at most `limit`; returns how many were assigned. A ticket
+    dispatch refuses stays in the queue for a person."""
+    auto = list(session.scalars(select(ServiceNetwork).where(ServiceNetwork.auto_dispatch)))
+    if not auto:
+        return 0
+    ids = {n.id for n in auto}
+    cities = {city_key(n.city) for n in auto}
+    waiting = [
+        t
+        for t in service.queue(session)
+        if t.network_id in ids or t.place_city in cities or city_key(t.city or "") in cities
+    ]
+    assigned = 0
+    for ticket in waiting[:limit]:
+        try:
+            with session.begin_nested():
+                result = auto_dispatch(session, ticket=ticket, settings=settings, now=now)
+        except PortalError as exc:
+            log.info("automatic dispatch left %s for a person: %s", ticket.number, exc.key)
+            continue
+        assigned += result.assigned is not None
+    return assigned
 
 
 def reject(
@@ -339,7 +353,7 @@ def reject(
     """The assigned engineer turns the ticket down with a reason; it goes back to the queue
     and the next candidate (never one who rejected it) is auto-assigned or offered."""
     if not reason.strip():
-        raise Invalid("validation.missing", field="reason", field_zh="原因", field_en="reason")
+        raise Invalid("validation.missing", field="reason")
     ticket = service.lock_ticket(session, ticket_id=ticket.id)
     holder = ticket.engineer_id
     if principal.role == "engineer" and (holder is None or holder != principal.engineer_id):
@@ -411,7 +425,7 @@ def auto_reassign(
         reason=said_zh,
         day=visit_day,
         source="auto",
-        planner=planner or NoParts(),
+        planner=planner,
     )
     params = notify.ticket_params(session, ticket)
     params.update(
@@ -467,7 +481,9 @@ def _route(
     ticket_ids: list[int],
     now: datetime,
     settings: DispatchSettings,
+    keep_order: bool = False,
 ) -> Route:
+    """The route through these tickets: optimised, or in the order given (`keep_order`)."""
     rows = (
         {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))}
         if ticket_ids
@@ -482,12 +498,16 @@ def _route(
             onsite_minutes=settings.onsite_for(t.type),
             window=service.parse_window(str(t.details.get("preferred_time", ""))),
         )
-        for t in sorted(rows.values(), key=lambda t: t.id)
+        for t in (
+            [rows[i] for i in ticket_ids if i in rows]
+            if keep_order
+            else sorted(rows.values(), key=lambda t: t.id)
+        )
     ]
     origin, source = service.origin_of(
         session, engineer=engineer, day=day, now=now, settings=settings
     )
-    ordered = order_stops(origin, stops)
+    ordered = stops if keep_order else order_stops(origin, stops)
     legs = schedule(
         day=day,
         start_at=engineer.work_start,
@@ -533,6 +553,10 @@ class DayPlan:
     routes: list[Route]
     applied: bool
     skipped: list[tuple[int, PortalError]]
+    # What the plan was made of: the waiting tickets as jobs, and every engineer considered
+    # (so a page can say who else could take a stop when a person adjusts the plan).
+    jobs: list[Job] = field(default_factory=list)
+    candidates: list[Worker] = field(default_factory=list)
 
 
 def plan_day(
@@ -545,17 +569,21 @@ def plan_day(
     apply: bool = False,
     planner: PartsPlanner | None = None,
     now: datetime | None = None,
+    city: str | None = None,
 ) -> DayPlan:
     """Assign every waiting ticket at once (optimal assignment, capacity as slots) and route
     each engineer's day. With `apply`, the plan is carried out ticket by ticket through the same
     locked, version-checked path as a manual assignment; tickets someone changed meanwhile are
-    skipped and reported."""
+    skipped and reported. `city` (上海 or 上海市 alike): only that city's tickets."""
     now = now or utcnow()
     if principal.role == "network_manager":
         network_id = principal.network_id
     waiting = service.queue(
         session, network_id=network_id, handed_over_only=principal.role == "network_manager"
     )
+    if city:
+        wanted = city_key(city)
+        waiting = [t for t in waiting if service.ticket_place(t).city == wanted]
     seen = service.ticket_versions(session, ticket_ids=[t.id for t in waiting])
     where = service.locate(session, waiting)
     jobs = [
@@ -628,7 +656,7 @@ def plan_day(
                 reason="",
                 day=day,
                 source="plan",
-                planner=planner or NoParts(),
+                planner=planner,
             )
             kept.append(pick)
         plan.picks = kept
@@ -664,4 +692,164 @@ def plan_day(
         routes=routes,
         applied=apply,
         skipped=skipped,
+        jobs=jobs,
+        candidates=workers,
     )
+
+
+# --- a plan adjusted by a person: preview and publish -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStop:
+    """One stop of a day plan as a person left it: which engineer, where in their day, and
+    the ticket's version when the plan was shown (None: the engineer already holds it)."""
+
+    ticket_id: int
+    engineer_id: int
+    order: int
+    version: int | None = None
+
+
+@dataclass(slots=True)
+class Published:
+    """What publishing a plan did."""
+
+    day: date
+    assigned: list[Assigned]
+    kept: list[int]  # tickets the engineer already held, only put in order
+    skipped: list[tuple[int, PortalError]]
+    routes: list[Route]
+
+
+def _by_engineer(stops: list[PlannedStop]) -> dict[int, list[int]]:
+    """Ticket ids per engineer in the order the person gave (ties: as listed)."""
+    out: dict[int, list[tuple[int, int, int]]] = {}
+    for i, stop in enumerate(stops):
+        out.setdefault(stop.engineer_id, []).append((stop.order, i, stop.ticket_id))
+    return {eid: [tid for _, _, tid in sorted(rows)] for eid, rows in out.items()}
+
+
+def _engineers(session: Session, ids: list[int], restrict: int | None) -> dict[int, Engineer]:
+    """The engineers by id, only the caller's network's when it is held to one."""
+    rows = session.scalars(select(Engineer).where(Engineer.id.in_(ids or [-1])))
+    return {e.id: e for e in rows if restrict is None or e.network_id == restrict}
+
+
+def preview_plan(
+    session: Session,
+    *,
+    day: date,
+    stops: list[PlannedStop],
+    principal: Principal,
+    settings: DispatchSettings,
+    now: datetime | None = None,
+) -> list[Route]:
+    """The routes of a plan as a person adjusted it, in their order, with ETAs; writes
+    nothing. Engineers outside the caller's network are left out."""
+    now = now or utcnow()
+    restrict = principal.network_id if principal.role == "network_manager" else None
+    order = _by_engineer(stops)
+    engineers = _engineers(session, list(order), restrict)
+    return [
+        _route(
+            session,
+            engineer=engineers[eid],
+            day=day,
+            ticket_ids=ids,
+            now=now,
+            settings=settings,
+            keep_order=True,
+        )
+        for eid, ids in sorted(order.items())
+        if eid in engineers
+    ]
+
+
+def publish_plan(
+    session: Session,
+    *,
+    day: date,
+    stops: list[PlannedStop],
+    principal: Principal,
+    settings: DispatchSettings,
+    planner: PartsPlanner | None = None,
+    now: datetime | None = None,
+) -> Published:
+    """Carry out a (possibly adjusted) day plan: each waiting ticket is assigned to its
+    engineer through the same locked, version-checked assignment as a manual one (the engineer
+    must still be a candidate; the parts subscriber reserves the parts), and every engineer's
+    visits of the day get the sequence and ETAs of the order given. A ticket that changed
+    meanwhile, or whose engineer can no longer take it, is skipped and reported."""
+    now = now or utcnow()
+    restrict = principal.network_id if principal.role == "network_manager" else None
+    order = _by_engineer(stops)
+    engineers = _engineers(session, list(order), restrict)
+    seen = {s.ticket_id: s.version for s in stops}
+    assigned: list[Assigned] = []
+    kept: list[int] = []
+    skipped: list[tuple[int, PortalError]] = []
+    placed: dict[int, list[int]] = {}
+    for eid, ids in sorted(order.items()):
+        engineer = engineers.get(eid)
+        for tid in ids:
+            if engineer is None:
+                skipped.append((tid, Invalid("error.other_network", field="engineer_id")))
+                continue
+            ticket = session.get(Ticket, tid)
+            if ticket is None:
+                skipped.append((tid, NotFound("object.ticket")))
+                continue
+            if ticket.engineer_id == eid and ticket.status in service.ASSIGNED_OPEN:
+                kept.append(tid)
+                placed.setdefault(eid, []).append(tid)
+                continue
+            try:
+                # Every refusal comes before anything is written (the version, the action,
+                # the candidate check), so one refused stop does not spoil the others.
+                service.check_field_service(ticket)
+                assigned.append(
+                    _assign_locked(
+                        session,
+                        ticket_id=tid,
+                        seen_version=seen.get(tid) or 0,
+                        principal=principal,
+                        engineer_id=eid,
+                        network_id=None,
+                        reason="",
+                        day=day,
+                        source="plan",
+                        planner=planner,
+                        check=partial(
+                            _must_be_candidate,
+                            session,
+                            engineer=engineer,
+                            day=day,
+                            now=now,
+                            settings=settings,
+                            restrict=restrict,
+                        ),
+                    )
+                )
+                placed.setdefault(eid, []).append(tid)
+            except PortalError as exc:
+                skipped.append((tid, exc))
+    routes: list[Route] = []
+    for eid, ids in sorted(placed.items()):
+        r = _route(
+            session,
+            engineer=engineers[eid],
+            day=day,
+            ticket_ids=ids,
+            now=now,
+            settings=settings,
+            keep_order=True,
+        )
+        routes.append(r)
+        visits = service.visits_of(session, ticket_ids=ids)
+        for seq, leg in enumerate(r.legs, start=1):
+            visit = visits.get(leg.stop.id)
+            if visit is not None and visit.engineer_id == eid:
+                visit.sequence, visit.eta = seq, leg.arrive
+        session.flush()
+    return Published(day=day, assigned=assigned, kept=kept, skipped=skipped, routes=routes)

@@ -1,15 +1,14 @@
 """Parts at dispatch: the seam between dispatch and the inventory (备件) domain.
 
-Dispatch asks a `PartsPlanner` what a ticket will probably need (`suggest`) and, once an
-engineer is assigned, tries to hold those parts at the engineer's network (`reserve`).
-When the reservation reports a shortage, dispatch moves the ticket to `waiting_parts`
-through the lifecycle (action `wait_parts`, payload: the short parts); the inventory domain
-later resumes it (`resume`) when the parts arrive.
+A `PartsPlanner` says what a ticket will probably need (`suggest`) and holds those parts at a
+network's stock (`reserve`). The lifecycle's parts subscriber (`parts.flows.on_ticket_event`)
+asks it whenever a ticket is assigned (dispatch or reassign, from any path); a shortage makes
+the ticket wait for parts (`wait_parts`, payload: the short parts), and the inventory resumes
+it (`resume`) when they arrive.
 
-Until the inventory domain exists, `NoParts` is used: it suggests nothing, so nothing is
-reserved and no ticket waits. The inventory engineer implements the protocol (a class with
-these two methods, keyword-only, flushing but never committing) and installs it with
-`app.state.parts_planner = TheirPlanner(...)`; `views.parts_planner` picks it up.
+The app's planner is the stock's `StockPlanner`, handed to the subscribers by `portal.wiring`
+and kept on `app.state.parts_planner` for dispatch's routes. `NoParts` suggests nothing, so
+nothing is held and no ticket waits: the tests' database uses it unless a test asks for parts.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ path; ETAs use the configured speed, road factor and standard on-site time.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -96,7 +95,7 @@ def _distance_matrix(jobs: list[Job], workers: list[Worker]) -> np.ndarray:
 def _feasible(jobs: list[Job], workers: list[Worker], s: DispatchSettings) -> np.ndarray:
     """`screen()` for every pair, computed per distinct requirement rather than per pair."""
     out = np.zeros((len(jobs), len(workers)), dtype=bool)
-    free = np.array([w.load < w.capacity and w.on_duty for w in workers], dtype=bool)
+    free = np.array([w.load < w.capacity and w.on_duty and w.present for w in workers], dtype=bool)
     masks: dict[tuple[object, ...], np.ndarray] = {}
 
     def mask(key: tuple[object, ...], test: object) -> np.ndarray:
@@ -401,11 +400,3 @@ def schedule(
         clock = leave
         here = there or here
     return legs
-
-
-def group_by_worker(picks: list[Pick]) -> dict[int, list[int]]:
-    """Job ids of a plan by worker id."""
-    out: dict[int, list[int]] = defaultdict(list)
-    for p in picks:
-        out[p.worker_id].append(p.job_id)
-    return out

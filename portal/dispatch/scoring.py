@@ -6,9 +6,10 @@ code ranks one ticket, plans a whole day and runs in the benchmark without a dat
 A worker is a *candidate* for a job when `screen()` finds no reason against it:
 its network is the job's (when the job is already with a network), the network covers the
 job's city and district, it has the job's product category × service type at the minimum
-level for the job's urgency, it has not rejected the job, it is on duty, its working hours
-overlap the visit window by at least the standard on-site time, and its booked visits that day
-are below its daily capacity.
+level for the job's urgency, it holds every certificate the work requires valid on the visit
+day (a gas appliance: 燃气; the company's rules, `portal.masterdata`), it has not rejected
+the job, it is on duty, its working hours overlap the visit window by at least the standard
+on-site time, and its booked visits that day are below its daily capacity.
 
 Candidates are ranked by a score (higher is better), a sum of points:
 
@@ -19,8 +20,10 @@ Candidates are ranked by a score (higher is better), a sum of points:
     tier      = W.tier × vip
 
 - `km`: great-circle (haversine) distance from the engineer's current position when it was
-  reported recently, else home, else the network's site; `unknown_distance_km` without
-  coordinates.
+  reported recently, else home, else the centre of the district of the engineer's home
+  address, else the network's site, else a city centre (the centroids shipped in
+  `portal.places`), to the visit's address, else its district's or city's centre;
+  `unknown_distance_km` without any of these.
 - `pressure` ∈ [0, 1]: the ticket's SLA urgency, the larger of a floor per urgency level and
   the share of the SLA response time already used.
 - `vip`: the customer tier's value (1 for VIP customers, 0 otherwise).
@@ -134,6 +137,7 @@ class Job:
     excluded: frozenset[int] = frozenset()  # engineers who rejected it
     current: int | None = None  # the engineer who holds it now (not a candidate to reassign to)
     number: str = ""
+    requires: frozenset[str] = frozenset()  # certificates the work needs (燃气 …)
 
 
 @dataclass(slots=True)
@@ -148,15 +152,18 @@ class Worker:
     skills: dict[tuple[str, str], int] = field(default_factory=dict)
     lat: float | None = None
     lng: float | None = None
-    position_source: str = "unknown"  # current | home | network | unknown
+    position_source: str = "unknown"  # current | home | district | network | city | unknown
     work_start: time = time(8, 30)
     work_end: time = time(18, 0)
     on_duty: bool = True
+    # False: their network dispatches only to engineers checked in today, and they are not.
+    present: bool = True
     capacity: int = 6
     load: int = 0
     ftf: dict[str, tuple[int, int]] = field(default_factory=dict)  # category: (fixed, completed)
     network_name: str = ""
     network_auto: bool = False
+    certificates: frozenset[str] = frozenset()  # those valid on this worker's day
 
     def covers(self, city: str, district: str) -> bool:
         """Whether the engineer's network serves that city and district."""
@@ -205,9 +212,11 @@ SCREENS = (
     "coverage",
     "skill",
     "level",
+    "certificate",
     "rejected",
     "current",
     "off_duty",
+    "absent",
     "hours",
     "full",
 )
@@ -224,12 +233,16 @@ def screen(job: Job, worker: Worker, settings: DispatchSettings) -> str | None:
         return "skill"
     if level < settings.min_level_for(job.urgency):
         return "level"
+    if not job.requires <= worker.certificates:
+        return "certificate"
     if worker.id in job.excluded:
         return "rejected"
     if worker.id == job.current:
         return "current"
     if not worker.on_duty:
         return "off_duty"
+    if not worker.present:
+        return "absent"
     overlap = window_overlap_minutes(job.window, worker.work_start, worker.work_end)
     if overlap < settings.onsite_for(job.service_type):
         return "hours"

@@ -28,9 +28,13 @@ from portal.dispatch.scoring import (
 )
 from portal.errors import Invalid, NotFound
 from portal.intake.windows import DAY_PARTS, read_canonical
+from portal.masterdata.service import required_for, valid_certificates
+from portal.networks import attendance
 from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
 from portal.networks.service import networks_in
+from portal.places.centroids import centroid
 from portal.places.service import Place, city_key, city_spellings, covers, district_key, normalise
+from portal.tickets import service as ticket_service
 from portal.tickets.models import Ticket, TicketEvent
 
 # An engineer's open work: these statuses fill a day's capacity.
@@ -51,6 +55,23 @@ def default_visit_day(now: datetime, settings: DispatchSettings) -> date:
     """Today, or tomorrow once the same-day cutoff has passed."""
     local = now.astimezone(ZoneInfo(settings.zone))
     return local.date() + timedelta(days=1 if local.time() >= settings.same_day_cutoff else 0)
+
+
+def visit_day(ticket: Ticket, now: datetime, settings: DispatchSettings) -> date:
+    """The day to book a visit on: the day the customer asked for (the window the intake
+    stored) while it is still ahead, else today, or tomorrow once the cutoff has passed."""
+    asked = read_canonical(str((ticket.details or {}).get("preferred_time", "")))
+    if asked is not None:
+        day = asked.start.astimezone(ZoneInfo(settings.zone)).date()
+        if day >= local_day(now, settings):
+            return day
+    return default_visit_day(now, settings)
+
+
+def check_visit_day(day: date, now: datetime, settings: DispatchSettings) -> None:
+    """A visit is booked for today or later, never for a day that is over."""
+    if day < local_day(now, settings):
+        raise Invalid("dispatch.past_day", field="day", day=day.isoformat())
 
 
 _SPAN = re.compile(
@@ -124,7 +145,9 @@ def _coords(lat: Decimal | None, lng: Decimal | None) -> tuple[float, float] | N
 
 def locate(session: Session, tickets: Iterable[Ticket]) -> dict[int, tuple[float, float] | None]:
     """Where each ticket's visit is: its asset's address, else the customer's address that
-    matches the ticket's, else one in the same district; None without coordinates."""
+    matches the ticket's, else one in the same district, else the centre of the ticket's
+    district (or city) from the centroids shipped with the portal; None when not even the
+    city is known."""
     tickets = list(tickets)
     asset_ids = {t.asset_id for t in tickets if t.asset_id is not None}
     by_asset: dict[int, tuple[float, float] | None] = {}
@@ -145,8 +168,32 @@ def locate(session: Session, tickets: Iterable[Ticket]) -> dict[int, tuple[float
             near.sort(key=lambda a: (not a.is_default, a.id))
             pick = exact or near
             spot = _coords(pick[0].lat, pick[0].lng) if pick else None
+        if spot is None:
+            area = centroid(ticket_place(t))
+            spot = (area.lat, area.lng) if area is not None else None
         out[t.id] = spot
     return out
+
+
+def estimated_origin(
+    *, home_base: str, network: ServiceNetwork
+) -> tuple[tuple[float, float] | None, str]:
+    """Where an engineer without coordinates starts, and which estimate it is: the centre of
+    the district of their home address, else the network's site, else the centre of the
+    network's district (one covered) or city."""
+    home = centroid(normalise(city=network.city, address=home_base)) if home_base else None
+    if home is not None and home.level == "district":
+        return (home.lat, home.lng), "district"
+    site = _coords(network.lat, network.lng)
+    if site is not None:
+        return site, "network"
+    coverage = list(network.coverage or [])
+    area = home or centroid(
+        normalise(city=network.city, district=str(coverage[0]) if len(coverage) == 1 else "")
+    )
+    if area is None:
+        return None, "unknown"
+    return (area.lat, area.lng), area.level
 
 
 def rejecters(ticket: Ticket) -> frozenset[int]:
@@ -222,10 +269,11 @@ def job_for(
     if network_id is None and ticket.status == "dispatched" and ticket.engineer_id is None:
         network_id = ticket.network_id  # dispatched to a network: it assigns its own engineers
     place = ticket_place(ticket)
+    category = ticket_category(session, ticket=ticket)
     return Job(
         id=ticket.id,
         number=ticket.number,
-        category=ticket_category(session, ticket=ticket),
+        category=category,
         service_type=ticket.type,
         city=place.city,
         district=place.district,
@@ -240,6 +288,7 @@ def job_for(
         network_id=network_id,
         excluded=rejecters(ticket),
         current=ticket.engineer_id,
+        requires=required_for(session, category=category, service_type=ticket.type),
     )
 
 
@@ -389,12 +438,16 @@ def workers_for(
     categories: Collection[str] = (),
     network_id: int | None = None,
     district: str | None = None,
+    at_work_now: bool = False,
 ) -> list[Worker]:
     """Engineers of the networks in these cities (or of one network) as they stand on `day`.
 
-    With `district`, only networks that cover it. Cities and districts are compared in
-    official names (portal.places), and the workers carry those names. Rows are read as plain
-    tuples, not ORM objects: one decision looks at up to thousands of engineers.
+    In a network that dispatches by attendance (考勤派单), only engineers checked in today are
+    present for today's work; with `at_work_now` (automatic dispatch, whose engineer must
+    answer now) for any day's. With `district`, only networks that cover it. Cities and
+    districts are compared in official names (portal.places), and the workers carry those
+    names. Rows are read as plain tuples, not ORM objects: one decision looks at up to
+    thousands of engineers.
     """
     if network_id is not None:
         nets_stmt = select(ServiceNetwork).where(ServiceNetwork.id == network_id)
@@ -424,6 +477,7 @@ def workers_for(
             Engineer.work_end,
             Engineer.daily_capacity,
             Engineer.on_duty,
+            Engineer.home_base,
         )
         .where(Engineer.network_id.in_(net_ids))
         .order_by(Engineer.id)
@@ -451,16 +505,25 @@ def workers_for(
             positions[eid] = (float(lat), float(lng))
     booked = day_tickets(session, network_ids=net_ids, day=day, settings=settings)
     history = ftf_history(session, network_ids=net_ids, categories=categories, settings=settings)
+    certified = valid_certificates(session, engineer_ids=[row[0] for row in engineers], on=day)
+    # 考勤派单: today, a network that asks for it gives work only to engineers checked in.
+    checked_in = (
+        attendance.present(
+            session,
+            engineer_ids=[row[0] for row in engineers],
+            day=local_day(now, settings),
+        )
+        if today or at_work_now
+        else None
+    )
     workers: list[Worker] = []
-    for eid, name, nid, home_lat, home_lng, start, end, capacity, on_duty in engineers:
+    for eid, name, nid, home_lat, home_lng, start, end, capacity, on_duty, base in engineers:
         net = networks[nid]
         spot, source = positions.get(eid), "current"
         if spot is None:
             spot, source = _coords(home_lat, home_lng), "home"
         if spot is None:
-            spot, source = _coords(net.lat, net.lng), "network"
-        if spot is None:
-            source = "unknown"
+            spot, source = estimated_origin(home_base=base, network=net)
         workers.append(
             Worker(
                 id=eid,
@@ -477,9 +540,11 @@ def workers_for(
                 work_start=start,
                 work_end=end,
                 on_duty=on_duty,
+                present=checked_in is None or not net.attendance or eid in checked_in,
                 capacity=capacity,
                 load=len(booked.get(eid, ())),
                 ftf={cat: history[(eid, cat)] for cat in categories if (eid, cat) in history},
+                certificates=certified.get(eid, frozenset()),
             )
         )
     return workers
@@ -493,9 +558,11 @@ def candidates(
     now: datetime,
     settings: DispatchSettings,
     network_id: int | None = None,
+    at_work_now: bool = False,
 ) -> tuple[Job, list[Ranked], list[tuple[Worker, str]]]:
     """The ticket's candidates on `day`, best first, and the other engineers of the networks
-    that cover its address with the reason each was left out."""
+    that cover its address with the reason each was left out (`at_work_now`: see
+    `workers_for`)."""
     check_field_service(ticket)
     job = job_for(session, ticket=ticket, now=now, settings=settings, network_id=network_id)
     workers = workers_for(
@@ -507,6 +574,7 @@ def candidates(
         categories=[job.category],
         network_id=network_id,
         district=job.district,
+        at_work_now=at_work_now,
     )
     ranked, excluded = rank(job, workers, settings)
     return job, ranked, excluded
@@ -524,11 +592,7 @@ def queue(
     With `network_id`: the network's own, and accepted ones in its coverage unless
     `handed_over_only` (a network manager sees only what was dispatched to the network).
     """
-    waiting_network = (Ticket.status == "dispatched") & Ticket.engineer_id.is_(None)
-    stmt = select(Ticket).where(
-        Ticket.type.in_(FIELD_TYPES),
-        or_((Ticket.status == "accepted") & Ticket.engineer_id.is_(None), waiting_network),
-    )
+    stmt = select(Ticket).where(ticket_service.waiting_for_engineer())
     if network_id is not None:
         net = session.get(ServiceNetwork, network_id)
         if net is None:
@@ -623,6 +687,4 @@ def origin_of(
     home = _coords(engineer.home_lat, engineer.home_lng)
     if home is not None:
         return home, "home"
-    net = engineer.network
-    spot = _coords(net.lat, net.lng)
-    return spot, "network" if spot else "unknown"
+    return estimated_origin(home_base=engineer.home_base, network=engineer.network)

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 
 from portal.database import SessionDep, utcnow
-from portal.dispatch import flows, service
+from portal.dispatch import flows, policies, service
 from portal.dispatch.parts import NoParts, PartsPlanner
+from portal.dispatch.policies import Dispatcher, PositionReporter, RouteReader
 from portal.dispatch.schemas import (
     AssignRead,
     AssignRequest,
@@ -35,16 +36,17 @@ from portal.dispatch.schemas import (
     VisitRead,
 )
 from portal.dispatch.scoring import DispatchSettings, Ranked
-from portal.errors import Forbidden
+from portal.errors import NotFound
 from portal.i18n import both
-from portal.security import Principal, require_roles
+from portal.ids import MAX_ID, IdPath
+from portal.security import Principal
 from portal.tickets import service as tickets
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 
-Dispatchers = Annotated[Principal, require_roles("dispatcher", "network_manager")]
-Engineers = Annotated[Principal, require_roles("engineer")]
-RouteReaders = Annotated[Principal, require_roles("dispatcher", "network_manager", "engineer")]
+Dispatchers = Dispatcher
+Engineers = PositionReporter
+RouteReaders = RouteReader
 
 _DEFAULT_SETTINGS = DispatchSettings()
 _NO_PARTS = NoParts()
@@ -65,7 +67,7 @@ PlannerDep = Annotated[PartsPlanner, Depends(parts_planner)]
 
 
 def _restrict(principal: Principal) -> int | None:
-    return principal.network_id if principal.role == "network_manager" else None
+    return policies.network_restriction(principal)
 
 
 def _candidate(r: Ranked, position: int, job_key: tuple[str, str]) -> CandidateRead:
@@ -336,29 +338,27 @@ def routes(
     session: SessionDep,
     principal: RouteReaders,
     settings: SettingsDep,
-    engineer_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    engineer_id: Annotated[int, Query(ge=1, le=MAX_ID)],
     day: Annotated[date, Query(alias="date")],
 ) -> RouteRead:
     """An engineer's open visits of a day in order (nearest neighbour + 2-opt) with ETAs."""
     engineer = service.get_engineer(session, engineer_id=engineer_id)
-    if principal.role == "engineer" and principal.engineer_id != engineer.id:
-        raise Forbidden("error.forbidden")
-    if principal.role == "network_manager" and principal.network_id != engineer.network_id:
-        raise Forbidden("dispatch.not_your_engineer")
+    if not policies.engineer_visible(policies.ROUTES.scope(principal), engineer):
+        raise NotFound("object.engineer")
     return _route(flows.route(session, engineer=engineer, day=day, settings=settings), settings)
 
 
 @router.put("/engineers/{engineer_id}/position", response_model=PositionRead)
 def position(
-    engineer_id: int,
+    engineer_id: IdPath,
     body: PositionRequest,
     session: SessionDep,
     principal: Engineers,
 ) -> PositionRead:
     """An engineer's app reports where they are; candidates measure travel from here."""
     engineer = service.get_engineer(session, engineer_id=engineer_id)
-    if principal.role == "engineer" and principal.engineer_id != engineer.id:
-        raise Forbidden("error.forbidden")
+    if not policies.engineer_visible(policies.POSITION.scope(principal), engineer):
+        raise NotFound("object.engineer")
     row = service.report_position(session, engineer_id=engineer.id, lat=body.lat, lng=body.lng)
     return PositionRead(
         engineer_id=row.engineer_id, lat=row.lat, lng=row.lng, reported_at=row.reported_at

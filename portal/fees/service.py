@@ -12,12 +12,15 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from portal.assets.models import Asset
+from portal.assets import service as assets
+from portal.assets.models import Asset, ProductModel
 from portal.customers.models import CustomerAddress
 from portal.database import utcnow
 from portal.errors import Conflict, Invalid, NotFound
@@ -40,9 +43,16 @@ SERVICE_TYPE = {
     "consultation": "repair",
     "complaint": "repair",
 }
-# Fault causes (ticket.details["fault_cause"]) that the warranty does not cover.
+# Fault causes (ticket.details["fault_cause"]) that the warranty does not cover. The causes
+# the engineer records on an in-warranty job (portal/costs/causes.py) are none of these: they
+# decide which cost centre bears the job, not whether the manufacturer pays for it.
 NOT_COVERED = frozenset({"misuse", "external", "人为损坏", "外部原因", "非质量问题"})
 PAYMENT_METHODS = ("cash", "wechat", "alipay", "card")
+# ticket.details key of the customer's proof of purchase (see `evidence_of`).
+EVIDENCE = "warranty_evidence"
+# A unit's whole-unit warranty when neither its model nor its category's terms are known:
+# the statutory year (三包). Categories' terms are master data (assets.standard_months).
+DEFAULT_WARRANTY_MONTHS = assets.STATUTORY_MONTHS
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +60,7 @@ class Warranty:
     """Whether the manufacturer pays, and why."""
 
     covered: bool
-    reason: str  # in_warranty | expired | no_asset | cause
+    reason: str  # in_warranty | expired | no_asset | cause | evidence | evidence_expired
 
     @property
     def code(self) -> str:
@@ -145,14 +155,6 @@ def list_cards(session: Session) -> list[RateCard]:
     )
 
 
-def get_card(session: Session, *, card_id: int) -> RateCard:
-    """A rate card by id."""
-    row = session.get(RateCard, card_id)
-    if row is None:
-        raise NotFound("object.rate_card")
-    return row
-
-
 def add_card(
     session: Session,
     *,
@@ -172,6 +174,9 @@ def add_card(
         previous.effective_to is None or previous.effective_to > effective_from
     ):
         previous.effective_to = effective_from
+    for band in bands:
+        if band.max_km is not None and band.max_km <= band.min_km:
+            raise Invalid("fees.band_empty", field="bands", low=band.min_km, high=band.max_km)
     bounds = sorted(bands, key=lambda b: b.min_km)
     for lower, upper in zip(bounds, bounds[1:], strict=False):
         if lower.max_km is None or lower.max_km > upper.min_km:
@@ -226,11 +231,47 @@ def category_of(session: Session, *, ticket: Ticket) -> str:
     return ticket.product or ANY
 
 
+def evidence_of(ticket: Ticket) -> dict[str, Any] | None:
+    """The customer's proof of purchase on a ticket without a registered unit (the self-service
+    page stores it): {"purchase_date": ISO date, "invoice_id": attachment id, "at": ISO time}."""
+    raw = ticket.details.get(EVIDENCE) if isinstance(ticket.details, dict) else None
+    return raw if isinstance(raw, dict) else None
+
+
+def evidence_end(session: Session, *, ticket: Ticket, purchased: date) -> date:
+    """The day the warranty of a unit bought on `purchased` ends: its model's whole-unit
+    warranty when the ticket names a model, else its product category's published terms
+    (master data, as the FAQ says them), else the statutory year (三包)."""
+    model = (
+        session.scalars(select(ProductModel).where(ProductModel.code == ticket.model_code)).first()
+        if ticket.model_code
+        else None
+    )
+    if model is not None:
+        months = model.warranty_months
+    else:
+        category = assets.category_of(session, product=ticket.product)
+        months = assets.standard_months(session, category=category, product=ticket.product)
+    return purchased + relativedelta(months=months)
+
+
 def warranty(session: Session, *, ticket: Ticket, on: date) -> Warranty:
-    """In warranty when the asset's warranty runs on that day and the fault is one it covers."""
+    """In warranty when the asset's warranty runs on that day and the fault is one it covers.
+    Without a registered unit, the customer's proof of purchase (date and invoice photo)
+    stands in for it."""
     asset = session.get(Asset, ticket.asset_id) if ticket.asset_id is not None else None
     if asset is None:
-        return Warranty(False, "no_asset")
+        proof = evidence_of(ticket)
+        try:
+            purchased = date.fromisoformat(str(proof["purchase_date"])) if proof else None
+        except ValueError:
+            purchased = None
+        if proof is None or purchased is None or not proof.get("invoice_id"):
+            return Warranty(False, "no_asset")
+        if on > evidence_end(session, ticket=ticket, purchased=purchased):
+            return Warranty(False, "evidence_expired")
+        cause = ticket.details.get("fault_cause")
+        return Warranty(False, "cause") if cause in NOT_COVERED else Warranty(True, "evidence")
     if not asset.in_warranty(on):
         return Warranty(False, "expired")
     cause = ticket.details.get("fault_cause") if isinstance(ticket.details, dict) else None
@@ -239,8 +280,33 @@ def warranty(session: Session, *, ticket: Ticket, on: date) -> Warranty:
     return Warranty(True, "in_warranty")
 
 
-def _first(ticket: Ticket, action: str) -> datetime | None:
-    return next((e.created_at for e in ticket.events if e.action == action), None)
+@dataclass(frozen=True, slots=True)
+class WarrantyFacts:
+    """The warranty as staff read it: the decision, the day it ends, what it rests on."""
+
+    warranty: Warranty
+    until: date | None
+    basis: str  # asset | evidence | none
+    purchase_date: str = ""
+    invoice_id: int | None = None
+
+
+def warranty_facts(session: Session, *, ticket: Ticket, on: date) -> WarrantyFacts:
+    """The ticket's warranty decision on that day with its end date and its evidence."""
+    decided = warranty(session, ticket=ticket, on=on)
+    asset = session.get(Asset, ticket.asset_id) if ticket.asset_id is not None else None
+    if asset is not None:
+        return WarrantyFacts(decided, asset.warranty_end, "asset")
+    proof = evidence_of(ticket)
+    if proof:
+        bought = str(proof.get("purchase_date") or "")
+        try:
+            until = evidence_end(session, ticket=ticket, purchased=date.fromisoformat(bought))
+        except ValueError:
+            until = None
+        invoice = proof.get("invoice_id")
+        return WarrantyFacts(decided, until, "evidence", bought, int(invoice) if invoice else None)
+    return WarrantyFacts(decided, None, "none")
 
 
 def _last(ticket: Ticket, action: str) -> datetime | None:
@@ -370,6 +436,11 @@ def _number(prefix: str, at: datetime) -> str:
     return f"{prefix}{at.astimezone(LOCAL):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
 
 
+def quote_number(at: datetime) -> str:
+    """A new quote's number (BJ, the day, a random suffix)."""
+    return _number("BJ", at)
+
+
 def create_quote(
     session: Session, *, ticket: Ticket, actor: str, at: datetime | None = None
 ) -> Quote:
@@ -482,7 +553,7 @@ def record_receipt(
     """The customer paid the network for an out-of-warranty job: the receipt is kept with the
     ticket and the cash is booked to the network (idempotent per receipt number)."""
     if method not in PAYMENT_METHODS:
-        raise Invalid("validation.invalid", field="method", field_zh="支付方式", field_en="method")
+        raise Invalid("validation.invalid", field="method")
     amount = ledger.money(amount)
     if amount <= ZERO:
         raise Invalid("fees.amount_positive", field="amount")

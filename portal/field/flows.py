@@ -16,16 +16,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from portal.assets import service as assets
+from portal.costs import service as costs
 from portal.database import utcnow
 from portal.dispatch import flows as dispatch_flows
 from portal.dispatch import service as dispatch
 from portal.dispatch.parts import PartLine, PartsPlanner
 from portal.dispatch.scoring import DispatchSettings
 from portal.errors import Invalid
+from portal.fees import service as fees
 from portal.field import service
 from portal.field.schemas import Position
+from portal.notifications import quotes as notify_quotes
 from portal.parts import flows as parts_flows
 from portal.security import Principal
+from portal.settlement import flows as settlement_flows
 from portal.sop import service as sop
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
@@ -126,17 +131,45 @@ def arrive(
     )
 
 
-def complete(session: Session, *, ticket: Ticket, principal: Principal) -> TicketEvent:
-    """Finish the visit: it needs a work record and the customer's signature. Parts fitted
-    from the van are consumed from it (the parts domain's ledger) in the same transaction."""
+def complete(
+    session: Session,
+    *,
+    ticket: Ticket,
+    principal: Principal,
+    link_base: str = "",
+    unit: assets.UnitEntry | None = None,
+) -> TicketEvent:
+    """Finish the visit: it needs a work record and the customer's signature (or, when they
+    were not there, the reason and a photo of the door). Parts fitted from the van are
+    consumed from it (the parts domain's ledger) in the same transaction; the customer is
+    sent the summary, the fee and their receipt's link (`link_base`: the portal's address).
+    A `unit` entered for a ticket with none on file is registered first (assets), so the
+    warranty and the costs of this completion already see it."""
     if ticket.status != service.ON_SITE:
         raise lifecycle.conflict(ticket, "complete")
     record = service.current_record(session, ticket=ticket)
     if record is None or not record.work_done.strip():
         raise Invalid("field_app.record_missing", field="work_done")
-    if record.signature_id is None:
+    if not service.signed_off(record):
         raise Invalid("field_app.signature_missing", field="signature")
+    registered = None
+    if unit is not None and not unit.empty and ticket.asset_id is None:
+        registered = assets.register_from_work(
+            session,
+            ticket=ticket,
+            entry=unit,
+            actor=principal.actor,
+            today=utcnow().astimezone(fees.LOCAL).date(),
+        )
     now = utcnow()
+    # An in-warranty job names its fault cause, which decides the cost centre (portal/costs).
+    costs.seal(
+        session,
+        ticket=ticket,
+        parts_used=record.parts_used,
+        on=now.astimezone(fees.LOCAL).date(),
+        at=now,
+    )
     from_van = [
         PartLine(part_code=p["part_code"], quantity=int(p["quantity"]), name=p.get("name", ""))
         for p in record.parts_used
@@ -153,9 +186,24 @@ def complete(session: Session, *, ticket: Ticket, principal: Principal) -> Ticke
         "signature_id": record.signature_id,
         "labour_quota_hours": str(sop.labour_quota(session, ticket=ticket)),
     }
-    return _step(
+    if registered is not None:
+        payload["asset_registered"] = registered.id
+    if record.signature_id is None:
+        payload["signature_skipped"] = record.signature_skip_reason
+        payload["door_photo_id"] = record.door_photo_id
+    event = _step(
         session, ticket=ticket, action="complete", principal=principal, payload=payload, at=now
     )
+    notify_quotes.work_done(
+        session,
+        ticket=ticket,
+        visit=record.id,
+        work_done=record.work_done.strip(),
+        fee=fees.price_ticket(session, ticket=ticket).customer_total,
+        link=settlement_flows.my_link(link_base, ticket, "receipt"),
+        at=now,
+    )
+    return event
 
 
 def wait_parts(

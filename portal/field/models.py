@@ -28,9 +28,15 @@ class WorkRecord(Base):
     work_done: Mapped[str] = mapped_column(Text, default="")
     # [{"part_code": "...", "name": "...", "quantity": 1, "source": "van" | "other"}]
     parts_used: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The measures ticked from the fault code's quick list (also written into work_done):
+    # counted per fault code, they become the next engineer's quick list.
+    measures: Mapped[list[Any]] = mapped_column(JSON, default=list)
     photo_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)  # ticket attachment ids
     signature_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_attachments.id"))
     signed_by: Mapped[str] = mapped_column(String(100), default="")
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # No signature (the customer was not there): why, and a photo of the door instead.
+    signature_skip_reason: Mapped[str] = mapped_column(String(200), default="")
+    door_photo_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_attachments.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

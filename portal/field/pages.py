@@ -11,33 +11,41 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from portal.config import Settings
+from portal.costs import fieldform as cause_form
 from portal.database import SessionDep, utcnow
 from portal.dispatch import flows as dispatch_flows
 from portal.dispatch import service as dispatch
 from portal.dispatch.views import dispatch_settings, parts_planner
-from portal.errors import Invalid, PortalError
-from portal.field import flows, service
+from portal.errors import Invalid, PortalError, validation_errors
+from portal.fees import service as fees
+from portal.field import asset_form, flows, service
+from portal.field.policies import EngineerPage
 from portal.field.schemas import Position, WorkRecordIn
 from portal.i18n import ACTION_LABELS, t
+from portal.networks import attendance
 from portal.networks.models import Engineer
+from portal.parts import flows as parts_flows
+from portal.parts import service as parts
 from portal.parts.pages import van_context
 from portal.security import Principal
+from portal.settlement import flows as settlement_flows
+from portal.settlement import service as settlement
 from portal.sop import service as sop
 from portal.templating import (
     PAGE_ROUTER_OPTIONS,
-    Staff,
     flash,
     flash_error,
-    flash_invalid,
     render,
+    request_lang,
     see_other,
 )
 from portal.tickets import service as tickets
@@ -52,7 +60,7 @@ SIGNATURE_MAX_CHARS = 900_000
 MAX_PART_LINES = 20
 
 
-def field_engineer(request: Request, session: SessionDep, user: Staff) -> Principal:
+def field_engineer(request: Request, session: SessionDep, user: EngineerPage) -> Principal:
     """The logged-in engineer (anyone else: the 403 page)."""
     service.engineer_of(session, principal=user)
     return user
@@ -87,6 +95,29 @@ def _refused(request: Request, session: Session, exc: PortalError, url: str) -> 
     session.rollback()
     flash_error(request, exc)
     return see_other(url)
+
+
+def _today() -> date:
+    return utcnow().astimezone(fees.LOCAL).date()
+
+
+def _link_base(request: Request) -> str:
+    """The portal's address as customers reach it (PUBLIC_URL, else this request's)."""
+    settings: Settings = request.app.state.settings
+    return settings.public_url or str(request.base_url)
+
+
+DRAFT_KEY = "field_draft"
+
+
+def _keep_draft(request: Request, ticket: Ticket, **values: object) -> None:
+    """What a refused form held, so the page shows it again (nothing typed is lost)."""
+    request.session[DRAFT_KEY] = {"ref": ticket.number, **values}
+
+
+def _draft_of(request: Request, ticket: Ticket) -> dict[str, Any]:
+    kept = request.session.pop(DRAFT_KEY, None)
+    return kept if isinstance(kept, dict) and kept.get("ref") == ticket.number else {}
 
 
 # --- today's jobs -------------------------------------------------------------------------
@@ -143,6 +174,10 @@ def today(
             "cards": cards,
             "other_cards": other_cards,
             "total_km": route.total_km,
+            "attendance": attendance.today_of(
+                session, engineer_id=engineer.id, now=now, zone=settings.zone
+            ),
+            "attendance_required": engineer.network.attendance,
         },
     )
 
@@ -160,18 +195,68 @@ def van(request: Request, session: SessionDep, user: FieldUser) -> Response:
 @router.get("/jobs/{ref}", response_class=Response)
 def job(request: Request, ref: str, session: SessionDep, user: FieldUser) -> Response:
     """One job: customer, map links, the next step, the standard job, the work record."""
+    return _job_page(request, session, user, _job(session, ref, user))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordForm:
+    """A work record form the server refused, as typed, with why."""
+
+    diagnosis: str
+    work_done: str
+    parts: list[tuple[str, str]]
+    error: str
+
+
+def _job_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    ticket: Ticket,
+    *,
+    record_form: RecordForm | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The job page; with `record_form`, the work record form holds what was typed."""
     settings: Settings = request.app.state.settings
-    ticket = _job(session, ref, user)
     spot = dispatch.locate(session, [ticket]).get(ticket.id)
     record = service.current_record(session, ticket=ticket)
     found = sop.for_ticket(session, ticket=ticket)
     on_site = ticket.status == service.ON_SITE
     attachments = {a.id: a for a in tickets.list_attachments(session, ticket=ticket)}
     photos = [attachments[i] for i in (record.photo_ids if record else []) if i in attachments]
+    quoting = ticket.status in settlement_flows.QUOTABLE
+    van = (
+        service.van_parts(session, engineer_id=_me(user), ticket_id=ticket.id)
+        if on_site or quoting
+        else []
+    )
+    evidence = fees.evidence_of(ticket)
+    draft = None
+    if quoting:
+        try:
+            draft = settlement_flows.draft_quote(session, ticket=ticket, parts=[], on=_today())
+        except PortalError:
+            draft = None  # no rate card applies: the quote form says so when sent
+    quotes = fees.quotes_of(session, ticket_id=ticket.id)
+    kept = _draft_of(request, ticket)
+    quote_van, unfit_van = service.split_by_fit(session, ticket=ticket, van=van)
     return render(
         request,
         "field/job.html",
         {
+            "warranty": fees.warranty(session, ticket=ticket, on=_today()),
+            "evidence": evidence,
+            "invoice": attachments.get(int(evidence.get("invoice_id") or 0)) if evidence else None,
+            "quoting": quoting,
+            "draft": draft,
+            "quote": quotes[0] if quotes else None,
+            "quote_rows": kept.get("quote") or [],
+            "skip_reason": kept.get("skip_reason", ""),
+            "history": service.unit_history(session, ticket=ticket),
+            "door_photo": attachments.get(record.door_photo_id)
+            if record and record.door_photo_id
+            else None,
             "ticket": ticket,
             "customer": ticket.customer,
             "links": _links(spot, ticket.address),
@@ -185,12 +270,17 @@ def job(request: Request, ref: str, session: SessionDep, user: FieldUser) -> Res
             "sop_match": found.match,
             "labour_quota": sop.labour_quota(session, ticket=ticket),
             "on_site": on_site,
-            "van": service.van_parts(session, engineer_id=_me(user), ticket_id=ticket.id)
-            if on_site
-            else [],
+            "van": van,
+            "quote_van": quote_van,
+            "unfit_van": unfit_van,
+            "store_parts": parts.store_held(session, ticket_id=ticket.id),
             "part_rows": max(3, len(record.parts_used) + 1) if record else 3,
+            "record_form": record_form,
             "upload_mb": settings.upload_max_bytes // (1024 * 1024),
+            **cause_form.context(request, session, ticket),
+            **asset_form.context(request, session, ticket, record, kept.get("unit")),
         },
+        status_code=status_code,
     )
 
 
@@ -294,31 +384,51 @@ def save_record(
     work_done: Annotated[str, Form(max_length=2000)] = "",
     part: Annotated[list[str] | None, Form()] = None,
     qty: Annotated[list[str] | None, Form()] = None,
+    measure: Annotated[list[str] | None, Form()] = None,
+    quick_part: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Write down the diagnosis, the work done and the parts fitted."""
+    """Write down the diagnosis, the work done and the parts fitted (typed, or ticked from the
+    fault code's quick list)."""
     ticket = _job(session, ref, user)
     url = _job_url(ticket) + "#record"
+    ticked = asset_form.ticked(request, session, ticket, measure, quick_part)
+    part, qty = asset_form.with_parts(part, qty, ticked)
     names, counts = (part or [])[:MAX_PART_LINES], (qty or [])
-    lines = [
-        (name[:100], _quantity(counts[i]) if i < len(counts) else 1)
-        for i, name in enumerate(names)
-        if name.strip()
+    typed = [
+        (name[:100], counts[i][:3] if i < len(counts) else "1") for i, name in enumerate(names)
     ]
+    lines = [(name, _quantity(q)) for name, q in typed if name.strip()]
+
+    def refused(zh: str, en: str) -> Response:
+        # The page again, not a redirect: every value typed comes back (a long record would
+        # not fit in the session cookie), with the reason next to the form.
+        session.rollback()
+        kept = [row for row in typed if row[0].strip()]
+        form = RecordForm(diagnosis, work_done, kept, zh if request_lang(request) == "zh" else en)
+        return _job_page(request, session, user, ticket, record_form=form, status_code=422)
+
     if any(q < 1 or q > 99 for _, q in lines):
-        return _refused(request, session, Invalid("field_app.bad_quantity", field="qty"), url)
+        bad = Invalid("field_app.bad_quantity", field="qty")
+        return refused(bad.message_zh, bad.message_en)
     try:
         van = service.van_parts(session, engineer_id=_me(user), ticket_id=ticket.id)
         used = service.classify_parts(lines, van=van)
-        data = WorkRecordIn(diagnosis=diagnosis, work_done=work_done, parts_used=used)
-    except ValidationError as exc:
-        flash_invalid(request, exc.errors())
-        return see_other(url)
-    except PortalError as exc:
-        return _refused(request, session, exc, url)
-    try:
+        data = WorkRecordIn(
+            diagnosis=diagnosis,
+            work_done=asset_form.work_done(work_done, ticked),
+            parts_used=used,
+            measures=ticked.measures,
+        )
         service.save_record(session, ticket=ticket, engineer_id=_me(user), data=data)
+    except ValidationError as exc:
+        named = validation_errors(
+            [{**err, "loc": ("body", *err.get("loc", ()))} for err in exc.errors()]
+        )
+        return refused(
+            "；".join(e["message_zh"] for e in named), "; ".join(e["message_en"] for e in named)
+        )
     except PortalError as exc:
-        return _refused(request, session, exc, url)
+        return refused(exc.message_zh, exc.message_en)
     _ok(request, "field_app.record_saved")
     return see_other(url)
 
@@ -401,13 +511,28 @@ def save_signature(
 
 
 @router.post("/jobs/{ref}/complete", response_class=Response)
-def complete(request: Request, ref: str, session: SessionDep, user: FieldUser) -> Response:
-    """Finish the job (needs the work record and the signature)."""
+def complete(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    user: FieldUser,
+    unit_model: Annotated[str, Form(max_length=32)] = "",
+    unit_serial: Annotated[str, Form(max_length=64)] = "",
+    unit_purchase: Annotated[str, Form(max_length=10)] = "",
+    unit_install: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Finish the job (needs the work record and the signature); a unit not on file is
+    registered from what the engineer entered for it."""
     ticket = _job(session, ref, user)
+    typed = asset_form.typed(unit_model, unit_serial, unit_purchase, unit_install)
     try:
-        flows.complete(session, ticket=ticket, principal=user)
+        unit = asset_form.entry(typed)
+        flows.complete(
+            session, ticket=ticket, principal=user, link_base=_link_base(request), unit=unit
+        )
     except PortalError as exc:
-        return _refused(request, session, exc, _job_url(ticket))
+        _keep_draft(request, ticket, unit=asset_form.kept(typed, exc))
+        return _refused(request, session, exc, _job_url(ticket) + asset_form.anchor(exc))
     _done(request, "complete")
     return see_other(_job_url(ticket))
 
@@ -423,4 +548,217 @@ def wait_parts(
     except PortalError as exc:
         return _refused(request, session, exc, _job_url(ticket))
     _done(request, "wait_parts")
+    return see_other(_job_url(ticket))
+
+
+# --- the quote ----------------------------------------------------------------------------
+
+
+@router.post("/jobs/{ref}/quote", response_class=Response)
+def send_quote(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    user: FieldUser,
+    part: Annotated[list[str] | None, Form()] = None,
+    qty: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Price the job (SOP labour, rate card, the van parts chosen) and send it to the customer."""
+    settings: Settings = request.app.state.settings
+    ticket = _job(session, ref, user)
+    url = _job_url(ticket) + "#quote"
+    names, counts = (part or [])[:MAX_PART_LINES], (qty or [])
+    rows = [
+        (name.strip()[:100], _quantity(counts[i]) if i < len(counts) else 1)
+        for i, name in enumerate(names)
+        if name.strip()
+    ]
+    _keep_draft(request, ticket, quote=[[code, q] for code, q in rows])
+    if any(q < 1 or q > 99 for _, q in rows):
+        return _refused(request, session, Invalid("field_app.bad_quantity", field="qty"), url)
+    try:
+        van = service.van_parts(session, engineer_id=_me(user), ticket_id=ticket.id)
+        chosen = service.classify_parts(rows, van=van)
+        outside = next((p for p in chosen if p.source != "van"), None)
+        if outside is not None:
+            raise Invalid("quote.van_only", field="part", part=outside.name)
+        _fit, unfit = service.split_by_fit(session, ticket=ticket, van=van)
+        wrong = next((p for p in chosen if p.part_code in {u.part_code for u in unfit}), None)
+        if wrong is not None:
+            raise Invalid("quote.part_unfit", field="part", part=wrong.name)
+        settlement_flows.send_quote(
+            session,
+            ticket=ticket,
+            parts=[(p.part_code, p.quantity) for p in chosen],
+            actor=user.actor,
+            link_base=_link_base(request),
+            secret=settings.secret_key,
+        )
+    except PortalError as exc:
+        return _refused(request, session, exc, url)
+    request.session.pop(DRAFT_KEY, None)
+    _ok(request, "field_app.quote_sent")
+    return see_other(url)
+
+
+@router.get("/jobs/{ref}/quote-status", response_class=Response)
+def quote_status(request: Request, ref: str, session: SessionDep, user: FieldUser) -> Response:
+    """The latest quote's status, which the job page polls until the customer answers."""
+    ticket = _job(session, ref, user)
+    quotes = fees.quotes_of(session, ticket_id=ticket.id)
+    latest = quotes[0] if quotes else None
+    body = {
+        "number": latest.number if latest else None,
+        "status": latest.status if latest else None,
+        "total": str(latest.total) if latest else None,
+        "ticket_status": ticket.status,
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+# --- no signature -------------------------------------------------------------------------
+
+
+@router.post("/jobs/{ref}/signature-skip", response_class=Response)
+async def skip_signature(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    user: FieldUser,
+    reason: Reason = "",
+    door_photo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """The customer was not there to sign: keep the reason and a photo of the door."""
+    settings: Settings = request.app.state.settings
+    ticket = _job(session, ref, user)
+    url = _job_url(ticket) + "#signature"
+    _keep_draft(request, ticket, skip_reason=reason)
+    data = await door_photo.read(settings.upload_max_bytes + 1) if door_photo else b""
+    try:
+        service.skip_signature(
+            session,
+            ticket=ticket,
+            engineer_id=_me(user),
+            reason=reason,
+            filename=(door_photo.filename if door_photo else "") or "",
+            door_photo=data,
+            principal=user,
+            root=settings.uploads_path,
+            max_bytes=settings.upload_max_bytes,
+        )
+    except PortalError as exc:
+        return _refused(request, session, exc, url)
+    request.session.pop(DRAFT_KEY, None)
+    _ok(request, "field_app.signature_skipped")
+    return see_other(url)
+
+
+# --- this month's earnings ----------------------------------------------------------------
+
+
+@router.get("/earnings", response_class=Response)
+def earnings(request: Request, session: SessionDep, user: FieldUser) -> Response:
+    """What this month booked to the engineer (their statement's lines, from settlement)."""
+    period = utcnow().astimezone(fees.LOCAL).strftime("%Y-%m")
+    lines, statement = settlement.engineer_month(session, engineer_id=_me(user), period=period)
+    return render(
+        request,
+        "field/earnings.html",
+        {
+            "period": period,
+            "lines": lines,
+            "total": sum((ln.amount for ln in lines), fees.ZERO),
+            "statement": statement,
+        },
+    )
+
+
+# --- attendance (出勤): check in and out with the phone's position ---------------------------
+
+_POSITION_NOTE = {"denied": "attendance.note.denied", "unavailable": "attendance.note.unavailable"}
+
+
+def _attendance_position(
+    position: str, lat: str, lng: str
+) -> tuple[str, Decimal | None, Decimal | None]:
+    """What the phone answered: a fix, or why there is none (a fix that does not read as
+    numbers counts as none: the engineer is not kept from checking in by it)."""
+    if position != "ok":
+        return (position if position in attendance.POSITIONS else "unavailable"), None, None
+    try:
+        return "ok", Decimal(lat.strip()), Decimal(lng.strip())
+    except InvalidOperation:
+        return "unavailable", None, None
+
+
+def _attendance(
+    request: Request, session: Session, user: Principal, *, out: bool, form: tuple[str, str, str]
+) -> Response:
+    engineer = session.get_one(Engineer, user.engineer_id)
+    kind, lat, lng = _attendance_position(*form)
+    act = attendance.check_out if out else attendance.check_in
+    settings = dispatch_settings(request)
+    try:
+        stretch = act(
+            session,
+            engineer=engineer,
+            now=utcnow(),
+            position=kind,
+            lat=lat,
+            lng=lng,
+            zone=settings.zone,
+        )
+    except PortalError as exc:
+        return _refused(request, session, exc, "/field")
+    at = (stretch.checked_out_at if out else stretch.checked_in_at) or utcnow()
+    when = at.astimezone(fees.LOCAL).strftime("%H:%M")
+    key = "attendance.checked_out" if out else "attendance.checked_in"
+    note = _POSITION_NOTE.get(kind)
+    zh, en = t(key, "zh", time=when), t(key, "en", time=when)
+    if note:
+        zh, en = f"{zh}。{t(note, 'zh')}", f"{en}. {t(note, 'en')}"
+    flash(request, "ok", zh, en)
+    return see_other("/field")
+
+
+@router.post("/attendance/check-in", response_class=Response)
+def check_in(
+    request: Request,
+    session: SessionDep,
+    user: FieldUser,
+    position: Annotated[str, Form(max_length=16)] = "unavailable",
+    lat: Coordinate = "",
+    lng: Coordinate = "",
+) -> Response:
+    """签到: start the working day, with the phone's position or the reason there is none."""
+    return _attendance(request, session, user, out=False, form=(position, lat, lng))
+
+
+@router.post("/attendance/check-out", response_class=Response)
+def check_out(
+    request: Request,
+    session: SessionDep,
+    user: FieldUser,
+    position: Annotated[str, Form(max_length=16)] = "unavailable",
+    lat: Coordinate = "",
+    lng: Coordinate = "",
+) -> Response:
+    """签退: end the working day (the same position rules as the check-in)."""
+    return _attendance(request, session, user, out=True, form=(position, lat, lng))
+
+
+# --- 领料: collect the job's parts held at the network's store ------------------------------
+
+
+@router.post("/jobs/{ref}/collect", response_class=Response)
+def collect_parts(request: Request, ref: str, session: SessionDep, user: FieldUser) -> Response:
+    """领料: the parts held for this job at the store go to the engineer's van, still held for
+    it, so the work record can fit them."""
+    ticket = _job(session, ref, user)
+    try:
+        moved = parts_flows.issue_to_engineer(session, ticket=ticket, principal=user)
+    except PortalError as exc:
+        return _refused(request, session, exc, _job_url(ticket))
+    zh, en = (t("field_app.collected", lang, n=moved) for lang in ("zh", "en"))
+    flash(request, "ok", zh, en)
     return see_other(_job_url(ticket))

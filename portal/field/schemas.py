@@ -27,6 +27,8 @@ class WorkRecordIn(BaseModel):
     diagnosis: str = Field(default="", max_length=2000)
     work_done: str = Field(min_length=1, max_length=2000)
     parts_used: list[PartUsed] = Field(default_factory=list, max_length=20)
+    # Ticked from the fault code's quick list (their text is also the work done's first line).
+    measures: list[str] = Field(default_factory=list, max_length=12)
 
 
 class Position(BaseModel):

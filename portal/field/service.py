@@ -4,6 +4,8 @@ stock they can fit from, and the work record of a visit (text, parts, photos, si
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,6 +17,7 @@ from portal.errors import Conflict, Forbidden, Invalid
 from portal.field.models import WorkRecord
 from portal.field.schemas import PartUsed, WorkRecordIn
 from portal.networks.models import Engineer
+from portal.parts import flows as part_flows
 from portal.parts import service as parts
 from portal.parts.models import StockLocation
 from portal.security import Principal
@@ -74,6 +77,7 @@ class VanPart:
     part_code: str
     name: str
     available: int
+    price: Decimal = Decimal("0.00")  # what the customer pays for one (out of warranty)
 
 
 def van_parts(session: Session, *, engineer_id: int, ticket_id: int | None = None) -> list[VanPart]:
@@ -90,10 +94,23 @@ def van_parts(session: Session, *, engineer_id: int, ticket_id: int | None = Non
             if res.location_id == van.id:
                 held[res.part_id] = held.get(res.part_id, 0) + res.quantity
     out = [
-        VanPart(b.part.code, b.part.name, b.available + held.get(b.part_id, 0))
+        VanPart(b.part.code, b.part.name, b.available + held.get(b.part_id, 0), b.part.unit_price)
         for b in parts.stock(session, location_id=van.id)
     ]
     return [p for p in out if p.available > 0]
+
+
+def split_by_fit(
+    session: Session, *, ticket: Ticket, van: list[VanPart]
+) -> tuple[list[VanPart], list[VanPart]]:
+    """The van parts that fit the ticket's product and model, and those that do not."""
+    fit: list[VanPart] = []
+    unfit: list[VanPart] = []
+    for p in van:
+        part = parts.find_part(session, ref=p.part_code)
+        ok = part is not None and part_flows.fits_ticket(session, ticket=ticket, part=part)
+        (fit if ok else unfit).append(p)
+    return fit, unfit
 
 
 def classify_parts(lines: list[tuple[str, int]], *, van: list[VanPart]) -> list[PartUsed]:
@@ -151,6 +168,7 @@ def _on_site_record(session: Session, *, ticket: Ticket, engineer_id: int) -> Wo
             arrival_event_id=event.id,
             engineer_id=engineer_id,
             parts_used=[],
+            measures=[],
             photo_ids=[],
             created_at=now,
             updated_at=now,
@@ -168,6 +186,7 @@ def save_record(
     record.diagnosis = data.diagnosis
     record.work_done = data.work_done
     record.parts_used = [p.model_dump() for p in data.parts_used]
+    record.measures = [m[:100] for m in data.measures]
     record.updated_at = utcnow()
     session.flush()
     return record
@@ -237,10 +256,84 @@ def sign(
     return attachment
 
 
-def records_of(session: Session, *, ticket_id: int) -> list[WorkRecord]:
-    """Every visit's work record of a ticket, oldest first."""
-    return list(
-        session.scalars(
-            select(WorkRecord).where(WorkRecord.ticket_id == ticket_id).order_by(WorkRecord.id)
-        )
+def skip_signature(
+    session: Session,
+    *,
+    ticket: Ticket,
+    engineer_id: int,
+    reason: str,
+    filename: str,
+    door_photo: bytes,
+    principal: Principal,
+    root: Path,
+    max_bytes: int,
+) -> TicketAttachment:
+    """No signature this visit (the customer was not there): keep why, and a photo of the
+    door as the proof of the visit instead."""
+    if not reason.strip():
+        raise Invalid("field_app.skip_reason_missing", field="reason")
+    if not door_photo:
+        raise Invalid("field_app.door_photo_missing", field="door_photo")
+    record = _on_site_record(session, ticket=ticket, engineer_id=engineer_id)
+    attachment = tickets.save_attachment(
+        session,
+        ticket=ticket,
+        filename=filename or f"door-{ticket.number}.jpg",
+        data=door_photo,
+        principal=principal,
+        root=root,
+        max_bytes=max_bytes,
     )
+    record.signature_skip_reason = reason.strip()[:200]
+    record.door_photo_id = attachment.id
+    record.updated_at = utcnow()
+    session.flush()
+    return attachment
+
+
+def signed_off(record: WorkRecord | None) -> bool:
+    """Whether the visit's record is closed by a signature, or by a reason and a door photo."""
+    if record is None:
+        return False
+    skipped = bool(record.signature_skip_reason) and record.door_photo_id is not None
+    return record.signature_id is not None or skipped
+
+
+# --- the unit's service history -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PastVisit:
+    """Another job on the same unit, with the record of its last visit."""
+
+    ticket: Ticket
+    done_at: datetime | None
+    record: WorkRecord | None
+
+
+def unit_history(session: Session, *, ticket: Ticket, limit: int = 10) -> list[PastVisit]:
+    """The other jobs on the ticket's unit, newest first: the registered unit's, else the
+    same serial number's, else the customer's jobs on the same product."""
+    stmt = select(Ticket).where(Ticket.id != ticket.id)
+    if ticket.asset_id is not None:
+        stmt = stmt.where(Ticket.asset_id == ticket.asset_id)
+    elif ticket.serial_number:
+        stmt = stmt.where(Ticket.serial_number == ticket.serial_number)
+    else:
+        stmt = stmt.where(
+            Ticket.customer_id == ticket.customer_id, Ticket.product == ticket.product
+        )
+    rows = list(session.scalars(stmt.order_by(Ticket.created_at.desc()).limit(limit)))
+    records: dict[int, WorkRecord] = {}
+    if rows:
+        for rec in session.scalars(
+            select(WorkRecord)
+            .where(WorkRecord.ticket_id.in_([r.id for r in rows]))
+            .order_by(WorkRecord.id)
+        ):
+            records[rec.ticket_id] = rec  # the last visit's
+    out = []
+    for row in rows:
+        done = next((e.created_at for e in reversed(row.events) if e.action == "complete"), None)
+        out.append(PastVisit(row, done, records.get(row.id)))
+    return out

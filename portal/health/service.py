@@ -47,10 +47,12 @@ def migrations_ok(db: Database) -> dict[str, object]:
     }
 
 
-async def http_ok(http: httpx.AsyncClient, url: str, timeout: float) -> dict[str, object]:
+async def http_ok(
+    http: httpx.AsyncClient, url: str, timeout: float, headers: dict[str, str] | None = None
+) -> dict[str, object]:
     """`up` when `url` answers 200 within `timeout`."""
     try:
-        response = await http.get(url, timeout=timeout)
+        response = await http.get(url, timeout=timeout, headers=headers)
     except httpx.HTTPError as exc:
         return {"status": "down", "error": type(exc).__name__}
     if response.status_code != 200:

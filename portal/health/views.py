@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from portal.config import Settings
+from portal.conversations.rasa import rasa_auth_headers
 from portal.health.service import database_ok, http_ok, migrations_ok
 from portal.i18n import both
 
@@ -18,8 +19,9 @@ router = APIRouter(tags=["health"])
 
 
 def _rasa_status_url(settings: Settings) -> str:
-    # /status needs Rasa's token, so this also proves the portal holds the right one.
-    return f"{settings.rasa_url.rstrip('/')}/status?token={settings.rasa_token}"
+    # /status needs Rasa's token (a JWT in the header, never in the URL), so this also proves
+    # the portal holds the right one.
+    return f"{settings.rasa_url.rstrip('/')}/status"
 
 
 @router.get("/healthz")
@@ -30,7 +32,7 @@ async def healthz(request: Request) -> JSONResponse:
     timeout = settings.health_timeout_s
     database, rasa, actions = await asyncio.gather(
         run_in_threadpool(database_ok, request.app.state.db),
-        http_ok(http, _rasa_status_url(settings), timeout),
+        http_ok(http, _rasa_status_url(settings), timeout, rasa_auth_headers(settings.rasa_token)),
         http_ok(http, f"{settings.action_server_url.rstrip('/')}/health", timeout),
     )
     checks = {"database": database, "rasa": rasa, "action_server": actions}
@@ -54,7 +56,12 @@ async def readyz(request: Request) -> JSONResponse:
     if checks["database"]["status"] == "up":
         checks["migrations"] = await run_in_threadpool(migrations_ok, db)
     if settings.rasa_url:
-        checks["rasa"] = await http_ok(http, _rasa_status_url(settings), settings.health_timeout_s)
+        checks["rasa"] = await http_ok(
+            http,
+            _rasa_status_url(settings),
+            settings.health_timeout_s,
+            rasa_auth_headers(settings.rasa_token),
+        )
     reasons = []
     for name, check in checks.items():
         if check["status"] != "up":

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
 
+from portal.intake.policies import Parser
 from portal.intake.schemas import AddressRead, IntakeParseRequest, IntakeRead, WindowRead
 from portal.intake.service import read_message
 from portal.intake.windows import ZONE
-from portal.security import Principal, require_roles
 
 router = APIRouter(prefix="/intake", tags=["intake"])
 
-Reader = Annotated[Principal, require_roles("bot", "agent", "dispatcher")]
+Reader = Parser
 
 
 @router.post("/parse", response_model=IntakeRead)

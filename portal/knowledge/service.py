@@ -26,11 +26,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from knowledge_base import Entry, Hit, Issue, render
+from knowledge_base.bands import decide
 from portal.database import utcnow
 from portal.errors import Invalid, NotFound, PortalError
 from portal.i18n import both
 from portal.knowledge.models import (
     QUERY_MAX,
+    KbEntryReads,
     KbFeedback,
     KbRevision,
     KbSearchLog,
@@ -91,8 +93,9 @@ def normalize_query(text: str) -> str:
 
 
 def overall_band(hits: Sequence[Hit]) -> str:
-    """The band of a whole result: only the top hit can be an answer, and hits come best first."""
-    return str(hits[0].band.value) if hits else "none"
+    """The decision for a whole result (knowledge_base.bands.decide): the one rule that the
+    editors' 试一试, the search API, the help centre and the bot all go by."""
+    return str(decide(hits).band.value)
 
 
 # ---------------------------------------------------------------- the search log
@@ -460,3 +463,57 @@ def issue_messages(issue: Issue) -> tuple[str, str]:
     if where:
         return f"{where}：{zh}", f"{where}: {en}"
     return zh, en
+
+
+# ---------------------------------------------------------------- reads (the most-read list)
+
+
+def record_read(session: Session, *, entry_id: str, now: datetime | None = None) -> None:
+    """Count one customer's opening of an entry in the help centre."""
+    now = now or utcnow()
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(KbEntryReads).values(entry_id=entry_id, reads=1, last_read_at=now)
+        # One statement, so two customers opening a new entry at once never collide.
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["entry_id"],
+                set_={"reads": KbEntryReads.reads + 1, "last_read_at": now},
+            )
+        )
+        return
+    row = session.get(KbEntryReads, entry_id)
+    if row is None:
+        session.add(KbEntryReads(entry_id=entry_id, reads=1, last_read_at=now))
+    else:
+        row.reads += 1
+        row.last_read_at = now
+    session.flush()
+
+
+def most_read(session: Session, *, limit: int = 50) -> list[tuple[str, int]]:
+    """Entry ids with their read counts, most read first (ties: the latest read first)."""
+    rows = session.execute(
+        select(KbEntryReads.entry_id, KbEntryReads.reads)
+        .where(KbEntryReads.reads > 0)
+        .order_by(
+            KbEntryReads.reads.desc(), KbEntryReads.last_read_at.desc(), KbEntryReads.entry_id
+        )
+        .limit(limit)
+    ).all()
+    return [(str(entry_id), int(reads)) for entry_id, reads in rows]
+
+
+def newest(session: Session, *, limit: int = 50) -> list[tuple[str, datetime]]:
+    """Entry ids by the editors' latest creation or change, newest first (an entry the FAQ
+    files brought without an edit in the portal has no date and is not listed)."""
+    latest = func.max(KbRevision.created_at)
+    rows = session.execute(
+        select(KbRevision.entry_id, latest.label("at"))
+        .where(KbRevision.action.in_(("create", "edit")))
+        .group_by(KbRevision.entry_id)
+        .order_by(latest.desc(), KbRevision.entry_id)
+        .limit(limit)
+    ).all()
+    return [(str(entry_id), at) for entry_id, at in rows]

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Request, status
 from portal.database import SessionDep
 from portal.errors import NotFound
 from portal.knowledge import flows, service
+from portal.knowledge.policies import FeedbackGiver, Searcher
 from portal.knowledge.schemas import KbFeedbackCreate, KbFeedbackRead, KbHitRead, KbSearchRead
-from portal.security import CurrentPrincipal, Principal, require_roles
+from portal.security import Principal
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"])
 
@@ -31,7 +32,7 @@ def _source(principal: Principal) -> str | None:
 def search(
     request: Request,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Searcher,
     q: Annotated[str, Query(min_length=1, max_length=500, description="The question")],
     k: Annotated[int, Query(ge=1, le=20)] = 5,
     product: Annotated[str, Query(max_length=32, description="A model code, e.g. WM-100")] = "",
@@ -57,7 +58,7 @@ def feedback(
     body: KbFeedbackCreate,
     request: Request,
     session: SessionDep,
-    principal: Annotated[Principal, require_roles("bot", "customer")],
+    principal: FeedbackGiver,
 ) -> KbFeedbackRead:
     """Record whether an answer helped (the bot after 已解决 / 未解决)."""
     kb = flows.current(request)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -15,37 +15,31 @@ from sqlalchemy.orm import Session
 
 from portal.assets.models import Asset, ProductModel
 from portal.database import SessionDep, utcnow
-from portal.errors import Forbidden, Invalid, PortalError, validation_errors
+from portal.errors import Invalid, PortalError, validation_errors
 from portal.i18n import t
+from portal.ids import IdPath
 from portal.maintenance import service
 from portal.maintenance.models import MaintenancePlan
+from portal.maintenance.policies import PLAN, PlannerPage
 from portal.maintenance.schemas import MAX_INTERVAL, PlanCreate, PlanUpdate
-from portal.security import Principal
-from portal.templating import PAGE_ROUTER_OPTIONS, Staff, flash, render, request_lang, see_other
+from portal.templating import PAGE_ROUTER_OPTIONS, flash, render, request_lang, see_other
 from portal.tickets.models import Ticket
 
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
 
-# Who plans maintenance: dispatch (as the JSON routes), and admins.
-PLAN_ROLES = frozenset({"admin", "dispatcher"})
+# Who plans maintenance (the nav's links follow it): the `maintenance.plan` policy.
+PLAN_ROLES = PLAN.roles
 # How far ahead the pages look for due maintenance.
 LIST_DAYS = 30
 PLAN_DAYS = 90
 KINDS = ("days", "months", "usage")
 PREFIX = "maintenance_"  # the form's field labels: field.maintenance_<name>
-PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PlanId = IdPath
 Text = Annotated[str, Form(max_length=2000)]
 Short = Annotated[str, Form(max_length=100)]
 
 
-def planner(user: Staff) -> Principal:
-    """A dispatcher or admin, or the 403 page."""
-    if user.role not in PLAN_ROLES:
-        raise Forbidden("error.forbidden")
-    return user
-
-
-Planner = Annotated[Principal, Depends(planner)]
+Planner = PlannerPage
 
 
 def _model_codes(session: Session, plans: list[MaintenancePlan]) -> dict[int, ProductModel]:

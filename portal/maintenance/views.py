@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.assets.models import Asset, ProductModel
 from portal.database import SessionDep, utcnow
 from portal.errors import NotFound
-from portal.maintenance import flows, service
+from portal.ids import IdPath
+from portal.maintenance import flows, policies, service
 from portal.maintenance.models import MaintenanceOccurrence, MaintenancePlan, UsageReading
+from portal.maintenance.policies import Planner, UsageReporter
 from portal.maintenance.schemas import (
     DueRunRead,
     OccurrenceRead,
@@ -22,17 +24,15 @@ from portal.maintenance.schemas import (
     UsageCreate,
     UsageRead,
 )
-from portal.security import Principal, require_roles
+from portal.security import Principal
 from portal.tickets.models import Ticket
 
 router = APIRouter(prefix="/maintenance", tags=["maintenance"])
 
-Planners = Annotated[Principal, require_roles("dispatcher")]
-# Who may report a counter: the desk and dispatch, an engineer on site, the bot (customers).
-Readers = Annotated[
-    Principal, require_roles("dispatcher", "network_manager", "agent", "engineer", "bot")
-]
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Planners = Planner
+# Who may report a counter: the desk and dispatch, an engineer on site (its own jobs' units).
+Readers = UsageReporter
+Id = IdPath
 
 
 def to_read(session: Session, plan: MaintenancePlan) -> PlanRead:
@@ -158,13 +158,14 @@ def run_now(
 def _reachable_asset(session: Session, asset_id: int, principal: Principal) -> Asset:
     """The asset; an engineer reaches only assets of tickets assigned to them (else 404)."""
     asset = service.get_asset(session, asset_id=asset_id)
-    if principal.role == "engineer":
+    scope = policies.USAGE.scope(principal)
+    if not scope.everything:
         mine = session.scalar(
             select(Ticket.id)
-            .where(Ticket.asset_id == asset.id, Ticket.engineer_id == principal.engineer_id)
+            .where(Ticket.asset_id == asset.id, Ticket.engineer_id == scope.engineer_id)
             .limit(1)
         )
-        if mine is None or principal.engineer_id is None:
+        if mine is None or scope.engineer_id is None:
             raise NotFound("object.asset")
     return asset
 

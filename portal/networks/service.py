@@ -43,3 +43,26 @@ def list_engineers(
     if ids is not None:
         stmt = stmt.where(Engineer.id.in_(list(ids)))
     return list(session.scalars(stmt.order_by(Engineer.name, Engineer.id)).all())
+
+
+OUTLET = "sub"  # 伞下店: a sub-outlet under `parent_id`, settled and stocked through its parent
+
+
+def settling_network(session: Session, *, network_id: int) -> tuple[int, ServiceNetwork | None]:
+    """The network a job of `network_id` settles on, and the outlet when it is one: a 伞下店's
+    jobs go on its parent's statement (it has none of its own), any other network's on its own."""
+    net = session.get(ServiceNetwork, network_id)
+    if net is None or net.kind != OUTLET or net.parent_id is None:
+        return network_id, None
+    return net.parent_id, net
+
+
+def outlets_of(session: Session, *, network_id: int) -> list[ServiceNetwork]:
+    """The 伞下店 under a network, by name."""
+    return list(
+        session.scalars(
+            select(ServiceNetwork)
+            .where(ServiceNetwork.parent_id == network_id, ServiceNetwork.kind == OUTLET)
+            .order_by(ServiceNetwork.name, ServiceNetwork.id)
+        )
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from portal.database import SessionDep
 from portal.networks.models import Engineer, ServiceNetwork
-from portal.security import Principal, require_roles
+from portal.networks.policies import READ, Reader
 
 router = APIRouter(tags=["networks"])
 
@@ -30,7 +30,7 @@ LocalTime = Annotated[
     ),
 ]
 
-Ops = Annotated[Principal, require_roles("dispatcher", "network_manager", "agent", "finance")]
+Ops = Reader
 
 
 class NetworkRead(BaseModel):
@@ -72,8 +72,9 @@ class EngineerRead(BaseModel):
 def networks(session: SessionDep, principal: Ops) -> list[NetworkRead]:
     """Service networks (a network manager sees their own)."""
     stmt = select(ServiceNetwork).order_by(ServiceNetwork.id)
-    if principal.role == "network_manager":
-        stmt = stmt.where(ServiceNetwork.id == principal.network_id)
+    scope = READ.scope(principal)
+    if not scope.everything:
+        stmt = stmt.where(ServiceNetwork.id == scope.network_id)
     return [
         NetworkRead(
             id=n.id,
@@ -96,8 +97,9 @@ def engineers(
 ) -> list[EngineerRead]:
     """Engineers with their skills (a network manager sees their network's)."""
     stmt = select(Engineer).order_by(Engineer.id)
-    if principal.role == "network_manager":
-        network_id = principal.network_id
+    scope = READ.scope(principal)
+    if not scope.everything:
+        network_id = scope.network_id if scope.network_id is not None else -1
     if network_id is not None:
         stmt = stmt.where(Engineer.network_id == network_id)
     if on_duty is not None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -19,16 +19,19 @@ from portal.config import Settings
 from portal.database import Database, utcnow
 from portal.notifications import service
 from portal.notifications.flows import render
+from portal.notifications.robots import DingTalkRobot, WeComRobot
 from portal.notifications.senders import (
     DeliveryError,
     LogSender,
     Outgoing,
     Sender,
-    SmsSender,
+    SmsGateway,
     Unconfigured,
     WeChatSender,
+    parse_templates,
 )
-from portal.wechat.flows import build_api
+from portal.wechat.routes import NotificationRoutes
+from portal.wechat.service import build_api
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +48,36 @@ def build_senders(
     client = build_api(settings, db)  # the WeChat channel's client and shared token
     if client is not None:
         url = f"{settings.public_url.rstrip('/')}/" if settings.public_url else ""
-        senders["wechat"] = WeChatSender(client, template_id=settings.wechat_template_id, url=url)
+        senders["wechat"] = WeChatSender(
+            client,
+            templates=parse_templates(settings.wechat_templates),
+            routes=NotificationRoutes(db, window=timedelta(hours=settings.wechat_service_window_h)),
+            url=url,
+        )
     else:
         senders["wechat"] = LogSender("wechat") if settings.demo_mode else Unconfigured("wechat")
     if settings.sms_url:
         http = http or httpx.Client(timeout=settings.notify_timeout_s)
-        senders["sms"] = SmsSender(url=settings.sms_url, api_key=settings.sms_api_key, http=http)
+        senders["sms"] = SmsGateway(
+            url=settings.sms_url,
+            key_id=settings.sms_api_key,
+            secret=settings.sms_api_secret,
+            sign_name=settings.sms_sign_name,
+            http=http,
+        )
     else:
         senders["sms"] = LogSender("sms") if settings.demo_mode else Unconfigured("sms")
+    # Group robots hear of new consults (portal.consults.flows) only when configured.
+    if settings.consult_wecom_webhook:
+        http = http or httpx.Client(timeout=settings.notify_timeout_s)
+        senders["wecom"] = WeComRobot(url=settings.consult_wecom_webhook, http=http)
+    if settings.consult_dingtalk_webhook:
+        http = http or httpx.Client(timeout=settings.notify_timeout_s)
+        senders["dingtalk"] = DingTalkRobot(
+            url=settings.consult_dingtalk_webhook,
+            secret=settings.consult_dingtalk_secret,
+            http=http,
+        )
     return senders
 
 
@@ -80,6 +105,9 @@ class Outbox:
     max_attempts: int = 8
     backoff_s: float = 10.0
     backoff_max_s: float = 3600.0
+    # The wall clock claims, retries and marks are dated by; tests pass their own to step
+    # through backoffs and leases without waiting for them.
+    clock: Callable[[], datetime] = utcnow
 
     @classmethod
     def from_settings(
@@ -104,7 +132,7 @@ class Outbox:
                 session,
                 channels=set(self.senders),
                 worker=self.worker,
-                now=utcnow(),
+                now=self.clock(),
                 lease=self.lease,
                 limit=self.batch,
             )
@@ -148,7 +176,7 @@ class Outbox:
             error, retry = f"{type(exc).__name__}: {exc}", True
         else:
             with self.db.session() as session:
-                service.mark_sent(session, notification_id=message.id, now=utcnow())
+                service.mark_sent(session, notification_id=message.id, now=self.clock())
             stats.sent += 1
             return
         give_up = not retry or message.attempts >= self.max_attempts
@@ -157,7 +185,7 @@ class Outbox:
             wait = service.backoff(
                 message.attempts, base_s=self.backoff_s, max_s=self.backoff_max_s
             )
-            retry_at = utcnow() + wait
+            retry_at = self.clock() + wait
         with self.db.session() as session:
             service.mark_attempt_failed(
                 session,

@@ -8,7 +8,7 @@ WeChat and the SMS provider) is in `delivery`, so the ticket path never imports 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,8 @@ from portal.i18n import MESSAGES, STATUS_LABELS, both
 from portal.networks.models import Engineer
 from portal.notifications import service
 from portal.notifications.models import Notification
+from portal.tickets import flows as ticket_flows
+from portal.tickets import lifecycle
 from portal.tickets.models import Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,8 @@ CUSTOMER_TEMPLATES: dict[str, str] = {
     "engineer_accept": "engineer_accepted",
     "depart": "engineer_on_the_way",
     "wait_parts": "waiting_parts",
-    "complete": "completed_rate",
-    "request_evaluation": "rate_request",
+    # The rating invitation follows as its own message: the revisit (portal.complaints).
+    "complete": "completed",
     "resolve_remotely": "resolved_remotely",
     "cancel": "cancelled",
     "reopen": "reopened",
@@ -123,14 +125,7 @@ def _eta(session: Session, ticket: Ticket, event: TicketEvent) -> datetime | Non
             eta = None
         if eta is not None and eta.tzinfo is not None:
             return eta
-    try:  # dispatch plans visits with an ETA; a portal without dispatch still notifies
-        from portal.dispatch.models import DispatchVisit
-    except ImportError:  # pragma: no cover - dispatch ships with the portal
-        return None
-    visit = session.scalars(
-        select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)
-    ).first()
-    return visit.eta if visit is not None else None
+    return ticket_flows.planned_visit(session, ticket)
 
 
 def notify_customer(
@@ -184,7 +179,16 @@ def notify_staff(
     ]
 
 
-def on_ticket_event(session: Session, *, ticket: Ticket, event: TicketEvent) -> None:
+def on_ticket_event(
+    session: Session, *, ticket: Ticket, event: TicketEvent, ctx: lifecycle.Context
+) -> Sequence[lifecycle.FollowUp]:
+    """The lifecycle subscriber: write what this event tells the customer and staff into
+    the outbox. Asks for no follow-up."""
+    tell(session, ticket=ticket, event=event)
+    return ()
+
+
+def tell(session: Session, *, ticket: Ticket, event: TicketEvent) -> None:
     """Write what this lifecycle event tells the customer and staff into the outbox."""
     now = utcnow()
     if now - event.created_at > STALE_AFTER:
@@ -200,10 +204,15 @@ def on_ticket_event(session: Session, *, ticket: Ticket, event: TicketEvent) -> 
         if eta is not None:
             template = "engineer_on_the_way_eta"
             params["eta"] = eta.astimezone(SHOWN_ZONE).strftime("%H:%M")
-    if action in ("complete", "request_evaluation"):
-        params["remark"] = both("notify.rate_hint")[0]
     if template is not None:
-        notify_customer(session, ticket=ticket, template=template, key=key, params=params, at=now)
+        customer_params = dict(params)
+        if action == "create":
+            # The customer's proof, with number and phone, that the ticket is theirs: told
+            # to them only (staff notifications below never carry it).
+            customer_params["check_code"] = ticket.check_code
+        notify_customer(
+            session, ticket=ticket, template=template, key=key, params=customer_params, at=now
+        )
 
     staff_template = STAFF_TEMPLATES.get(action)
     if action == "escalate" and "timer" in event.payload:

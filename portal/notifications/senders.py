@@ -8,10 +8,19 @@ duplicate that at-least-once delivery sends after a worker died mid-request.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
+import json
 import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -110,39 +119,187 @@ class _TemplateMessages(WeChatMessage):  # type: ignore[misc]
 # WeChat error codes worth another try: busy, rate-limited, token trouble after its retry.
 WECHAT_RETRY = frozenset({-1, 45009, 40001, 42001, 40014})
 
+# Notification template -> the kind of template message (模板消息) it goes out as. Each kind
+# has its own template on the account, with its own keywords (WECHAT_TEMPLATES).
+TEMPLATE_KINDS: dict[str, str] = {
+    "ticket_created": "accepted",
+    "ticket_accepted": "accepted",
+    "engineer_assigned": "dispatched",
+    "reassigned": "dispatched",
+    "engineer_accepted": "dispatched",
+    "engineer_on_the_way": "departed",
+    "engineer_on_the_way_eta": "departed",
+    "completed_rate": "completed",
+    "completed": "completed",
+    "resolved_remotely": "completed",
+    "rate_request": "rate",
+    "revisit_invite": "rate",
+    "revisit_invite_sms": "rate",
+    "quote_sent": "quote",
+}
+# The kinds, with the name WeChat's template library gives them.
+KINDS: dict[str, str] = {
+    "accepted": "受理",
+    "dispatched": "派单",
+    "departed": "出发",
+    "completed": "完工",
+    "rate": "评价邀请",
+    "quote": "报价",
+}
+# Since WeChat's 2023 template change only keyword fields are shown (first and remark are
+# gone), each holding one value of its type, cut to the type's length.
+KEYWORD = re.compile(r"^([a-z_]+?)(\d+)$")
+TYPE_LIMITS: dict[str, int] = {
+    "thing": 20,
+    "character_string": 32,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "amount": 32,
+    "phone_number": 17,
+    "car_number": 8,
+    "name": 10,
+    "phrase": 5,
+    "time": 32,
+    "date": 32,
+    "const": 20,
+}
+RETIRED_FIELDS = frozenset({"first", "remark"})
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSpec:
+    """One kind's template: its id and which notification parameter fills each keyword."""
+
+    template_id: str
+    keywords: dict[str, str]
+
+    def data(self, params: dict[str, Any]) -> dict[str, dict[str, str]]:
+        """The template's keyword fields, each a parameter's value cut to its type's length."""
+        out = {}
+        for field_name, param in self.keywords.items():
+            kind = KEYWORD.match(field_name)
+            limit = TYPE_LIMITS.get(kind.group(1), 20) if kind else 20
+            value = str(params.get(param, "")).strip() or "-"
+            if len(value) > limit:
+                value = value[: limit - 1] + "…" if limit > 1 else value[:limit]
+            out[field_name] = {"value": value}
+        return out
+
+
+def parse_templates(raw: str) -> dict[str, TemplateSpec]:
+    """WECHAT_TEMPLATES: {kind: {"id": template id, "keywords": {field: parameter}}}.
+
+    Raises ValueError naming what is wrong: an unknown kind, no id, no keywords, or a field
+    that is not one of WeChat's keyword fields (type and number, e.g. thing2).
+    """
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"WECHAT_TEMPLATES is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError("WECHAT_TEMPLATES must be an object: kind -> template")
+    specs = {}
+    for kind, spec in data.items():
+        if kind not in KINDS:
+            raise ValueError(f"WECHAT_TEMPLATES: unknown kind {kind!r}; one of {sorted(KINDS)}")
+        if not isinstance(spec, dict) or not str(spec.get("id") or "").strip():
+            raise ValueError(f"WECHAT_TEMPLATES[{kind}]: needs an id")
+        keywords = spec.get("keywords")
+        if not isinstance(keywords, dict) or not keywords:
+            raise ValueError(f"WECHAT_TEMPLATES[{kind}]: needs keywords (field -> parameter)")
+        for field_name in keywords:
+            match = KEYWORD.match(str(field_name))
+            if field_name in RETIRED_FIELDS or match is None or match.group(1) not in TYPE_LIMITS:
+                raise ValueError(
+                    f"WECHAT_TEMPLATES[{kind}]: {field_name!r} is not a keyword field "
+                    "(type and number, e.g. thing2; first and remark are no longer shown)"
+                )
+        specs[kind] = TemplateSpec(
+            template_id=str(spec["id"]).strip(),
+            keywords={str(k): str(v) for k, v in keywords.items()},
+        )
+    return specs
+
+
+class Routes(Protocol):
+    """Where a WeChat notification without a template goes, and the record of the choice
+    (portal.wechat.routes.NotificationRoutes)."""
+
+    def within_window(self, openid: str) -> bool:
+        """Whether a customer-service message may go to this follower now (48 h)."""
+
+    def to_sms(self, message: Outgoing) -> bool:
+        """Queue the notification as an SMS to the ticket's phone; False when there is none."""
+
+    def record(self, message: Outgoing, route: str) -> None:
+        """Keep on the notification how it went out: template, customer_service or sms."""
+
 
 class WeChatSender:
-    """Template messages to a customer's openid through wechatpy.
+    """Notifications to a customer's openid through wechatpy: the kind's template message
+    (keyword fields only) where one is configured; otherwise a customer-service message if
+    the customer wrote within 48 hours, else an SMS. The choice is recorded.
 
-    `client` is the WeChat channel's client (portal.wechat.flows.build_api): its access token
-    lives in the database, so the outbox worker, the portal and the channel's push all use,
-    and refresh, one token — WeChat invalidates the old one whenever anyone fetches anew.
+    `client` is the WeChat channel's client (portal.wechat.service.build_api): its access
+    token lives in the database, so the outbox worker, the portal and the channel's push all
+    use, and refresh, one token — WeChat invalidates the old one whenever anyone fetches anew.
     """
 
-    def __init__(self, client: WeChatClient, *, template_id: str, url: str = "") -> None:
+    def __init__(
+        self,
+        client: WeChatClient,
+        *,
+        templates: dict[str, TemplateSpec],
+        routes: Routes,
+        url: str = "",
+    ) -> None:
         self.client = client
         self.messages = _TemplateMessages(client)
-        self.template_id = template_id
+        self.templates = templates
+        self.routes = routes
         self.url = url
 
     def send(self, message: Outgoing) -> None:
-        """One template message; the notification's key is its client_msg_id."""
-        p = message.payload
-        data = {
-            "first": {"value": message.text},
-            "keyword1": {"value": str(p.get("number", ""))},
-            "keyword2": {"value": str(p.get("status_label", ""))},
-            "keyword3": {"value": str(p.get("when", ""))},
-            "remark": {"value": str(p.get("remark", ""))},
-        }
-        try:
-            self.messages.send_template(
-                message.recipient,
-                self.template_id,
-                data,
-                url=self.url or None,
-                client_msg_id=message.key,
+        """One notification; a template message's client_msg_id is the notification's key."""
+        kind = TEMPLATE_KINDS.get(message.template)
+        spec = self.templates.get(kind) if kind else None
+        if spec is not None:
+            self._call(
+                lambda: self.messages.send_template(
+                    message.recipient,
+                    spec.template_id,
+                    spec.data(message.payload),
+                    url=self._url(message),
+                    client_msg_id=message.key,
+                )
             )
+            self.routes.record(message, "template")
+        elif self.routes.within_window(message.recipient):
+            self._call(lambda: self.messages.send_text(message.recipient, message.text))
+            self.routes.record(message, "customer_service")
+        elif self.routes.to_sms(message):
+            self.routes.record(message, "sms")
+        else:
+            self.routes.record(message, "none")
+            raise DeliveryError(
+                "wechat: no template for this kind, outside the 48-hour window, no phone",
+                retry=False,
+            )
+
+    def _url(self, message: Outgoing) -> str | None:
+        """Where tapping the template message leads: the notice's own page (a quote opens the
+        ticket under /my) when it names an absolute one, else the portal."""
+        link = str(message.payload.get("link") or "")
+        if link.startswith(("https://", "http://")):
+            return link
+        return self.url or None
+
+    def _call(self, send: Callable[[], Any]) -> None:
+        try:
+            send()
         except APILimitedException as exc:
             raise DeliveryError(f"wechat rate limit: {exc.errmsg}", retry=True) from exc
         except WeChatClientException as exc:
@@ -157,32 +314,87 @@ class WeChatSender:
 
 # ---------------------------------------------------------------- SMS
 
+# Mainland mobile numbers: 11 digits from 13… to 19…, with or without +86 / 0086 / 86.
+MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
+# What the gateway takes in one message, signature included (longer ones are refused).
+SMS_MAX_CHARS = 500
 
-class SmsSender:
-    """A small JSON provider: POST {phone, text, template, params, idempotency_key}."""
 
-    def __init__(self, *, url: str, api_key: str, http: httpx.Client) -> None:
+def mobile_e164(phone: str) -> str | None:
+    """The number as +861xxxxxxxxxx, or None when it is not a mainland mobile number."""
+    match = MOBILE.match(re.sub(r"[\s-]", "", phone))
+    return f"+86{match.group(1)}" if match else None
+
+
+def sms_signature(secret: str, *, path: str, timestamp: str, nonce: str, body: bytes) -> str:
+    """HMAC-SHA256 (hex) over method, path, timestamp, nonce and the body's SHA-256."""
+    digest = hashlib.sha256(body).hexdigest()
+    text = "\n".join(("POST", path, timestamp, nonce, digest))
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+class SmsGateway:
+    """An HTTP SMS gateway (短信网关): POST JSON {to, sign_name, text, template, reference},
+    signed with the account's key id and secret (`sms_signature`), carrying the
+    notification's key as Idempotency-Key. A number that is not a mainland mobile, or a text
+    longer than the gateway takes, fails for good before anything is sent."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        key_id: str,
+        secret: str,
+        sign_name: str,
+        http: httpx.Client,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.url = url
-        self.api_key = api_key
+        self.path = urlsplit(url).path or "/"
+        self.key_id = key_id
+        self.secret = secret
+        self.sign_name = sign_name
         self.http = http
+        self.clock = clock
 
     def send(self, message: Outgoing) -> None:
-        """One SMS; 2xx is delivered, 5xx and network errors are retried, 4xx are not."""
-        headers = {IDEMPOTENCY_HEADER: message.key}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        body = {
-            "phone": message.recipient,
-            "text": message.text,
-            "template": message.template,
-            "params": message.payload,
-            "idempotency_key": message.key,
+        """One SMS; 2xx is delivered, 429, 5xx and network errors are retried, other 4xx
+        (a refused signature, number or text) are not."""
+        to = mobile_e164(message.recipient)
+        if to is None:
+            raise DeliveryError("sms: not a mainland mobile number", retry=False)
+        length = len(self.sign_name) + 2 + len(message.text)  # 【sign】text
+        if length > SMS_MAX_CHARS:
+            raise DeliveryError(f"sms: {length} characters, over {SMS_MAX_CHARS}", retry=False)
+        body = json.dumps(
+            {
+                "to": to,
+                "sign_name": self.sign_name,
+                "text": message.text,
+                "template": message.template,
+                "reference": message.key,
+            },
+            ensure_ascii=False,
+        ).encode()
+        timestamp, nonce = str(int(self.clock())), uuid.uuid4().hex
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            IDEMPOTENCY_HEADER: message.key,
+            "X-Sms-Key": self.key_id,
+            "X-Sms-Timestamp": timestamp,
+            "X-Sms-Nonce": nonce,
+            "X-Sms-Signature": sms_signature(
+                self.secret, path=self.path, timestamp=timestamp, nonce=nonce, body=body
+            ),
         }
         try:
-            response = self.http.post(self.url, json=body, headers=headers)
+            response = self.http.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise DeliveryError(f"sms unreachable: {type(exc).__name__}", retry=True) from exc
         if response.is_success:
             return
         retry = response.status_code >= 500 or response.status_code == 429
-        raise DeliveryError(f"sms HTTP {response.status_code}", retry=retry)
+        code = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            code = str(response.json().get("code") or "")
+        raise DeliveryError(f"sms HTTP {response.status_code} {code}".rstrip(), retry=retry)

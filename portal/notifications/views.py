@@ -11,8 +11,9 @@ from portal.errors import Forbidden
 from portal.notifications import service
 from portal.notifications.flows import render
 from portal.notifications.models import Notification
+from portal.notifications.policies import Recipient
 from portal.notifications.schemas import NotificationPage, NotificationRead, ReadAll
-from portal.security import CurrentPrincipal, Principal
+from portal.security import Principal
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
@@ -43,7 +44,7 @@ def to_read(notification: Notification) -> NotificationRead:
 @router.get("/mine", response_model=NotificationPage)
 def mine(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Recipient,
     unread: bool = False,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -69,7 +70,7 @@ def mine(
 def mark_read(
     notification_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Recipient,
 ) -> NotificationRead:
     """Mark one of the caller's notifications read."""
     return to_read(
@@ -78,6 +79,6 @@ def mark_read(
 
 
 @router.post("/read-all", response_model=ReadAll)
-def mark_all_read(session: SessionDep, principal: CurrentPrincipal) -> ReadAll:
+def mark_all_read(session: SessionDep, principal: Recipient) -> ReadAll:
     """Mark every notification of the caller read."""
     return ReadAll(updated=service.mark_all_read(session, user_id=_staff_user(principal)))

@@ -67,6 +67,7 @@ def store_in_conversation(db: Database, message: Outgoing) -> ChannelMessage | N
             direction="out",
             author=AUTHOR,
             text=message.text,
+            buttons=buttons_of(message),
             channel_message_id=message.key[:128],
         )
         if stored is None:  # delivered before, by a pass that died before marking it sent
@@ -77,6 +78,20 @@ def store_in_conversation(db: Database, message: Outgoing) -> ChannelMessage | N
                 )
             ).one()
         return conversations.to_channel_message(stored, conversation)
+
+
+def buttons_of(message: Outgoing) -> list[dict[str, str]]:
+    """The buttons a notification carries in its payload (a quote's accept and decline)."""
+    raw = message.payload.get("buttons")
+    if not isinstance(raw, list):
+        return []
+    return [
+        {"title": b["title"], "payload": b["payload"]}
+        for b in raw
+        if isinstance(b, dict)
+        and isinstance(b.get("title"), str)
+        and isinstance(b.get("payload"), str)
+    ]
 
 
 @dataclass
@@ -154,10 +169,6 @@ class WidgetDelivery:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
             self._wake.clear()
-
-    def wake(self) -> None:
-        """Look for new rows now rather than after the poll interval."""
-        self._wake.set()
 
     def start(self) -> None:
         """Run the loop as a task of the running event loop."""

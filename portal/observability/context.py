@@ -30,8 +30,3 @@ def accept_request_id(raw: str | None) -> str:
 def bind_conversation(public_id: str | None) -> None:
     """Tag the rest of this task's log lines with the conversation's public id."""
     conversation_id_var.set(public_id)
-
-
-def current_ids() -> dict[str, str | None]:
-    """The request and conversation ids of the running context."""
-    return {"request_id": request_id_var.get(), "conversation_id": conversation_id_var.get()}

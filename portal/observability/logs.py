@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from portal.config import Settings
 from portal.observability.context import conversation_id_var, request_id_var
+from portal.observability.masking import Masker, MaskingFilter
 
 # Our handler is marked so configuring again (one app per test) replaces it, not stacks it.
 _MARK = "_portal_observability"
@@ -68,9 +70,39 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def make_handler(log_format: str) -> logging.Handler:
-    """A stderr handler with the ids filter and the chosen format."""
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret value, to be masked wherever a log line prints it."""
+    values = [
+        str(getattr(settings, name) or "")
+        for name in type(settings).model_fields
+        if name.endswith(("_secret", "_token", "_key"))
+    ]
+    for url in (settings.database_url, settings.redis_url):
+        password = urlsplit(url).password if "://" in url else None
+        if password:
+            values.append(password)
+    return [v for v in values if v]
+
+
+def make_masker(settings: Settings) -> Masker:
+    """The masker for these settings (demo mode keeps one-time codes readable in the log)."""
+    return Masker(secret_values(settings), reveal_codes=settings.demo_mode)
+
+
+def install_masking(masker: Masker) -> None:
+    """Put the masking filter on every handler of the root and uvicorn loggers, ours or not."""
+    for logger in (logging.getLogger(), *(logging.getLogger(n) for n in _UVICORN_LOGGERS)):
+        for handler in logger.handlers:
+            for old in [f for f in handler.filters if isinstance(f, MaskingFilter)]:
+                handler.removeFilter(old)
+            # First, so no other filter or formatter sees the unmasked record.
+            handler.filters.insert(0, MaskingFilter(masker))
+
+
+def make_handler(log_format: str, masker: Masker | None = None) -> logging.Handler:
+    """A stderr handler with the masking and ids filters and the chosen format."""
     handler = logging.StreamHandler()
+    handler.addFilter(MaskingFilter(masker or Masker()))
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     setattr(handler, _MARK, True)
@@ -85,8 +117,10 @@ def _replace_ours(logger: logging.Logger, handler: logging.Handler | None) -> No
 
 
 def configure_logging(settings: Settings) -> None:
-    """Route the root logger through one handler of ours, in the configured format."""
-    handler = make_handler(settings.log_format)
+    """Route the root logger through one handler of ours, in the configured format, and mask
+    secrets and personal data on every handler."""
+    masker = make_masker(settings)
+    handler = make_handler(settings.log_format, masker)
     root = logging.getLogger()
     _replace_ours(root, handler)
     root.setLevel(settings.log_level.upper())
@@ -99,3 +133,4 @@ def configure_logging(settings: Settings) -> None:
             _replace_ours(logger, handler if not logger.propagate else None)
         else:
             _replace_ours(logger, None)
+    install_masking(masker)

@@ -51,6 +51,15 @@ HUB_SHORTCUTS = Counter(
     ["kind"],
 )
 
+# One-time code requests and checks refused by a limit (issue 18): "too_soon", "phone_cap",
+# "failures_cap", "requester_cap", "requester_failures", "budget" (the daily SMS budget:
+# its alarm).
+OTP_REFUSED = Counter(
+    "portal_otp_refused",
+    "One-time code requests and checks refused by a limit, by limit.",
+    ["limit"],
+)
+
 
 @contextmanager
 def chat_turn_timer() -> Iterator[dict[str, str]]:

@@ -1,18 +1,18 @@
 """Parts work that spans domains: the dispatch `PartsPlanner`, shortages that put a ticket on
-hold and resume it, consumption at completion and release on cancellation (the lifecycle
-hook `on_ticket_event`, called by `tickets.service.transition`), stock counts, and low-stock
-alerts to the people who refill a location.
+hold and resume it, stock counts, low-stock alerts to the people who refill a location, and
+the lifecycle subscriber `on_ticket_event`: an assignment holds the ticket's parts at its
+(new) network, completion consumes them, cancellation releases them.
 
 Every function here that moves stock ends with `alert_low_stock`, which turns the crossings
 the service noted into one in-portal notification each.
 
-`StockPlanner` implements `portal.dispatch.parts.PartsPlanner`; install it with
-`app.state.parts_planner = StockPlanner()`.
+`StockPlanner` implements `portal.dispatch.parts.PartsPlanner`; `portal.wiring` hands it to
+the lifecycle's subscribers and to dispatch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -22,19 +22,21 @@ from portal.assets.models import Asset
 from portal.database import utcnow
 from portal.dispatch.parts import PartLine, Reservation
 from portal.errors import Conflict
+from portal.fees import service as fees
 from portal.i18n import both
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox
 from portal.parts import service
 from portal.parts.models import Part, ShortageOrder, StockBalance, StockLocation
-from portal.security import Principal
+from portal.security import Principal, Role
+from portal.tickets import lifecycle
 from portal.tickets import service as tickets
-from portal.tickets.models import Ticket
+from portal.tickets.models import Ticket, TicketEvent
 from portal.tickets.schemas import TransitionRequest
 
 ACTOR = "system:parts"
-SYSTEM = Principal(kind="service", role="system", name="parts")
+SYSTEM = Principal(kind="service", role=Role.SYSTEM, name="parts")
 _REOPEN_WINDOW = timedelta(days=7)  # transition() wants one; no parts action reopens
 
 # Words in a fault description that point at a part (by part name), per product category.
@@ -88,6 +90,14 @@ def _model_code(session: Session, ticket: Ticket) -> str:
         if asset is not None:
             return asset.model.code
     return ""
+
+
+def fits_ticket(session: Session, *, ticket: Ticket, part: Part) -> bool:
+    """Whether the part fits the ticket's product (its category) and model."""
+    category = _category(session, ticket)
+    if category and part.category and part.category != category:
+        return False
+    return part.fits(_model_code(session, ticket))
 
 
 def suggest_parts(session: Session, *, ticket: Ticket) -> list[PartLine]:
@@ -183,7 +193,77 @@ class StockPlanner:
         if network is None:
             return Reservation(shortages=tuple(lines))
         location = service.network_location(session, network=network)
-        return reserve_lines(session, ticket=ticket, location=location, lines=lines)
+        van = _van_of(session, engineer_id=ticket.engineer_id)
+        release_elsewhere(session, ticket=ticket, location=location, keep=van)
+        # The engineer's own van first: the dispatch candidates count a part in the van as at
+        # hand, so the assignment (manual or a published day plan) must hold it there.
+        from_van = hold_from_van(session, ticket=ticket, van=van, lines=lines) if van else []
+        rest = reserve_lines(session, ticket=ticket, location=location, lines=lines)
+        return Reservation(reserved=(*from_van, *rest.reserved), shortages=rest.shortages)
+
+
+def _van_of(session: Session, *, engineer_id: int | None) -> StockLocation | None:
+    """The engineer's van stock, if they have one (none is made here)."""
+    if engineer_id is None:
+        return None
+    return session.scalars(
+        select(StockLocation).where(
+            StockLocation.engineer_id == engineer_id, StockLocation.kind == "van"
+        )
+    ).first()
+
+
+def hold_from_van(
+    session: Session, *, ticket: Ticket, van: StockLocation, lines: Iterable[PartLine]
+) -> list[PartLine]:
+    """Hold for the ticket what the engineer's van has free of the lines not yet held or on
+    order for it; nothing is ordered for the van (what it lacks the store holds or orders)."""
+    held: list[PartLine] = []
+    for line in lines:
+        part = service.find_part(session, ref=line.part_code)
+        if part is None:
+            continue
+        have = sum(
+            r.quantity for r in service.held_for(session, ticket_id=ticket.id, part_id=part.id)
+        )
+        have += sum(
+            o.quantity
+            for o in service.open_shortages(session, ticket_id=ticket.id, part_id=part.id)
+        )
+        need = line.quantity - have
+        if need <= 0:
+            continue
+        got = service.reserve(
+            session, ticket_id=ticket.id, location=van, part=part, quantity=need, actor=ACTOR
+        )
+        if got:
+            held.append(PartLine(part.code, got, part.name))
+    return held
+
+
+def release_elsewhere(
+    session: Session,
+    *,
+    ticket: Ticket,
+    location: StockLocation,
+    keep: StockLocation | None = None,
+    actor: str = ACTOR,
+) -> int:
+    """A ticket that moved to another network (or engineer) gives back what its old store or
+    the old engineer's van held for it (parts already issued to a van stay with that engineer)
+    and cancels the shortage orders placed there, so the new store can hold and order them.
+    `keep`: the new engineer's van, whose holds stay. Returns how many were released."""
+    kept = {location.id} | ({keep.id} if keep is not None else set())
+    n = 0
+    for res in service.held_for(session, ticket_id=ticket.id):
+        if res.status == "held" and res.location_id not in kept:
+            service.release(session, reservation=res, actor=actor)
+            n += 1
+    for order in service.open_shortages(session, ticket_id=ticket.id):
+        if order.location_id != location.id:
+            order.status = "cancelled"
+    session.flush()
+    return n
 
 
 def request_parts(
@@ -381,8 +461,6 @@ def consume_for_ticket(
     """Record the parts fitted on the ticket (by default: everything held for it), taken from
     its reservations, then the engineer's van, then the network's store. An out-of-warranty
     job needs the customer's accepted quote first. Returns the units consumed."""
-    from portal.fees import service as fees  # fees prices parts; imported late, no cycle
-
     if lines is None:
         totals: dict[int, int] = {}
         for res in service.held_for(session, ticket_id=ticket.id):
@@ -435,12 +513,50 @@ def release_ticket(session: Session, *, ticket: Ticket, actor: str = ACTOR) -> i
     return n
 
 
-def on_ticket_event(session: Session, *, ticket: Ticket, action: str) -> None:
-    """The lifecycle hook: complete consumes what was held, cancel releases it."""
+def on_ticket_event(
+    session: Session, *, ticket: Ticket, event: TicketEvent, ctx: lifecycle.Context
+) -> Sequence[lifecycle.FollowUp]:
+    """The lifecycle subscriber: an assignment holds the parts the ticket will need at its
+    network through the context's planner and, when some are short, asks for `wait_parts`;
+    completion consumes what was held; cancellation releases it."""
+    action = event.action
+    if action in ("dispatch", "reassign"):
+        return hold_for_assignment(session, ticket=ticket, ctx=ctx)
     if action == "complete" and service.held_for(session, ticket_id=ticket.id):
         consume_for_ticket(session, ticket=ticket, principal=SYSTEM)
     elif action == "cancel":
         release_ticket(session, ticket=ticket)
+    return ()
+
+
+def hold_for_assignment(
+    session: Session, *, ticket: Ticket, ctx: lifecycle.Context
+) -> Sequence[lifecycle.FollowUp]:
+    """Hold the suggested parts at the ticket's (new) network; what is short makes the
+    ticket wait for parts, taken by whoever assigned it, naming the parts."""
+    lines = ctx.planner.suggest(session, ticket=ticket)
+    if not lines or ticket.network_id is None:
+        return ()
+    reservation = ctx.planner.reserve(
+        session, ticket=ticket, network_id=ticket.network_id, lines=lines
+    )
+    if not reservation.short:
+        return ()
+    names = "、".join(p.name or p.part_code for p in reservation.shortages)
+    return (
+        lifecycle.FollowUp(
+            "wait_parts",
+            actor=ctx.actor,
+            role=ctx.role,
+            payload={
+                "reason": both("dispatch.parts_short", parts=names)[0],
+                "parts": [
+                    {"part_code": p.part_code, "quantity": p.quantity, "name": p.name}
+                    for p in reservation.shortages
+                ],
+            },
+        ),
+    )
 
 
 def count_stock(

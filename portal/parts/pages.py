@@ -4,54 +4,64 @@ engineer's van on the phone. Thin; the rules live in service and flows."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from portal.database import SessionDep
-from portal.errors import Forbidden, NotFound, PortalError
+from portal.accounts.service import actor_names
+from portal.database import SessionDep, utcnow
+from portal.errors import Forbidden, Invalid, NotFound, PortalError
 from portal.i18n import both
-from portal.networks.models import Engineer
-from portal.parts import flows, service
-from portal.parts.models import Part, StockLocation
+from portal.ids import MAX_ID, MIN_ID, IdPath, IdQuery
+from portal.networks.models import Engineer, ServiceNetwork
+from portal.parts import export, flows, policies, service
+from portal.parts.models import DefectiveReturn, Part, StockLocation
+from portal.parts.policies import StockPage, VanPage
 from portal.parts.schemas import StockCountRequest
 from portal.parts.views import van_read
 from portal.security import Principal
 from portal.templating import (
+    DISPLAY_ZONE,
     PAGE_ROUTER_OPTIONS,
-    Staff,
     flash,
     flash_error,
     flash_invalid,
     render,
+    request_lang,
     see_other,
 )
 from portal.tickets.models import Ticket
 
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
 
-STOCK_ROLES = frozenset({"admin", "dispatcher", "finance", "network_manager"})
-COUNT_ROLES = frozenset({"admin", "dispatcher", "network_manager"})  # finance only reads
-IdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+# A filter's id as its select sends it: the "all" option is an empty value (no filter).
+# Text, as the ticket list's network filter, so "" is not a 422; `_id` bounds it.
+FilterId = Annotated[str, Query(max_length=10, pattern=r"^\d*$")]
 
 
-def stock_staff(user: Staff) -> Principal:
-    """Whoever reads stock: the parts desk, finance, a network manager (their network's)."""
-    if user.role not in STOCK_ROLES:
-        raise Forbidden("error.forbidden")
-    return user
+def _id(text: str, field: str) -> int | None:
+    """A filter's id, or None for none; one no id column can hold is a 422 naming it."""
+    if not text:
+        return None
+    value = int(text)
+    if value < MIN_ID:
+        raise Invalid("validation.at_least", field=field, limit=MIN_ID)
+    if value > MAX_ID:
+        raise Invalid("validation.at_most", field=field, limit=MAX_ID)
+    return value
 
 
-StockUser = Annotated[Principal, Depends(stock_staff)]
+# Who reads stock (the nav's links follow it) and who may count it: the parts policies.
+STOCK_ROLES = policies.STOCK.roles
+StockUser = StockPage
 
 
-def _scope(user: Principal) -> int | None:
-    if user.role == "network_manager":
-        return user.network_id if user.network_id is not None else -1
-    return None
+def _scope(user: Principal) -> tuple[int, ...] | None:
+    return policies.network_filter(policies.STOCK.scope(user))
 
 
 def _choices(session: SessionDep, user: Principal) -> dict[str, object]:
@@ -73,13 +83,14 @@ def stock_page(
     request: Request,
     session: SessionDep,
     user: StockUser,
-    location_id: IdQuery = None,
-    part_id: IdQuery = None,
+    location_id: FilterId = "",
+    part_id: FilterId = "",
     low: bool = False,
 ) -> Response:
     """Stock by location and part, low-stock alerts first."""
+    location, part = _id(location_id, "location_id"), _id(part_id, "part_id")
     rows = service.stock(
-        session, location_id=location_id, part_id=part_id, network_id=_scope(user), low_only=low
+        session, location_id=location, part_id=part, network_id=_scope(user), low_only=low
     )
     alerts = service.low_stock(session, network_id=_scope(user))
     return render(
@@ -88,11 +99,16 @@ def stock_page(
         {
             "rows": rows,
             "alerts": alerts,
-            "location_id": location_id,
-            "part_id": part_id,
+            "location_id": location,
+            "part_id": part,
             "low": low,
             "tab": "stock",
-            "may_count": user.role in COUNT_ROLES,
+            "may_count": policies.MOVE.allows(user),
+            # The export takes the filters the page shows.
+            "export_query": urlencode(
+                [(k, v) for k, v in (("location_id", location), ("part_id", part)) if v is not None]
+                + ([("low", "true")] if low else [])
+            ),
             **_choices(session, user),
         },
     )
@@ -102,15 +118,13 @@ def stock_page(
 def count_stock(
     request: Request,
     session: SessionDep,
-    user: StockUser,
+    user: Annotated[Principal, policies.MOVE.page],
     location_id: Annotated[str, Form(max_length=12)] = "",
     part_id: Annotated[str, Form(max_length=12)] = "",
     counted: Annotated[str, Form(max_length=12)] = "",
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """A stock count (盘点调整) from the stock page: the books follow the shelf."""
-    if user.role not in COUNT_ROLES:
-        raise Forbidden("error.forbidden")
     back = "/parts/stock"
     try:
         data = StockCountRequest.model_validate(
@@ -121,9 +135,7 @@ def count_stock(
         return see_other(back)
     back = f"/parts/stock?location_id={data.location_id}&part_id={data.part_id}"
     location = session.get(StockLocation, data.location_id)
-    if location is None or (
-        user.role == "network_manager" and location.network_id != user.network_id
-    ):
+    if location is None or not policies.location_visible(policies.MOVE.scope(user), location):
         raise NotFound("object.stock_location")
     try:
         with session.begin_nested():
@@ -148,16 +160,18 @@ def movements_page(
     request: Request,
     session: SessionDep,
     user: StockUser,
-    location_id: IdQuery = None,
-    part_id: IdQuery = None,
-    ticket_id: IdQuery = None,
+    location_id: FilterId = "",
+    part_id: FilterId = "",
+    ticket_id: FilterId = "",
 ) -> Response:
     """The movement ledger, newest first."""
+    location, part = _id(location_id, "location_id"), _id(part_id, "part_id")
+    ticket = _id(ticket_id, "ticket_id")
     rows = service.movements(
         session,
-        location_id=location_id,
-        part_id=part_id,
-        ticket_id=ticket_id,
+        location_id=location,
+        part_id=part,
+        ticket_id=ticket,
         network_id=_scope(user),
         limit=300,
     )
@@ -165,25 +179,24 @@ def movements_page(
         m.counter_location_id for m in rows if m.counter_location_id
     }
     numbers = dict(
-        session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).tuples().all()
+        session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).all()
     )
     names = dict(
         session.execute(
             select(StockLocation.id, StockLocation.name).where(StockLocation.id.in_(ids))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return render(
         request,
         "parts/movements.html",
         {
             "rows": rows,
+            "actors": actor_names(session, [m.actor for m in rows], request_lang(request)),
             "numbers": numbers,
             "names": names,
-            "location_id": location_id,
-            "part_id": part_id,
-            "ticket_id": ticket_id,
+            "location_id": location,
+            "part_id": part,
+            "ticket_id": ticket,
             "tab": "movements",
             **_choices(session, user),
         },
@@ -202,9 +215,7 @@ def shortages_page(
     numbers = dict(
         session.execute(
             select(Ticket.id, Ticket.number).where(Ticket.id.in_({r.ticket_id for r in rows}))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     free = {
         r.id: service.available(session, location_id=r.location_id, part_id=r.part_id) for r in rows
@@ -213,9 +224,7 @@ def shortages_page(
     central_free = {
         r.id: service.available(session, location_id=central.id, part_id=r.part_id) for r in rows
     }
-    returns = service.list_returns(
-        session, network_id=user.network_id if user.role == "network_manager" else None
-    )
+    returns = service.list_returns(session, network_id=_scope(user))
     return render(
         request,
         "parts/shortages.html",
@@ -237,17 +246,14 @@ def serve_shortage(
     shortage_id: IdPath,
     how: Annotated[str, Path(pattern=r"^(fulfil|ship)$")],
     session: SessionDep,
-    user: StockUser,
+    user: Annotated[Principal, policies.MOVE.page],
 ) -> Response:
     """Serve a shortage order from the local stock, or ship it from the central warehouse."""
     order = service.get_shortage(session, shortage_id=shortage_id)
     location = session.get_one(StockLocation, order.location_id)
-    allowed = user.role in ("admin", "dispatcher") or (
-        how == "fulfil"
-        and user.role == "network_manager"
-        and location.network_id == user.network_id
-    )
-    if not allowed:
+    if not policies.location_visible(policies.MOVE.scope(user), location):
+        raise NotFound("object.shortage")
+    if how == "ship" and not policies.CENTRAL.allows(user):
         raise Forbidden("error.forbidden")
     try:
         with session.begin_nested():
@@ -266,17 +272,14 @@ def serve_shortage(
 
 @router.get("/parts/van", response_class=Response)
 def van_page(
-    request: Request, session: SessionDep, user: Staff, engineer_id: IdQuery = None
+    request: Request, session: SessionDep, user: VanPage, engineer_id: IdQuery = None
 ) -> Response:
     """An engineer's van stock, made for a phone (an engineer sees their own)."""
-    if user.role == "engineer":
-        engineer_id = user.engineer_id
-    elif user.role not in STOCK_ROLES:
-        raise Forbidden("error.forbidden")
+    scope = policies.VAN.scope(user)
+    if scope.engineer_id is not None:
+        engineer_id = scope.engineer_id
     engineer = session.get(Engineer, engineer_id) if engineer_id is not None else None
-    if engineer is None or (
-        user.role == "network_manager" and engineer.network_id != user.network_id
-    ):
+    if engineer is None or not policies.engineer_visible(scope, engineer):
         raise NotFound("object.engineer")
     return render(request, "parts/van.html", van_context(session, engineer))
 
@@ -287,10 +290,182 @@ def van_context(session: SessionDep, engineer: Engineer) -> dict[str, Any]:
     van = van_read(session, engineer=engineer)
     ids = {r.ticket_id for r in van.reservations} | {r.ticket_id for r in van.returns}
     numbers = dict(
-        session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).tuples().all()
+        session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).all()
     )
     part_ids = {r.part_id for r in van.reservations} | {r.part_id for r in van.returns}
     part_names = dict(
-        session.execute(select(Part.id, Part.name).where(Part.id.in_(part_ids))).tuples().all()
+        session.execute(select(Part.id, Part.name).where(Part.id.in_(part_ids))).all()
     )
     return {"engineer": engineer, "van": van, "numbers": numbers, "part_names": part_names}
+
+
+# ---- stock export ------------------------------------------------------------------------
+
+
+@router.get("/parts/stock/export", response_class=Response)
+def export_stock(
+    request: Request,
+    session: SessionDep,
+    user: StockUser,
+    format: Annotated[str, Query(pattern=r"^(csv|xlsx)$")] = "xlsx",
+    location_id: FilterId = "",
+    part_id: FilterId = "",
+    low: bool = False,
+) -> Response:
+    """The stock the page shows, with the same filters, as an Excel workbook or CSV."""
+    rows = service.stock(
+        session,
+        location_id=_id(location_id, "location_id"),
+        part_id=_id(part_id, "part_id"),
+        network_id=_scope(user),
+        low_only=low,
+    )
+    lang = request_lang(request)
+    if format == "xlsx":
+        body, media = export.stock_xlsx(rows, lang), export.XLSX
+    else:
+        body, media = export.stock_csv(rows, lang), "text/csv; charset=utf-8"
+    stamp = utcnow().astimezone(DISPLAY_ZONE).strftime("%Y%m%d-%H%M")
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="stock-{stamp}.{format}"'},
+    )
+
+
+# ---- defective returns (旧件返还) -----------------------------------------------------------
+
+RETURN_STATUSES = ("awaiting", "shipped", "received", "repaired", "scrapped")
+# What the list shows first: the returns still on their way (not yet inspected).
+OPEN_RETURNS = ("awaiting", "shipped", "received")
+ReturnsPage = Annotated[Principal, policies.RETURNS.page]
+ReturnWorker = Annotated[Principal, policies.TICKET.page]
+
+
+def _returns_context(
+    session: SessionDep, user: Principal, status: str, typed: dict[int, str] | None = None
+) -> dict[str, Any]:
+    """The returns the caller sees with the given step (open: every one not yet inspected),
+    who holds each, and which steps the caller may take on each."""
+    scope = policies.RETURNS.scope(user)
+    if scope.nothing:
+        every: list[DefectiveReturn] = []
+    else:
+        engineer_id = scope.engineer_id
+        network_id = None if scope.everything or engineer_id is not None else scope.network_ids
+        every = service.list_returns(session, engineer_id=engineer_id, network_id=network_id)
+    counts = {s: sum(1 for r in every if r.status == s) for s in RETURN_STATUSES}
+    counts["open"] = sum(counts[s] for s in OPEN_RETURNS)
+    counts["all"] = len(every)
+    wanted = OPEN_RETURNS if status == "open" else RETURN_STATUSES if status == "all" else (status,)
+    rows = [r for r in every if r.status in wanted]
+    engineers = {
+        e.id: e
+        for e in session.scalars(
+            select(Engineer).where(Engineer.id.in_({r.engineer_id for r in rows if r.engineer_id}))
+        )
+    }
+    network_ids = {e.network_id for e in engineers.values() if e.network_id}
+    ship_scope = policies.TICKET.scope(user)
+    may_ship = {
+        r.id
+        for r in rows
+        if r.status == "awaiting"
+        and policies.TICKET.allows(user)
+        and (
+            ship_scope.everything
+            or (
+                r.engineer_id in engineers
+                and policies.engineer_visible(ship_scope, engineers[r.engineer_id])
+            )
+        )
+    }
+    today = utcnow()
+    return {
+        "rows": rows,
+        "status": status,
+        "statuses": ("open", *RETURN_STATUSES, "all"),
+        "counts": counts,
+        "numbers": dict(
+            session.execute(
+                select(Ticket.id, Ticket.number).where(Ticket.id.in_({r.ticket_id for r in rows}))
+            ).all()
+        ),
+        "engineers": engineers,
+        "networks": dict(
+            session.execute(
+                select(ServiceNetwork.id, ServiceNetwork.name).where(
+                    ServiceNetwork.id.in_(network_ids)
+                )
+            ).all()
+        ),
+        "locations": dict(
+            session.execute(
+                select(StockLocation.id, StockLocation.name).where(
+                    StockLocation.id.in_({r.to_location_id for r in rows})
+                )
+            ).all()
+        ),
+        "age": {r.id: (today - r.created_at).days for r in rows},
+        "may_ship": may_ship,
+        "may_desk": policies.CENTRAL.allows(user) and policies.TICKET.allows(user),
+        "may_stock": policies.STOCK.allows(user),
+        "typed": typed or {},
+        "tab": "returns",
+    }
+
+
+@router.get("/parts/returns", response_class=Response)
+def returns_page(
+    request: Request,
+    session: SessionDep,
+    user: ReturnsPage,
+    status: Annotated[
+        str, Query(pattern=r"^(open|all|awaiting|shipped|received|repaired|scrapped)$")
+    ] = "open",
+) -> Response:
+    """Defective parts on their way back (旧件返还), oldest first, by step: awaiting, shipped
+    (with the tracking number), received at the warehouse, inspected (repaired or scrapped)."""
+    return render(request, "parts/returns.html", _returns_context(session, user, status))
+
+
+@router.post("/parts/returns/{return_id}", response_class=Response)
+def advance_return(
+    request: Request,
+    return_id: IdPath,
+    session: SessionDep,
+    user: ReturnWorker,
+    step: Annotated[str, Form(pattern=r"^(ship|receive|repair|scrap)$")],
+    tracking: Annotated[str, Form(max_length=200)] = "",
+    back: Annotated[
+        str, Form(pattern=r"^(open|all|awaiting|shipped|received|repaired|scrapped)$")
+    ] = "open",
+) -> Response:
+    """Move a return on: the engineer or their network ships it with the courier's tracking
+    number; the parts desk receives it, then inspects it (repaired into stock, or scrapped)."""
+    ret = service.get_return(session, return_id=return_id)
+    engineer = session.get(Engineer, ret.engineer_id) if ret.engineer_id else None
+    scope = policies.TICKET.scope(user)
+    if not scope.everything and (
+        engineer is None or not policies.engineer_visible(scope, engineer)
+    ):
+        raise NotFound("object.defective_return")
+    if step != "ship" and not policies.CENTRAL.allows(user):
+        raise Forbidden("error.forbidden")
+    tracking = tracking.strip()
+    try:
+        if step == "ship" and not tracking:
+            raise Invalid("ui.returns.tracking_needed", field="tracking")
+        if len(tracking) > 64:
+            raise Invalid("validation.too_long", field="tracking")
+        with session.begin_nested():
+            service.advance_return(session, ret=ret, step=step, actor=user.actor, tracking=tracking)
+    except PortalError as exc:
+        session.refresh(ret)
+        context = _returns_context(session, user, back, typed={ret.id: tracking})
+        in_zh = request_lang(request) == "zh"
+        context["error"] = {"id": ret.id, "message": exc.message_zh if in_zh else exc.message_en}
+        return render(request, "parts/returns.html", context, status_code=422)
+    zh, en = both(f"ui.returns.done.{step}", part=ret.part.name, number=ret.id)
+    flash(request, "ok", zh, en)
+    return see_other(f"/parts/returns?status={back}")

@@ -16,14 +16,23 @@ from sqlalchemy import select
 from portal.database import SessionDep
 from portal.dispatch.parts import PartLine, Reservation
 from portal.errors import Forbidden, NotFound
+from portal.ids import IdPath, IdQuery
 from portal.networks.models import Engineer
-from portal.parts import flows, service
+from portal.parts import flows, policies, service
 from portal.parts.models import (
     DefectiveReturn,
     Part,
     PartReservation,
     StockBalance,
     StockLocation,
+)
+from portal.parts.policies import (
+    Cataloguer,
+    Mover,
+    Reader,
+    ReturnsReader,
+    StockReader,
+    TicketWorker,
 )
 from portal.parts.schemas import (
     BalanceRead,
@@ -47,44 +56,29 @@ from portal.parts.schemas import (
     TransferRequest,
     VanRead,
 )
-from portal.security import Principal, require_roles
+from portal.security import Principal
 from portal.tickets import service as tickets
 
 router = APIRouter(prefix="/parts", tags=["parts"])
 
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
-IdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 RefPath = Annotated[str, Path(min_length=1, max_length=32)]
 
-Readers = Annotated[
-    Principal, require_roles("dispatcher", "finance", "network_manager", "engineer", "agent")
-]
-StockReaders = Annotated[Principal, require_roles("dispatcher", "finance", "network_manager")]
-Movers = Annotated[Principal, require_roles("dispatcher", "network_manager")]
-Desk = Annotated[Principal, require_roles("dispatcher")]
-TicketWorkers = Annotated[Principal, require_roles("dispatcher", "network_manager", "engineer")]
+Readers = Reader
+StockReaders = StockReader
+Movers = Mover
+Desk = Cataloguer
+TicketWorkers = TicketWorker
 
 
-def _network_scope(principal: Principal) -> int | None:
-    """The one network a caller is limited to (None: all)."""
-    if principal.role in ("network_manager", "engineer"):
-        return principal.network_id if principal.network_id is not None else -1
-    return None
-
-
-def _may_touch(principal: Principal, location: StockLocation) -> bool:
-    if principal.role in ("admin", "dispatcher", "finance"):
-        return True
-    if principal.role == "network_manager":
-        return location.network_id is not None and location.network_id == principal.network_id
-    if principal.role == "engineer":
-        return location.engineer_id is not None and location.engineer_id == principal.engineer_id
-    return False
+def _network_scope(principal: Principal) -> tuple[int, ...] | None:
+    """The networks a stock reader is held to: theirs and its 伞下店 (None: all; (-1,): none)."""
+    return policies.network_filter(policies.STOCK.scope(principal))
 
 
 def _location(session: SessionDep, principal: Principal, location_id: int) -> StockLocation:
+    """A location the caller may move stock at; 404 (as for none) otherwise."""
     loc = session.get(StockLocation, location_id)
-    if loc is None or not _may_touch(principal, loc):
+    if loc is None or not policies.location_visible(policies.MOVE.scope(principal), loc):
         raise NotFound("object.stock_location")
     return loc
 
@@ -144,9 +138,9 @@ def add_part(data: PartCreate, session: SessionDep, principal: Desk) -> Part:
 @router.get("/locations", response_model=list[LocationRead])
 def locations(session: SessionDep, principal: Readers) -> list[StockLocation]:
     """Stock locations the caller may see (central, network stores, vans)."""
-    scope = _network_scope(principal)
-    rows = service.list_locations(session, network_id=scope)
-    return [r for r in rows if _may_touch(principal, r) or principal.role == "agent"]
+    scope = policies.READ.scope(principal)
+    rows = service.list_locations(session, network_id=policies.network_filter(scope))
+    return [r for r in rows if policies.location_visible(scope, r)]
 
 
 # ---- stock and movements -----------------------------------------------------------------
@@ -366,20 +360,17 @@ def ship(shortage_id: IdPath, session: SessionDep, principal: Desk) -> object:
 @router.get("/returns", response_model=list[ReturnRead])
 def returns(
     session: SessionDep,
-    principal: Readers,
+    principal: ReturnsReader,
     status: Annotated[
         str | None, Query(pattern=r"^(awaiting|shipped|received|repaired|scrapped)$")
     ] = None,
 ) -> list[object]:
     """Defective parts to come back (旧件返还), oldest first."""
-    if principal.role == "agent":
-        raise Forbidden("error.forbidden")
-    engineer_id = principal.engineer_id if principal.role == "engineer" else None
-    if principal.role == "engineer" and engineer_id is None:
+    scope = policies.RETURNS.scope(principal)
+    if scope.nothing:
         return []
-    network_id = principal.network_id if principal.role == "network_manager" else None
-    if principal.role == "network_manager" and network_id is None:
-        return []
+    engineer_id = scope.engineer_id
+    network_id = None if scope.everything or engineer_id is not None else scope.network_ids
     return list(
         service.list_returns(session, status=status, engineer_id=engineer_id, network_id=network_id)
     )
@@ -392,14 +383,12 @@ def advance_return(
     """Ship (the engineer or their network), receive, repair or scrap (the parts desk)."""
     ret = service.get_return(session, return_id=return_id)
     engineer = session.get(Engineer, ret.engineer_id) if ret.engineer_id else None
-    mine = (principal.role == "engineer" and principal.engineer_id == ret.engineer_id) or (
-        principal.role == "network_manager"
-        and engineer is not None
-        and engineer.network_id == principal.network_id
-    )
-    if principal.role not in ("dispatcher", "admin") and not mine:
+    scope = policies.TICKET.scope(principal)
+    if not scope.everything and (
+        engineer is None or not policies.engineer_visible(scope, engineer)
+    ):
         raise NotFound("object.defective_return")
-    if data.step != "ship" and principal.role not in ("dispatcher", "admin"):
+    if data.step != "ship" and not policies.CENTRAL.allows(principal):
         raise Forbidden("error.forbidden")
     return service.advance_return(
         session, ret=ret, step=data.step, actor=principal.actor, tracking=data.tracking
@@ -416,12 +405,11 @@ def van(
     engineer_id: IdQuery = None,
 ) -> VanRead:
     """An engineer's van stock (an engineer: their own; a manager: one of their network's)."""
-    if principal.role == "engineer":
-        engineer_id = principal.engineer_id
+    scope = policies.TICKET.scope(principal)
+    if scope.engineer_id is not None:
+        engineer_id = scope.engineer_id
     engineer = session.get(Engineer, engineer_id) if engineer_id is not None else None
-    if engineer is None or (
-        principal.role == "network_manager" and engineer.network_id != principal.network_id
-    ):
+    if engineer is None or not policies.engineer_visible(scope, engineer):
         raise NotFound("object.engineer")
     return van_read(session, engineer=engineer)
 

@@ -232,3 +232,21 @@ def _detail(rest: str) -> str:
     rest = rest.lstrip("的在，, ")
     units = list(_DETAIL_UNIT.finditer(rest))
     return rest[: units[-1].end()] if units else ""
+
+
+@lru_cache(maxsize=1024)
+def districts_of(city: str) -> frozenset[str] | None:
+    """The official district names of a city jionlp knows (上海 → 浦东新区, 徐汇区 …); None
+    for a city it does not know, whose districts cannot be checked."""
+    key = city_key(city)
+    for province, cities in china_locations().items():
+        if province.startswith("_") or not isinstance(cities, dict):
+            continue
+        entry = cities.get(key)
+        if isinstance(entry, dict):
+            return frozenset(
+                str(v.get("_full_name") or k)
+                for k, v in entry.items()
+                if not k.startswith("_") and isinstance(v, dict)
+            )
+    return None

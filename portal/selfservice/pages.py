@@ -10,17 +10,18 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from channels.rest.client_ip import request_address
 from portal import csrf
 from portal.config import Settings
 from portal.customers import service as customers
@@ -30,8 +31,10 @@ from portal.errors import Invalid, NotFound, PortalError, TooManyRequests, valid
 from portal.i18n import MESSAGES, TICKET_TYPE_LABELS, field_label, t
 from portal.knowledge import flows as knowledge
 from portal.knowledge import service as knowledge_service
-from portal.security import Principal
-from portal.selfservice import service
+from portal.privacy.masking import mask_phone
+from portal.security import Principal, Role
+from portal.selfservice import service, visits
+from portal.settlement import flows as settlement_flows
 from portal.templating import flash, render, request_lang, see_other
 from portal.tickets import service as tickets
 from portal.tickets import templates as intake
@@ -114,7 +117,11 @@ def signed_in(request: Request, session: Session) -> Customer | None:
     customer_id = request.session.get(SESSION_CUSTOMER)
     if not isinstance(customer_id, int):
         return None
-    return session.get(Customer, customer_id)
+    customer = session.get(Customer, customer_id)
+    # An erased customer's session ends with the erasure: nothing of theirs is left to show.
+    if customer is None or customer.is_erased:
+        return None
+    return customer
 
 
 def page_customer(request: Request, session: SessionDep) -> Principal:
@@ -124,7 +131,7 @@ def page_customer(request: Request, session: SessionDep) -> Principal:
         raise CustomerLoginRequired
     request.state.customer = customer
     return Principal(
-        kind="customer", role="customer", name=f"customer{customer.id}", customer_id=customer.id
+        kind="customer", role=Role.CUSTOMER, name=f"customer{customer.id}", customer_id=customer.id
     )
 
 
@@ -156,7 +163,7 @@ def _category_label(request: Request, name: str) -> str:
 
 
 def _mask(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else phone
+    return mask_phone(phone)
 
 
 def _safe_next(target: str | None) -> str:
@@ -175,9 +182,41 @@ def _say(request: Request, key: str, **params: object) -> str:
 
 @router.get("")
 def home(request: Request, session: SessionDep) -> Response:
-    """The portal's front page: help, a new request, my tickets."""
-    request.state.customer = signed_in(request, session)
-    return render(request, "selfservice/home.html", _base(request))
+    """The portal's front page: one search box (FAQ and my tickets), help, a new request, my
+    tickets, and a signed-in customer's registered products."""
+    customer = request.state.customer = signed_in(request, session)
+    units = service.my_units(session, customer_id=customer.id) if customer is not None else []
+    return render(
+        request, "selfservice/home.html", _base(request, units=units, today=service.today())
+    )
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """One search over the FAQ (by the knowledge base's shared decision) and, when signed in,
+    the customer's own tickets: number, product, fault code or words."""
+    customer = request.state.customer = signed_in(request, session)
+    q = q.strip()
+    kb = getattr(request.app.state, "kb", None)
+    faq: list[service.FaqItem] = []
+    if q and kb is not None:
+        band, hits = knowledge.search(session, kb=kb, query=q, k=5, source="help")
+        faq = service.faq_hits(hits) if band != "none" else []
+    own = []
+    if q and customer is not None:
+        principal = Principal(
+            kind="customer",
+            role=Role.CUSTOMER,
+            name=f"customer{customer.id}",
+            customer_id=customer.id,
+        )
+        own = service.search_my_tickets(session, principal=principal, q=q)
+    context = _base(request, q=q, faq=faq, own=own, kb_ready=kb is not None)
+    return render(request, "selfservice/search.html", context)
 
 
 @router.get("/login")
@@ -215,9 +254,11 @@ def send_code(
             purpose=PURPOSE,
             ttl_s=settings.otp_ttl_s,
             demo_mode=settings.demo_mode,
+            requester=customers.ip_requester(request_address(request, settings.proxies)),
+            limits=customers.CodeLimits.from_settings(settings),
         )
     except TooManyRequests as exc:
-        # A code went out less than a minute ago: it still works, ask for it.
+        # Too soon (the last code still works: ask for it), or over a cap: said on the page.
         flash(request, "error", exc.message_zh, exc.message_en)
     else:
         minutes = settings.otp_ttl_s // 60
@@ -259,9 +300,15 @@ def verify(
         if not re.fullmatch(r"\d{6}", code.strip()):
             raise Invalid("error.code_invalid")
         customer = customers.verify_code(
-            session, secret=settings.secret_key, phone=phone, code=code.strip(), purpose=PURPOSE
+            session,
+            secret=settings.secret_key,
+            phone=phone,
+            code=code.strip(),
+            purpose=PURPOSE,
+            requester=customers.ip_requester(request_address(request, settings.proxies)),
+            limits=customers.CodeLimits.from_settings(settings),
         )
-    except Invalid as exc:
+    except (Invalid, TooManyRequests) as exc:
         # Rendered, not raised: the counted attempt is committed, so 5 misses burn the code.
         message = exc.message_zh if request_lang(request) == "zh" else exc.message_en
         return render(
@@ -298,6 +345,9 @@ def help_centre(
     if kb is not None:
         categories = service.faq_categories(kb, lang)
         context["categories"] = categories
+        if not context["q"] and not category:
+            context["newest"] = service.newest_entries(session, kb, lang=lang)
+            context["popular"] = service.popular_entries(session, kb, lang=lang)
         if context["q"]:
             # Logged: what customers ask and do not find is the editors' to-do list.
             _band, hits = knowledge.search(session, kb=kb, query=context["q"], k=8, source="help")
@@ -310,6 +360,7 @@ def help_centre(
 
 
 HELPFUL_KEY = "help_voted"  # entries this page session already said were (not) helpful
+READ_KEY = "help_read"  # entries this page session already counted as read
 
 
 @router.get("/help/{entry_id}")
@@ -324,6 +375,11 @@ def help_entry(
     item = service.faq_entry(kb, entry_id) if kb is not None else None
     if item is None:
         raise NotFound("object.kb_entry")
+    # One read per entry and page session: reloading the page does not make it popular.
+    read = [v for v in request.session.get(READ_KEY) or [] if isinstance(v, str)]
+    if item.id not in read:
+        knowledge_service.record_read(session, entry_id=item.id)
+        request.session[READ_KEY] = (read + [item.id])[-50:]
     voted = request.session.get(HELPFUL_KEY) or []
     context = _base(
         request,
@@ -460,8 +516,36 @@ def ticket_page(
     number: str, request: Request, session: SessionDep, principal: CustomerPage
 ) -> Response:
     """One ticket: its progress (refreshed live), the engineer and ETA, and rating."""
+    return _ticket_page(request, session, number, principal)
+
+
+def _ticket_page(
+    request: Request,
+    session: Session,
+    number: str,
+    principal: Principal,
+    *,
+    visit_form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The ticket page; with `visit_form`, the visit form holds what was sent and why not."""
     view = _own_ticket(session, number, principal)
-    return render(request, "selfservice/ticket.html", _base(request, view=view))
+    money = service.money_view(session, view.ticket)
+    visit = visits.visit_view(session, view.ticket)
+    evidence = kept_evidence(request, number)
+    context = _base(
+        request,
+        view=view,
+        money=money,
+        purchase_date=evidence["purchase_date"],
+        evidence_error=evidence,
+        visit=visit,
+        visit_label=visits.window_label(visit, request_lang(request)),
+        visit_parts=visits.PARTS,
+        visit_form=visit_form
+        or {"day": visits.default_day(visit).isoformat(), "part": "afternoon", "error": ""},
+    )
+    return render(request, "selfservice/ticket.html", context, status_code)
 
 
 @router.get("/tickets/{number}/live")
@@ -497,4 +581,166 @@ def rate(
         flash(request, "error", exc.message_zh, exc.message_en)
     else:
         flash(request, "ok", t("my.rate.thanks", "zh"), t("my.rate.thanks", "en"))
+    return see_other(f"/my/tickets/{number}")
+
+
+# ---------------------------------------------------------------- warranty, quotes, receipt
+
+
+@router.post("/tickets/{number}/warranty")
+async def give_evidence(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    principal: CustomerPage,
+    purchase_date: Annotated[str, Form(max_length=10)] = "",
+    invoice: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """The customer's proof of purchase when no unit is registered: date and invoice photo."""
+    settings: Settings = request.app.state.settings
+    view = _own_ticket(session, number, principal)
+    url = f"/my/tickets/{number}#warranty"
+    try:
+        bought = date.fromisoformat(purchase_date.strip()) if purchase_date.strip() else None
+    except ValueError:
+        bought = None
+    data = await invoice.read(settings.upload_max_bytes + 1) if invoice else b""
+    try:
+        service.give_evidence(
+            session,
+            ticket=view.ticket,
+            purchase_date=bought,
+            invoice=data,
+            filename=(invoice.filename if invoice else "") or "",
+            principal=principal,
+            root=settings.uploads_path,
+            max_bytes=settings.upload_max_bytes,
+        )
+    except PortalError as exc:
+        session.rollback()
+        # The reason goes next to the field it is about (on a phone a message at the top of
+        # the page is off-screen), with the date typed.
+        request.session[EVIDENCE_DRAFT] = {
+            "number": number,
+            "purchase_date": purchase_date,
+            "error_zh": exc.message_zh,
+            "error_en": exc.message_en,
+            "field": str(getattr(exc, "field", None) or ""),
+        }
+        return see_other(url)
+    flash(request, "ok", t("my.warranty.saved", "zh"), t("my.warranty.saved", "en"))
+    return see_other(url)
+
+
+EVIDENCE_DRAFT = "my_evidence"
+
+
+def kept_evidence(request: Request, number: str) -> dict[str, str]:
+    """What a refused proof of purchase held (the date typed, never lost) and why it was
+    refused: purchase_date, error (in the reader's language) and the field it is about."""
+    kept = request.session.pop(EVIDENCE_DRAFT, None)
+    if not (isinstance(kept, dict) and kept.get("number") == number):
+        return {"purchase_date": "", "error": "", "field": ""}
+    lang = request_lang(request)
+    return {
+        "purchase_date": str(kept.get("purchase_date") or ""),
+        "error": str(kept.get("error_zh" if lang == "zh" else "error_en") or ""),
+        "field": str(kept.get("field") or ""),
+    }
+
+
+@router.post("/tickets/{number}/quotes/{quote_id}")
+def answer_quote(
+    number: str,
+    quote_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    request: Request,
+    session: SessionDep,
+    principal: CustomerPage,
+    answer: Annotated[str, Form(pattern="^(accept|reject)$")],
+) -> Response:
+    """Accept or decline the engineer's quote."""
+    view = _own_ticket(session, number, principal)
+    quote = service.quote_of(session, ticket=view.ticket, quote_id=quote_id)
+    try:
+        settlement_flows.decide_quote(
+            session, quote=quote, accept=answer == "accept", actor=principal.actor
+        )
+    except PortalError as exc:  # answered already (in the chat, in another tab)
+        session.rollback()
+        flash(request, "error", exc.message_zh, exc.message_en)
+    else:
+        key = "my.quote.done_accept" if answer == "accept" else "my.quote.done_reject"
+        flash(request, "ok", t(key, "zh"), t(key, "en"))
+    return see_other(f"/my/tickets/{number}#quote")
+
+
+@router.get("/tickets/{number}/receipt")
+def receipt(
+    number: str, request: Request, session: SessionDep, principal: CustomerPage
+) -> Response:
+    """The service receipt (电子回执): the work, the parts, the fee, what was paid; printable."""
+    view = _own_ticket(session, number, principal)
+    money = service.money_view(session, view.ticket)
+    if money.completed_at is None:
+        raise NotFound("object.receipt")
+    return render(request, "selfservice/receipt.html", _base(request, view=view, money=money))
+
+
+# ---------------------------------------------------------------- the visit
+
+
+@router.post("/tickets/{number}/visit")
+def move_visit(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    principal: CustomerPage,
+    day: Annotated[str, Form(max_length=10)] = "",
+    part: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """Move the visit to another day and part of the day (until the engineer is on site)."""
+    view = _own_ticket(session, number, principal)
+    try:
+        window = visits.reschedule(
+            session, ticket=view.ticket, day=day, part=part, principal=principal
+        )
+    except PortalError as exc:
+        session.rollback()
+        message = exc.message_zh if request_lang(request) == "zh" else exc.message_en
+        form = {"day": day, "part": part, "error": message}
+        return _ticket_page(request, session, number, principal, visit_form=form, status_code=422)
+    flash(
+        request,
+        "ok",
+        t("my.visit.moved", "zh", window=window.label("zh")),
+        t("my.visit.moved", "en", window=window.label("en")),
+    )
+    return see_other(f"/my/tickets/{number}#visit")
+
+
+@router.post("/tickets/{number}/cancel")
+def cancel_visit(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    principal: CustomerPage,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Cancel the request (while the lifecycle lets a customer: before the engineer arrives)."""
+    settings: Settings = request.app.state.settings
+    view = _own_ticket(session, number, principal)
+    try:
+        tickets.transition(
+            session,
+            ticket=view.ticket,
+            req=TransitionRequest(action="cancel", reason=reason.strip()),
+            principal=principal,
+            reopen_window=timedelta(days=settings.reopen_window_days),
+        )
+    except PortalError as exc:
+        session.rollback()
+        message = exc.message_zh if request_lang(request) == "zh" else exc.message_en
+        form = {"day": "", "part": "", "error": message, "reason": reason}
+        return _ticket_page(request, session, number, principal, visit_form=form, status_code=409)
+    flash(request, "ok", t("my.visit.cancelled", "zh"), t("my.visit.cancelled", "en"))
     return see_other(f"/my/tickets/{number}")

@@ -10,19 +10,28 @@ key. A run under a key already used returns that run and writes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.costs import flows as cost_centres
 from portal.database import utcnow
+from portal.errors import Conflict, NotFound
 from portal.fees import service as fees
-from portal.i18n import t
-from portal.security import Principal
+from portal.fees.models import Quote, QuoteLine
+from portal.i18n import STATUS_LABELS, t
+from portal.networks import service as networks
+from portal.notifications import quotes as notify_quotes
+from portal.parts import service as parts_service
+from portal.parts.models import Part
+from portal.security import Principal, Role
 from portal.settlement import ledger
 from portal.settlement import service as settlement
 from portal.settlement.ledger import Posting
@@ -32,12 +41,14 @@ from portal.settlement.models import (
     SettlementRule,
     SettlementRun,
 )
+from portal.sop import service as sop
+from portal.tickets import lifecycle
 from portal.tickets import service as tickets
 from portal.tickets.models import Ticket, TicketEvent
 from portal.tickets.schemas import TransitionRequest
 
 ACTOR = "system:settlement"
-SYSTEM = Principal(kind="service", role="system", name="settlement")
+SYSTEM = Principal(kind="service", role=Role.SYSTEM, name="settlement")
 ZERO = ledger.ZERO
 # Tickets whose evaluation stands (a reopened ticket is settled after its next one).
 SETTLEABLE = frozenset({"evaluated", "pending_settlement", "settled", "closed"})
@@ -199,7 +210,19 @@ def ticket_lines(
             )
             out.append(Line("mileage", "engineer", p.engineer_mileage, net, eng, memo=_memo_km(p)))
     out += _rule_lines(session, ticket=ticket, rules=rules)
-    return [ln for ln in out if ln.amount != ZERO]
+    return [_through_parent(session, ln) for ln in out if ln.amount != ZERO]
+
+
+def _through_parent(session: Session, line: Line) -> Line:
+    """A 伞下店's line goes on its parent network's account (so on the parent's statement),
+    marked with the outlet's name; the outlet has no account or statement of its own."""
+    if line.network_id is None or line.party == "manufacturer":
+        return line
+    parent_id, outlet = networks.settling_network(session, network_id=line.network_id)
+    if outlet is None:
+        return line
+    mark = t("settlement.memo.outlet", name=outlet.name)
+    return replace(line, network_id=parent_id, memo=f"{mark} · {line.memo}" if line.memo else mark)
 
 
 def _memo_fee(p: fees.Pricing) -> str:
@@ -312,7 +335,33 @@ def settle_ticket(
 ) -> Outcome:
     """Post the ticket's lines once; post a correction (reversal + new version) when they
     changed since; write nothing when they did not. With `request`, an evaluated ticket whose
-    lines stand then waits for settlement (lifecycle t8)."""
+    lines stand then waits for settlement (lifecycle t8). The in-warranty costs then go to
+    the cost centre of the ticket's fault cause (`costs.flows.allocate`, idempotent too)."""
+    outcome = _settle_lines(
+        session,
+        ticket=ticket,
+        period=period,
+        actor=actor,
+        run_id=run_id,
+        at=at,
+        rules=rules,
+        request=request,
+    )
+    cost_centres.allocate(session, ticket=ticket, actor=actor, period=period, run_id=run_id, at=at)
+    return outcome
+
+
+def _settle_lines(
+    session: Session,
+    *,
+    ticket: Ticket,
+    period: str,
+    actor: str,
+    run_id: int | None,
+    at: datetime | None,
+    rules: Sequence[SettlementRule] | None,
+    request: bool,
+) -> Outcome:
     lines = ticket_lines(session, ticket=ticket, rules=rules)
     postings = [ln.posting(ticket.id) for ln in lines]
     standing, count = _active(session, ticket_id=ticket.id)
@@ -450,10 +499,20 @@ def run_settlement(
     return run, True
 
 
-def on_ticket_event(session: Session, *, ticket: Ticket, action: str) -> Outcome | None:
-    """The lifecycle hook: an evaluation posts the ticket's lines into the month it happened
-    in. The ticket stays "evaluated": finance's request (or the month's run) moves it on, so
-    the customer who rated sees their rating, and t8 measures finance, not this hook."""
+def on_ticket_event(
+    session: Session, *, ticket: Ticket, event: TicketEvent, ctx: lifecycle.Context
+) -> Sequence[lifecycle.FollowUp]:
+    """The lifecycle subscriber: an evaluation posts the ticket's lines into the month it
+    happened in. The ticket stays "evaluated": finance's request (or the month's run) moves
+    it on, so the customer who rated sees their rating, and t8 measures finance, not this
+    subscriber. Asks for no follow-up."""
+    post_evaluated(session, ticket=ticket, action=event.action)
+    return ()
+
+
+def post_evaluated(session: Session, *, ticket: Ticket, action: str) -> Outcome | None:
+    """Post an evaluated ticket's lines (what `on_ticket_event` does); None for any other
+    action, or a ticket whose evaluation does not stand."""
     if action != "evaluate" or ticket.status not in SETTLEABLE:
         return None
     rated = next((e.created_at for e in reversed(ticket.events) if e.action == "evaluate"), None)
@@ -489,3 +548,192 @@ def ticket_entries(session: Session, *, ticket_id: int) -> list[LedgerTransactio
             .order_by(LedgerTransaction.id)
         )
     )
+
+
+# ---- quotes the engineer sends from the field --------------------------------------------
+
+# Where a quote may be made: the job is the engineer's and not done yet.
+QUOTABLE = frozenset({"engineer_accepted", "departed", "arrived", "waiting_parts"})
+# Where a sent quote may still be answered: the job is not done. Parts that arrive put the
+# ticket back in the dispatch queue ("accepted"); the customer's answer must still count.
+ANSWERABLE = QUOTABLE | {"accepted", "dispatched"}
+_TOKEN_CHARS = 32
+
+
+@dataclass(slots=True)
+class QuoteDraft:
+    """What a quote will say: the warranty, the labour the standard job takes at the rate
+    card's prices, mileage and the parts chosen, and what the customer pays in all."""
+
+    warranty: fees.Warranty
+    labour_hours: Decimal
+    included_minutes: int
+    extra_half_hours: int
+    lines: list[QuoteLine]
+
+    @property
+    def total(self) -> Decimal:
+        """What the customer pays (nothing in warranty)."""
+        if self.warranty.covered:
+            return ZERO
+        return sum((ln.amount for ln in self.lines), ZERO)
+
+
+def draft_quote(
+    session: Session, *, ticket: Ticket, parts: Sequence[tuple[Part, int]], on: date
+) -> QuoteDraft:
+    """Price the job before it is done: the visit fee with the minutes it includes, the
+    standard job's labour hours (SOP quota) beyond them at the card's hourly rate, mileage
+    by distance band, and each part at its price."""
+    pricing = fees.price_ticket(session, ticket=ticket, on=on)
+    line = pricing.line
+    if line is None:
+        raise Conflict("fees.no_rate")
+    hours = sop.labour_quota(session, ticket=ticket)
+    halves = fees.extra_half_hours(int(hours * 60), line.included_minutes)
+    lines = [
+        QuoteLine(
+            kind="labour",
+            description=t("quote.line.labour", minutes=line.included_minutes),
+            quantity=1,
+            unit_price=ledger.money(line.service_fee),
+            amount=ledger.money(line.service_fee),
+        )
+    ]
+    if halves and line.hour_rate:
+        half = ledger.money(line.hour_rate / 2)
+        lines.append(
+            QuoteLine(
+                kind="labour_time",
+                description=t("quote.line.labour_time", hours=hours, halves=halves),
+                quantity=halves,
+                unit_price=half,
+                amount=ledger.money(half * halves),
+            )
+        )
+    if pricing.mileage_fee:
+        lines.append(
+            QuoteLine(
+                kind="mileage",
+                description=t("quote.line.mileage", km=pricing.distance_km),
+                quantity=1,
+                unit_price=pricing.mileage_fee,
+                amount=pricing.mileage_fee,
+            )
+        )
+    for part, quantity in parts:
+        price = ledger.money(part.unit_price)
+        lines.append(
+            QuoteLine(
+                kind="part",
+                description=f"{part.name}（{part.code}）",
+                part_id=part.id,
+                quantity=quantity,
+                unit_price=price,
+                amount=ledger.money(price * quantity),
+            )
+        )
+    return QuoteDraft(pricing.warranty, hours, line.included_minutes, halves, lines)
+
+
+def quote_token(secret: str, quote: Quote) -> str:
+    """The customer's key to answer this quote without signing in (the widget's buttons):
+    its id and an HMAC of id and number under the app's secret."""
+    mac = hmac.new(secret.encode(), f"quote:{quote.id}:{quote.number}".encode(), hashlib.sha256)
+    return f"{quote.id}.{mac.hexdigest()[:_TOKEN_CHARS]}"
+
+
+def quote_by_token(session: Session, *, secret: str, token: str) -> Quote:
+    """The quote a token opens; 404 for a token that opens none."""
+    head, _, _sig = token.partition(".")
+    quote = session.get(Quote, int(head)) if head.isdigit() and len(head) < 12 else None
+    if quote is None or not hmac.compare_digest(quote_token(secret, quote), token):
+        raise NotFound("object.quote")
+    return quote
+
+
+def _check_quotable(ticket: Ticket, allowed: frozenset[str] = QUOTABLE) -> None:
+    if ticket.status not in allowed:
+        zh, en = STATUS_LABELS.get(ticket.status, (ticket.status, ticket.status))
+        raise Conflict("quote.not_now", status=zh, status_en=en)
+
+
+def send_quote(
+    session: Session,
+    *,
+    ticket: Ticket,
+    parts: Sequence[tuple[str, int]],
+    actor: str,
+    link_base: str,
+    secret: str,
+    at: datetime | None = None,
+) -> Quote:
+    """The engineer's quote: priced by `draft_quote` from the parts (code, quantity) they
+    will fit, stored as sent (an open earlier quote is superseded) and told to the customer
+    on each of their channels, with their link to answer it."""
+    _check_quotable(ticket)
+    # What the customer accepted is what the job is done and charged for: no second price.
+    if session.scalar(
+        select(Quote.number).where(Quote.ticket_id == ticket.id, Quote.status == "accepted")
+    ):
+        raise Conflict("quote.already_accepted")
+    when = at or utcnow()
+    chosen: list[tuple[Part, int]] = []
+    for code, quantity in parts:
+        part = parts_service.find_part(session, ref=code)
+        if part is None:
+            raise Conflict("parts.unknown_part", part=code)
+        chosen.append((part, quantity))
+    draft = draft_quote(session, ticket=ticket, parts=chosen, on=when.astimezone(fees.LOCAL).date())
+    for old in session.scalars(
+        select(Quote).where(Quote.ticket_id == ticket.id, Quote.status == "sent")
+    ):
+        old.status, old.decided_at, old.decided_by = "superseded", when, actor
+    quote = Quote(
+        number=fees.quote_number(when),
+        ticket_id=ticket.id,
+        warranty=draft.warranty.code,
+        payer="manufacturer" if draft.warranty.covered else "customer",
+        total=draft.total,
+        status="sent",
+        created_by=actor,
+        created_at=when,
+        lines=draft.lines,
+    )
+    session.add(quote)
+    session.flush()
+    announce_quote(session, ticket=ticket, quote=quote, link_base=link_base, secret=secret)
+    return quote
+
+
+def announce_quote(
+    session: Session, *, ticket: Ticket, quote: Quote, link_base: str, secret: str
+) -> None:
+    """Tell the customer of a sent quote on each channel, with their link and token."""
+    notify_quotes.quote_sent(
+        session,
+        ticket=ticket,
+        quote=quote,
+        link=my_link(link_base, ticket),
+        token=quote_token(secret, quote),
+        at=quote.created_at,
+    )
+
+
+def decide_quote(
+    session: Session, *, quote: Quote, accept: bool, actor: str, at: datetime | None = None
+) -> Quote:
+    """The customer accepts or declines a sent quote; the engineer hears of it in the app
+    and the customer's chat keeps the answer."""
+    ticket = session.get_one(Ticket, quote.ticket_id)
+    _check_quotable(ticket, ANSWERABLE)  # a job that is over takes no answer to a quote
+    fees.decide_quote(session, quote=quote, accept=accept, actor=actor, at=at)
+    notify_quotes.quote_decided(session, ticket=ticket, quote=quote, at=quote.decided_at)
+    return quote
+
+
+def my_link(base: str, ticket: Ticket, page: str = "") -> str:
+    """The customer's page of the ticket in the self-service portal (absolute when the
+    portal's address is known)."""
+    path = f"/my/tickets/{ticket.number}" + (f"/{page}" if page else "")
+    return base.rstrip("/") + path if base else path

@@ -1,9 +1,11 @@
 """The double-entry ledger: accounts by code, balanced idempotent postings, reversals.
 
 Every amount is a Decimal with two places; a posting whose entries do not sum to zero is
-refused before anything is written. Transactions and entries are append-only (a flush hook
-refuses edits and deletes); a correction is a reversing transaction. Each posting carries an
-idempotency key (unique), so posting the same thing twice returns the first one.
+refused before anything is written. Transactions and entries are append-only: the database
+refuses UPDATE and DELETE on them (triggers, migration 0007c) and a flush hook says so early;
+a correction is a reversing transaction. Each posting carries an idempotency key (unique), so
+posting the same thing twice returns the first one, and the same key with other money
+movements is refused (409), as tickets compare their request hash.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.database import utcnow
-from portal.errors import Conflict, Invalid
+from portal.errors import Conflict, Invalid, NotFound
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.settlement.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
@@ -34,6 +36,14 @@ HOUSE_ACCOUNTS: dict[str, tuple[str, str]] = {
     "mfr:penalty_income": ("income", "厂商罚款收入"),
     "inventory:parts": ("asset", "备件库存"),
     "platform:bank": ("asset", "平台银行存款"),
+    # Cost centres of in-warranty work (portal/costs): the factory carries quality problems,
+    # the market and sales centre everything else; parts, labour and logistics apart.
+    "cc:factory:parts": ("expense", "工厂成本中心·备件"),
+    "cc:factory:labour": ("expense", "工厂成本中心·工时"),
+    "cc:factory:logistics": ("expense", "工厂成本中心·物流里程"),
+    "cc:sales:parts": ("expense", "市场销售中心·备件"),
+    "cc:sales:labour": ("expense", "市场销售中心·工时"),
+    "cc:sales:logistics": ("expense", "市场销售中心·物流里程"),
 }
 
 
@@ -58,8 +68,33 @@ def account(session: Session, code: str) -> LedgerAccount:
     row = LedgerAccount(
         code=code, kind=kind, name=name, network_id=network_id, engineer_id=engineer_id
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # Opened by a concurrent caller between our look and our insert: theirs stands.
+        existing = session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).one()
+        return existing
+    return row
+
+
+def lock_account(session: Session, code: str) -> LedgerAccount:
+    """The account, locked until this transaction ends, so a balance read after this holds
+    until our posting is written: SELECT ... FOR UPDATE on PostgreSQL; on SQLite a no-op
+    UPDATE, which takes the database's single write lock before the read."""
+    row = account(session, code)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(LedgerAccount.id).where(LedgerAccount.id == row.id).with_for_update()
+        )
+    else:
+        session.execute(
+            update(LedgerAccount)
+            .where(LedgerAccount.id == row.id)
+            .values(code=LedgerAccount.code)
+            .execution_options(synchronize_session=False)
+        )
     return row
 
 
@@ -135,10 +170,11 @@ def post(
     reverses_id: int | None = None,
     at: datetime | None = None,
 ) -> tuple[LedgerTransaction, bool]:
-    """Post a balanced transaction once per key; returns it and whether it is new."""
-    existing = find(session, key)
-    if existing is not None:
-        return existing, False
+    """Post a balanced transaction once per key; returns it and whether it is new.
+
+    A key already posted with other money movements (accounts, amounts, kinds, rules,
+    ticket) is refused with 409; what only describes the posting (period, run, actor,
+    description, memo, time) may differ on a replay."""
     entries = []
     for p in postings:
         amount = money(p.amount)
@@ -155,21 +191,38 @@ def post(
                     ticket_id=p.ticket_id if p.ticket_id is not None else ticket_id,
                 )
             )
-    return _insert(
-        session,
-        txn=LedgerTransaction(
-            idempotency_key=key,
-            kind=kind,
-            description=description[:200],
-            ticket_id=ticket_id,
-            run_id=run_id,
-            reverses_id=reverses_id,
-            period=period,
-            posted_by=actor,
-            created_at=at or utcnow(),
-        ),
-        entries=entries,
+    txn = LedgerTransaction(
+        idempotency_key=key,
+        kind=kind,
+        description=description[:200],
+        ticket_id=ticket_id,
+        run_id=run_id,
+        reverses_id=reverses_id,
+        period=period,
+        posted_by=actor,
+        created_at=at or utcnow(),
     )
+    existing = find(session, key)
+    if existing is not None:
+        return _replayed(existing, txn, entries), False
+    return _insert(session, txn=txn, entries=entries)
+
+
+def _fingerprint(txn: LedgerTransaction, entries: Sequence[LedgerEntry]) -> tuple[object, ...]:
+    # The money a posting moves, order aside: what a replay of its key must repeat.
+    lines = sorted(
+        (e.account_id, str(money(e.amount)), e.kind, e.rule, e.ticket_id) for e in entries
+    )
+    return (txn.kind, txn.ticket_id, txn.reverses_id, tuple(lines))
+
+
+def _replayed(
+    existing: LedgerTransaction, txn: LedgerTransaction, entries: Sequence[LedgerEntry]
+) -> LedgerTransaction:
+    """The transaction posted under the key, when the replay moves the same money; else 409."""
+    if _fingerprint(existing, existing.entries) != _fingerprint(txn, entries):
+        raise Conflict("error.idempotency_conflict")
+    return existing
 
 
 def _insert(
@@ -186,11 +239,11 @@ def _insert(
             session.add_all(entries)
             session.flush()
     except IntegrityError:
-        # Posted under the same key by a concurrent caller: theirs stands.
+        # Posted under the same key by a concurrent caller: theirs stands, if it is ours too.
         existing = find(session, txn.idempotency_key)
         if existing is None:
             raise
-        return existing, False
+        return _replayed(existing, txn, entries), False
     session.refresh(txn, ["entries"])
     return txn, True
 
@@ -242,8 +295,6 @@ def reverse(
 
 def get_transaction(session: Session, *, transaction_id: int) -> LedgerTransaction:
     """A transaction by id."""
-    from portal.errors import NotFound
-
     row = session.get(LedgerTransaction, transaction_id)
     if row is None:
         raise NotFound("object.transaction")

@@ -426,6 +426,50 @@ def statement_tickets(session: Session, *, statement: Statement) -> list[Ticket]
     return list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)))
 
 
+# ---- an engineer's month ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Earning:
+    """One line of an engineer's month as they read it (positive: paid to them)."""
+
+    ticket_number: str
+    kind: str
+    rule: str
+    memo: str
+    amount: Decimal
+    booked_at: datetime
+
+
+def engineer_month(
+    session: Session, *, engineer_id: int, period: str
+) -> tuple[list[Earning], Statement | None]:
+    """What the month booked to the engineer's account (the lines their statement is drafted
+    from, corrections included), newest first, and the month's statement if there is one."""
+    _check_period(period)
+    rows = session.execute(
+        select(LedgerEntry, LedgerTransaction.created_at, Ticket.number)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .outerjoin(Ticket, Ticket.id == LedgerEntry.ticket_id)
+        .where(
+            LedgerAccount.code == ledger.engineer_account(engineer_id),
+            LedgerTransaction.period == period,
+            LedgerEntry.kind.not_in(NOT_ON_STATEMENTS),
+        )
+        .order_by(LedgerTransaction.created_at.desc(), LedgerEntry.id.desc())
+    )
+    lines = [Earning(number or "", e.kind, e.rule, e.memo, -e.amount, at) for e, at, number in rows]
+    statement = session.scalars(
+        select(Statement).where(
+            Statement.party == "engineer",
+            Statement.engineer_id == engineer_id,
+            Statement.period == period,
+        )
+    ).first()
+    return lines, statement
+
+
 # ---- exports -----------------------------------------------------------------------------
 
 
@@ -542,11 +586,6 @@ def move_deposit(
         raise Invalid("fees.amount_positive", field="amount")
     if session.get(ServiceNetwork, network_id) is None:
         raise NotFound("object.network")
-    done = ledger.find(session, f"deposit:{key}")
-    if done is not None:
-        return done
-    if action != "receive" and amount > deposit_balance(session, network_id=network_id):
-        raise Conflict("settlement.deposit_short")
     deposit = ledger.network_account(network_id, "deposit")
     debit, credit = {
         "receive": ("platform:bank", deposit),
@@ -554,18 +593,35 @@ def move_deposit(
         "refund": (deposit, "platform:bank"),
     }[action]
     when = at or utcnow()
-    txn, _ = ledger.post(
-        session,
-        key=f"deposit:{key}",
-        kind="deposit",
-        period=ledger.period_of(when),
-        postings=[
-            ledger.Posting(
-                debit=debit, credit=credit, amount=amount, kind="deposit", rule=action, memo=memo
-            )
-        ],
-        actor=principal.actor,
-        description=t(f"settlement.deposit.{action}"),
-        at=when,
-    )
-    return txn
+
+    def post() -> LedgerTransaction:
+        txn, _ = ledger.post(
+            session,
+            key=f"deposit:{key}",
+            kind="deposit",
+            period=ledger.period_of(when),
+            postings=[
+                ledger.Posting(
+                    debit=debit,
+                    credit=credit,
+                    amount=amount,
+                    kind="deposit",
+                    rule=action,
+                    memo=memo,
+                )
+            ],
+            actor=principal.actor,
+            description=t(f"settlement.deposit.{action}"),
+            at=when,
+        )
+        return txn
+
+    if ledger.find(session, f"deposit:{key}") is not None:
+        return post()  # a replay: the first answer, if it asked for the same (else 409)
+    if action != "receive":
+        # Locked before the balance is read, so two deductions cannot both pass the check
+        # on the same money; the lock holds until this request's transaction commits.
+        ledger.lock_account(session, deposit)
+        if amount > deposit_balance(session, network_id=network_id):
+            raise Conflict("settlement.deposit_short")
+    return post()

@@ -10,18 +10,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from sqlalchemy import select
 
+from portal.config import Settings
 from portal.database import SessionDep, utcnow
 from portal.errors import Invalid, NotFound
 from portal.fees import service as fees
 from portal.fees.models import DistanceBand, Quote, RateCard, RateLine, Receipt
+from portal.ids import IdPath
 from portal.networks.models import ServiceNetwork
-from portal.security import Principal, require_roles
-from portal.settlement import flows, ledger
+from portal.security import Principal, Role
+from portal.settlement import flows, ledger, policies
 from portal.settlement import service as settlement
 from portal.settlement.models import LedgerEntry, LedgerTransaction, SettlementRun, Statement
+from portal.settlement.policies import (
+    CardReader,
+    Cashier,
+    Decider,
+    Finance,
+    MoneyReader,
+    Pricer,
+    QuoteReader,
+    StatementReader,
+)
 from portal.settlement.schemas import (
     AccountBalance,
     CommentIn,
@@ -55,25 +67,16 @@ from portal.tickets import service as tickets
 
 router = APIRouter(prefix="/settlement", tags=["settlement"])
 
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 RefPath = Annotated[str, Path(min_length=1, max_length=32)]
 Key = Annotated[str, Header(min_length=1, max_length=128)]
 
-Finance = Annotated[Principal, require_roles("finance")]
-MoneyReaders = Annotated[Principal, require_roles("finance", "network_manager")]
-StatementReaders = Annotated[Principal, require_roles("finance", "network_manager", "engineer")]
-CardReaders = Annotated[
-    Principal, require_roles("finance", "dispatcher", "network_manager", "engineer", "agent")
-]
-Pricers = Annotated[
-    Principal, require_roles("finance", "dispatcher", "network_manager", "engineer", "agent")
-]
-QuoteReaders = Annotated[
-    Principal,
-    require_roles("finance", "dispatcher", "network_manager", "engineer", "agent", "customer"),
-]
-Deciders = Annotated[Principal, require_roles("customer", "agent")]
-Cashiers = Annotated[Principal, require_roles("engineer", "network_manager", "finance")]
+MoneyReaders = MoneyReader
+StatementReaders = StatementReader
+CardReaders = CardReader
+Pricers = Pricer
+QuoteReaders = QuoteReader
+Deciders = Decider
+Cashiers = Cashier
 
 
 # ---- rate cards and pricing --------------------------------------------------------------
@@ -143,10 +146,17 @@ def quotes(ref: RefPath, session: SessionDep, principal: QuoteReaders) -> list[Q
 
 
 @router.post("/tickets/{ref}/quotes", response_model=QuoteRead, status_code=201)
-def quote(ref: RefPath, session: SessionDep, principal: Pricers) -> Quote:
-    """Price the job for the customer and send the quote (supersedes an open one)."""
+def quote(ref: RefPath, request: Request, session: SessionDep, principal: Pricers) -> Quote:
+    """Price the job for the customer and send the quote (supersedes an open one); the
+    customer is told on their channels."""
+    settings: Settings = request.app.state.settings
     ticket = tickets.get_ticket(session, ref=ref, principal=principal)
-    return fees.create_quote(session, ticket=ticket, actor=principal.actor)
+    row = fees.create_quote(session, ticket=ticket, actor=principal.actor)
+    link_base = settings.public_url or str(request.base_url)
+    flows.announce_quote(
+        session, ticket=ticket, quote=row, link_base=link_base, secret=settings.secret_key
+    )
+    return row
 
 
 @router.post("/quotes/{quote_id}/decision", response_model=QuoteRead)
@@ -159,7 +169,7 @@ def decide(
         tickets.get_ticket(session, ref=str(row.ticket_id), principal=principal)
     except NotFound:
         raise NotFound("object.quote") from None
-    return fees.decide_quote(session, quote=row, accept=data.accept, actor=principal.actor)
+    return flows.decide_quote(session, quote=row, accept=data.accept, actor=principal.actor)
 
 
 @router.get("/tickets/{ref}/receipts", response_model=list[ReceiptRead])
@@ -230,7 +240,7 @@ def _network_entries_only(
     out = []
     for t in txns:
         read = transaction_read(t)
-        if principal.role == "network_manager":
+        if principal.role is Role.NETWORK_MANAGER:
             read.entries = [
                 e
                 for e, raw in zip(read.entries, t.entries, strict=True)
@@ -406,14 +416,13 @@ def statements(
     ] = None,
 ) -> list[StatementSummary]:
     """Monthly statements the caller may see."""
-    network_id = principal.network_id if principal.role == "network_manager" else None
-    engineer_id = principal.engineer_id if principal.role == "engineer" else None
-    if principal.role == "engineer":
-        party = "engineer"
-    if (principal.role == "network_manager" and network_id is None) or (
-        principal.role == "engineer" and engineer_id is None
-    ):
+    scope = policies.STATEMENTS.scope(principal)
+    if scope.nothing:
         return []
+    engineer_id = scope.engineer_id
+    network_id = None if scope.everything or engineer_id is not None else scope.network_id
+    if engineer_id is not None:
+        party = "engineer"
     rows = settlement.list_statements(
         session,
         period=period,
@@ -507,7 +516,8 @@ def export(
 @router.get("/deposits/{network_id}", response_model=DepositRead)
 def deposit(network_id: IdPath, session: SessionDep, principal: MoneyReaders) -> DepositRead:
     """A network's deposit (押金) and its history."""
-    if principal.role == "network_manager" and principal.network_id != network_id:
+    scope = policies.MONEY.scope(principal)
+    if not scope.everything and scope.network_id != network_id:
         raise NotFound("object.network")
     if session.get(ServiceNetwork, network_id) is None:
         raise NotFound("object.network")

@@ -1,23 +1,23 @@
 """SLA work that spans domains: timers following the ticket lifecycle, the customer's urging,
 and the scheduler that warns, escalates up the ladder and asks for reassignment.
 
-The ticket service calls `on_transition` after creating a ticket and after every action, in
-the same transaction; it keeps the timers in step and writes the notifications of the change.
+`on_ticket_event` is a lifecycle subscriber (wired in `portal.wiring`): it hears of every
+event, in the event's transaction, and keeps the timers in step with it.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.config import get_settings
 from portal.database import Database, utcnow
+from portal.dispatch import flows as dispatch
 from portal.i18n import both
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox
@@ -43,15 +43,12 @@ CANCELS = {"arrival": frozenset({"resolve_remotely"})}
 RETRY_AFTER = timedelta(minutes=1)
 
 
-def hook_defaults() -> service.SlaDefaults:
-    """The SLA settings for the lifecycle hook (the ticket service calls it without any)."""
-    return service.SlaDefaults.from_settings(get_settings())
-
-
-def on_transition(session: Session, *, ticket: Ticket, event: TicketEvent) -> None:
-    """Keep the ticket's SLA timers in step with a lifecycle event, then write the
-    notifications the event causes (customer and staff), all in the caller's transaction."""
-    defaults = hook_defaults()
+def on_ticket_event(
+    session: Session, *, ticket: Ticket, event: TicketEvent, ctx: lifecycle.Context
+) -> Sequence[lifecycle.FollowUp]:
+    """Keep the ticket's SLA timers in step with a lifecycle event (deadlines from the app's
+    settings, unless a policy says otherwise). Asks for no follow-up."""
+    defaults = service.SlaDefaults.from_settings(ctx.settings)
     action, at = event.action, event.created_at
     if action == "create":
         service.start_timers(session, ticket=ticket, kinds=service.KINDS, at=at, defaults=defaults)
@@ -83,7 +80,7 @@ def on_transition(session: Session, *, ticket: Ticket, event: TicketEvent) -> No
         service.replan(session, ticket=ticket, defaults=defaults, tighten_only=False)
     elif action == "urge":
         urge(session, ticket=ticket, event=event, defaults=defaults)
-    notify.on_ticket_event(session, ticket=ticket, event=event)
+    return ()
 
 
 def urge(
@@ -182,28 +179,25 @@ def _warn(session: Session, *, timer: SlaTimer, ticket: Ticket, now: datetime) -
 def _request_reassign(
     session: Session, *, ticket: Ticket, timer: SlaTimer, now: datetime
 ) -> dict[str, Any]:
-    """Have dispatch give the ticket to another engineer (改派); when it cannot (nobody else
-    is free, or dispatch refused), ask the dispatchers to do it. What happened, for the
-    escalate event."""
-    try:
-        dispatch = importlib.import_module("portal.dispatch.flows")
-    except ImportError:
-        dispatch = None
-    hook = getattr(dispatch, "auto_reassign", None)
+    """Have dispatch give the ticket to another engineer (改派) — the reassignment's parts
+    are then held at the new engineer's network by the lifecycle's parts subscriber, with the
+    app's planner; when it cannot (nobody else is free, or dispatch refused), ask the
+    dispatchers to do it. What happened, for the escalate event."""
     previous = ticket.engineer_id
-    if callable(hook):
-        try:
-            with session.begin_nested():
-                done = hook(session, ticket=ticket, reason=f"sla:{timer.kind}", now=now)
-            if done is not None:
-                return {
-                    "reassign": "done",
-                    "reassigned_from": previous,
-                    "reassigned_to": done.engineer_id,
-                }
-            log.info("ticket %s: no other engineer can take it; asking dispatch", ticket.number)
-        except Exception:  # dispatch refused: a person takes over
-            log.exception("auto reassignment of ticket %s failed", ticket.number)
+    try:
+        with session.begin_nested():
+            done = dispatch.auto_reassign(
+                session, ticket=ticket, reason=f"sla:{timer.kind}", now=now
+            )
+        if done is not None:
+            return {
+                "reassign": "done",
+                "reassigned_from": previous,
+                "reassigned_to": done.engineer_id,
+            }
+        log.info("ticket %s: no other engineer can take it; asking dispatch", ticket.number)
+    except Exception:  # dispatch refused: a person takes over
+        log.exception("auto reassignment of ticket %s failed", ticket.number)
     notify.notify_staff(
         session,
         user_ids=outbox.users_with_role(session, role="dispatcher"),

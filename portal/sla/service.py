@@ -141,6 +141,23 @@ def create_policy(session: Session, *, data: dict[str, Any]) -> SlaPolicy:
     return policy
 
 
+def get_policy(session: Session, *, policy_id: int) -> SlaPolicy:
+    """One policy, or 404."""
+    policy = session.get(SlaPolicy, policy_id)
+    if policy is None:
+        raise NotFound("object.sla_policy")
+    return policy
+
+
+def update_policy(session: Session, *, policy_id: int, data: dict[str, Any]) -> SlaPolicy:
+    """Change a policy's match and deadlines (timers already running keep theirs)."""
+    policy = get_policy(session, policy_id=policy_id)
+    for key, value in data.items():
+        setattr(policy, key, value)
+    session.flush()
+    return policy
+
+
 def set_policy_active(session: Session, *, policy_id: int, active: bool) -> SlaPolicy:
     """Switch a policy on or off (timers already running keep their deadlines)."""
     policy = session.get(SlaPolicy, policy_id)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query, Request, status
 
 from portal.database import SessionDep
 from portal.i18n import Lang, t
-from portal.security import Principal, require_roles
 from portal.sla import service
 from portal.sla.models import BusinessCalendar, SlaTimer
+from portal.sla.policies import Configurer, Promiser, Reader, TimerReader
 from portal.sla.schemas import (
     CalendarDayIn,
     CalendarIn,
@@ -27,13 +27,10 @@ from portal.tickets.schemas import TicketType, Urgency
 
 router = APIRouter(prefix="/sla", tags=["sla"])
 
-Admin = Annotated[Principal, require_roles("admin")]
-Staff = Annotated[
-    Principal,
-    require_roles("bot", "agent", "dispatcher", "network_manager", "engineer", "finance"),
-]
-Ops = Annotated[Principal, require_roles("agent", "dispatcher", "network_manager", "finance")]
-Desk = Annotated[Principal, require_roles("bot", "agent", "dispatcher")]
+Admin = Configurer
+Staff = TimerReader
+Ops = Reader
+Desk = Promiser
 
 
 def calendar_read(row: BusinessCalendar) -> CalendarRead:
@@ -58,6 +55,19 @@ def policies(session: SessionDep, _p: Ops) -> list[PolicyRead]:
 def create_policy(data: PolicyCreate, session: SessionDep, _p: Admin) -> PolicyRead:
     """Add a policy; it applies to tickets opened from now on."""
     return PolicyRead.model_validate(service.create_policy(session, data=data.model_dump()))
+
+
+@router.put("/policies/{policy_id}", response_model=PolicyRead)
+def update_policy(
+    policy_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    data: PolicyCreate,
+    session: SessionDep,
+    _p: Admin,
+) -> PolicyRead:
+    """Replace a policy's match and deadlines; tickets opened from now on get them."""
+    return PolicyRead.model_validate(
+        service.update_policy(session, policy_id=policy_id, data=data.model_dump())
+    )
 
 
 @router.put("/policies/{policy_id}/active", response_model=PolicyRead)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -19,47 +19,33 @@ from sqlalchemy.orm import Session
 
 from portal.assets.models import Product, ProductModel
 from portal.database import SessionDep
-from portal.errors import Forbidden, Invalid, PortalError
+from portal.errors import Invalid, PortalError
 from portal.i18n import field_label, t
+from portal.ids import IdPath
 from portal.maintenance.pages import form_error
-from portal.security import Principal
-from portal.sop import service
+from portal.sop import policies, service
 from portal.sop.models import StandardJob
+from portal.sop.policies import EditorPage, ReaderPage
 from portal.sop.schemas import SopCreate, SopUpdate, StandardPart
-from portal.templating import PAGE_ROUTER_OPTIONS, Staff, flash, render, see_other
+from portal.templating import PAGE_ROUTER_OPTIONS, flash, render, see_other
 
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
 
 # Who reads the library on these pages (as the JSON routes; engineers read it on the job in
 # the field app) and who changes it.
-READ_ROLES = frozenset(
-    {"admin", "agent", "dispatcher", "network_manager", "finance", "knowledge_editor"}
-)
-EDIT_ROLES = frozenset({"admin", "dispatcher", "knowledge_editor"})
+# Who opens and changes the library (the nav's links follow it): the SOP policies.
+READ_ROLES = policies.READ_PAGES.roles
+EDIT_ROLES = policies.EDIT.roles
 SERVICE_TYPES = ("installation", "repair", "maintenance")
 PREFIX = "sop_"  # the form's field labels: field.sop_<name>
-JobId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+JobId = IdPath
 Lines = Annotated[str, Form(max_length=30_000)]
 # One part line: code, then optionally the name and the quantity, split by commas or tabs.
 PART_SPLIT = re.compile(r"\s*[,，\t]\s*")
 
 
-def reader(user: Staff) -> Principal:
-    """Someone who may read the library, or the 403 page."""
-    if user.role not in READ_ROLES:
-        raise Forbidden("error.forbidden")
-    return user
-
-
-def editor(user: Staff) -> Principal:
-    """Someone who may change the library, or the 403 page."""
-    if user.role not in EDIT_ROLES:
-        raise Forbidden("error.forbidden")
-    return user
-
-
-Reader = Annotated[Principal, Depends(reader)]
-Editor = Annotated[Principal, Depends(editor)]
+Reader = ReaderPage
+Editor = EditorPage
 
 
 def lines(text: str) -> list[str]:
@@ -136,7 +122,7 @@ def job_list(
             "category": category,
             "q": q,
             "active": active,
-            "may_edit": user.role in EDIT_ROLES,
+            "may_edit": policies.EDIT.allows(user),
         },
     )
 
@@ -246,7 +232,7 @@ def job_detail(request: Request, job_id: JobId, session: SessionDep, user: Reade
         values=_job_values(job),
         job=job,
         model=_model_of(session, job),
-        may_edit=user.role in EDIT_ROLES,
+        may_edit=policies.EDIT.allows(user),
     )
 
 

@@ -9,23 +9,19 @@ from sqlalchemy.orm import Session
 
 from portal.assets.models import ProductModel
 from portal.database import SessionDep
-from portal.security import Principal, require_roles
+from portal.ids import IdPath
 from portal.sop import service
 from portal.sop.models import StandardJob
+from portal.sop.policies import Editor, Reader
 from portal.sop.schemas import SopCreate, SopForTicket, SopRead, SopUpdate, StandardPart
 from portal.tickets import service as tickets
 
 router = APIRouter(prefix="/sop", tags=["sop"])
 
 # Everyone who works tickets may read the library; the ticket's own scoping still applies.
-Readers = Annotated[
-    Principal,
-    require_roles(
-        "agent", "dispatcher", "engineer", "network_manager", "finance", "knowledge_editor"
-    ),
-]
-Editors = Annotated[Principal, require_roles("dispatcher", "knowledge_editor")]
-JobId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Readers = Reader
+Editors = Editor
+JobId = IdPath
 
 
 def to_read(session: Session, job: StandardJob) -> SopRead:

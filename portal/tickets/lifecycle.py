@@ -1,15 +1,26 @@
 """The only place a ticket changes status: allowed-from checks, who may act, and one
-append-only event per change. The EIE stage durations t1–t9 are derived from those events."""
+append-only event per change. The EIE stage durations t1–t9 are derived from those events.
+
+Every recorded event is published to the subscribers wired into the session's database
+(`Consequences`, built once in `portal.wiring`): SLA timers, parts, settlement,
+notifications. A subscriber gets the event with a `Context` (the app's settings, who acted,
+the parts planner) and returns the follow-up transitions it wants; they are applied, and
+published in turn, once every subscriber has heard of the event. This module imports none of
+the domains that subscribe to it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from portal.database import utcnow
+from portal.config import Settings
+from portal.database import Database, utcnow
+from portal.dispatch.parts import PartsPlanner
 from portal.errors import Conflict, Forbidden
 from portal.i18n import ACTION_LABELS, STATUS_LABELS
 from portal.tickets.models import Ticket, TicketEvent
@@ -76,22 +87,137 @@ INITIAL_STATUS = "new"
 TERMINAL = frozenset({"closed", "cancelled"})
 
 
+# ---- who hears of an event ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a subscriber is told besides the event: the app's settings (never the process
+    environment), who took the action, and the app's parts planner."""
+
+    settings: Settings
+    planner: PartsPlanner
+    actor: str = "system"
+    role: str = SYSTEM
+
+    def acting(self, *, actor: str, role: str) -> Context:
+        """The same context for another actor."""
+        return replace(self, actor=actor, role=role)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A transition a subscriber asks for in answer to an event (e.g. waiting for the parts
+    a reassignment could not hold). Taken by `actor` at the event's time, if the ticket's
+    status still allows it once every subscriber has been told."""
+
+    action: str
+    actor: str
+    role: str = SYSTEM
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Subscriber(Protocol):
+    """A consequence of ticket events, registered in `portal.wiring.SUBSCRIBERS`."""
+
+    __name__: str
+
+    def __call__(
+        self, session: Session, *, ticket: Ticket, event: TicketEvent, ctx: Context
+    ) -> Sequence[FollowUp]:
+        """Do what the event means for this domain, in the event's transaction."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Consequences:
+    """The ordered subscribers and the app's context; installed on a `Database` so every
+    session it opens publishes its events to them."""
+
+    subscribers: tuple[Subscriber, ...]
+    context: Context
+
+    def install(self, db: Database) -> Database:
+        """Make every session of `db` publish to these subscribers."""
+        db.sessionmaker.configure(info={_KEY: self})
+        return db
+
+
+_KEY = "portal.lifecycle.consequences"
+
+
+class NotWired(RuntimeError):
+    """A session whose database was not wired: its events would reach nobody."""
+
+
+def consequences_of(session: Session) -> Consequences:
+    """The subscribers the session's database was wired with."""
+    found = session.info.get(_KEY)
+    if not isinstance(found, Consequences):
+        raise NotWired(
+            "this session's database has no lifecycle subscribers; build it with "
+            "portal.wiring.database() or portal.wiring.wire()"
+        )
+    return found
+
+
+def publish(
+    session: Session,
+    *,
+    ticket: Ticket,
+    event: TicketEvent,
+    actor: str,
+    role: str,
+    planner: PartsPlanner | None = None,
+) -> list[TicketEvent]:
+    """Tell every subscriber, in order, then apply the follow-ups they returned (each
+    published in turn). `planner` replaces the wired one for this event (the dispatcher's
+    request names one). Returns the follow-up events."""
+    wired = consequences_of(session)
+    ctx = wired.context.acting(actor=actor, role=role)
+    if planner is not None:
+        ctx = replace(ctx, planner=planner)
+    wanted: list[FollowUp] = []
+    for subscriber in wired.subscribers:
+        wanted.extend(subscriber(session, ticket=ticket, event=event, ctx=ctx))
+    done: list[TicketEvent] = []
+    for follow in wanted:
+        transition = TRANSITIONS[follow.action]
+        if ticket.status not in transition.sources:
+            continue  # an earlier follow-up (or subscriber) already moved the ticket on
+        done.append(
+            apply(
+                session,
+                ticket=ticket,
+                action=follow.action,
+                actor=follow.actor,
+                role=follow.role,
+                payload=dict(follow.payload),
+                at=event.created_at,
+                planner=planner,
+            )
+        )
+    return done
+
+
 def record_creation(
     session: Session, *, ticket: Ticket, actor: str, payload: dict[str, Any]
-) -> None:
-    """Give a new ticket its first status and the event that says so."""
+) -> TicketEvent:
+    """Give a new ticket its first status and the event that says so; published."""
     ticket.status = INITIAL_STATUS
-    session.add(
-        TicketEvent(
-            ticket=ticket,
-            action="create",
-            from_status=None,
-            to_status=INITIAL_STATUS,
-            actor=actor,
-            payload=payload,
-            created_at=ticket.created_at or utcnow(),
-        )
+    event = TicketEvent(
+        ticket=ticket,
+        action="create",
+        from_status=None,
+        to_status=INITIAL_STATUS,
+        actor=actor,
+        payload=payload,
+        created_at=ticket.created_at or utcnow(),
     )
+    session.add(event)
+    session.flush()
+    publish(session, ticket=ticket, event=event, actor=actor, role=SYSTEM)
+    return event
 
 
 def allowed_actions(ticket: Ticket, role: str | None = None) -> list[str]:
@@ -125,8 +251,15 @@ def apply(
     role: str = SYSTEM,
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
+    planner: PartsPlanner | None = None,
 ) -> TicketEvent:
-    """Move the ticket by `action`, or raise Conflict naming its status / Forbidden."""
+    """Move the ticket by `action`, or raise Conflict naming its status / Forbidden; the
+    event is published to the wired subscribers (with `planner`, when given, as their parts
+    planner) before this returns.
+
+    An assignment ("dispatch", "reassign") takes the network and engineer named in the
+    payload, and a rejection clears the engineer, together with the event, so subscribers
+    see the ticket as it now is."""
     transition = TRANSITIONS.get(action)
     if transition is None or ticket.status not in transition.sources:
         raise conflict(ticket, action)
@@ -149,8 +282,14 @@ def apply(
         ticket.escalated = True
     elif action == "reopen":
         ticket.reopen_count += 1
+    elif action in ("dispatch", "reassign") and "network_id" in event.payload:
+        ticket.network_id = event.payload["network_id"]
+        ticket.engineer_id = event.payload.get("engineer_id")
+    elif action == "engineer_reject":
+        ticket.engineer_id = None
     session.add(event)
     session.flush()
+    publish(session, ticket=ticket, event=event, actor=actor, role=role, planner=planner)
     return event
 
 

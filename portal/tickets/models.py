@@ -45,6 +45,12 @@ class Ticket(Base):
     engineer_id: Mapped[int | None] = mapped_column(ForeignKey("engineers.id"), index=True)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The customer's proof, with the number and the phone, that a ticket is theirs (numbers
+    # are sequential, phones are no secret): random, told only to the customer (chat
+    # confirmation, notifications, /my). Wrong guesses lock it for a while.
+    check_code: Mapped[str] = mapped_column(String(12), default="")
+    check_failures: Mapped[int] = mapped_column(Integer, default=0)
+    check_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

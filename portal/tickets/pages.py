@@ -8,22 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from portal.accounts.service import display_names
+from portal.accounts.service import actor_names
 from portal.config import Settings
-from portal.database import SessionDep
-from portal.errors import Forbidden, NotFound, PortalError
+from portal.database import SessionDep, utcnow
+from portal.dispatch import flows as dispatch_flows
+from portal.dispatch.pages import may_dispatch, ticket_panel
+from portal.dispatch.views import dispatch_settings, parts_planner
+from portal.errors import Invalid, NotFound, PortalError
+from portal.fees import service as fees
 from portal.i18n import ACTION_LABELS, Lang, t
 from portal.networks.service import list_engineers, list_networks
 from portal.security import Principal
 from portal.templating import (
-    DESK_ROLES,
     PAGE_ROUTER_OPTIONS,
     Staff,
     flash,
@@ -33,8 +36,9 @@ from portal.templating import (
     request_lang,
     see_other,
 )
-from portal.tickets import lifecycle, service, templates
+from portal.tickets import lifecycle, policies, service, templates
 from portal.tickets.models import Ticket
+from portal.tickets.policies import EditorPage, StaffReaderPage
 from portal.tickets.schemas import CommentCreate, TicketUpdate, TransitionRequest
 
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
@@ -78,7 +82,7 @@ def ticket_list(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """The tickets this staff member may see, by saved view, filters and sort order."""
-    sees_all = user.role in service.STAFF_SEE_ALL
+    sees_all = policies.sees_every_ticket(user)
     network_id = int(network) if network.isdigit() and sees_all else None
     rows, total = service.list_tickets(
         session,
@@ -120,41 +124,33 @@ def ticket_list(
 
 def _actor_names(session: Session, actors: Iterable[str], lang: Lang) -> dict[str, str]:
     """How the page names each actor: staff by display name, the rest by kind."""
-    actors = set(actors)
-    ids = {int(a[5:]) for a in actors if a.startswith("user:") and a[5:].isdigit()}
-    names = display_names(session, user_ids=ids)
-    out: dict[str, str] = {}
-    for actor in actors:
-        kind, _, rest = actor.partition(":")
-        if kind == "user" and rest.isdigit() and int(rest) in names:
-            out[actor] = names[int(rest)]
-        elif kind == "service":
-            out[actor] = t("ui.actor.bot", lang)
-        elif kind == "customer":
-            out[actor] = t("ui.actor.customer", lang)
-        elif kind == "system":
-            out[actor] = t("ui.actor.system", lang)
-        else:
-            out[actor] = actor
-    return out
-
-
-def _assignable(session: Session, ticket: Ticket, user: Principal) -> list[Any]:
-    """Engineers to offer for dispatch: the ticket's city (a manager: their own network)."""
-    network_id = user.network_id if user.role == "network_manager" else None
-    return list_engineers(session, city=ticket.city or None, network_id=network_id)
+    return actor_names(session, actors, lang)
 
 
 @router.get("/tickets/{ref}", response_class=Response)
-def ticket_detail(request: Request, ref: str, session: SessionDep, user: Staff) -> Response:
-    """One ticket: facts, intake details, actions, history, stage durations, notes, files."""
+def ticket_detail(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    user: StaffReaderPage,
+    reason: Annotated[str, Query(max_length=500)] = "",
+) -> Response:
+    """One ticket: facts, intake details, actions, history, stage durations, notes, files;
+    for a dispatcher, its ranked candidates (the dispatch section). `reason`: a refused
+    reassignment's reason, given back to its field."""
     settings: Settings = request.app.state.settings
     ticket = service.get_ticket(session, ref=ref, principal=user)
     actions = lifecycle.allowed_actions(ticket, user.role)
     comments = service.list_comments(session, ticket=ticket, principal=user)
     attachments = service.list_attachments(session, ticket=ticket)
     events = list(ticket.events)
-    candidates = _assignable(session, ticket, user) if ASSIGNING & set(actions) else []
+    dispatch_panel = None
+    dispatch_problem: tuple[str, str] | None = None
+    if ASSIGNING & set(actions) and may_dispatch(user, ticket):
+        try:
+            dispatch_panel = ticket_panel(request, session, ticket=ticket, user=user)
+        except PortalError as exc:
+            dispatch_problem = (exc.message_zh, exc.message_en)
     mentioned = {e.payload.get("engineer_id") for e in events} | {ticket.engineer_id}
     mentioned_ids = {i for i in mentioned if isinstance(i, int)}
     network = list_networks(session, network_id=ticket.network_id) if ticket.network_id else []
@@ -176,7 +172,9 @@ def ticket_detail(request: Request, ref: str, session: SessionDep, user: Staff) 
             "reason_required": REASON_REQUIRED,
             "reason_optional": REASON_OPTIONAL,
             "assigning": ASSIGNING,
-            "candidates": candidates,
+            "dispatch_panel": dispatch_panel,
+            "dispatch_problem": dispatch_problem,
+            "typed_reason": reason,
             "engineer_names": {e.id: e.name for e in list_engineers(session, ids=mentioned_ids)}
             if mentioned_ids
             else {},
@@ -186,8 +184,11 @@ def ticket_detail(request: Request, ref: str, session: SessionDep, user: Staff) 
             "attachments": attachments,
             "actors": _actor_names(session, actors, request_lang(request)),
             "missing": missing,
-            "desk": user.role in DESK_ROLES,
-            "can_edit": user.role in DESK_ROLES and ticket.status not in INTAKE_LOCKED,
+            "warranty": fees.warranty_facts(
+                session, ticket=ticket, on=utcnow().astimezone(fees.LOCAL).date()
+            ),
+            "desk": policies.EDIT.allows(user),
+            "can_edit": policies.EDIT.allows(user) and ticket.status not in INTAKE_LOCKED,
             "intake_fields": INTAKE_FIELDS,
             "urgencies": URGENCIES,
             "upload_mb": settings.upload_max_bytes // (1024 * 1024),
@@ -208,7 +209,7 @@ def take_action(
     request: Request,
     ref: str,
     session: SessionDep,
-    user: Staff,
+    user: StaffReaderPage,
     action: Annotated[str, Form(max_length=32)],
     reason: FormText = "",
     engineer_id: Annotated[str, Form(max_length=12)] = "",
@@ -232,13 +233,16 @@ def take_action(
         flash_invalid(request, exc.errors())
         return see_other(_detail_url(ticket))
     try:
-        service.transition(
-            session,
-            ticket=ticket,
-            req=req,
-            principal=user,
-            reopen_window=timedelta(days=settings.reopen_window_days),
-        )
+        if req.action in ASSIGNING:
+            _assign(request, session, ticket=ticket, req=req, user=user)
+        else:
+            service.transition(
+                session,
+                ticket=ticket,
+                req=req,
+                principal=user,
+                reopen_window=timedelta(days=settings.reopen_window_days),
+            )
     except PortalError as exc:
         session.rollback()
         flash_error(request, exc)
@@ -249,12 +253,32 @@ def take_action(
     return see_other(_detail_url(ticket) if _still_visible(session, ticket, user) else "/tickets")
 
 
+def _assign(
+    request: Request, session: Session, *, ticket: Ticket, req: TransitionRequest, user: Principal
+) -> None:
+    """派单 / 改派 from this form go through dispatch's service, as from the workbench and the
+    API: the engineer must be one of the ticket's candidates, the parts are reserved."""
+    if req.engineer_id is None:
+        raise Invalid("dispatch.ui.pick_engineer", field="engineer_id")
+    if req.action == "reassign" and not req.reason:
+        raise Invalid("validation.missing", field="reason")
+    dispatch_flows.assign(
+        session,
+        ticket=ticket,
+        principal=user,
+        engineer_id=req.engineer_id,
+        reason=req.reason,
+        settings=dispatch_settings(request),
+        planner=parts_planner(request),
+    )
+
+
 @router.post("/tickets/{ref}/intake", response_class=Response)
 def edit_intake(
     request: Request,
     ref: str,
     session: SessionDep,
-    user: Staff,
+    user: EditorPage,
     product: Annotated[str | None, Form(max_length=200)] = None,
     model_code: Annotated[str | None, Form(max_length=200)] = None,
     serial_number: Annotated[str | None, Form(max_length=200)] = None,
@@ -268,9 +292,6 @@ def edit_intake(
 ) -> Response:
     """Correct or complete the intake details (service desk only)."""
     ticket = service.get_ticket(session, ref=ref, principal=user)
-    if user.role not in DESK_ROLES:
-        flash_error(request, Forbidden("error.forbidden"))
-        return see_other(_detail_url(ticket))
     sent = {
         "product": product,
         "model_code": model_code,
@@ -303,7 +324,7 @@ def add_comment(
     request: Request,
     ref: str,
     session: SessionDep,
-    user: Staff,
+    user: StaffReaderPage,
     body: FormText = "",
     internal: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
@@ -326,7 +347,7 @@ async def upload_attachment(
     request: Request,
     ref: str,
     session: SessionDep,
-    user: Staff,
+    user: StaffReaderPage,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Attach a photo or PDF; a refused file comes back as a message."""

@@ -72,6 +72,12 @@ class TicketUpdate(BaseModel):
     district: str | None = Field(default=None, max_length=32)
     preferred_time: str | None = Field(default=None, max_length=64)
     urgency: Urgency | None = None
+    phone: str | None = Field(default=None, max_length=30, description="The contact number")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_phone(value)
 
 
 class TransitionRequest(BaseModel):

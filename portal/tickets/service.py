@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,12 +22,12 @@ from portal.assets.models import Asset
 from portal.customers.models import Customer
 from portal.customers.service import find_or_create_by_phone
 from portal.database import utcnow
-from portal.errors import Conflict, Invalid, NotFound
+from portal.dispatch.parts import PartsPlanner
+from portal.errors import Conflict, Invalid, NotFound, TooManyRequests
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.places.service import normalise
 from portal.security import Principal
-from portal.sla import flows as sla_flows
-from portal.tickets import lifecycle, templates
+from portal.tickets import lifecycle, policies, templates
 from portal.tickets.models import (
     IdempotencyRecord,
     Ticket,
@@ -54,6 +57,38 @@ def next_number(session: Session, *, now: datetime) -> str:
     )
     seq = session.execute(stmt).scalar_one()
     return f"SR{day}-{seq:04d}"
+
+
+# Check codes: six random digits, typed on a phone keypad; wrong guesses lock the code.
+CHECK_CODE_MAX_FAILURES = 5
+CHECK_CODE_LOCK = timedelta(hours=1)
+
+
+def new_check_code() -> str:
+    """A fresh check code: random, so it cannot be worked out from the ticket number."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def check_code_matches(
+    session: Session, *, ticket: Ticket, code: str, at: datetime | None = None
+) -> bool:
+    """Whether `code` is the ticket's check code; each miss counts, and after
+    CHECK_CODE_MAX_FAILURES misses the code is refused (even when right) for CHECK_CODE_LOCK.
+    TooManyRequests while locked. The caller must commit a miss (answer, do not raise)."""
+    now = at or utcnow()
+    if ticket.check_locked_until is not None and ticket.check_locked_until > now:
+        wait = int((ticket.check_locked_until - now).total_seconds()) + 1
+        raise TooManyRequests("error.check_code_locked", retry_after=wait, minutes=wait // 60 + 1)
+    if ticket.check_code and hmac.compare_digest(ticket.check_code, code.strip()):
+        ticket.check_failures = 0
+        ticket.check_locked_until = None
+        return True
+    ticket.check_failures += 1
+    if ticket.check_failures >= CHECK_CODE_MAX_FAILURES:
+        ticket.check_failures = 0
+        ticket.check_locked_until = now + CHECK_CODE_LOCK
+    session.flush()
+    return False
 
 
 def request_hash(data: TicketCreate) -> str:
@@ -107,7 +142,6 @@ def create_ticket(
         if existing is None:
             raise
         return existing, False
-    sla_flows.on_transition(session, ticket=ticket, event=ticket.events[-1])
     return ticket, True
 
 
@@ -131,6 +165,7 @@ def _insert_ticket(
         ).first()
     ticket = Ticket(
         number=next_number(session, now=now),
+        check_code=new_check_code(),
         type=data.type,
         status=lifecycle.INITIAL_STATUS,
         urgency=data.urgency,
@@ -167,21 +202,9 @@ def _insert_ticket(
     return ticket
 
 
-STAFF_SEE_ALL = frozenset({"admin", "agent", "dispatcher", "finance", "bot"})
-
-
 def visible(stmt: Select[Any], principal: Principal) -> Select[Any]:
-    """Narrow a ticket query to what the caller may see."""
-    role = principal.role
-    if role in STAFF_SEE_ALL:
-        return stmt
-    if role == "network_manager" and principal.network_id is not None:
-        return stmt.where(Ticket.network_id == principal.network_id)
-    if role == "engineer" and principal.engineer_id is not None:
-        return stmt.where(Ticket.engineer_id == principal.engineer_id)
-    if role == "customer" and principal.customer_id is not None:
-        return stmt.where(Ticket.customer_id == principal.customer_id)
-    return stmt.where(false())
+    """Narrow a ticket query to what the caller may see (the `tickets.read` policy)."""
+    return policies.visible_to(stmt, policies.READ.scope(principal))
 
 
 def get_ticket(session: Session, *, ref: str, principal: Principal | None = None) -> Ticket:
@@ -208,10 +231,25 @@ SORTS = {
     "status": Ticket.status,
 }
 
-# Saved views on the ticket list: name -> statuses (and an age rule for "overdue").
+# The ticket types an engineer visits for.
+FIELD_TYPES = ("installation", "repair", "maintenance")
+
+
+def waiting_for_engineer() -> ColumnElement[bool]:
+    """The one definition of "to dispatch" (the ticket list's view, dispatch's queue): field
+    service, accepted and unassigned, or handed to a network that has not named its engineer."""
+    return (
+        Ticket.type.in_(FIELD_TYPES)
+        & Ticket.engineer_id.is_(None)
+        & Ticket.status.in_(("accepted", "dispatched"))
+    )
+
+
+# Saved views on the ticket list: name -> statuses (and an age rule for "overdue"; "to
+# dispatch" is `waiting_for_engineer`).
 VIEWS: dict[str, tuple[str, ...]] = {
     "pending": ("new", "accepted"),
-    "to_dispatch": ("accepted",),
+    "to_dispatch": ("accepted", "dispatched"),
     "in_service": ("dispatched", "engineer_accepted", "departed", "arrived", "waiting_parts"),
     "waiting_parts": ("waiting_parts",),
     "overdue": tuple(lifecycle.OPEN),
@@ -248,6 +286,8 @@ def list_tickets(
         stmt = stmt.where(Ticket.status.in_(VIEWS[view]))
         if view == "overdue":
             stmt = stmt.where(Ticket.created_at < utcnow() - OVERDUE_AFTER)
+        if view == "to_dispatch":
+            stmt = stmt.where(waiting_for_engineer())
     if status:
         stmt = stmt.where(Ticket.status.in_(status))
     if type_:
@@ -337,9 +377,7 @@ def _assignee(
         raise Invalid("error.unknown_engineer", field="engineer_id")
     network_id = engineer.network_id if engineer else req.network_id
     if network_id is None:
-        raise Invalid(
-            "validation.missing", field="engineer_id", field_zh="工程师", field_en="engineer"
-        )
+        raise Invalid("validation.missing", field="engineer_id")
     if session.get(ServiceNetwork, network_id) is None:
         raise Invalid("error.unknown_network", field="network_id")
     if principal.role == "network_manager" and network_id != principal.network_id:
@@ -361,9 +399,12 @@ def transition(
     reopen_window: timedelta,
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
+    planner: PartsPlanner | None = None,
 ) -> TicketEvent:
-    """Take one lifecycle action with the checks and side effects it needs; `payload` adds
-    what the caller records on the event (the field app's position, work record)."""
+    """Take one lifecycle action with the checks the request needs; `payload` adds what the
+    caller records on the event (the field app's position, work record). Its consequences
+    are the lifecycle's subscribers' (`planner`: the parts planner they use, when the caller
+    has its own)."""
     action = req.action
     if action not in lifecycle.TRANSITIONS:
         raise Invalid("error.unknown_action", field="action", action=action)
@@ -371,14 +412,14 @@ def transition(
     if req.reason:
         payload["reason"] = req.reason
     if action in ("reassign", "engineer_reject") and not req.reason:
-        raise Invalid("validation.missing", field="reason", field_zh="原因", field_en="reason")
+        raise Invalid("validation.missing", field="reason")
     if action == "accept" and ticket.status in lifecycle.TRANSITIONS["accept"].sources:
         gaps = templates.missing(ticket_values(ticket), templates.TEMPLATES[ticket.type].to_accept)
         if gaps:
             templates.check(ticket_values(ticket), type_=ticket.type, stage="accept")
     if action == "evaluate":
         if req.score is None:
-            raise Invalid("validation.missing", field="score", field_zh="评分", field_en="score")
+            raise Invalid("validation.missing", field="score")
         payload.update(score=req.score, comment=req.comment)
     if action == "reopen":
         done = _completed_at(ticket)
@@ -388,7 +429,9 @@ def transition(
     if assign:
         network_id, engineer_id = _assignee(session, req=req, principal=principal)
         payload.update(network_id=network_id, engineer_id=engineer_id)
-    event = lifecycle.apply(
+    # The lifecycle sets the assignee with the event and tells every subscriber (SLA timers,
+    # parts, settlement, notifications) before it returns.
+    return lifecycle.apply(
         session,
         ticket=ticket,
         action=action,
@@ -396,28 +439,8 @@ def transition(
         role=principal.role,
         payload=payload,
         at=at,
+        planner=planner,
     )
-    if assign:
-        ticket.network_id, ticket.engineer_id = payload["network_id"], payload["engineer_id"]
-    elif action == "engineer_reject":
-        ticket.engineer_id = None
-    session.flush()
-    _domain_hooks(session, ticket=ticket, action=action)
-    sla_flows.on_transition(session, ticket=ticket, event=event)
-    return event
-
-
-def _domain_hooks(session: Session, *, ticket: Ticket, action: str) -> None:
-    """What other domains do when a ticket moves, in the same transaction: parts consumes
-    what was held on completion and releases it on cancellation; settlement posts an
-    evaluated ticket's lines."""
-    # Imported here: both flows call back into `transition` (waiting for parts, requesting
-    # settlement), so importing them at the top would make a cycle.
-    from portal.parts import flows as parts_flows
-    from portal.settlement import flows as settlement_flows
-
-    parts_flows.on_ticket_event(session, ticket=ticket, action=action)
-    settlement_flows.on_ticket_event(session, ticket=ticket, action=action)
 
 
 def add_comment(
@@ -473,13 +496,15 @@ def save_attachment(
     principal: Principal,
     root: Path,
     max_bytes: int,
+    sniffer: Callable[[bytes], tuple[str, str] | None] = sniff,
 ) -> TicketAttachment:
-    """Check size and type, store the file on disk, record it on the ticket."""
+    """Check size and type, store the file on disk, record it on the ticket. `sniffer`
+    names the accepted kinds (a consult's video clip is one the ticket form does not take)."""
     if not data:
         raise Invalid("error.file_empty", field="file")
     if len(data) > max_bytes:
         raise Invalid("error.file_too_large", field="file", mb=max_bytes // (1024 * 1024))
-    kind = sniff(data)
+    kind = sniffer(data)
     if kind is None:
         raise Invalid("error.file_type", field="file")
     content_type, ext = kind

@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Path, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 
 from portal.config import Settings
 from portal.customers.service import get_customer
 from portal.database import SessionDep
-from portal.errors import Forbidden
 from portal.i18n import ACTION_LABELS, STATUS_LABELS, TICKET_TYPE_LABELS, label
-from portal.security import CurrentPrincipal, Principal, require_roles
+from portal.ids import IdPath
+from portal.privacy.masking import ticket_phone, ticket_text
+from portal.security import Principal
 from portal.tickets import lifecycle, service, templates
 from portal.tickets.models import Ticket
+from portal.tickets.policies import Actor, Creator, Editor, Reader, StaffReader
 from portal.tickets.schemas import (
     AttachmentRead,
     CommentCreate,
@@ -34,19 +36,6 @@ from portal.tickets.schemas import (
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 templates_router = APIRouter(tags=["tickets"])
 
-CanCreate = Annotated[Principal, require_roles("bot", "agent", "dispatcher", "customer")]
-CanList = Annotated[
-    Principal,
-    require_roles(
-        "bot", "agent", "dispatcher", "network_manager", "engineer", "finance", "customer"
-    ),
-]
-CanEdit = Annotated[Principal, require_roles("agent", "dispatcher")]
-StaffOnly = Annotated[
-    Principal,
-    require_roles("bot", "agent", "dispatcher", "network_manager", "engineer", "finance"),
-]
-
 
 def to_read(
     ticket: Ticket, principal: Principal | None = None, *, with_events: bool = False
@@ -62,8 +51,8 @@ def to_read(
         status_label=label(STATUS_LABELS, ticket.status),
         urgency=ticket.urgency,
         product=ticket.product,
-        fault_description=ticket.fault_description,
-        phone=ticket.phone,
+        fault_description=ticket_text(principal, ticket, ticket.fault_description),
+        phone=ticket_phone(principal, ticket),
         address=ticket.address,
         city=ticket.city,
         district=ticket.district,
@@ -96,7 +85,7 @@ def to_read(
 def create_ticket(
     data: TicketCreate,
     session: SessionDep,
-    principal: CanCreate,
+    principal: Creator,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> TicketRead:
@@ -116,7 +105,7 @@ def create_ticket(
 @router.get("", response_model=TicketPage)
 def list_tickets(
     session: SessionDep,
-    principal: CanList,
+    principal: Reader,
     status_: Annotated[list[str] | None, Query(alias="status", max_length=20)] = None,
     view: Annotated[str | None, Query(max_length=32)] = None,
     type_: Annotated[str | None, Query(alias="type", max_length=32)] = None,
@@ -160,7 +149,7 @@ def list_tickets(
 
 
 @router.get("/{ref}", response_model=TicketRead)
-def get_ticket(ref: str, session: SessionDep, principal: CurrentPrincipal) -> TicketRead:
+def get_ticket(ref: str, session: SessionDep, principal: Reader) -> TicketRead:
     """One ticket by number (SR…) or id, with its history (staff) — 404 if not yours."""
     return to_read(
         service.get_ticket(session, ref=ref, principal=principal), principal, with_events=True
@@ -169,12 +158,10 @@ def get_ticket(ref: str, session: SessionDep, principal: CurrentPrincipal) -> Ti
 
 @router.patch("/{ref}", response_model=TicketRead)
 def update_ticket(
-    ref: str, data: TicketUpdate, session: SessionDep, principal: CurrentPrincipal
+    ref: str, data: TicketUpdate, session: SessionDep, principal: Editor
 ) -> TicketRead:
     """Correct or complete the intake fields (desk staff)."""
     ticket = service.get_ticket(session, ref=ref, principal=principal)
-    if principal.role not in {"agent", "dispatcher", "admin"}:
-        raise Forbidden("error.forbidden")
     return to_read(
         service.update_ticket(session, ticket=ticket, data=data), principal, with_events=True
     )
@@ -186,7 +173,7 @@ def transition(
     req: TransitionRequest,
     request: Request,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Actor,
 ) -> TicketRead:
     """Take one lifecycle action (accept, dispatch, depart, complete, cancel …)."""
     settings: Settings = request.app.state.settings
@@ -202,14 +189,14 @@ def transition(
 
 
 @router.get("/{ref}/stages", response_model=StageDurations)
-def stages(ref: str, session: SessionDep, principal: StaffOnly) -> StageDurations:
+def stages(ref: str, session: SessionDep, principal: StaffReader) -> StageDurations:
     """Seconds spent in each EIE stage t1–t9."""
     ticket = service.get_ticket(session, ref=ref, principal=principal)
     return StageDurations(**lifecycle.stage_durations(list(ticket.events)))
 
 
 @router.get("/{ref}/timeline", response_model=list[TimelineEntry])
-def timeline(ref: str, session: SessionDep, principal: CurrentPrincipal) -> list[TimelineEntry]:
+def timeline(ref: str, session: SessionDep, principal: Reader) -> list[TimelineEntry]:
     """What happened, in the words shown to customers."""
     ticket = service.get_ticket(session, ref=ref, principal=principal)
     return [
@@ -224,16 +211,19 @@ def timeline(ref: str, session: SessionDep, principal: CurrentPrincipal) -> list
 
 
 @router.get("/{ref}/comments", response_model=list[CommentRead])
-def comments(ref: str, session: SessionDep, principal: CurrentPrincipal) -> list[Any]:
+def comments(ref: str, session: SessionDep, principal: Reader) -> list[Any]:
     """The ticket's notes (internal ones only for staff)."""
     ticket = service.get_ticket(session, ref=ref, principal=principal)
-    return service.list_comments(session, ticket=ticket, principal=principal)
+    return [
+        CommentRead.model_validate(c).model_copy(
+            update={"body": ticket_text(principal, ticket, c.body)}
+        )
+        for c in service.list_comments(session, ticket=ticket, principal=principal)
+    ]
 
 
 @router.post("/{ref}/comments", response_model=CommentRead, status_code=201)
-def add_comment(
-    ref: str, data: CommentCreate, session: SessionDep, principal: CurrentPrincipal
-) -> Any:
+def add_comment(ref: str, data: CommentCreate, session: SessionDep, principal: Reader) -> Any:
     """Add a note; customers' notes are always visible to them."""
     ticket = service.get_ticket(session, ref=ref, principal=principal)
     return service.add_comment(
@@ -242,7 +232,7 @@ def add_comment(
 
 
 @router.get("/{ref}/attachments", response_model=list[AttachmentRead])
-def attachments(ref: str, session: SessionDep, principal: CurrentPrincipal) -> list[Any]:
+def attachments(ref: str, session: SessionDep, principal: Reader) -> list[Any]:
     """The ticket's photos and documents."""
     ticket = service.get_ticket(session, ref=ref, principal=principal)
     return service.list_attachments(session, ticket=ticket)
@@ -253,7 +243,7 @@ async def upload(
     ref: str,
     request: Request,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Reader,
     file: Annotated[UploadFile, File()],
 ) -> Any:
     """Attach a photo (JPG/PNG/GIF/WEBP) or PDF, checked by content and size."""
@@ -274,10 +264,10 @@ async def upload(
 @router.get("/{ref}/attachments/{attachment_id}", response_class=FileResponse)
 def download(
     ref: str,
-    attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    attachment_id: IdPath,
     request: Request,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Reader,
 ) -> FileResponse:
     """The attachment's bytes."""
     settings: Settings = request.app.state.settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import Base, UTCDateTime, utcnow
@@ -80,3 +80,16 @@ class WeChatDeliveryFailure(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class WeChatNonce(Base):
+    """A (nonce, timestamp) a plaintext-mode callback came with, kept for the timestamp
+    window: its signature does not cover the body, so a second use is a replay."""
+
+    __tablename__ = "wechat_nonces"
+    __table_args__ = (UniqueConstraint("nonce", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

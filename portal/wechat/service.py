@@ -10,15 +10,22 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from channels.wechat.client import REFRESH_MARGIN_S, Fetch
+from channels.wechat.client import REFRESH_MARGIN_S, Fetch, WeChatApi
+from portal.config import Settings
 from portal.database import Database, utcnow
 from portal.errors import NotFound
-from portal.wechat.models import WeChatAccessToken, WeChatDeliveryFailure, WeChatFollower
+from portal.wechat.models import (
+    WeChatAccessToken,
+    WeChatDeliveryFailure,
+    WeChatFollower,
+    WeChatNonce,
+)
 
 log = logging.getLogger(__name__)
 
@@ -250,3 +257,61 @@ class DatabaseTokenCache:
             if time.monotonic() > deadline:
                 raise TokenUnavailable(f"no WeChat access token for {app_id} after {self.wait_s}s")
             time.sleep(self.poll_s)
+
+
+# ---------------------------------------------------------------- the API client
+
+
+def build_api(settings: Settings, db: Database) -> WeChatApi | None:
+    """wechatpy's client with the database-backed token cache, when an app is configured."""
+    if not (settings.wechat_app_id and settings.wechat_app_secret):
+        return None
+    return WeChatApi(
+        settings.wechat_app_id,
+        settings.wechat_app_secret,
+        api_base_url=settings.wechat_api_base_url,
+        tokens=DatabaseTokenCache(db, lease_s=settings.wechat_token_lease_s),
+        timeout=settings.notify_timeout_s,
+    )
+
+
+# ---------------------------------------------------------------- plaintext-mode nonces
+
+
+def remember_nonce(
+    session: Session, *, nonce: str, timestamp: str, now: datetime, keep: timedelta
+) -> bool:
+    """True the first time this (nonce, timestamp) comes within `keep`; the expired ones
+    are forgotten on the way."""
+    session.execute(
+        delete(WeChatNonce)
+        .where(WeChatNonce.expires_at < now)
+        .execution_options(synchronize_session=False)
+    )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted = session.scalar(
+        insert(WeChatNonce)
+        .values(nonce=nonce[:64], timestamp=timestamp[:16], expires_at=now + keep)
+        .on_conflict_do_nothing(index_elements=[WeChatNonce.nonce, WeChatNonce.timestamp])
+        .returning(WeChatNonce.id)
+    )
+    return inserted is not None
+
+
+class DatabaseNonces:
+    """channels.wechat.adapter.NonceCheck over the database, shared by every worker."""
+
+    def __init__(self, db: Database, *, keep_s: float) -> None:
+        self.db = db
+        self.keep = timedelta(seconds=keep_s)
+
+    def _check(self, nonce: str, timestamp: str) -> bool:
+        with self.db.session() as session:
+            return remember_nonce(
+                session, nonce=nonce, timestamp=timestamp, now=utcnow(), keep=self.keep
+            )
+
+    async def __call__(self, nonce: str, timestamp: str) -> bool:
+        """True the first time this nonce and timestamp come."""
+        return await run_in_threadpool(self._check, nonce, timestamp)

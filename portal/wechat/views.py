@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 from wechatpy.exceptions import WeChatClientException
 
+from channels.wechat import MenuInvalid
 from portal.database import SessionDep
 from portal.errors import Invalid
 from portal.security import Principal, require_roles
@@ -57,12 +58,15 @@ def resolve(failure_id: FailureId, session: SessionDep, principal: Desk) -> Any:
 
 @router.post("/menu")
 def publish_menu(request: Request, _p: Admin) -> dict[str, Any]:
-    """Publish the custom menu (报修 / 查进度 / 常见问题 / 人工客服) to the official account."""
+    """Publish the custom menu (WECHAT_MENU, or the built-in 报修服务 / 自助服务 / 联系客服) to
+    the official account, checked against WeChat's limits first."""
     channel = getattr(request.app.state, "wechat", None)
     if channel is None or channel.api is None:
         raise Invalid("wechat.not_configured")
     try:
-        channel.api.create_menu()
+        channel.api.create_menu(channel.config.menu)
+    except MenuInvalid as exc:
+        raise Invalid("wechat.menu_invalid", reason=str(exc)) from exc
     except WeChatClientException as exc:
         raise Invalid("wechat.api_refused", errcode=exc.errcode, errmsg=exc.errmsg) from exc
     return {"published": True}

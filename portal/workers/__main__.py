@@ -6,9 +6,11 @@ import argparse
 import logging
 import sys
 
+# Every table, so the mappers can resolve the foreign keys between domains.
+import portal.models  # noqa: F401
+from portal import wiring
 from portal.config import get_settings
-from portal.database import Database
-from portal.workers import loop
+from portal.workers import loop, outbox, scheduler
 
 log = logging.getLogger("portal.workers")
 
@@ -25,21 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Every table, so the mappers can resolve the foreign keys between domains.
-    import portal.models  # noqa: F401
-
     settings = get_settings()
-    db = Database(settings.effective_database_url)
+    # The same wiring as the app: an event the scheduler applies reaches every subscriber.
+    db = wiring.database(settings)
     stop = loop.stop_on_signals()
     name = loop.worker_name(args.worker)
     try:
         if args.worker == "scheduler":
-            from portal.workers.scheduler import make_pass
-
+            make_pass = scheduler.make_pass
             poll = args.poll or settings.scheduler_poll_s
         else:
-            from portal.workers.outbox import make_pass
-
+            make_pass = outbox.make_pass
             poll = args.poll or settings.outbox_poll_s
         work = make_pass(db, settings, worker=name, stop=stop)
         return loop.run(name, work, poll_s=poll, once=args.once, stop=stop)

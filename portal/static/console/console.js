@@ -31,6 +31,7 @@
     typingTimer: 0,
     customerTypingTimer: 0,
     pending: new Map(), // client_id -> transcript row of a message not yet confirmed
+    drafts: new Map(), // ticket number -> what the agent typed into its visit form
   };
 
   // ------------------------------------------------------------------ helpers
@@ -50,7 +51,8 @@
   function clock(iso) {
     if (!iso) return "";
     const d = new Date(iso);
-    return isNaN(d) ? "" : d.toLocaleTimeString(config.lang === "en" ? "en-GB" : "zh-CN", { hour: "2-digit", minute: "2-digit" });
+    const options = { hour: "2-digit", minute: "2-digit", timeZone: config.timeZone || "Asia/Shanghai" };
+    return isNaN(d) ? "" : d.toLocaleTimeString(config.lang === "en" ? "en-GB" : "zh-CN", options);
   }
 
   function waited(iso) {
@@ -122,6 +124,10 @@
       if (entry.vip) title.append(el("span", "badge vip", {}, "VIP"));
       if (entry.escalated) title.append(el("span", "badge off", { "data-testid": "escalated" }, S.escalated));
       if (entry.offered_to === config.userId) title.append(el("span", "badge ok", { "data-testid": "offered" }, S.offered));
+      else if (entry.offered_to && config.supervisor) {
+        // Supervisors see who holds each offer.
+        title.append(el("span", "badge muted", { "data-testid": "offered-to", "data-agent": String(entry.offered_to) }, fmt(S.offered_to, { name: agentName(entry.offered_to) })));
+      }
       const wait = el("span", "wait small", { "data-wait-since": entry.waiting_since || "" });
       wait.textContent = waited(entry.waiting_since);
       title.append(wait);
@@ -167,6 +173,27 @@
     if (!items.length) list.append(el("li", "muted small", {}, S.none));
   }
 
+  function agentName(id) {
+    if (id === config.userId) return S.author_agent;
+    const known = state.agents.find((a) => a.user_id === id) || config.agents.find((a) => a.id === id);
+    return known ? known.name || known.display_name || String(id) : String(id);
+  }
+
+  function conversationLinks(ids, testid) {
+    const box = el("div", "small agent-links", { "data-testid": testid });
+    for (const id of ids) {
+      const waiting = state.queue.find((q) => q.public_id === id);
+      const label = waiting && waiting.customer_name ? waiting.customer_name : id.slice(0, 8);
+      const link = el("a", "", { href: "#", "data-id": id }, label);
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        open(id);
+      });
+      box.append(link, document.createTextNode(" "));
+    }
+    return box;
+  }
+
   function renderAgents() {
     const list = $("agents");
     if (!list) return;
@@ -177,19 +204,15 @@
       title.append(el("span", "dot " + agent.status, { title: S["status_" + agent.status] }));
       title.append(el("strong", "", {}, agent.name));
       title.append(el("span", "muted small", { "data-testid": "agent-status" }, S["status_" + agent.status]));
-      title.append(el("span", "small", { "data-testid": "agent-load" }, `${agent.load}/${agent.max_chats}`));
+      // The limit counts accepted chats; offers are shown apart (they never block a chat).
+      title.append(el("span", "small", { "data-testid": "agent-load", title: fmt(S.chats_load, { chats: agent.chats.length, max: agent.max_chats }) }, `${agent.chats.length}/${agent.max_chats}`));
       item.append(title);
-      if (agent.chats.length) {
-        const chats = el("div", "small");
-        for (const id of agent.chats) {
-          const link = el("a", "", { href: "#", "data-id": id }, id.slice(0, 8));
-          link.addEventListener("click", (event) => {
-            event.preventDefault();
-            open(id);
-          });
-          chats.append(link, document.createTextNode(" "));
-        }
-        item.append(chats);
+      if (agent.chats.length) item.append(conversationLinks(agent.chats, "agent-chats"));
+      const offers = agent.offers || [];
+      if (offers.length) {
+        const held = conversationLinks(offers, "agent-offers");
+        held.prepend(el("span", "muted", {}, fmt(S.offers_held, { list: "" })));
+        item.append(held);
       }
       list.append(item);
     }
@@ -251,8 +274,11 @@
       buttons.textContent = message.buttons.map((b) => `[${b.title}]`).join(" ");
       row.append(buttons);
     }
+    const stick = atBottom();
     $("transcript").append(row);
-    scrollDown();
+    // A photo grows the row when it loads: keep the newest message in view.
+    for (const img of row.querySelectorAll("img")) img.addEventListener("load", () => stick && scrollDown());
+    if (stick || message.author === "agent") scrollDown();
   }
 
   function appendNote(note) {
@@ -266,13 +292,53 @@
       el("span", "", {}, clock(note.created_at)),
     );
     row.append(head, el("div", "bubble", {}, note.body));
+    const stick = atBottom();
     $("transcript").append(row);
-    scrollDown();
+    if (stick) scrollDown();
+  }
+
+  // Whether the agent reads the newest messages (not scrolled back to older ones).
+  function atBottom() {
+    const box = $("transcript");
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   }
 
   function scrollDown() {
     const box = $("transcript");
     box.scrollTop = box.scrollHeight;
+  }
+
+  // The customer's last message when the agent has not answered it since, else null.
+  function unanswered() {
+    const rows = [...$("transcript").querySelectorAll("[data-testid=msg]")].reverse();
+    for (const row of rows) {
+      const author = row.getAttribute("data-author");
+      if (author === "agent") return null;
+      if (author === "customer") return row.querySelector("[data-testid=msg-text]").textContent || "…";
+    }
+    return null;
+  }
+
+  // An in-page confirmation; warns (and says so on its button) when the customer waits for
+  // an answer. Resolves true when the agent confirms.
+  function confirmAction(kind) {
+    const dialog = $("confirm-dialog");
+    const waiting = unanswered();
+    $("confirm-title").textContent = S["do_" + kind];
+    $("confirm-text").textContent = S["confirm_" + kind];
+    const warn = $("confirm-unanswered");
+    warn.hidden = waiting === null;
+    warn.querySelector("strong").textContent = S.unanswered;
+    $("confirm-quote").textContent = waiting || "";
+    const ok = $("confirm-ok");
+    ok.textContent = waiting === null ? S["do_" + kind] : S["anyway_" + kind];
+    ok.className = kind === "close" ? "danger" : "";
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+      dialog.returnValue = "";
+      dialog.showModal();
+      $("confirm-cancel").focus();
+    });
   }
 
   function isMine(detail) {
@@ -294,7 +360,8 @@
     $("accept").hidden = d.state !== "waiting";
     $("decline").hidden = !offered;
     $("pickup").hidden = d.state !== "bot";
-    $("end-chat").hidden = !isMine(d);
+    $("handback").hidden = !isMine(d);
+    $("close-chat").hidden = !isMine(d);
     $("composer-form").hidden = !isMine(d);
     $("panels").hidden = false;
     $("transfer-panel").hidden = !isMine(d);
@@ -318,6 +385,8 @@
     ].sort((a, b) => (a.at === b.at ? a.id - b.id : a.at < b.at ? -1 : 1));
     for (const item of items) (item.kind === "m" ? appendMessage : appendNote)(item.value);
     renderHeader();
+    // Shown only now (hidden while it filled): open at the newest message.
+    scrollDown();
     renderChats();
     $("ticket-created").hidden = true;
     $("kb-results").replaceChildren();
@@ -348,10 +417,115 @@
   }
 
   function ticketRow(ticket) {
-    const row = el("li", "", { "data-testid": "side-ticket", "data-number": ticket.number });
+    const row = el("li", "side-ticket", { "data-testid": "side-ticket", "data-number": ticket.number });
     const link = el("a", "", { href: `/tickets/${encodeURIComponent(ticket.number)}`, target: "_blank", rel: "noopener" }, ticket.number);
-    row.append(link, el("span", "status small", {}, ticket.status_label), el("div", "muted small", {}, `${ticket.product} ${ticket.fault_description}`.trim()));
+    row.append(link, el("span", "status small", {}, ticket.status_label));
+    if (state.current && ticket.conversation_id === state.current.public_id) row.append(el("span", "badge muted small", {}, S.this_chat));
+    row.append(el("div", "muted small", {}, `${ticket.product} ${ticket.fault_description}`.trim()));
+    const visit = el("dl", "facts visit small", { "data-testid": "side-visit" });
+    const add = (k, v, testid) => visit.append(el("dt", "", {}, k), el("dd", "", { "data-testid": testid }, v || "—"));
+    add(S.visit_address, ticket.address, "side-address");
+    add(S.visit_time, ticket.visit_label, "side-window");
+    add(S.contact_name, ticket.contact_name, "side-contact-name");
+    add(S.contact_phone, ticket.phone, "side-contact-phone");
+    row.append(visit);
+    if (ticket.editable) row.append(visitForm(ticket, row));
     return row;
+  }
+
+  // The visit details of a ticket, corrected from the chat. What the agent typed is kept
+  // (across sidebar reloads too) until it is saved; a refusal names the field, nothing is lost.
+  function visitForm(ticket, row) {
+    const draft = state.drafts.get(ticket.number);
+    const box = el("details", "visit-edit", { "data-testid": "visit-edit", "data-number": ticket.number });
+    if (draft) box.open = true;
+    box.append(el("summary", "small", {}, S.edit_visit));
+    const form = el("form", "visit-form", { novalidate: "" });
+    const fields = [
+      ["address", S.visit_address, ticket.address, 255, ""],
+      ["preferred_time", S.visit_time, ticket.preferred_time ? ticket.visit_label : "", 64, S.visit_time_hint],
+      ["customer_name", S.contact_name, ticket.contact_name, 100, ""],
+      // A masked number (a chat this agent does not hold) is no use in a form.
+      ["phone", S.contact_phone, ticket.phone.includes("*") ? "" : ticket.phone, 30, ""],
+    ];
+    const initial = {};
+    for (const [name, text, value, max, hint] of fields) {
+      initial[name] = value || "";
+      const label = el("label", "", {}, text);
+      const input = el("input", "", { name, maxlength: String(max), "data-testid": `visit-${name}`, placeholder: hint, autocomplete: "off" });
+      input.value = draft && name in draft ? draft[name] : initial[name];
+      input.addEventListener("input", () => {
+        input.removeAttribute("aria-invalid");
+        const typed = Object.fromEntries(new FormData(form).entries());
+        state.drafts.set(ticket.number, typed);
+      });
+      label.append(input);
+      form.append(label);
+    }
+    const error = el("p", "flash flash-error small", { "data-testid": "visit-error", role: "alert" });
+    error.hidden = true;
+    const done = el("p", "flash flash-ok small", { "data-testid": "visit-saved" }, S.saved);
+    done.hidden = true;
+    const save = el("button", "small-button", { type: "submit", "data-testid": "visit-save" }, S.save);
+    form.append(error, done, save);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!state.current) return;
+      error.hidden = true;
+      done.hidden = true;
+      const body = {};
+      for (const [name, value] of new FormData(form).entries()) {
+        const typed = String(value).trim();
+        if (typed && typed !== initial[name]) body[name] = typed;
+      }
+      if (!Object.keys(body).length) {
+        // Nothing typed, or nothing changed: say so (it was "已保存", which it never was).
+        error.textContent = S.visit_nothing;
+        error.hidden = false;
+        form.querySelector("input").focus();
+        return;
+      }
+      save.disabled = true;
+      try {
+        const response = await fetch(`${API}/conversations/${state.current.public_id}/tickets/${encodeURIComponent(ticket.number)}`, {
+          method: "PATCH",
+          credentials: "same-origin",
+          headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify(body),
+        });
+        const data = await response.json().catch(() => null);
+        if (!response.ok) {
+          const problem = data && data.errors && data.errors[0];
+          const zh = (problem && problem.message_zh) || (data && data.message_zh) || String(response.status);
+          const en = (problem && problem.message_en) || (data && data.message_en) || "";
+          // Chinese first, English second, as every portal error.
+          error.textContent = en && en !== zh ? `${zh} / ${en}` : zh;
+          error.hidden = false;
+          const culprit = problem && form.querySelector(`[name="${problem.field}"]`);
+          if (culprit) {
+            culprit.setAttribute("aria-invalid", "true");
+            culprit.focus();
+          }
+          return;
+        }
+        state.drafts.delete(ticket.number);
+        if (data.note) appendNote(data.note);
+        const fresh = ticketRow(data.ticket);
+        row.replaceWith(fresh);
+        const again = fresh.querySelector("[data-testid=visit-saved]");
+        if (again) {
+          again.hidden = false;
+          fresh.querySelector("[data-testid=visit-edit]").open = true;
+        }
+      } catch (failure) {
+        error.textContent = fmt(S.error, { message: failure.message || failure });
+        error.hidden = false;
+      } finally {
+        save.disabled = false;
+      }
+    });
+    box.append(form);
+    return box;
   }
 
   async function loadSidebar(publicId) {
@@ -369,7 +543,8 @@
       for (const address of c.addresses) add(S.address, address);
       body.append(facts);
       const phone = root.querySelector("[data-testid=ticket-phone]");
-      if (!phone.value) phone.value = c.phone;
+      // A masked number (138****8000: a chat this agent does not hold) is no use to a form.
+      if (!phone.value && !c.phone.includes("*")) phone.value = c.phone;
       const name = root.querySelector("[data-testid=ticket-name]");
       if (!name.value) name.value = c.name;
     } else {
@@ -405,6 +580,22 @@
     transmit({ type: "typing", conversation: state.current.public_id, on });
   }
 
+  // The channel takes 2000 characters a message. The box keeps whatever is typed or pasted
+  // (a maxlength would cut it without a word); over the limit it says by how much and the
+  // reply is not sent until it fits.
+  const REPLY_MAX = Number($("composer").dataset.max || 2000);
+  function measure() {
+    const n = $("composer").value.length;
+    const over = n - REPLY_MAX;
+    const count = $("composer-count");
+    count.dataset.over = over > 0 ? "true" : "false";
+    count.hidden = over <= 0;
+    count.textContent = over > 0 ? fmt(S.reply_too_long, { n, max: REPLY_MAX, over }) : "";
+    $("send").disabled = over > 0;
+    return over <= 0;
+  }
+  $("composer").addEventListener("input", measure);
+
   $("composer").addEventListener("input", () => {
     sendTyping(true);
     clearTimeout(state.typingTimer);
@@ -421,7 +612,7 @@
     event.preventDefault();
     const box = $("composer");
     const text = box.value.trim();
-    if (!text || !state.current) return;
+    if (!text || !state.current || !measure()) return;
     box.value = "";
     clearTimeout(state.typingTimer);
     sendTyping(false);
@@ -460,6 +651,7 @@
       insert.addEventListener("click", () => {
         // The customer's channel may show no HTML: the agent sends the answer as plain text.
         $("composer").value = hit.answer_text ?? hit.answer;
+        measure();
         $("composer").focus();
       });
       const answer = el("div", "small kb-answer", { "data-testid": "kb-answer" });
@@ -521,9 +713,16 @@
   $("decline").addEventListener("click", guard(async () => {
     await api("POST", `/conversations/${state.current.public_id}/decline`);
   }));
-  $("end-chat").addEventListener("click", guard(async () => {
-    if (!window.confirm(S.confirm_end)) return;
-    await api("POST", `/conversations/${state.current.public_id}/end`);
+  $("handback").addEventListener("click", guard(async () => {
+    const publicId = state.current.public_id;
+    if (!(await confirmAction("handback"))) return;
+    await api("POST", `/conversations/${publicId}/end`);
+    await refreshCurrent();
+  }));
+  $("close-chat").addEventListener("click", guard(async () => {
+    const publicId = state.current.public_id;
+    if (!(await confirmAction("close"))) return;
+    await api("POST", `/conversations/${publicId}/close`);
     await refreshCurrent();
   }));
 

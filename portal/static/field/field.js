@@ -1,7 +1,27 @@
-// The engineer's app: the phone's position on depart/arrive, and the signature pad.
+// The engineer's app: the phone's position on depart/arrive, the signature pad, and the
+// customer's answer to a quote as soon as it is given.
 // Plain forms post without this script too (no position, no signature): nothing else needs it.
 (function () {
   "use strict";
+
+  // The bell in the top bar: the unread count from the portal, now and every minute.
+  var bellSlot = document.querySelector("[data-bell]");
+  function refreshBell() {
+    fetch(bellSlot.dataset.bell, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var holder = document.createElement("div");
+        holder.innerHTML = html; // our own template, same origin
+        var bell = holder.querySelector(".bell");
+        if (bell) bellSlot.replaceChildren(bell);
+      })
+      .catch(function () { /* offline: the bell keeps its last count */ });
+  }
+  if (bellSlot) {
+    refreshBell();
+    window.setInterval(refreshBell, 60000);
+  }
 
   // Forms marked data-geo send the phone's position when it gives one within a few seconds;
   // a refusal or a timeout sends the form without it rather than keep the engineer waiting.
@@ -103,8 +123,35 @@
     fit();
   }
 
+  // A sent quote: ask the portal every few seconds whether the customer answered, and show
+  // the answer (the page reloads) as soon as they did. Stops when the tab is hidden.
+  var POLL_MS = 3000;
+  function watchQuote(section) {
+    var url = section.dataset.poll;
+    var number = section.dataset.number;
+    var timer = 0;
+    function check() {
+      if (document.visibilityState === "hidden") return;
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (state) {
+          if (state && (state.number !== number || state.status !== "sent")) {
+            window.clearInterval(timer);
+            window.location.reload();
+          }
+        })
+        .catch(function () {});
+    }
+    timer = window.setInterval(check, POLL_MS);
+    document.addEventListener("visibilitychange", check);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-geo]").forEach(withPosition);
     document.querySelectorAll("form[data-signature]").forEach(signaturePad);
+    document.querySelectorAll("[data-poll]").forEach(watchQuote);
+    // A refused form comes back with its reason next to it: bring that into view.
+    var refused = document.querySelector("[data-scroll-here]");
+    if (refused) refused.scrollIntoView({ block: "start" });
   });
 })();

@@ -32,6 +32,8 @@
       system: "系统消息",
       image: "图片",
       unread: "条未读消息",
+      answering: "正在提交…",
+      answerFailed: "提交失败，请稍后再试",
     },
     en: {
       title: "Customer service",
@@ -49,6 +51,8 @@
       system: "System",
       image: "Image",
       unread: "unread messages",
+      answering: "Sending…",
+      answerFailed: "Could not send, please try again",
     },
   };
 
@@ -286,7 +290,9 @@
         copy.setAttribute("start", node.getAttribute("start"));
       }
       if (node.tagName === "A") {
-        const href = node.getAttribute("href") || "";
+        let href = node.getAttribute("href") || "";
+        // The portal's own pages (a quote, a receipt under /my) open on the portal's host.
+        if (/^\/my\//.test(href)) href = new URL(href, scriptUrl).href;
         if (/^(https?:|mailto:|tel:)/i.test(href)) {
           copy.setAttribute("href", href);
           copy.setAttribute("target", "_blank");
@@ -315,6 +321,57 @@
     const parsed = new DOMParser().parseFromString(msg.html, "text/html");
     bubble.classList.add("as-rich");
     copyRich(parsed.body, bubble);
+  }
+
+  // A quote card's buttons ("quote:accept:<token>", "quote:reject:<token>") answer the quote
+  // over HTTP on the portal, inside the card; they are not quick replies sent to the chat.
+  const QUOTE_PAYLOAD = /^quote:(accept|reject):([0-9]+\.[0-9a-f]+)$/;
+
+  function isQuoteButton(button) {
+    return button && typeof button.payload === "string" && QUOTE_PAYLOAD.test(button.payload);
+  }
+
+  function renderQuoteActions(bubble, buttons) {
+    const row = el("div", "as-quote-actions", { "data-testid": "aftersales-quote-actions" });
+    const result = el("p", "as-quote-result", { role: "status", hidden: "" });
+    for (const button of buttons) {
+      const [, answer, token] = QUOTE_PAYLOAD.exec(button.payload);
+      const action = el("button", "as-quote-" + answer, {
+        type: "button",
+        "data-testid": "aftersales-quote-" + answer,
+      });
+      action.textContent = button.title;
+      action.addEventListener("click", () => answerQuote(row, result, token, answer));
+      row.appendChild(action);
+    }
+    bubble.append(row, result);
+  }
+
+  function answerQuote(row, result, token, answer) {
+    const actions = Array.from(row.querySelectorAll("button"));
+    for (const b of actions) b.disabled = true;
+    result.hidden = false;
+    result.textContent = t.answering;
+    const body = new URLSearchParams({ token, answer });
+    fetch(new URL("/my/quote-answers", scriptUrl).href, {
+      method: "POST",
+      body,
+      credentials: "omit",
+    })
+      .then((r) => r.json().then((data) => ({ ok: r.ok, status: r.status, data })))
+      .then(({ ok, status, data }) => {
+        const text = lang === "en" ? data.message_en : data.message_zh;
+        result.textContent = typeof text === "string" ? text : t.answerFailed;
+        result.dataset.state = ok ? data.status : "error";
+        // Answered (now or before, in /my): the buttons go; anything else may be retried.
+        if (ok || status === 409 || status === 404) row.remove();
+        else for (const b of actions) b.disabled = false;
+      })
+      .catch(() => {
+        result.textContent = t.answerFailed;
+        result.dataset.state = "error";
+        for (const b of actions) b.disabled = false;
+      });
   }
 
   function renderMessage(msg) {
@@ -351,15 +408,21 @@
       img.src = msg.image_url;
       bubble.appendChild(img);
     }
+    const buttons = direction === "out" && Array.isArray(msg.buttons) ? msg.buttons : [];
+    const quoteButtons = buttons.filter(isQuoteButton);
+    if (quoteButtons.length) {
+      bubble.classList.add("as-quote");
+      row.dataset.kind = "quote";
+      renderQuoteActions(bubble, quoteButtons);
+    }
     row.appendChild(bubble);
     // The choices of a turn stay until the customer answers: every bot message of the turn
     // keeps its buttons (an FAQ's suggestions inside a form, then the form's question).
     if (direction === "in") clearQuickReplies();
     log.insertBefore(row, typing);
     welcome.hidden = true;
-    if (direction === "out" && Array.isArray(msg.buttons) && msg.buttons.length) {
-      renderQuickReplies(msg.buttons);
-    }
+    const replies = buttons.filter((b) => !isQuoteButton(b));
+    if (replies.length) renderQuickReplies(replies);
     return row;
   }
 
@@ -650,10 +713,29 @@
     if (document.visibilityState === "visible") reconnectNow();
   });
 
+  // Phones: the open chat takes the whole screen, so a new page never opens with it (the
+  // page's own actions come first), and the closed launcher steps aside while the page
+  // scrolls down (it would sit on the page's buttons), back on scrolling up or at either end.
+  const phone = window.matchMedia("(max-width: 480px)");
+  let lastY = window.scrollY;
+  window.addEventListener(
+    "scroll",
+    () => {
+      const y = window.scrollY;
+      const atEnd = window.innerHeight + y >= document.documentElement.scrollHeight - 4;
+      const down = y > lastY + 2;
+      const up = y < lastY - 2;
+      if (!phone.matches || y <= 40 || atEnd || up) root.classList.remove("as-tucked");
+      else if (down && !isOpen()) root.classList.add("as-tucked");
+      lastY = y;
+    },
+    { passive: true }
+  );
+
   function mount() {
     document.body.appendChild(host);
     // A returning visitor gets a socket at once, so agent replies arrive while it is closed.
-    if (store.get("open") === "1") open(false);
+    if (store.get("open") === "1" && !phone.matches) open(false);
     else if (visitorId(false)) connect();
   }
 

@@ -1,0 +1,15 @@
+"""Who may use the agent console: agents (and admins) chat; only admins set an agent's
+limits and skills. Supervisors are agents with a flag, checked where it matters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from portal.security import Policy, Principal, Role
+
+CHAT = Policy("console.chat", Role.AGENT, sees_all=(Role.AGENT,))
+CONFIGURE = Policy("console.configure")  # admins only
+
+Chatter = Annotated[Principal, CHAT.api]
+Configurer = Annotated[Principal, CONFIGURE.api]
+ChatterPage = Annotated[Principal, CHAT.page]

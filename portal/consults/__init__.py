@@ -1,0 +1,1 @@
+"""Engineers' consults with technical experts (远程专家会诊), kept on the ticket."""

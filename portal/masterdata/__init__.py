@@ -1,0 +1,1 @@
+"""Master data a service company brings: networks, engineers, products, parts and stock."""

@@ -1,0 +1,1 @@
+"""Staff administration: accounts, 2-step verification and agent teams."""

@@ -1,0 +1,120 @@
+// Consults, live: the engineer's consult page and the experts' desk listen on /consults/ws
+// and, when a consult they show changed, fetch its thread (and the desk its lists) again.
+// Forms with files are checked here first (count, size) so a refusal comes before a long
+// upload; the portal checks everything again.
+(function () {
+  "use strict";
+
+  function swap(target, url) {
+    if (!target) return Promise.resolve();
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) target.innerHTML = html; })
+      .catch(function () {});
+  }
+
+  function live(root, onChange) {
+    var label = root.querySelector("[data-testid=consult-connection]");
+    var delay = 1000;
+    var pinger = 0;
+    function state(on) {
+      root.dataset.connected = on ? "true" : "false";
+      if (label) label.textContent = on ? root.dataset.liveText || "" : root.dataset.offlineText || "";
+    }
+    function connect() {
+      var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+      var socket = new WebSocket(scheme + window.location.host + "/consults/ws");
+      var first = true;
+      socket.onmessage = function (event) {
+        var frame;
+        try { frame = JSON.parse(event.data); } catch (e) { return; }
+        if (frame.type === "hello") {
+          state(true);
+          delay = 1000;
+          // Whatever changed while the socket was away is fetched once.
+          if (!first) onChange(null);
+          first = false;
+        } else if (frame.type === "consult") {
+          onChange(frame.id);
+        }
+      };
+      socket.onopen = function () {
+        pinger = window.setInterval(function () {
+          if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" }));
+        }, 20000);
+      };
+      socket.onclose = function () {
+        window.clearInterval(pinger);
+        state(false);
+        first = false;
+        window.setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 10000);
+      };
+    }
+    state(false);
+    connect();
+  }
+
+  function fieldConsult(root) {
+    var id = root.dataset.liveConsult;
+    live(root, function (changed) {
+      if (changed === null || String(changed) === id) {
+        swap(root.querySelector("[data-thread]"), "/consults/" + id + "/thread");
+      }
+    });
+  }
+
+  function desk(root) {
+    var open = root.dataset.open;
+    live(root, function (changed) {
+      swap(root.querySelector("[data-lists]"), "/consults/lists" + (open ? "?open=" + open : ""));
+      if (open && (changed === null || String(changed) === open)) {
+        swap(root.querySelector("[data-thread]"), "/consults/" + open + "/thread");
+      }
+    });
+  }
+
+  function checkFiles(form) {
+    var box = form.querySelector("[data-file-error]");
+    form.addEventListener("submit", function (event) {
+      var problem = "";
+      var photoMax = Number(form.dataset.photoMax || 0);
+      var videoMax = Number(form.dataset.videoMax || 0);
+      var most = Number(form.dataset.photos || 0);
+      var photos = form.querySelector("input[name=photos]");
+      var video = form.querySelector("input[name=video]");
+      if (photos && photos.files) {
+        if (most && photos.files.length > most) problem = form.dataset.msgPhotos || "";
+        for (var i = 0; !problem && i < photos.files.length; i++) {
+          if (photoMax && photos.files[i].size > photoMax) {
+            problem = (form.dataset.msgPhotoSize || "").replace("{name}", photos.files[i].name);
+          }
+        }
+      }
+      if (!problem && video && video.files && video.files.length && videoMax && video.files[0].size > videoMax) {
+        problem = form.dataset.msgVideoSize || "";
+      }
+      if (problem) {
+        event.preventDefault();
+        if (box) { box.textContent = problem; box.hidden = false; }
+        return;
+      }
+      if (box) box.hidden = true;
+      var button = form.querySelector("button[type=submit]");
+      if (button) {
+        window.setTimeout(function () { button.disabled = true; }, 0);
+        if (form.dataset.sending) button.textContent = form.dataset.sending;
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-live-consult]").forEach(fieldConsult);
+    document.querySelectorAll("[data-live-desk]").forEach(desk);
+    document.querySelectorAll("form[data-consult-form]").forEach(checkFiles);
+    // The field job page's card: the job's consults, fetched after the page.
+    document.querySelectorAll("[data-consult-card]").forEach(function (card) {
+      swap(card, card.dataset.consultCard);
+    });
+  });
+})();

@@ -1,0 +1,249 @@
+/* The day plan's map and its adjustments, offline: every route drawn as a plain SVG plot of
+   its coordinates (no tiles, no library), and the per-engineer lists made movable (a stop
+   to another engineer through its select, up and down within a day). The lists are the
+   state: the form posts them as they stand, so the server computes ETAs and publishes. */
+(function () {
+  "use strict";
+
+  var SVG = "http://www.w3.org/2000/svg";
+  var WIDTH = 1000;
+  var HEIGHT = 620;
+  var PAD = 36;
+  var KM_PER_DEG_LAT = 111.32;
+
+  function node(name, attrs, parent) {
+    var el = document.createElementNS(SVG, name);
+    Object.keys(attrs || {}).forEach(function (key) {
+      el.setAttribute(key, attrs[key]);
+    });
+    if (parent) parent.appendChild(el);
+    return el;
+  }
+
+  function number(value) {
+    var n = parseFloat(value);
+    return isFinite(n) ? n : null;
+  }
+
+  function stopsOf(list) {
+    return Array.prototype.filter.call(list.children, function (li) {
+      return li.classList.contains("dx-stop");
+    });
+  }
+
+  function lists() {
+    return Array.prototype.slice.call(document.querySelectorAll("ol.dx-stops"));
+  }
+
+  /* What to draw: each list with its origin and its stops in order. */
+  function routes() {
+    return lists().map(function (ol) {
+      var lat = number(ol.dataset.originLat);
+      var lng = number(ol.dataset.originLng);
+      return {
+        engineer: ol.dataset.engineer,
+        name: ol.dataset.name,
+        colour: ol.dataset.colour || "#1677ff",
+        origin: lat !== null && lng !== null ? [lat, lng] : null,
+        stops: stopsOf(ol).map(function (li, i) {
+          return {
+            number: li.dataset.number,
+            seq: i + 1,
+            lat: number(li.dataset.lat),
+            lng: number(li.dataset.lng),
+          };
+        }),
+      };
+    });
+  }
+
+  function draw() {
+    var box = document.getElementById("plan-map");
+    if (!box) return;
+    var all = routes();
+    var points = [];
+    all.forEach(function (r) {
+      if (r.origin && r.stops.length) points.push(r.origin);
+      r.stops.forEach(function (s) {
+        if (s.lat !== null && s.lng !== null) points.push([s.lat, s.lng]);
+      });
+    });
+    box.textContent = "";
+    if (!points.length) {
+      var empty = document.createElement("p");
+      empty.className = "muted dx-map-empty";
+      empty.textContent = box.dataset.empty || "";
+      box.appendChild(empty);
+      box.dataset.drawn = "0";
+      return;
+    }
+    var lats = points.map(function (p) { return p[0]; });
+    var lngs = points.map(function (p) { return p[1]; });
+    var minLat = Math.min.apply(null, lats);
+    var maxLat = Math.max.apply(null, lats);
+    var minLng = Math.min.apply(null, lngs);
+    var maxLng = Math.max.apply(null, lngs);
+    // Equirectangular around the middle latitude: fine at a city's scale.
+    var kx = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180);
+    var spanX = Math.max((maxLng - minLng) * kx, 0.005);
+    var spanY = Math.max(maxLat - minLat, 0.005);
+    var scale = Math.min((WIDTH - 2 * PAD) / spanX, (HEIGHT - 2 * PAD) / spanY);
+    var offX = (WIDTH - spanX * scale) / 2;
+    var offY = (HEIGHT - spanY * scale) / 2;
+    function xy(lat, lng) {
+      return [offX + (lng - minLng) * kx * scale, offY + (maxLat - lat) * scale];
+    }
+
+    var svg = node("svg", {
+      viewBox: "0 0 " + WIDTH + " " + HEIGHT,
+      class: "dx-svg",
+      "data-testid": "plan-svg",
+    });
+    node("rect", { x: 0, y: 0, width: WIDTH, height: HEIGHT, class: "dx-svg-bg" }, svg);
+    // A grid and a scale bar in round kilometres.
+    var kmPerPx = KM_PER_DEG_LAT / scale;
+    var steps = [0.5, 1, 2, 5, 10, 20, 50, 100];
+    var stepKm = steps.filter(function (k) { return k / kmPerPx >= 80; })[0] || 100;
+    var stepPx = stepKm / kmPerPx;
+    for (var gx = stepPx; gx < WIDTH; gx += stepPx) {
+      node("line", { x1: gx, y1: 0, x2: gx, y2: HEIGHT, class: "dx-grid-line" }, svg);
+    }
+    for (var gy = stepPx; gy < HEIGHT; gy += stepPx) {
+      node("line", { x1: 0, y1: gy, x2: WIDTH, y2: gy, class: "dx-grid-line" }, svg);
+    }
+    var bar = node("g", { class: "dx-scale" }, svg);
+    node("line", { x1: 16, y1: HEIGHT - 16, x2: 16 + stepPx, y2: HEIGHT - 16 }, bar);
+    var label = node("text", { x: 16, y: HEIGHT - 22 }, bar);
+    label.textContent = stepKm + " " + (box.dataset.km || "km");
+
+    all.forEach(function (r) {
+      var placed = r.stops.filter(function (s) { return s.lat !== null && s.lng !== null; });
+      if (!placed.length) return;
+      var unplanned = r.engineer === "";
+      var g = node("g", {
+        class: "dx-route-g" + (unplanned ? " dx-unplanned-g" : ""),
+        "data-engineer": r.engineer,
+      }, svg);
+      if (!unplanned) {
+        var path = (r.origin ? [r.origin] : []).concat(placed.map(function (s) {
+          return [s.lat, s.lng];
+        }));
+        node("polyline", {
+          points: path.map(function (p) { return xy(p[0], p[1]).join(","); }).join(" "),
+          stroke: r.colour,
+          class: "dx-path",
+        }, g);
+        if (r.origin) {
+          var o = xy(r.origin[0], r.origin[1]);
+          var home = node("rect", {
+            x: o[0] - 7, y: o[1] - 7, width: 14, height: 14, fill: r.colour, class: "dx-origin",
+          }, g);
+          node("title", {}, home).textContent = r.name;
+          var name = node("text", { x: o[0] + 10, y: o[1] - 9, class: "dx-origin-label" }, g);
+          name.textContent = r.name;
+        }
+      }
+      placed.forEach(function (s) {
+        var p = xy(s.lat, s.lng);
+        var dot = node("g", { class: "dx-dot", "data-number": s.number }, g);
+        node("circle", {
+          cx: p[0], cy: p[1], r: unplanned ? 8 : 11,
+          fill: unplanned ? "#fff" : r.colour,
+          stroke: unplanned ? "#8a8f99" : "#fff",
+        }, dot);
+        if (!unplanned) {
+          var seq = node("text", { x: p[0], y: p[1] + 4, class: "dx-seq-label" }, dot);
+          seq.textContent = String(s.seq);
+        }
+        node("title", {}, dot).textContent = s.number + (r.name ? " · " + r.name + " #" + s.seq : "");
+      });
+    });
+    box.appendChild(svg);
+    box.dataset.drawn = "1";
+  }
+
+  /* Keep numbers, order fields and the colour of each list in step with its items. */
+  function renumber(ol) {
+    stopsOf(ol).forEach(function (li, i) {
+      var seq = li.querySelector(".dx-seq");
+      if (seq) seq.textContent = String(i + 1);
+      var order = li.querySelector("input.dx-order");
+      if (order) order.value = String(i + 1);
+      var select = li.querySelector("select[name=engineer]");
+      if (select) {
+        if (select.value !== ol.dataset.engineer) select.value = ol.dataset.engineer;
+        // The option of the list the stop is in reads "keep here"; the others "move to …".
+        Array.prototype.forEach.call(select.options, function (option) {
+          if (!option.dataset.label) return;
+          option.textContent = option.value === ol.dataset.engineer
+            ? select.dataset.keep : option.dataset.label;
+        });
+      }
+    });
+    var free = ol.parentNode && ol.parentNode.querySelector(".dx-free");
+    if (free) free.hidden = stopsOf(ol).length > 0;
+  }
+
+  function adjusted() {
+    var note = document.querySelector("[data-testid=adjust-note]");
+    if (note) note.hidden = false;
+    Array.prototype.forEach.call(document.querySelectorAll(".dx-eta"), function (eta) {
+      eta.classList.add("dx-stale");
+    });
+    var publish = document.querySelector("[data-testid=publish-plan]");
+    if (publish) {
+      publish.disabled = !lists().some(function (ol) {
+        return ol.dataset.engineer !== "" && stopsOf(ol).length > 0;
+      });
+    }
+  }
+
+  function changed(ols) {
+    ols.forEach(renumber);
+    adjusted();
+    draw();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-move]");
+    if (!button) return;
+    var li = button.closest("li.dx-stop");
+    var ol = li && li.parentNode;
+    if (!ol) return;
+    var items = stopsOf(ol);
+    var at = items.indexOf(li);
+    if (button.dataset.move === "up" && at > 0) {
+      ol.insertBefore(li, items[at - 1]);
+    } else if (button.dataset.move === "down" && at < items.length - 1) {
+      ol.insertBefore(li, items[at + 1].nextSibling);
+    } else {
+      return;
+    }
+    changed([ol]);
+    button.focus();
+  });
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    var li = target.closest && target.closest("li.dx-stop");
+    if (!li) return;
+    var from = li.parentNode;
+    if (target.matches("select[name=engineer]")) {
+      var to = document.querySelector('ol.dx-stops[data-engineer="' + target.value + '"]');
+      if (!to || to === from) return;
+      to.appendChild(li);
+      changed([from, to]);
+      target.focus();
+    } else if (target.matches("input.dx-order")) {
+      // Put the stop where its number says, the others keeping their order.
+      var items = stopsOf(from).filter(function (x) { return x !== li; });
+      var want = Math.max(1, Math.min(items.length + 1, parseInt(target.value, 10) || 1));
+      from.insertBefore(li, items[want - 1] || null);
+      changed([from]);
+      target.focus();
+    }
+  });
+
+  lists().forEach(renumber);
+  draw();
+})();
