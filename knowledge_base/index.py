@@ -1,21 +1,35 @@
-"""The search index over one set of entries: dense + lexical retrieval, fused into one score."""
+"""The search index over one set of entries: up to four signals, fused into one score.
+
+Signals (see `config.SIGNALS`): a general multilingual encoder (e5), the in-domain model,
+BM25 over characters + bigrams and BM25 over jieba words. Each indexes every question and
+alternate of an entry; an entry's dense score is its best-matching wording. Each signal
+proposes its top candidates, every signal scores the union, and the weighted sum ranks them.
+"""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from knowledge_base.config import KBConfig
-from knowledge_base.dense import DenseIndex
 from knowledge_base.embedder import Embedder
 from knowledge_base.entry import BuildStats, Entry
 from knowledge_base.lexical import LexicalIndex
-from knowledge_base.text import Synonyms, default_synonyms, lexical_tokens, normalize
+from knowledge_base.text import (
+    Synonyms,
+    char_tokens,
+    default_synonyms,
+    lexical_tokens,
+    normalize,
+    query_language,
+)
 
 _MARKDOWN = re.compile(r"[#*_`>\[\]()|-]+")
 ANSWER_CHARS = 120  # the start of an answer names the symptom and cause; the rest is steps
@@ -27,20 +41,149 @@ def entry_texts(entry: Entry) -> list[str]:
 
 
 def lexical_text(entry: Entry) -> str:
-    """What BM25 sees for an entry: every wording, tags, product codes, the start of the answer."""
+    """What the jieba BM25 sees: every wording, tags, product codes, the start of the answer."""
     answer = _MARKDOWN.sub(" ", entry.answer)[:ANSWER_CHARS]
     return "\n".join([*entry_texts(entry), " ".join(entry.tags), " ".join(entry.products), answer])
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """An entry's fused score for one query, with the parts it was made of."""
+    """An entry's fused score for one query, with the signal scores it was made of."""
 
     entry: Entry
     score: float
-    dense: float
-    lexical: float
-    matched: str
+    parts: dict[str, float] = field(default_factory=dict)
+    matched: str = ""
+
+
+class _Lexical:
+    """A BM25 signal: full score arrays are cheap, so every entry is scored."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], tokenize: Callable[[str], list[str]]) -> None:
+        self.index = LexicalIndex(docs)
+        self.tokenize = tokenize
+
+    def prepare(self, query: str) -> np.ndarray:
+        return self.index.scores(self.tokenize(query))
+
+    @staticmethod
+    def top(state: np.ndarray, pool: int, allowed: np.ndarray | None) -> np.ndarray:
+        return _top(state, pool, allowed)
+
+    @staticmethod
+    def score(state: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        return state[ids]
+
+
+class _Dense:
+    """An embedding signal over every wording, searched with faiss: exact (flat) up to
+    `approx_threshold` rows, an inverted file with 8-bit codes above (benchmarks/kb_ann.py)."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        texts: list[str],
+        offsets: np.ndarray,
+        owner: np.ndarray,
+        approx_threshold: int,
+        floor: float,
+        progress: bool,
+    ) -> None:
+        import faiss
+
+        # Searches come one query at a time: OpenMP threads for one query cost more than they
+        # save, and on a shared machine idle threads spin against other work.
+        faiss.omp_set_num_threads(1)
+        self.embedder = embedder
+        self.offsets = offsets
+        self.owner = owner
+        self.floor = floor
+        vectors, self.embedded = embedder.embed(texts, progress=progress)
+        self.rows = len(texts)
+        if self.rows > approx_threshold:
+            self.index, self._quantizer = _ivf(vectors)
+            self.vectors = vectors.astype(np.float16)  # only candidates are re-scored from it
+            self.kind = "ivf"
+        else:
+            self.index = faiss.IndexFlatIP(vectors.shape[1])
+            if self.rows:
+                self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            self.vectors = vectors
+            self.kind = "flat"
+
+    def _rescale(self, cos: np.ndarray) -> np.ndarray:
+        if self.floor <= 0:
+            return np.maximum(cos, 0.0)
+        return np.clip((cos - self.floor) / (1.0 - self.floor), 0.0, 1.0)
+
+    def prepare(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """The query vector and the entries owning its nearest wordings, nearest first."""
+        qvec = self.embedder.embed_query(query)
+        k = min(self.rows, 400)
+        if not k:
+            return qvec, np.zeros(0, dtype=np.int64)
+        _, rows = self.index.search(np.ascontiguousarray(qvec[None, :], dtype=np.float32), k)
+        rows = rows[0][rows[0] >= 0]
+        owners = self.owner[rows]
+        _, first = np.unique(owners, return_index=True)
+        return qvec, owners[np.sort(first)]
+
+    @staticmethod
+    def top(
+        state: tuple[np.ndarray, np.ndarray], pool: int, allowed: np.ndarray | None
+    ) -> np.ndarray:
+        near = state[1]
+        return (near if allowed is None else near[allowed[near]])[:pool]
+
+    def best_rows(self, qvec: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine of each entry's best wording, and that wording's row."""
+        starts, ends = self.offsets[ids], self.offsets[ids + 1]
+        rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+        # elementwise, not BLAS: a few hundred rows, and BLAS threads spin on a busy machine
+        sims = (self.vectors[rows].astype(np.float32) * qvec).sum(axis=1)
+        bounds = np.concatenate([[0], np.cumsum(ends - starts)])
+        best = np.maximum.reduceat(sims, bounds[:-1])
+        arg = np.array(
+            [
+                rows[a + int(np.argmax(sims[a:b]))]
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+        )
+        return best, arg
+
+    def score(self, state: tuple[np.ndarray, np.ndarray], ids: np.ndarray) -> np.ndarray:
+        if not ids.size:
+            return np.zeros(0)
+        return self._rescale(self.best_rows(state[0], ids)[0])
+
+
+def _top(scores: np.ndarray, pool: int, allowed: np.ndarray | None) -> np.ndarray:
+    masked = scores if allowed is None else np.where(allowed, scores, 0.0)
+    if masked.size <= pool:
+        return np.flatnonzero(masked > 0)
+    top = np.argpartition(-masked, pool)[:pool]
+    return top[masked[top] > 0]
+
+
+def _ivf(vectors: np.ndarray) -> tuple[Any, Any]:
+    """An inverted-file index with 8-bit codes: a quarter of the memory of exact search."""
+    import math
+
+    import faiss
+
+    # Searches come one at a time; OpenMP threads for one query cost more than they save.
+    faiss.omp_set_num_threads(1)
+    n, dim = vectors.shape
+    nlist = max(1, int(math.sqrt(n)))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    step = max(1, n // (nlist * 40))  # faiss wants about 39 training points per list
+    index.train(np.ascontiguousarray(vectors[::step], dtype=np.float32))
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    index.nprobe = min(nlist, max(8, nlist // 24))
+    return index, quantizer  # the quantizer must live as long as the IVF index
 
 
 class SearchIndex:
@@ -52,99 +195,162 @@ class SearchIndex:
         config: KBConfig,
         embedder: Embedder | None = None,
         progress: bool = False,
+        general: Embedder | None = None,
     ) -> None:
         started = time.perf_counter()
         self.entries = list(entries)
         self.config = config
-        self.embedder = embedder
+        self.weights = config.weights()
         self.synonyms: Synonyms | None = default_synonyms() if config.use_synonyms else None
         self.stats = BuildStats(entries=len(self.entries))
         self.texts: list[str] = []
         owners: list[int] = []
-        self.offsets = [0]
+        offsets = [0]
         for i, entry in enumerate(self.entries):
             texts = entry_texts(entry)
             self.texts.extend(texts)
             owners.extend([i] * len(texts))
-            self.offsets.append(len(self.texts))
+            offsets.append(len(self.texts))
         self.owner = np.asarray(owners, dtype=np.int64)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
         self.stats.texts = len(self.texts)
+        self.lang = np.asarray([e.lang for e in self.entries])
+        self.general_mask = np.asarray([not e.products for e in self.entries], dtype=bool)
         self.by_product: dict[str, np.ndarray] = {}
-        general = np.asarray([not e.products for e in self.entries], dtype=bool)
-        self.general = general
         for i, entry in enumerate(self.entries):
             for code in entry.products:
-                self.by_product.setdefault(code.upper(), np.zeros(len(self.entries), bool))[i] = (
-                    True
-                )
+                mask = self.by_product.setdefault(code.upper(), np.zeros(len(self.entries), bool))
+                mask[i] = True
 
-        self.vectors: np.ndarray | None = None
-        self.dense: DenseIndex | None = None
-        if config.mode != "lexical":
-            if embedder is None:
-                raise ValueError(f"mode {config.mode!r} needs an embedder")
-            vectors, embedded = embedder.embed(self.texts, progress=progress)
-            self.vectors = vectors
-            self.dense = DenseIndex(vectors, config.approx_threshold)
-            self.stats.embedded = embedded
-            self.stats.cached = len(self.texts) - embedded
-            self.stats.dense_kind = self.dense.kind
-            self.stats.model_id = embedder.model_id
-        self.lexical: LexicalIndex | None = None
-        if config.mode != "dense":
-            docs = [
-                lexical_tokens(lexical_text(e), self.synonyms)
-                for e in tqdm(self.entries, desc="tokenizing", unit="entry", disable=not progress)
-            ]
-            self.lexical = LexicalIndex(docs)
+        self.signals: dict[str, Any] = {}
+        timings: dict[str, float] = {}
+        kinds = []
+        for name in self.weights:
+            t0 = time.perf_counter()
+            if name in ("general", "domain"):
+                model = general if name == "general" else embedder
+                if model is None:
+                    raise ValueError(f"the {name} signal needs an embedder")
+                floor = config.general_floor if name == "general" else 0.0
+                dense = _Dense(
+                    model,
+                    self.texts,
+                    self.offsets,
+                    self.owner,
+                    config.approx_threshold,
+                    floor,
+                    progress,
+                )
+                self.signals[name] = dense
+                if model.cacheable:
+                    self.stats.embedded += dense.embedded
+                    self.stats.cached += len(self.texts) - dense.embedded
+                kinds.append(dense.kind)
+                self.stats.model_id = self.stats.model_id or model.model_id
+            elif name == "char":
+                docs = [
+                    [t for text in entry_texts(e) for t in char_tokens(text)]
+                    for e in tqdm(
+                        self.entries, desc="characters", unit="entry", disable=not progress
+                    )
+                ]
+                self.signals[name] = _Lexical(docs, char_tokens)
+            else:
+                synonyms = self.synonyms
+                docs = [
+                    lexical_tokens(lexical_text(e), synonyms)
+                    for e in tqdm(
+                        self.entries, desc="jieba words", unit="entry", disable=not progress
+                    )
+                ]
+                self.signals[name] = _Lexical(docs, partial(lexical_tokens, synonyms=synonyms))
+            timings[f"{name}_s"] = round(time.perf_counter() - t0, 3)
+        self.stats.dense_kind = "ivf" if "ivf" in kinds else ("flat" if kinds else "")
+        self.stats.extra = timings
         self.stats.seconds = time.perf_counter() - started
+
+    def forget_queries(self) -> None:
+        """Drop remembered query vectors, so the next searches time real encodes."""
+        for sig in self.signals.values():
+            if isinstance(sig, _Dense):
+                sig.embedder.forget_queries()
 
     def _allowed(self, product: str | None) -> np.ndarray | None:
         """Entries a product filter keeps: those for that product plus those for no product."""
         if not product:
             return None
         specific = self.by_product.get(normalize(product).upper())
-        return self.general | specific if specific is not None else self.general.copy()
+        return self.general_mask | specific if specific is not None else self.general_mask.copy()
 
-    def search(self, query: str, k: int = 5, product: str | None = None) -> list[Candidate]:
-        """The k best entries for a query, best first."""
+    def signal_scores(
+        self,
+        query: str,
+        product: str | None = None,
+        weights: dict[str, float] | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, object]]:
+        """Candidate entry rows (each signal's top ones, pooled) and every signal's scores."""
+        weights = self.weights if weights is None else weights
+        active = {n: sig for n, sig in self.signals.items() if weights.get(n, 0.0) > 0}
+        allowed = self._allowed(product)
+        pool = self.config.candidates
+        states = {name: sig.prepare(query) for name, sig in active.items()}
+        cand: set[int] = set()
+        for name, sig in active.items():
+            cand.update(int(i) for i in sig.top(states[name], pool, allowed))
+        ids = np.fromiter(sorted(cand), dtype=np.int64, count=len(cand))
+        parts = {name: sig.score(states[name], ids) for name, sig in active.items()}
+        return ids, parts, states  # type: ignore[return-value]
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        product: str | None = None,
+        weights: dict[str, float] | None = None,
+    ) -> list[Candidate]:
+        """The k best entries for a query, best first (same-language entries first).
+
+        `weights` overrides the configured fusion (for comparing variants over one index).
+        """
         if not self.entries or not query.strip():
             return []
-        allowed = self._allowed(product)
-        pool = max(self.config.candidates, k)
-        cand: set[int] = set()
-        qvec = None
-        if self.dense is not None and self.embedder is not None:
-            qvec = self.embedder.embed_query(query)
-            factor = 8 if allowed is not None else 3  # texts per entry, plus room for the filter
-            _, rows = self.dense.search(qvec, pool * factor)
-            for owner in self.owner[rows]:
-                if allowed is None or allowed[owner]:
-                    cand.add(int(owner))
-        lex_scores = None
-        if self.lexical is not None:
-            lex_scores = self.lexical.scores(lexical_tokens(query, self.synonyms))
-            masked = lex_scores if allowed is None else np.where(allowed, lex_scores, 0.0)
-            top = np.argpartition(-masked, min(pool, len(masked) - 1))[:pool]
-            cand.update(int(i) for i in top if masked[i] > 0)
-        results = [self._score(i, qvec, lex_scores) for i in cand]
-        results.sort(key=lambda c: (-c.score, c.entry.id))
-        return results[:k]
+        weights = self.weights if weights is None else weights
+        ids, parts, states = self.signal_scores(query, product, weights)
+        if not ids.size:
+            return []
+        fused = np.zeros(ids.size, dtype=np.float64)
+        for name, values in parts.items():
+            fused += weights[name] * values
+        order = np.lexsort((ids, -fused))
+        order = self._prefer_language(query, ids, fused, order)[:k]
+        return [
+            Candidate(
+                entry=self.entries[int(ids[j])],
+                score=float(fused[j]),
+                parts={name: round(float(parts[name][j]), 4) for name in parts},
+                matched=self._matched(states, int(ids[j])),
+            )
+            for j in order
+        ]
 
-    def _score(self, i: int, qvec: np.ndarray | None, lex: np.ndarray | None) -> Candidate:
-        entry = self.entries[i]
-        dense, matched = 0.0, entry.question
-        if qvec is not None and self.vectors is not None:
-            start, end = self.offsets[i], self.offsets[i + 1]
-            sims = self.vectors[start:end] @ qvec
-            best = int(np.argmax(sims))
-            dense, matched = max(float(sims[best]), 0.0), self.texts[start + best]
-        lexical = float(lex[i]) if lex is not None else 0.0
-        if self.config.mode == "dense":
-            score = dense
-        elif self.config.mode == "lexical":
-            score = lexical
-        else:
-            w = self.config.dense_weight
-            score = w * dense + (1 - w) * lexical
-        return Candidate(entry, score, dense, lexical, matched)
+    def _prefer_language(
+        self, query: str, ids: np.ndarray, fused: np.ndarray, order: np.ndarray
+    ) -> np.ndarray:
+        """Entries in the question's language first, unless none of them is good enough to
+        suggest (then the other language's answer is better than nothing)."""
+        lang = query_language(query) if self.config.prefer_language else None
+        if lang is None:
+            return order
+        same = self.lang[ids[order]] == lang
+        if same.all() or not (fused[order][same] >= self.config.suggest_threshold).any():
+            return order
+        return np.concatenate([order[same], order[~same]])
+
+    def _matched(self, states: dict[str, Any], i: int) -> str:
+        """The wording that matched best, by the first embedding signal (else the question)."""
+        for name in ("general", "domain"):
+            sig = self.signals.get(name)
+            if sig is not None and name in states:
+                _, rows = sig.best_rows(states[name][0], np.asarray([i]))
+                return self.texts[int(rows[0])]
+        return self.entries[i].question

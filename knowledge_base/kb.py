@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from knowledge_base.bands import to_hits
+from knowledge_base.bands import Decision, decide, to_hits
 from knowledge_base.config import KBConfig
 from knowledge_base.embedder import Embedder
 from knowledge_base.entry import BuildStats, Entry, FAQError, Hit, Issue
@@ -41,14 +41,25 @@ class KnowledgeBase:
         strict: bool = True,
         progress: bool = False,
         embedder: Embedder | None = None,
+        general: Embedder | None = None,
     ) -> None:
-        """Load and index the folder; with strict=False broken files are skipped and reported."""
+        """Load and index the folder; with strict=False broken files are skipped and reported.
+
+        `embedder` (the in-domain model) and `general` (e5) may be shared between knowledge
+        bases; each is made here only if a signal with a weight needs it.
+        """
         self.faq_dir = Path(faq_dir)
         self.config = config or KBConfig.from_env()
         self.progress = progress
-        if embedder is None and self.config.mode != "lexical":
+        weights = self.config.weights()
+        if embedder is None and "domain" in weights:
             embedder = Embedder(self.config.model, self.config.cache_dir, self.config.batch_size)
+        if general is None and "general" in weights:
+            general = Embedder(
+                self.config.general_model, self.config.cache_dir, self.config.batch_size
+            )
         self.embedder = embedder
+        self.general = general
         self.errors: list[Issue] = []
         self._reload_lock = threading.Lock()
         self._failed: Fingerprint | None = None
@@ -85,6 +96,10 @@ class KnowledgeBase:
         """The k best entries for a customer's question, each with a score and a band."""
         state = self._state  # one read, so a concurrent swap cannot mix two indexes
         return to_hits(state.index.search(query, k=k, product=product), self.config)
+
+    def decide(self, query: str, k: int = 5, product: str | None = None) -> Decision:
+        """Search and decide: answer (which entry), suggest (which ones) or nothing."""
+        return decide(self.search(query, k=k, product=product))
 
     def get(self, entry_id: str) -> Entry | None:
         """The entry with this id, or None."""
@@ -142,7 +157,9 @@ class KnowledgeBase:
             return True
 
     def _build(self, result: LoadResult, fingerprint: Fingerprint) -> _State:
-        index = SearchIndex(result.entries, self.config, self.embedder, progress=self.progress)
+        index = SearchIndex(
+            result.entries, self.config, self.embedder, progress=self.progress, general=self.general
+        )
         warnings = [i for i in result.issues if i.severity != "error"]
         return _State(index, {e.id: e for e in result.entries}, fingerprint, warnings)
 

@@ -159,3 +159,36 @@ def warm_up(texts: Iterable[str] = ("洗衣机",)) -> None:
     """Load jieba's dictionary now rather than on the first query."""
     for text in texts:
         lexical_tokens(text)
+
+
+def char_tokens(text: str) -> list[str]:
+    """Tokens for the character BM25: every Han character and bigram, and ASCII words.
+
+    Needs no dictionary, so it knows nothing about the domain and cannot be fooled by a
+    segmentation: the baseline any FAQ gets for free.
+    """
+    norm = normalize(text)
+    tokens: list[str] = []
+    for match in RUN_RE.finditer(norm):
+        run = match.group(0)
+        if HAN_RE.match(run):
+            tokens.extend(run)
+            tokens.extend("#" + run[i : i + 2] for i in range(len(run) - 1))
+        else:
+            tokens.extend(_ascii_tokens(run))
+    return tokens
+
+
+_LATIN_WORD = re.compile(r"[a-z]{2,}")
+
+
+def query_language(text: str) -> str | None:
+    """'zh' if the text has Han characters, 'en' if it has English words, else None.
+
+    Fault and model codes (E21, WM-100) belong to no language.
+    """
+    norm = normalize(text)
+    if HAN_RE.search(norm):
+        return "zh"
+    words = _LATIN_WORD.findall(norm)
+    return "en" if len(words) >= 2 or any(len(w) >= 4 for w in words) else None

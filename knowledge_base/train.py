@@ -16,9 +16,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 from tqdm import tqdm
 
@@ -26,6 +26,9 @@ from knowledge_base.entry import Entry
 from knowledge_base.index import entry_texts
 from knowledge_base.loader import load_dir
 from knowledge_base.text import Synonyms, default_synonyms, normalize
+
+if TYPE_CHECKING:
+    import torch
 
 UNK = "[UNK]"
 _SENTENCE = re.compile(r"[。！？!?；;\n]+")
@@ -123,6 +126,8 @@ class _Views:
 
 
 def _encode(tokenizer: Tokenizer, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
     encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
     ids = [e.ids or [0] for e in encodings]  # 0 is [UNK], whose vector stays zero
     offsets = torch.tensor(np.cumsum([0] + [len(x) for x in ids[:-1]]), dtype=torch.long)
@@ -150,8 +155,11 @@ def train_static_model(
     settings: TrainSettings | None = None,
     synonyms: Synonyms | None = None,
     progress: bool = True,
+    entries: Sequence[Entry] | None = None,
 ) -> TrainReport:
-    """Train on a FAQ folder and save a sentence-transformers model folder at `out`."""
+    """Train on a FAQ folder (or on `entries`, e.g. the folder without one category) and save
+    a sentence-transformers model folder at `out`."""
+    import torch  # here, not at import: reading TrainSettings must not load torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 
@@ -161,12 +169,16 @@ def train_static_model(
     random.seed(settings.seed)
     np.random.seed(settings.seed)
     torch.manual_seed(settings.seed)
+    # One thread: the batches are small, and the machine is shared with search and builds.
+    torch.set_num_threads(1)
     rng = random.Random(settings.seed)
 
-    result = load_dir(faq_dir)
-    if result.errors:
-        raise ValueError(f"fix the FAQ folder first: {result.errors[0]}")
-    entries = result.entries
+    if entries is None:
+        result = load_dir(faq_dir)
+        if result.errors:
+            raise ValueError(f"fix the FAQ folder first: {result.errors[0]}")
+        entries = result.entries
+    entries = list(entries)
     corpus = [t for e in entries for t in entry_texts(e) + answer_snippets(e.answer, 50)]
     corpus += [w for group in synonyms.canonical for w in (group,)]
     tokenizer = build_tokenizer(corpus, settings)

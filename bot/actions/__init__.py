@@ -1,1 +1,2 @@
-"""Custom actions of the after-sales assistant (run with `rasa run actions`)."""
+"""Custom actions of the after-sales assistant (served by `python -m actions.server`, which checks
+the shared secret Rasa sends; see server.py)."""

@@ -1,10 +1,12 @@
 """Reading the tracker: the latest message, who the customer is, and keys derived from it."""
+
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.types import DomainDict
@@ -14,7 +16,6 @@ from .portal_client import CustomerProfile, PortalClient, PortalError
 logger = logging.getLogger(__name__)
 
 REQUESTED_SLOT = "requested_slot"
-DEFAULT_CHANNEL = "rest"
 # Intents that leave the question of a form unanswered: the rules answer them, then the
 # form asks again (or hands over).
 DIGRESSIONS = {"ask_faq", "request_human", "complain"}
@@ -27,12 +28,12 @@ def latest_text(tracker: Tracker) -> str:
     return "" if text.startswith("/") else text
 
 
-def latest_intent(tracker: Tracker) -> Optional[str]:
+def latest_intent(tracker: Tracker) -> str | None:
     """Name of the latest message's intent."""
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-def entity_values(tracker: Tracker, name: str) -> List[Any]:
+def entity_values(tracker: Tracker, name: str) -> list[Any]:
     """Values of one entity in the latest message."""
     return [
         e.get("value")
@@ -44,12 +45,6 @@ def entity_values(tracker: Tracker, name: str) -> List[Any]:
 def has_entity(tracker: Tracker, *names: str) -> bool:
     """True if the latest message has any of these entities."""
     return any(e.get("entity") in names for e in tracker.latest_message.get("entities") or [])
-
-
-def channel(tracker: Tracker) -> str:
-    """The channel the hub said this message came from."""
-    metadata = tracker.latest_message.get("metadata") or {}
-    return str(metadata.get("channel") or DEFAULT_CHANNEL)
 
 
 def user_turn(tracker: Tracker) -> int:
@@ -76,9 +71,10 @@ def sent_since_last_message(tracker: Tracker, *responses: str) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return False
-        if event.get("event") == "bot" and (event.get("metadata") or {}).get(
-            "utter_action"
-        ) in responses:
+        if (
+            event.get("event") == "bot"
+            and (event.get("metadata") or {}).get("utter_action") in responses
+        ):
             return True
     return False
 
@@ -91,9 +87,12 @@ def reasked_since_last_answer(tracker: Tracker, response: str) -> bool:
             user_messages_seen += 1
             if user_messages_seen == 2:
                 return False
-        elif event.get("event") == "bot" and user_messages_seen == 1:
-            if (event.get("metadata") or {}).get("utter_action") == response:
-                return True
+        elif (
+            event.get("event") == "bot"
+            and user_messages_seen == 1
+            and (event.get("metadata") or {}).get("utter_action") == response
+        ):
+            return True
     return False
 
 
@@ -114,7 +113,7 @@ def idempotency_key(tracker: Tracker, form: str) -> str:
     return hashlib.sha256(f"{tracker.sender_id}|{anchor!r}".encode()).hexdigest()
 
 
-async def customer_profile(tracker: Tracker) -> Optional[CustomerProfile]:
+async def customer_profile(tracker: Tracker) -> CustomerProfile | None:
     """The customer bound to this conversation (None if nobody, or the portal is down).
 
     Remembered on the tracker object, which lives for one action call: a form's validation
@@ -127,7 +126,7 @@ async def customer_profile(tracker: Tracker) -> Optional[CustomerProfile]:
     except PortalError as exc:
         logger.warning("could not read the bound customer: %s", exc)
         profile = None
-    setattr(tracker, "_aftersales_profile", profile)
+    tracker._aftersales_profile = profile
     return profile
 
 
@@ -150,15 +149,18 @@ def response_text(domain: DomainDict, response: str, /, lang: str = "zh", **para
     variants = (domain.get("responses") or {}).get(response) or [{}]
     chosen = next(
         (
-            v for v in variants
-            if any(c.get("name") == "language" and c.get("value") == lang
-                   for c in v.get("condition") or [])
+            v
+            for v in variants
+            if any(
+                c.get("name") == "language" and c.get("value") == lang
+                for c in v.get("condition") or []
+            )
         ),
         None,
     ) or next((v for v in variants if not v.get("condition")), variants[0])
     return str(chosen.get("text") or "").format(**params)
 
 
-def slots_reset(*names: str) -> Dict[str, None]:
+def slots_reset(*names: str) -> dict[str, None]:
     """{slot: None} for each name."""
     return {name: None for name in names}

@@ -3,9 +3,8 @@
 The first misunderstood turn asks what was meant, the second in a row offers a person,
 the third hands the conversation over. Each step says something different, so the
 customer never reads the same apology twice in a row."""
-from __future__ import annotations
 
-from typing import List, Optional
+from __future__ import annotations
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -25,10 +24,10 @@ def streak(tracker: Tracker) -> int:
     return int(tracker.get_slot("failed_streak") or 1) + 1
 
 
-def failed_turn(tracker: Tracker) -> List[EventType]:
+def failed_turn(tracker: Tracker) -> list[EventType]:
     """Events recording that this turn failed; with action_handoff next on the third in a row."""
     count = streak(tracker)
-    events: List[EventType] = [
+    events: list[EventType] = [
         SlotSet("last_failed_turn", user_turn(tracker)),
         SlotSet("failed_streak", count),
     ]
@@ -37,7 +36,7 @@ def failed_turn(tracker: Tracker) -> List[EventType]:
     return events
 
 
-def ladder_response(tracker: Tracker, first: str) -> Optional[str]:
+def ladder_response(tracker: Tracker, first: str) -> str | None:
     """The response for this failed turn: `first`, then the offer of a person, then none
     (action_handoff follows and speaks)."""
     count = streak(tracker)
@@ -46,6 +45,6 @@ def ladder_response(tracker: Tracker, first: str) -> Optional[str]:
     return first if count < OFFER_AT else "utter_default_offer_human"
 
 
-def hands_over(events: List[EventType]) -> bool:
+def hands_over(events: list[EventType]) -> bool:
     """True if these events send the conversation to action_handoff next."""
     return any(e.get("event") == "followup" for e in events)

@@ -1,11 +1,13 @@
 """Questions answered from the knowledge base: a confident hit answers and asks whether it
 helped, a middling one offers the best questions as buttons, nothing good enough offers a
 human or a ticket. Inside a form the answer is given and the form goes on."""
+
 from __future__ import annotations
 
+import json
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -27,26 +29,43 @@ STOPPED = {
     "ticket_form": "utter_ticket_stopped",
 }
 FORM_SLOTS = {
-    "fault_report_form": ("product", "fault_description", "fault_started", "address",
-                          "preferred_time",
-                          "summary_confirmed", "serial_number", "triage"),
-    "installation_form": ("product", "model_code", "address", "preferred_time",
-                          "summary_confirmed"),
-    "ticket_form": ("ticket_operation", "cancel_confirmed", "rating_score", "rating_comment",
-                    "preferred_time"),
+    "fault_report_form": (
+        "product",
+        "fault_description",
+        "fault_started",
+        "address",
+        "preferred_time",
+        "summary_confirmed",
+        "serial_number",
+        "triage",
+    ),
+    "installation_form": (
+        "product",
+        "model_code",
+        "address",
+        "preferred_time",
+        "summary_confirmed",
+    ),
+    "ticket_form": (
+        "ticket_operation",
+        "cancel_confirmed",
+        "rating_score",
+        "rating_comment",
+        "preferred_time",
+    ),
 }
 
 
-def best_answer(result: Optional[KbResult]) -> Optional[Tuple[KbHit, bool]]:
+def best_answer(result: KbResult | None) -> tuple[KbHit, bool] | None:
     """The entry to answer with, and whether it is a guess: the knowledge base's confident
     answer, or else the one entry it half-recognises (a single suggestion is shown as
     您问的可能是「…」 rather than as a lone button)."""
-    if result is None or not result.hits:
+    if result is None or not result.hits or result.band != "answer":
         return None
-    if result.band == "answer":
-        return result.hits[0], False
-    good = [h for h in result.hits if h.band in ("answer", "suggest")]
-    return (good[0], True) if len(good) == 1 else None
+    # The portal decides (knowledge_base.bands.decide, the same for 试一试 and the API): an
+    # answer whose top hit is only in the suggest band is that lone half-recognised entry.
+    top = result.hits[0]
+    return top, top.band != "answer"
 
 
 def say_answer(dispatcher: CollectingDispatcher, answer: str, question: str = "") -> None:
@@ -65,7 +84,7 @@ def one_message(answer: str) -> str:
     return re.sub(r"\n[ \t]*\n", "\n \n", answer.strip())
 
 
-def _suggestion(tracker: Tracker) -> Optional[Dict[str, Any]]:
+def _suggestion(tracker: Tracker) -> dict[str, Any] | None:
     """The suggestion whose button was pressed (/ask_faq{"kb_choice": "1"})."""
     choices = entity_values(tracker, "kb_choice")
     offered = tracker.get_slot("kb_suggestions") or []
@@ -78,13 +97,13 @@ def _suggestion(tracker: Tracker) -> Optional[Dict[str, Any]]:
 class ActionKbSearch(Action):
     """Looks the question up in the portal's knowledge base and answers by confidence band."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in rules (ask_faq, nlu_fallback, digressions inside forms)."""
         return "action_kb_search"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Search, then answer / suggest / offer a human, by the band the portal gives."""
         in_form = bool(tracker.active_loop_name)
         if in_form and wants_to_stop(latest_text(tracker)):
@@ -92,16 +111,25 @@ class ActionKbSearch(Action):
             return self._leave_form(dispatcher, tracker)
         picked = _suggestion(tracker)
         if picked:
-            return self._answer(dispatcher, in_form, picked["id"], picked["answer"],
-                                tracker.get_slot("kb_query") or picked["question"])
+            return self._answer(
+                dispatcher,
+                in_form,
+                picked["id"],
+                picked["answer"],
+                tracker.get_slot("kb_query") or picked["question"],
+            )
         query = latest_text(tracker)
         if not query:
             dispatcher.utter_message(response="utter_default")
             return []
         client = PortalClient.from_env()
         try:
-            result: Optional[KbResult] = await in_thread(
-                client.kb_search, query, k=5, product=tracker.get_slot("product") or ""
+            result: KbResult | None = await in_thread(
+                client.kb_search,
+                query,
+                k=5,
+                product=tracker.get_slot("product") or "",
+                conversation_id=tracker.sender_id,
             )
         except PortalError as exc:
             logger.warning("knowledge base search failed: %s", exc)
@@ -112,27 +140,36 @@ class ActionKbSearch(Action):
         best = best_answer(result)
         if best is not None:
             hit, guessed = best
-            return self._answer(dispatcher, in_form, hit.id, hit.answer, query,
-                                question=hit.question if guessed else "")
-        good = [h for h in hits if h.band in ("answer", "suggest")] or (
-            hits if result.band == "suggest" else []
-        )
+            return self._answer(
+                dispatcher,
+                in_form,
+                hit.id,
+                hit.answer,
+                query,
+                question=hit.question if guessed else "",
+            )
+        good = [h for h in hits if h.band == "suggest"] if result.band == "suggest" else []
         if not good:
             return self._nothing(dispatcher, tracker, in_form, "utter_kb_no_answer")
-        offered = [{"id": h.id, "question": h.question, "answer": h.answer}
-                   for h in good[:MAX_SUGGESTIONS]]
+        offered = [
+            {"id": h.id, "question": h.question, "answer": h.answer} for h in good[:MAX_SUGGESTIONS]
+        ]
         buttons = [
-            {"title": s["question"], "payload": '/ask_faq{"kb_choice": "%d"}' % i}
+            {"title": s["question"], "payload": "/ask_faq" + json.dumps({"kb_choice": str(i)})}
             for i, s in enumerate(offered)
         ]
         if not in_form:
             buttons.append({"title": "都不是", "payload": "/deny"})
         dispatcher.utter_message(response="utter_kb_suggest", buttons=buttons)
-        return [SlotSet("kb_band", "suggest"), SlotSet("kb_suggestions", offered),
-                SlotSet("kb_query", query), SlotSet("kb_entry_id", None)]
+        return [
+            SlotSet("kb_band", "suggest"),
+            SlotSet("kb_suggestions", offered),
+            SlotSet("kb_query", query),
+            SlotSet("kb_entry_id", None),
+        ]
 
     @staticmethod
-    def _leave_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def _leave_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         form = tracker.active_loop_name or ""
         dispatcher.utter_message(response=STOPPED.get(form, "utter_intake_stopped"))
         slots = FORM_SLOTS.get(form, ())
@@ -142,22 +179,32 @@ class ActionKbSearch(Action):
 
     @staticmethod
     def _answer(
-        dispatcher: CollectingDispatcher, in_form: bool, entry_id: str, answer: str, query: str,
+        dispatcher: CollectingDispatcher,
+        in_form: bool,
+        entry_id: str,
+        answer: str,
+        query: str,
         question: str = "",
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         say_answer(dispatcher, answer, question)
         if in_form:
             dispatcher.utter_message(response="utter_back_to_form")
-            return [SlotSet("kb_band", None), SlotSet("kb_entry_id", entry_id),
-                    SlotSet("kb_query", query)]
+            return [
+                SlotSet("kb_band", None),
+                SlotSet("kb_entry_id", entry_id),
+                SlotSet("kb_query", query),
+            ]
         dispatcher.utter_message(response="utter_kb_ask_helpful")
-        return [SlotSet("kb_band", "answer"), SlotSet("kb_entry_id", entry_id),
-                SlotSet("kb_query", query)]
+        return [
+            SlotSet("kb_band", "answer"),
+            SlotSet("kb_entry_id", entry_id),
+            SlotSet("kb_query", query),
+        ]
 
     @staticmethod
     def _nothing(
         dispatcher: CollectingDispatcher, tracker: Tracker, in_form: bool, response: str
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         if in_form:
             # Inside a form the customer is busy with us: answer briefly and go on.
             dispatcher.utter_message(response="utter_kb_no_answer_in_form")
@@ -173,13 +220,13 @@ class ActionKbSearch(Action):
 class ActionKbFeedback(Action):
     """Records whether the answer helped (已解决 / 未解决) and offers more help if not."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in rules after an answer or after suggestions."""
         return "action_kb_feedback"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """POST the feedback (best effort), then thank or offer a human / a ticket."""
         helpful = yes_or_no(latest_text(tracker))
         if helpful is None:
@@ -208,8 +255,11 @@ async def answer_in_passing(
     when something was said."""
     try:
         result = await in_thread(
-            PortalClient.from_env().kb_search, question, k=3,
+            PortalClient.from_env().kb_search,
+            question,
+            k=3,
             product=tracker.get_slot("product") or "",
+            conversation_id=tracker.sender_id,
         )
     except PortalError as exc:
         logger.warning("knowledge base search failed: %s", exc)

@@ -1,9 +1,10 @@
 """Fault report form: product, fault description, (a bound customer's) address and phone,
 the confirmed summary, then the repair ticket."""
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -13,7 +14,6 @@ from rasa_sdk.types import DomainDict
 from .common import (
     DIGRESSIONS,
     REQUESTED_SLOT,
-    channel,
     has_entity,
     idempotency_key,
     latest_intent,
@@ -30,7 +30,13 @@ logger = logging.getLogger(__name__)
 
 FORM_NAME = "fault_report_form"
 FORM_SLOTS = (
-    "product", "fault_description", "fault_started", "phone", "address", "preferred_time", CONFIRM
+    "product",
+    "fault_description",
+    "fault_started",
+    "phone",
+    "address",
+    "preferred_time",
+    CONFIRM,
 )
 MAX_DESCRIPTION_CHARS = 500
 
@@ -42,14 +48,17 @@ class ValidateFaultReportForm(IntakeValidation):
     # The triage opens the form; the fallback's second reading and a fault typed into the
     # ticket form reach the triage first.
     starters = (
-        "action_triage", "action_not_understood", "action_ticket_request", "ticket_form",
-        "validate_ticket_form", "action_ticket_operation",
+        "action_triage",
+        "action_not_understood",
+        "action_ticket_request",
+        "ticket_form",
+        "validate_ticket_form",
+        "action_ticket_operation",
     )
-
 
     async def extract_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Keep the raw answer to the product question when NLU found no product in it."""
         if has_entity(tracker, "product", "phone"):
             return {}
@@ -58,7 +67,7 @@ class ValidateFaultReportForm(IntakeValidation):
 
     async def extract_fault_description(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Take the answer to the fault question, or a report that already names the symptom."""
         requested = tracker.get_slot(REQUESTED_SLOT)
         text = (tracker.latest_message.get("text") or "").strip()
@@ -81,7 +90,7 @@ class ValidateFaultReportForm(IntakeValidation):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """The shared intake; a start named with the fault (昨天开始不制冷) is kept too."""
         events = await super().run(dispatcher, tracker, domain)
         text = latest_text(tracker)
@@ -99,14 +108,14 @@ class ValidateFaultReportForm(IntakeValidation):
 
     def validate_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept a supported product (mapped to its canonical name), else list the choices."""
         given = str(value or "").strip()
         product = normalize_product(given)
         if product:
             return {"product": product}
         dispatcher.utter_message(response="utter_product_not_supported", given_product=given[:20])
-        result: Dict[Text, Any] = {"product": None}
+        result: dict[str, Any] = {"product": None}
         # 洗碗机坏了 was taken as the fault description at activation; it says nothing
         # about the product the customer will pick instead, so ask for the fault again.
         fault = tracker.get_slot("fault_description")
@@ -116,7 +125,7 @@ class ValidateFaultReportForm(IntakeValidation):
 
     def validate_fault_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept a concrete symptom; ask once more if the answer is only “坏了”."""
         text = str(value or "").strip()[:MAX_DESCRIPTION_CHARS]
         # After one re-ask take whatever the customer says rather than loop forever.
@@ -131,20 +140,22 @@ class ValidateFaultReportForm(IntakeValidation):
 class ActionFileTicket(Action):
     """Files the confirmed report as a repair ticket in the portal."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in rules and stories."""
         return "action_file_ticket"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Create the ticket and tell the customer its number, or apologise."""
         reset = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "serial_number", "triage")]
         if tracker.get_slot(HANDOVER):
             return reset + [SlotSet(HANDOVER, None), FollowupAction("action_handoff")]
         if tracker.get_slot(CONFIRM) is not True:
             return reset  # the customer gave up; the form has said so
-        values = {slot: tracker.get_slot(slot) for slot in ("product", "fault_description", "phone")}
+        values = {
+            slot: tracker.get_slot(slot) for slot in ("product", "fault_description", "phone")
+        }
         extra = {slot: tracker.get_slot(slot) or "" for slot in ("fault_started",)}
         if not all(values.values()):
             logger.error("action_file_ticket ran with missing slots: %s", values)
@@ -158,8 +169,6 @@ class ActionFileTicket(Action):
             "preferred_time": tracker.get_slot("preferred_time") or "",
             **extra,
             "serial_number": tracker.get_slot("serial_number") or "",
-            "channel": channel(tracker),
-            "conversation_id": tracker.sender_id,
         }
         return await file_and_announce(
             dispatcher,

@@ -1,9 +1,9 @@
 """Handing the conversation to a human agent, with a short summary for them."""
+
 from __future__ import annotations
 
 import logging
 import re
-from typing import List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -40,9 +40,9 @@ def _mask_codes(text: str) -> str:
     return _CODE.sub(lambda m: m.group(0) if len(m.group(0)) == 11 else "••••••", text)
 
 
-def topics(tracker: Tracker) -> List[str]:
+def topics(tracker: Tracker) -> list[str]:
     """What the customer came for, as far as the bot got with it."""
-    found: List[str] = []
+    found: list[str] = []
 
     def add(topic: str) -> None:
         if topic not in found:
@@ -52,7 +52,9 @@ def topics(tracker: Tracker) -> List[str]:
         kind, name = event.get("event"), event.get("name")
         if kind == "active_loop" and name in FORM_TOPICS:
             add(FORM_TOPICS[name])
-        elif kind == "slot" and name == "ticket_operation" and event.get("value") in OPERATION_TOPICS:
+        elif (
+            kind == "slot" and name == "ticket_operation" and event.get("value") in OPERATION_TOPICS
+        ):
             add(OPERATION_TOPICS[event["value"]])
         elif kind == "slot" and name == "triage" and event.get("value") == "answered":
             add("咨询")
@@ -62,15 +64,20 @@ def topics(tracker: Tracker) -> List[str]:
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
             if intent in INTENT_TOPICS:
                 add(INTENT_TOPICS[intent])
-        elif kind == "bot" and (event.get("metadata") or {}).get("utter_action") in STOPPED:
-            if found and not found[-1].endswith("（已取消）") and found[-1] != "咨询":
-                found[-1] = f"{found[-1]}（已取消）"
+        elif (
+            kind == "bot"
+            and (event.get("metadata") or {}).get("utter_action") in STOPPED
+            and found
+            and not found[-1].endswith("（已取消）")
+            and found[-1] != "咨询"
+        ):
+            found[-1] = f"{found[-1]}（已取消）"
     return found
 
 
 def summarize(tracker: Tracker) -> str:
     """A short Chinese summary: what the customer wanted, what is known, their last words."""
-    said: List[str] = []
+    said: list[str] = []
     for event in tracker.events:
         if event.get("event") != "user":
             continue
@@ -111,13 +118,13 @@ async def _a_question_after_all(tracker: Tracker) -> bool:
 class ActionHandoff(Action):
     """Asks the hub to bring in an agent; if it cannot, apologises and offers a ticket."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in rules (request_human, complain) and after two failed turns."""
         return "action_handoff"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """POST the handoff with reason and summary; tell the customer what happens now."""
         reason = REASONS.get(latest_intent(tracker) or "", "failures")
         if reason == "complaint" and await _a_question_after_all(tracker):

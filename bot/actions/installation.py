@@ -1,15 +1,16 @@
 """Installation booking: product (and model), address, a visit window, phone, the confirmed
 summary, then an installation ticket."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from .common import channel, has_entity, idempotency_key, latest_intent, latest_text
+from .common import has_entity, idempotency_key, latest_intent, latest_text
 from .filing import file_and_announce
 from .intake import CONFIRM, HANDOVER, IntakeValidation, product_and_model
 from .portal_client import PortalClient
@@ -28,7 +29,7 @@ class ValidateInstallationForm(IntakeValidation):
 
     async def extract_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The product (and model code) from the answer, or from the message that asked for
         the installation (我要装个空调 KFR-35GW)."""
         text = latest_text(tracker)
@@ -41,7 +42,7 @@ class ValidateInstallationForm(IntakeValidation):
         if not (answer or starting) or not text:
             return {}
         product, model = product_and_model(text)
-        result: Dict[Text, Any] = {}
+        result: dict[str, Any] = {}
         if model:
             result["model_code"] = model
         if product and not has_entity(tracker, "product"):
@@ -52,7 +53,7 @@ class ValidateInstallationForm(IntakeValidation):
 
     def validate_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept a supported product, else list the choices."""
         product, _ = product_and_model(str(value or ""))
         if product:
@@ -64,7 +65,7 @@ class ValidateInstallationForm(IntakeValidation):
 
     def validate_model_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Model codes are kept as found."""
         return {"model_code": value}
 
@@ -72,15 +73,15 @@ class ValidateInstallationForm(IntakeValidation):
 class ActionBookInstallation(Action):
     """Files the confirmed booking as an installation ticket."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in rules and stories."""
         return "action_book_installation"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Create the ticket and tell the customer its number and window, or apologise."""
-        reset: List[EventType] = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "model_code")]
+        reset: list[EventType] = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "model_code")]
         if tracker.get_slot(HANDOVER):
             return reset + [SlotSet(HANDOVER, None), FollowupAction("action_handoff")]
         if tracker.get_slot(CONFIRM) is not True:
@@ -92,8 +93,6 @@ class ActionBookInstallation(Action):
             "address": tracker.get_slot("address") or "",
             "preferred_time": tracker.get_slot("preferred_time") or "",
             "phone": tracker.get_slot("phone") or "",
-            "channel": channel(tracker),
-            "conversation_id": tracker.sender_id,
         }
         return await file_and_announce(
             dispatcher,

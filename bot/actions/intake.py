@@ -5,10 +5,12 @@ Each form's own validation class (fault_report.py, installation.py) extends
 IntakeValidation with its own slots; the ask actions here add the bound customer's saved
 units and addresses as buttons and render the summary.
 """
+
 from __future__ import annotations
 
+import json
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -20,15 +22,17 @@ from .common import (
     REQUESTED_SLOT,
     customer_profile,
     entity_values,
-    language_of,
     fresh_answer,
     has_entity,
+    language_of,
     latest_intent,
     latest_text,
     reasked_since_last_answer,
     response_text,
     sent_since_last_message,
 )
+from .details import address_in, window_in
+from .faq import answer_in_passing
 from .fault_text import (
     describes_fault,
     normalize_phone,
@@ -36,8 +40,6 @@ from .fault_text import (
     phone_slot,
     product_for_model,
 )
-from .details import address_in, window_in
-from .faq import answer_in_passing
 from .parsing import (
     corrected_fields,
     find_model_code,
@@ -58,7 +60,9 @@ MISSABLE = ("phone", "address")
 EXTRA_SLOTS = ("model_code",)
 # The part of a correction after 是/改成 is the new value: 地址写错了，应该是张江路88号.
 _NEW_VALUE = re.compile(r"(?:应该是|改成|改为|换成|更正为|是)[:：]?\s*(.+)$")
-_ADDRESS_PREFIX = re.compile(r"^(?:我的|我家|上门)?(?:地址|住址)?(?:是|在|:|：)?\s*|^(?:我家在|我住在|住在|在)\s*")
+_ADDRESS_PREFIX = re.compile(
+    r"^(?:我的|我家|上门)?(?:地址|住址)?(?:是|在|:|：)?\s*|^(?:我家在|我住在|住在|在)\s*"
+)
 # A word that names a place, for an address given the second time round.
 _PLACE_WORD = re.compile(
     r"省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|小区|花园|公寓|大厦|广场|苑|庭|府|湾|城|栋|幢|座|楼|单元|室|层"
@@ -87,8 +91,12 @@ _ANSWER_SHAPES = {
     "phone": re.compile(r"\d{5,}"),
     "preferred_time": re.compile(
         r"今|明|后天|周|星期|礼拜|号|日|点|上午|下午|晚上|早上|中午|随时|都行|都可以|tomorrow|today"
-        r"|morning|afternoon|evening|day", re.IGNORECASE),
-    "product": re.compile(r"洗衣|空调|冰箱|冰柜|热水|烟机|灶|电视|滚筒|波轮|挂机|柜机|[A-Z]{2,}-?\d"),
+        r"|morning|afternoon|evening|day",
+        re.IGNORECASE,
+    ),
+    "product": re.compile(
+        r"洗衣|空调|冰箱|冰柜|热水|烟机|灶|电视|滚筒|波轮|挂机|柜机|[A-Z]{2,}-?\d"
+    ),
 }
 
 
@@ -113,20 +121,23 @@ class IntakeValidation(FormValidationAction):
     # message they answered is still the one the form reads.
     starters: tuple[str, ...] = ()
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name Rasa calls while the form runs."""
         return f"validate_{self.form}"
 
     async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> list[str]:
         """The domain's slots; subclasses add the ones that depend on the customer."""
         return list(domain_slots)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Handle giving up and corrections first; otherwise extract, validate, ask next."""
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         requested = tracker.get_slot(REQUESTED_SLOT)
@@ -135,18 +146,22 @@ class IntakeValidation(FormValidationAction):
         if requested and fresh_answer(tracker, self.form, *self.starters) and leaving:
             dispatcher.utter_message(response=self.stopped_response)
             return [SlotSet(CONFIRM, None), SlotSet(REQUESTED_SLOT, None)]
-        if requested and self._answering(tracker) and _off_topic(requested, text):
-            # 对了，你们保修期一般多久？ asked while the fault or the address is asked: an
-            # answer from the knowledge base, then the same question again.
-            if await answer_in_passing(dispatcher, tracker, text):
-                return [SlotSet(REQUESTED_SLOT, requested)]
+        # 对了，你们保修期一般多久？ asked while the fault or the address is asked: an
+        # answer from the knowledge base, then the same question again.
+        if (
+            requested
+            and self._answering(tracker)
+            and _off_topic(requested, text)
+            and await answer_in_passing(dispatcher, tracker, text)
+        ):
+            return [SlotSet(REQUESTED_SLOT, requested)]
         if self._answering(tracker) and requested:
             changes = self._corrections(tracker, requested, required)
             if changes:
                 dispatcher.utter_message(response="utter_correction_ack")
                 tracker.slots.update(changes)
                 changes[CONFIRM] = None
-                events: List[EventType] = [SlotSet(k, v) for k, v in changes.items()]
+                events: list[EventType] = [SlotSet(k, v) for k, v in changes.items()]
                 return events + [SlotSet(REQUESTED_SLOT, _first_missing(tracker, required))]
         before = {slot: tracker.slots.get(slot) for slot in EXTRA_SLOTS}
         events = await super().run(dispatcher, tracker, domain)
@@ -161,9 +176,7 @@ class IntakeValidation(FormValidationAction):
         tracker.add_slots(events)
         next_slot = _first_missing(tracker, required)
         if requested in MISSABLE and self._answering(tracker):
-            filled = any(
-                e.get("event") == "slot" and e.get("value") is not None for e in events
-            )
+            filled = any(e.get("event") == "slot" and e.get("value") is not None for e in events)
             # Only an attempt at the answer that fills nothing counts: a question, small
             # talk or a detail for another question (an address while the phone is asked)
             # is no miss.
@@ -178,15 +191,19 @@ class IntakeValidation(FormValidationAction):
 
     def _answer_missed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """The fallback ladder inside the form: the question is asked again after the
         first answer it could not use, a person is offered after the second, and after
         the third the form ends and a person takes over (action_file_ticket follows up)."""
         misses = int(tracker.get_slot(MISSES) or 0) + 1
         if misses >= HANDOVER_AFTER:
             dispatcher.utter_message(response="utter_form_handover")
-            return [SlotSet(MISSES, None), SlotSet(HANDOVER, True), SlotSet(CONFIRM, None),
-                    SlotSet(REQUESTED_SLOT, None)]
+            return [
+                SlotSet(MISSES, None),
+                SlotSet(HANDOVER, True),
+                SlotSet(CONFIRM, None),
+                SlotSet(REQUESTED_SLOT, None),
+            ]
         if misses >= OFFER_AFTER:
             dispatcher.utter_message(response="utter_form_offer_human")
         return [SlotSet(MISSES, misses), SlotSet(REQUESTED_SLOT, requested)]
@@ -200,13 +217,13 @@ class IntakeValidation(FormValidationAction):
         fresh = fresh_answer(tracker, self.form, *self.starters)
         return fresh and latest_intent(tracker) not in self.digressions(tracker)
 
-    def _raw_answer(self, tracker: Tracker, slot: str) -> Optional[str]:
+    def _raw_answer(self, tracker: Tracker, slot: str) -> str | None:
         """The message text if it answers the question for `slot`."""
         if tracker.get_slot(REQUESTED_SLOT) != slot or not self._answering(tracker):
             return None
         return latest_text(tracker) or None
 
-    def _corrections(self, tracker: Tracker, requested: str, required: List[str]) -> Dict[str, Any]:
+    def _corrections(self, tracker: Tracker, requested: str, required: list[str]) -> dict[str, Any]:
         text = latest_text(tracker)
         # After "哪一项需要修改？" a bare 地址 or 电话 names the field.
         asked_which = requested == CONFIRM and reasked_since_last_answer(
@@ -238,7 +255,7 @@ class IntakeValidation(FormValidationAction):
             return _clean_address(tail) if tail and looks_like_address(tail) else None
         if slot == "preferred_time" and tail:
             try:
-                return parse_window(tail).canonical
+                return parse_window(tail, sender=tracker.sender_id).canonical
             except WindowError:
                 return None
         if slot == "fault_description" and tail and describes_fault(tail):
@@ -249,7 +266,7 @@ class IntakeValidation(FormValidationAction):
 
     async def extract_phone(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The raw answer to the phone question; a bound customer's own number up front."""
         if tracker.get_slot("phone") is None and tracker.get_slot(REQUESTED_SLOT) is None:
             profile = await customer_profile(tracker)
@@ -262,13 +279,13 @@ class IntakeValidation(FormValidationAction):
 
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept an 11-digit Chinese mobile number, normalised to digits only."""
         return phone_slot(value, dispatcher)
 
     async def extract_address(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The answer to the address question (typed, or a saved address's button), or an
         address volunteered with any other answer."""
         answer = self._raw_answer(tracker, "address")
@@ -282,27 +299,27 @@ class IntakeValidation(FormValidationAction):
 
     async def extract_preferred_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The answer to the time question (明天下午, 周六上午, 后天9点), or a time volunteered
         with any other answer (…明天下午来)."""
         answer = self._raw_answer(tracker, "preferred_time")
         if answer:
-            return {"preferred_time": window_in(answer) or answer}
+            return {"preferred_time": window_in(answer, sender=tracker.sender_id) or answer}
         if self._answering(tracker) and tracker.get_slot("preferred_time") is None:
-            found = window_in(latest_text(tracker))
+            found = window_in(latest_text(tracker), sender=tracker.sender_id)
             if found:
                 return {"preferred_time": found}
         return {}
 
     def validate_preferred_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """A bookable window, or the reason it is not one."""
-        return {"preferred_time": validate_window(value, dispatcher)}
+        return {"preferred_time": validate_window(value, dispatcher, sender=tracker.sender_id)}
 
     def validate_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Accept an address an engineer can find; after one re-ask, take what is given."""
         text = _clean_address(str(value or ""))
         # After one re-ask a vaguer place is taken (腾讯大厦旁边), but never words that name
@@ -318,7 +335,7 @@ class IntakeValidation(FormValidationAction):
 
     async def extract_summary_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """确认/对的 confirm; 不对 asks what to change; anything else gets a hint."""
         if tracker.get_slot(REQUESTED_SLOT) != CONFIRM or not self._answering(tracker):
             return {}
@@ -336,12 +353,12 @@ class IntakeValidation(FormValidationAction):
 
     def validate_summary_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Only an explicit yes confirms."""
         return {CONFIRM: True if value is True else None}
 
 
-def _first_missing(tracker: Tracker, required: List[str]) -> Optional[str]:
+def _first_missing(tracker: Tracker, required: list[str]) -> str | None:
     return next((slot for slot in required if tracker.slots.get(slot) is None), None)
 
 
@@ -349,7 +366,7 @@ def _clean_address(text: str) -> str:
     return _ADDRESS_PREFIX.sub("", text.strip(), count=1).strip(" ，,。")
 
 
-def product_and_model(text: str) -> tuple[Optional[str], Optional[str]]:
+def product_and_model(text: str) -> tuple[str | None, str | None]:
     """The product and model code named in an answer (KFR-35GW alone names an air con)."""
     model = find_model_code(text)
     product = normalize_product(text) or (product_for_model(model) if model else None)
@@ -362,13 +379,13 @@ def product_and_model(text: str) -> tuple[Optional[str], Optional[str]]:
 class ActionAskSummary(Action):
     """Shows what was collected and asks the customer to confirm it (both intake forms)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Rasa calls this to ask for summary_confirmed."""
         return "action_ask_summary_confirmed"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """One message with a line per answer, and confirm / change buttons."""
         if sent_since_last_message(tracker, *_NO_SUMMARY_AFTER):
             return []
@@ -379,14 +396,19 @@ class ActionAskSummary(Action):
         if slots.get("model_code"):
             product = f"{product} {slots['model_code']}"
         if slots.get("serial_number"):
-            product = response_text(domain, "utter_line_serial", lang, product=product,
-                                     serial=slots["serial_number"])
+            product = response_text(
+                domain, "utter_line_serial", lang, product=product, serial=slots["serial_number"]
+            )
         lines.append(response_text(domain, "utter_line_product", lang, product=product))
         installation = tracker.active_loop_name == "installation_form"
         if slots.get("fault_description") and not installation:
-            lines.append(response_text(domain, "utter_line_fault", lang, fault=slots["fault_description"]))
+            lines.append(
+                response_text(domain, "utter_line_fault", lang, fault=slots["fault_description"])
+            )
         if slots.get("fault_started") and not installation:
-            lines.append(response_text(domain, "utter_line_started", lang, started=slots["fault_started"]))
+            lines.append(
+                response_text(domain, "utter_line_started", lang, started=slots["fault_started"])
+            )
         for slot, line, key in (
             ("address", "utter_line_address", "address"),
             ("preferred_time", "utter_line_time", "time"),
@@ -403,13 +425,13 @@ class ActionAskSummary(Action):
 class ActionAskProduct(Action):
     """Asks which appliance is broken; a bound customer's units come first as buttons."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Rasa calls this to ask for product in the fault report."""
         return "action_ask_fault_report_form_product"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """The product question, with the customer's own units when known."""
         profile = await customer_profile(tracker)
         if not profile or not profile.units:
@@ -418,14 +440,19 @@ class ActionAskProduct(Action):
         buttons = [
             {
                 "title": f"{u.product} {u.model_code}（{u.serial_number}）".strip(),
-                "payload": '/inform{"product": "%s", "serial_number": "%s"}'
-                % (u.product, u.serial_number),
+                "payload": "/inform"
+                + json.dumps(
+                    {"product": u.product, "serial_number": u.serial_number}, ensure_ascii=False
+                ),
             }
             for u in profile.units[:5]
         ]
         standard = (domain.get("responses") or {}).get("utter_ask_product", [{}])[0]
-        buttons += [b for b in standard.get("buttons", []) if not any(
-            b["title"] == u.product for u in profile.units)]
+        buttons += [
+            b
+            for b in standard.get("buttons", [])
+            if not any(b["title"] == u.product for u in profile.units)
+        ]
         dispatcher.utter_message(response="utter_ask_product_of_yours", buttons=buttons)
         return []
 
@@ -433,13 +460,13 @@ class ActionAskProduct(Action):
 class ActionAskAddress(Action):
     """Asks where the engineer should go; a bound customer's saved addresses as buttons."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Rasa calls this to ask for address (both intake forms)."""
         return "action_ask_address"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """The address question, with saved addresses (default first) when known."""
         profile = await customer_profile(tracker)
         addresses = sorted(profile.addresses, key=lambda a: not a.is_default) if profile else []
@@ -459,13 +486,13 @@ def window_error_response(error: WindowError) -> str:
     return f"utter_time_{error.reason}"
 
 
-def validate_window(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
+def validate_window(value: Any, dispatcher: CollectingDispatcher, *, sender: str) -> str | None:
     """A visit window from the customer's words (canonical), or None after explaining why not."""
     text = str(value or "")
     if re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}-\d{2}:\d{2}", text):
         return text  # already canonical (a correction, or a prefilled slot)
     try:
-        return parse_window(text).canonical
+        return parse_window(text, sender=sender).canonical
     except WindowError as error:
         dispatcher.utter_message(response=window_error_response(error))
         return None

@@ -2,10 +2,10 @@
 (hi, my washing machine is broken) is still answered in Chinese, one who keeps writing it
 (a second English message in a row) is answered in English, through the responses'
 English variations (condition: language = en), until they write Chinese again."""
+
 from __future__ import annotations
 
 import re
-from typing import List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -31,7 +31,7 @@ def is_chinese(text: str) -> bool:
 
 
 def language(tracker: Tracker) -> str:
-    """"en" when this message and the one before are English; "zh" once Chinese is
+    """ "en" when this message and the one before are English; "zh" once Chinese is
     written; otherwise as it was."""
     texts = [
         (e.get("text") or "").strip()
@@ -51,16 +51,15 @@ def language(tracker: Tracker) -> str:
 class ActionDetectLanguage(Action):
     """Fills the `language` slot on every message (a custom slot mapping's action)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Named in the language slot's mapping (domain/core.yml)."""
         return "action_detect_language"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """SlotSet(language) when it changes."""
         found = language(tracker)
         if found == (tracker.get_slot("language") or "zh"):
             return []
         return [SlotSet("language", found)]
-

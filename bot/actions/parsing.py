@@ -1,9 +1,9 @@
 """Reading ticket numbers, serials, model codes, addresses, yes/no, scores and corrections
 out of what customers type. Pure functions: the form classes decide what to do with them."""
+
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 # SR20261123-0007, typed as sr20261123-0007, SR202611230007 or with a space.
 _TICKET = re.compile(r"(?<![A-Za-z0-9])SR\s*(\d{8})\s*[-－_ ]?\s*(\d{4})(?!\d)", re.IGNORECASE)
@@ -13,13 +13,17 @@ _SERIAL = re.compile(r"(?<![A-Za-z0-9])(?!SR)([A-Z]{2,3}\d{9,14})(?![0-9])", re.
 _MODEL = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,4}-\d{2,4}[A-Z]{0,3})(?![A-Za-z0-9])", re.IGNORECASE)
 
 # An address names a place: a district or street word and a number, or a compound.
-_PLACE = re.compile(r"省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|小区|花园|公寓|大厦|苑|庭|府|湾|城|栋|幢|座|楼|单元|室|层")
+_PLACE = re.compile(
+    r"省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|小区|花园|公寓|大厦|苑|庭|府|湾|城|栋|幢|座|楼|单元|室|层"
+)
 _MIN_ADDRESS = 6
 
 # Yes and no, as customers answer a confirmation. No first: 不对 contains 对.
 _NO = re.compile(r"^不|不对|不是|不正确|不行|不要|不用|不了|错|否|没|别|no\b|nope", re.IGNORECASE)
-_YES = re.compile(r"^(?:对|是|确认|确定|没错|正确|好|行|可以|嗯|恩|ok|yes|yep|y|提交|没问题|就这样)",
-                  re.IGNORECASE)
+_YES = re.compile(
+    r"^(?:对|是|确认|确定|没错|正确|好|行|可以|嗯|恩|ok|yes|yep|y|提交|没问题|就这样)",
+    re.IGNORECASE,
+)
 _YES_DESPITE_NO = re.compile(r"没问题|没错|没毛病|不错")
 # Giving up on the form altogether.
 _STOP = re.compile(
@@ -58,34 +62,54 @@ _FIELDS = (
 )
 
 _SCORE_WORDS = (
-    ("非常满意", 5), ("很满意", 5), ("特别满意", 5), ("五星", 5), ("满分", 5), ("好评", 5),
-    ("非常不满意", 1), ("很不满意", 1), ("太差", 1), ("很差", 1), ("差评", 1), ("一星", 1),
-    ("不满意", 2), ("两星", 2), ("二星", 2), ("一般", 3), ("还行", 3), ("三星", 3),
-    ("四星", 4), ("满意", 4), ("挺好", 4), ("不错", 4),
+    ("非常满意", 5),
+    ("很满意", 5),
+    ("特别满意", 5),
+    ("五星", 5),
+    ("满分", 5),
+    ("好评", 5),
+    ("非常不满意", 1),
+    ("很不满意", 1),
+    ("太差", 1),
+    ("很差", 1),
+    ("差评", 1),
+    ("一星", 1),
+    ("不满意", 2),
+    ("两星", 2),
+    ("二星", 2),
+    ("一般", 3),
+    ("还行", 3),
+    ("三星", 3),
+    ("四星", 4),
+    ("满意", 4),
+    ("挺好", 4),
+    ("不错", 4),
 )
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
-_NO_COMMENT = re.compile(r"^(没有|没|无|不用|不用了|算了|没了|没啥|没什么|不说了|跳过|no|none|nothing)[了啦。.!！]*$",
-                         re.IGNORECASE)
+_NO_COMMENT = re.compile(
+    r"^(没有|没|无|不用|不用了|算了|没了|没啥|没什么|不说了|跳过|no|none|nothing)[了啦。.!！]*$",
+    re.IGNORECASE,
+)
 
 
-def find_ticket_number(text: str) -> Optional[str]:
+def find_ticket_number(text: str) -> str | None:
     """The first ticket number in `text`, canonical (SR20261123-0007), or None."""
     match = _TICKET.search(text or "")
     return f"SR{match.group(1)}-{match.group(2)}" if match else None
 
 
-def normalize_ticket_number(value: str) -> Optional[str]:
+def normalize_ticket_number(value: str) -> str | None:
     """A ticket number typed alone, canonical, or None."""
     return find_ticket_number((value or "").strip())
 
 
-def find_serial(text: str) -> Optional[str]:
+def find_serial(text: str) -> str | None:
     """A serial number (upper case) in `text`, or None."""
     match = _SERIAL.search(text or "")
     return match.group(1).upper() if match else None
 
 
-def find_model_code(text: str) -> Optional[str]:
+def find_model_code(text: str) -> str | None:
     """A model code (upper case) in `text`, or None."""
     match = _MODEL.search(text or "")
     return match.group(1).upper() if match else None
@@ -94,12 +118,16 @@ def find_model_code(text: str) -> Optional[str]:
 def looks_like_address(text: str) -> bool:
     """True if `text` could be a street address an engineer can find."""
     compact = re.sub(r"\s+", "", text or "")
-    return len(compact) >= _MIN_ADDRESS and bool(_PLACE.search(compact)) and bool(
-        re.search(r"\d|[一二三四五六七八九十]+号", compact) or len(_PLACE.findall(compact)) >= 2
+    return (
+        len(compact) >= _MIN_ADDRESS
+        and bool(_PLACE.search(compact))
+        and bool(
+            re.search(r"\d|[一二三四五六七八九十]+号", compact) or len(_PLACE.findall(compact)) >= 2
+        )
     )
 
 
-def yes_or_no(text: str) -> Optional[bool]:
+def yes_or_no(text: str) -> bool | None:
     """True for a yes, False for a no, None when the answer says neither."""
     compact = re.sub(r"[\s，。,.!！~～]+", "", text or "")
     if not compact:
@@ -134,18 +162,23 @@ _PROGRESS = re.compile(
     re.IGNORECASE,
 )
 # Complaint words: a question with one of these is a complaint still.
-_COMPLAINT = re.compile(r"投诉|太差|垃圾|骗|生气|不满|差评|态度|举报|曝光|退钱|赔|complain", re.IGNORECASE)
+_COMPLAINT = re.compile(
+    r"投诉|太差|垃圾|骗|生气|不满|差评|态度|举报|曝光|退钱|赔|complain", re.IGNORECASE
+)
 
 
 # What to do with one's own ticket, when NLU's intent says nothing about it.
 _OPERATION_WORDS = (
     ("cancel", re.compile(r"撤|取消|不要了|不修了|不用来了|别来了|cancel", re.IGNORECASE)),
     ("urge", re.compile(r"催|快点|快一点|怎么还没|还没人|一直没人|hurry", re.IGNORECASE)),
-    ("reschedule", re.compile(r"改(?:到|成|个|一下)?(?:时间|日子|天)|改约|换个时间|reschedule", re.IGNORECASE)),
+    (
+        "reschedule",
+        re.compile(r"改(?:到|成|个|一下)?(?:时间|日子|天)|改约|换个时间|reschedule", re.IGNORECASE),
+    ),
 )
 
 
-def operation_in(text: str) -> Optional[str]:
+def operation_in(text: str) -> str | None:
     """The ticket operation `text` asks for in words (撤掉 -> cancel), or None."""
     for operation, pattern in _OPERATION_WORDS:
         if pattern.search(text or ""):
@@ -182,7 +215,7 @@ def corrected_fields(text: str, *, cue_required: bool = True) -> list[str]:
     return [name for name, pattern in _FIELDS if pattern.search(text)]
 
 
-def parse_score(text: str) -> Optional[int]:
+def parse_score(text: str) -> int | None:
     """A 1-5 rating from 5, 5分, 五星, 非常满意 …; None if there is none."""
     compact = re.sub(r"\s+", "", text or "")
     digits = re.findall(r"(?<![\d.])([1-5])(?:分|星|颗星)?(?![\d.])", compact)
@@ -228,7 +261,7 @@ def wants_code(text: str, *, answer: bool = False) -> bool:
     return answer and bool(_NO_NUMBER_ANSWER.match(compact))
 
 
-def find_code(text: str) -> Optional[str]:
+def find_code(text: str) -> str | None:
     """The 6-digit one-time code in `text` (spaces and full-width digits allowed), or None."""
     compact = re.sub(r"[\s-]+", "", (text or "").translate(_FULL_WIDTH_DIGITS))
     found = _CODE.findall(compact)

@@ -1,11 +1,17 @@
-"""The one client through which bot actions reach the portal's HTTP API."""
+"""The one client through which bot actions reach the portal's HTTP API.
+
+Every call goes to the bot's own routes, `/api/v1/bot/conversations/{conversation}/...`,
+and names the conversation (Rasa's sender id) the bot acts for: the portal answers for the
+customer that chat has proven to be, and nothing else. The bot never names a customer.
+"""
+
 from __future__ import annotations
 
 import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -52,6 +58,15 @@ class PortalThrottled(PortalError):
         self.message_zh = message_zh or message
 
 
+class PortalProofRequired(PortalError):
+    """HTTP 403: number + phone is not proof enough for this (cancel, reschedule, rate): the
+    ticket's check code, or a chat bound by a one-time code, is needed."""
+
+    def __init__(self, message: str, message_zh: str = "") -> None:
+        super().__init__(message)
+        self.message_zh = message_zh or message
+
+
 class PortalConflict(PortalError):
     """HTTP 409: the ticket's state forbids it now, or an idempotency key was reused."""
 
@@ -68,6 +83,8 @@ class Ticket:
     number: str
     status: str
     status_label: str
+    # The customer's proof, with number and phone, that the ticket is theirs: told in the chat.
+    check_code: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -89,6 +106,15 @@ class TicketView:
     can_cancel: bool = False
     can_reschedule: bool = False
     can_evaluate: bool = False
+    # How the portal took the ticket to be the customer's: "conversation" (the chat is bound
+    # to them), "check_code", or "phone" (number + phone only: no engineer, no ETA, and no
+    # cancelling, rescheduling or rating).
+    proven_by: str = "phone"
+
+    @property
+    def fully_proven(self) -> bool:
+        """Whether the customer may cancel, reschedule or rate it from this chat."""
+        return self.proven_by in ("conversation", "check_code")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TicketView:
@@ -128,18 +154,26 @@ class CustomerProfile:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CustomerProfile:
-        """Build from GET /api/v1/bot/conversations/{id}/customer."""
+        """Build from GET /api/v1/bot/conversations/{conversation}/customer."""
         return cls(
             name=str(data.get("name") or ""),
             phone=str(data.get("phone") or ""),
             addresses=tuple(
-                Address(int(a["id"]), str(a.get("label") or ""), str(a["text"]),
-                        bool(a.get("is_default")))
+                Address(
+                    int(a["id"]),
+                    str(a.get("label") or ""),
+                    str(a["text"]),
+                    bool(a.get("is_default")),
+                )
                 for a in data.get("addresses") or []
             ),
             units=tuple(
-                Unit(str(u["serial_number"]), str(u["product"]), str(u.get("model_code") or ""),
-                     str(u.get("model_name") or ""))
+                Unit(
+                    str(u["serial_number"]),
+                    str(u["product"]),
+                    str(u.get("model_code") or ""),
+                    str(u.get("model_name") or ""),
+                )
                 for u in data.get("assets") or []
             ),
         )
@@ -152,7 +186,7 @@ class HandoffOutcome:
     state: str
     queued: bool
     on_duty: bool
-    position: Optional[int] = None
+    position: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HandoffOutcome:
@@ -179,7 +213,7 @@ class KbHit:
 
 @dataclass(frozen=True)
 class KbResult:
-    """The answer of GET /api/v1/kb/search: the overall band and the hits, best first."""
+    """The answer of GET .../kb/search: the overall band and the hits, best first."""
 
     band: str
     hits: tuple[KbHit, ...]
@@ -220,7 +254,6 @@ class PortalClient:
         product: str,
         fault_description: str,
         phone: str,
-        channel: str,
         conversation_id: str,
         idempotency_key: str,
         **extra: str,
@@ -231,92 +264,135 @@ class PortalClient:
             "product": product,
             "fault_description": fault_description,
             "phone": phone,
-            "channel": channel,
-            "conversation_id": conversation_id,
             **{k: v for k, v in extra.items() if v},
         }
-        return self.create_ticket(body, idempotency_key=idempotency_key)
+        return self.create_ticket(
+            body, idempotency_key=idempotency_key, conversation_id=conversation_id
+        )
 
-    def create_ticket(self, body: dict[str, Any], *, idempotency_key: str) -> Ticket:
-        """POST /api/v1/tickets with an idempotency key (safe to retry)."""
-        data = self._request("POST", "/api/v1/tickets", body, idempotency_key=idempotency_key)
+    def create_ticket(
+        self, body: dict[str, Any], *, idempotency_key: str, conversation_id: str
+    ) -> Ticket:
+        """File a ticket from the conversation, with an idempotency key (safe to retry). The
+        portal takes the channel and the chat from the conversation itself."""
+        fields = {k: v for k, v in body.items() if k not in _NAMED_BY_THE_ROUTE}
+        data = self._request(
+            "POST",
+            self._chat(conversation_id, "/tickets"),
+            fields,
+            idempotency_key=idempotency_key,
+        )
         try:
             return Ticket(
                 id=int(data["id"]),
                 number=str(data["number"]),
                 status=str(data.get("status", "")),
                 status_label=str(data.get("status_label", "")),
+                check_code=str(data.get("check_code") or ""),
                 raw=data,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PortalError(f"portal returned a ticket without id/number: {data!r}") from exc
 
-    def bound_customer(self, conversation_id: str) -> Optional[CustomerProfile]:
+    def bound_customer(self, conversation_id: str) -> CustomerProfile | None:
         """The customer bound to the conversation's channel identity, or None."""
         try:
-            data = self._request("GET", f"/api/v1/bot/conversations/{_seg(conversation_id)}/customer")
+            data = self._request("GET", self._chat(conversation_id, "/customer"))
         except PortalNotFound:
             return None
         return CustomerProfile.from_json(data)
 
-    def customer_tickets(self, conversation_id: str, scope: str = "open") -> Optional[list[TicketView]]:
+    def customer_tickets(
+        self, conversation_id: str, scope: str = "open"
+    ) -> list[TicketView] | None:
         """The bound customer's tickets (open / to_rate / all), or None if nobody is bound."""
         try:
             data = self._request(
-                "GET", f"/api/v1/bot/conversations/{_seg(conversation_id)}/tickets",
+                "GET",
+                self._chat(conversation_id, "/tickets"),
                 params={"scope": scope},
             )
         except PortalNotFound:
             return None
         return [TicketView.from_json(item) for item in data.get("items") or []]
 
-    def lookup_ticket(self, number: str, *, phone: str, conversation_id: str) -> Optional[TicketView]:
-        """The ticket if the phone or the conversation proves it is the customer's, else None."""
-        body = {"number": number, "phone": phone, "conversation_id": conversation_id}
+    def lookup_ticket(
+        self, number: str, *, phone: str, conversation_id: str, check_code: str = ""
+    ) -> TicketView | None:
+        """The ticket if the conversation, or the phone (and check code), prove it is the
+        customer's, else None."""
+        body = {
+            "number": number,
+            "phone": phone,
+            **({"check_code": check_code} if check_code else {}),
+        }
         try:
-            data = self._request("POST", "/api/v1/bot/tickets/lookup", body)
+            data = self._request("POST", self._chat(conversation_id, "/tickets/lookup"), body)
         except PortalNotFound:
             return None
         return TicketView.from_json(data)
 
     def ticket_action(
-        self, number: str, action: str, *, phone: str, conversation_id: str, **extra: Any
+        self,
+        number: str,
+        action: str,
+        *,
+        phone: str,
+        conversation_id: str,
+        check_code: str = "",
+        **extra: Any,
     ) -> TicketView:
-        """Urge, cancel, reschedule or evaluate; PortalConflict carries the portal's reason."""
-        body = {"action": action, "phone": phone, "conversation_id": conversation_id, **extra}
+        """Urge, cancel, reschedule or evaluate; PortalConflict carries the portal's reason,
+        PortalProofRequired says number + phone is not enough for it."""
+        body = {"action": action, "phone": phone, **extra}
+        if check_code:
+            body["check_code"] = check_code
         # Not retried: an urge or a cancel must not be sent twice.
-        data = self._request("POST", f"/api/v1/bot/tickets/{_seg(number)}/actions", body, retry=False)
+        data = self._request(
+            "POST",
+            self._chat(conversation_id, f"/tickets/{_seg(number)}/actions"),
+            body,
+            retry=False,
+        )
         return TicketView.from_json(data)
 
     def request_bind_code(self, conversation_id: str, *, phone: str) -> int:
         """Text a one-time code to the phone, to bind this conversation; seconds it is valid.
 
-        PortalThrottled if a code went to that phone less than a minute ago."""
+        PortalThrottled if a code went to that phone less than a minute ago (or a cap)."""
         data = self._request(
-            "POST", f"/api/v1/bot/conversations/{_seg(conversation_id)}/code", {"phone": phone},
+            "POST",
+            self._chat(conversation_id, "/code"),
+            {"phone": phone},
             retry=False,  # a retry would be refused as too soon, or text a second code
         )
         return int(data.get("expires_in") or 0)
 
     def verify_bind_code(
         self, conversation_id: str, *, phone: str, code: str
-    ) -> Optional[CustomerProfile]:
+    ) -> CustomerProfile | None:
         """Bind the conversation to the phone's customer if the code is right; None if it is
         wrong, used or expired (each miss counts; five burn the code)."""
         try:
             data = self._request(
-                "POST", f"/api/v1/bot/conversations/{_seg(conversation_id)}/verify",
-                {"phone": phone, "code": code}, retry=False,
+                "POST",
+                self._chat(conversation_id, "/verify"),
+                {"phone": phone, "code": code},
+                retry=False,
             )
         except PortalRejected:
             return None
         return CustomerProfile.from_json(data)
 
-    def sla_promise(self, *, ticket_type: str = "repair", tier: str = "normal") -> Optional[str]:
-        """The response-time promise in words, if the portal publishes one."""
+    def sla_promise(self, *, conversation_id: str, ticket_type: str = "repair") -> str | None:
+        """The response-time promise in words (for the chat's customer), if the portal
+        publishes one."""
         try:
             data = self._request(
-                "GET", "/api/v1/sla/promise", params={"type": ticket_type, "tier": tier}, retry=False
+                "GET",
+                self._chat(conversation_id, "/sla/promise"),
+                params={"type": ticket_type},
+                retry=False,
             )
         except PortalError:
             return None
@@ -324,25 +400,34 @@ class PortalClient:
             if data.get(key):
                 return str(data[key])
         minutes = data.get("response_minutes")
-        return f"{int(minutes)} 分钟内响应" if isinstance(minutes, (int, float)) and minutes > 0 else None
+        return (
+            f"{int(minutes)} 分钟内响应"
+            if isinstance(minutes, (int, float)) and minutes > 0
+            else None
+        )
 
     # ------------------------------------------------------------ knowledge base, handoff
 
-    def parse_intake(self, text: str, *, now: Optional[str] = None) -> dict[str, Any]:
+    def parse_intake(
+        self, text: str, *, conversation_id: str, now: str | None = None
+    ) -> dict[str, Any]:
         """What the portal reads in a customer's words: a visit window (or why there is
-        none), an address, a phone (POST /api/v1/intake/parse)."""
+        none), an address, a phone (POST .../intake/parse)."""
         body: dict[str, Any] = {"text": text[:2000]}
         if now:
             body["now"] = now
-        return self._request("POST", "/api/v1/intake/parse", body)
+        return self._request("POST", self._chat(conversation_id, "/intake/parse"), body)
 
-    def kb_search(self, query: str, *, k: int = 5, product: str = "") -> Optional[KbResult]:
-        """Search the FAQ; None when the portal has no knowledge base (404)."""
+    def kb_search(
+        self, query: str, *, conversation_id: str, k: int = 5, product: str = ""
+    ) -> KbResult | None:
+        """Search the FAQ for the chat's customer; None when the portal has no knowledge
+        base (404)."""
         params: dict[str, Any] = {"q": query, "k": k}
         if product:
             params["product"] = product
         try:
-            data = self._request("GET", "/api/v1/kb/search", params=params)
+            data = self._request("GET", self._chat(conversation_id, "/kb/search"), params=params)
         except PortalNotFound:
             return None
         hits = tuple(
@@ -358,11 +443,12 @@ class PortalClient:
         )
         return KbResult(band=str(data.get("band") or "none"), hits=hits)
 
-    def kb_feedback(self, *, entry_id: str, helpful: bool, query: str, conversation_id: str) -> None:
+    def kb_feedback(
+        self, *, entry_id: str, helpful: bool, query: str, conversation_id: str
+    ) -> None:
         """Record whether an answer helped."""
-        body = {"entry_id": entry_id, "helpful": helpful, "query": query,
-                "conversation_id": conversation_id}
-        self._request("POST", "/api/v1/kb/feedback", body, retry=False)
+        body = {"entry_id": entry_id, "helpful": helpful, "query": query}
+        self._request("POST", self._chat(conversation_id, "/kb/feedback"), body, retry=False)
 
     def handoff(
         self, conversation_id: str, *, reason: str, summary: str, product_line: str = ""
@@ -372,10 +458,15 @@ class PortalClient:
         body = {"reason": reason, "summary": summary}
         if product_line:
             body["product_line"] = product_line
-        data = self._request(
-            "POST", f"/api/v1/conversations/{_seg(conversation_id)}/handoff", body, retry=False
-        )
+        data = self._request("POST", self._chat(conversation_id, "/handoff"), body, retry=False)
         return HandoffOutcome.from_json(data)
+
+    @staticmethod
+    def _chat(conversation_id: str, path: str) -> str:
+        """The bot route `path` of one conversation."""
+        if not conversation_id:
+            raise PortalError("a bot call must name the conversation it acts for")
+        return f"/api/v1/bot/conversations/{_seg(conversation_id)}{path}"
 
     # ------------------------------------------------------------ transport
 
@@ -383,9 +474,9 @@ class PortalClient:
         self,
         method: str,
         path: str,
-        body: Optional[dict[str, Any]] = None,
+        body: dict[str, Any] | None = None,
         *,
-        params: Optional[dict[str, Any]] = None,
+        params: dict[str, Any] | None = None,
         idempotency_key: str = "",
         retry: bool = True,
     ) -> dict[str, Any]:
@@ -441,9 +532,15 @@ class PortalClient:
             raise PortalConflict(message, str(data.get("message_zh") or ""))
         if status == 404:
             raise PortalNotFound(message)
+        if status == 403:
+            raise PortalProofRequired(message, str(data.get("message_zh") or ""))
         if status == 429:
             raise PortalThrottled(message, str(data.get("message_zh") or ""))
         raise PortalError(f"portal refused the request ({status}): {message}")
+
+
+# The portal takes these from the conversation itself; the bot's route refuses them.
+_NAMED_BY_THE_ROUTE = frozenset({"channel", "conversation_id", "customer_id"})
 
 
 def _seg(value: str) -> str:

@@ -1,7 +1,8 @@
 """Sessions, greetings and messages the bot did not understand."""
+
 from __future__ import annotations
 
-from typing import Any, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
@@ -10,9 +11,9 @@ from rasa_sdk.types import DomainDict
 
 from .common import customer_profile, latest_intent, latest_text
 from .details import without_details
+from .failures import failed_turn, ladder_response
 from .fault_text import describes_fault, normalize_product
 from .parsing import find_ticket_number, is_question
-from .failures import failed_turn, ladder_response
 
 # What a new session (after an hour of silence) remembers: the customer's number, so they
 # are not asked again, and the channel metadata Rasa set for this session. Half-filled
@@ -23,7 +24,7 @@ CARRIED_OVER = ("phone", "language", "session_started_metadata")
 SESSION_START_INTENT = "session_start"
 
 
-def last_bot_response(tracker: Tracker) -> Optional[str]:
+def last_bot_response(tracker: Tracker) -> str | None:
     """The response name of the bot's last message before the latest customer message."""
     seen_user = False
     for event in reversed(tracker.events):
@@ -70,18 +71,18 @@ async def greet(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
 class ActionSessionStart(Action):
     """Starts a session, keeping only CARRIED_OVER slots; greets a chat just opened."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Rasa's session start action, replaced."""
         return "action_session_start"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """The greeting if the customer opened the chat, then SessionStarted, the kept
         slots, and listen."""
         if opened_by_customer(tracker):
             await greet(dispatcher, tracker)
-        kept: List[EventType] = []
+        kept: list[EventType] = []
         for slot in CARRIED_OVER:
             value: Any = tracker.get_slot(slot)
             if value is not None:
@@ -92,20 +93,20 @@ class ActionSessionStart(Action):
 class ActionGreet(Action):
     """Greets; a customer bound to this conversation by name."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the greet rule."""
         return "action_greet"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """utter_greet_known with the name, else utter_greet; then the customer speaks
         (also when the greeting follows another action, as when 你好 leaves a form)."""
         await greet(dispatcher, tracker)
         return [FollowupAction("action_listen")]
 
 
-def second_reading(tracker: Tracker) -> Optional[str]:
+def second_reading(tracker: Tracker) -> str | None:
     """The action for a message NLU was unsure of, read by its unmistakable parts: a
     ticket number is about that ticket, an appliance with a symptom is a fault report
     (even when it also carries an address, a phone and a time), a question goes to the
@@ -126,13 +127,13 @@ def second_reading(tracker: Tracker) -> Optional[str]:
 class ActionNotUnderstood(Action):
     """Out-of-scope messages and the core fallback: the fallback ladder (failures.py)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name of the core fallback (config.yml) and the out_of_scope rule."""
         return "action_not_understood"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Ask what was meant, then offer a person, then let action_handoff follow.
 
         Otherwise the turn ends here: as the core fallback this action runs when no
@@ -142,7 +143,9 @@ class ActionNotUnderstood(Action):
         rerouted = second_reading(tracker)
         if rerouted is not None:
             return [FollowupAction(rerouted)]
-        first = "utter_out_of_scope" if latest_intent(tracker) == "out_of_scope" else "utter_default"
+        first = (
+            "utter_out_of_scope" if latest_intent(tracker) == "out_of_scope" else "utter_default"
+        )
         response = ladder_response(tracker, first)
         events = failed_turn(tracker)
         if response is None:

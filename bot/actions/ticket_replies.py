@@ -1,8 +1,10 @@
 """What the bot says about a customer's ticket: progress in plain words, and the outcome
 (or the refusal, with the rule behind it) of urging, cancelling, rescheduling, rating."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -33,13 +35,23 @@ def progress(
     """Status, engineer, ETA and next step of one ticket."""
     details = []
     if view.engineer_name:
-        details.append(response_text(domain, "utter_line_engineer", lang, name=view.engineer_name,
-                                     phone=view.engineer_phone or "-"))
+        details.append(
+            response_text(
+                domain,
+                "utter_line_engineer",
+                lang,
+                name=view.engineer_name,
+                phone=view.engineer_phone or "-",
+            )
+        )
     if view.eta_text:
         details.append(response_text(domain, "utter_line_eta", lang, eta=view.eta_text))
     if view.preferred_time:
-        details.append(response_text(domain, "utter_line_window", lang,
-                                     window=describe(view.preferred_time, lang)))
+        details.append(
+            response_text(
+                domain, "utter_line_window", lang, window=describe(view.preferred_time, lang)
+            )
+        )
     dispatcher.utter_message(
         response="utter_ticket_progress",
         number=view.number,
@@ -63,9 +75,7 @@ def progress_list(
         progress(dispatcher, domain, view)
 
 
-def outcome(
-    dispatcher: CollectingDispatcher, op: str, view: TicketView, **params: Any
-) -> None:
+def outcome(dispatcher: CollectingDispatcher, op: str, view: TicketView, **params: Any) -> None:
     """What happened after the portal accepted the operation."""
     response = {
         "urge": "utter_urged",
@@ -73,7 +83,7 @@ def outcome(
         "reschedule": "utter_rescheduled",
         "rate": "utter_rated",
     }[op]
-    values: Dict[str, Any] = {"number": view.number, **params}
+    values: dict[str, Any] = {"number": view.number, **params}
     if op == "reschedule":
         values["window"] = describe(view.preferred_time)
     dispatcher.utter_message(response=response, **values)

@@ -11,11 +11,14 @@ the phone instead: the portal texts a one-time code (action_ask_otp_code asks fo
 code typed back binds the chat to them, and from then on they are a bound customer: their
 open tickets are listed, or the ticket to act on is picked from their own.
 """
+
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -52,15 +55,16 @@ from .parsing import (
     wants_to_stop,
     yes_or_no,
 )
-from .triage import confident_answer
 from .portal_client import (
     PortalClient,
     PortalConflict,
     PortalError,
+    PortalProofRequired,
     PortalThrottled,
     TicketView,
 )
 from .time_windows import WindowError, parse_window
+from .triage import confident_answer
 
 logger = logging.getLogger(__name__)
 
@@ -79,27 +83,74 @@ EXTRA_SLOTS = {
     "rate": ["rating_score", "rating_comment"],
 }
 OPERATION_SLOTS = (
-    "cancel_confirmed", "preferred_time", "rating_score", "rating_comment",
-    "proof_method", "otp_code", "otp_sent_to",
+    "cancel_confirmed",
+    "preferred_time",
+    "rating_score",
+    "rating_comment",
+    "proof_method",
+    "otp_code",
+    "otp_sent_to",
 )
 MAX_FAILED_CHECKS = 3
 # Questions whose unusable answers climb the fallback ladder (the others re-ask as they
 # always did: a code has its own limits, a score or a time its own explanations).
 MISSABLE = ("ticket_number", "phone")
 # The answer to 确定要取消吗？ that keeps the ticket.
-_KEEP_TICKET = re.compile(r"不取消|别取消|先不|不撤|不用取消|不要取消|还是(?:来)?修|保留|keep it", re.I)
+_KEEP_TICKET = re.compile(
+    r"不取消|别取消|先不|不撤|不用取消|不要取消|还是(?:来)?修|保留|keep it", re.I
+)
 # Where the conversation goes when the ticket form is left for something else.
 SWITCHES = {"report": "action_triage", "greet": "action_greet"}
 CODE_PROOF = "code"
 # otp_code once the portal accepted it: the code itself is not kept.
 CODE_ACCEPTED = "verified"
+# What number + phone alone may not do (the portal refuses it, 403): these need the chat
+# bound by a one-time code (or the ticket's check code, which the bot does not ask for).
+NEEDS_BOUND_CHAT = frozenset({"cancel", "reschedule", "rate"})
+PROOF_TEXT = {
+    "zh": "为保护您的工单，取消、改约或评价前需要再验证一次：请输入报修时收到的工单校验码，"
+    "或我们发送到您手机的短信验证码。",
+    "en": "To protect your ticket, cancelling, rescheduling or rating needs one more proof: "
+    "type the ticket's check code you got when you reported it, or the one-time code we text "
+    "to your phone.",
+}
+CHECK_TEXT = {
+    "zh": "校验码正确。",
+    "en": "The check code is right.",
+}
+# otp_code when the customer typed the ticket's check code instead of the texted code: kept
+# (until the operation is done) because every call for that ticket must carry it.
+CHECK_PREFIX = "check:"
 
 
-def ticket_slots(op: Optional[str], tracker: Tracker) -> List[str]:
+def proof_accepted(value: Any) -> bool:
+    """Whether otp_code holds an accepted proof: the chat bound, or the ticket's check code."""
+    return value == CODE_ACCEPTED or str(value or "").startswith(CHECK_PREFIX)
+
+
+def check_code_of(tracker: Tracker) -> str:
+    """The ticket's check code the customer typed in this operation, or ""."""
+    value = str(tracker.slots.get("otp_code") or "")
+    return value[len(CHECK_PREFIX) :] if value.startswith(CHECK_PREFIX) else ""
+
+
+def needs_code(view: TicketView, op: str) -> bool:
+    """Whether the operation needs more proof than number + phone gave for this ticket."""
+    return op in NEEDS_BOUND_CHAT and not view.fully_proven
+
+
+def ask_for_code(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Switch the proof to a one-time code on the phone already given, and say why."""
+    dispatcher.utter_message(text=PROOF_TEXT.get(language_of(tracker), PROOF_TEXT["zh"]))
+    switch = [SlotSet("proof_method", CODE_PROOF), SlotSet("otp_code", None)]
+    tracker.add_slots(switch)
+    return switch
+
+
+def ticket_slots(op: str | None, tracker: Tracker) -> list[str]:
     """What ticket_form needs for this operation: the ticket, proof, then the details."""
-    if (
-        tracker.slots.get("proof_method") == CODE_PROOF
-        and tracker.slots.get("otp_code") != CODE_ACCEPTED
+    if tracker.slots.get("proof_method") == CODE_PROOF and not proof_accepted(
+        tracker.slots.get("otp_code")
     ):
         return ["phone", "otp_code"]  # bound first; then the customer's own tickets
     number = tracker.slots.get("ticket_number")
@@ -107,7 +158,7 @@ def ticket_slots(op: Optional[str], tracker: Tracker) -> List[str]:
     return ["ticket_number", *([] if verified else ["phone"]), *EXTRA_SLOTS.get(op or "", [])]
 
 
-async def find_view(tracker: Tracker, number: str) -> Optional[TicketView]:
+async def find_view(tracker: Tracker, number: str) -> TicketView | None:
     """The ticket if this conversation or the phone in the slots proves it is the customer's."""
     client = PortalClient.from_env()
     return await in_thread(
@@ -115,11 +166,15 @@ async def find_view(tracker: Tracker, number: str) -> Optional[TicketView]:
         number,
         phone=normalize_phone(str(tracker.slots.get("phone") or "")) or "",
         conversation_id=tracker.sender_id,
+        check_code=check_code_of(tracker),
     )
 
 
 async def perform(
-    dispatcher: CollectingDispatcher, domain: DomainDict, tracker: Tracker, op: str,
+    dispatcher: CollectingDispatcher,
+    domain: DomainDict,
+    tracker: Tracker,
+    op: str,
     view: TicketView,
 ) -> None:
     """Carry out the operation on a verified ticket and say how it went."""
@@ -129,7 +184,7 @@ async def perform(
     if op == "cancel" and tracker.slots.get("cancel_confirmed") is not True:
         dispatcher.utter_message(response="utter_cancel_kept", number=view.number)
         return
-    extra: Dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     if op == "cancel":
         extra["reason"] = "客户通过在线客服取消"
     elif op == "reschedule":
@@ -145,10 +200,14 @@ async def perform(
             PORTAL_ACTION[op],
             phone=normalize_phone(str(tracker.slots.get("phone") or "")) or "",
             conversation_id=tracker.sender_id,
+            check_code=check_code_of(tracker),
             **extra,
         )
     except PortalConflict as exc:
         say.refused(dispatcher, op, exc.message_zh)
+        return
+    except PortalProofRequired:
+        dispatcher.utter_message(text=PROOF_TEXT.get(language_of(tracker), PROOF_TEXT["zh"]))
         return
     except PortalError as exc:
         logger.error("ticket %s %s failed: %s", view.number, op, exc)
@@ -157,7 +216,7 @@ async def perform(
     say.outcome(dispatcher, op, done, score=extra.get("score", ""))
 
 
-def _done_events() -> List[EventType]:
+def _done_events() -> list[EventType]:
     return [SlotSet("ticket_step", "done"), SlotSet("ticket_operation", None)] + [
         SlotSet(slot, None) for slot in OPERATION_SLOTS
     ]
@@ -166,13 +225,13 @@ def _done_events() -> List[EventType]:
 class ActionTicketRequest(Action):
     """Starts a ticket operation: does it at once if it can, otherwise opens ticket_form."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in rules."""
         return "action_ticket_request"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Set up the operation from the message; answer now or hand over to the form."""
         text = latest_text(tracker)
         op = OPERATIONS.get(latest_intent(tracker) or "") or operation_in(text) or "progress"
@@ -184,15 +243,13 @@ class ActionTicketRequest(Action):
             None,
         ) or find_ticket_number(text)
         number = named or tracker.get_slot("verified_ticket")
-        prefill: Dict[str, Any] = {slot: None for slot in OPERATION_SLOTS}
+        prefill: dict[str, Any] = {slot: None for slot in OPERATION_SLOTS}
         if op == "reschedule" and text:
-            try:
-                prefill["preferred_time"] = parse_window(text).canonical
-            except WindowError:
-                pass
+            with contextlib.suppress(WindowError):  # no time in it: the form asks
+                prefill["preferred_time"] = parse_window(text, sender=tracker.sender_id).canonical
         if op == "rate":
             prefill["rating_score"] = parse_score(text)
-        events: List[EventType] = [SlotSet("ticket_operation", op), SlotSet("verify_failures", 0)]
+        events: list[EventType] = [SlotSet("ticket_operation", op), SlotSet("verify_failures", 0)]
         events += [SlotSet(k, v) for k, v in prefill.items()]
         tracker.slots.update({"ticket_operation": op, **prefill})
         client = PortalClient.from_env()
@@ -220,11 +277,17 @@ class ActionTicketRequest(Action):
         if view is not None and not named and not say.allows(view, op):
             view = None  # the ticket proven earlier does not fit (a cancelled one to rate)
         if view is not None:
-            events += [SlotSet("ticket_number", view.number), SlotSet("verified_ticket", view.number)]
+            events += [
+                SlotSet("ticket_number", view.number),
+                SlotSet("verified_ticket", view.number),
+            ]
             tracker.slots.update({"ticket_number": view.number, "verified_ticket": view.number})
             if not say.allows(view, op):
                 say.not_allowed(dispatcher, op, view)
                 return events + _done_events()
+            if needs_code(view, op):
+                events += ask_for_code(dispatcher, tracker)
+                return events + [SlotSet("ticket_step", "form")]
             missing = [s for s in ticket_slots(op, tracker) if tracker.slots.get(s) is None]
             if not missing:
                 await perform(dispatcher, domain, tracker, op, view)
@@ -236,9 +299,8 @@ class ActionTicketRequest(Action):
                 events.append(SlotSet("proof_method", CODE_PROOF))
         return events + [SlotSet("ticket_step", "form")]
 
-
     @staticmethod
-    async def _not_about_a_ticket(tracker: Tracker, text: str) -> Optional[str]:
+    async def _not_about_a_ticket(tracker: Tracker, text: str) -> str | None:
         """The action for a message NLU took for a ticket operation although it names no
         ticket and no progress: a fault (洗衣机进水特别慢，帮我安排个师傅) or an
         installation goes to the triage, a question the knowledge base answers
@@ -255,20 +317,23 @@ class ActionTicketRequest(Action):
 class ValidateTicketForm(FormValidationAction):
     """Asks for the ticket and the proof, checks them with the portal, then the details."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name Rasa calls while the form runs."""
         return f"validate_{FORM_NAME}"
 
     async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> list[str]:
         """Depends on the operation and on whether the ticket is proven yet."""
         return ticket_slots(tracker.slots.get("ticket_operation"), tracker)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Extract and validate, prove the ticket (or the phone, by a code) with the portal,
         then ask for what is left."""
         left = self._leaving(dispatcher, tracker)
@@ -300,15 +365,21 @@ class ValidateTicketForm(FormValidationAction):
         # while the number is asked is asked again, not counted towards a person.
         attempt = any(ch.isdigit() for ch in latest_text(tracker))
         if (
-            answered and attempt and latest_intent(tracker) not in DIGRESSIONS
+            answered
+            and attempt
+            and latest_intent(tracker) not in DIGRESSIONS
             and missing[:1] == [requested]
         ):
             # The same ladder as the intake forms: again, a person offered, a person.
             misses = int(tracker.get_slot(MISSES) or 0) + 1
             if misses >= HANDOVER_AFTER:
                 dispatcher.utter_message(response="utter_form_handover")
-                return events + [SlotSet(MISSES, None), SlotSet(HANDOVER, True),
-                                 SlotSet("ticket_operation", None), SlotSet(REQUESTED_SLOT, None)]
+                return events + [
+                    SlotSet(MISSES, None),
+                    SlotSet(HANDOVER, True),
+                    SlotSet("ticket_operation", None),
+                    SlotSet(REQUESTED_SLOT, None),
+                ]
             if misses >= OFFER_AFTER:
                 dispatcher.utter_message(response="utter_ticket_offer_human")
             return events + [SlotSet(MISSES, misses), SlotSet(REQUESTED_SLOT, requested)]
@@ -316,7 +387,7 @@ class ValidateTicketForm(FormValidationAction):
             events.append(SlotSet(MISSES, None))
         return events + [SlotSet(REQUESTED_SLOT, missing[0] if missing else None)]
 
-    def _leaving(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def _leaving(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Events that end the form when the customer leaves it: 算了 / 取消 (but not as the
         answer to 确认取消吗？), or a fault report (我的冰箱不制冷了) instead of a ticket
         number, which a fault report then takes over (ActionTicketOperation)."""
@@ -327,8 +398,11 @@ class ValidateTicketForm(FormValidationAction):
         small_talk = requested in MISSABLE and not any(ch.isdigit() for ch in text)
         if small_talk and latest_intent(tracker) == "greet":
             # 你好 after a number that was not found: starting over, not a ticket number.
-            return [SlotSet("ticket_operation", None), SlotSet("switch_to", "greet"),
-                    SlotSet(REQUESTED_SLOT, None)]
+            return [
+                SlotSet("ticket_operation", None),
+                SlotSet("switch_to", "greet"),
+                SlotSet(REQUESTED_SLOT, None),
+            ]
         if (wants_to_stop(text) and requested != "cancel_confirmed") or (
             small_talk and latest_intent(tracker) in ("thank", "goodbye")
         ):
@@ -338,17 +412,25 @@ class ValidateTicketForm(FormValidationAction):
             requested in ("ticket_number", "phone")
             and not find_ticket_number(text)
             and not normalize_phone(text)
-            and (latest_intent(tracker) == "report_fault"
-                 or (normalize_product(text) and describes_fault(text)))
+            and (
+                latest_intent(tracker) == "report_fault"
+                or (normalize_product(text) and describes_fault(text))
+            )
         ):
             dispatcher.utter_message(response="utter_switch_to_report")
-            return [SlotSet("ticket_operation", None), SlotSet("switch_to", "report"),
-                    SlotSet(REQUESTED_SLOT, None)]
+            return [
+                SlotSet("ticket_operation", None),
+                SlotSet("switch_to", "report"),
+                SlotSet(REQUESTED_SLOT, None),
+            ]
         return []
 
     async def _prove(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
-        events: List[EventType],
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
     ) -> bool:
         """Check number + phone (or the bound conversation); True if the form should stop."""
         number = tracker.slots.get("ticket_number")
@@ -364,12 +446,17 @@ class ValidateTicketForm(FormValidationAction):
             if not say.allows(view, op):
                 say.not_allowed(dispatcher, op, view)
                 return True
+            if needs_code(view, op):
+                events += ask_for_code(dispatcher, tracker)
             return False
         if not phone:
             return False  # the phone question comes next; nothing is revealed before it
         failures = int(tracker.slots.get("verify_failures") or 0) + 1
-        cleared = [SlotSet("ticket_number", None), SlotSet("phone", None),
-                   SlotSet("verify_failures", failures)]
+        cleared = [
+            SlotSet("ticket_number", None),
+            SlotSet("phone", None),
+            SlotSet("verify_failures", failures),
+        ]
         events += cleared
         tracker.add_slots(cleared)
         if failures >= MAX_FAILED_CHECKS:
@@ -378,7 +465,7 @@ class ValidateTicketForm(FormValidationAction):
         dispatcher.utter_message(response="utter_ticket_not_matched")
         return False
 
-    async def _switch_proof(self, tracker: Tracker) -> List[EventType]:
+    async def _switch_proof(self, tracker: Tracker) -> list[EventType]:
         """No ticket number (不记得单号 or the button) -> prove the phone by a code (unless
         the chat is bound already: the question offered their tickets); a ticket number
         typed while on that path -> back to number + phone."""
@@ -391,18 +478,28 @@ class ValidateTicketForm(FormValidationAction):
         if tracker.get_slot("proof_method") != CODE_PROOF:
             chosen = CODE_PROOF in entity_values(tracker, "proof_method")
             asked = tracker.get_slot(REQUESTED_SLOT) == "ticket_number"
-            if asked and not number_given and (chosen or wants_code(text, answer=True)):
-                if await customer_profile(tracker) is None:
-                    return [SlotSet("proof_method", CODE_PROOF), SlotSet("verify_failures", 0)]
+            if (
+                asked
+                and not number_given
+                and (chosen or wants_code(text, answer=True))
+                and await customer_profile(tracker) is None
+            ):
+                return [SlotSet("proof_method", CODE_PROOF), SlotSet("verify_failures", 0)]
             return []
-        if number_given and tracker.get_slot("otp_code") != CODE_ACCEPTED:
-            return [SlotSet("proof_method", None), SlotSet("otp_code", None),
-                    SlotSet("otp_sent_to", None)]
+        if number_given and not proof_accepted(tracker.get_slot("otp_code")):
+            return [
+                SlotSet("proof_method", None),
+                SlotSet("otp_code", None),
+                SlotSet("otp_sent_to", None),
+            ]
         return []
 
     async def _bind(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
-        events: List[EventType],
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
     ) -> bool:
         """Check the code the customer typed; right -> the chat is bound (True if that
         already answered the request); wrong -> say so (3 misses -> offer a person)."""
@@ -410,9 +507,11 @@ class ValidateTicketForm(FormValidationAction):
         phone = normalize_phone(str(tracker.slots.get("phone") or ""))
         if tracker.slots.get("proof_method") != CODE_PROOF or not phone:
             return False
-        if not code or code == CODE_ACCEPTED:
+        if not code or proof_accepted(code):
             return False
         client = PortalClient.from_env()
+        if await self._check_code(dispatcher, tracker, events, client, phone, str(code)):
+            return False
         profile = await in_thread(
             client.verify_bind_code, tracker.sender_id, phone=phone, code=str(code)
         )
@@ -432,9 +531,44 @@ class ValidateTicketForm(FormValidationAction):
         dispatcher.utter_message(response="utter_chat_bound", phone=mask_phone(phone))
         return await self._own_tickets(dispatcher, tracker, domain, events)
 
+    async def _check_code(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        events: list[EventType],
+        client: PortalClient,
+        phone: str,
+        code: str,
+    ) -> bool:
+        """The ticket's check code instead of the texted code: True if it is that ticket's
+        (the operation then goes on with it; the chat is not bound)."""
+        number = tracker.slots.get("ticket_number")
+        if not number or tracker.slots.get("verified_ticket") != number:
+            return False
+        try:
+            view = await in_thread(
+                client.lookup_ticket,
+                str(number),
+                phone=phone,
+                conversation_id=tracker.sender_id,
+                check_code=code,
+            )
+        except PortalThrottled:
+            return False  # too many wrong check codes: the texted code still works
+        if view is None or view.proven_by != "check_code":
+            return False
+        accepted = [SlotSet("otp_code", CHECK_PREFIX + code), SlotSet("verify_failures", 0)]
+        events += accepted
+        tracker.add_slots(accepted)
+        dispatcher.utter_message(text=CHECK_TEXT.get(language_of(tracker), CHECK_TEXT["zh"]))
+        return True
+
     async def _own_tickets(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
-        events: List[EventType],
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
     ) -> bool:
         """Just bound: list the open tickets (progress), or take the one ticket that fits
         the operation; True if nothing more is to be asked."""
@@ -450,13 +584,15 @@ class ValidateTicketForm(FormValidationAction):
             dispatcher.utter_message(response=f"utter_nothing_to_{op}")
             return True
         if len(fit) == 1:
-            taken = [SlotSet("ticket_number", fit[0].number),
-                     SlotSet("verified_ticket", fit[0].number)]
+            taken = [
+                SlotSet("ticket_number", fit[0].number),
+                SlotSet("verified_ticket", fit[0].number),
+            ]
             events += taken
             tracker.add_slots(taken)
         return False
 
-    def _answer(self, tracker: Tracker, slot: str) -> Optional[str]:
+    def _answer(self, tracker: Tracker, slot: str) -> str | None:
         if tracker.get_slot(REQUESTED_SLOT) != slot:
             return None
         if not fresh_answer(tracker, FORM_NAME, "action_ticket_request"):
@@ -467,7 +603,7 @@ class ValidateTicketForm(FormValidationAction):
 
     async def extract_ticket_number(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The raw answer to the ticket question (the entity, when found, fills it anyway)."""
         if has_entity(tracker, "ticket_number"):
             return {}
@@ -476,7 +612,7 @@ class ValidateTicketForm(FormValidationAction):
 
     def validate_ticket_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """SR20261123-0007 however it was typed; otherwise show the format."""
         number = find_ticket_number(str(value or ""))
         if number:
@@ -486,7 +622,7 @@ class ValidateTicketForm(FormValidationAction):
 
     async def extract_phone(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The raw answer to the phone question."""
         if has_entity(tracker, "phone"):
             return {}
@@ -495,23 +631,23 @@ class ValidateTicketForm(FormValidationAction):
 
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """An 11-digit mobile number."""
         return phone_slot(value, dispatcher)
 
     async def extract_otp_code(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The answer to the code question."""
         answer = self._answer(tracker, "otp_code")
         return {"otp_code": answer} if answer else {}
 
     def validate_otp_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Six digits (checked with the portal in run); 没收到 / 重发 sends a new code."""
         text = str(value or "")
-        if text == CODE_ACCEPTED:
+        if proof_accepted(text):
             return {"otp_code": text}
         code = find_code(text)
         if code:
@@ -523,7 +659,7 @@ class ValidateTicketForm(FormValidationAction):
 
     async def extract_cancel_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Yes or no to cancelling; anything else asks again."""
         if tracker.get_slot(REQUESTED_SLOT) != "cancel_confirmed":
             return {}
@@ -540,26 +676,26 @@ class ValidateTicketForm(FormValidationAction):
 
     def validate_cancel_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Yes, no, or (unclear) ask again."""
         return {"cancel_confirmed": value if isinstance(value, bool) else None}
 
     async def extract_preferred_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The answer to the new-time question."""
         answer = self._answer(tracker, "preferred_time")
         return {"preferred_time": answer} if answer else {}
 
     def validate_preferred_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """A bookable window, or the reason it is not one."""
-        return {"preferred_time": validate_window(value, dispatcher)}
+        return {"preferred_time": validate_window(value, dispatcher, sender=tracker.sender_id)}
 
     async def extract_rating_score(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The answer to the score question (5, 5分, 五星, 非常满意 …)."""
         answer = self._answer(tracker, "rating_score")
         if answer is None and tracker.get_slot(REQUESTED_SLOT) == "rating_score":
@@ -570,7 +706,7 @@ class ValidateTicketForm(FormValidationAction):
 
     def validate_rating_score(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """A whole score from 1 to 5."""
         score = value if isinstance(value, (int, float)) else parse_score(str(value or ""))
         if score is not None and 1 <= int(score) <= 5 and int(score) == score:
@@ -580,7 +716,7 @@ class ValidateTicketForm(FormValidationAction):
 
     async def extract_rating_comment(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Any comment; 没有 / 不用了 (or the skip button) leave it empty."""
         if tracker.get_slot(REQUESTED_SLOT) != "rating_comment":
             return {}
@@ -596,13 +732,13 @@ class ValidateTicketForm(FormValidationAction):
 class ActionTicketOperation(Action):
     """Runs when ticket_form is complete: does what the customer asked."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in rules."""
         return "action_ticket_operation"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Carry out the operation on the proven ticket (or nothing, if the form gave up)."""
         if tracker.get_slot(HANDOVER):
             return _done_events() + [SlotSet(HANDOVER, None), FollowupAction("action_handoff")]
@@ -629,13 +765,13 @@ class ActionTicketOperation(Action):
 class ActionAskTicketNumber(Action):
     """Asks which ticket; a bound customer picks from buttons of their own tickets."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Rasa calls this to ask for ticket_number."""
         return "action_ask_ticket_number"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """The question, with up to five of the customer's tickets that fit the operation."""
         op = str(tracker.get_slot("ticket_operation") or "progress")
         client = PortalClient.from_env()
@@ -652,7 +788,7 @@ class ActionAskTicketNumber(Action):
         buttons = [
             {
                 "title": f"{t.number} {t.product}{t.type_label}（{t.status_label}）",
-                "payload": '/inform{"ticket_number": "%s"}' % t.number,
+                "payload": "/inform" + json.dumps({"ticket_number": t.number}),
             }
             for t in fit[:5]
         ]
@@ -663,13 +799,13 @@ class ActionAskTicketNumber(Action):
 class ActionAskTicketFormPhone(Action):
     """Asks for the phone: to check it against the ticket, or to text a code to it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Rasa calls this to ask ticket_form for phone."""
         return "action_ask_ticket_form_phone"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """The question for the proof the customer is giving."""
         by_code = tracker.get_slot("proof_method") == CODE_PROOF
         dispatcher.utter_message(
@@ -681,13 +817,13 @@ class ActionAskTicketFormPhone(Action):
 class ActionAskOtpCode(Action):
     """Texts the one-time code (once per phone) and asks for it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Rasa calls this to ask ticket_form for otp_code."""
         return "action_ask_otp_code"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Send the code if this phone has none yet, then ask for it."""
         phone = normalize_phone(str(tracker.get_slot("phone") or "")) or ""
         if tracker.get_slot("otp_sent_to") == phone:

@@ -4,13 +4,13 @@ The words are read by the portal (POST /api/v1/intake/parse, portal/intake/windo
 one definition of the parts of the day, the service hours and what can be booked, for
 the bot, the desk and dispatch. Here a window is only stored (2026-11-24 13:00-18:00)
 and shown (11月24日（周二）13:00-18:00)."""
+
 from __future__ import annotations
 
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional, Union
 from zoneinfo import ZoneInfo
 
 from .portal_client import PortalClient, PortalError
@@ -46,7 +46,8 @@ class Window:
     def shown(self) -> str:
         """What the customer reads: 11月24日（周二）13:00-18:00."""
         weekday = WEEKDAYS[self.start.weekday()]
-        return f"{self.start.month}月{self.start.day}日（周{weekday}）{self.start:%H:%M}-{self.end:%H:%M}"
+        day = f"{self.start.month}月{self.start.day}日（周{weekday}）"
+        return f"{day}{self.start:%H:%M}-{self.end:%H:%M}"
 
     @property
     def shown_en(self) -> str:
@@ -55,12 +56,13 @@ class Window:
         return f"{weekday} {self.start.day} {self.start:%b} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
-def parse_window(text: str, now: Optional[datetime] = None) -> Window:
-    """The visit window `text` names (anywhere in it), or WindowError saying why there is
-    none: `unparsed` also when it names no time or the portal cannot be asked."""
+def parse_window(text: str, *, sender: str, now: datetime | None = None) -> Window:
+    """The visit window `text` (a message of conversation `sender`) names, anywhere in it,
+    or WindowError saying why there is none: `unparsed` also when it names no time or the
+    portal cannot be asked."""
     try:
         found = PortalClient.from_env().parse_intake(
-            text, now=now.isoformat() if now else None
+            text, conversation_id=sender, now=now.isoformat() if now else None
         )
     except PortalError as exc:
         logger.warning("could not read a time: %s", exc)
@@ -72,7 +74,7 @@ def parse_window(text: str, now: Optional[datetime] = None) -> Window:
     raise WindowError(str(found.get("window_error") or "unparsed"))
 
 
-def parse_canonical(value: str) -> Optional[Window]:
+def parse_canonical(value: str) -> Window | None:
     """Read back Window.canonical (as stored in a slot)."""
     match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2})-(\d{2}:\d{2})", value or "")
     if not match:
@@ -83,7 +85,7 @@ def parse_canonical(value: str) -> Optional[Window]:
     return Window(start, end)
 
 
-def describe(value: Union[str, None], lang: str = "zh") -> str:
+def describe(value: str | None, lang: str = "zh") -> str:
     """A stored canonical window as the customer reads it (the value itself if unreadable)."""
     window = parse_canonical(value or "")
     if window is None:

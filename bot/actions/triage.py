@@ -5,11 +5,12 @@ customers want the answer before anyone comes. A report that asks something, ask
 visit and has a confident answer gets the answer and the offer of an engineer
 (需要安排师傅上门吗？); everything else (洗衣机漏水了，派人来修) opens the fault report form.
 A yes to the offer, or its button, opens the form with what the question already said."""
+
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -34,7 +35,9 @@ TRIAGE = "triage"
 ANSWERED, FORM, INSTALL = "answered", "form", "install"
 # Safety first: a gas smell or a leak of gas gets the knowledge base's safety steps before
 # anything is asked, question or not.
-_URGENT = re.compile(r"煤气味|燃气味|天然气味|漏气|液化气味|闻到.{0,4}气味|gas smell|smell gas", re.I)
+_URGENT = re.compile(
+    r"煤气味|燃气味|天然气味|漏气|液化气味|闻到.{0,4}气味|gas smell|smell gas", re.I
+)
 # A symptom: an installation request with one of these is a repair after all.
 _SYMPTOM = re.compile(r"坏|漏|不转|不制冷|不制热|不热|不冷|响|故障|报警|E\d|不出水|打不着|跳闸")
 
@@ -44,13 +47,16 @@ def describes_symptom(text: str) -> bool:
     return bool(_SYMPTOM.search(text or ""))
 
 
-async def confident_answer(tracker: Tracker, query: str) -> Optional[Dict[str, Any]]:
+async def confident_answer(tracker: Tracker, query: str) -> dict[str, Any] | None:
     """The knowledge base's answer when it has one (faq.best_answer), else None;
     `question` is set when the answer is a guess to be named."""
     try:
         result = await in_thread(
-            PortalClient.from_env().kb_search, query, k=3,
+            PortalClient.from_env().kb_search,
+            query,
+            k=3,
             product=normalize_product(query) or "",
+            conversation_id=tracker.sender_id,
         )
     except PortalError as exc:
         logger.warning("knowledge base search failed: %s", exc)
@@ -62,9 +68,9 @@ async def confident_answer(tracker: Tracker, query: str) -> Optional[Dict[str, A
     return {"id": hit.id, "answer": hit.answer, "question": hit.question if guessed else ""}
 
 
-def prefill(text: str, tracker: Tracker) -> List[EventType]:
+def prefill(text: str, tracker: Tracker) -> list[EventType]:
     """Slots the form can take from the question that came before the offer."""
-    events: List[EventType] = []
+    events: list[EventType] = []
     product = next(iter(entity_values(tracker, "product")), None) or normalize_product(text)
     if product:
         events.append(SlotSet("product", product))
@@ -76,13 +82,13 @@ def prefill(text: str, tracker: Tracker) -> List[EventType]:
 class ActionTriage(Action):
     """Decides whether a fault report is answered from the knowledge base or filed."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Runs on report_fault (rules/fault_report.yml) and on yes to the visit offer."""
         return "action_triage"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Answer + offer (triage: answered) or open the form (triage: form)."""
         text = latest_text(tracker)
         offered = tracker.get_slot(TRIAGE) == ANSWERED
@@ -114,13 +120,13 @@ class ActionTriage(Action):
 class ActionVisitDeclined(Action):
     """No visit wanted after an answer: the answer is taken as helpful."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Runs on deny after utter_offer_visit."""
         return "action_visit_declined"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Record the answer as helpful (best effort) and say goodbye to the topic."""
         entry_id = tracker.get_slot("kb_entry_id")
         if entry_id:

@@ -1,4 +1,5 @@
 """Fixtures for the action tests: a fake portal over real HTTP, recorded trackers, the domain."""
+
 from __future__ import annotations
 
 import json
@@ -113,7 +114,8 @@ def form_validation_tracker(
 def state_before(recording: dict[str, Any], user_text: str) -> Tracker:
     """The tracker just before `user_text` arrived: what the bot's last question saw."""
     index = next(
-        i for i, e in enumerate(recording["events"])
+        i
+        for i, e in enumerate(recording["events"])
         if e.get("event") == "user" and e.get("text") == user_text
     )
     slots: dict[str, Any] = {name: None for name in recording["slots"]}
@@ -123,5 +125,13 @@ def state_before(recording: dict[str, Any], user_text: str) -> Tracker:
             slots[event["name"]] = event["value"]
         elif event.get("event") == "active_loop":
             active_loop = {"name": event["name"]} if event.get("name") else {}
-    return Tracker(recording["sender_id"], slots, {}, recording["events"][:index], False, None,
-                   active_loop, None)
+    return Tracker(
+        recording["sender_id"],
+        slots,
+        {},
+        recording["events"][:index],
+        False,
+        None,
+        active_loop,
+        None,
+    )

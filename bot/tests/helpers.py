@@ -1,8 +1,9 @@
 """Running an action the way the action server does, and reading what it did."""
+
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -20,8 +21,9 @@ def slots_set(events: list[dict]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def rendered(message: dict, domain: dict, slots: Optional[dict] = None) -> str:
-    """The text the customer sees: the domain response filled with slots and the message's values."""
+def rendered(message: dict, domain: dict, slots: dict | None = None) -> str:
+    """The text the customer sees: the domain response filled with slots and the message's
+    values."""
     if not message.get("response"):
         return str(message.get("text") or "")
     template = domain["responses"][message["response"]][0]["text"]
@@ -29,6 +31,6 @@ def rendered(message: dict, domain: dict, slots: Optional[dict] = None) -> str:
     return template.format_map(values)
 
 
-def responses(messages: list[dict]) -> list[Optional[str]]:
+def responses(messages: list[dict]) -> list[str | None]:
     """The response names of the messages, in order."""
     return [m.get("response") for m in messages]

@@ -6,6 +6,7 @@ bind_code_conversation (nobody bound): 查一下我的维修进度 / 不记得�
 bind_code_cancel_conversation: 我要取消工单 / the 用手机验证码查询 button / 13800138000 / 没收到 /
 246810 / 对
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,14 @@ BUTTON = '/inform{"proof_method": "code"}'
 
 
 def _tickets(portal: FakePortal) -> None:
-    portal.add_ticket("SR20261120-0031", PHONE, status="departed",
-                      engineer_name="王师傅", engineer_phone="13600001111", eta_text="11月23日 16:00")
+    portal.add_ticket(
+        "SR20261120-0031",
+        PHONE,
+        status="departed",
+        engineer_name="王师傅",
+        engineer_phone="13600001111",
+        eta_text="11月23日 16:00",
+    )
     portal.add_ticket("SR20261118-0102", PHONE, status="arrived", customer="c2")
     portal.add_ticket("SR20261115-0009", PHONE, status="completed", customer="c2")
 
@@ -126,10 +133,18 @@ def test_the_phone_question_says_what_the_phone_is_for(recording, domain, portal
 
 def test_a_ticket_number_typed_after_all_goes_back_to_number_and_phone(domain):
     tracker = Tracker(
-        "s", {"proof_method": "code", "otp_code": None, "requested_slot": "otp_code"},
-        {"text": "SR20261120-0031", "intent": {"name": "inform"},
-         "entities": [{"entity": "ticket_number", "value": "SR20261120-0031"}]},
-        [{"event": "user", "text": "SR20261120-0031"}], False, None, {"name": FORM}, None,
+        "s",
+        {"proof_method": "code", "otp_code": None, "requested_slot": "otp_code"},
+        {
+            "text": "SR20261120-0031",
+            "intent": {"name": "inform"},
+            "entities": [{"entity": "ticket_number", "value": "SR20261120-0031"}],
+        },
+        [{"event": "user", "text": "SR20261120-0031"}],
+        False,
+        None,
+        {"name": FORM},
+        None,
     )
     events = asyncio.run(ValidateTicketForm()._switch_proof(tracker))
     assert slots_set(events) == {"proof_method": None, "otp_code": None, "otp_sent_to": None}
@@ -158,7 +173,10 @@ def test_a_code_sent_a_moment_ago_is_the_one_to_type(recording, domain, portal):
     tracker = state_before(recording, "12345")
     tracker.slots["otp_sent_to"] = None
     [message], events = run(ActionAskOtpCode(), tracker, domain)
-    assert rendered(message, domain) == "刚刚已经给 138****8000 发过验证码了，请查看短信，把 6 位数字发给我。"
+    assert (
+        rendered(message, domain)
+        == "刚刚已经给 138****8000 发过验证码了，请查看短信，把 6 位数字发给我。"
+    )
     assert slots_set(events) == {"otp_sent_to": PHONE}
 
 
@@ -203,7 +221,11 @@ def test_three_wrong_codes_stop_and_offer_a_person(recording, domain, portal):
 def test_the_right_code_binds_the_chat_and_lists_the_open_tickets(recording, domain, portal):
     code_sent(portal, recording)
     messages, events = validate(recording, CODE, domain)
-    assert responses(messages) == ["utter_chat_bound", "utter_open_tickets", "utter_ticket_progress"]
+    assert responses(messages) == [
+        "utter_chat_bound",
+        "utter_open_tickets",
+        "utter_ticket_progress",
+    ]
     assert rendered(messages[0], domain) == (
         "验证成功，已为您绑定手机号 138****8000，之后在这里就能直接查看您的工单。"
     )

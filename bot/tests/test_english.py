@@ -3,6 +3,7 @@ actions/language.py turns to en once a customer keeps writing English), which sa
 same thing with the same placeholders and the same button payloads as the Chinese one.
 
 The texts are rendered by Rasa's own response generator, as `rasa run` picks them."""
+
 from __future__ import annotations
 
 import re
@@ -45,9 +46,9 @@ def test_every_response_has_one_english_variation_and_a_chinese_default(domain):
     for name, variants in domain["responses"].items():
         assert len(english(variants)) == 1, f"{name}: no English variation (or several)"
         assert chinese(variants), f"{name}: no Chinese default"
-        assert all(
-            v.get("condition") in (None, [], EN_CONDITION) for v in variants
-        ), f"{name}: a condition other than language = en"
+        assert all(v.get("condition") in (None, [], EN_CONDITION) for v in variants), (
+            f"{name}: a condition other than language = en"
+        )
 
 
 def test_the_chinese_default_comes_first(domain):

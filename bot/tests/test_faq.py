@@ -5,6 +5,7 @@ faq_conversation (a confident answer for every question): 检查了不修要钱�
 上门费多少 / 没有 / 转人工 (no handoff endpoint yet)
 faq_suggest_conversation (middling matches): 洗衣机显示E21什么意思 / (first suggestion) / 没解决
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,16 +17,37 @@ from helpers import rendered, responses, run, slots_set
 from actions.faq import ActionKbFeedback, ActionKbSearch
 from actions.handoff import ActionHandoff
 
-ANSWER = {"band": "answer", "results": [
-    {"id": "fee-visit-only", "question": "师傅上门检查了但是我不修，要付钱吗？",
-     "answer": "保修期内检测免费；保修期外不修只收上门费 50 元。", "score": 0.92, "band": "answer"},
-]}
-SUGGEST = {"band": "suggest", "results": [
-    {"id": "wm-e21", "question": "洗衣机显示 E21 是什么故障？", "answer": "E21 表示排水超时…",
-     "score": 0.61, "band": "suggest"},
-    {"id": "wm-e30", "question": "洗衣机显示 E30 是什么故障？", "answer": "E30 表示门锁异常…",
-     "score": 0.55, "band": "suggest"},
-]}
+ANSWER = {
+    "band": "answer",
+    "results": [
+        {
+            "id": "fee-visit-only",
+            "question": "师傅上门检查了但是我不修，要付钱吗？",
+            "answer": "保修期内检测免费；保修期外不修只收上门费 50 元。",
+            "score": 0.92,
+            "band": "answer",
+        },
+    ],
+}
+SUGGEST = {
+    "band": "suggest",
+    "results": [
+        {
+            "id": "wm-e21",
+            "question": "洗衣机显示 E21 是什么故障？",
+            "answer": "E21 表示排水超时…",
+            "score": 0.61,
+            "band": "suggest",
+        },
+        {
+            "id": "wm-e30",
+            "question": "洗衣机显示 E30 是什么故障？",
+            "answer": "E30 表示门锁异常…",
+            "score": 0.55,
+            "band": "suggest",
+        },
+    ],
+}
 
 
 @pytest.fixture
@@ -46,17 +68,26 @@ def test_confident_answer_asks_whether_it_helped(answered, domain, portal):
     assert responses(messages) == ["utter_kb_answer", "utter_kb_ask_helpful"]
     assert rendered(messages[0], domain).startswith("保修期内检测免费")
     assert rendered(messages[1], domain) == "是否解决了您的问题？"
-    assert slots_set(events) == {"kb_band": "answer", "kb_entry_id": "fee-visit-only",
-                                 "kb_query": "检查了不修要钱吗"}
+    assert slots_set(events) == {
+        "kb_band": "answer",
+        "kb_entry_id": "fee-visit-only",
+        "kb_query": "检查了不修要钱吗",
+    }
     [search] = portal.requests
-    assert search["path"] == "/api/v1/kb/search" and search["query"]["q"] == "检查了不修要钱吗"
+    assert search["route"] == "GET /kb/search" and search["query"]["q"] == "检查了不修要钱吗"
 
 
 def test_helpful_answer_is_recorded(answered, domain, portal):
     tracker = tracker_at(answered, "解决了", "action_kb_feedback")
     messages, _ = run(ActionKbFeedback(), tracker, domain)
-    assert portal.kb_feedback == [{"entry_id": "fee-visit-only", "helpful": True,
-                                   "query": "检查了不修要钱吗", "conversation_id": answered["sender_id"]}]
+    assert portal.kb_feedback == [
+        {
+            "entry_id": "fee-visit-only",
+            "helpful": True,
+            "query": "检查了不修要钱吗",
+            "conversation_id": answered["sender_id"],
+        }
+    ]
     assert responses(messages) == ["utter_kb_glad"]
 
 
@@ -68,7 +99,7 @@ def test_feedback_without_the_endpoint_still_thanks_the_customer(answered, domai
     messages, events = run(ActionKbFeedback(), tracker, domain)
     assert responses(messages) == ["utter_kb_glad"]
     assert slots_set(events) == {"kb_band": None, "kb_suggestions": None}
-    assert [r["path"] for r in portal.requests] == ["/api/v1/kb/feedback"]
+    assert [r["route"] for r in portal.requests] == ["POST /kb/feedback"]
     assert portal.kb_feedback == []
 
 
@@ -86,7 +117,9 @@ def test_middling_matches_are_offered_as_buttons(suggested, domain, portal):
     [message], events = run(ActionKbSearch(), tracker, domain)
     assert message["response"] == "utter_kb_suggest"
     assert [b["title"] for b in message["buttons"]] == [
-        "洗衣机显示 E21 是什么故障？", "洗衣机显示 E30 是什么故障？", "都不是"
+        "洗衣机显示 E21 是什么故障？",
+        "洗衣机显示 E30 是什么故障？",
+        "都不是",
     ]
     assert message["buttons"][0]["payload"] == '/ask_faq{"kb_choice": "0"}'
     assert slots_set(events)["kb_band"] == "suggest"
@@ -100,12 +133,16 @@ def test_picked_suggestion_is_answered_without_searching_again(suggested, domain
     assert portal.requests == []
     feedback = tracker_at(suggested, "没解决", "action_kb_feedback")
     run(ActionKbFeedback(), feedback, domain)
-    assert portal.kb_feedback[0]["entry_id"] == "wm-e21" and portal.kb_feedback[0]["helpful"] is False
+    assert (
+        portal.kb_feedback[0]["entry_id"] == "wm-e21" and portal.kb_feedback[0]["helpful"] is False
+    )
 
 
 def test_nothing_good_enough_offers_a_person_or_a_ticket(answered, domain, portal):
-    portal.kb = {"band": "none", "results": [
-        {"id": "x", "question": "?", "answer": "?", "score": 0.1, "band": "none"}]}
+    portal.kb = {
+        "band": "none",
+        "results": [{"id": "x", "question": "?", "answer": "?", "score": 0.1, "band": "none"}],
+    }
     messages, events = run(
         ActionKbSearch(), tracker_at(answered, "检查了不修要钱吗", "action_kb_search"), domain
     )
@@ -149,14 +186,26 @@ def test_handoff_without_the_endpoint_apologises_and_offers_a_ticket(answered, d
     assert responses(messages) == ["utter_handoff_unavailable"]
     text = rendered(messages[0], domain)
     assert "抱歉" in text
-    assert [b["payload"] for b in domain["responses"]["utter_handoff_unavailable"][0]["buttons"]][0] == "/report_fault"
+    assert [b["payload"] for b in domain["responses"]["utter_handoff_unavailable"][0]["buttons"]][
+        0
+    ] == "/report_fault"
 
 
 def test_one_half_recognised_entry_is_answered_as_a_guess(answered, domain, portal):
-    portal.kb = {"band": "suggest", "results": [
-        {"id": "gas", "question": "燃气热水器附近闻到煤气味怎么办？", "answer": "先关**总阀**",
-         "score": 0.32, "band": "suggest"},
-        {"id": "x", "question": "热水器水发黄", "answer": "?", "score": 0.29, "band": "none"}]}
+    # The portal's decision (knowledge_base.bands.decide): answer, its top hit only suggested.
+    portal.kb = {
+        "band": "answer",
+        "results": [
+            {
+                "id": "gas",
+                "question": "燃气热水器附近闻到煤气味怎么办？",
+                "answer": "先关**总阀**",
+                "score": 0.32,
+                "band": "suggest",
+            },
+            {"id": "x", "question": "热水器水发黄", "answer": "?", "score": 0.29, "band": "none"},
+        ],
+    }
     messages, events = run(
         ActionKbSearch(), tracker_at(answered, "检查了不修要钱吗", "action_kb_search"), domain
     )

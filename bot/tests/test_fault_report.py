@@ -11,14 +11,15 @@ The recordings in trackers/ were captured from a live `rasa run` + `rasa run act
   上海市浦东新区世纪大道100号 / 地址写错了 / 上海市徐汇区漕溪北路398号2号楼1503室 / (确认提交)
 Each test replays a recording up to the moment an action ran.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 from conftest import FakePortal, form_validation_tracker, load_recording, state_before, tracker_at
-from rasa_sdk.executor import CollectingDispatcher
 from helpers import rendered, run, slots_set
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import idempotency_key
 from actions.fault_report import ActionFileTicket, ValidateFaultReportForm
@@ -35,10 +36,15 @@ ADDRESS, WINDOW = "上海市浦东新区张江路88号3栋1201室", "2026-11-25 
 def with_where_and_when(recording: dict[str, Any]) -> dict[str, Any]:
     events = list(recording["events"])
     first = next(i for i, e in enumerate(events) if e.get("event") == "user")
-    extra = [{"event": "slot", "timestamp": events[first]["timestamp"], "name": name, "value": value}
-             for name, value in (("address", ADDRESS), ("preferred_time", WINDOW),
-                                 ("fault_started", "昨天"))]
-    return {**recording, "events": events[: first + 1] + extra + events[first + 1:]}
+    extra = [
+        {"event": "slot", "timestamp": events[first]["timestamp"], "name": name, "value": value}
+        for name, value in (
+            ("address", ADDRESS),
+            ("preferred_time", WINDOW),
+            ("fault_started", "昨天"),
+        )
+    ]
+    return {**recording, "events": events[: first + 1] + extra + events[first + 1 :]}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +53,9 @@ def recording() -> dict[str, Any]:
 
 
 def validate(recording: dict, text: str, domain: dict, nth: int = 1) -> tuple[list, list]:
-    return run(ValidateFaultReportForm(), form_validation_tracker(recording, text, FORM, nth), domain)
+    return run(
+        ValidateFaultReportForm(), form_validation_tracker(recording, text, FORM, nth), domain
+    )
 
 
 # --- collecting the report -------------------------------------------------------------
@@ -116,7 +124,8 @@ def test_summary_lists_the_answers_and_reads_as_a_confirmation(recording, domain
     # The widget test answers by keywords; the summary must not look like another question.
     assert not any(word in text for word in ("手机", "电话", "产品", "电器", "故障", "问题"))
     assert [b["payload"] for b in domain["responses"][message["response"]][0]["buttons"]] == [
-        "/affirm", "/deny"
+        "/affirm",
+        "/deny",
     ]
 
 
@@ -154,7 +163,7 @@ def test_giving_up_ends_the_form_without_a_ticket(domain, portal):
     assert slots_set(events)["requested_slot"] is None
     tracker = tracker_at(recording, "算了不报了", "action_file_ticket")
     messages, _ = run(ActionFileTicket(), tracker, domain)
-    assert messages == [] and not [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+    assert messages == [] and not [r for r in portal.requests if r["route"] == "POST /tickets"]
 
 
 # --- a customer bound to the conversation ----------------------------------------------
@@ -166,9 +175,13 @@ def bound(portal: FakePortal) -> dict[str, Any]:
     portal.bind(recording["sender_id"])
     events = list(recording["events"])
     first = next(i for i, e in enumerate(events) if e.get("event") == "user")
-    started = {"event": "slot", "timestamp": events[first]["timestamp"], "name": "fault_started",
-               "value": "昨天"}
-    return {**recording, "events": events[: first + 1] + [started] + events[first + 1:]}
+    started = {
+        "event": "slot",
+        "timestamp": events[first]["timestamp"],
+        "name": "fault_started",
+        "value": "昨天",
+    }
+    return {**recording, "events": events[: first + 1] + [started] + events[first + 1 :]}
 
 
 def test_bound_customer_is_asked_for_the_address_but_not_the_phone(bound, domain, portal):
@@ -194,7 +207,7 @@ def test_address_correction_asks_for_the_address_again(bound, domain, portal):
 def test_bound_report_is_filed_with_the_corrected_address(bound, domain, portal):
     tracker = tracker_at(bound, "/affirm", "action_file_ticket")
     messages, _ = run(ActionFileTicket(), tracker, domain)
-    [request] = [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+    [request] = [r for r in portal.requests if r["route"] == "POST /tickets"]
     assert request["body"]["address"] == "上海市徐汇区漕溪北路398号2号楼1503室"
     assert request["body"]["phone"] == "13800138000" and request["body"]["product"] == "热水器"
     assert "SR20261123-0001" in rendered(messages[0], domain)
@@ -203,11 +216,13 @@ def test_bound_report_is_filed_with_the_corrected_address(bound, domain, portal)
 # --- filing the ticket -----------------------------------------------------------------
 
 
-def test_ticket_is_filed_and_the_reply_says_number_promise_and_how_to_follow(recording, domain, portal):
+def test_ticket_is_filed_and_the_reply_says_number_promise_and_how_to_follow(
+    recording, domain, portal
+):
     tracker = tracker_at(recording, "对的", "action_file_ticket")
     messages, events = run(ActionFileTicket(), tracker, domain)
 
-    [request] = [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+    [request] = [r for r in portal.requests if r["route"] == "POST /tickets"]
     assert request["body"] == {
         "type": "repair",
         "product": "洗衣机",
@@ -216,13 +231,15 @@ def test_ticket_is_filed_and_the_reply_says_number_promise_and_how_to_follow(rec
         "address": ADDRESS,
         "preferred_time": WINDOW,
         "fault_started": "昨天",
-        "channel": "web",
-        "conversation_id": recording["sender_id"],
     }
+    # The chat is the route's: the portal takes the channel and the customer from it.
+    assert request["chat"] == recording["sender_id"]
     assert request["headers"]["idempotency-key"] == idempotency_key(tracker, FORM)
     assert [rendered(m, domain) for m in messages] == [
         "已为您登记报修，工单号 SR20261123-0001。客服将在 10 分钟内响应，请保持电话畅通。"
-        "之后随时发送“查进度”，就能看到处理进展。"
+        "之后随时发送“查进度”，就能看到处理进展。",
+        "工单校验码：246001。以后查询、取消、改约或评价这张工单时，请连同单号和手机号一起提供；"
+        "请勿告诉他人。",
     ]
     slots = slots_set(events)
     assert slots["product"] is None and slots["summary_confirmed"] is None
@@ -232,7 +249,9 @@ def test_ticket_is_filed_and_the_reply_says_number_promise_and_how_to_follow(rec
 
 def test_promise_comes_from_the_portal_when_it_publishes_one(recording, domain, portal):
     portal.sla_promise = {"text_zh": "30 分钟内回电"}
-    messages, _ = run(ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain)
+    messages, _ = run(
+        ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain
+    )
     assert "客服将在 30 分钟内回电" in rendered(messages[0], domain)
 
 
@@ -240,7 +259,7 @@ def test_retried_run_reuses_the_key_and_gets_the_same_ticket(recording, domain, 
     first, _ = run(ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain)
     retry, _ = run(ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain)
 
-    creations = [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+    creations = [r for r in portal.requests if r["route"] == "POST /tickets"]
     assert len(creations) == 2 and len({r["headers"]["idempotency-key"] for r in creations}) == 1
     assert len(portal.by_key) == 1
     assert first[0]["ticket_number"] == retry[0]["ticket_number"] == "SR20261123-0001"
@@ -254,15 +273,17 @@ def test_next_report_in_the_same_conversation_gets_a_new_key(recording, domain, 
     run(ActionFileTicket(), first, domain)
     messages, _ = run(ActionFileTicket(), second, domain)
     assert messages[0]["ticket_number"] == "SR20261123-0002"
-    creations = [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+    creations = [r for r in portal.requests if r["route"] == "POST /tickets"]
     assert creations[1]["body"]["product"] == "空调"
 
 
-def test_channel_defaults_to_rest_without_metadata(recording, domain, portal):
+def test_the_bot_names_neither_channel_nor_customer_when_filing(recording, domain, portal):
     tracker = tracker_at(recording, "对的", "action_file_ticket")
-    tracker.latest_message["metadata"] = None
+    tracker.latest_message["metadata"] = {"channel": "wechat"}
     run(ActionFileTicket(), tracker, domain)
-    assert [r for r in portal.requests if r["path"] == "/api/v1/tickets"][0]["body"]["channel"] == "rest"
+    [request] = [r for r in portal.requests if r["route"] == "POST /tickets"]
+    assert not {"channel", "conversation_id", "customer_id"} & set(request["body"])
+    assert request["chat"] == tracker.sender_id
 
 
 def test_portal_down_apologises_without_a_ticket_number(recording, domain, portal_down):
@@ -276,8 +297,19 @@ def test_portal_down_apologises_without_a_ticket_number(recording, domain, porta
 
 
 def test_refused_answer_is_asked_again(recording, domain, portal):
-    portal.forced = (422, {"message": "invalid", "errors": [
-        {"field": "phone", "message_zh": "该手机号已停机", "message_en": "number not in service"}]})
+    portal.forced = (
+        422,
+        {
+            "message": "invalid",
+            "errors": [
+                {
+                    "field": "phone",
+                    "message_zh": "该手机号已停机",
+                    "message_en": "number not in service",
+                }
+            ],
+        },
+    )
     messages, events = run(
         ActionFileTicket(), tracker_at(recording, "对的", "action_file_ticket"), domain
     )
@@ -295,7 +327,7 @@ def test_one_shot_report_takes_every_volunteered_detail(recording, domain, porta
     from actions.details import volunteered, without_details
 
     text = "空调不制冷，地址上海市浦东新区张杨路500号，电话13800138000，明天下午来"
-    found = volunteered(text)
+    found = volunteered(text, sender="c1")
     assert found["address"] == "上海市浦东新区张杨路500号"
     assert found["phone"] == "13800138000"
     assert found["preferred_time"].endswith("13:00-18:00")
@@ -303,8 +335,18 @@ def test_one_shot_report_takes_every_volunteered_detail(recording, domain, porta
 
 
 @pytest.mark.parametrize(
-    "text", ["取消", "算了", "不报了", "不用了", "重新开始", "我只是问问", "我不想报修了",
-             "不用报修，我只是问问", "cancel"],
+    "text",
+    [
+        "取消",
+        "算了",
+        "不报了",
+        "不用了",
+        "重新开始",
+        "我只是问问",
+        "我不想报修了",
+        "不用报修，我只是问问",
+        "cancel",
+    ],
 )
 def test_universal_exits_leave_the_form(recording, domain, portal, text):
     from actions.parsing import wants_to_stop
@@ -354,20 +396,23 @@ def test_answers_the_form_cannot_use_climb_the_ladder(recording, domain, portal)
     messages, events = run(ActionFileTicket(), filing, domain)
     assert messages == [] and events[-1]["event"] == "followup"
     assert events[-1]["name"] == "action_handoff"
-    assert not [r for r in portal.requests if r["path"] == "/api/v1/tickets"]
+    assert not [r for r in portal.requests if r["route"] == "POST /tickets"]
 
 
 def test_an_address_the_second_time_must_still_name_a_place(recording, domain, portal):
     """After 地址好像不太完整 a vaguer place is taken, words that name none are not."""
     validator = ValidateFaultReportForm()
     tracker = form_validation_tracker(recording, "1380013800", FORM)
-    tracker.events.append({"event": "bot", "text": "x",
-                           "metadata": {"utter_action": "utter_address_incomplete"}})
+    tracker.events.append(
+        {"event": "bot", "text": "x", "metadata": {"utter_action": "utter_address_incomplete"}}
+    )
     tracker.events.append({"event": "user", "text": "随便 都行", "parse_data": {}})
     assert validator.validate_address("随便 都行", CollectingDispatcher(), tracker, domain) == {
-        "address": None}
+        "address": None
+    }
     assert validator.validate_address("燃气热水器", CollectingDispatcher(), tracker, domain) == {
-        "address": None}
+        "address": None
+    }
     assert validator.validate_address(
         "深圳南山 科技园那边 腾讯大厦旁边", CollectingDispatcher(), tracker, domain
     ) == {"address": "深圳南山 科技园那边 腾讯大厦旁边"}

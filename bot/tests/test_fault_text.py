@@ -1,4 +1,5 @@
 """How customers' free text is read into product, fault description and phone."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,16 @@ def test_normalize_product(text: str, product: str | None) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["洗衣机不转了", "冰箱漏水咋办", "空调不制冷", "显示E4", "不转了", "漏水了咋办",
-     "刚买的空调就不制冷，怎么回事", "空调不制冷，电话13912345678"],
+    [
+        "洗衣机不转了",
+        "冰箱漏水咋办",
+        "空调不制冷",
+        "显示E4",
+        "不转了",
+        "漏水了咋办",
+        "刚买的空调就不制冷，怎么回事",
+        "空调不制冷，电话13912345678",
+    ],
 )
 def test_concrete_symptoms_count_as_fault_description(text: str) -> None:
     assert describes_fault(text)
@@ -37,8 +46,18 @@ def test_concrete_symptoms_count_as_fault_description(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["我的洗衣机坏了", "空调出问题了，帮我报修", "我要报修洗衣机", "热水器坏了帮我修一下",
-     "坏了", "家电坏了", "是滚筒的", "嗯", "13800138000", "洗衣机有点问题"],
+    [
+        "我的洗衣机坏了",
+        "空调出问题了，帮我报修",
+        "我要报修洗衣机",
+        "热水器坏了帮我修一下",
+        "坏了",
+        "家电坏了",
+        "是滚筒的",
+        "嗯",
+        "13800138000",
+        "洗衣机有点问题",
+    ],
 )
 def test_vague_reports_do_not(text: str) -> None:
     assert not describes_fault(text)

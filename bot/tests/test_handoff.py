@@ -2,6 +2,7 @@
 
 handoff_conversation (the hub accepts handoffs): 我要投诉你们师傅 / 今天天气怎么样 / 给我讲个笑话
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -63,8 +64,9 @@ def test_without_the_hub_the_customer_is_offered_a_ticket(recording, domain, por
     tracker = tracker_at(recording, "我要投诉你们师傅", "action_handoff")
     messages, _ = run(ActionHandoff(), tracker, domain)
     assert responses(messages) == ["utter_handoff_unavailable"]
-    assert [b["payload"] for b in domain["responses"]["utter_handoff_unavailable"][0]["buttons"]] == [
-        "/report_fault", "/request_installation"]
+    assert [
+        b["payload"] for b in domain["responses"]["utter_handoff_unavailable"][0]["buttons"]
+    ] == ["/report_fault", "/request_installation"]
 
 
 def test_first_unanswerable_message_apologises_and_ends_the_turn(recording, domain, portal):
@@ -82,8 +84,11 @@ def test_second_failed_turn_in_a_row_offers_a_person(recording, domain, portal):
     tracker.slots["failed_streak"] = 1
     messages, events = run(ActionNotUnderstood(), tracker, domain)
     assert responses(messages) == ["utter_default_offer_human"]
-    assert [b["payload"] for b in messages[0]["buttons"] or domain["responses"][
-        "utter_default_offer_human"][0]["buttons"]][0] == "/request_human"
+    assert [
+        b["payload"]
+        for b in messages[0]["buttons"]
+        or domain["responses"]["utter_default_offer_human"][0]["buttons"]
+    ][0] == "/request_human"
     assert events[-1]["name"] == "action_listen"
 
 

@@ -1,6 +1,6 @@
 """Reading ticket numbers, serials, addresses, yes/no, corrections, scores and visit times."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 
@@ -65,9 +65,18 @@ def test_addresses_an_engineer_can_find(text: str, ok: bool) -> None:
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
-        ("对的", True), ("是的", True), ("确认", True), ("没问题", True), ("ok", True),
-        ("嗯嗯", True), ("不对", False), ("不是的", False), ("错了", False),
-        ("没有", False), ("明天下午", None), ("", None),
+        ("对的", True),
+        ("是的", True),
+        ("确认", True),
+        ("没问题", True),
+        ("ok", True),
+        ("嗯嗯", True),
+        ("不对", False),
+        ("不是的", False),
+        ("错了", False),
+        ("没有", False),
+        ("明天下午", None),
+        ("", None),
     ],
 )
 def test_yes_or_no(text: str, answer: bool | None) -> None:
@@ -85,8 +94,18 @@ def test_corrections_name_the_field() -> None:
 
 @pytest.mark.parametrize(
     ("text", "score"),
-    [("5", 5), ("5分", 5), ("打4分吧", 4), ("五星好评", 5), ("非常满意", 5), ("一般", 3),
-     ("很不满意", 1), ("给3颗星", 3), ("10分", None), ("谢谢", None)],
+    [
+        ("5", 5),
+        ("5分", 5),
+        ("打4分吧", 4),
+        ("五星好评", 5),
+        ("非常满意", 5),
+        ("一般", 3),
+        ("很不满意", 1),
+        ("给3颗星", 3),
+        ("10分", None),
+        ("谢谢", None),
+    ],
 )
 def test_scores(text: str, score: int | None) -> None:
     assert parse_score(text) == score
@@ -102,10 +121,19 @@ def test_windows_read_back_for_the_customer() -> None:
     assert describe("2026-11-24 13:00-18:00", "en") == "Tue 24 Nov 13:00-18:00"
 
 
-@pytest.mark.parametrize("text", [
-    "不记得单号了", "工单号忘了", "没有单号", "单号找不到了", "短信删了不知道工单号",
-    "用验证码查", "发个验证码吧", "手机验证一下",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不记得单号了",
+        "工单号忘了",
+        "没有单号",
+        "单号找不到了",
+        "短信删了不知道工单号",
+        "用验证码查",
+        "发个验证码吧",
+        "手机验证一下",
+    ],
+)
 def test_no_ticket_number_at_hand(text: str) -> None:
     assert wants_code(text)
 
@@ -120,11 +148,18 @@ def test_short_answers_count_only_as_the_answer_to_the_number_question() -> None
     assert not wants_code("不知道怎么用", answer=True)
 
 
-@pytest.mark.parametrize("text,code", [
-    ("246810", "246810"), ("验证码是 246 810", "246810"), ("２４６８１０", "246810"),
-    ("收到了，246810", "246810"), ("12345", None), ("13800138000", None),
-    ("123456 654321", None),
-])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("246810", "246810"),
+        ("验证码是 246 810", "246810"),
+        ("２４６８１０", "246810"),
+        ("收到了，246810", "246810"),
+        ("12345", None),
+        ("13800138000", None),
+        ("123456 654321", None),
+    ],
+)
 def test_the_code_in_what_was_typed(text: str, code: str | None) -> None:
     assert find_code(text) == code
 
@@ -155,8 +190,13 @@ def test_questions_and_visit_requests(text: str, question: bool, visit: bool) ->
 
 @pytest.mark.parametrize(
     ("text", "operation"),
-    [("我家热水器那个报修单不要了，帮我撤掉", "cancel"), ("能不能催一下", "urge"),
-     ("改到周六行吗", None), ("改个时间", "reschedule"), ("查进度", None)],
+    [
+        ("我家热水器那个报修单不要了，帮我撤掉", "cancel"),
+        ("能不能催一下", "urge"),
+        ("改到周六行吗", None),
+        ("改个时间", "reschedule"),
+        ("查进度", None),
+    ],
 )
 def test_operations_in_words(text: str, operation: str | None) -> None:
     from actions.parsing import operation_in

@@ -3,6 +3,7 @@
 
 session_start_conversation (bound customer 张女士): /session_start / 查进度
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,7 +48,9 @@ def test_a_session_rasa_starts_itself_is_not_greeted(recording, domain, portal):
     messages, events = run(ActionSessionStart(), tracker, domain)
     assert messages == [] and portal.requests == []
     assert slots_set(events) == {
-        "phone": "13800138000", "session_started_metadata": {"channel": "web"}}
+        "phone": "13800138000",
+        "session_started_metadata": {"channel": "web"},
+    }
 
 
 def test_a_greeting_right_after_ours_is_short(recording, domain):
@@ -58,7 +61,15 @@ def test_a_greeting_right_after_ours_is_short(recording, domain):
         {"event": "bot", "text": "您好！", "metadata": {"utter_action": "utter_greet"}},
         {"event": "user", "text": "你好", "parse_data": {"intent": {"name": "greet"}}},
     ]
-    tracker = Tracker("greet-again", {}, {"text": "你好", "intent": {"name": "greet"}}, events,
-                      False, None, {}, "action_listen")
+    tracker = Tracker(
+        "greet-again",
+        {},
+        {"text": "你好", "intent": {"name": "greet"}},
+        events,
+        False,
+        None,
+        {},
+        "action_listen",
+    )
     messages, _ = run(ActionGreet(), tracker, domain)
     assert [m["response"] for m in messages] == ["utter_greet_again"]

@@ -6,7 +6,12 @@ SR20261120-0031 / 13800138000 / 催一下 / 改到明天下午 / 取消SR2026111
 取消工单 / SR20261120-0031 / 对 / 评价一下 / SR20261115-0009 / 5分 / 师傅很专业
 bound_ticket_conversation (the conversation is bound to the customer): 你好 / 查进度 /
 取消工单 / 不取消了
+
+Number + phone proves a ticket for progress (without the engineer) and urging only:
+cancelling, rescheduling and rating ask for a one-time code first, which binds the chat
+(issue 18); the recorded unbound conversation is replayed with the chat bound after that.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,8 +35,14 @@ FORM = "ticket_form"
 
 
 def _tickets(portal: FakePortal) -> None:
-    portal.add_ticket("SR20261120-0031", "13800138000", status="departed",
-                      engineer_name="王师傅", engineer_phone="13600001111", eta_text="11月23日 16:00")
+    portal.add_ticket(
+        "SR20261120-0031",
+        "13800138000",
+        status="departed",
+        engineer_name="王师傅",
+        engineer_phone="13600001111",
+        eta_text="11月23日 16:00",
+    )
     portal.add_ticket("SR20261118-0102", "13800138000", status="arrived", customer="c2")
     portal.add_ticket("SR20261115-0009", "13800138000", status="completed", customer="c2")
 
@@ -55,7 +66,7 @@ def validate(recording: dict, text: str, domain: dict, nth: int = 1) -> tuple[li
 
 
 def lookups(portal: FakePortal) -> list[dict]:
-    return [r["body"] for r in portal.requests if r["path"] == "/api/v1/bot/tickets/lookup"]
+    return [r["body"] for r in portal.requests if r["route"] == "POST /tickets/lookup"]
 
 
 # --- proving the ticket is the customer's ----------------------------------------------
@@ -84,9 +95,8 @@ def test_a_phone_that_does_not_match_reveals_nothing_and_asks_again(recording, d
     slots = slots_set(events)
     assert slots["ticket_number"] is None and slots["phone"] is None
     assert slots["verify_failures"] == 1 and slots["requested_slot"] == "ticket_number"
-    assert lookups(portal) == [
-        {"number": "SR20261120-0031", "phone": "13900000000", "conversation_id": recording["sender_id"]}
-    ]
+    assert lookups(portal) == [{"number": "SR20261120-0031", "phone": "13900000000"}]
+    assert portal.requests[-1]["chat"] == recording["sender_id"]
 
 
 def test_matching_number_and_phone_prove_the_ticket(recording, domain, portal):
@@ -109,9 +119,18 @@ def test_progress_in_plain_words(recording, domain, portal):
     [message] = messages
     text = rendered(message, domain)
     assert text.startswith("工单 SR20261120-0031（洗衣机维修）当前状态：已出发。")
-    assert "负责师傅：王师傅，电话 13600001111。" in text and "预计 11月23日 16:00 前上门。" in text
+    # Number + phone (no check code, chat not bound): the engineer and the time stay private.
+    assert "王师傅" not in text and "13600001111" not in text and "11月23日" not in text
     assert text.endswith("师傅已经在路上，请保持电话畅通。")
     assert slots_set(events)["ticket_step"] == "done"
+
+
+def test_progress_names_the_engineer_once_the_chat_is_bound(recording, domain, portal):
+    portal.bind(recording["sender_id"])
+    tracker = tracker_at(recording, "13800138000", "action_ticket_operation")
+    [message], _ = run(ActionTicketOperation(), tracker, domain)
+    text = rendered(message, domain)
+    assert "负责师傅：王师傅，电话 13600001111。" in text and "预计 11月23日 16:00 前上门。" in text
 
 
 # --- operations ------------------------------------------------------------------------
@@ -122,17 +141,32 @@ def test_urging_a_proven_ticket_happens_at_once(recording, domain, portal):
         ActionTicketRequest(), tracker_at(recording, "催一下", "action_ticket_request"), domain
     )
     assert responses(messages) == ["utter_urged"]
-    assert portal.tickets["SR20261120-0031"].events == [
-        {"action": "urge", "phone": "13800138000", "conversation_id": recording["sender_id"]}
-    ]
+    assert portal.tickets["SR20261120-0031"].events == [{"action": "urge", "phone": "13800138000"}]
     assert slots_set(events)["ticket_step"] == "done"
 
 
-def test_reschedule_reads_the_new_time_from_the_same_message(recording, domain, portal):
-    messages, _ = run(
-        ActionTicketRequest(), tracker_at(recording, "改到明天下午", "action_ticket_request"), domain
+def test_reschedule_by_number_and_phone_asks_for_a_code_first(recording, domain, portal):
+    messages, events = run(
+        ActionTicketRequest(),
+        tracker_at(recording, "改到明天下午", "action_ticket_request"),
+        domain,
     )
-    window = parse_window("明天下午")
+    [message] = messages
+    assert "短信验证码" in rendered(message, domain)
+    slots = slots_set(events)
+    assert slots["proof_method"] == "code" and slots["ticket_step"] == "form"
+    assert slots["preferred_time"]  # kept for after the code
+    assert portal.tickets["SR20261120-0031"].events == []
+
+
+def test_reschedule_reads_the_new_time_from_the_same_message(recording, domain, portal):
+    portal.bind(recording["sender_id"])  # the chat proved the phone by a one-time code
+    messages, _ = run(
+        ActionTicketRequest(),
+        tracker_at(recording, "改到明天下午", "action_ticket_request"),
+        domain,
+    )
+    window = parse_window("明天下午", sender="c1")
     assert portal.tickets["SR20261120-0031"].events[0]["preferred_time"] == window.canonical
     assert responses(messages) == ["utter_rescheduled"]
     assert window.shown in rendered(messages[0], domain)
@@ -151,12 +185,17 @@ def test_cancel_after_arrival_is_refused_with_the_rule(recording, domain, portal
     assert slots_set(events)["ticket_step"] == "done"
 
 
-def test_cancel_asks_for_confirmation_then_cancels(recording, domain, portal):
-    _, events = validate(recording, "SR20261120-0031", domain, nth=3)
-    assert slots_set(events)["requested_slot"] == "cancel_confirmed"
+def test_cancel_asks_for_a_code_then_confirmation_then_cancels(recording, domain, portal):
+    messages, events = validate(recording, "SR20261120-0031", domain, nth=3)
+    assert "短信验证码" in rendered(messages[-1], domain)
+    assert slots_set(events)["proof_method"] == "code"
+    assert slots_set(events)["requested_slot"] == "otp_code"
+    portal.bind(recording["sender_id"])  # the code was right (test_binding.py)
     _, events = validate(recording, "对", domain)
     assert slots_set(events)["cancel_confirmed"] is True
-    messages, _ = run(ActionTicketOperation(), tracker_at(recording, "对", "action_ticket_operation"), domain)
+    messages, _ = run(
+        ActionTicketOperation(), tracker_at(recording, "对", "action_ticket_operation"), domain
+    )
     assert responses(messages) == ["utter_cancelled"]
     assert portal.tickets["SR20261120-0031"].status == "cancelled"
     assert portal.tickets["SR20261120-0031"].events[0]["reason"]
@@ -164,6 +203,7 @@ def test_cancel_asks_for_confirmation_then_cancels(recording, domain, portal):
 
 def test_portal_refusal_is_explained_with_its_message(recording, domain, portal):
     portal.tickets["SR20261120-0031"].status = "arrived"  # the engineer got there meanwhile
+    portal.bind(recording["sender_id"])
     tracker = tracker_at(recording, "对", "action_ticket_operation")
     messages, _ = run(ActionTicketOperation(), tracker, domain)
     assert responses(messages) == ["utter_ticket_action_refused", "utter_rule_cancel"]
@@ -178,18 +218,27 @@ def test_rating_asks_for_a_completed_ticket_then_score_and_comment(recording, do
     assert slots_set(events)["ticket_step"] == "form" and slots_set(events)["ticket_number"] is None
     _, events = validate(recording, "SR20261115-0009", domain)
     assert slots_set(events)["verified_ticket"] == "SR20261115-0009"
-    assert slots_set(events)["requested_slot"] == "rating_score"
+    # Rating moves the network's money: number + phone is not enough, a code comes first.
+    assert slots_set(events)["requested_slot"] == "otp_code"
+    portal.bind(recording["sender_id"], customer="c2")
     _, events = validate(recording, "5分", domain)
     assert slots_set(events)["rating_score"] == 5
     _, events = validate(recording, "师傅很专业", domain)
     assert slots_set(events)["rating_comment"] == "师傅很专业"
     messages, _ = run(
-        ActionTicketOperation(), tracker_at(recording, "师傅很专业", "action_ticket_operation"), domain
+        ActionTicketOperation(),
+        tracker_at(recording, "师傅很专业", "action_ticket_operation"),
+        domain,
     )
-    assert rendered(messages[0], domain) == "感谢您的评价！工单 SR20261115-0009 已记录 5 分，我们会继续改进服务。"
+    assert (
+        rendered(messages[0], domain)
+        == "感谢您的评价！工单 SR20261115-0009 已记录 5 分，我们会继续改进服务。"
+    )
     assert portal.tickets["SR20261115-0009"].events[0] == {
-        "action": "evaluate", "phone": "13800138000", "conversation_id": recording["sender_id"],
-        "score": 5, "comment": "师傅很专业",
+        "action": "evaluate",
+        "phone": "13800138000",
+        "score": 5,
+        "comment": "师傅很专业",
     }
 
 
@@ -240,24 +289,34 @@ def test_ticket_question_offers_the_bound_customers_tickets(bound, domain, porta
 
 def test_operation_on_an_unproven_ticket_does_nothing(recording, domain, portal):
     tracker = tracker_at(recording, "查进度", "action_ticket_request")
-    tracker.slots.update(ticket_operation="cancel", ticket_number="SR20261120-0031",
-                         verified_ticket=None)
+    tracker.slots.update(
+        ticket_operation="cancel", ticket_number="SR20261120-0031", verified_ticket=None
+    )
     messages, _ = run(ActionTicketOperation(), tracker, domain)
     assert messages == [] and portal.requests == []
 
 
 def test_perform_progress_needs_no_portal_write(domain, portal):
-    from rasa_sdk.executor import CollectingDispatcher
     import asyncio
 
     from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
 
-    view = TicketView(number="SR1", type_label="维修", product="冰箱", status="new",
-                      status_label="待受理", next_step="客服会尽快受理。")
+    view = TicketView(
+        number="SR1",
+        type_label="维修",
+        product="冰箱",
+        status="new",
+        status_label="待受理",
+        next_step="客服会尽快受理。",
+    )
     dispatcher = CollectingDispatcher()
     tracker = Tracker("s", {}, {}, [], False, None, {}, None)
     asyncio.run(perform(dispatcher, domain, tracker, "progress", view))
-    assert rendered(dispatcher.messages[0], domain) == "工单 SR1（冰箱维修）当前状态：待受理。客服会尽快受理。"
+    assert (
+        rendered(dispatcher.messages[0], domain)
+        == "工单 SR1（冰箱维修）当前状态：待受理。客服会尽快受理。"
+    )
     assert portal.requests == []
 
 
@@ -283,3 +342,57 @@ def test_changing_ones_mind_at_the_cancel_question_keeps_the_ticket(recording, d
     assert _KEEP_TICKET.search("算了不取消了，还是来修吧")
     assert _KEEP_TICKET.search("先不取消")
     assert not _KEEP_TICKET.search("确定取消")
+
+
+# --- the ticket's check code instead of the texted code --------------------------------
+
+
+def test_the_check_code_typed_for_the_code_proves_the_ticket_and_cancels_it(
+    recording, domain, portal
+):
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    tracker = tracker_at(recording, "对", "action_ticket_operation")
+    tracker.slots.update(
+        ticket_operation="cancel",
+        ticket_number="SR20261120-0031",
+        verified_ticket="SR20261120-0031",
+        phone="13800138000",
+        proof_method="code",
+        otp_code="135790",
+        cancel_confirmed=True,
+    )
+    dispatcher = CollectingDispatcher()
+    events: list = []
+    stop = asyncio.run(ValidateTicketForm()._bind(dispatcher, tracker, domain, events))
+    assert stop is False
+    assert slots_set(events) == {"otp_code": "check:135790", "verify_failures": 0}
+    assert rendered(dispatcher.messages[0], domain) == "校验码正确。"
+    assert not [r for r in portal.requests if r["route"] == "POST /verify"]  # no binding
+    messages, _ = run(ActionTicketOperation(), tracker, domain)
+    assert responses(messages) == ["utter_cancelled"]
+    assert portal.tickets["SR20261120-0031"].status == "cancelled"
+    [action] = [r for r in portal.requests if r["route"].endswith("/actions")]
+    assert action["body"]["check_code"] == "135790"
+
+
+def test_a_wrong_check_code_is_tried_as_the_texted_code(recording, domain, portal):
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    tracker = tracker_at(recording, "对", "action_ticket_operation")
+    tracker.slots.update(
+        ticket_operation="cancel",
+        ticket_number="SR20261120-0031",
+        verified_ticket="SR20261120-0031",
+        phone="13800138000",
+        proof_method="code",
+        otp_code="999999",
+    )
+    events: list = []
+    asyncio.run(ValidateTicketForm()._bind(CollectingDispatcher(), tracker, domain, events))
+    assert [r["route"] for r in portal.requests][-2:] == ["POST /tickets/lookup", "POST /verify"]
+    assert slots_set(events)["otp_code"] is None and slots_set(events)["verify_failures"] == 1

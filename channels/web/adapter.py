@@ -182,7 +182,8 @@ def build_router(
     async def widget_history(
         visitor_id: Annotated[str, Query(pattern=VISITOR_ID.pattern)],
         site_key: Annotated[str | None, Query()] = None,
-        after_id: Annotated[int | None, Query(ge=0)] = None,
+        # Message ids are INTEGER columns: past 2**31-1 is a 422, never an overflow (500).
+        after_id: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     ) -> JSONResponse:
         """Messages of a widget visitor's conversation after `after_id`, oldest first."""
         if not site_allowed(site_key):

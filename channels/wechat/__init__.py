@@ -6,15 +6,17 @@
 
 from channels.wechat.adapter import WeChatConfig, build_router
 from channels.wechat.client import MemoryTokenCache, TokenCache, WeChatApi
-from channels.wechat.wire import CHANNEL, MENU, menu_definition
+from channels.wechat.wire import CHANNEL, Menu, MenuInvalid, MenuItem, default_menu
 
 __all__ = [
     "CHANNEL",
-    "MENU",
+    "Menu",
+    "MenuInvalid",
+    "MenuItem",
     "MemoryTokenCache",
     "TokenCache",
     "WeChatApi",
     "WeChatConfig",
     "build_router",
-    "menu_definition",
+    "default_menu",
 ]

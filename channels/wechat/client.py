@@ -17,7 +17,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from channels.base import ChannelMessage
-from channels.wechat.wire import menu_definition, reply_text
+from channels.wechat.wire import Menu, reply_text
 
 # invalid credential, invalid token, expired token: fetch a new one and try once more.
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -181,8 +181,8 @@ class WeChatApi(WeChatClient):  # type: ignore[misc]
     def typing(self, openid: str, on: bool) -> Any:
         """Show or stop "对方正在输入" in the follower's chat (客服输入状态)."""
         command = "Typing" if on else "CancelTyping"
-        return self._post("message/custom/typing", data={"touser": openid, "command": command})
+        return self.post("message/custom/typing", data={"touser": openid, "command": command})
 
-    def create_menu(self) -> Any:
-        """Publish the custom menu (报修 / 查进度 / 常见问题 / 人工客服)."""
-        return self.menu.create(menu_definition())
+    def create_menu(self, menu: Menu) -> Any:
+        """Publish the custom menu, validated first (MenuInvalid: nothing is sent)."""
+        return self.menu.create(menu.definition())

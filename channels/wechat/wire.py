@@ -11,8 +11,12 @@ Inbound, each message or event becomes one ChannelMessage with `channel="wechat"
 - location: `text` = Label, `lat`, `lng`, `scale`, `label`.
 - events: `event` = subscribe | unsubscribe | scan | click | location | view | …, plus
   `scene` (subscribe through or scan of a parametric QR code), `key` (menu click), `lat`/`lng`
-  (periodic location report). A click on one of our menu keys also carries
-  `text` = the menu title and `payload` = the bot intent it stands for.
+  (periodic location report). A click on one of the menu's keys (`Menu`, from settings)
+  also carries `text` = the button's title and `payload` = the bot intent it stands for, or
+  `menu_text` = "1" when it has none (its title then goes to the bot as if typed).
+
+The custom menu (`Menu`) is checked against the platform's limits before it is published:
+1-3 top-level buttons, 1-5 in each sub-menu, titles short enough not to be cut.
 
 `message_id` is what a retry repeats: MsgId for messages; for events, which have none,
 `event:<FromUserName>:<CreateTime>` as WeChat's documentation prescribes.
@@ -27,7 +31,9 @@ images as links. A bot or system text is Markdown (FAQ answers): it goes out as 
 from __future__ import annotations
 
 import html
+import json
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,26 +52,189 @@ MAX_TEXT_BYTES = 2000
 
 @dataclass(frozen=True, slots=True)
 class MenuItem:
-    """One button of the account's custom menu: its click key, title and bot intent."""
+    """One button of the account's custom menu (自定义菜单).
 
-    key: str
+    A click button has a `key` (sent back in the click event) and stands for the bot intent
+    `payload` (empty: its title goes to the bot as if typed); a view button opens `url`; a
+    top-level button with `children` opens a sub-menu.
+    """
+
     title: str
-    payload: str
+    key: str = ""
+    payload: str = ""
+    url: str = ""
+    children: tuple[MenuItem, ...] = ()
 
 
-# The custom menu (自定义菜单): each key a click event, each standing for one bot intent.
-MENU: tuple[MenuItem, ...] = (
-    MenuItem("MENU_REPAIR", "报修", "/report_fault"),
-    MenuItem("MENU_PROGRESS", "查进度", "/query_progress"),
-    MenuItem("MENU_FAQ", "常见问题", "/ask_faq"),
-    MenuItem("MENU_AGENT", "人工客服", "/request_human"),
+# The platform's limits (menu/create): 1-3 top-level buttons, 1-5 under each; a title shows
+# at most 4 Chinese characters at the top, 8 in a sub-menu (longer ones are cut with "...",
+# so we refuse them); a key takes 128 bytes, a URL 1024.
+MAX_TOP = 3
+MAX_SUB = 5
+TOP_TITLE_WIDTH = 8  # a Chinese character counts 2, as WeChat counts them
+SUB_TITLE_WIDTH = 16
+MAX_KEY_BYTES = 128
+MAX_URL_BYTES = 1024
+
+
+class MenuInvalid(ValueError):
+    """A menu the platform would refuse or cut; the message says which button and why."""
+
+
+def title_width(title: str) -> int:
+    """A title's width as WeChat measures it: wide (Chinese) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in title)
+
+
+def _check_button(item: MenuItem, *, top: bool) -> None:
+    where = f"「{item.title}」"
+    limit = TOP_TITLE_WIDTH if top else SUB_TITLE_WIDTH
+    if not item.title.strip():
+        raise MenuInvalid("a button has no title")
+    if title_width(item.title) > limit:
+        raise MenuInvalid(f"{where}: title longer than {limit // 2} Chinese characters")
+    if item.children:
+        if not top:
+            raise MenuInvalid(f"{where}: a sub-menu cannot hold another sub-menu")
+        if len(item.children) > MAX_SUB:
+            raise MenuInvalid(f"{where}: more than {MAX_SUB} sub-buttons")
+        for child in item.children:
+            _check_button(child, top=False)
+        return
+    if bool(item.key) == bool(item.url):
+        raise MenuInvalid(f"{where}: needs either a click key or a URL")
+    if len(item.key.encode()) > MAX_KEY_BYTES:
+        raise MenuInvalid(f"{where}: key longer than {MAX_KEY_BYTES} bytes")
+    if item.url and not item.url.startswith(("http://", "https://")):
+        raise MenuInvalid(f"{where}: the URL must be absolute (http:// or https://)")
+    if len(item.url.encode()) > MAX_URL_BYTES:
+        raise MenuInvalid(f"{where}: URL longer than {MAX_URL_BYTES} bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """The custom menu; `by_key` finds the click button a click event names."""
+
+    buttons: tuple[MenuItem, ...]
+
+    def validate(self) -> Menu:
+        """The menu itself, or MenuInvalid when the platform would refuse or cut it."""
+        if not 1 <= len(self.buttons) <= MAX_TOP:
+            raise MenuInvalid(f"{len(self.buttons)} top-level buttons; 1 to {MAX_TOP} allowed")
+        for item in self.buttons:
+            _check_button(item, top=True)
+        keys = [i.key for i in self.items() if i.key]
+        if len(keys) != len(set(keys)):
+            raise MenuInvalid("two buttons share a click key")
+        return self
+
+    def items(self) -> list[MenuItem]:
+        """Every button that does something (the sub-menus' contents, not their headers)."""
+        out: list[MenuItem] = []
+        for item in self.buttons:
+            out.extend(item.children or (item,))
+        return out
+
+    def by_key(self, key: str) -> MenuItem | None:
+        """The click button with this key."""
+        return next((i for i in self.items() if i.key and i.key == key), None)
+
+    def definition(self) -> dict[str, Any]:
+        """The menu as the menu/create API takes it (validated first)."""
+        self.validate()
+
+        def button(item: MenuItem) -> dict[str, Any]:
+            if item.children:
+                return {"name": item.title, "sub_button": [button(c) for c in item.children]}
+            if item.url:
+                return {"type": "view", "name": item.title, "url": item.url}
+            return {"type": "click", "name": item.title, "key": item.key}
+
+        return {"button": [button(item) for item in self.buttons]}
+
+    @classmethod
+    def parse(cls, raw: str, *, base_url: str = "") -> Menu:
+        """A menu from its JSON setting: WeChat's own shape ({"button": [...]}) plus a
+        `payload` (the bot intent) on click buttons. A view URL starting with "/" is taken
+        relative to `base_url` (the portal's public address). Raises MenuInvalid."""
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise MenuInvalid(f"not JSON: {exc}") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("button"), list):
+            raise MenuInvalid('expected {"button": [...]}')
+
+        def item(node: Any) -> MenuItem:
+            if not isinstance(node, dict):
+                raise MenuInvalid("a button must be an object")
+            title = str(node.get("name", ""))
+            subs = node.get("sub_button")
+            if subs is not None:
+                if not isinstance(subs, list):
+                    raise MenuInvalid(f"「{title}」: sub_button must be a list")
+                return MenuItem(title=title, children=tuple(item(s) for s in subs))
+            kind = node.get("type", "click")
+            if kind == "view":
+                url = str(node.get("url", ""))
+                if url.startswith("/"):
+                    if not base_url:
+                        raise MenuInvalid(f"「{title}」: a relative URL needs PUBLIC_URL")
+                    url = base_url.rstrip("/") + url
+                return MenuItem(title=title, url=url)
+            if kind != "click":
+                raise MenuInvalid(f"「{title}」: only click and view buttons are supported")
+            return MenuItem(
+                title=title, key=str(node.get("key", "")), payload=str(node.get("payload", ""))
+            )
+
+        return cls(tuple(item(node) for node in data["button"])).validate()
+
+
+# The built-in menu: what customers come for, in three groups. 保修查询 has no intent of its
+# own: its title goes to the bot as a question.
+DEFAULT_MENU_JSON = json.dumps(
+    {
+        "button": [
+            {
+                "name": "报修服务",
+                "sub_button": [
+                    {"name": "我要报修", "key": "MENU_REPAIR", "payload": "/report_fault"},
+                    {
+                        "name": "预约安装",
+                        "key": "MENU_INSTALL",
+                        "payload": "/request_installation",
+                    },
+                    {"name": "查进度", "key": "MENU_PROGRESS", "payload": "/query_progress"},
+                    {"name": "催单", "key": "MENU_URGE", "payload": "/urge_progress"},
+                ],
+            },
+            {
+                "name": "自助服务",
+                "sub_button": [
+                    {"name": "常见问题", "key": "MENU_FAQ", "payload": "/ask_faq"},
+                    {"name": "保修查询", "key": "MENU_WARRANTY"},
+                    {"type": "view", "name": "我的工单", "url": "/my"},
+                ],
+            },
+            # The hub's own words for a person: it queues the chat whatever the bot would do.
+            {"name": "联系客服", "key": "MENU_AGENT", "payload": "转人工"},
+        ]
+    },
+    ensure_ascii=False,
 )
-MENU_BY_KEY = {item.key: item for item in MENU}
 
 
-def menu_definition() -> dict[str, Any]:
-    """The menu as the menu/create API takes it."""
-    return {"button": [{"type": "click", "name": i.title, "key": i.key} for i in MENU]}
+def default_menu(base_url: str = "") -> Menu:
+    """The built-in menu; without a public URL it has no 我的工单 link (WeChat needs an
+    absolute URL)."""
+    if base_url:
+        return Menu.parse(DEFAULT_MENU_JSON, base_url=base_url)
+    data = json.loads(DEFAULT_MENU_JSON)
+    for top in data["button"]:
+        top["sub_button"] = [b for b in top.get("sub_button", []) if b.get("type") != "view"]
+        if not top["sub_button"]:
+            del top["sub_button"]
+    return Menu.parse(json.dumps(data))
 
 
 class Unreadable(ValueError):
@@ -87,8 +256,10 @@ def parse(xml: str | bytes) -> Any:
     return message
 
 
-def to_channel_message(message: Any) -> ChannelMessage:
-    """One parsed WeChat message or event as a ChannelMessage."""
+def to_channel_message(message: Any, *, menu: Menu | None = None) -> ChannelMessage:
+    """One parsed WeChat message or event as a ChannelMessage (`menu`: the custom menu, whose
+    click keys name bot intents; the built-in one by default)."""
+    menu = menu or default_menu()
     openid = _str(message.source)
     msg_type = _str(message.type) or "unknown"
     extra: dict[str, str] = {"msg_type": msg_type, "account": _str(message.target)}
@@ -104,10 +275,13 @@ def to_channel_message(message: Any) -> ChannelMessage:
         elif event == "click":
             key = _str(message.key)
             extra["key"] = key
-            item = MENU_BY_KEY.get(key)
+            item = menu.by_key(key)
             if item is not None:
                 text = item.title
-                extra["payload"] = item.payload
+                if item.payload:
+                    extra["payload"] = item.payload
+                else:  # no intent of its own: the title goes to the bot as typed
+                    extra["menu_text"] = "1"
         elif event == "location":
             extra["lat"], extra["lng"] = _str(message.latitude), _str(message.longitude)
         elif event == "view":
