@@ -12,11 +12,13 @@ from fastapi.testclient import TestClient
 
 from portal.accounts.models import User
 from portal.config import Settings
+from portal.conversations.rasa import verify_rasa_jwt
 from portal.database import Database
 from portal.main import create_app
 from portal.security import hash_password
 
-BOT_TOKEN = "test-bot-token"
+BOT_TOKEN = "test-bot-token-for-the-portal-api-4e2a"
+RASA_TOKEN = "test-rasa-token-for-the-fake-rasa-8f3b"
 
 
 class FakeRasa:
@@ -46,7 +48,9 @@ class FakeRasa:
                 ],
             )
         if request.url.path == "/status":
-            ok = request.url.params.get("token") == "test-rasa-token"
+            # The portal proves it holds Rasa's token with a JWT in the header, never the URL.
+            ok = verify_rasa_jwt(request.headers.get("authorization"), RASA_TOKEN)
+            ok = ok and "token" not in request.url.params
             return httpx.Response(200 if ok else 401, json={"model_file": "x.tar.gz"})
         if request.url.path == "/health":
             return httpx.Response(200, json={"status": "ok"})
@@ -67,8 +71,10 @@ def settings(db: Database, tmp_path: Path) -> Settings:
         database_url=db.url,
         var_dir=tmp_path,
         bot_service_token=BOT_TOKEN,
-        rasa_token="test-rasa-token",
-        secret_key="test-secret",
+        rasa_token=RASA_TOKEN,
+        # Long enough for DEMO_MODE=false, which some tests switch to (issue 18).
+        secret_key="test-secret-key-for-the-portal-under-test-7c1e",
+        action_server_secret="test-action-server-secret-5b9d",
     )
 
 

@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from portal import wiring
+from portal.config import Settings
 from portal.database import Database
+from portal.dispatch.parts import NoParts
 from portal.migrate import upgrade
 from portal.models import Base
 
-pytest_plugins = ["tests.app_fixtures", "tests.e2e_fixtures"]
+pytest_plugins = ["tests.app_fixtures", "tests.e2e_fixtures", "tests.demo_fixtures"]
 
 # Apps built in tests load no FAQ index unless a test asks (tests/knowledge_portal does):
 # building one per app would cost every test a model load for nothing it checks.
@@ -34,9 +37,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 LONG_FIRST = (
     "tests/scale/",
     "tests/portal/test_schemathesis.py",
-    "tests/portal/test_demo_data.py",
-    "tests/analytics/test_demo_figures.py",
-    "tests/settlement/test_demo.py",
+    "tests/portal/test_demo_data.py",  # seeds the shared demo (tests/demo_fixtures.py) early
 )
 
 
@@ -103,14 +104,31 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 def _truncate(db: Database) -> None:
     with db.engine.begin() as conn:
+        # The ledger's triggers refuse deletes (migration 0007c): suspended for this
+        # transaction only, to empty the test database.
+        restore: list[str] = []
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            triggers = conn.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, sql in triggers:
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
+                restore.append(sql)
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+        for sql in restore:
+            conn.execute(text(sql))
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
-    """The session database, emptied after each test."""
-    database = Database(database_url)
+    """The session database, emptied after each test; wired like the app's, so a ticket event
+    applied in a test reaches the same lifecycle subscribers. Its parts planner suggests
+    nothing, so tickets a factory walks through dispatch hold no parts unless the test asks
+    (an app built by `create_app`, or `wiring.wire(..., planner=...)`, uses the stock's)."""
+    database = wiring.wire(Database(database_url), Settings(), planner=NoParts())
     try:
         yield database
     finally:

@@ -27,6 +27,11 @@ PAGES = (
     ("quality", "/analytics/quality?period=90"),
     ("eie", "/analytics/eie?period=90&by=network"),
     ("drilldown", "/analytics/tickets?period=90&measure=stage:t4&network=1"),
+    ("map", "/analytics/map?period=90"),
+    ("map-province", "/analytics/map?period=90&province=浙江省"),
+    ("service", "/analytics/service?period=30"),
+    ("rnd", "/analytics/rnd?period=180"),
+    ("targets", "/analytics/targets"),
 )
 
 
@@ -37,7 +42,7 @@ def shoot(url: str, out: Path, *, user: str = "admin", password: str = "admin123
     saved: list[Path] = []
     with serve(create_app(settings)) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+        page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
         page.goto(f"{base}/login")
         page.fill("input[name=username]", user)
         page.fill("input[name=password]", password)
@@ -47,7 +52,7 @@ def shoot(url: str, out: Path, *, user: str = "admin", password: str = "admin123
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
             page.wait_for_function(
-                "Array.from(document.querySelectorAll('.an-chart'))"
+                "() => Array.from(document.querySelectorAll('.an-chart, .an-map'))"
                 ".every(el => el.dataset.drawn === '1')"
             )
             target = out / f"{name}.png"

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from portal import wiring
 from portal.config import Settings
 from portal.database import Database
+from portal.dispatch.parts import NoParts
 from portal.main import create_app
 from portal.migrate import upgrade
 from tests.analytics.conftest import build
@@ -29,7 +31,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     var = tmp_path_factory.mktemp("analytics-e2e")
     url = f"sqlite:///{var / 'portal.db'}"
     upgrade(url)
-    db = Database(url)
+    db = wiring.wire(Database(url), Settings(), planner=NoParts())  # as the db fixture
     world = build(db)
     with db.session() as s:
         username = fx.user(s, role="dispatcher").username

@@ -3,7 +3,7 @@ planned, parts mostly from stock, and chats in which the bot settles most questi
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -13,16 +13,15 @@ from portal.analytics.refresh import refresh
 from portal.conversations.models import Conversation, Message
 from portal.database import Database
 from portal.demo import chats
-from portal.demo.seed import seed
 from portal.tickets.models import Ticket
+from tests.demo_fixtures import DEMO_NOW
 
-NOW = datetime(2026, 3, 2, 3, 15, tzinfo=UTC)
+NOW = DEMO_NOW
 PERIOD = Filters(start=date(2025, 12, 1), end=date(2026, 3, 2), period=None, grain="week")
 
 
-def test_demo_dashboard_figures(db: Database) -> None:
-    with db.session() as s:
-        seed(s, tickets=600, now=NOW, progress=False)
+def test_demo_dashboard_figures(demo_db: Database) -> None:
+    db = demo_db  # the demo seeded with DEMO_TICKETS at DEMO_NOW (== NOW)
     with db.session() as s:
         refresh(s, full=True, now=NOW)
     with db.session() as s:

@@ -45,7 +45,10 @@ def open_widget(browser: Any, url: str) -> Any:
 
 def open_console(browser: Any, url: str, username: str, password: str) -> Any:
     """An agent logged in to the console, its socket connected."""
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 1000}).new_page()
+    # An agent's browser in another zone than the portal's: times must still read in Beijing time.
+    page = browser.new_context(
+        locale="zh-CN", timezone_id="Europe/London", viewport={"width": 1440, "height": 1000}
+    ).new_page()
     page.requested = []
     page.on("request", lambda request: page.requested.append(request.url))
     page.goto(url + "/login?next=/console")
@@ -163,9 +166,12 @@ def round_trip(
     # The customer hears of the ticket in the chat (the widget's notification), before the end.
     wait_widget(customer, "system", ticket)
 
-    # End the chat: the customer is told, asked for a rating, and has the bot back.
-    agent.once("dialog", lambda dialog: dialog.accept())
-    agent.locator("[data-testid=end-chat]").click()
+    # Hand the chat back to the bot: confirmed in the page (no warning: the agent answered
+    # last); the customer is told, asked for a rating, and has the bot back.
+    agent.locator("[data-testid=handback]").click()
+    agent.locator("[data-testid=confirm-dialog]").wait_for(state="visible")
+    assert agent.locator("[data-testid=confirm-unanswered]").is_hidden()
+    agent.locator("[data-testid=confirm-ok]").click()
     agent.locator('[data-testid=chat-state][data-state="bot"]').wait_for(timeout=TIMEOUT)
     wait_widget(customer, "system", "本次人工服务已结束")
     wait_widget(customer, "system", "请为本次人工服务打分")

@@ -15,6 +15,7 @@ from tests.conversations.support import (
     detail,
     go_online,
     hand_off,
+    next_frame,
     public_id,
     queue,
     say,
@@ -66,7 +67,8 @@ def test_codes_are_masked_for_staff_and_kept_for_the_customer(
     def customer_lines(messages: list[dict[str, Any]]) -> list[str]:
         return [m["text"] for m in messages if m["author"] == "customer"]
 
-    expected = ["用验证码查进度", "13800138000", MASK, f"验证码是{MASK}", "谢谢，654321 收到了"]
+    # The agent was offered the chat and does not hold it: the number typed is masked too.
+    expected = ["用验证码查进度", "138****8000", MASK, f"验证码是{MASK}", "谢谢，654321 收到了"]
     shown = detail(hc, headers, conversation)
     assert customer_lines(shown["messages"]) == expected
     assert (
@@ -107,3 +109,56 @@ def test_a_code_typed_while_an_agent_watches_live_is_masked(
     assert "123456" not in str(frame)
     (live,) = [i for i in hc.get("/api/v1/console/live", headers=headers).json()]
     assert "123456" not in live["preview"]
+
+
+def test_typed_phone_numbers_are_masked_in_the_lists_every_agent_sees(
+    hc: TestClient, db: Database, rasa: TrackingRasa
+) -> None:
+    """The queue and the bot's live chats are shown to every agent, and a supervisor watches
+    chats they do not hold: a number typed there is masked, as in the transcript; the agent
+    who holds the chat sees it as typed."""
+    add_agent(db, "watcher", supervisor=True)
+    add_agent(db, "holder", max_chats=2)
+    watcher, holder = token(hc, "watcher"), token(hc, "holder")
+    go_online(hc, holder)
+    # The bot repeats the number back: the live list's preview is its reply, masked too.
+    rasa.plan([{"text": "已记下 13800138000"}])
+    say(hc, "phone-1", "我的电话 13800138000")
+    conversation = public_id(db, "phone-1")
+    (live,) = hc.get("/api/v1/console/live", headers=watcher).json()
+    assert "13800138000" not in live["preview"] and "138****8000" in live["preview"]
+    hand_off(hc, conversation)
+    say(hc, "phone-1", "快点 13700137000")
+    (item,) = queue(hc, watcher)
+    assert "13700137000" not in item["preview"] and "137****7000" in item["preview"]
+    accepted = hc.post(f"/api/v1/console/conversations/{conversation}/accept", headers=holder)
+    assert accepted.status_code == 204, accepted.text
+    with hc.websocket_connect("/console/ws", headers=watcher) as console:
+        assert console.receive_json()["type"] == "hello"
+        say(hc, "phone-1", "再说一遍 13900139000")
+        frame = next_frame(console, "message")
+    assert frame["message"]["text"] == "再说一遍 139****9000"
+    (chat,) = hc.get("/api/v1/console/chats", headers=holder).json()
+    assert chat["preview"] == "再说一遍 13900139000"  # the holder's own chat: as typed
+
+
+def test_a_tickets_check_code_is_the_customers_alone(
+    hc: TestClient, db: Database, rasa: TrackingRasa
+) -> None:
+    """Found by a tester: the bot's "ticket filed, check code 198313" was shown in full to
+    every agent. The check code proves the ticket: staff see it masked, the customer keeps it."""
+    add_agent(db, "reader")
+    headers = token(hc, "reader")
+    filed = "工单 SR20261207-0007 已提交，校验码 198313（查询或修改工单时使用，请勿告诉他人）"
+    rasa.plan([{"text": filed}])
+    replies = say(hc, "check-1", "我要报修")
+    assert replies[0]["text"] == filed  # the customer gets it
+    conversation = public_id(db, "check-1")
+    shown = detail(hc, headers, conversation)
+    bot = [m for m in shown["messages"] if m["direction"] == "out"]
+    assert bot and all("198313" not in (m["text"] + (m["html"] or "")) for m in bot)
+    assert any(f"校验码 {MASK}" in m["text"] for m in bot)
+    (live,) = hc.get("/api/v1/console/live", headers=headers).json()
+    assert "198313" not in live["preview"]
+    api = hc.get(f"/api/v1/conversations/{conversation}", headers=headers).json()
+    assert "198313" not in str(api)

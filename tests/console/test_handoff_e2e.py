@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from portal.config import ROOT
+from portal.conversations.rasa import rasa_auth_headers
 from portal.stack import Stack
 from tests.console import flow
 
@@ -34,7 +35,7 @@ def tracker(stack: Stack, conversation: str) -> list[dict[str, Any]]:
     settings = stack.settings
     response = httpx.get(
         f"{settings.rasa_url}/conversations/{conversation}/tracker",
-        params={"token": settings.rasa_token},
+        headers=rasa_auth_headers(settings.rasa_token),
         timeout=30,
     )
     response.raise_for_status()

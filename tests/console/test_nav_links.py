@@ -9,8 +9,13 @@ from fastapi.testclient import TestClient
 
 from portal.accounts.models import User
 from portal.analytics.filters import READERS
+from portal.complaints.pages import READ_ROLES as COMPLAINT_ROLES
+from portal.complaints.pages import REVISIT_ROLES
+from portal.consults.policies import DESK as CONSULT_DESK
 from portal.conversations.service import CHAT_ROLES
+from portal.costs.policies import QUALITY
 from portal.database import Database
+from portal.dispatch.pages import DISPATCH_ROLES
 from portal.knowledge.pages import EDITOR_ROLES
 from portal.maintenance.pages import PLAN_ROLES
 from portal.networks.models import ServiceNetwork
@@ -18,18 +23,25 @@ from portal.parts.pages import STOCK_ROLES
 from portal.security import ROLES
 from portal.settlement.pages import MONEY_ROLES
 from portal.sop.pages import READ_ROLES
+from portal.staff.policies import USERS as STAFF_ADMIN
 from tests.conversations.support import PASSWORD, add_agent
 
 NAV_LINK = re.compile(r'<a href="([^"]+)" hx-boost="false" data-testid="nav-link"')
 # Who may open each page, as the pages' own guards say, in the order the nav lists them.
 PAGES: dict[str, frozenset[str]] = {
     "/console": frozenset(CHAT_ROLES),
+    "/consults": CONSULT_DESK.roles,
+    "/dispatch": DISPATCH_ROLES,
     "/analytics": READERS,
     "/parts/stock": STOCK_ROLES,
     "/settlement": MONEY_ROLES,
     "/knowledge": EDITOR_ROLES,
     "/maintenance": PLAN_ROLES,
     "/sop": READ_ROLES,
+    "/complaints": COMPLAINT_ROLES,
+    "/revisits": REVISIT_ROLES,
+    "/quality": QUALITY.roles,
+    "/staff": STAFF_ADMIN.roles,
 }
 
 
@@ -73,8 +85,12 @@ def test_each_role_sees_the_pages_it_may_open(hc: TestClient, db: Database, role
 def test_what_each_desk_sees(hc: TestClient, db: Database) -> None:
     for username, role, shown in [
         ("editor", "knowledge_editor", ["/knowledge", "/sop"]),
-        ("disp", "dispatcher", ["/analytics", "/parts/stock", "/maintenance", "/sop"]),
-        ("chat", "agent", ["/console", "/sop"]),
+        (
+            "disp",
+            "dispatcher",
+            ["/dispatch", "/analytics", "/parts/stock", "/maintenance", "/sop", "/complaints"],
+        ),
+        ("chat", "agent", ["/console", "/sop", "/complaints", "/revisits"]),
         ("money", "finance", ["/analytics", "/parts/stock", "/settlement", "/sop"]),
         ("root", "admin", list(PAGES)),
     ]:

@@ -5,13 +5,16 @@ the chat gives the follower back to the bot. Every callback is signed as WeChat 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from portal.database import Database
+from portal.wechat.models import WeChatFollower
 from tests.channels.wechat.fake_api import FakeWeChatApi, Raw
 from tests.channels.wechat.support import (
     APP_ID,
@@ -81,7 +84,7 @@ def customer_message(frame: dict[str, Any]) -> bool:
 def test_handoff_through_wechat(
     wc: TestClient, db: Database, rasa: TrackingRasa, fake_wechat: FakeWeChatApi
 ) -> None:
-    server = WeChatServer(wc)
+    server = WeChatServer(wc, api=fake_wechat)
     agent = add_agent(db, "li")
     headers = token(wc, "li")
 
@@ -163,3 +166,46 @@ def test_handoff_through_wechat(
     # Everything that went to the follower went to this openid, once each.
     assert {m["touser"] for m in fake_wechat.sent} == {OPENID}
     assert len(fake_wechat.sent) == 4
+
+
+def test_during_a_takeover_nothing_automatic_answers_and_the_agent_sees_everything(
+    wc: TestClient, db: Database, rasa: TrackingRasa, fake_wechat: FakeWeChatApi
+) -> None:
+    """Issue 22: the desk's own automation (binding words, phone numbers, codes, 是 / 不用 to a
+    pending location offer) stands aside while a person has the chat: each message reaches
+    the agent live, and nothing automatic answers it."""
+    server = WeChatServer(wc, api=fake_wechat)
+    add_agent(db, "wang")
+    headers = token(wc, "wang")
+    # Before the takeover the follower shared a location: an offer waits for 是 / 不用.
+    offer = server.say(fixture("location.xml"))
+    assert offer is not None and "用这个地址" in offer
+    assert server.say(fixture("event_click_agent.xml")) is not None  # 联系客服: queued
+    conversation = public_id(db, OPENID, channel="wechat")
+    with wc.websocket_connect("/console/ws", headers=headers) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        accepted = wc.post(f"/api/v1/console/conversations/{conversation}/accept", headers=headers)
+        assert accepted.status_code == 204
+        sent_before = len(sent_to_follower(fake_wechat, 1))
+        # The agent asks 是洗衣机吗? The follower's 是的 is an answer to the agent, not to the
+        # old location offer; 绑定, a phone number and a code are for the agent too.
+        for n, said in enumerate(["是的", "绑定", "13912345678", "123456", "不用"], start=201):
+            response = server.post(text(said, f"24900000000000{n}"))
+            assert (response.status_code, response.text) == (200, SUCCESS), said
+            frame = until(ws, customer_message)
+            assert (frame["conversation"], frame["message"]["text"]) == (conversation, said)
+    shown = detail(wc, headers, conversation)
+    after_takeover = [
+        (m["author"], m["text"]) for m in shown["messages"] if m["text"] in ("是的", "绑定")
+    ]
+    assert after_takeover == [("customer", "是的"), ("customer", "绑定")]
+    # Nothing automatic answered: no system reply after the takeover, nothing sent but
+    # the agent's greeting, and the offer was neither taken nor dropped.
+    last_customer = max(i for i, m in enumerate(shown["messages"]) if m["author"] == "customer")
+    assert [m for m in shown["messages"][last_customer:] if m["author"] == "system"] == []
+    time.sleep(0.5)
+    assert len(fake_wechat.sent) == sent_before
+    with db.session() as session:
+        follower = session.scalars(select(WeChatFollower)).one()
+        assert follower.visit_address == "" and follower.offered_address != ""
+        assert follower.bind_state == ""

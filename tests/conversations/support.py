@@ -19,6 +19,7 @@ from channels.base import ChannelMessage
 from portal.accounts.models import User
 from portal.config import Settings
 from portal.conversations.models import AgentProfile, Conversation
+from portal.conversations.rasa import verify_rasa_jwt
 from portal.customers.models import ChannelIdentity, Customer
 from portal.database import Database
 from portal.main import create_app
@@ -35,6 +36,14 @@ MAX_PREDICTIONS = 10
 
 # One planned turn: a mode, or the replies to give (dicts as Rasa's REST channel sends them).
 Turn = str | list[dict[str, Any]]
+
+
+def _rasa_token_of(request: httpx.Request) -> str | None:
+    """Which token the request proves it holds: the test's Rasa token, or None."""
+    if "token" in request.url.params:
+        return "in-the-url"  # never: the token must not travel in a URL
+    ok = verify_rasa_jwt(request.headers.get("authorization"), "test-rasa-token")
+    return "test-rasa-token" if ok else None
 
 
 class TrackingRasa(FakeRasa):
@@ -66,7 +75,8 @@ class TrackingRasa(FakeRasa):
             sent = json.loads(request.content)
             events = sent if isinstance(sent, list) else [sent]  # Rasa takes one or a list
             self.tracker_events.append(
-                (sender, events[0]["event"], request.url.params.get("token"))
+                # The token proven by the JWT in the header (never a URL's query string).
+                (sender, events[0]["event"], _rasa_token_of(request))
             )
             for body in events:
                 self.tracker_bodies.append((sender, body))
@@ -134,6 +144,9 @@ def make_client(
             "handoff_tick_s": 0.05,
             "handoff_grace_s": 0.3,
             "handoff_heartbeat_timeout_s": 30.0,
+            # Long scripted chats from one address; the REST limits are tested in tests/channels.
+            "rest_rate_sender_per_min": 0,
+            "rest_rate_ip_per_min": 0,
         }
         values.update(overrides)
         settings = Settings(_env_file=None, **values)

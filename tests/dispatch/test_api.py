@@ -15,6 +15,7 @@ from portal.database import Database
 from portal.dispatch import flows
 from portal.dispatch.models import DispatchVisit
 from portal.dispatch.parts import PartLine, Reservation
+from portal.dispatch.scoring import DispatchSettings
 from portal.networks.models import Engineer
 from portal.tickets.models import Ticket, TicketEvent
 from tests.dispatch import helpers as h
@@ -267,21 +268,22 @@ def test_reject_sends_the_ticket_to_the_next_candidate(
     assert reasons[world.near] == "rejected" and reasons[world.other] == "rejected"
 
 
-def test_automatic_dispatch_after_accept_follows_the_network_setting(
-    db: Database, world: World
-) -> None:
+def test_automatic_dispatch_follows_the_network_setting(db: Database, world: World) -> None:
     with db.session() as s:
         t = h.ticket(s, h.customer(s))
-        result = flows.auto_dispatch_after_accept(s, ticket=t, now=h.NOW)
+        result = flows.auto_dispatch(s, ticket=t, settings=DispatchSettings(), now=h.NOW)
         assert result.assigned is not None and result.assigned.engineer_id == world.other
         assert t.status == "dispatched"
         # Not waiting any more: a second call does nothing.
-        assert flows.auto_dispatch_after_accept(s, ticket=t, now=h.NOW).assigned is None
+        assert (
+            flows.auto_dispatch(s, ticket=t, settings=DispatchSettings(), now=h.NOW).assigned
+            is None
+        )
     with db.session() as s:
         s.get_one(Engineer, world.other).network.auto_dispatch = False
     with db.session() as s:
         t = h.ticket(s, h.customer(s))
-        result = flows.auto_dispatch_after_accept(s, ticket=t, now=h.NOW)
+        result = flows.auto_dispatch(s, ticket=t, settings=DispatchSettings(), now=h.NOW)
         assert result.assigned is None and result.offer is not None
         assert result.offer.worker.id == world.near
         assert t.status == "accepted"
@@ -327,7 +329,9 @@ def test_a_parts_shortage_moves_the_ticket_to_waiting_parts(
     with db.session() as s:
         t = s.scalars(select(Ticket).where(Ticket.number == number)).one()
         assert [e.action for e in t.events][-2:] == ["dispatch", "wait_parts"]
-        assert t.events[-1].payload["parts"] == [{"part_code": "BELT-01", "quantity": 1}]
+        assert t.events[-1].payload["parts"] == [
+            {"part_code": "BELT-01", "quantity": 1, "name": "皮带"}
+        ]
         assert planner.reserved == [t.id]
 
 
@@ -376,13 +380,14 @@ def test_day_plan_dry_run_apply_and_routes(client: TestClient, world: World, db:
         headers=world.headers["near"],
     )
     assert mine.status_code == 200
+    # Another engineer's route, and another network's: foreign rows are 404, as if absent.
     assert (
         client.get(
             "/api/v1/dispatch/routes",
             params={"engineer_id": world.near, "date": DAY},
             headers=world.headers["mid"],
         ).status_code
-        == 403
+        == 404
     )
     assert (
         client.get(
@@ -390,7 +395,7 @@ def test_day_plan_dry_run_apply_and_routes(client: TestClient, world: World, db:
             params={"engineer_id": world.near, "date": DAY},
             headers=world.headers["auto_manager"],
         ).status_code
-        == 403
+        == 404
     )
     # Nothing waits any more.
     empty = client.post("/api/v1/dispatch/plan", json={"date": DAY}, headers=hd).json()
@@ -428,11 +433,11 @@ def test_engineer_reports_position(client: TestClient, world: World, db: Databas
     url = f"/api/v1/dispatch/engineers/{world.far}/position"
     r = client.put(url, json={"lat": "31.245", "lng": "121.505"}, headers=world.headers["far"])
     assert r.status_code == 200, r.text
-    assert (
+    assert (  # another engineer's position: not theirs to see, so not there (404)
         client.put(
             url, json={"lat": "31.2", "lng": "121.5"}, headers=world.headers["near"]
         ).status_code
-        == 403
+        == 404
     )
     assert (
         client.put(

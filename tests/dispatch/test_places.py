@@ -111,7 +111,11 @@ def test_the_dispatchers_ticket_page_offers_the_citys_engineers(
     page = client.get(f"/tickets/{number}")
     assert page.status_code == 200
     assert "该城市暂无可派工程师" not in page.text
-    assert world.near_name in page.text and "徐汇师傅" in page.text  # both work in the city
+    # Ranked candidates now (tests/dispatch/test_pages.py): Pudong's engineer; Xuhui's works
+    # in the same city but does not cover 浦东新区, so is not offered.
+    offered = page.text[page.text.index('data-testid="candidates"') :]
+    assert f'data-testid="candidate" data-engineer-id="{world.near}"' in offered
+    assert "徐汇师傅" not in page.text
 
 
 def test_dispatch_to_a_network_checks_coverage_by_name(

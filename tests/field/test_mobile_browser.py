@@ -17,12 +17,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from portal import wiring
+from portal.accounts.models import User
 from portal.config import Settings
 from portal.database import Database
 from portal.dispatch.models import EngineerPosition
+from portal.dispatch.parts import NoParts
 from portal.field.models import WorkRecord
 from portal.main import create_app
 from portal.migrate import upgrade
+from portal.notifications import service as notifications
 from portal.tickets.models import Ticket, TicketAttachment
 from tests.e2e_fixtures import serve
 from tests.field.support import build
@@ -40,7 +44,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     var = tmp_path_factory.mktemp("field")
     url = f"sqlite:///{var / 'portal.db'}"
     upgrade(url)
-    db = Database(url)
+    db = wiring.wire(Database(url), Settings(), planner=NoParts())  # as the db fixture
     world = build(db)
     settings = Settings(_env_file=None, var_dir=var, database_url=url, secret_key="field-e2e")
     try:
@@ -148,6 +152,10 @@ def test_walk_a_job_on_a_phone(portal: dict[str, Any], phone: Page) -> None:
     _fits(page)
     page.screenshot(path=str(SHOTS / "field_job_on_site.png"), full_page=True)
 
+    # In warranty: the fault cause decides the cost centre (a non-quality one needs no photo).
+    page.select_option("[data-testid=cause-select]", "improper_use")
+    page.locator("[data-testid=save-cause]").tap()
+    expect(page.locator("[data-testid=flash]")).to_have_text("故障原因已保存")
     page.locator("[data-testid=complete]").tap()
     expect(status).to_have_attribute("data-status", "completed")
     expect(page.locator("[data-testid=flash]")).to_have_text("已执行「完工」")
@@ -167,12 +175,13 @@ def test_walk_a_job_on_a_phone(portal: dict[str, Any], phone: Page) -> None:
     with portal["db"].session() as s:
         ticket = s.scalars(select(Ticket).where(Ticket.number == world.job)).one()
         assert ticket.status == "completed"
-        steps = [(e.action, e.to_status) for e in ticket.events][-4:]
+        steps = [(e.action, e.to_status) for e in ticket.events][-5:]
         assert steps == [
             ("engineer_accept", "engineer_accepted"),
             ("depart", "departed"),
             ("arrive", "arrived"),
             ("complete", "completed"),
+            ("request_evaluation", "completed"),  # the automatic revisit asks for a rating
         ]
         arrive = next(e for e in ticket.events if e.action == "arrive")
         assert arrive.payload["position"]["lat"] == pytest.approx(31.2401)
@@ -193,3 +202,31 @@ def test_walk_a_job_on_a_phone(portal: dict[str, Any], phone: Page) -> None:
         assert [files[i].filename for i in record.photo_ids] == ["现场.png"]
         signature = files[record.signature_id]  # type: ignore[index]
         assert signature.content_type == "image/png" and signature.size > 1000
+
+
+def test_the_bell_shows_the_engineer_s_unread_notifications(
+    portal: dict[str, Any], phone: Page
+) -> None:
+    """Staff pages have a bell; the engineer's app has one too, counting their own unread
+    notifications (runs after the walk above, so the phone is signed in as the engineer)."""
+    base, world, db = portal["url"], portal["world"], portal["db"]
+    with db.session() as s:
+        me = s.scalars(select(User).where(User.username == world.username)).one()
+        before = notifications.list_mine(s, user_id=me.id, page_size=1)[2]
+        for i in range(2):
+            notifications.enqueue(
+                s,
+                key=f"bell-test-{i}",
+                channel=notifications.PORTAL,
+                recipient=notifications.staff_recipient(me.id),
+                template="handoff_escalated",
+                payload={"conversation": f"c{i}", "channel": "web", "minutes": 5},
+            )
+    phone.goto(base + "/field")
+    count = phone.locator(".fbell [data-testid=bell-count]")
+    expect(count).to_have_text(str(before + 2))
+    _fits(phone)
+    phone.screenshot(path=str(SHOTS / "field_bell.png"))
+    phone.locator(".fbell [data-testid=bell]").click()
+    expect(phone).to_have_url(base + "/notifications")
+    expect(phone.locator("body")).to_contain_text("c1")

@@ -135,8 +135,13 @@ def test_a_job_walked_from_accept_to_complete(
     assert _post(client, f"{url}/complete") == url
     assert "完工前请先填写并保存工作记录" in client.get(url).text
     too_many = {"part": ["WM-PUMP-01"], "qty": ["5"]}
-    _post(client, f"{url}/record", work_done="更换排水泵", **too_many)
-    assert "只剩 3 个" in client.get(url).text
+    # Refused in place: the page again, the reason next to the form, nothing typed lost.
+    refused = client.post(
+        f"{url}/record", data={"csrf_token": csrf(client), "work_done": "更换排水泵", **too_many}
+    )
+    assert refused.status_code == 422
+    assert 'data-testid="record-error"' in refused.text and "只剩 3 个" in refused.text
+    assert ">更换排水泵</textarea>" in refused.text and 'value="WM-PUMP-01"' in refused.text
     _post(
         client,
         f"{url}/record",
@@ -158,6 +163,16 @@ def test_a_job_walked_from_accept_to_complete(
     _post(client, f"{url}/signature", signature="data:image/png;base64,!!", signed_by="王女士")
     assert "完工前需要客户在屏幕上签名" in client.get(url).text
     _post(client, f"{url}/signature", signature=SIGNATURE, signed_by="王女士")
+    # In warranty: the fault cause first, a quality one with its photo (portal/costs).
+    assert _post(client, f"{url}/complete") == url
+    assert "保内工单完工前请选择故障原因" in client.get(url).text
+    cause = client.post(
+        f"{url}/cause",
+        data={"csrf_token": csrf(client), "cause": "component_failure"},
+        files=[("evidence", ("失效的泵.png", f.PNG))],
+        follow_redirects=False,
+    )
+    assert cause.status_code == 303
     assert _post(client, f"{url}/complete") == url
     assert "已执行「完工」" in client.get(url).text
 
@@ -165,6 +180,9 @@ def test_a_job_walked_from_accept_to_complete(
         ticket = s.scalars(select(Ticket).where(Ticket.number == world.job)).one()
         assert ticket.status == "completed"
         steps = [e for e in ticket.events if e.action not in ("create", "accept", "dispatch")]
+        # The revisit subscriber asks the customer to rate the visit as soon as it completes.
+        revisit = steps.pop()
+        assert (revisit.action, revisit.actor) == ("request_evaluation", "system")
         assert [e.action for e in steps] == [
             "engineer_accept",
             "depart",
@@ -191,7 +209,7 @@ def test_a_job_walked_from_accept_to_complete(
             select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)
         ).all()
         assert sorted(a.filename for a in files) == sorted(
-            ["现场1.png", "现场2.png", f"signature-{ticket.number}.png"]
+            ["现场1.png", "现场2.png", f"signature-{ticket.number}.png", "失效的泵.png"]
         )
         assert all(a.content_type == "image/png" for a in files)
         assert record.photo_ids == [a.id for a in files if a.filename.startswith("现场")]
@@ -233,8 +251,11 @@ def test_steps_out_of_order_are_refused_with_the_status(
     url = f"/field/jobs/{world.job}"
     _post(client, f"{url}/arrive", lat="31.2", lng="121.5")
     assert "不能执行「到场」" in client.get(url).text
-    _post(client, f"{url}/record", work_done="x")
-    assert "请先点击「到场」" in client.get(url).text
+    # A refused work record comes back as the page itself, with what was typed.
+    refused = client.post(
+        f"{url}/record", data={"csrf_token": csrf(client), "work_done": "x"}, follow_redirects=False
+    )
+    assert refused.status_code == 422 and "请先点击「到场」" in refused.text
     assert _ticket(db, world.job).status == "dispatched"
     with db.session() as s:
         assert s.get(EngineerPosition, world.engineer_id) is None  # nothing half-done

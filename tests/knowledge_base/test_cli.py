@@ -52,7 +52,7 @@ def test_search_text_output(
             str(cache_dir),
             "--product",
             "WM-100",
-            "进水超时",
+            "洗衣机不进水了",
         ],
         capsys,
     )
@@ -129,3 +129,23 @@ def test_module_entry_point(faq_dir: Path, cache_dir: Path) -> None:
     assert "indexed 6 entries (15 texts)" in proc.stdout
     assert "embedding" in proc.stderr  # the tqdm progress bar
     assert (cache_dir / "embeddings.sqlite").is_file()
+
+
+def test_compare_prints_every_variant_side_by_side(
+    faq_dir: Path, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queries = tmp_path / "q.jsonl"
+    rows = [
+        {"query": "水排不掉，屏幕E21", "expected": "wm-e21"},
+        {"query": "冷气不凉", "expected": "ac-not-cooling"},
+        {"query": "how to get a technician", "expected": "en-report-repair"},
+    ]
+    queries.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    base = ["compare", "--faq-dir", str(faq_dir), "--cache-dir", str(cache_dir)]
+    code, out, _ = run([*base, "--queries", str(queries), "--json"], capsys)
+    assert code == 0
+    result = json.loads(out)
+    assert list(result) == ["bm25-char", "bm25-jieba", "e5", "static", "hybrid"]
+    assert all(r["n"] == 3 and 0 <= r["hit_at_1"] <= 1 for r in result.values())
+    code, out, _ = run([*base, "--queries", str(queries)], capsys)
+    assert code == 0 and "hybrid" in out and "bm25-char" in out

@@ -27,3 +27,33 @@ def test_training_is_deterministic_and_learns(faq_dir: Path, tmp_path: Path) -> 
     assert embedder.dim == 32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_numpy_static_encoder_matches_sentence_transformers() -> None:
+    # The portal computes the static model without torch; it must give the same vectors.
+    from sentence_transformers import SentenceTransformer
+
+    from knowledge_base.encoders import StaticEncoder, load_encoder, resolve_model
+
+    texts = ["洗衣机排水超时", "空调E4怎么办", "How do I request a repair?", "WM-100"]
+    encoder = load_encoder("kb-static-zh")
+    assert isinstance(encoder, StaticEncoder)
+    ours = encoder.encode(texts)
+    theirs = SentenceTransformer(resolve_model("kb-static-zh"), device="cpu").encode(
+        texts, normalize_embeddings=True, convert_to_numpy=True
+    )
+    assert np.abs(ours - theirs).max() < 1e-5
+
+
+def test_training_without_a_category(faq_dir: Path, tmp_path: Path) -> None:
+    from knowledge_base.loader import load_dir
+    from knowledge_base.variants import holdout_model
+
+    entries = load_dir(faq_dir).entries
+    settings = TrainSettings(steps=20, dim=16, batch_size=4)
+    path = holdout_model(entries, "fault_codes", tmp_path, settings=settings)
+    report = (path / "training.json").read_text()
+    assert '"entries": 4' in report  # the two washer entries were left out
+    before = (path / "model.safetensors").stat().st_mtime_ns
+    again = holdout_model(entries, "fault_codes", tmp_path, settings=settings)
+    assert again == path and (path / "model.safetensors").stat().st_mtime_ns == before

@@ -11,7 +11,9 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from knowledge_base import KnowledgeBase
+from knowledge_base.config import default_cache_dir
 from portal.config import ROOT, Settings
 from portal.database import Database
 from portal.main import create_app
@@ -31,8 +34,18 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(scope="session")
 def kb_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedding cache for the whole session."""
-    return tmp_path_factory.mktemp("kb-cache")
+    """One embedding cache for the whole session, seeded from the user's cache when there is
+    one: vectors are keyed by model and text, so a copy only saves re-embedding the demo FAQ
+    (e5 takes a while on two shared cores) and cannot change a result."""
+    path = tmp_path_factory.mktemp("kb-cache")
+    seed = default_cache_dir() / "embeddings.sqlite"
+    if seed.is_file():
+        with (
+            closing(sqlite3.connect(seed)) as src,
+            closing(sqlite3.connect(path / "embeddings.sqlite")) as dst,
+        ):
+            src.backup(dst)
+    return path
 
 
 @pytest.fixture
@@ -74,7 +87,10 @@ def login(client: TestClient, db: Database, role: str) -> str:
     """A staff member of this role with a page session; returns the username."""
     with db.session() as session:
         username = f.user(session, role=role).username
-    response = client.post("/login", data={"username": username, "password": f.PASSWORD})
+    # The ticket list, not the role's home (an engineer's is /field, which needs an engineer).
+    response = client.post(
+        "/login", data={"username": username, "password": f.PASSWORD, "next": "/tickets"}
+    )
     assert response.status_code == 200, response.text
     return username
 

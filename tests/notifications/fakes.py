@@ -1,10 +1,15 @@
-"""Local stand-ins for the WeChat API and an SMS provider: real HTTP servers on 127.0.0.1,
+"""Local stand-ins for the WeChat API and an SMS gateway: real HTTP servers on 127.0.0.1,
 each in a thread, recording what they were sent. Our real clients (wechatpy, httpx) talk to
-them over the loopback, so nothing is patched on our side."""
+them over the loopback, so nothing is patched on our side. The SMS gateway enforces its
+rules as a real one does: a known key, a valid signature, a fresh timestamp, a mainland
+mobile number, a sign name and a text it can carry."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -57,6 +62,10 @@ class Fake:
         """The answer to one request."""
         return self.script.pop(0) if self.script else self.ok()
 
+    def refuse(self, record: Received, raw: bytes) -> tuple[int, dict[str, Any]] | None:
+        """The answer to a request that breaks the provider's rules, else None."""
+        return None
+
 
 class FakeWeChat(Fake):
     """The few WeChat endpoints notifications need: token, message/template/send and the
@@ -86,11 +95,60 @@ class FakeWeChat(Fake):
         return [r.body.get("client_msg_id", "") for r in self.deliveries()]
 
 
+# The gateway's accounts: key id -> secret.
+SMS_ACCOUNTS = {
+    "sms-test-key": "Vq3xL9mT2rK7wN4pZ8bH",
+    "sms-kill-key": "Jd6sQ1fY5gU0eC3vB9nM",
+}
+SMS_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")
+SMS_MAX_CHARS = 500
+SMS_CLOCK_SKEW_S = 300
+
+
+@dataclass
 class FakeSms(Fake):
-    """A JSON SMS provider: POST /send."""
+    """An SMS gateway: POST /send, signed (HMAC-SHA256 of method, path, timestamp, nonce and
+    the body's SHA-256 with the account's secret); a repeated Idempotency-Key is answered
+    with the first message's id and sends nothing new."""
+
+    sent_ids: dict[str, str] = field(default_factory=dict)
 
     def ok(self) -> tuple[int, dict[str, Any]]:
-        return 200, {"status": "queued"}
+        return 200, {"message_id": f"M{self.deliveries_seen:06d}"}
+
+    def refuse(self, record: Received, raw: bytes) -> tuple[int, dict[str, Any]] | None:
+        h = record.headers
+        secret = SMS_ACCOUNTS.get(h.get("x-sms-key", ""))
+        if secret is None:
+            return 401, {"code": "unknown_key"}
+        stamp = h.get("x-sms-timestamp", "")
+        if not stamp.isdigit() or abs(time.time() - int(stamp)) > SMS_CLOCK_SKEW_S:
+            return 401, {"code": "stale_timestamp"}
+        text = "\n".join(
+            ("POST", record.path, stamp, h.get("x-sms-nonce", ""), hashlib.sha256(raw).hexdigest())
+        )
+        wanted = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(wanted, h.get("x-sms-signature", "")):
+            return 401, {"code": "bad_signature"}
+        body = record.body
+        if not SMS_MOBILE.match(str(body.get("to", ""))):
+            return 400, {"code": "bad_phone"}
+        sign = str(body.get("sign_name") or "")
+        if not sign:
+            return 400, {"code": "no_sign_name"}
+        if len(sign) + 2 + len(str(body.get("text") or "")) > SMS_MAX_CHARS:
+            return 400, {"code": "too_long"}
+        key = h.get("idempotency-key", "")
+        if key and key in self.sent_ids:
+            return 200, {"message_id": self.sent_ids[key], "duplicate": True}
+        return None
+
+    def answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, answer = super().answer(path, body)
+        key = str(body.get("reference") or "")
+        if 200 <= status < 300 and key and "message_id" in answer:
+            self.sent_ids[key] = answer["message_id"]
+        return status, answer
 
 
 def _handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
@@ -116,7 +174,8 @@ def _handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
                 first = delivery and fake.deliveries_seen == 0
                 if delivery:
                     fake.deliveries_seen += 1
-                status, answer = fake.answer(parts.path, body)
+                refused = fake.refuse(record, raw)
+                status, answer = refused or fake.answer(parts.path, body)
             if first and fake.stall_first_s:
                 fake.stalling.set()
                 fake.release.wait(fake.stall_first_s)

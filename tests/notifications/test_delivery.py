@@ -4,12 +4,12 @@ idempotency key on every request, and concurrent workers that never share a clai
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,13 +22,31 @@ from portal.database import Database, utcnow
 from portal.notifications import service
 from portal.notifications.delivery import Outbox, build_senders
 from portal.notifications.models import Notification
+from portal.tickets.models import Ticket
 from portal.wechat.flows import build_api
 from portal.wechat.models import WeChatAccessToken
-from tests.notifications.fakes import FakeSms, FakeWeChat, serving
+from tests.notifications.fakes import SMS_ACCOUNTS, FakeSms, FakeWeChat, serving
 from tests.portal import factories as f
 from tests.sla.support import open_ticket
 
 OPENID = "oFake-openid-123"
+
+
+class Clock:
+    """The outbox's wall clock, stepped by the test instead of waited for."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def until(self, moment: datetime) -> None:
+        """Step just past `moment`."""
+        self.now = max(self.now, moment + timedelta(milliseconds=1))
 
 
 @pytest.fixture
@@ -53,9 +71,18 @@ def settings_for(db: Database, wechat: FakeWeChat, sms: FakeSms, **kw: Any) -> S
         wechat_app_id="wx-test-app",
         wechat_app_secret="wx-test-secret",
         wechat_api_base_url=f"{wechat.url}/cgi-bin/",
-        wechat_template_id="tpl-status-update",
+        # The 受理 kind's template (ticket_created, ticket_accepted): keyword fields only.
+        wechat_templates=json.dumps(
+            {
+                "accepted": {
+                    "id": "tpl-status-update",
+                    "keywords": {"character_string1": "number", "phrase2": "status_label"},
+                }
+            }
+        ),
         sms_url=f"{sms.url}/send",
         sms_api_key="sms-test-key",
+        sms_api_secret=SMS_ACCOUNTS["sms-test-key"],
         notify_timeout_s=5,
         **kw,
     )
@@ -75,6 +102,17 @@ def one(db: Database, template: str, channel: str) -> Notification:
                 Notification.template == template, Notification.channel == channel
             )
         ).one()
+
+
+def created_text(db: Database, number: str) -> str:
+    """The creation notice, which tells the customer the ticket's check code."""
+    with db.session() as s:
+        code = s.scalars(select(Ticket.check_code).where(Ticket.number == number)).one()
+    assert len(code) == 6 and code.isdigit()
+    return (
+        f"您的服务工单 {number} 已提交，校验码 {code}（查询或修改工单时使用，请勿告诉他人），"
+        "我们会尽快受理。"
+    )
 
 
 def wechat_ticket(db: Database) -> str:
@@ -105,9 +143,12 @@ def test_a_template_message_goes_through_wechatpy_to_the_api(
     assert send.path == "/cgi-bin/message/template/send"
     assert send.query["access_token"] == ["fake-token-1"]
     assert send.body["touser"] == OPENID and send.body["template_id"] == "tpl-status-update"
-    assert send.body["data"]["first"]["value"] == f"您的服务工单 {number} 已提交，我们会尽快受理。"
-    assert send.body["data"]["keyword1"]["value"] == number
-    assert send.body["data"]["keyword2"]["value"] == "待受理"
+    # Since WeChat's 2023 template change only keyword fields show: no first, no remark.
+    assert send.body["data"] == {
+        "character_string1": {"value": number},
+        "phrase2": {"value": "待受理"},
+    }
+    assert created_text(db, number)  # the check code goes in the SMS text, not a template
     # The idempotency key travels as WeChat's client_msg_id and as a header.
     assert send.body["client_msg_id"] == note.idempotency_key
     assert send.headers["idempotency-key"] == note.idempotency_key
@@ -165,28 +206,30 @@ def test_server_errors_are_retried_with_exponential_backoff(
 ) -> None:
     wechat.script = [(500, {}), (502, {}), (503, {})]
     wechat_ticket(db)
-    box = outbox(db, settings_for(db, wechat, sms), backoff_s=0.3, backoff_max_s=10)
-    for attempt, backoff in ((1, 0.3), (2, 0.6), (3, 1.2)):
-        before = utcnow()
+    clock = Clock()
+    box = outbox(db, settings_for(db, wechat, sms), backoff_s=30, backoff_max_s=600, clock=clock)
+    due = []
+    for attempt, backoff in ((1, 30), (2, 60), (3, 120)):
+        failed_at = clock()
         stats = box.deliver_once()
-        after = utcnow()
         assert (stats.claimed, stats.retrying) == (1, 1), attempt
         note = one(db, "ticket_created", "wechat")
         assert (note.status, note.attempts) == ("pending", attempt)
         assert note.last_error.startswith("wechat HTTP 5")
-        # The retry is due `backoff` after the failure, which happened between the two.
-        wait = timedelta(seconds=backoff)
-        assert before + wait <= note.next_attempt_at <= after + wait
-        # Not due yet: nothing to claim.
+        # The retry is due `backoff` after the failure.
+        assert note.next_attempt_at == failed_at + timedelta(seconds=backoff)
+        due.append(note.next_attempt_at)
+        # Not due yet, even a moment before: nothing to claim.
+        clock.now = note.next_attempt_at - timedelta(milliseconds=1)
         assert box.deliver_once().claimed == 0
-        time.sleep(max(0.0, (note.next_attempt_at - utcnow()).total_seconds()) + 0.05)
+        clock.until(note.next_attempt_at)
     assert box.deliver_once().sent == 1
     note = one(db, "ticket_created", "wechat")
     assert (note.status, note.attempts, note.last_error) == ("sent", 4, "")
     keys = wechat.keys()
     assert len(keys) == 4 and set(keys) == {note.idempotency_key}
-    gaps = [b.at - a.at for a, b in zip(wechat.deliveries(), wechat.deliveries()[1:], strict=False)]
-    assert gaps[0] >= 0.3 and gaps[1] >= 0.6 and gaps[2] >= 1.2
+    # Exponential: each wait twice the one before.
+    assert [b - a for a, b in zip(due, due[1:], strict=False)][0] >= timedelta(seconds=60)
 
 
 def test_wechat_error_codes_busy_is_retried_unsubscribed_is_final(
@@ -197,26 +240,28 @@ def test_wechat_error_codes_busy_is_retried_unsubscribed_is_final(
         (200, {"errcode": 43004, "errmsg": "require subscribe"}),
     ]
     wechat_ticket(db)
-    box = outbox(db, settings_for(db, wechat, sms), backoff_s=0.05)
+    clock = Clock()
+    box = outbox(db, settings_for(db, wechat, sms), backoff_s=5, clock=clock)
     assert box.deliver_once().retrying == 1
-    time.sleep(0.1)
+    clock.advance(10)
     assert box.deliver_once().failed == 1
     note = one(db, "ticket_created", "wechat")
     assert note.status == "failed" and note.attempts == 2
     assert "43004" in note.last_error
-    time.sleep(0.1)
+    clock.advance(3600)
     assert box.deliver_once().claimed == 0  # failed is final
 
 
 def test_it_gives_up_after_the_last_attempt(db: Database, wechat: FakeWeChat, sms: FakeSms) -> None:
     wechat.script = [(500, {})] * 5
     wechat_ticket(db)
-    box = outbox(db, settings_for(db, wechat, sms), backoff_s=0.02, max_attempts=3)
+    clock = Clock()
+    box = outbox(db, settings_for(db, wechat, sms), backoff_s=2, max_attempts=3, clock=clock)
     outcomes: Counter[str] = Counter()
     for _ in range(3):
         stats = box.deliver_once()
         outcomes.update(retrying=stats.retrying, failed=stats.failed)
-        time.sleep(0.1)
+        clock.advance(60)
     assert outcomes == Counter(retrying=2, failed=1)
     assert one(db, "ticket_created", "wechat").status == "failed"
     assert len(wechat.deliveries()) == 3
@@ -237,30 +282,86 @@ def test_sms_carries_key_and_credentials_and_4xx_is_final(
             template="one_time_code",
             payload={"code": "123456", "minutes": 5},
         )
-    box = outbox(db, settings_for(db, wechat, sms), backoff_s=0.05)
+    clock = Clock()
+    box = outbox(db, settings_for(db, wechat, sms), backoff_s=5, clock=clock)
     first = box.deliver_once()
     assert (first.claimed, first.retrying, first.failed + first.sent) == (2, 1, 1)
-    time.sleep(0.1)
+    clock.advance(10)
     box.deliver_once()
     created = one(db, "ticket_created", "sms")
     otp = one(db, "one_time_code", "sms")
     assert {created.status, otp.status} == {"sent", "failed"}
-    by_key = {r.body["idempotency_key"]: r for r in sms.deliveries()}
+    by_key = {r.body["reference"]: r for r in sms.deliveries()}
     request = by_key[created.idempotency_key]
-    assert request.path == "/send" and request.body["phone"] == customer.phone
-    assert request.body["text"] == f"您的服务工单 {number} 已提交，我们会尽快受理。"
-    assert request.headers["authorization"] == "Bearer sms-test-key"
+    assert request.path == "/send" and request.body["to"] == f"+86{customer.phone}"
+    assert request.body["text"] == created_text(db, number)
+    assert request.body["sign_name"] == "售后服务"
+    assert request.headers["x-sms-key"] == "sms-test-key"
     assert request.headers["idempotency-key"] == created.idempotency_key
     code = by_key["otp:test"].body["text"]
     assert code == "您的验证码是 123456，5 分钟内有效，请勿告诉他人。"
+
+
+def _one_sms(db: Database, recipient: str, text: str) -> None:
+    with db.session() as s:
+        service.enqueue(
+            s,
+            key=f"sms:{recipient}:{len(text)}",
+            channel="sms",
+            recipient=recipient,
+            template="plain",
+            payload={"text": text, "text_en": text},
+        )
+
+
+def test_the_gateway_refuses_a_wrong_signature_for_good(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    _one_sms(db, "139 0000 0001", "您的工单已受理")
+    settings = settings_for(db, wechat, sms).model_copy(update={"sms_api_secret": "x" * 20})
+    stats = outbox(db, settings).deliver_once()
+    assert (stats.sent, stats.failed, stats.retrying) == (0, 1, 0)
+    assert one(db, "plain", "sms").status == "failed"
+    assert "401 bad_signature" in (one(db, "plain", "sms").last_error or "")
+    # With the account's secret the same message goes through, the number in E.164.
+    _one_sms(db, "+86 139-0000-0002", "您的工单已受理")
+    assert outbox(db, settings_for(db, wechat, sms)).deliver_once().sent == 1
+    assert [r.body["to"] for r in sms.deliveries()][-1] == "+8613900000002"
+
+
+@pytest.mark.parametrize(
+    ("recipient", "text", "why"),
+    [
+        ("021-64001234", "您的工单已受理", "not a mainland mobile number"),
+        ("12345678901", "您的工单已受理", "not a mainland mobile number"),
+        ("13900000003", "很" * 495, "over 500"),
+    ],
+)
+def test_what_the_gateway_cannot_carry_fails_before_it_is_sent(
+    db: Database, wechat: FakeWeChat, sms: FakeSms, recipient: str, text: str, why: str
+) -> None:
+    _one_sms(db, recipient, text)
+    stats = outbox(db, settings_for(db, wechat, sms)).deliver_once()
+    assert (stats.sent, stats.failed) == (0, 1)
+    note = one(db, "plain", "sms")
+    assert note.status == "failed" and why in (note.last_error or "")
+    assert sms.deliveries() == []
+
+
+def test_the_gateway_takes_the_longest_text_it_can_carry(
+    db: Database, wechat: FakeWeChat, sms: FakeSms
+) -> None:
+    _one_sms(db, "13900000004", "很" * (500 - len("【售后服务】")))
+    assert outbox(db, settings_for(db, wechat, sms)).deliver_once().sent == 1
 
 
 def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(
     db: Database, wechat: FakeWeChat, sms: FakeSms
 ) -> None:
     wechat_ticket(db)
-    settings = settings_for(db, wechat, sms, outbox_lease_s=1.0)
-    dead = outbox(db, settings, name="dead")
+    settings = settings_for(db, wechat, sms, outbox_lease_s=60.0)
+    clock = Clock()
+    dead = outbox(db, settings, name="dead", clock=clock)
     claimed = dead.claim()  # … and then the process is killed before it sends
     assert len(claimed) == 1
     note = one(db, "ticket_created", "wechat")
@@ -279,8 +380,8 @@ def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(
         )
         assert again == []
     # … once it has run out, the next worker delivers it.
-    time.sleep(max(0.0, (note.lease_until - utcnow()).total_seconds()) + 0.05)
-    assert outbox(db, settings, name="alive").deliver_once().sent == 1
+    clock.until(note.lease_until)
+    assert outbox(db, settings, name="alive", clock=clock).deliver_once().sent == 1
     note = one(db, "ticket_created", "wechat")
     assert (note.status, note.claimed_by, note.attempts) == ("sent", "alive", 2)
     assert wechat.keys() == [note.idempotency_key]

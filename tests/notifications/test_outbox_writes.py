@@ -53,14 +53,17 @@ def test_the_customer_hears_of_each_step_by_sms_without_wechat(db: Database) -> 
             ("sms", customer.phone, "engineer_assigned"),
             ("sms", customer.phone, "engineer_accepted"),
             ("sms", customer.phone, "engineer_on_the_way"),
-            ("sms", customer.phone, "completed_rate"),
+            ("sms", customer.phone, "completed"),
+            ("sms", customer.phone, "revisit_invite_sms"),  # the automatic revisit
         ]
         for n in notes(s, channel="sms"):
             assert n.status == "pending" and n.ticket_id == ticket.id and n.attempts == 0
             assert n.idempotency_key.startswith(f"ticket:{ticket.id}:event:")
             assert n.payload["number"] == ticket.number
-        done = notes(s, template="completed_rate")[0]
-        assert done.payload["status_label"] == "已完工" and "1-5" in done.payload["remark"]
+        done = notes(s, template="completed")[0]
+        assert done.payload["status_label"] == "已完工"
+        invite = notes(s, template="revisit_invite_sms")[0]
+        assert "1-5" in invite.payload["remark"] and invite.payload["link"].endswith(ticket.number)
 
 
 def test_wechat_when_bound_and_the_widget_when_reported_through_it(db: Database) -> None:

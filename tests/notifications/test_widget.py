@@ -25,11 +25,15 @@ from portal.notifications import service
 from portal.notifications.delivery import Outbox
 from portal.notifications.models import Notification
 from portal.notifications.widget import WidgetSender, store_in_conversation
+from portal.tickets.models import Ticket
 from tests.app_fixtures import FakeRasa
 from tests.portal import factories as f
 
 VISITOR = "visitor-widget-0001"
-CREATED = "您的服务工单 {} 已提交，我们会尽快受理。"
+# The creation notice tells the ticket's check code (issue 18).
+CREATED = (
+    "您的服务工单 {} 已提交，校验码 {}（查询或修改工单时使用，请勿告诉他人），我们会尽快受理。"
+)
 ACCEPTED = "您的工单 {} 已受理，正在为您安排工程师。"
 
 pytestmark = pytest.mark.timeout(120)  # a frame that never comes fails instead of hanging
@@ -136,7 +140,12 @@ def test_a_visitor_who_is_away_finds_it_in_the_history_on_return(
         history = ws.receive_json()
     assert history["type"] == "history"
     system = [m for m in history["messages"] if m["author"] == "system"]
-    assert [m["text"] for m in system] == [CREATED.format(number), ACCEPTED.format(number)]
+    with db.session() as s:
+        code = s.scalars(select(Ticket.check_code).where(Ticket.number == number)).one()
+    assert [m["text"] for m in system] == [
+        CREATED.format(number, code),
+        ACCEPTED.format(number),
+    ]
 
 
 def _enqueue(db: Database, key: str, visitor: str, *, age: timedelta = timedelta()) -> None:

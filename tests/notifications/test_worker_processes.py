@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from channels.base import ChannelMessage
+from portal import wiring
 from portal.config import ROOT, Settings
 from portal.database import Database
+from portal.dispatch.parts import NoParts
 from portal.migrate import upgrade
 from portal.notifications import service
 from portal.notifications.models import Notification
@@ -36,7 +38,7 @@ def file_db(tmp_path: Path) -> Iterator[Database]:
     """A migrated SQLite file the worker processes can open too."""
     url = f"sqlite:///{tmp_path / 'portal.db'}"
     upgrade(url)
-    db = Database(url)
+    db = wiring.wire(Database(url), Settings(), planner=NoParts())  # as the db fixture
     yield db
     db.dispose()
 
@@ -83,6 +85,10 @@ def statuses(db: Database) -> dict[str, tuple[str, int, str]]:
         }
 
 
+# The 受理 kind's template, so ticket_created goes as a template message.
+TEMPLATES = '{"accepted": {"id": "tpl", "keywords": {"character_string1": "number"}}}'
+
+
 def test_a_worker_killed_mid_delivery_loses_nothing(file_db: Database, tmp_path: Path) -> None:
     keys = [f"crash:{i}" for i in range(6)]
     with file_db.session() as s:
@@ -101,7 +107,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(file_db: Database, tmp_path:
             "WECHAT_APP_ID": "wx-crash",
             "WECHAT_APP_SECRET": "secret",
             "WECHAT_API_BASE_URL": f"{fake.url}/cgi-bin/",
-            "WECHAT_TEMPLATE_ID": "tpl",
+            "WECHAT_TEMPLATES": TEMPLATES,
             "OUTBOX_LEASE_S": "3",
             "OUTBOX_POLL_S": "0.1",
             "OUTBOX_BATCH": "3",
@@ -158,7 +164,7 @@ def test_the_worker_process_and_the_portal_share_one_wechat_token(
             "WECHAT_APP_ID": "wx-shared",
             "WECHAT_APP_SECRET": "secret",
             "WECHAT_API_BASE_URL": f"{fake.url}/cgi-bin/",
-            "WECHAT_TEMPLATE_ID": "tpl",
+            "WECHAT_TEMPLATES": TEMPLATES,
         }
         proc = worker("outbox", file_db, tmp_path, "--once", **env)
         assert proc.wait(60) == 0

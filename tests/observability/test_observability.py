@@ -29,7 +29,7 @@ from portal.migrate import upgrade
 from portal.notifications import service as notifications
 from portal.observability.logs import configure_logging
 from portal.sla.models import SlaTimer
-from tests.app_fixtures import FakeRasa
+from tests.app_fixtures import RASA_TOKEN, FakeRasa
 from tests.portal import factories as f
 
 VISITOR = "v0123456789abcdef0123456789abcdef"
@@ -158,9 +158,12 @@ def test_text_lines_show_the_ids_in_brackets(client: TestClient, log_lines: io.S
 # ------------------------------------------------------------------ metrics
 
 
-def test_request_latency_is_labelled_by_route_template(client: TestClient) -> None:
+def test_request_latency_is_labelled_by_route_template(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
     before = client.get("/metrics").text
-    headers = {"Authorization": "Bearer test-bot-token"}
+    with db.session() as session:  # a desk user: the bot no longer reads tickets (issue 18)
+        headers = f.bearer(settings, f.user(session, role="agent"))
     client.get("/api/v1/tickets/987654", headers=headers)
     client.get("/no/such/page/12345")
     client.get("/static/no-such-file-12345.js")
@@ -330,9 +333,7 @@ def test_rasa_is_not_checked_when_not_configured(settings: Settings, fake_rasa: 
 
 
 def _client_for(url: str, tmp_path: Path, fake_rasa: FakeRasa) -> TestClient:
-    settings = Settings(
-        _env_file=None, database_url=url, var_dir=tmp_path, rasa_token="test-rasa-token"
-    )
+    settings = Settings(_env_file=None, database_url=url, var_dir=tmp_path, rasa_token=RASA_TOKEN)
     return TestClient(create_app(settings, http_transport=httpx.MockTransport(fake_rasa.handler)))
 
 

@@ -105,6 +105,9 @@ def test_parts_api_by_role(client: TestClient, db: Database, settings: Settings)
     assert r.status_code == 200, r.text
     assert r.json()["ticket_status"] == "waiting_parts"
     assert [x["quantity"] for x in r.json()["shortages"]] == [2]
+    # No asset on file: out of warranty, so the engineer quotes while the ticket waits.
+    quote = client.post(f"/api/v1/settlement/tickets/{w['ticket']}/quotes", headers=eng).json()  # type: ignore[arg-type]
+    assert quote["payer"] == "customer" and quote["lines"][-1]["amount"] == "1300.00"
     (order,) = client.get("/api/v1/parts/shortages?status=open", headers=nm).json()  # type: ignore[arg-type]
     assert client.post(f"/api/v1/parts/shortages/{order['id']}/ship", headers=nm).status_code == 403  # type: ignore[arg-type]
     shipped = client.post(f"/api/v1/parts/shortages/{order['id']}/ship", headers=desk)  # type: ignore[arg-type]
@@ -119,11 +122,9 @@ def test_parts_api_by_role(client: TestClient, db: Database, settings: Settings)
         ("WM-PCB-01", 5, 5)
     ]
     assert client.get("/api/v1/parts/van", headers=nm).status_code == 404  # type: ignore[arg-type]
-    # No asset on file: out of warranty, so the customer accepts a quote before parts go in.
+    # The customer accepts the quote before parts go in; they answer after the parts came.
     refused = client.post(f"/api/v1/parts/tickets/{w['ticket']}/consumption", json={}, headers=eng)  # type: ignore[arg-type]
     assert refused.status_code == 409 and refused.json()["error"] == "fees.quote_required"
-    quote = client.post(f"/api/v1/settlement/tickets/{w['ticket']}/quotes", headers=eng).json()  # type: ignore[arg-type]
-    assert quote["payer"] == "customer" and quote["lines"][-1]["amount"] == "1300.00"
     answer = f"/api/v1/settlement/quotes/{quote['id']}/decision"
     assert client.post(answer, json={"accept": True}, headers=eng).status_code == 403  # type: ignore[arg-type]
     assert (

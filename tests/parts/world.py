@@ -18,7 +18,7 @@ from portal.networks.models import Engineer
 from portal.parts import service as parts
 from portal.parts.models import Part
 from portal.tickets import lifecycle
-from portal.tickets.models import Ticket
+from portal.tickets.models import Ticket, TicketEvent
 from tests.portal import factories as f
 
 
@@ -116,6 +116,40 @@ def rate_card(session: Session, *, starts: date = date(2026, 1, 1)) -> RateCard:
 Step = tuple[str, float, dict[str, Any]]  # action, minutes after the ticket was reported, payload
 
 
+def imported_event(
+    session: Session,
+    *,
+    ticket: Ticket,
+    action: str,
+    at: datetime,
+    payload: dict[str, Any],
+    actor: str = "system:test",
+) -> TicketEvent:
+    """An event as an import writes it: the row and the status, checked against the
+    lifecycle's table, but published to nobody (no SLA timers, no parts held or consumed, no
+    settlement posted), so a test can settle or price history that happened elsewhere."""
+    transition = lifecycle.TRANSITIONS[action]
+    assert ticket.status in transition.sources, (ticket.status, action)
+    target = transition.target or ticket.status
+    event = TicketEvent(
+        ticket=ticket,
+        action=action,
+        from_status=ticket.status,
+        to_status=target,
+        actor=actor,
+        payload=payload,
+        created_at=at,
+    )
+    ticket.status, ticket.updated_at = target, at
+    if action in ("dispatch", "reassign"):
+        ticket.network_id, ticket.engineer_id = payload["network_id"], payload["engineer_id"]
+    elif action == "reopen":
+        ticket.reopen_count += 1
+    session.add(event)
+    session.flush()
+    return event
+
+
 def walk(
     session: Session,
     *,
@@ -126,18 +160,15 @@ def walk(
     ticket_type: str = "repair",
     **fields: Any,
 ) -> Ticket:
-    """A ticket reported at `start` and moved through `steps` at exact times."""
+    """A ticket reported at `start` and moved through `steps` at exact times, as imported
+    history (`imported_event`): settling and pricing it is up to the test."""
     ticket = f.ticket(session, customer=customer, at=start, type=ticket_type, **fields)
     for action, minutes, payload in steps:
         at = start + timedelta(minutes=minutes)
         data = dict(payload)
         if action in ("dispatch", "reassign"):
             data.update(network_id=engineer.network_id, engineer_id=engineer.id)
-        lifecycle.apply(
-            session, ticket=ticket, action=action, actor="system:test", payload=data, at=at
-        )
-        if action in ("dispatch", "reassign"):
-            ticket.network_id, ticket.engineer_id = engineer.network_id, engineer.id
+        imported_event(session, ticket=ticket, action=action, at=at, payload=data)
     session.flush()
     return ticket
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from portal.customers.models import ChannelIdentity, Customer, OneTimeCode
 from portal.database import Database
 from portal.notifications.models import Notification
+from portal.observability.masking import mask_phone
 from tests.portal import factories as f
 
 PHONE = "13912345678"
@@ -28,7 +29,7 @@ def _request_code(
     assert response.status_code == 202, response.text
     assert response.json() == {"sent": True, "expires_in": 300}
     (match,) = [m for r in caplog.records if (m := CODE_LOG.search(r.getMessage()))]
-    assert match.group(1) == phone
+    assert match.group(1) == mask_phone(phone)  # the log masks phone numbers (issue 18)
     return match.group(2)
 
 
@@ -130,46 +131,36 @@ def test_one_code_a_minute(
         assert len(s.scalars(select(Notification)).all()) == 2
 
 
-def test_the_wechat_identity_is_bound_on_success(
+def test_the_public_route_binds_no_channel_identity(
     client: TestClient, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # A WeChat openid or a widget visitor is bound inside its own channel (the WeChat flow,
+    # the bot's chat routes), never by naming it here.
     bind = {"channel": "wechat", "external_id": "oAbC-openid-123"}
-    code = _request_code(client, caplog, **bind)
-    response = _verify(client, code, **bind)
-    assert response.status_code == 200, response.text
-    customer_id = response.json()["customer_id"]
-    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    assert (
-        client.get(f"/api/v1/customers/{customer_id}", headers=headers).json()["wechat_openid"]
-        == "oAbC-openid-123"
-    )
-    with db.session() as s:
-        assert s.get_one(Customer, customer_id).wechat_openid == "oAbC-openid-123"
-        identity = s.scalars(select(ChannelIdentity)).one()
-        assert (identity.channel, identity.external_id) == ("wechat", "oAbC-openid-123")
-        assert identity.customer_id == customer_id and identity.bound_at is not None
-
-
-def test_nothing_is_bound_when_the_code_is_wrong(
-    client: TestClient, db: Database, caplog: pytest.LogCaptureFixture
-) -> None:
-    bind = {"channel": "wechat", "external_id": "oAbC-openid-456"}
-    code = _request_code(client, caplog, **bind)
-    assert _verify(client, _wrong(code), **bind).status_code == 422
+    refused = client.post("/api/v1/customer-auth/code", json={"phone": PHONE, **bind})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "channel"
+    assert "渠道" in refused.json()["message_zh"] and "channel" in refused.json()["message_en"]
+    code = _request_code(client, caplog)
+    assert _verify(client, code, **bind).status_code == 422
     with db.session() as s:
         assert s.scalars(select(ChannelIdentity)).all() == []
+        # The refused verify did not use up the code.
+        assert _verify(client, code).status_code == 200
 
 
 def test_a_code_binds_only_the_identity_it_was_sent_for(
     client: TestClient, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    code = _request_code(client, caplog, channel="wechat", external_id="oVictim-openid")
-    other = _verify(client, code, channel="wechat", external_id="oAttacker-openid")
-    assert other.status_code == 422
-    with db.session() as s:
-        assert s.scalars(select(ChannelIdentity)).all() == []
-    response = _verify(client, code)  # the identity comes from the code request
+    # The attack of issue 18: prove one's own phone while naming the victim's openid, so
+    # that the victim's WeChat chats become the attacker's account. It must fail.
+    victim = {"channel": "wechat", "external_id": "oVictim-openid"}
+    asked = client.post("/api/v1/customer-auth/code", json={"phone": PHONE, **victim})
+    assert asked.status_code == 422
+    code = _request_code(client, caplog)  # the attacker's own phone, honestly
+    assert _verify(client, code, **victim).status_code == 422
+    response = _verify(client, code)
     assert response.status_code == 200
     with db.session() as s:
-        identity = s.scalars(select(ChannelIdentity)).one()
-        assert identity.external_id == "oVictim-openid"
+        assert s.scalars(select(ChannelIdentity)).all() == []
+        assert s.get_one(Customer, response.json()["customer_id"]).wechat_openid is None

@@ -4,32 +4,38 @@ from __future__ import annotations
 
 import inspect
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal import wiring
 from portal.accounts.models import User
 from portal.assets.models import Asset, Product, ProductModel
+from portal.complaints.models import Complaint
+from portal.config import Settings
 from portal.customers.models import Customer, CustomerAddress
 from portal.database import Database
 from portal.demo import intake, places, world
+from portal.demo.complaints import SETTLED_AFTER
 from portal.demo.script import UNTAKEN_HOURS
 from portal.demo.seed import DEMO_STAFF, seed
 from portal.demo.world import add_months
+from portal.dispatch.parts import NoParts
 from portal.migrate import upgrade
 from portal.models import Base
 from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
 from portal.security import ROLES, verify_password
 from portal.tickets.lifecycle import TRANSITIONS
 from portal.tickets.models import Ticket, TicketEvent
+from tests.demo_fixtures import DEMO_NOW, DEMO_TICKETS
 
 # A fixed "now", so both the history and the day-based ticket numbers repeat exactly.
-NOW = datetime(2026, 3, 2, 3, 15, tzinfo=UTC)
+NOW = DEMO_NOW
 # Fewer tickets than the real 2,000 keep the test quick on PostgreSQL; the other counts are real.
-TICKETS = 600
+TICKETS = DEMO_TICKETS
 CATEGORIES = {"洗衣机", "空调", "冰箱", "热水器", "油烟机", "燃气灶"}
 IN_PROGRESS = {
     "accepted",
@@ -127,14 +133,27 @@ def _check_replay(ticket: Ticket, events: list[TicketEvent]) -> None:
     assert ticket.updated_at == previous.created_at
 
 
-def test_full_seed(db: Database) -> None:
+def test_full_seed(demo_db: Database) -> None:
+    db = demo_db  # seeded once per run with TICKETS at NOW (tests/demo_fixtures.py)
     with db.session() as session:
-        assert seed(session, tickets=TICKETS, now=NOW, progress=False) is True
+        assert seed(session, tickets=TICKETS, now=NOW, progress=False) is False  # already there
+
+    with db.session() as session:
+        # Low ratings opened complaint cases; the desk worked the older ones to the end.
+        cases = session.scalars(select(Complaint)).all()
+        assert cases, "the history's low ratings open complaint cases"
+        settled = [c for c in cases if NOW - c.created_at >= SETTLED_AFTER]
+        assert settled and all(c.status == "closed" and c.outcome for c in settled)
+        assert all(c.closed_at is not None and c.closed_at <= NOW for c in settled)
+        assert not [c for c in cases if c.status == "open" and c.deadline_at < NOW - SETTLED_AFTER]
 
     with db.session() as session:
         networks = session.scalars(select(ServiceNetwork)).all()
-        assert len(networks) == 6
-        assert Counter(n.city for n in networks) == {"上海": 2, "杭州": 2, "南京": 2}
+        # Two networks per city, and 川沙伞下店, an outlet under 上海浦东 (issue 23).
+        assert len(networks) == 7
+        assert Counter(n.city for n in networks) == {"上海": 3, "杭州": 2, "南京": 2}
+        (outlet,) = [n for n in networks if n.kind == "sub"]
+        assert outlet.parent_id == next(n.id for n in networks if n.code == "SH-PD")
         assert Counter(n.city for n in networks if n.auto_dispatch) == {
             "上海": 1,
             "杭州": 1,
@@ -145,7 +164,7 @@ def test_full_seed(db: Database) -> None:
         assert {m.network_id for m in managers} == {n.id for n in networks}
 
         engineers = session.scalars(select(Engineer)).all()
-        assert len(engineers) == 40
+        assert len(engineers) == 42  # 40, and the outlet's two
         users = {u.id: u for u in session.scalars(select(User))}
         for e in engineers:
             user = users[e.user_id]  # type: ignore[index]
@@ -166,7 +185,7 @@ def test_full_seed(db: Database) -> None:
         assert set(session.scalars(select(Product.category))) == CATEGORIES
         models = session.scalars(select(ProductModel)).all()
         assert {"WM-100", "WM-200", "WM-300"} <= {m.code for m in models}
-        assert all(12 <= m.warranty_months <= 36 for m in models)
+        assert all(12 <= m.warranty_months <= 72 for m in models)  # 空调: 6 years
         months = {m.id: m.warranty_months for m in models}
 
         customers = session.scalars(select(Customer)).all()
@@ -252,17 +271,17 @@ def _fingerprint(db: Database) -> list[tuple[str, str, str, tuple[str, ...]]]:
 
 def test_two_fresh_databases_get_the_same_data(db: Database, tmp_path: Path) -> None:
     with db.session() as session:
-        seed(session, tickets=150, now=NOW, progress=False)
+        seed(session, tickets=60, now=NOW, progress=False)
     first = _fingerprint(db)
 
     url = f"sqlite:///{tmp_path / 'again.db'}"
     upgrade(url)
-    other = Database(url)
+    other = wiring.wire(Database(url), Settings(), planner=NoParts())  # as the db fixture
     try:
         with other.session() as session:
-            seed(session, tickets=150, now=NOW, progress=False)
+            seed(session, tickets=60, now=NOW, progress=False)
         second = _fingerprint(other)
     finally:
         other.dispose()
-    assert len(first) == 150
+    assert len(first) >= 60
     assert first == second

@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from portal import wiring
 from portal.config import Settings
 from portal.database import Database
+from portal.dispatch.parts import NoParts
 from portal.main import create_app
 from portal.migrate import upgrade
 from tests.e2e_fixtures import serve
@@ -33,7 +35,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     var = tmp_path_factory.mktemp("pages")
     url = f"sqlite:///{var / 'portal.db'}"
     upgrade(url)
-    db = Database(url)
+    db = wiring.wire(Database(url), Settings(), planner=NoParts())  # as the db fixture
     with db.session() as s:
         agent = f.user(s, role="agent", display_name="坐席小张")
         engineer = f.engineer(s, network=f.network(s, city="上海"))

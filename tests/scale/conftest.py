@@ -15,8 +15,10 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from portal import wiring
 from portal.config import Settings
 from portal.database import Database
+from portal.dispatch.parts import NoParts
 from portal.main import create_app
 from portal.migrate import upgrade
 from portal.stack import ensure_database
@@ -70,7 +72,7 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture
 def pg(pg_url: str) -> Iterator[Database]:
     """The PostgreSQL database, emptied after each test."""
-    database = Database(pg_url)
+    database = wiring.wire(Database(pg_url), Settings(), planner=NoParts())  # as the db fixture
     try:
         yield database
     finally:
@@ -126,6 +128,10 @@ def scaled_settings(db_url: str, redis_url: str, prefix: str, var: Path, **extra
         "secret_key": "test-secret",
         "handoff_tick_s": 0.05,
         "handoff_heartbeat_timeout_s": 30.0,
+        # Load from one address; the REST limits are tested in tests/channels.
+        "rest_rate_sender_per_min": 0,
+        "rest_rate_key_per_min": 0,
+        "rest_rate_ip_per_min": 0,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)

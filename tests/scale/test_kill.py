@@ -31,7 +31,7 @@ from portal.tickets.models import Ticket
 from tests.app_fixtures import BOT_TOKEN
 from tests.conversations.support import wait_for
 from tests.e2e_fixtures import free_port
-from tests.notifications.fakes import FakeSms, serving
+from tests.notifications.fakes import SMS_ACCOUNTS, FakeSms, serving
 from tests.scale.conftest import scaled_settings
 
 BOT = {"Authorization": f"Bearer {BOT_TOKEN}"}
@@ -79,7 +79,7 @@ def running(
     pg: Database, redis_url: str, redis_prefix: str, tmp_path: Path, sms: FakeSms
 ) -> Iterator[Running]:
     """Two uvicorn workers and one outbox worker; Rasa is down, so every turn is answered by
-    the hub itself. SMS goes to the fake provider through the real SmsSender."""
+    the hub itself. SMS goes to the fake gateway through the real SmsGateway."""
     settings = scaled_settings(
         pg.url,
         redis_url,
@@ -88,6 +88,7 @@ def running(
         rasa_url=f"http://127.0.0.1:{free_port()}",
         sms_url=f"{sms.url}/send",
         sms_api_key="sms-kill-key",
+        sms_api_secret=SMS_ACCOUNTS["sms-kill-key"],
         notify_timeout_s=150.0,  # longer than the stall: the kill, not a timeout, ends it
         outbox_poll_s=0.2,
         outbox_lease_s=3.0,  # a killed worker's claims come back soon
@@ -210,7 +211,7 @@ def test_kill_a_worker_and_the_outbox_mid_traffic_loses_and_duplicates_nothing(
         # The outbox worker is in the middle of a delivery: the provider has the request
         # and has not answered it. Kill it there, and a portal worker with it.
         wait_for(sms.stalling.is_set, timeout=60, what=f"a delivery ({running.outbox.log_path})")
-        stalled_key = sms.deliveries()[0].body["idempotency_key"]
+        stalled_key = sms.deliveries()[0].body["reference"]
         _kill(running.outbox)
         _kill(running.workers[0][1])
         sms.release.set()  # the provider answers a connection nobody reads any more
@@ -283,14 +284,14 @@ def test_kill_a_worker_and_the_outbox_mid_traffic_loses_and_duplicates_nothing(
 
     # The provider saw every notification, under its one key: a resend reuses the key.
     deliveries = sms.deliveries()
-    assert all(
-        r.headers[IDEMPOTENCY_HEADER.lower()] == r.body["idempotency_key"] for r in deliveries
-    )
-    received = [r.body["idempotency_key"] for r in deliveries]
+    # The gateway's body carries the key as `reference`, and the ticket number in its text.
+    assert all(r.headers[IDEMPOTENCY_HEADER.lower()] == r.body["reference"] for r in deliveries)
+    received = [r.body["reference"] for r in deliveries]
     assert set(received) == {row.idempotency_key for row in rows}
     keys_per_ticket: dict[str, set[str]] = defaultdict(set)
     for r in deliveries:
-        keys_per_ticket[r.body["params"]["number"]].add(r.body["idempotency_key"])
+        (number,) = [n for n in numbers.values() if n in r.body["text"]]
+        keys_per_ticket[number].add(r.body["reference"])
     assert set(keys_per_ticket) == set(numbers.values())
     assert all(len(keys) == 1 for keys in keys_per_ticket.values()), "sent under two keys"
     # The delivery the kill cut off was sent again after the restart, with the same key.

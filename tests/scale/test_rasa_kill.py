@@ -65,11 +65,16 @@ def _rasa_processes(
         )
     )
     bin_dir = settings.bot_env / "bin"
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PORTAL_URL": "http://127.0.0.1:9"}
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PORTAL_URL": "http://127.0.0.1:9",
+        # endpoints.yml sends it; the action server refuses calls without it.
+        "ACTION_SERVER_SECRET": "rasa-kill-action-secret-0123",
+    }
     actions = Process(
         "actions",
-        [str(bin_dir / "rasa"), "run", "actions", "--port", str(action_port)]
-        + ["--actions", "actions"],
+        [str(bin_dir / "python"), "-m", "actions.server", "--port", str(action_port)],
         settings.bot_dir,
         env,
         tmp_path / "actions.log",

@@ -21,6 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 from portal import stack as scaled
 from portal.conversations.models import Conversation, Message
 from portal.conversations.phrases import is_hub_apology
+from portal.conversations.rasa import rasa_auth_headers
 from portal.database import Database
 from portal.stack import NGINX, ScaledStack, Topology, ensure_model, prepare
 from tests.conftest import IN_CI, POSTGRES_ADMIN_URL, unavailable
@@ -162,7 +163,7 @@ def test_the_scaled_topology_through_nginx(topology: ScaledStack) -> None:
         for rasa_url in topology.rasa_urls:
             tracker = httpx.get(
                 f"{rasa_url}/conversations/{public_id}/tracker",
-                params={"token": RASA_TOKEN},
+                headers=rasa_auth_headers(RASA_TOKEN),
                 timeout=30,
             )
             assert tracker.status_code == 200, tracker.text

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from portal.database import Database
@@ -42,3 +46,29 @@ def sign_in(client: TestClient, db: Database, phone: str, *, next: str | None = 
     done = client.post("/my/login/verify", data={"code": sent_code(db, phone), "csrf_token": token})
     assert done.status_code == 303, done.text
     return str(done.headers["location"])
+
+
+@contextmanager
+def signed_in_phone(browser: Browser, portal: dict[str, Any], number: str) -> Iterator[Page]:
+    """A 390 px phone with the portal's customer signed in to /my by SMS code, on the page
+    of their ticket `number` (portal: a served_portal with base, db and the customer's phone)."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+    )
+    page = context.new_page()
+    base = portal["base"]
+    page.goto(f"{base}/my/login?next=/my/tickets/{number}")
+    page.fill("[data-testid=login-phone]", portal["phone"])
+    page.locator("[data-testid=login-send]").tap()
+    expect(page).to_have_url(f"{base}/my/login/verify")
+    page.fill("[data-testid=login-code]", sent_code(portal["db"], portal["phone"]))
+    page.locator("[data-testid=login-verify]").tap()
+    expect(page).to_have_url(f"{base}/my/tickets/{number}")
+    try:
+        yield page
+    finally:
+        context.close()

@@ -4,7 +4,7 @@ statements are computed by hand in test_month.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from portal.parts import flows as parts_flows
 from portal.parts import service as parts
 from portal.security import Principal
 from portal.tickets.models import Ticket
-from tests.parts.world import Step, catalogue, full_repair, rate_card, walk
+from tests.parts.world import Step, catalogue, full_repair, imported_event, rate_card, walk
 from tests.portal import factories as f
 
 DESK = Principal(kind="staff", role="dispatcher", name="desk")
@@ -145,17 +145,12 @@ def build_month(s: Session) -> Month:
 def _finish(
     s: Session, ticket: Ticket, engineer: Engineer, steps: list[Step], start: datetime
 ) -> None:
-    from datetime import timedelta
-
-    from portal.tickets import lifecycle
-
     for action, minutes, payload in steps:
-        lifecycle.apply(
+        imported_event(
             s,
             ticket=ticket,
             action=action,
-            actor="system:test",
-            payload=dict(payload),
             at=start + timedelta(minutes=minutes),
+            payload=dict(payload),
         )
     s.flush()

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from portal.database import Database
 from portal.demo.parts import seed_parts
-from portal.demo.seed import seed
 from portal.fees import service as fees
 from portal.fees.models import Receipt
 from portal.parts.models import StockMovement
@@ -21,9 +20,8 @@ from tests.portal import factories as f
 NOW = datetime(2026, 3, 2, 3, 15, tzinfo=UTC)
 
 
-def test_demo_parts_and_settlement(db: Database) -> None:
-    with db.session() as s:
-        seed(s, tickets=250, now=NOW, progress=False)  # calls seed_parts itself
+def test_demo_parts_and_settlement(demo_db: Database) -> None:
+    db = demo_db  # the seed calls seed_parts itself
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(StockMovement)) > 100
         consumed = s.scalar(

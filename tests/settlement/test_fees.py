@@ -228,3 +228,18 @@ def test_no_float_reaches_pricing(
             ledger.CENT
         )
         assert p.mileage_fee == band_fee
+
+
+def test_a_distance_band_must_end_after_it_starts(db: Database) -> None:
+    """A tester saved a card with a band from 20 km to 5 km; it was shown as "20.0 km – 5.0 km"."""
+    with db.session() as s, pytest.raises(Invalid) as refused:
+        fees.add_card(
+            s,
+            code="BAND",
+            name="x",
+            effective_from=date(2026, 1, 1),
+            lines=[],
+            bands=[DistanceBand(min_km=Decimal("20"), max_km=Decimal("5"), fee=Decimal("10"))],
+        )
+    assert refused.value.key == "fees.band_empty"
+    assert "20" in refused.value.message_zh and "km" in refused.value.message_en

@@ -74,7 +74,7 @@ def test_settlement_is_idempotent(db: Database, jobs: list, keys: list[str]) -> 
             s.flush()
             made.append(ticket)
             if hooked:
-                flows.on_ticket_event(s, ticket=ticket, action="evaluate")
+                flows.post_evaluated(s, ticket=ticket, action="evaluate")
                 assert ticket.status == "evaluated"  # finance (or the run) moves it on
         s.flush()
         first, created = flows.run_settlement(s, period="2026-03", key=keys[0], actor="fin")

@@ -18,7 +18,6 @@ from portal.database import Database
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.notifications.models import Notification
 from portal.security import Principal
-from portal.sla import flows as sla_flows
 from portal.sla.flows import Scheduler
 from portal.sla.models import SlaTimer
 from portal.sla.service import SlaDefaults
@@ -104,7 +103,8 @@ def act(
 def act_at(
     session: Session, ticket: Ticket, action: str, at: datetime, **payload: Any
 ) -> TicketEvent:
-    """One action at a given moment: what the ticket service does, with the clock set."""
+    """One action at a given moment: what the ticket service does, with the clock set (the
+    lifecycle tells the SLA subscriber)."""
     if action in ("dispatch", "reassign"):
         engineer = session.get_one(Engineer, payload["engineer_id"])
         payload["network_id"] = engineer.network_id
@@ -114,7 +114,6 @@ def act_at(
     if action in ("dispatch", "reassign"):
         ticket.network_id, ticket.engineer_id = payload["network_id"], payload["engineer_id"]
     session.flush()
-    sla_flows.on_transition(session, ticket=ticket, event=event)
     return event
 
 

@@ -9,16 +9,25 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from portal import wiring
+from portal.config import Settings
 from portal.database import Database
+from portal.dispatch import flows as dispatch
+from portal.dispatch.scoring import DispatchSettings
 from portal.networks.models import Engineer
 from portal.notifications.models import Notification
+from portal.parts import service as parts
+from portal.parts.flows import StockPlanner
 from portal.sla import service as sla
 from portal.sla.flows import Scheduler
 from portal.sla.service import SlaDefaults
 from portal.tickets.models import Ticket, TicketEvent
+from tests.parts.world import catalogue
 from tests.portal import factories as f
 from tests.sla.support import (
+    ADMIN,
     Crew,
+    act,
     dispatch_to,
     escalations,
     make_crew,
@@ -183,3 +192,51 @@ def test_the_ticket_s_policy_decides_before_the_setting(db: Database) -> None:
         assert s.get_one(Ticket, normal_id).engineer_id == crew.engineer_id
         assert s.get_one(Ticket, again_id).engineer_id == crew.engineer_id
         assert "reassign" not in escalations(s, again_id)[0]
+
+
+def test_a_reassignment_by_the_ladder_holds_the_parts_at_the_new_engineer_s_network(
+    db: Database,
+) -> None:
+    # "滚筒不转了" points the stock planner at the motor; both networks' stores have one.
+    with db.session() as s:
+        crew = make_crew(s)
+        motor = catalogue(s)["WM-MTR-01"]
+        elsewhere = f.network(s)
+        other = f.engineer(s, network=elsewhere)
+        stores = [
+            parts.network_location(s, network=network(s, crew.network_id)),
+            parts.network_location(s, network=elsewhere),
+        ]
+        for store in stores:
+            parts.receive(s, location=store, part=motor, quantity=1, actor="test")
+        ticket = open_ticket(s, at=MONDAY_9)
+        ticket_id, other_id, motor_id = ticket.id, other.id, motor.id
+    with db.session() as s:
+        ticket = s.get_one(Ticket, ticket_id)
+        act(s, ticket, "accept")
+        dispatch.assign(
+            s,
+            ticket=ticket,
+            principal=ADMIN,
+            engineer_id=crew.engineer_id,
+            day=ARRIVAL_DUE.date(),
+            now=MONDAY_9,
+            settings=DispatchSettings(),
+            planner=StockPlanner(),
+        )
+    # The scheduler's database is wired as the worker wires it: with the stock's planner.
+    worker_db = wiring.wire(Database(db.url), Settings())
+    Scheduler(db=worker_db, defaults=SlaDefaults(auto_reassign=True), worker="w1").run_once(
+        ARRIVAL_DUE
+    )
+    worker_db.dispose()
+    with db.session() as s:
+        assert s.get_one(Ticket, ticket_id).engineer_id == other_id
+        held = [
+            (r.location_id, r.part_id, r.quantity, r.status)
+            for r in parts.held_for(s, ticket_id=ticket_id)
+        ]
+        # Held at the new engineer's store; the old store has its motor free again.
+        assert held == [(stores[1].id, motor_id, 1, "held")]
+        assert parts.available(s, location_id=stores[0].id, part_id=motor_id) == 1
+        assert parts.available(s, location_id=stores[1].id, part_id=motor_id) == 0

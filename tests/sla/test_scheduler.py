@@ -4,11 +4,14 @@ state kept only in the database (a new scheduler carries on where the last one s
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from portal import wiring
+from portal.config import Settings
 from portal.database import Database
 from portal.notifications.models import Notification
 from portal.security import Principal
@@ -37,8 +40,10 @@ STEP = timedelta(minutes=30)
 
 
 def scheduler(db: Database, name: str = "w1", **kw: object) -> Scheduler:
-    """A fresh scheduler, as a newly started worker process would have."""
-    return Scheduler(db=Database(db.url), defaults=SlaDefaults(**kw), worker=name)  # type: ignore[arg-type]
+    """A fresh scheduler, as a newly started worker process would have (its own database,
+    wired as the worker wires it)."""
+    fresh = wiring.wire(Database(db.url), Settings())
+    return Scheduler(db=fresh, defaults=SlaDefaults(**kw), worker=name)  # type: ignore[arg-type]
 
 
 def user(uid: int) -> str:
@@ -145,14 +150,46 @@ def test_meeting_a_breached_deadline_late_stops_the_ladder(db: Database) -> None
     assert scheduler(db).run_once(sh(2026, 3, 9, 12, 0)) == Counter()
 
 
-def test_a_ticket_moved_without_the_hook_is_reconciled_not_escalated(db: Database) -> None:
+def test_an_event_applied_outside_the_ticket_service_still_moves_the_timers(
+    db: Database,
+) -> None:
+    # lifecycle.apply (a script, the demo history) publishes like the service does.
     with db.session() as s:
         make_crew(s)
         ticket = open_ticket(s, at=MONDAY_9)
-        # An import or a script that skipped the ticket service.
         lifecycle.apply(s, ticket=ticket, action="accept", actor="x", at=sh(2026, 3, 9, 9, 5))
         cancelled = open_ticket(s, at=MONDAY_9)
         lifecycle.apply(s, ticket=cancelled, action="cancel", actor="x", at=MONDAY_9)
+        ids = ticket.id, cancelled.id
+        assert timers(s, ids[0])["response"].met_at == sh(2026, 3, 9, 9, 5)
+        assert {t.state for t in timers(s, ids[1]).values()} == {"cancelled"}
+    assert scheduler(db).run_once(sh(2026, 3, 9, 9, 15)) == Counter()
+
+
+def _write_event_row(s: Session, ticket: Ticket, action: str, to: str, at: datetime) -> None:
+    """What an import that writes rows (not events through the lifecycle) leaves behind."""
+    s.add(
+        TicketEvent(
+            ticket=ticket,
+            action=action,
+            from_status=ticket.status,
+            to_status=to,
+            actor="import",
+            payload={},
+            created_at=at,
+        )
+    )
+    ticket.status = to
+    s.flush()
+
+
+def test_a_ticket_moved_by_rows_alone_is_reconciled_not_escalated(db: Database) -> None:
+    with db.session() as s:
+        make_crew(s)
+        ticket = open_ticket(s, at=MONDAY_9)
+        _write_event_row(s, ticket, "accept", "accepted", sh(2026, 3, 9, 9, 5))
+        cancelled = open_ticket(s, at=MONDAY_9)
+        _write_event_row(s, cancelled, "cancel", "cancelled", MONDAY_9)
         ids = ticket.id, cancelled.id
     outcome = scheduler(db).run_once(sh(2026, 3, 9, 9, 15))
     assert outcome == Counter(met=1, cancelled=1)

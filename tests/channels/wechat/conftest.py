@@ -51,9 +51,9 @@ def portal(wechat_settings: Settings, fake_rasa: FakeRasa) -> Iterator[TestClien
 
 
 @pytest.fixture
-def wechat(portal: TestClient) -> WeChatServer:
+def wechat(portal: TestClient, fake_wechat: FakeWeChatApi) -> WeChatServer:
     """WeChat's servers calling the portal in plaintext mode."""
-    return WeChatServer(portal)
+    return WeChatServer(portal, api=fake_wechat)
 
 
 @pytest.fixture
@@ -65,6 +65,6 @@ def safe_portal(wechat_settings: Settings, fake_rasa: FakeRasa) -> Iterator[Test
 
 
 @pytest.fixture
-def safe_wechat(safe_portal: TestClient) -> WeChatServer:
+def safe_wechat(safe_portal: TestClient, fake_wechat: FakeWeChatApi) -> WeChatServer:
     """WeChat's servers calling the portal in safe mode."""
-    return WeChatServer(safe_portal, aes_key=AES_KEY)
+    return WeChatServer(safe_portal, aes_key=AES_KEY, api=fake_wechat)

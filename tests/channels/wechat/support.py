@@ -55,9 +55,16 @@ class WeChatServer:
     """Sends callbacks to the portal as WeChat's servers do."""
 
     def __init__(
-        self, http: Any, *, token: str = TOKEN, aes_key: str = "", app_id: str = APP_ID
+        self,
+        http: Any,
+        *,
+        token: str = TOKEN,
+        aes_key: str = "",
+        app_id: str = APP_ID,
+        api: Any = None,
     ) -> None:
         self.http = http  # a TestClient or an httpx.Client with a base URL
+        self.api = api  # the fake WeChat API, told of each follower's message (48-hour rule)
         self.token = token
         self.crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
 
@@ -88,6 +95,12 @@ class WeChatServer:
         """POST one message signed at `signed_at` (now by default); `overrides` replace query
         parameters after signing."""
         query = self.query(timestamp=signed_at)
+        if self.api is not None:
+            sender = re.search(r"<FromUserName><!\[CDATA\[(.*?)\]\]>", xml)
+            if sender and "<Event><![CDATA[unsubscribe]]>" not in xml:
+                self.api.interacted(sender.group(1))
+            elif sender:
+                self.api.unfollowed.add(sender.group(1))
         body = xml
         if self.crypto is not None:
             body, query = self.encrypt(xml, query)

@@ -15,10 +15,11 @@ from sqlalchemy import select, update
 
 from channels.base import ChannelMessage
 from portal.config import Settings
+from portal.conversations import service as conversations
 from portal.database import Database, utcnow
 from portal.main import create_app
 from portal.notifications.models import Notification
-from portal.wechat.flows import NotDelivered, mount
+from portal.wechat.flows import mount
 from portal.wechat.models import WeChatDeliveryFailure, WeChatFollower
 from tests.app_fixtures import FakeRasa
 from tests.channels.wechat.fake_api import FakeWeChatApi
@@ -61,24 +62,35 @@ def failures(db: Database) -> list[WeChatDeliveryFailure]:
 
 
 def test_a_slow_turn_answers_success_at_once_and_replies_later(
-    slow_portal: TestClient, fake_wechat: FakeWeChatApi, slow_rasa: SlowRasa
+    slow_portal: TestClient, fake_wechat: FakeWeChatApi, slow_rasa: SlowRasa, db: Database
 ) -> None:
-    wechat = WeChatServer(slow_portal)
+    wechat = WeChatServer(slow_portal, api=fake_wechat)
     # The first request of a fresh app pays for its start-up; time a warm one.
     slow_portal.get("/channels/wechat", params={**wechat.query(), "echostr": "warm"})
     started = time.monotonic()
     response = wechat.post(fixture("text.xml"))
     assert response.text == SUCCESS
     assert time.monotonic() - started < 0.9  # answered before the bot finished
-    [sent] = fake_wechat.wait_for_sent(1)
-    assert sent["touser"] == OPENID and sent["msgtype"] == "text"
-    assert sent["text"]["content"].startswith("收到：你好\n\n请选择产品")
+    # Each reply the turn stored goes out from the outbox as a customer-service message.
+    first, second = fake_wechat.wait_for_sent(2)
+    assert {first["touser"], second["touser"]} == {OPENID}
+    assert first["msgtype"] == second["msgtype"] == "text"
+    assert first["text"]["content"] == "收到：你好"
+    assert second["text"]["content"].startswith("请选择产品")
     assert fake_wechat.token_calls == 1
     # WeChat retries after 5 s when it had no answer; here it had one, but a late retry of
     # the same message changes nothing.
     assert wechat.post(fixture("text.xml")).text == SUCCESS
     time.sleep(0.3)
-    assert len(fake_wechat.sent) == 1 and len(slow_rasa.received) == 1
+    assert len(fake_wechat.sent) == 2 and len(slow_rasa.received) == 1
+    with db.session() as session:
+        rows = session.scalars(
+            select(Notification).where(Notification.channel == "wechat_reply")
+        ).all()
+        assert [(n.status, n.claimed_by.startswith("portal-wechat@")) for n in rows] == [
+            ("sent", True),
+            ("sent", True),
+        ]
 
 
 def test_a_fast_turn_replies_passively_and_sends_nothing_later(
@@ -115,7 +127,7 @@ def test_api_errors_are_kept_for_staff(
     fake_wechat.send_errors.append(
         {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}
     )
-    assert WeChatServer(slow_portal).post(fixture("text.xml")).text == SUCCESS
+    assert WeChatServer(slow_portal, api=fake_wechat).post(fixture("text.xml")).text == SUCCESS
     deadline = time.monotonic() + 10
     while not failures(db) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -274,21 +286,43 @@ def test_the_menu_can_be_published(
         "/api/v1/auth/token", data={"username": "root", "password": "pw-123456"}
     ).json()["access_token"]
     response = portal.post("/api/v1/wechat/menu", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200
-    [menu] = fake_wechat.menus
-    assert [(b["name"], b["key"]) for b in menu["button"]] == [
-        ("报修", "MENU_REPAIR"),
+    assert response.status_code == 200, response.text
+    [menu] = fake_wechat.menus  # the fake takes only what the platform takes
+    assert [b["name"] for b in menu["button"]] == ["报修服务", "自助服务", "联系客服"]
+    repair, selfservice, agent = menu["button"]
+    assert [(b["name"], b["key"]) for b in repair["sub_button"]] == [
+        ("我要报修", "MENU_REPAIR"),
+        ("预约安装", "MENU_INSTALL"),
         ("查进度", "MENU_PROGRESS"),
-        ("常见问题", "MENU_FAQ"),
-        ("人工客服", "MENU_AGENT"),
+        ("催单", "MENU_URGE"),
     ]
+    assert [b["name"] for b in selfservice["sub_button"]][:2] == ["常见问题", "保修查询"]
+    assert (agent["type"], agent["key"]) == ("click", "MENU_AGENT")
 
 
-def test_the_hub_hears_about_undelivered_messages(
+def test_an_agent_message_outside_the_window_is_kept_for_staff(
     portal: TestClient, fake_wechat: FakeWeChatApi, db: Database
 ) -> None:
+    """What an agent says is stored with its outbox row; the loop finds the follower outside
+    the 48-hour window, asks WeChat nothing, and keeps it for staff."""
     channel = portal.app.state.wechat  # type: ignore[attr-defined]
-    message = ChannelMessage(channel="wechat", sender_id=OPENID, text="在吗", direction="out")
-    with pytest.raises(NotDelivered):
-        asyncio.run(channel.push.send(message))
-    assert failures(db)[0].reason == "window_closed"
+    app_db = portal.app.state.db  # type: ignore[attr-defined]
+    with app_db.session() as session:
+        conversation = conversations.get_or_open(session, channel="wechat", sender_id=OPENID)
+        stored = conversations.add_message(
+            session, conversation=conversation, direction="out", author="agent", text="在吗"
+        )
+        assert stored is not None
+        message = conversations.to_channel_message(stored, conversation)
+    asyncio.run(channel.push.send(message))  # the hub's sender: look now
+    deadline = time.monotonic() + 10
+    while not failures(db) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [failure] = failures(db)
+    assert (failure.reason, failure.text) == ("window_closed", "在吗")
+    assert fake_wechat.sent == []
+    with db.session() as session:
+        [row] = session.scalars(
+            select(Notification).where(Notification.channel == "wechat_reply")
+        ).all()
+        assert row.status == "failed" and row.payload["message_id"] == stored.id

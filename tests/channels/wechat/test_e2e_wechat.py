@@ -154,7 +154,7 @@ def test_fault_report_files_one_ticket_despite_retries(
     wechat_stack: Stack, wechat_api: FakeWeChatApi
 ) -> None:
     with httpx.Client(base_url=wechat_stack.portal_url, timeout=30) as http:
-        server = WeChatServer(http, aes_key=wechat_stack.settings.wechat_aes_key)
+        server = WeChatServer(http, aes_key=wechat_stack.settings.wechat_aes_key, api=wechat_api)
         follower = Follower(server, wechat_api)
         follower.say("你好")
         last = follower.say("我的洗衣机坏了")

@@ -114,7 +114,7 @@ def test_scan_is_recorded_and_welcomed(wechat: WeChatServer, db: Database) -> No
 @pytest.mark.parametrize(
     ("name", "title", "payload"),
     [
-        ("event_click_repair.xml", "报修", "/report_fault"),
+        ("event_click_repair.xml", "我要报修", "/report_fault"),
         ("event_click_progress.xml", "查进度", "/query_progress"),
         ("event_click_faq.xml", "常见问题", "/ask_faq"),
     ],
@@ -132,10 +132,10 @@ def test_menu_clicks_become_bot_intents(
 def test_the_agent_menu_reaches_the_queue_without_the_bot(
     wechat: WeChatServer, db: Database, fake_rasa: FakeRasa
 ) -> None:
-    """人工客服 is a request for a person: the hub queues it whatever the bot would say."""
+    """联系客服 is a request for a person: the hub queues it whatever the bot would say."""
     assert wechat.say(fixture("event_click_agent.xml")) is not None
     assert fake_rasa.received == []
-    assert stored(db, "in")[0].text == "人工客服"
+    assert stored(db, "in")[0].text == "联系客服"
     with db.session() as session:
         assert session.scalars(select(Conversation.state)).one() == "waiting"
     assert wechat.post(fixture("event_click_agent.xml")).text == SUCCESS  # the retry
@@ -172,9 +172,16 @@ def test_unsupported_kinds_are_answered(wechat: WeChatServer, fake_rasa: FakeRas
     assert fake_rasa.received == []
 
 
-def test_location_reports_are_silent(wechat: WeChatServer, db: Database) -> None:
-    assert wechat.post(fixture("event_location.xml")).text == SUCCESS
-    assert stored(db) == []
+def test_a_location_report_offers_the_address_once(wechat: WeChatServer, db: Database) -> None:
+    """The location event (上报地理位置) offers the place as the visit address, as a location
+    message does; the reports that follow while the offer waits stay quiet."""
+    offer = wechat.say(fixture("event_location.xml"))
+    assert offer is not None and "31.230416,121.473701" in offer and "用这个地址" in offer
+    again = fixture("event_location.xml", CreateTime="1732416000")
+    assert wechat.post(again).text == SUCCESS
+    assert [m.direction for m in stored(db)] == ["in", "out"]
+    assert wechat.say(fixture("text.xml", Content="是的", MsgId="24800457617340001")) is not None
+    assert follower(db).visit_address == "31.230416,121.473701"
 
 
 def _file_ticket(portal: TestClient, db: Database, bot_headers: dict[str, str]) -> str:

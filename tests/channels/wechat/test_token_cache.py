@@ -25,6 +25,7 @@ CALLERS = 50
 def slow_token_api() -> Iterator[FakeWeChatApi]:
     """WeChat taking 0.3 s to issue a token, so that concurrent callers overlap."""
     with FakeWeChatApi(app_id=APP_ID, secret=SECRET, token_delay_s=0.3).running() as fake:
+        fake.interacted(OPENID)  # the follower just wrote: customer-service messages may go
         yield fake
 
 

@@ -1,4 +1,4 @@
-"""The bot's customer routes: who the conversation is, and tickets only with proof of ownership."""
+"""The bot's routes: who the chat is, and tickets only with proof of ownership."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def world(db: Database, settings: Settings) -> dict[str, Any]:
         eng = f.engineer(s, network=net, name="王师傅", phone="13600001111")
         owner = f.customer(s, name="张女士")
         other = f.customer(s)
-        bound = f.conversation(s, customer_id=owner.id)
+        bound = f.conversation(s, channel="web", sender_id="visitor-bound")
+        s.add(ChannelIdentity(channel="web", external_id="visitor-bound", customer_id=owner.id))
         by_identity = f.conversation(s, channel="wechat", sender_id="openid-1")
         s.add(ChannelIdentity(channel="wechat", external_id="openid-1", customer_id=owner.id))
         anonymous = f.conversation(s)
@@ -62,6 +63,7 @@ def world(db: Database, settings: Settings) -> dict[str, Any]:
             "done": done.number,
             "cancelled": cancelled.number,
             "foreign": foreign.number,
+            "codes": {t.number: t.check_code for t in (new, on_way, on_site, done, foreign)},
         }
 
 
@@ -117,9 +119,8 @@ def test_only_the_bot_may_call(client: TestClient, world: dict[str, Any]) -> Non
         f"/api/v1/bot/conversations/{world['bound']}/customer", headers=world["agent"]
     )
     assert response.status_code == 403
-    assert (
-        client.post("/api/v1/bot/tickets/lookup", json={"number": world["new"]}).status_code == 401
-    )
+    url = f"/api/v1/bot/conversations/{world['anonymous']}/tickets/lookup"
+    assert client.post(url, json={"number": world["new"]}).status_code == 401
 
 
 def test_bound_customer_lists_open_tickets_and_those_to_rate(
@@ -141,31 +142,43 @@ def test_bound_customer_lists_open_tickets_and_those_to_rate(
 # ---------------------------------------------------------------- proving ownership
 
 
-def test_number_and_phone_reveal_status_engineer_eta_and_next_step(
+def _lookup(client: TestClient, world: dict[str, Any], chat: str = "anonymous", **body: Any) -> Any:
+    return client.post(
+        f"/api/v1/bot/conversations/{world[chat]}/tickets/lookup", json=body, headers=world["bot"]
+    )
+
+
+def test_number_phone_and_check_code_reveal_status_engineer_eta_and_next_step(
     client: TestClient, world: dict[str, Any]
 ) -> None:
-    response = client.post(
-        "/api/v1/bot/tickets/lookup",
-        json={"number": world["on_way"], "phone": world["owner_phone"]},
-        headers=world["bot"],
+    number = world["on_way"]
+    response = _lookup(
+        client, world, number=number, phone=world["owner_phone"], check_code=world["codes"][number]
     )
     assert response.status_code == 200, response.text
     data = response.json()
-    assert data["status_label"] == "已出发"
+    assert data["status_label"] == "已出发" and data["proven_by"] == "check_code"
     assert data["engineer_name"] == "王师傅" and data["engineer_phone"] == "13600001111"
     assert data["eta"] and data["eta_text"]  # the SLA's arrival deadline
     assert "在路上" in data["next_step"]
     assert data["can_urge"] and data["can_cancel"] and data["can_reschedule"]
 
 
+def test_number_and_phone_alone_reveal_the_status_but_not_the_engineer(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    response = _lookup(client, world, number=world["on_way"], phone=world["owner_phone"])
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["status_label"] == "已出发" and data["proven_by"] == "phone"
+    assert data["engineer_name"] == data["engineer_phone"] == data["eta_text"] == ""
+    assert data["eta"] is None
+
+
 @pytest.mark.parametrize("typed", ["lower", "no_dash"])
 def test_number_may_be_typed_loosely(client: TestClient, world: dict[str, Any], typed: str) -> None:
     number = world["new"].lower() if typed == "lower" else world["new"].replace("-", "")
-    response = client.post(
-        "/api/v1/bot/tickets/lookup",
-        json={"number": number, "phone": world["owner_phone"]},
-        headers=world["bot"],
-    )
+    response = _lookup(client, world, number=number, phone=world["owner_phone"])
     assert response.status_code == 200
     assert response.json()["number"] == world["new"]
 
@@ -173,46 +186,37 @@ def test_number_may_be_typed_loosely(client: TestClient, world: dict[str, Any], 
 def test_wrong_phone_looks_exactly_like_no_such_ticket(
     client: TestClient, world: dict[str, Any]
 ) -> None:
-    wrong = client.post(
-        "/api/v1/bot/tickets/lookup",
-        json={"number": world["new"], "phone": world["other_phone"]},
-        headers=world["bot"],
+    wrong = _lookup(client, world, number=world["new"], phone=world["other_phone"])
+    missing = _lookup(client, world, number="SR20000101-9999", phone=world["owner_phone"])
+    no_proof = _lookup(client, world, number=world["new"])
+    bad_code = _lookup(
+        client, world, number=world["new"], phone=world["owner_phone"], check_code="000000"
     )
-    missing = client.post(
-        "/api/v1/bot/tickets/lookup",
-        json={"number": "SR20000101-9999", "phone": world["owner_phone"]},
-        headers=world["bot"],
-    )
-    no_proof = client.post(
-        "/api/v1/bot/tickets/lookup", json={"number": world["new"]}, headers=world["bot"]
-    )
+    if world["codes"][world["new"]] == "000000":  # one chance in a million
+        bad_code = no_proof
     assert wrong.status_code == missing.status_code == no_proof.status_code == 404
-    assert wrong.json() == missing.json() == no_proof.json()
+    assert bad_code.status_code == 404
+    assert wrong.json() == missing.json() == no_proof.json() == bad_code.json()
 
 
 def test_bound_conversation_is_proof_for_its_own_tickets_only(
     client: TestClient, world: dict[str, Any]
 ) -> None:
-    own = client.post(
-        "/api/v1/bot/tickets/lookup",
-        json={"number": world["new"], "conversation_id": world["by_identity"]},
-        headers=world["bot"],
-    )
-    foreign = client.post(
-        "/api/v1/bot/tickets/lookup",
-        json={"number": world["foreign"], "conversation_id": world["bound"]},
-        headers=world["bot"],
-    )
-    assert own.status_code == 200 and foreign.status_code == 404
+    own = _lookup(client, world, "by_identity", number=world["new"])
+    foreign = _lookup(client, world, "bound", number=world["foreign"])
+    assert own.status_code == 200 and own.json()["proven_by"] == "conversation"
+    assert foreign.status_code == 404
 
 
 # ---------------------------------------------------------------- acting on a ticket
 
 
 def _act(client: TestClient, world: dict[str, Any], number: str, **body: Any) -> Any:
+    """An action from an unbound chat, proven by number + phone + check code."""
+    proof = {"phone": world["owner_phone"], "check_code": world["codes"].get(number, "")}
     return client.post(
-        f"/api/v1/bot/tickets/{number}/actions",
-        json={"phone": world["owner_phone"], **body},
+        f"/api/v1/bot/conversations/{world['anonymous']}/tickets/{number}/actions",
+        json={**proof, **body},
         headers=world["bot"],
     )
 

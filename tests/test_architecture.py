@@ -1,0 +1,172 @@
+"""Which way the imports run (docs/architecture.md), checked on the source: the ticket core
+imports none of the domains that subscribe to its events (not even through another module),
+`channels` and `knowledge_base` import no `portal`, `bot` imports none of the three, and no
+module in `portal` hides an import in a function, behind `importlib` or `except ImportError`
+to get around a cycle."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from portal import wiring
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ("portal.tickets.models", "portal.tickets.lifecycle", "portal.tickets.service")
+OURS = ("portal", "channels", "knowledge_base", "bot")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+@cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imported(node: ast.Import | ast.ImportFrom, module: str) -> list[str]:
+    """The absolute names an import statement brings in (`from a import b` gives a and a.b)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        package = module.split(".")[: -node.level]
+        base = ".".join([*package, base] if base else package)
+    return [base, *(f"{base}.{alias.name}" for alias in node.names)]
+
+
+def _top_level_imports(path: Path) -> Iterator[tuple[int, str]]:
+    """Imports that run when the module loads (not those inside functions)."""
+    module = _module_name(path)
+    for node in _tree(path).body:
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                break
+            if isinstance(inner, ast.Import | ast.ImportFrom):
+                for name in _imported(inner, module):
+                    yield inner.lineno, name
+
+
+def _all_imports(path: Path) -> Iterator[tuple[int, str]]:
+    module = _module_name(path)
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for name in _imported(node, module):
+                yield node.lineno, name
+
+
+@cache
+def _portal_modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in _files("portal")}
+
+
+def _closure(start: str) -> dict[str, str]:
+    """Every portal module `start` loads, each with the module that imported it first."""
+    modules = _portal_modules()
+    seen: dict[str, str] = {start: ""}
+    todo = [start]
+    while todo:
+        current = todo.pop()
+        for _, name in _top_level_imports(modules[current]):
+            if name in modules and name not in seen:
+                seen[name] = current
+                todo.append(name)
+    return seen
+
+
+def _subscriber_domains() -> set[str]:
+    """The packages of the registered subscribers (portal.sla, portal.parts …)."""
+    return {".".join(s.__module__.split(".")[:2]) for s in wiring.SUBSCRIBERS}
+
+
+def test_the_subscribers_come_from_five_domains() -> None:
+    assert _subscriber_domains() == {
+        "portal.parts",
+        "portal.settlement",
+        "portal.sla",
+        "portal.complaints",
+        "portal.notifications",
+    }
+
+
+@pytest.mark.parametrize("core", CORE)
+def test_the_ticket_core_imports_no_subscribing_domain(core: str) -> None:
+    domains = _subscriber_domains()
+    path = _portal_modules()[core]
+    bad = [
+        f"{core}:{line} imports {name}"
+        for line, name in _all_imports(path)
+        if any(name == d or name.startswith(d + ".") for d in domains)
+    ]
+    assert bad == []
+
+
+@pytest.mark.parametrize("core", CORE)
+def test_the_ticket_core_never_loads_a_subscriber(core: str) -> None:
+    # Not even through another module: a subscriber imports the core, so that would be a cycle.
+    subscribers = {s.__module__ for s in wiring.SUBSCRIBERS}
+    loaded = _closure(core)
+    bad = []
+    for name in subscribers & loaded.keys():
+        chain, by = [name], loaded[name]
+        while by:
+            chain.append(by)
+            by = loaded[by]
+        bad.append(" <- ".join(chain))
+    assert bad == [], "the ticket core reaches a subscriber:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("channels", ("portal",)),
+        ("knowledge_base", ("portal", "channels", "bot")),
+        ("bot", ("portal", "channels", "knowledge_base")),
+    ],
+)
+def test_libraries_do_not_import_the_portal(package: str, forbidden: tuple[str, ...]) -> None:
+    bad = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in _files(package)
+        for line, name in _all_imports(path)
+        if name.split(".")[0] in forbidden
+    ]
+    assert bad == []
+
+
+def _hidden_imports(path: Path) -> Iterator[str]:
+    """Imports of our own packages inside functions; importlib; `except ImportError`."""
+    where = path.relative_to(ROOT)
+    module = _module_name(path)
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import | ast.ImportFrom):
+                    names = _imported(inner, module)
+                    if any(n.split(".")[0] in OURS for n in names if n):
+                        yield f"{where}:{inner.lineno} imports {names[0]} inside {node.name}()"
+        if isinstance(node, ast.Import | ast.ImportFrom) and any(
+            n.split(".")[0] == "importlib" for n in _imported(node, module) if n
+        ):
+            yield f"{where}:{node.lineno} uses importlib"
+        if isinstance(node, ast.ExceptHandler) and node.type is not None:
+            caught = ast.unparse(node.type)
+            if "ImportError" in caught or "ModuleNotFoundError" in caught:
+                yield f"{where}:{node.lineno} catches {caught}"
+
+
+def test_no_import_in_portal_is_hidden_to_get_around_a_cycle() -> None:
+    bad = [line for path in _files("portal") for line in _hidden_imports(path)]
+    assert bad == []
