@@ -16,7 +16,7 @@ UV_VERSION := 0.13.9
 UV        := $(VENV)/bin/uv
 INSTALL   := scripts/venv_install.sh
 
-.PHONY: help setup run run-scaled run-portal test test-bot test-python lint bot-model chromium nginx clean bench-nlu
+.PHONY: lock help setup run run-scaled run-portal test test-bot test-python lint bot-model chromium nginx clean bench-nlu
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train the bot if needed, start everything"
@@ -29,16 +29,17 @@ $(UV):
 	  { [ -x $(PY) ] || $$py -m venv $(VENV); }
 	$(PY) -m pip install $(PIP_FLAGS) -q uv==$(UV_VERSION)
 
-$(VENV)/.installed: pyproject.toml $(UV) $(INSTALL)
-	# torch first, so sentence-transformers finds the CPU build instead of pulling CUDA.
-	$(INSTALL) $(VENV) $(UV) -- torch==2.13.0
-	$(INSTALL) $(VENV) $(UV) -- -e ".[dev]"
+# Exactly what the lock files pin, checked against their hashes (scripts/lock.sh makes them);
+# the project itself goes in last, editable, with nothing resolved beyond the lock.
+$(VENV)/.installed: pyproject.toml requirements.lock $(UV) $(INSTALL)
+	$(INSTALL) $(VENV) $(UV) install --require-hashes -r requirements.lock
+	$(INSTALL) $(VENV) $(UV) install --no-deps -e .
 	touch $@
 
-$(BOT_VENV)/.installed: bot/requirements.txt $(UV) $(INSTALL)
+$(BOT_VENV)/.installed: bot/requirements.lock $(UV) $(INSTALL)
 	@py=$$(scripts/find_python.sh 3.10 "$(BOT_PYTHON)") && \
 	  { [ -x $(BOT_PY) ] || $$py -m venv $(BOT_VENV); }
-	$(INSTALL) $(BOT_VENV) $(UV) -- -r bot/requirements.txt
+	$(INSTALL) $(BOT_VENV) $(UV) install --require-hashes -r bot/requirements.lock
 	touch $@
 
 chromium:
@@ -90,9 +91,13 @@ test-python: setup chromium nginx
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check portal channels knowledge_base tests benchmarks scripts
-	$(VENV)/bin/ruff format --check portal channels knowledge_base tests benchmarks scripts
+	$(VENV)/bin/ruff check portal channels knowledge_base tests benchmarks scripts bot
+	$(VENV)/bin/ruff format --check portal channels knowledge_base tests benchmarks scripts bot
 	$(VENV)/bin/mypy
+
+# After changing a dependency in pyproject.toml or bot/requirements.txt (needs both venvs).
+lock: $(UV)
+	scripts/lock.sh
 
 clean:
 	rm -rf var/logs var/rasa-test-results

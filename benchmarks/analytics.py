@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -428,6 +429,9 @@ def _progress(items: Iterator[Any], total: int, label: str) -> Iterator[Any]:
 def dashboards(f: Filters) -> dict[str, list[tuple[str, Callable[..., Any]]]]:
     """The queries each page runs (as in analytics/pages.py), by page."""
     now = NOW
+    pf = replace(f, product="空调")
+    nf = replace(f, network_id=1)
+    two = replace(f, product="空调", channel="wechat")
     return {
         "executive": [
             ("overview", lambda s: service.overview(s, f, now=now)),
@@ -460,6 +464,21 @@ def dashboards(f: Filters) -> dict[str, list[tuple[str, Callable[..., Any]]]]:
             ("scorecard", lambda s: service.scorecard(s, f, now=now)),
             ("by network", lambda s: service.eie(s, f, by="network")),
             ("by engineer", lambda s: service.eie(s, f, by="engineer")),
+        ],
+        # One filter of each kind the rollups hold, and two at once (the fact rows answer).
+        "executive, one product": [
+            ("overview", lambda s: service.overview(s, pf, now=now)),
+            ("trend", lambda s: service.trend(s, pf, now=now)),
+            ("by network", lambda s: service.kpis_by(s, pf, by="network", now=now)),
+        ],
+        "eie, one network": [
+            ("scorecard", lambda s: service.scorecard(s, nf, now=now)),
+            ("by engineer", lambda s: service.eie(s, nf, by="engineer")),
+        ],
+        "operations, product and channel": [
+            ("kpis", lambda s: service.kpis(s, two, now=now)),
+            ("trend", lambda s: service.trend(s, two, now=now)),
+            ("by network", lambda s: service.kpis_by(s, two, by="network", now=now)),
         ],
         "drill-down": [
             ("t5 longest, page 1",
@@ -581,7 +600,10 @@ def run(
         figures["refresh_inc_tickets"], figures["refresh_inc_s"] = incremental(
             db, kind != "sqlite", 1000
         )
+        figures["load_before"] = os.getloadavg()
+        figures["started_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         figures["pages"] = time_pages(db, periods, repeats)
+        figures["load_after"] = os.getloadavg()
         if kind == "sqlite":
             figures["size_mb"] = path.stat().st_size / 2**20
         else:
@@ -607,6 +629,11 @@ def report(all_figures: list[dict[str, Any]], periods: tuple[int, ...]) -> None:
         f"Machine: {platform.machine()} {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
     )
+    for f in all_figures:
+        before = ", ".join(f"{x:.1f}" for x in f["load_before"])
+        after = ", ".join(f"{x:.1f}" for x in f["load_after"])
+        print(f"- {f['kind']}: page timings from {f['started_at']}, load average (1, 5, 15 min) "
+              f"{before} before and {after} after")  # fmt: skip
     print()
     print(
         "| DB | tickets | events | bulk load | full facts build | refresh, nothing new | "

@@ -408,6 +408,9 @@ def _settings(var: Path, **extra: Any) -> Any:
         secret_key="load-secret",
         widget_rate_visitor_per_min=0,
         widget_rate_site_per_min=0,
+        rest_rate_sender_per_min=0,
+        rest_rate_key_per_min=0,
+        rest_rate_ip_per_min=0,
         **extra,
     )
 

@@ -4,11 +4,18 @@
 # environments in seconds instead of the minutes pip takes to unpack TensorFlow and torch.
 # uv does not read pip's configuration; the find-links, extra indexes and constraints this
 # machine gives pip (PIP_* variables or pip.conf) are passed on, so both install the same.
-# Usage: scripts/venv_install.sh VENV UV -- <uv pip install arguments>
+# Usage: scripts/venv_install.sh VENV UV install|compile <uv pip arguments>
+# (compile resolves a lock file with the same indexes: scripts/lock.sh)
 set -euo pipefail
 venv="$1"
 uv="$2"
+command="$3"
 shift 3
+case "$command" in
+  install) extra=(--compile-bytecode) ;;
+  compile) extra=() ;;
+  *) echo "venv_install.sh: unknown command '$command' (install or compile)" >&2; exit 2 ;;
+esac
 
 flags=()
 config="$("$venv/bin/python" -m pip config list 2>/dev/null || true)"
@@ -26,7 +33,11 @@ if [ -n "$index_url" ]; then flags+=(--index-url "$index_url"); fi
 constraint="$(value constraint)"
 cert="$(value cert)"
 if [ -n "$cert" ] && [ -f "$cert" ]; then export SSL_CERT_FILE="${SSL_CERT_FILE:-$cert}"; fi
-if [ -n "$constraint" ] && [ -f "$constraint" ]; then flags+=(--constraint "$constraint"); fi
+# A lock file pins every version already (and --require-hashes refuses ranges), so pip's
+# constraints apply when resolving one.
+if [ "$command" = compile ] && [ -n "$constraint" ] && [ -f "$constraint" ]; then
+  flags+=(--constraint "$constraint")
+fi
 
 # pip picks the best version across all its indexes; uv by default stops at the first index
 # that has a package at all.
@@ -36,4 +47,4 @@ flags+=(--index-strategy unsafe-best-match)
 # and where PYTHONDONTWRITEBYTECODE is set (as on these machines) no import ever writes it,
 # so every process (each Rasa server, each portal worker a test starts) would compile TensorFlow
 # and the rest from source again.
-exec "$uv" pip install --quiet --compile-bytecode --python "$venv/bin/python" "${flags[@]}" "$@"
+exec "$uv" pip "$command" --quiet "${extra[@]}" --python "$venv/bin/python" "${flags[@]}" "$@"
