@@ -88,7 +88,17 @@ def central(session: Session) -> StockLocation:
 
 
 def network_location(session: Session, *, network: ServiceNetwork) -> StockLocation:
-    """The network's store, named by `ServiceNetwork.stock_location` (made on first use)."""
+    """The network's store: the one `ServiceNetwork.stock_location` names, else the network's
+    own store as a company's workbook imported it (warehouse type 网点库), else one made on
+    first use."""
+    if not network.stock_location:
+        imported = session.scalars(
+            select(StockLocation)
+            .where(StockLocation.kind == "network", StockLocation.network_id == network.id)
+            .order_by(StockLocation.id)
+        ).first()
+        if imported is not None:
+            return imported
     code = network.stock_location or f"NET-{network.code}"
     return location(
         session, code=code, kind="network", name=f"{network.name}库", network_id=network.id

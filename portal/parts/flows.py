@@ -93,11 +93,16 @@ def _model_code(session: Session, ticket: Ticket) -> str:
 
 
 def fits_ticket(session: Session, *, ticket: Ticket, part: Part) -> bool:
-    """Whether the part fits the ticket's product (its category) and model."""
+    """Whether the engineer on site may fit the part: it is for the ticket's product (its
+    category) and, when the model is known, for that model. A customer who reported by chat
+    often does not know the model; the engineer reads it off the unit, so an unknown model
+    rules out no part of the product. (Planning is stricter: `suggest_parts` holds and orders
+    nothing model-specific for an unknown model.)"""
     category = _category(session, ticket)
     if category and part.category and part.category != category:
         return False
-    return part.fits(_model_code(session, ticket))
+    model = _model_code(session, ticket)
+    return not model or part.fits(model)
 
 
 def suggest_parts(session: Session, *, ticket: Ticket) -> list[PartLine]:

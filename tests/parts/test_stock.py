@@ -13,7 +13,7 @@ from portal.database import Database
 from portal.dispatch.parts import PartLine, PartsPlanner
 from portal.errors import Conflict
 from portal.parts import flows, service
-from portal.parts.models import DefectiveReturn, StockBalance, StockMovement
+from portal.parts.models import DefectiveReturn, Part, StockBalance, StockLocation, StockMovement
 from portal.security import Principal
 from portal.tickets import lifecycle
 from portal.tickets.models import Ticket
@@ -232,3 +232,50 @@ def test_cancelling_releases_what_was_held(db: Database) -> None:
         assert_ledger_matches(s)
         assert s.get(Ticket, ticket.id) is not None
         assert Decimal("1") == 1
+
+
+def test_a_part_fits_a_ticket_whose_model_nobody_knows_yet(db: Database) -> None:
+    """Go-live scene: a washer reported by chat has no model, and the engineer's van pump (for
+    HC-WD100 and HC-WD80) was missing from the quote. On site, an unknown model rules out no
+    part of the product; a known other model and another product still do. Planning still
+    holds nothing model-specific for an unknown model."""
+    with db.session() as s:
+        pump = service.create_part(
+            s,
+            part=Part(
+                code="P-FIT-PUMP",
+                name="排水泵",
+                category="洗衣机",
+                compatible_models=["HC-WD100", "HC-WD80"],
+                unit_cost=Decimal("40.00"),
+                unit_price=Decimal("80.00"),
+            ),
+        )
+        customer = f.customer(s, with_asset=False)
+        unknown = f.ticket(s, customer=customer, product="洗衣机")
+        assert unknown.model_code in (None, "")
+        assert flows.fits_ticket(s, ticket=unknown, part=pump)
+        unknown.fault_description = "排水泵不工作，E21"
+        assert flows.suggest_parts(s, ticket=unknown) == []
+        known = f.ticket(s, customer=f.customer(s, with_asset=False), model_code="HC-WD100")
+        assert flows.fits_ticket(s, ticket=known, part=pump)
+        known.fault_description = "排水泵不工作，E21"
+        assert [p.part_code for p in flows.suggest_parts(s, ticket=known)] == ["P-FIT-PUMP"]
+        other = f.ticket(s, customer=f.customer(s, with_asset=False), model_code="HC-XX1")
+        assert not flows.fits_ticket(s, ticket=other, part=pump)
+        fridge = f.ticket(s, customer=f.customer(s, with_asset=False), product="冰箱")
+        assert not flows.fits_ticket(s, ticket=fridge, part=pump)
+
+
+def test_a_network_uses_the_store_its_workbook_imported(db: Database) -> None:
+    """Go-live scene: 徐汇网点库 (WH-XH) came in with the company's workbook and held the pumps,
+    yet dispatch held and ordered parts at an empty store it made itself (NET-<code>)."""
+    with db.session() as s:
+        net = f.network(s)
+        other = f.network(s)
+        store = StockLocation(code="WH-XH", kind="network", name="徐汇网点库", network_id=net.id)
+        s.add(store)
+        s.flush()
+        assert service.network_location(s, network=net).id == store.id
+        made = service.network_location(s, network=other)
+        assert made.code == f"NET-{other.code}" and made.network_id == other.id
