@@ -117,7 +117,11 @@ def stack(stack_settings: Settings) -> Iterator[Stack]:
 def browser() -> Iterator[Browser]:
     """Debian's Chromium (or CHROMIUM_PATH) driven by Playwright; skipped (CI: failed) if absent."""
     _require(CHROMIUM, "Chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # An assertion waits for what a user would wait for: a form post answered on a machine
+    # that also runs the rest of the suite can take longer than Playwright's 5 s default.
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(

@@ -127,7 +127,13 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
     cus.evaluate("document.getElementById('quote').scrollIntoView()")
     cus.screenshot(path=str(SHOTS / "my-quote-390.png"))
 
-    cus.locator("[data-testid=aftersales-launcher]").tap()
+    # Scrolled down to the quote, the launcher has tucked away below the screen (it would
+    # cover the page's buttons); scrolling back up a little brings it back.
+    launcher = cus.locator("[data-testid=aftersales-launcher]")
+    expect(launcher).not_to_be_in_viewport()
+    cus.mouse.wheel(0, -200)
+    expect(launcher).to_be_in_viewport()
+    launcher.tap()
     panel = cus.locator("[data-testid=aftersales-panel]")
     expect(panel).to_be_visible()
     card = panel.locator("[data-kind=quote]")
@@ -167,12 +173,16 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
     expect(record.locator("[data-testid=work-done]")).to_have_text("更换排水泵，试机正常")
     expect(record.locator("[data-testid=parts]")).to_contain_text("排水泵 ×1")
     expect(record.locator("[data-testid=fee]")).to_have_attribute("data-amount", "200.00")
-    summary = cus.locator("[data-testid=aftersales-message]").filter(has_text="电子回执")
+    # On a phone the chat does not cover a new page by itself: the customer opens it.
+    expect(panel).to_be_hidden()
+    launcher.tap()
+    summary = panel.locator("[data-testid=aftersales-message]").filter(has_text="电子回执")
     expect(summary).to_contain_text("更换排水泵，试机正常。本次费用 ¥200.00", timeout=WAIT)
     assert (summary.locator("a").get_attribute("href") or "").endswith(
         f"/my/tickets/{world.ticket}/receipt"
     )
-    cus.locator("[data-testid=aftersales-close]").tap()  # the chat stays open across pages
+    cus.locator("[data-testid=aftersales-close]").tap()
+    expect(panel).to_be_hidden()
     cus.locator("[data-testid=receipt-link]").tap()
     expect(cus).to_have_url(f"{base}/my/tickets/{world.ticket}/receipt")
     expect(cus.locator("[data-testid=aftersales-launcher]")).to_have_count(0)
