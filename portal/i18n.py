@@ -604,6 +604,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.warranty.unknown": ("保修期未知", "Warranty unknown"),
     "ui.error.title": ("出错了", "Something went wrong"),
     "ui.error.not_found": ("找不到该页面，或您无权查看", "Not found, or not yours to see"),
+    "ui.error.http_404": (
+        "这个地址没有页面，请检查链接，或从菜单进入",
+        "There is no page at this address: check the link, or start from the menu",
+    ),
+    "ui.error.http_405": (
+        "这个地址不接受这种请求，请回到上一页重新操作",
+        "This address does not take that kind of request: go back and try again",
+    ),
     # readiness (portal/health, /readyz): why this worker should get no traffic
     "health.not_ready.database": (
         "数据库无法连接：{error}",

@@ -32,6 +32,7 @@ from portal.headers import SecurityHeadersMiddleware
 from portal.i18n import both
 from portal.knowledge import flows as knowledge
 from portal.notifications.widget import WidgetDelivery
+from portal.page_errors import install as install_page_errors
 from portal.observability.wiring import install as install_observability
 from portal.parts.flows import StockPlanner
 from portal.security import LoginRequired
@@ -162,6 +163,7 @@ def create_app(
     # CSP, frame-ancestors, nosniff, Referrer-Policy, HSTS on every response (portal/headers).
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     install_handlers(app)
+    install_page_errors(app)
     # Outermost: request ids and latency cover sessions, errors and every route.
     install_observability(app, settings)
     if settings.demo_mode:
