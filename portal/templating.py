@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -136,11 +137,22 @@ def _page_context(request: Request) -> dict[str, Any]:
     }
 
 
+def yuan(value: Decimal | int | float | str | None, grouped: bool = False) -> str:
+    """An amount in yuan as a reader writes it: ¥220.00, a refund as -¥85.00 (not ¥-85.00);
+    `grouped` adds thousands separators (¥12,340.00)."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(str(value))
+    digits = f"{abs(amount):,.2f}" if grouped else f"{abs(amount):.2f}"
+    return f"-¥{digits}" if amount < 0 else f"¥{digits}"
+
+
 templates = Jinja2Templates(
     directory=str(ROOT / "portal" / "templates"), context_processors=[_page_context]
 )
 templates.env.filters["local"] = _local
 templates.env.filters["filesize"] = _filesize
+templates.env.filters["yuan"] = yuan
 # Phones shown to the page's reader as their role allows (portal.privacy.masking).
 masking.install(templates.env)
 # Defaults for pages rendered outside a staff request; the context processor localises them.
