@@ -2097,8 +2097,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "quote.reject": ("拒绝报价", "Decline the quote"),
     "quote.line.labour": ("上门服务费（含 {minutes} 分钟）", "Visit fee (includes {minutes} min)"),
     "quote.line.labour_time": (
-        "工时费（标准工时 {hours} 小时，超出 {halves} 个半小时）",
-        "Labour (standard {hours} h: {halves} extra half hours)",
+        "工时费（标准工时 {hours} 小时，超出部分按 {halves}×30 分钟计）",
+        "Labour (standard {hours} h: {halves} × 30 min beyond the visit)",
     ),
     "quote.line.mileage": ("远程费（{km} 公里）", "Distance fee ({km} km)"),
     "quote.summary_service": ("上门及工时 ¥{amount}", "visit and labour ¥{amount}"),
@@ -2260,8 +2260,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fees.service.repair": ("维修", "Repair"),
     "fees.service.maintenance": ("保养", "Maintenance"),
     "fees.memo.time": (
-        "在场{minutes}分钟，超时{halves}个半小时",
-        "{minutes} min on site, {halves} extra half hours",
+        "在场{minutes}分钟，超出部分按{halves}×30分钟计",
+        "{minutes} min on site, {halves} × 30 min beyond the visit",
     ),
     "fees.memo.km": ("里程{km}公里", "{km} km"),
     "fees.quote.sent": ("待确认", "Sent"),
