@@ -603,6 +603,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.warranty.out": ("已过保（{date}）", "Expired on {date}"),
     "ui.warranty.unknown": ("保修期未知", "Warranty unknown"),
     "ui.error.title": ("出错了", "Something went wrong"),
+    # The ticket page names where a chat ticket came from, not the channel's sender id (a
+    # WeChat openid means nothing to staff).
+    "ui.ticket.from_chat": ("（由在线对话创建）", "(reported in a chat)"),
     "ui.error.not_found": ("找不到该页面，或您无权查看", "Not found, or not yours to see"),
     "ui.error.http_404": (
         "这个地址没有页面，请检查链接，或从菜单进入",
