@@ -46,13 +46,17 @@ def notifications_page(
     rows, total, unread_total = service.list_mine(
         session, user_id=_user_id(user), unread_only=unread, page=page, page_size=PAGE_SIZE
     )
+    # An engineer reads them on the phone, in the field app's frame.
+    field = user.role == "engineer"
     items = []
     for n in rows:
         zh, en = render_text(n.template, n.payload)
         number = n.payload.get("number")
         path = n.payload.get("path")
-        # Where "open" leads: the page named in the payload (a consult), else the ticket.
-        target = safe_path(str(path), "") if path else (f"/tickets/{number}" if number else "")
+        # Where "open" leads: the page named in the payload (a consult), else the ticket (an
+        # engineer's job in the field app).
+        ticket_page = f"/field/jobs/{number}" if field else f"/tickets/{number}"
+        target = safe_path(str(path), "") if path else (ticket_page if number else "")
         items.append(
             {
                 "row": n,
@@ -73,6 +77,7 @@ def notifications_page(
             "page": page,
             "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
             "bell_unread": unread_total,
+            "layout": "field/base.html" if field else "base.html",
         },
     )
 

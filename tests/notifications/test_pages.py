@@ -8,10 +8,11 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from portal.accounts.models import User
 from portal.database import Database
 from portal.notifications import service
 from portal.notifications.models import Notification
-from tests.page_support import sign_in
+from tests.page_support import TOKEN, sign_in
 from tests.portal import factories as f
 
 COUNT = re.compile(r'data-testid="bell-count">([^<]+)<')
@@ -145,3 +146,27 @@ def test_the_portal_serves_its_icon(client: TestClient) -> None:
     # Pages link the copy under /static (one origin for every asset); both answer.
     assert 'rel="icon" href="http://testserver/static/favicon.ico"' in client.get("/login").text
     assert client.get("/static/favicon.ico").content == icon.content
+
+
+def test_an_engineer_reads_them_in_the_field_app(client: TestClient, db: Database) -> None:
+    """A tester opened the bell on the phone and landed on the desk's layout, whose "open"
+    led to the staff ticket page instead of the job."""
+    with db.session() as s:
+        engineer = f.engineer(s, network=f.network(s))
+        uid = engineer.user_id
+        username = s.get_one(User, uid).username
+    _notify(db, uid, 1)
+    signed = client.post(
+        "/login", data={"username": username, "password": f.PASSWORD, "next": "/notifications"}
+    )
+    assert signed.status_code == 200 and str(signed.url).endswith("/notifications")
+    page = signed.text
+    assert "field/field.css" in page and "portal.css" not in page
+    assert 'value="/field/jobs/SR20261207-0000"' in page
+    # The desk keeps its own frame and the staff ticket page.
+    did, name = _staff(db)
+    _notify(db, did, 1)
+    client.post("/logout", data={"csrf_token": TOKEN.search(page).group(1)})  # type: ignore[union-attr]
+    sign_in(client, name)
+    desk = client.get("/notifications").text
+    assert "portal.css" in desk and 'value="/tickets/SR20261207-0000"' in desk
