@@ -8,6 +8,7 @@ Screenshots go to docs/screens/consult-*.png.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,11 @@ def test_engineer_asks_from_a_phone_and_sees_the_expert_s_answer_live(
     # The phone hears of it without a reload.
     expect(phone.locator("[data-testid=consult-status]")).to_have_text("待专家答复")
 
+    # An empty answer is refused, with the reason under the answer form's heading.
+    desk.locator("[data-testid=consult-answer-send]").click()
+    refusal = desk.locator("#answer [data-testid=flash]")
+    expect(refusal).to_have_class(re.compile("flash-error"))
+    expect(refusal).to_be_in_viewport()
     desk.fill(
         "[data-testid=consult-answer-text]",
         "先断电测泵线圈阻值（150–200Ω），正常再测主板泵驱动端电压。",

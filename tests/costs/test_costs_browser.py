@@ -123,6 +123,9 @@ def test_quality_repair_to_the_factory_reclassified_by_reversal(
     page.select_option("[data-testid=cause-select]", "component_failure")
     page.locator("[data-testid=save-cause]").tap()
     expect(page.locator("[data-testid=flash]")).to_have_text("质量问题需要至少一张证据照片")
+    # A tester found the reason at the top of the page, off the phone's screen once the
+    # browser had jumped to the form (#cause): it now stands under the form's heading.
+    expect(page.locator("#cause [data-testid=flash]")).to_be_in_viewport()
     expect(page.locator("[data-testid=cause-select]")).to_have_value("component_failure")
     page.set_input_files(
         "[data-testid=evidence-input]",

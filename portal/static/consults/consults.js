@@ -108,7 +108,23 @@
     });
   }
 
+  // The expert's answer refused (…#answer): its reason comes at the top of the page, off a
+  // phone's screen once the browser jumps to the form; it moves under the form's heading.
+  // (The field app's own script does this on its pages.)
+  function nextToTheForm() {
+    if (document.body.classList.contains("field")) return;
+    var message = document.querySelector("[data-testid=flash]");
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var section = id ? document.getElementById(id) : null;
+    if (!message || !section) return;
+    var heading = section.querySelector("h2, h3");
+    if (heading && heading.parentNode === section) heading.insertAdjacentElement("afterend", message);
+    else section.insertBefore(message, section.firstChild);
+    message.scrollIntoView({ block: "center" });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    nextToTheForm();
     document.querySelectorAll("[data-live-consult]").forEach(fieldConsult);
     document.querySelectorAll("[data-live-desk]").forEach(desk);
     document.querySelectorAll("form[data-consult-form]").forEach(checkFiles);

@@ -146,6 +146,20 @@
     document.addEventListener("visibilitychange", check);
   }
 
+  // A form further down the page (…#cause, #photos) that redirected back with a message: the
+  // message sits at the top of the page, off the phone's screen once the browser jumps to the
+  // form. Move it into that section, under its heading, and show it there.
+  function nextToTheForm() {
+    var message = document.querySelector("[data-testid=flash]");
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var section = id ? document.getElementById(id) : null;
+    if (!message || !section) return;
+    var heading = section.querySelector("h2, h3");
+    if (heading && heading.parentNode === section) heading.insertAdjacentElement("afterend", message);
+    else section.insertBefore(message, section.firstChild);
+    message.scrollIntoView({ block: "center" });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-geo]").forEach(withPosition);
     document.querySelectorAll("form[data-signature]").forEach(signaturePad);
@@ -153,5 +167,6 @@
     // A refused form comes back with its reason next to it: bring that into view.
     var refused = document.querySelector("[data-scroll-here]");
     if (refused) refused.scrollIntoView({ block: "start" });
+    else nextToTheForm();
   });
 })();
