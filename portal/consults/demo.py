@@ -15,33 +15,66 @@ from portal.field.service import OPEN_FOR_ENGINEER
 from portal.networks.models import Engineer
 from portal.tickets.models import Ticket
 
-# (question, fault code, the expert's answer, the measure), used in turn.
-SCRIPT: tuple[tuple[str, str, str, str], ...] = (
-    (
-        "洗衣机脱水时报 E21，排水泵已清理，通电有嗡嗡声但不转，是否需要换泵还是主板问题？",
-        "E21",
-        "先断电测排水泵线圈阻值，正常约 150–200Ω；阻值正常再测主板泵驱动端电压，应为 220V。",
-        "阻值异常则更换排水泵；电压不足则更换电脑板",
+# Per product category: (question, fault code, the expert's answer, the measure). A consult
+# is only put on a job of its own category (a tester found an air-conditioner question on a
+# washing machine's job).
+SCRIPTS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    "洗衣机": (
+        (
+            "洗衣机脱水时报 E21，排水泵已清理，通电有嗡嗡声但不转，是否需要换泵还是主板问题？",
+            "E21",
+            "先断电测排水泵线圈阻值，正常约 150–200Ω；阻值正常再测主板泵驱动端电压，应为 220V。",
+            "阻值异常则更换排水泵；电压不足则更换电脑板",
+        ),
+        (
+            "滚筒洗衣机脱水时整机晃动、异响，已调平地脚，运输螺栓也拆了。",
+            "",
+            "检查吊簧与减震器阻尼：按压筒体回弹超过两次即减震器失效；再看轴承是否有旷量。",
+            "更换减震器；轴承旷量大则更换轴承组件",
+        ),
     ),
-    (
-        "空调外机运行 10 分钟后停机，显示 P4，压缩机很烫，冷媒压力偏低。",
-        "P4",
-        "P4 多为压缩机过热保护：检查冷媒是否泄漏（焊点、阀门），补压前先保压检漏。",
-        "检漏补焊后按铭牌量加注冷媒",
+    "空调": (
+        (
+            "空调外机运行 10 分钟后停机，显示 P4，压缩机很烫，冷媒压力偏低。",
+            "P4",
+            "P4 多为压缩机过热保护：检查冷媒是否泄漏（焊点、阀门），补压前先保压检漏。",
+            "检漏补焊后按铭牌量加注冷媒",
+        ),
     ),
-    (
-        "燃气热水器点火后 3 秒熄火，报 E1，火焰正常，感应针已清洁。",
-        "E1",
-        "检查感应针与火排间距（3–5mm）及接地线；仍报 E1 则更换脉冲点火器。",
-        "调整感应针间距，必要时更换点火器",
+    "冰箱": (
+        (
+            "冰箱冷藏室不制冷、冷冻正常，风扇不转，拆开后风扇有结冰。",
+            "",
+            "风道结冰：化霜系统故障。测化霜加热丝与温控器是否通路。",
+            "更换化霜温控器并化冰",
+        ),
     ),
-    (
-        "冰箱冷藏室不制冷、冷冻正常，风扇不转，拆开后风扇有结冰。",
-        "",
-        "风道结冰：化霜系统故障。测化霜加热丝与温控器是否通路。",
-        "更换化霜温控器并化冰",
+    "热水器": (
+        (
+            "热水器出水忽冷忽热，报 E1，进水压力正常，滤网已清洗。",
+            "E1",
+            "E1 多为温度检测异常：测出水温度传感器阻值（常温约 10kΩ）；"
+            "燃气机再查感应针间距 3–5mm。",
+            "传感器阻值异常则更换；燃气机调整感应针或更换点火器",
+        ),
     ),
-)
+    "油烟机": (
+        (
+            "油烟机吸力明显变小，噪音大，叶轮已清洗过一次。",
+            "",
+            "先查止回阀是否卡在半开，再查电机电容容量（低于标称 80% 即更换）。",
+            "疏通止回阀；电容容量不足则更换电容",
+        ),
+    ),
+    "燃气灶": (
+        (
+            "燃气灶左眼打火后松手就灭，右眼正常，已清理炉头。",
+            "",
+            "松手即灭是熄火保护不吸合：测热电偶输出（加热后应大于 10mV），再看电磁阀。",
+            "热电偶电压不足则更换热电偶",
+        ),
+    ),
+}
 ANSWER_AFTER_MIN = (8, 14, 23, 35, 11, 19)
 
 
@@ -135,6 +168,10 @@ def seed_consults(session: Session, *, expert: User, now: datetime) -> int:
     )
     made = 0
 
+    def script_for(ticket: Ticket, turn: int) -> tuple[str, str, str, str] | None:
+        scripts = SCRIPTS.get(ticket.product or "")
+        return scripts[turn % len(scripts)] if scripts else None
+
     def add(
         ticket: Ticket,
         script: tuple[str, str, str, str],
@@ -154,37 +191,31 @@ def seed_consults(session: Session, *, expert: User, now: datetime) -> int:
             resolved=resolved,
         )
 
+    # Only jobs of a product the demo has a question for.
+    open_jobs = [t for t in open_jobs if script_for(t, 0)]
+    done = [t for t in done if script_for(t, 0)]
     if len(open_jobs) < 2:
         # A small demo may leave the engineer without two open jobs: their latest ones then
         # carry today's two (still on the ticket and at the desk, if not askable anew).
         spare = [t for t in reversed(done) if t not in open_jobs][: 2 - len(open_jobs)]
         open_jobs = [*open_jobs, *spare]
         done = [t for t in done if t not in spare]
-    if open_jobs:
-        # Today: one answered a while ago, one just asked (in the queue).
-        add(
-            open_jobs[0],
-            script=SCRIPT[0],
-            opened=now - timedelta(minutes=50),
-            answer_after=timedelta(minutes=12),
-            resolved=False,
-        )
-        made += 1
-    if len(open_jobs) > 1:
-        add(
-            open_jobs[1],
-            script=SCRIPT[1],
-            opened=now - timedelta(minutes=6),
-            answer_after=None,
-            resolved=False,
-        )
+    today = (
+        (timedelta(minutes=50), timedelta(minutes=12)),  # answered a while ago
+        (timedelta(minutes=6), None),  # just asked: in the experts' queue
+    )
+    for turn, (ticket, (ago, answer_after)) in enumerate(zip(open_jobs, today, strict=False)):
+        script = script_for(ticket, turn)
+        assert script is not None
+        add(ticket, script, now - ago, answer_after, resolved=False)
         made += 1
     for i, ticket in enumerate(done[-len(ANSWER_AFTER_MIN) :]):
-        opened = ticket.created_at + timedelta(hours=3)
+        script = script_for(ticket, i)
+        assert script is not None
         add(
             ticket,
-            script=SCRIPT[(i + 2) % len(SCRIPT)],
-            opened=opened,
+            script=script,
+            opened=ticket.created_at + timedelta(hours=3),
             answer_after=timedelta(minutes=ANSWER_AFTER_MIN[i]),
             resolved=True,
         )

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import User
+from portal.consults.demo import SCRIPTS
 from portal.consults.models import Consult
 from portal.database import Database
 from portal.demo.seed import seed
@@ -32,6 +33,8 @@ def test_the_demo_has_an_open_and_an_answered_consult(db: Database) -> None:
         for c in rows:
             ticket = s.get_one(Ticket, c.ticket_id)
             assert ticket.engineer_id == engineer.id
+            # A tester found an air-conditioner question on a washing machine's job.
+            assert c.question in {q for q, *_ in SCRIPTS[ticket.product]}, (ticket.product, c)
             if c.status == "resolved":
                 assert c.first_answer_by == expert.id and c.first_answer_at > c.created_at
         answered = by_status["answered"][0]
