@@ -30,6 +30,9 @@ from portal.networks.models import Attendance, Engineer
 
 ZONE = "Asia/Shanghai"
 POSITIONS = ("ok", "denied", "unavailable")
+# A check-in this soon after the day's last check-out carries that stretch on: a tap on the
+# wrong button, or out and back in for a minute, leaves no short stretches of nothing behind.
+RESUME_WITHIN = timedelta(minutes=5)
 
 
 def local_day(moment: datetime, zone: str = ZONE) -> date:
@@ -93,11 +96,27 @@ def check_in(
     lng: Decimal | None = None,
     zone: str = ZONE,
 ) -> Attendance:
-    """Start a stretch at work now; a stretch already open today is a conflict."""
+    """Start a stretch at work now, or carry on today's last one when it ended moments ago
+    (`RESUME_WITHIN`); a stretch already open today is a conflict."""
     kind, lat, lng = _position(position, lat, lng)
     close_stale(session, engineer=engineer, now=now, zone=zone)
     if open_stretch(session, engineer_id=engineer.id) is not None:
         raise Conflict("attendance.already_in")
+    last = session.scalars(
+        select(Attendance)
+        .where(
+            Attendance.engineer_id == engineer.id,
+            Attendance.day == local_day(now, zone),
+            Attendance.checked_out_at.is_not(None),
+        )
+        .order_by(Attendance.checked_out_at.desc(), Attendance.id.desc())
+    ).first()
+    ended = last.checked_out_at if last is not None and not last.auto_closed else None
+    if last is not None and ended is not None and timedelta(0) <= now - ended <= RESUME_WITHIN:
+        last.checked_out_at = None
+        last.out_position, last.out_lat, last.out_lng = "", None, None
+        session.flush()
+        return last
     stretch = Attendance(
         engineer_id=engineer.id,
         day=local_day(now, zone),

@@ -4,6 +4,7 @@ check-out without one is refused in both languages, and the day's page shows the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from portal.database import Database
+from portal.networks import attendance
 from portal.networks.models import Attendance, Engineer, ServiceNetwork
 from tests.field.support import World, build, csrf, log_in
 
@@ -107,3 +109,28 @@ def test_a_position_out_of_range_is_refused_and_nothing_is_stored(
     flash = _post(client, "/field/attendance/check-in", position="ok", lat="95", lng="121")
     assert "位置信息无效" in flash
     assert _stretches(db, world.engineer_id) == []
+
+
+def test_quick_repeats_leave_no_stretches_of_nothing(db: Database, world: World) -> None:
+    """A tester tapped 签到/签退 a few times in a row and the board listed stretches of zero
+    minutes. A check-in within five minutes of the day's last check-out carries it on."""
+    start = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    with db.session() as s:
+        e = s.get_one(Engineer, world.engineer_id)
+        first = attendance.check_in(s, engineer=e, now=start, position="denied")
+        attendance.check_out(s, engineer=e, now=start + timedelta(seconds=20), position="denied")
+        again = attendance.check_in(
+            s, engineer=e, now=start + timedelta(minutes=1), position="denied"
+        )
+        assert again.id == first.id and again.checked_out_at is None
+        attendance.check_out(s, engineer=e, now=start + timedelta(hours=3), position="denied")
+        # Back from lunch an hour later: a stretch of its own.
+        later = attendance.check_in(
+            s, engineer=e, now=start + timedelta(hours=4), position="denied"
+        )
+        assert later.id != first.id
+    rows = _stretches(db, world.engineer_id)
+    assert [(r.checked_in_at, r.checked_out_at) for r in rows] == [
+        (start, start + timedelta(hours=3)),
+        (start + timedelta(hours=4), None),
+    ]
