@@ -222,6 +222,7 @@ def case_page(request: Request, ref: str, session: SessionDep, user: QualityPage
             "lines": lines,
             "names": names,
             "reason": draft.get("reason", ""),
+            "chosen": draft.get("cause", ""),
             "others": causes.of_class(causes.other_class(row.case.cause_class)),
             "appraisable": row.case.status == costs.APPRAISABLE,
         },
@@ -248,7 +249,11 @@ def appraise(
     except PortalError as exc:
         session.rollback()
         flash_error(request, exc)
-        request.session[fieldform.DRAFT_KEY] = {"ref": row.ticket.number, "reason": reason}
+        request.session[fieldform.DRAFT_KEY] = {
+            "ref": row.ticket.number,
+            "reason": reason,
+            "cause": cause,
+        }
         return see_other(url)
     _ok(request, f"costs.flash.{action}")
     return see_other(url)

@@ -91,6 +91,8 @@ def test_only_factory_quality_appraises(
     assert answer.status_code == 303
     page = client.get(url)
     assert "改判必须填写原因" in page.text and 'data-status="recorded"' in page.text
+    # The cause chosen before the refusal is still the one chosen (a tester had to pick again).
+    assert '<option value="environment" selected>' in page.text
     answer = client.post(
         url,
         data={
