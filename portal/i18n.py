@@ -4406,6 +4406,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "At least one; the warranty runs from the purchase (else the install) date.",
     ),
     "assets.quick.title": ("{code} 常用措施", "Usual fixes for {code}"),
+    "assets.quick.title_expert": ("专家建议的措施", "What the expert advised"),
+    "assets.quick.expert": ("专家建议", "Expert"),
     "assets.quick.measures": ("勾选做过的措施：", "Tick what you did:"),
     "assets.quick.parts": (
         "勾选更换的备件（数量 1，可在下方修改）：",

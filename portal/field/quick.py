@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from portal.analytics.sql import fault_code
 from portal.assets.models import Product, ProductModel
 from portal.assets.service import category_of
+from portal.consults.models import Consult
 from portal.field.models import WorkRecord
 from portal.masterdata.models import FaultCode
 from portal.parts.models import Part
@@ -54,6 +55,7 @@ class QuickList:
     measures: list[str] = field(default_factory=list)
     parts: list[QuickPart] = field(default_factory=list)
     used: dict[str, int] = field(default_factory=dict)  # measure -> times recorded
+    expert: list[str] = field(default_factory=list)  # measures an expert advised on this job
 
 
 def code_of(ticket: Ticket) -> str:
@@ -118,15 +120,28 @@ def _recorded(
     return measures, parts, names
 
 
+def expert_measures(session: Session, *, ticket: Ticket) -> list[str]:
+    """The measures experts advised in this job's consults (建议措施), oldest first: the
+    engineer ticks one instead of typing it again."""
+    rows = session.scalars(
+        select(Consult.measure)
+        .where(Consult.ticket_id == ticket.id, Consult.measure != "")
+        .order_by(Consult.id)
+    )
+    return list(dict.fromkeys(m.strip() for m in rows if m.strip()))
+
+
 def quick_list(session: Session, *, ticket: Ticket) -> QuickList:
-    """What the engineer can tick on this ticket's work record (empty without a fault code)."""
+    """What the engineer can tick on this ticket's work record: the experts' advice first, then
+    the fault code's usual measures and parts (none without a fault code)."""
     code = code_of(ticket)
-    out = QuickList(code=code)
+    out = QuickList(code=code, expert=expert_measures(session, ticket=ticket))
     if not code:
+        out.measures = list(out.expert)
         return out
     category = _category(session, ticket)
     master = _master_rows(session, ticket=ticket, code=code, category=category)
-    measures: list[str] = []
+    measures: list[str] = list(out.expert)
     refs: list[str] = []
     for row in master:
         measures += [str(m) for m in row.measures or [] if str(m).strip() not in measures]
@@ -142,7 +157,7 @@ def quick_list(session: Session, *, ticket: Ticket) -> QuickList:
         p.code: p.name
         for p in session.scalars(select(Part).where(Part.code.in_(refs[: MAX_PARTS * 2])))
     }
-    out.measures = measures[:MAX_MEASURES]
+    out.measures = measures[: MAX_MEASURES + len(out.expert)]
     out.parts = [QuickPart(r, catalogue.get(r) or names.get(r, r)) for r in refs][:MAX_PARTS]
     out.used = {m: counted[m] for m in out.measures if counted[m]}
     return out

@@ -18,6 +18,7 @@ from portal.accounts.models import User
 from portal.assets import service as assets
 from portal.assets.models import Asset, ProductModel
 from portal.config import ROOT
+from portal.consults.models import Consult
 from portal.database import Database
 from portal.demo.assets import WARRANTY_TERMS
 from portal.demo.catalog import PRODUCTS
@@ -188,6 +189,42 @@ def test_quick_measures_come_from_the_fault_code_then_from_what_was_recorded(
         assert offered.used == {"清理排水过滤器": 1, "更换排水泵": 2, "检查排水泵线束": 1}
         assert [p.ref for p in offered.parts] == ["WM-PUMP-01", "排水泵"]
         assert quick.quick_list(s, ticket=_bot_ticket(s, fault="滚筒不转")).measures == []
+
+
+def test_the_experts_advice_is_one_tap_in_the_work_record(db: Database) -> None:
+    """A tester had to type the expert's 建议措施 into the work record by hand; it is offered
+    first among the ticks, with or without a fault code, and a tick records it."""
+    with db.session() as s:
+        model = _washer_model(s)
+        s.add(
+            FaultCode(
+                model_id=model.id,
+                code="E21",
+                description="排水超时",
+                measures=["清理排水过滤器"],
+                parts=[],
+            )
+        )
+        engineer = f.engineer(s, network=f.network(s, city="上海"))
+        for fault in ("洗衣机显示 e21，水排不出去", "滚筒不转"):
+            ticket = _bot_ticket(s, engineer=engineer, fault=fault)
+            advice = "阻值异常则更换排水泵；电压不足则更换电脑板"
+            for measure in (advice, "", advice):  # an answer without a measure adds nothing
+                s.add(
+                    Consult(
+                        ticket_id=ticket.id,
+                        engineer_id=engineer.id,
+                        question="E21 不排水",
+                        status="answered",
+                        opened_by="user:1",
+                        measure=measure,
+                    )
+                )
+            s.flush()
+            offered = quick.quick_list(s, ticket=ticket)
+            assert offered.expert == [advice]
+            assert offered.measures[0] == advice
+            assert offered.measures[1:] == (["清理排水过滤器"] if "e21" in fault else [])
 
 
 def test_warranty_terms_come_per_category_and_agree_with_the_faq(db: Database) -> None:
