@@ -117,6 +117,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.file": ("文件", "file"),
     "field.code": ("验证码", "code"),
     "field.username": ("用户名", "username"),
+    "field.display_name": ("姓名", "name"),
+    "field.role": ("角色", "role"),
+    "field.is_active": ("账号启用", "account enabled"),
+    "field.must_change_password": ("下次登录须改密码", "must change password"),
+    "field.auth_version": ("登录凭证版本", "sign-in version"),
+    "field.password_hash": ("密码", "password"),
+    "field.totp_secret": ("两步验证密钥", "2-step secret"),
+    "field.totp_enabled_at": ("两步验证启用时间", "2-step enabled at"),
+    "field.totp_required": ("必须两步验证", "2-step required"),
     "field.password": ("密码", "password"),
     # staff pages: labels and sentences of the templates (ui.*)
     "error.csrf": (
@@ -603,6 +612,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.warranty.out": ("已过保（{date}）", "Expired on {date}"),
     "ui.warranty.unknown": ("保修期未知", "Warranty unknown"),
     "ui.error.title": ("出错了", "Something went wrong"),
+    "ui.yes": ("是", "Yes"),
+    "ui.no": ("否", "No"),
     # The ticket page names where a chat ticket came from, not the channel's sender id (a
     # WeChat openid means nothing to staff).
     "ui.ticket.from_chat": ("（由在线对话创建）", "(reported in a chat)"),

@@ -12,11 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
+from portal.accounts.service import actor_names
 from portal.assets.models import Product
+from portal.audit.models import AuditRecord
 from portal.conversations import service as conversations
 from portal.database import SessionDep, utcnow
 from portal.errors import Invalid, PortalError
-from portal.i18n import both
+from portal.i18n import MESSAGES, Lang, both, field_label, t
 from portal.security import ROLES, Principal, verify_password
 from portal.staff import service, teams, totp
 from portal.staff.models import AgentTeam
@@ -344,6 +346,40 @@ def user_page(
     return _user_edit(request, session, user, admin=admin, values=None)
 
 
+# Bookkeeping columns an administrator has no use for in the account's history.
+_HIDDEN_CHANGES = frozenset({"totp_last_step", "created_at"})
+
+
+def _history(
+    session: Session, *, user_id: int, lang: Lang
+) -> list[tuple[AuditRecord, str, list[tuple[str, str, str]]]]:
+    """The account's latest changes as an administrator reads them: who by name, each field
+    by its label, roles, yes/no and networks by name (secrets stay ***)."""
+    changes = service.recent_changes(session, user_id=user_id)
+    who = actor_names(session, (rec.actor for rec, _ in changes), lang)
+    networks = {str(k): v for k, v in service.network_names(session).items()}
+    yes_no = {"True": t("ui.yes", lang), "False": t("ui.no", lang)}
+
+    def shown(key: str, value: str) -> str:
+        if key == "role" and f"ui.role.{value}" in MESSAGES:
+            return t(f"ui.role.{value}", lang)
+        if key == "network_id":
+            return networks.get(value, value) if value not in ("", "None") else "—"
+        if value in yes_no:
+            return yes_no[value]
+        return "—" if value in ("", "None") else value
+
+    out = []
+    for rec, changed in changes:
+        fields = [
+            (field_label(k)[0 if lang == "zh" else 1], shown(k, old), shown(k, new))
+            for k, old, new in changed
+            if k not in _HIDDEN_CHANGES
+        ]
+        out.append((rec, who.get(rec.actor, rec.actor), fields))
+    return out
+
+
 def _user_edit(
     request: Request,
     session: Session,
@@ -371,7 +407,7 @@ def _user_edit(
             "networks": service.network_names(session),
             "is_me": user.id == admin.user_id,
             "recovery_left": totp.recovery_left(session, user_id=user.id),
-            "history": service.recent_changes(session, user_id=user.id),
+            "history": _history(session, user_id=user.id, lang=request_lang(request)),
             "error": error,
             "field": field,
             "tab": "users",

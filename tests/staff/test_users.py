@@ -241,7 +241,7 @@ def test_changes_are_in_the_audit_log_without_secrets(
 
 def test_the_pages_invite_edit_disable_and_reset(client: TestClient, db: Database) -> None:
     with db.session() as s:
-        f.user(s, role="admin", username="boss")
+        boss_name = f.user(s, role="admin", username="boss").display_name
     network = _network(db)
     login(client, "boss")
     listing = client.get("/staff")
@@ -282,6 +282,13 @@ def test_the_pages_invite_edit_disable_and_reset(client: TestClient, db: Databas
     assert reset.status_code == 200 and OTP.search(reset.text)
     page = client.get(f"/staff/{uid}")
     assert page.text.count('data-testid="history-row"') == 4  # created, edited, off, reset
+    # Who and what as an administrator reads them, not user:12 and role: network_manager.
+    who = set(re.findall(r'data-testid="history-who">([^<]*)<', page.text))
+    assert who == {boss_name}, who
+    assert "角色: 网点经理 → 客服坐席" in page.text and "姓名: 张三 → 张三丰" in page.text
+    assert "账号启用: 是 → 否" in page.text
+    history = page.text[page.text.index('data-testid="user-history"') :]
+    assert "network_manager" not in history and "user:" not in history
     # The page refuses to let the admin disable themselves (no button), and the route too.
     with db.session() as s:
         boss_id = s.scalars(select(User.id).where(User.username == "boss")).one()
