@@ -137,8 +137,11 @@ def workbench_page(
     network: Annotated[str, Query(max_length=12)] = "",
     day_: Annotated[str, Query(alias="date", max_length=10)] = "",
     reason: Annotated[str, Query(max_length=500)] = "",
+    keep: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    """The queue to dispatch with its SLA clocks, and the chosen ticket's ranked candidates."""
+    """The queue to dispatch with its SLA clocks, and the chosen ticket's ranked candidates:
+    a typed (or linked) number; else the ticket on show before the filter changed, while the
+    filtered queue still lists it; else the queue's first."""
     settings = dispatch_settings(request)
     now = utcnow()
     restrict = _restrict(user)
@@ -153,7 +156,9 @@ def workbench_page(
     _say_if_bad_day(request, day_, day)
     panel: workbench.Panel | None = None
     problem: tuple[str, str] | None = None
-    ref = ticket.strip() or (rows[0].ticket.number if rows else "")
+    listed = [r.ticket.number for r in rows]
+    kept = keep.strip() if keep.strip() in listed else ""
+    ref = ticket.strip() or kept or (listed[0] if listed else "")
     if ref:
         try:
             picked = tickets.get_ticket(session, ref=ref, principal=user)
@@ -174,6 +179,7 @@ def workbench_page(
             "day": day,
             "now": now,
             "typed_reason": reason,
+            "typed_ticket": ticket.strip() if problem else "",
             "back": _with("/dispatch", ticket=ref, network=network, date=day_),
         },
     )

@@ -28,6 +28,7 @@ from tests.parts.world import catalogue
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 QUEUE = re.compile(r'data-testid="queue-row" data-number="([^"]+)"')
 CANDIDATE = re.compile(r'data-testid="candidate" data-engineer-id="(\d+)"')
+PANEL = re.compile(r'data-testid="dispatch-panel" data-number="([^"]+)"')
 
 
 @dataclass
@@ -509,3 +510,29 @@ def test_a_bad_date_says_so_and_the_page_stays_usable(
     bench = client.get("/dispatch?date=2026-13-45").text
     assert number in QUEUE.findall(bench) and 'data-testid="candidate"' in bench
     assert "无法识别" not in client.get("/dispatch").text
+
+
+def test_a_filter_never_leaves_another_networks_ticket_open(
+    client: TestClient, db: Database, world: World
+) -> None:
+    """A tester filtered the workbench to another network and still had the first network's
+    ticket open beside a queue that no longer listed it."""
+    pudong = _waiting(db)
+    xuhui = _waiting(db)
+    with db.session() as s:
+        s.scalars(select(Ticket).where(Ticket.number == xuhui)).one().network_id = world.xuhui
+    _login(client, world.dispatcher)
+    page = client.get("/dispatch", params={"ticket": pudong}).text
+    assert PANEL.findall(page) == [pudong]
+    # The filter form as the page hands it over: the network changed, the open ticket kept.
+    assert f'name="keep" value="{pudong}"' in page and 'data-testid="open-ticket"' in page
+    assert f'value="{pudong}" data-testid="open-ticket"' not in page
+    other = client.get("/dispatch", params={"network": world.xuhui, "ticket": "", "keep": pudong})
+    assert QUEUE.findall(other.text) == [xuhui] and PANEL.findall(other.text) == [xuhui]
+    # Back to every network: the kept ticket is listed again, so it stays open.
+    both = client.get("/dispatch", params={"network": "", "ticket": "", "keep": xuhui})
+    assert set(QUEUE.findall(both.text)) == {pudong, xuhui}
+    assert PANEL.findall(both.text) == [xuhui]
+    # A number typed into the box opens that ticket whatever the filter.
+    typed = client.get("/dispatch", params={"network": world.xuhui, "ticket": pudong})
+    assert PANEL.findall(typed.text) == [pudong]
