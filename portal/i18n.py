@@ -710,8 +710,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{load} of {capacity} visits booked that day",
     ),
     "dispatch.explain.ftf": (
-        "{category}一次修复率 {rate}%（{fixed}/{done} 单）",
-        "first-time fix on {category}: {rate}% ({fixed}/{done})",
+        "{category}一次修复率 {rate}%（{fixed}/{done} 单），计分按 {scored}%",
+        "first-time fix on {category}: {rate}% ({fixed}/{done}), scored as {scored}%",
+    ),
+    "dispatch.explain.ftf_none": (
+        "{category}尚无完工记录，计分按 {scored}%",
+        "no finished {category} jobs yet, scored as {scored}%",
     ),
     "dispatch.explain.sla": (
         "时效紧迫度 {pct}%（{urgency}，各候选相同）",

@@ -152,6 +152,12 @@ def test_first_time_fix_rate_counts_repeats_on_the_same_asset_within_30_days(
     assert by_id[shaky.id].worker.ftf["洗衣机"] == (0, 3)
     ftf = next(c for c in by_id[shaky.id].components if c.key == "first_time_fix")
     assert "0/3" in ftf.text_zh and "0/3" in ftf.text_en
+    # The rate shown is the record's own (a tester read a smoothed 87% next to 4/4 as wrong);
+    # the smoothed one the score uses is named as such.
+    assert ftf.text_zh.startswith("洗衣机一次修复率 0%（0/3 单），计分按 ")
+    good = next(c for c in by_id[steady.id].components if c.key == "first_time_fix")
+    assert good.text_zh.startswith("洗衣机一次修复率 100%（4/4 单），计分按 ")
+    assert not good.text_zh.endswith("计分按 100%")  # four jobs still lean on the prior
 
 
 def test_current_position_beats_home_when_fresh(db: Database) -> None:
