@@ -38,6 +38,27 @@ from tests.portal import factories as fx
 pytestmark = pytest.mark.e2e
 
 DRAWN = "(document.getElementById('plan-map') || {dataset: {}}).dataset.drawn === '1'"
+# Every engineer's home moved to the first one's, and the map drawn again (as after a move).
+SAME_HOME = """() => {
+  const lists = [...document.querySelectorAll("ol.dx-stops[data-origin-lat]")];
+  lists.forEach(ol => {
+    ol.dataset.originLat = lists[0].dataset.originLat;
+    ol.dataset.originLng = lists[0].dataset.originLng;
+  });
+  const order = document.querySelector("input.dx-order");
+  order.dispatchEvent(new Event("change", {bubbles: true}));
+}"""
+# Pairs of engineer-name labels on the day plan's map whose boxes intersect.
+OVERLAPS = """() => {
+  const boxes = [...document.querySelectorAll('#plan-map .dx-origin-label')]
+    .map(t => [t.textContent, t.getBBox()]);
+  const out = [];
+  boxes.forEach(([a, p], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+    if (p.x < q.x + q.width && q.x < p.x + p.width && p.y < q.y + q.height && q.y < p.y + p.height)
+      out.push(a + ' / ' + b);
+  }));
+  return {count: boxes.length, out};
+}"""
 DESK = Principal(kind="staff", role=Role.DISPATCHER, name="desk")
 
 
@@ -177,6 +198,22 @@ def test_the_wide_workbench(browser: Browser, portal: dict[str, Any]) -> None:
         box = page.locator(".dx-grid").bounding_box()
         assert box is not None and box["width"] > 1500  # the desk uses the wide screen
         page.screenshot(path=str(SHOTS / "dispatch-1920.png"), full_page=True)
+
+
+def test_names_on_the_day_plans_map_never_cover_each_other(
+    browser: Browser, portal: dict[str, Any]
+) -> None:
+    """A tester found engineers' names drawn on top of each other where they live close; here
+    they all live in one building."""
+    with signed_in_tab(browser, portal["base"], portal["dispatcher"]) as page:
+        page.goto(
+            f"{portal['base']}/dispatch/plan?date={portal['day']}&network={portal['pudong']}&run=1"
+        )
+        page.wait_for_function(DRAWN, timeout=15_000)
+        page.evaluate(SAME_HOME)
+        labels = page.evaluate(OVERLAPS)
+        assert labels["count"] >= 2 and labels["out"] == [], labels
+        page.locator("#plan-map").screenshot(path=str(SHOTS / "dayplan-names-1280.png"))
 
 
 def test_a_dispatcher_assigns_reassigns_and_publishes_a_day_plan(

@@ -116,6 +116,7 @@
     var label = node("text", { x: 16, y: HEIGHT - 22 }, bar);
     label.textContent = stepKm + " " + (box.dataset.km || "km");
 
+    var taken = []; // label boxes already drawn: engineers living close keep apart
     all.forEach(function (r) {
       var placed = r.stops.filter(function (s) { return s.lat !== null && s.lng !== null; });
       if (!placed.length) return;
@@ -139,7 +140,8 @@
             x: o[0] - 7, y: o[1] - 7, width: 14, height: 14, fill: r.colour, class: "dx-origin",
           }, g);
           node("title", {}, home).textContent = r.name;
-          var name = node("text", { x: o[0] + 10, y: o[1] - 9, class: "dx-origin-label" }, g);
+          var spot = freeSpot(taken, o, r.name);
+          var name = node("text", { x: spot[0], y: spot[1], class: "dx-origin-label" }, g);
           name.textContent = r.name;
         }
       }
@@ -160,6 +162,28 @@
     });
     box.appendChild(svg);
     box.dataset.drawn = "1";
+  }
+
+  /* Where an engineer's name goes beside their home: the first of a few spots around it
+     (then further down) whose box overlaps no name drawn before; remembered in `taken`. */
+  function freeSpot(taken, at, text) {
+    var w = Math.max(text.length, 1) * 13 + 4;
+    var h = 16;
+    var tries = [[10, -9], [10, 19], [-10 - w, -9], [-10 - w, 19]];
+    for (var k = 1; k <= 6; k += 1) tries.push([10, 19 + k * 18], [-10 - w, 19 + k * 18]);
+    for (var i = 0; i < tries.length; i += 1) {
+      var x = at[0] + tries[i][0];
+      var y = at[1] + tries[i][1];
+      var box = { x: x, y: y - h + 3, w: w, h: h };
+      var clear = taken.every(function (b) {
+        return box.x + box.w <= b.x || b.x + b.w <= box.x || box.y + box.h <= b.y || b.y + b.h <= box.y;
+      });
+      if (clear) {
+        taken.push(box);
+        return [x, y];
+      }
+    }
+    return [at[0] + 10, at[1] - 9];
   }
 
   /* Keep numbers, order fields and the colour of each list in step with its items. */
