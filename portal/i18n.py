@@ -612,6 +612,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.warranty.out": ("已过保（{date}）", "Expired on {date}"),
     "ui.warranty.unknown": ("保修期未知", "Warranty unknown"),
     "ui.error.title": ("出错了", "Something went wrong"),
+    # Product categories: the company's own names; the usual household ones in English too.
+    "category.洗衣机": ("洗衣机", "Washing machine"),
+    "category.空调": ("空调", "Air conditioner"),
+    "category.冰箱": ("冰箱", "Refrigerator"),
+    "category.热水器": ("热水器", "Water heater"),
+    "category.油烟机": ("油烟机", "Range hood"),
+    "category.燃气灶": ("燃气灶", "Gas hob"),
+    "category.厨电": ("厨电", "Kitchen appliance"),
+    "category.洗碗机": ("洗碗机", "Dishwasher"),
+    "category.电视": ("电视", "Television"),
+    "category.净水器": ("净水器", "Water purifier"),
     "ui.yes": ("是", "Yes"),
     "ui.no": ("否", "No"),
     # The ticket page names where a chat ticket came from, not the channel's sender id (a

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from portal import csrf
 from portal.config import ROOT
@@ -147,12 +148,24 @@ def yuan(value: Decimal | int | float | str | None, grouped: bool = False) -> st
     return f"-¥{digits}" if amount < 0 else f"¥{digits}"
 
 
+@pass_context
+def category_filter(context: Any, name: str | None) -> str:
+    """Jinja: `{{ ticket.product | category }}`: a product category in the reader's language.
+    Categories are the company's own data: the usual household ones have an English name
+    (`category.<name>`), any other is shown as the company wrote it."""
+    if not name:
+        return ""
+    key = f"category.{name}"
+    return t(key, context.get("lang", "zh")) if key in MESSAGES else name
+
+
 templates = Jinja2Templates(
     directory=str(ROOT / "portal" / "templates"), context_processors=[_page_context]
 )
 templates.env.filters["local"] = _local
 templates.env.filters["filesize"] = _filesize
 templates.env.filters["yuan"] = yuan
+templates.env.filters["category"] = category_filter
 # Phones shown to the page's reader as their role allows (portal.privacy.masking).
 masking.install(templates.env)
 # Defaults for pages rendered outside a staff request; the context processor localises them.
