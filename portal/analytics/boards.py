@@ -442,8 +442,10 @@ class ModelFaults:
 
 def model_faults(
     session: Session, f: Filters, *, models: int = 6, codes: int = 5
-) -> tuple[list[str], list[ModelFaults]]:
-    """The buckets, and per model (most failures first) its top fault codes' trend."""
+) -> tuple[list[str], list[ModelFaults], int]:
+    """The buckets; per model (the `models` with most failures) its top fault codes' trend;
+    and how many models had failures in all (a tester read "6 models" above a board that
+    listed more of them in its other tables)."""
     col = f.bucket_column
     stmt = (
         select(c.model_code, c.fault_code, col.label("b"), func.count())
@@ -463,7 +465,7 @@ def model_faults(
         )
         out.append(ModelFaults(model, sum(t for _, t, _ in totals), totals[:codes]))
     out.sort(key=lambda m: (-m.failures, m.model))
-    return keys, out[:models]
+    return keys, out[:models], len(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -282,7 +282,7 @@ def rnd_board(request: Request, session: SessionDep, user: RndPage) -> Response:
     f, now = _prepare(request, session, user, rnd=True)
     lang = request_lang(request)
     tg = targets.load(session)
-    keys, models = boards.model_faults(session, f)
+    keys, models, model_count = boards.model_faults(session, f)
     parts = boards.failed_parts(session, f)
     ages = boards.first_failure_ages(session, f)
     units = boards.repeated_units(session, f)
@@ -327,6 +327,7 @@ def rnd_board(request: Request, session: SessionDep, user: RndPage) -> Response:
         now,
         {
             "models": models,
+            "model_count": model_count,
             "parts": parts,
             "ages": ages,
             "age_total": sum(ages),

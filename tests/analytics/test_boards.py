@@ -149,7 +149,8 @@ def test_repeats_by_model_and_fault_code(db: Database, world: World) -> None:
 
 def test_quality_for_rnd(db: Database, extra: World) -> None:
     with db.session() as s:
-        keys, models = boards.model_faults(s, PERIOD)
+        keys, models, model_count = boards.model_faults(s, PERIOD)
+        _keys, top_one, all_models = boards.model_faults(s, PERIOD, models=1)
         parts = {(p.model, p.part): p for p in boards.failed_parts(s, PERIOD)}
         ages = boards.first_failure_ages(s, PERIOD)
         units = boards.repeated_units(s, PERIOD)
@@ -160,6 +161,8 @@ def test_quality_for_rnd(db: Database, extra: World) -> None:
     assert wm.codes[0] == ("", 2, [0, 1, 0, 1]) and wm.codes[1] == ("E21", 2, [0, 1, 1, 0])
     assert ("E5", 1, [0, 0, 0, 1]) in wm.codes
     assert next(m for m in models if m.model == "AC-B").failures == 3
+    # The tile counts every model with failures, not only the trends shown.
+    assert model_count == all_models == len(models) and len(top_one) == 1 < all_models
     assert (parts[("WM-A", "皮带")].quantity, parts[("WM-A", "皮带")].tickets) == (2, 2)
     assert parts[("AC-B", "门锁")].quantity == 2
     # First repairs: a1 by A 347 days after installation (11 months); a2-a6 by C D E F G
