@@ -87,6 +87,13 @@ def test_targets_form_refuses_bad_input_and_keeps_it(
     data["target"] = "95"
     ok = app_client.post("/analytics/targets", data=data)
     assert ok.status_code == 200 and 'data-kpi="response"' in ok.text
+    # A fault rate may pass 100 % (a unit repaired twice counts twice): the form takes the
+    # demo's 240 (a tester found the demo's own target refused); 1001 is out of range.
+    fault = {**data, "kpi": "fault_rate", "target": "240"}
+    assert app_client.post("/analytics/targets", data=fault).status_code == 200
+    assert (
+        app_client.post("/analytics/targets", data={**fault, "target": "1001"}).status_code == 422
+    )
     html = app_client.get(f"/analytics/service?{Q}").text
     # 7 of 10 answered in time: 70% against 95 ± 5 is red.
     assert re.search(r'an-tile rag rag-red"[^>]*data-testid="kpi-response"', html)
