@@ -3289,7 +3289,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "analytics.board.repeats": ("30 天重复维修（型号 × 故障码）", "Repeat repairs within 30 days"),
     "analytics.board.repairs": ("维修", "Repairs"),
     "analytics.rnd.models": ("有故障的型号", "Models with failures"),
-    "analytics.rnd.models_shown": ("下方趋势图列出故障最多的 {n} 个", "trends below: the {n} with most"),
+    "analytics.rnd.models_shown": (
+        "下方趋势图列出故障最多的 {n} 个",
+        "trends below: the {n} with most",
+    ),
     "analytics.rnd.codes_trend": ("各型号主要故障码趋势", "Top fault codes per model"),
     "analytics.rnd.failures_n": ("{n} 次维修", "{n} repairs"),
     "analytics.rnd.no_code": ("无故障码", "no code"),

@@ -32,8 +32,8 @@ from portal.headers import SecurityHeadersMiddleware
 from portal.i18n import both
 from portal.knowledge import flows as knowledge
 from portal.notifications.widget import WidgetDelivery
-from portal.page_errors import install as install_page_errors
 from portal.observability.wiring import install as install_observability
+from portal.page_errors import install as install_page_errors
 from portal.parts.flows import StockPlanner
 from portal.security import LoginRequired
 from portal.tasks import stop_task
