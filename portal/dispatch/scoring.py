@@ -350,6 +350,7 @@ def explain(job: Job, worker: Worker, settings: DispatchSettings) -> Ranked:
             rate=f"{fixed / done * 100:.0f}",
             fixed=fixed,
             done=done,
+            prior=f"{settings.ftf_prior * 100:.0f}",
             scored=f"{rate * 100:.0f}",
         )
         if done

@@ -143,21 +143,28 @@ def test_first_time_fix_rate_counts_repeats_on_the_same_asset_within_30_days(
         who = h.customer(s)
         h.ticket(s, who, actions=done, engineer_=steady, at=past)
         h.ticket(s, who, actions=(), at=past + timedelta(days=45))
+        # Only repairs count, as on the people board: a question about the washer a week after
+        # the repair is no repeat, and an installation is no first-time fix (a tester found
+        # every engineer at 30–60 % on the desk, 80–100 % on the board).
+        who = h.customer(s)
+        h.ticket(s, who, actions=done, engineer_=steady, at=past)
+        h.ticket(s, who, actions=(), at=past + timedelta(days=7), type="consultation")
+        h.ticket(s, h.customer(s), actions=done, engineer_=shaky, at=past, type="installation")
         t = h.ticket(s, h.customer(s))
         t_id = t.id
     _, ranked, _ = _rank(db, t_id)
     by_id = dict(ranked)
     assert [eid for eid, _ in ranked] == [steady.id, shaky.id]
-    assert by_id[steady.id].worker.ftf["洗衣机"] == (4, 4)
+    assert by_id[steady.id].worker.ftf["洗衣机"] == (5, 5)
     assert by_id[shaky.id].worker.ftf["洗衣机"] == (0, 3)
     ftf = next(c for c in by_id[shaky.id].components if c.key == "first_time_fix")
     assert "0/3" in ftf.text_zh and "0/3" in ftf.text_en
     # The rate shown is the record's own (a tester read a smoothed 87% next to 4/4 as wrong);
     # the smoothed one the score uses is named as such.
-    assert ftf.text_zh.startswith("洗衣机一次修复率 0%（0/3 单），计分按 ")
+    assert ftf.text_zh == "洗衣机一次修复率 0%（0/3 单），样本少时向平均 80% 靠拢，计分按 40%"
     good = next(c for c in by_id[steady.id].components if c.key == "first_time_fix")
-    assert good.text_zh.startswith("洗衣机一次修复率 100%（4/4 单），计分按 ")
-    assert not good.text_zh.endswith("计分按 100%")  # four jobs still lean on the prior
+    assert good.text_zh.startswith("洗衣机一次修复率 100%（5/5 单），样本少时向平均 80% 靠拢")
+    assert not good.text_zh.endswith("计分按 100%")  # five jobs still lean on the prior
 
 
 def test_current_position_beats_home_when_fresh(db: Database) -> None:

@@ -159,6 +159,11 @@ def test_candidates_are_ranked_with_their_reasons(
         assert f'data-reason="{reason}"' in first, reason
     assert "技能：洗衣机·维修 1级（需≥1级）" in first
     assert "覆盖浦东新区" in first
+    # The reasons' points add up to the score (a tester found ten points no reason named:
+    # the SLA pressure, the same for every candidate).
+    score = float(re.search(r'class="dx-score">([\d.]+)<', first).group(1))  # type: ignore[union-attr]
+    points = [float(p) for p in re.findall(r'class="dx-pts">\+([\d.]+)<', first)]
+    assert 'data-reason="sla"' in first and abs(sum(points) - score) < 0.2, (points, score)
     assert "距离 0.7 公里" in first or "0.7" in first
     # The motor is at the Pudong store, not in anybody's van.
     assert 'data-parts="store"' in first and "网点库存有电机" in first
