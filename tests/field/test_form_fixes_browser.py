@@ -90,6 +90,9 @@ def test_a_refused_work_record_keeps_what_was_typed(phone: Page) -> None:
     expect(error).to_be_visible()
     expect(error).to_contain_text("排水泵")
     expect(error).to_be_in_viewport()
+    # Not under the sticky top bar either (a tester saw the page land with it hidden there).
+    shown, bar = error.bounding_box(), page.locator(".fbar").bounding_box()
+    assert shown is not None and bar is not None and shown["y"] >= bar["y"] + bar["height"] - 1
     expect(page.locator("[data-testid=diagnosis]")).to_have_value(diagnosis.strip())
     expect(page.locator("[data-testid=work-done]")).to_have_value(work)
     expect(page.locator("[data-testid=part-0]")).to_have_value(PUMP)
