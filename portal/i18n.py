@@ -2327,6 +2327,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "attendance.not_in": ("您今天还没有签到，无需签退", "You are not checked in today"),
     "attendance.checked_in": ("已签到 {time}", "Checked in at {time}"),
     "attendance.checked_out": ("已签退 {time}", "Checked out at {time}"),
+    "attendance.resumed": (
+        "刚才的签退已撤销，继续计为出勤（{time} 签到）",
+        "The check-out just now is undone: you stay on duty (checked in at {time})",
+    ),
     "attendance.note.denied": (
         "未记录位置：您拒绝了定位授权（可在浏览器设置中允许）",
         "No position recorded: you refused location access (allow it in the browser settings)",

@@ -698,11 +698,12 @@ def _attendance(
     kind, lat, lng = _attendance_position(*form)
     act = attendance.check_out if out else attendance.check_in
     settings = dispatch_settings(request)
+    now = utcnow()
     try:
         stretch = act(
             session,
             engineer=engineer,
-            now=utcnow(),
+            now=now,
             position=kind,
             lat=lat,
             lng=lng,
@@ -713,6 +714,9 @@ def _attendance(
     at = (stretch.checked_out_at if out else stretch.checked_in_at) or utcnow()
     when = at.astimezone(fees.LOCAL).strftime("%H:%M")
     key = "attendance.checked_out" if out else "attendance.checked_in"
+    if not out and stretch.checked_in_at != now:
+        # Checked in moments after a check-out: that stretch carries on (attendance module).
+        key = "attendance.resumed"
     note = _POSITION_NOTE.get(kind)
     zh, en = t(key, "zh", time=when), t(key, "en", time=when)
     if note:

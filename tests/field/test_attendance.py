@@ -73,6 +73,14 @@ def test_check_in_with_position_then_out(db: Database, client: TestClient, world
     assert a.checked_out_at is not None and a.out_position == "denied" and a.out_lat is None
     after = client.get("/field").text
     assert 'data-state="off"' in after
+    # Checked in again moments later: the check-out is undone, and the message says so (a
+    # tester read "已签到 08:26" and thought the day's check-out had been lost).
+    flash = _post(client, "/field/attendance/check-in", position="denied")
+    assert flash.startswith("刚才的签退已撤销，继续计为出勤（") and "签到）" in flash
+    assert 'data-state="on"' in client.get("/field").text
+    _post(client, "/field/attendance/check-out", position="denied")
+    after = client.get("/field").text
+    assert 'data-state="off"' in after
     # The card says the day was checked out of, not that it was never checked into.
     assert "已于 " in after and " 签退" in after and "今天还没有签到" not in after
     # Not checked in: nothing to check out of.
