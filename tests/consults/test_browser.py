@@ -201,3 +201,26 @@ def test_the_consult_is_kept_on_the_staff_ticket_page(
         page.screenshot(path=str(SHOTS / "consult-ticket-1440.png"))
     finally:
         context.close()
+
+
+def test_an_expert_on_a_phone_taps_a_consult_and_sees_it(
+    browser: Browser, portal: dict[str, Any]
+) -> None:
+    """A tester tapped a consult on a 390 px phone and saw the page come back at its top, the
+    consult opened below every list, 1,500 px down."""
+    base, sc, db = portal["url"], portal["scene"], portal["db"]
+    with db.session() as s:
+        consult_id = s.scalars(select(Consult.id).order_by(Consult.id)).first()
+    assert consult_id is not None
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    _login(page, base, sc.expert, "/consults")
+    page.locator(f"[data-testid=consult-item][data-id='{consult_id}']").first.tap()
+    expect(page).to_have_url(f"{base}/consults?open={consult_id}")
+    page.wait_for_load_state("load")
+    top = page.locator(".cdesk-main").bounding_box()
+    assert top is not None and 0 <= top["y"] < 100, top  # scrolled to the chosen consult
+    _fits(page, 390)
+    context.close()

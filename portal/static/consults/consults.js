@@ -66,6 +66,12 @@
 
   function desk(root) {
     var open = root.dataset.open;
+    // One column (a phone or a narrow window): the lists come first, so a chosen consult
+    // would open below them, out of sight; bring it into view.
+    var main = root.querySelector(".cdesk-main");
+    if (open && main && window.matchMedia("(max-width: 1100px)").matches && !window.location.hash) {
+      main.scrollIntoView({ block: "start" });
+    }
     live(root, function (changed) {
       swap(root.querySelector("[data-lists]"), "/consults/lists" + (open ? "?open=" + open : ""));
       if (open && (changed === null || String(changed) === open)) {
