@@ -1884,6 +1884,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "问题不能超过 {n} 个字",
         "The question must be at most {n} characters",
     ),
+    "consult.code_bad": (
+        "故障码只能包含字母和数字（可用 - 分隔），例如 E21",
+        "A fault code has letters and digits only (- between parts), e.g. E21",
+    ),
     "consult.code_too_long": (
         "故障码不能超过 {n} 个字符",
         "The fault code must be at most {n} characters",

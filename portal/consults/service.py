@@ -8,6 +8,7 @@ photos live; a consult lists the ids of its own files.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ QUESTION_MAX = 1000
 TEXT_MAX = 2000
 MEASURE_MAX = 500
 FAULT_CODE_MAX = 32
+# A fault code as units show them: letters, digits and -, . or / between (E21, F3, CH-05).
+FAULT_CODE = re.compile(r"[A-Z0-9]+(?:[-./][A-Z0-9]+)*")
 PHOTOS_MAX = 6
 
 
@@ -387,6 +390,9 @@ def open_consult(
     code = fault_code.strip().upper()
     if len(code) > FAULT_CODE_MAX:
         raise Invalid("consult.code_too_long", field="fault_code", n=FAULT_CODE_MAX)
+    if code and not FAULT_CODE.fullmatch(code):
+        # It heads the experts' queue: a tester's "E4 😀 XXXX…" did.
+        raise Invalid("consult.code_bad", field="fault_code")
     check_files(photos, video, limits=limits)
     now = utcnow()
     consult = Consult(

@@ -121,6 +121,12 @@ def test_question_and_job_rules(db: Database, sc: Scene, tmp_path: Path) -> None
         with pytest.raises(Invalid) as empty:
             _open(s, sc, tmp_path, question="   ")
         assert empty.value.key == "consult.question_missing"
+        # The code heads the experts' queue: only what a unit shows (a tester typed emoji).
+        for odd in ("E4 😀 XXXX", "E 21", "<b>", "E21-"):
+            with pytest.raises(Invalid) as bad:
+                _open(s, sc, tmp_path, fault_code=odd)
+            assert bad.value.key == "consult.code_bad", odd
+        assert _open(s, sc, tmp_path, fault_code=" ch-05 ").fault_code == "CH-05"
         with pytest.raises(Invalid):
             _open(s, sc, tmp_path, question="问" * (service.QUESTION_MAX + 1))
         # A job that is over takes no consult.
