@@ -16,7 +16,7 @@ from portal.audit import service
 from portal.audit.policies import AuditorPage
 from portal.audit.views import masked
 from portal.database import Base, SessionDep
-from portal.i18n import MESSAGES, Lang, t
+from portal.i18n import MESSAGES, Lang, field_label, t
 from portal.templating import DISPLAY_ZONE, PAGE_ROUTER_OPTIONS, render, request_lang
 
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
@@ -66,8 +66,29 @@ def _short(value: Any) -> str:
     return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
-def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, str]]:
-    """What a record changed, field by field: for an update only the fields that differ."""
+def _value(key: str, value: Any, lang: Lang) -> Any:
+    """A stored value as a reader writes it: yes/no, a role by name, a time in China time
+    (records keep UTC ISO strings); anything else as stored."""
+    if isinstance(value, bool):
+        return t("ui.yes" if value else "ui.no", lang)
+    if key == "role" and isinstance(value, str) and f"ui.role.{value}" in MESSAGES:
+        return t(f"ui.role.{value}", lang)
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return moment.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def changes(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, lang: Lang = "zh"
+) -> list[dict[str, str]]:
+    """What a record changed, field by field (for an update only the fields that differ), each
+    field by its label and each value as a reader writes it (a tester read is_active True →
+    False and a UTC timestamp on a page in China time)."""
     if before is not None and after is not None:
         keys = [k for k in after if before.get(k) != after.get(k)]
     else:
@@ -75,8 +96,9 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list
     return [
         {
             "field": k,
-            "before": _short(before.get(k)) if before is not None else "",
-            "after": _short(after.get(k)) if after is not None else "",
+            "label": field_label(k)[0 if lang == "zh" else 1],
+            "before": _short(_value(k, before.get(k), lang)) if before is not None else "",
+            "after": _short(_value(k, after.get(k), lang)) if after is not None else "",
         }
         for k in keys
     ]
@@ -137,7 +159,7 @@ def audit_page(
             "who": names.get(int(r.actor[5:]), r.actor)
             if r.actor.startswith("user:") and r.actor[5:].isdigit()
             else r.actor,
-            "changes": changes(masked(r.before), masked(r.after)),
+            "changes": changes(masked(r.before), masked(r.after), lang),
         }
         for r in rows
     ]

@@ -112,3 +112,26 @@ def test_only_admins_open_the_log(client: TestClient, db: Database) -> None:
     sign_in(client, finance)
     assert client.get("/audit").status_code == 403
     assert 'data-testid="nav-audit"' not in client.get("/tickets").text
+
+
+def test_changes_read_as_words_not_stored_values(client: TestClient, db: Database) -> None:
+    """A tester read "role engineer → finance", "is_active True → False" and a UTC timestamp
+    on a page that says times are China time."""
+    name, admin_id = _admin(db)
+    with db.session() as s:
+        s.execute(
+            insert(AuditRecord),
+            [{"actor": f"user:{admin_id}", "action": "update", "entity": "users",
+              "entity_id": "9", "created_at": T0,
+              "before": {"role": "engineer", "is_active": True, "read_at": None},
+              "after": {"role": "finance", "is_active": False,
+                        "read_at": "2026-12-07T09:05:10.646395+00:00"}}],
+        )  # fmt: skip
+    sign_in(client, name)
+    page = html.unescape(client.get("/audit?entity=users").text)
+    assert "工程师</del> → <ins>财务" in page and "是</del> → <ins>否" in page
+    assert "2026-12-07 17:05:10" in page and "09:05:10.646395" not in page
+    assert ">角色<" in page and ">账号启用<" in page
+    client.cookies.set("lang", "en")
+    english = html.unescape(client.get("/audit?entity=users").text)
+    assert "Engineer</del> → <ins>Finance" in english and "Yes</del> → <ins>No" in english
