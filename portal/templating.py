@@ -120,6 +120,10 @@ def _page_context(request: Request) -> dict[str, Any]:
         "action_label": lambda code: _capital(label(ACTION_LABELS, code, lang)),
         "field_name": lambda name: _capital(field_label(name)[0 if lang == "zh" else 1]),
         "role_label": lambda role: _text(f"ui.role.{role}", lang),
+        # A settlement rule by name; a company's own rule by its code.
+        "rule_label": lambda code: (
+            t(f"settlement.rule.{code}", lang) if f"settlement.rule.{code}" in MESSAGES else code
+        ),
         "urgency_label": lambda code: _text(f"ui.urgency.{code}", lang),
         "tier_label": lambda code: _text(f"ui.tier.{code}", lang),
         "duration": lambda seconds: duration(seconds, lang),

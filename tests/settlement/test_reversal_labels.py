@@ -44,6 +44,8 @@ def test_reversal_lines_are_labelled_with_what_they_reverse(
         assert re.search(r"冲销 \d{4}-\d{2}-\d{2} 的结算 #\d+", row), row
     assert len(reversed_rows) < len(rows)  # the new lines are not reversals
     assert t1 in page
+    # Rules by name, not code (a tester read rating_high_network in both languages).
+    assert "网点好评" in page and ">rating_high_network<" not in page
 
 
 def test_the_statement_s_workflow_names_people_not_user_ids(
