@@ -389,6 +389,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "已改判，成本已冲销并转入另一成本中心",
         "Reclassified: the costs were reversed and moved to the other centre",
     ),
+    # Reclassified before settlement: nothing was posted yet, so nothing was reversed.
+    "costs.flash.reclassify_unsettled": (
+        "已改判；该单尚未结算，结算时成本将计入新的成本中心",
+        "Reclassified; the job is not settled yet: its costs will go to the new centre",
+    ),
     "costs.field.title": ("故障原因（保内）", "Fault cause (in warranty)"),
     "costs.field.hint": (
         "保内维修须选择故障原因：质量问题由工厂承担成本，其余由市场销售中心承担。",
@@ -1956,6 +1961,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.field.km": ("{km} 公里", "{km} km"),
     "ui.field.late": ("可能迟到", "may be late"),
     "ui.field.no_jobs": ("今天没有排到您的上门工单", "No visits planned for you today"),
+    # Nothing planned for today, yet jobs of other days are still open (shown below).
+    "ui.field.no_jobs_others": (
+        "今天没有新排的上门；您还有未完成的工单，见下方",
+        "No visits planned for today; your other open jobs are below",
+    ),
     "ui.field.other_jobs": ("其他待办工单", "Other open jobs"),
     "ui.field.call": ("拨打电话", "Call"),
     "ui.field.phone_hidden": (

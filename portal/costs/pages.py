@@ -242,6 +242,8 @@ def appraise(
     """Confirm the quality case, or reclassify it with a reason (its lines move by reversal)."""
     row = costs.get_case(session, ref=ref)
     url = _case_url(row)
+    # Before settlement no cost line was posted: a reclassification then reverses nothing.
+    posted = bool(_cost_entries(session, ticket_ids=[row.ticket.id]))
     try:
         cost_flows.appraise(
             session, row=row, action=action, principal=user, reason=reason, cause=cause
@@ -255,7 +257,8 @@ def appraise(
             "cause": cause,
         }
         return see_other(url)
-    _ok(request, f"costs.flash.{action}")
+    unsettled = action == "reclassify" and not posted
+    _ok(request, "costs.flash.reclassify_unsettled" if unsettled else f"costs.flash.{action}")
     return see_other(url)
 
 

@@ -170,3 +170,24 @@ def test_the_pages_read_in_english(client: TestClient, scene: dict[str, str]) ->
     )
     assert month.status_code == 200
     assert "Factory" in month.text and "1 ticket" in month.text
+
+
+def test_a_reclassification_before_settlement_says_nothing_was_reversed(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    """A tester reclassified a case that was not settled yet and read that its costs had been
+    reversed, above a cost section that said 尚未结算."""
+    with db.session() as s:
+        c = w.crew(s)
+        job = w.on_site(s, c)
+        w.record_cause(s, c, job, "component_failure", settings.uploads_path)
+        w.work_and_sign(s, c, job, settings.uploads_path)
+        w.complete(s, c, job)  # not rated: not settled
+        number, quality = job.number, f.user(s, role="quality").username
+    _as(client, quality, "/quality")
+    token = csrf(client, "/quality")
+    data = {"csrf_token": token, "action": "reclassify", "reason": "雷击", "cause": "environment"}
+    page = client.post(f"/quality/cases/{number}", data=data)
+    assert page.status_code == 200
+    assert "该单尚未结算，结算时成本将计入新的成本中心" in page.text
+    assert "成本已冲销" not in page.text
