@@ -741,12 +741,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "dispatch.explain.ftf": (
         "{category}一次修复率 {rate}%（{fixed}/{done} 单），样本少时向平均 {prior}% 靠拢，计分按 {scored}%",
-        "first-time fix on {category}: {rate}% ({fixed}/{done}); few jobs lean towards the "
+        "first-time fix on {category_en}: {rate}% ({fixed}/{done}); few jobs lean towards the "
         "{prior}% average: scored as {scored}%",
     ),
     "dispatch.explain.ftf_none": (
         "{category}尚无完工维修记录，按平均 {scored}% 计分",
-        "no finished {category} repairs yet: scored at the {scored}% average",
+        "no finished {category_en} repairs yet: scored at the {scored}% average",
     ),
     "dispatch.explain.sla": (
         "时效紧迫度 {pct}%（{urgency}，各候选相同）",

@@ -46,7 +46,7 @@ from datetime import datetime, time
 
 from pydantic import BaseModel, Field
 
-from portal.i18n import both
+from portal.i18n import MESSAGES, both, t
 
 EARTH_RADIUS_KM = 6371.0088
 FIELD_TYPES = ("installation", "repair", "maintenance")
@@ -319,6 +319,12 @@ class Ranked:
         return "; ".join(f"{c.text_en} (+{c.points:.1f} pts)" for c in self.components)
 
 
+def _category_en(category: str) -> str:
+    """A product category's English name where it has one (portal.i18n `category.*`)."""
+    key = f"category.{category}"
+    return t(key, "en") if key in MESSAGES else category
+
+
 def explain(job: Job, worker: Worker, settings: DispatchSettings) -> Ranked:
     """Score one candidate and say why, part by part, in Chinese and English."""
     points = parts(job, worker, settings)
@@ -347,6 +353,7 @@ def explain(job: Job, worker: Worker, settings: DispatchSettings) -> Ranked:
         "first_time_fix": both(
             "dispatch.explain.ftf",
             category=job.category,
+            category_en=_category_en(job.category),
             rate=f"{fixed / done * 100:.0f}",
             fixed=fixed,
             done=done,
@@ -354,7 +361,12 @@ def explain(job: Job, worker: Worker, settings: DispatchSettings) -> Ranked:
             scored=f"{rate * 100:.0f}",
         )
         if done
-        else both("dispatch.explain.ftf_none", category=job.category, scored=f"{rate * 100:.0f}"),
+        else both(
+            "dispatch.explain.ftf_none",
+            category=job.category,
+            category_en=_category_en(job.category),
+            scored=f"{rate * 100:.0f}",
+        ),
         "sla": both(
             "dispatch.explain.sla",
             pct=f"{job.pressure * 100:.0f}",

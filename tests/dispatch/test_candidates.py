@@ -159,6 +159,7 @@ def test_first_time_fix_rate_counts_repeats_on_the_same_asset_within_30_days(
     assert by_id[shaky.id].worker.ftf["洗衣机"] == (0, 3)
     ftf = next(c for c in by_id[shaky.id].components if c.key == "first_time_fix")
     assert "0/3" in ftf.text_zh and "0/3" in ftf.text_en
+    assert ftf.text_en.startswith("first-time fix on Washing machine: 0% (0/3)")
     # The rate shown is the record's own (a tester read a smoothed 87% next to 4/4 as wrong);
     # the smoothed one the score uses is named as such.
     assert ftf.text_zh == "洗衣机一次修复率 0%（0/3 单），样本少时向平均 80% 靠拢，计分按 40%"

@@ -110,6 +110,14 @@ def test_log_in_filter_open_and_accept(portal: dict[str, Any], page: Page) -> No
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("[data-testid=ticket-status]")).to_have_text("Cancelled")
     page.screenshot(path=str(SHOTS / "pages_detail_en.png"), full_page=True)
+    # The list holds every column on a 1280 px desk in English too (a tester found Created
+    # cut off and Updated off-screen).
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(portal["url"] + "/tickets")
+    widths = page.evaluate(
+        "[...document.querySelectorAll('.table-wrap')].map(w => w.scrollWidth - w.clientWidth)"
+    )
+    assert widths and all(w <= 0 for w in widths), widths
 
     outside = [u for u in page.requested if not u.startswith(portal["url"])]  # type: ignore[attr-defined]
     assert outside == [], f"the pages reached outside the portal: {outside}"
