@@ -21,7 +21,6 @@ after a crash stores nothing new and pushes the same message (same id: the widge
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ from portal.config import Settings
 from portal.conversations import service as conversations
 from portal.conversations.models import Message
 from portal.database import Database, utcnow
-from portal.notifications.delivery import DeliveryStats, Outbox
+from portal.notifications.delivery import Outbox
+from portal.notifications.loop import OutboxLoop
 from portal.notifications.senders import DeliveryError, Outgoing
 from portal.workers.loop import worker_name
 
@@ -115,7 +115,7 @@ class WidgetSender:
         log.debug("widget notification %s pushed to %d open widgets", message.id, reached)
 
 
-class WidgetDelivery:
+class WidgetDelivery(OutboxLoop):
     """The portal's widget outbox loop: started and stopped by the app's lifespan."""
 
     def __init__(
@@ -127,59 +127,21 @@ class WidgetDelivery:
         worker: str | None = None,
     ) -> None:
         self.sockets = sockets
-        self.poll_s = settings.outbox_poll_s
         sender = WidgetSender(store=lambda m: store_in_conversation(db, m), push=self._push)
-        self.outbox = Outbox.from_settings(
-            db, settings, worker=worker or worker_name("portal-widget"), senders={"widget": sender}
+        super().__init__(
+            outbox=Outbox.from_settings(
+                db,
+                settings,
+                worker=worker or worker_name("portal-widget"),
+                senders={"widget": sender},
+            ),
+            poll_s=settings.outbox_poll_s,
+            label="widget notifications",
+            task_name="widget-outbox",
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._stopping = False
 
     def _push(self, visitor: str, message: ChannelMessage) -> int:
         """From the delivering thread: push on the event loop that owns the sockets."""
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(self.sockets.push(visitor, message), self._loop)
         return future.result(timeout=PUSH_TIMEOUT_S)
-
-    async def deliver_once(self) -> DeliveryStats:
-        """One outbox pass over the widget rows, in a thread (the database calls block)."""
-        self._loop = asyncio.get_running_loop()
-        return await asyncio.to_thread(self.outbox.deliver_once)
-
-    async def run(self) -> None:
-        """Deliver until stopped; a full batch is followed at once by the next one."""
-        while not self._stopping:
-            try:
-                stats = await self.deliver_once()
-            except Exception:  # a lost database connection must not end the loop
-                log.exception("widget notifications: pass failed; retrying after the poll")
-                stats = DeliveryStats()
-            if stats.claimed:
-                log.info(
-                    "widget notifications: claimed %d, sent %d, retrying %d, failed %d",
-                    stats.claimed,
-                    stats.sent,
-                    stats.retrying,
-                    stats.failed,
-                )
-            if stats.claimed >= self.outbox.batch:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
-            self._wake.clear()
-
-    def start(self) -> None:
-        """Run the loop as a task of the running event loop."""
-        self._stopping = False
-        self._wake = asyncio.Event()  # made here: an app may be started on a new loop
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="widget-outbox")
-
-    async def stop(self) -> None:
-        """Finish the pass under way, then end."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None

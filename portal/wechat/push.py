@@ -51,7 +51,8 @@ from portal.database import Database, utcnow
 from portal.i18n import t
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox_service
-from portal.notifications.delivery import DeliveryStats, Outbox
+from portal.notifications.delivery import Outbox
+from portal.notifications.loop import OutboxLoop
 from portal.notifications.models import Notification
 from portal.notifications.senders import DeliveryError, Outgoing, Sender
 from portal.notifications.service import users_with_role
@@ -487,72 +488,25 @@ class TurnRecovery:
             clear_turn(session, message_id=inbound.message_id or "", now=utcnow())
 
 
-class WeChatOutbox:
+class WeChatOutbox(OutboxLoop):
     """The portal's WeChat outbox loop: started and stopped with the app (see module doc)."""
 
     def __init__(self, *, db: Database, push: WeChatPush, turns: Turns, settings: Settings) -> None:
-        self.poll_s = settings.outbox_poll_s
         senders: dict[str, Sender] = {
             REPLY: ReplySender(db=db, push=push),
             TURN: TurnRecovery(db=db, run=self._run, turns=turns),
         }
-        self.outbox = Outbox.from_settings(
-            db, settings, worker=worker_name("portal-wechat"), senders=senders
+        super().__init__(
+            outbox=Outbox.from_settings(
+                db, settings, worker=worker_name("portal-wechat"), senders=senders
+            ),
+            poll_s=settings.outbox_poll_s,
+            label="wechat outbox",
+            task_name="wechat-outbox",
         )
         push.wake = self.wake
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._stopping = False
 
     def _run(self, work: Coroutine[Any, Any, list[ChannelMessage]]) -> list[ChannelMessage]:
         """From the delivering thread: run a turn on the app's event loop."""
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=TURN_TIMEOUT_S)
-
-    async def deliver_once(self) -> DeliveryStats:
-        """One outbox pass over the WeChat rows, in a thread (the database calls block)."""
-        self._loop = asyncio.get_running_loop()
-        return await asyncio.to_thread(self.outbox.deliver_once)
-
-    async def run(self) -> None:
-        """Deliver until stopped; a full batch is followed at once by the next one."""
-        while not self._stopping:
-            try:
-                stats = await self.deliver_once()
-            except Exception:  # a lost database connection must not end the loop
-                log.exception("wechat outbox: pass failed; retrying after the poll")
-                stats = DeliveryStats()
-            if stats.claimed:
-                log.info(
-                    "wechat outbox: claimed %d, sent %d, retrying %d, failed %d",
-                    stats.claimed,
-                    stats.sent,
-                    stats.retrying,
-                    stats.failed,
-                )
-            if stats.claimed >= self.outbox.batch:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
-            self._wake.clear()
-
-    def wake(self) -> None:
-        """Look for due rows now rather than after the poll interval."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    def start(self) -> None:
-        """Run the loop as a task of the running event loop."""
-        self._stopping = False
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()  # made here: an app may be started on a new loop
-        self._task = self._loop.create_task(self.run(), name="wechat-outbox")
-
-    async def stop(self) -> None:
-        """Finish the pass under way, then end."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
