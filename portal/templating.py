@@ -99,8 +99,10 @@ def _query(request: Request, changes: dict[str, object]) -> str:
 
 
 def pop_flash(request: Request) -> dict[str, str] | None:
-    """The message left by the previous POST, shown once."""
-    if "session" not in request.scope:
+    """The message left by the previous POST, shown once: on the next whole page, never on
+    a fragment a page script fetches (`X-Fragment`), which would otherwise take the message
+    meant for the page the POST redirects to (the consult desk refreshes its lists live)."""
+    if "session" not in request.scope or request.headers.get("x-fragment"):
         return None
     value = request.session.pop(FLASH_KEY, None)
     return value if isinstance(value, dict) else None

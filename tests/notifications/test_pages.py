@@ -170,3 +170,16 @@ def test_an_engineer_reads_them_in_the_field_app(client: TestClient, db: Databas
     sign_in(client, name)
     desk = client.get("/notifications").text
     assert "portal.css" in desk and 'value="/tickets/SR20261207-0000"' in desk
+
+
+def test_a_fragment_fetch_leaves_the_message_for_the_next_page(
+    client: TestClient, db: Database
+) -> None:
+    """The consult desk's live lists were fetched between a POST and its redirect and took the
+    flash meant for the page (seen in CI as a missing 已接单)."""
+    _uid, name = _staff(db)
+    token = sign_in(client, name)
+    client.post("/notifications/read-all", data={"csrf_token": token}, follow_redirects=False)
+    fragment = client.get("/notifications/bell", headers={"X-Fragment": "1"})
+    assert fragment.status_code == 200
+    assert 'data-testid="flash"' in client.get("/notifications").text

@@ -7,7 +7,7 @@
 
   function swap(target, url) {
     if (!target) return Promise.resolve();
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html", "X-Fragment": "1" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) { if (html !== null) target.innerHTML = html; })
       .catch(function () {});
