@@ -3181,7 +3181,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "my.visit.title": ("上门预约", "Your visit"),
     "my.visit.asked": ("预约时间", "Booked for"),
     "my.visit.none": ("尚未约定上门时间", "No visit time agreed yet"),
-    "my.visit.day": ("已安排日期", "Scheduled day"),
+    # One statement of the visit: the agreed day with its window when one is known.
+    "my.visit.agreed": ("已约定 {window}", "Agreed: {window}"),
+    "my.visit.agreed_day": (
+        "已约定 {day}，时段待定",
+        "Agreed for {day}; time of day not fixed yet",
+    ),
+    "my.visit.agreed_moved": (
+        "已约定 {day}；您希望的 {window} 待网点确认",
+        "Agreed for {day}; the time you asked for, {window}, is waiting for the service network",
+    ),
+    "my.visit.asked_only": ("{asked}，待安排", "{asked}, not scheduled yet"),
+    "visit.day": ("{month}{day}日（{weekday}）", "{weekday} {day} {month}"),
     "my.visit.move": ("改约时间", "Change the time"),
     "my.visit.new_day": ("日期", "Day"),
     "my.visit.new_part": ("时段", "Time of day"),

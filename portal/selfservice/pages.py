@@ -540,7 +540,7 @@ def _ticket_page(
         purchase_date=evidence["purchase_date"],
         evidence_error=evidence,
         visit=visit,
-        visit_label=visits.window_label(visit, request_lang(request)),
+        visit_label=visits.statement(visit, request_lang(request)),
         visit_parts=visits.PARTS,
         visit_form=visit_form
         or {"day": visits.default_day(visit).isoformat(), "part": "afternoon", "error": ""},

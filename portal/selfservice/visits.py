@@ -108,9 +108,34 @@ def reschedule(
     return window
 
 
-def window_label(view: VisitView, lang: Lang) -> str:
-    """The asked-for time as the customer reads it."""
-    return view.window.label(lang) if view.window else view.asked
+def day_label(day: date, lang: Lang) -> str:
+    """A day as the customer reads it: 12月9日（周三）."""
+    return t(
+        "visit.day",
+        lang,
+        month=t(f"visit.month.{day.month}", lang),
+        day=day.day,
+        weekday=t(f"handoff.weekday.{day.isoweekday()}", lang),
+    )
+
+
+def statement(view: VisitView, lang: Lang) -> str:
+    """The visit in one sentence that cannot contradict itself: the day dispatch agreed, with
+    the asked-for window when it falls on that day; else what the customer asked for, not yet
+    scheduled; else that nothing is agreed."""
+    asked = view.window.label(lang) if view.window else view.asked.strip()
+    if view.visit_date is not None:
+        if view.window is not None and view.window.start.date() == view.visit_date:
+            return t("my.visit.agreed", lang, window=asked)
+        day = day_label(view.visit_date, lang)
+        if view.window is not None:
+            # Asked for another day (moved after dispatch agreed, or booked apart from what
+            # was asked): the agreed day stands until the network confirms the other.
+            return t("my.visit.agreed_moved", lang, day=day, window=asked)
+        return t("my.visit.agreed_day", lang, day=day)
+    if asked:
+        return t("my.visit.asked_only", lang, asked=asked)
+    return t("my.visit.none", lang)
 
 
 def default_day(view: VisitView) -> date:

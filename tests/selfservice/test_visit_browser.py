@@ -64,8 +64,11 @@ def test_the_visit_is_shown_moved_and_cancelled(phone: Page, portal: dict[str, A
     page, db = phone, portal["db"]
     tomorrow = (now_local() + timedelta(days=1)).date()
     card = page.locator("[data-testid=my-visit]")
+    expect(card.locator("[data-testid=visit-window]")).to_contain_text("已约定")
     expect(card.locator("[data-testid=visit-window]")).to_contain_text("上午 08:00–12:00")
-    expect(card.locator("[data-testid=visit-day]")).to_have_text(tomorrow.isoformat())
+    expect(card.locator("[data-testid=visit-window]")).to_have_attribute(
+        "data-day", tomorrow.isoformat()
+    )
     page.locator("[data-testid=visit-move-open]").tap()
     # Forty days ahead (a browser that ignores the field's max): refused, the choice kept.
     far = (now_local() + timedelta(days=40)).date().isoformat()
