@@ -907,6 +907,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The plan form is incomplete; make it again",
     ),
     "dispatch.ui.eta": ("预计 {eta} 到达", "ETA {eta}"),
+    "dispatch.ui.eta_stale": ("到达时间待重算", "ETA not yet recomputed"),
     "dispatch.ui.late": ("将晚于约定", "late"),
     "dispatch.ui.leg_km": ("路程 {km} 公里", "{km} km away"),
     "dispatch.ui.no_coords": ("无坐标", "no coordinates"),

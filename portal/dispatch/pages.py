@@ -599,6 +599,38 @@ def _plan_context(
     return base
 
 
+# An adjusted plan in the address (`adjust`): each route as its engineer's id and then its
+# stops' ticket ids in order, "-" between them, routes joined by "~" ("_": no stop planned).
+# Unreserved characters only, so the address stays short: about 7 characters a stop.
+NO_STOPS = "_"
+
+
+def adjustment(stops: list[flows.PlannedStop]) -> str:
+    """The plan as adjusted, for the preview's address (the order within a route kept)."""
+    routes: dict[int, list[flows.PlannedStop]] = {}
+    for s in stops:
+        routes.setdefault(s.engineer_id, []).append(s)
+    parts = [
+        "-".join([str(eid), *(str(s.ticket_id) for s in sorted(rs, key=lambda s: s.order))])
+        for eid, rs in routes.items()
+    ]
+    return "~".join(parts) or NO_STOPS
+
+
+def _adjusted(text: str) -> list[flows.PlannedStop]:
+    """The stops of an `adjustment`; anything else is no plan of ours."""
+    stops: list[flows.PlannedStop] = []
+    for part in text.split("~"):
+        if part == NO_STOPS:
+            continue
+        ids = [_int(x) for x in part.split("-")]
+        if len(ids) < 2 or None in ids or len(stops) + len(ids) - 1 > MAX_STOPS:
+            raise Invalid("dispatch.ui.plan_form", field="stop")
+        engineer_id, *tickets = (int(x or 0) for x in ids)
+        stops += [flows.PlannedStop(tid, engineer_id, i) for i, tid in enumerate(tickets, 1)]
+    return stops
+
+
 @router.get("/dispatch/plan", response_class=Response)
 def plan_page(
     request: Request,
@@ -608,12 +640,20 @@ def plan_page(
     network: Annotated[str, Query(max_length=12)] = "",
     city: Annotated[str, Query(max_length=32)] = "",
     run: Annotated[str, Query(max_length=1)] = "",
+    adjust: Annotated[str, Query(max_length=13 * MAX_STOPS)] = "",
 ) -> Response:
     """The day plan of a network or a city: the routes booked for the day, or (run) the
-    optimal plan of every waiting ticket, to adjust and publish."""
+    optimal plan of every waiting ticket, to adjust and publish; with `adjust`, the plan as
+    the dispatcher adjusted it (what the preview redirects to)."""
     scope = _scope(request, session, user, day=day_, network=network, city=city)
     _say_if_bad_day(request, day_, scope.day)
-    context = _plan_context(request, session, user=user, scope=scope, run=run == "1")
+    stops: list[flows.PlannedStop] | None = None
+    if run == "1" and adjust:
+        try:
+            stops = _adjusted(adjust)
+        except PortalError as exc:
+            flash_error(request, exc)
+    context = _plan_context(request, session, user=user, scope=scope, run=run == "1", stops=stops)
     return render(request, "dispatch/plan.html", context)
 
 
@@ -659,15 +699,17 @@ def plan_preview(
     version: PlanList | None = None,
 ) -> Response:
     """The plan as adjusted (stops moved to other engineers, reordered): routes and ETAs in
-    the order given. Writes nothing."""
+    the order given. Writes nothing: it redirects to the plan page with the adjustment in
+    the address (post/redirect/get), so Back and reload after it, or after publishing, never
+    ask to send the form again."""
     scope = _scope(request, session, user, day=day_, network=network, city=city)
+    back = _with("/dispatch/plan", **scope.query(), run="1")
     try:
         stops = _planned(stop or [], engineer or [], order or [], version or [])
     except PortalError as exc:
         flash_error(request, exc)
-        return see_other(_with("/dispatch/plan", **scope.query(), run="1"))
-    context = _plan_context(request, session, user=user, scope=scope, run=True, stops=stops)
-    return render(request, "dispatch/plan.html", context)
+        return see_other(back)
+    return see_other(_with(back, adjust=adjustment(stops)))
 
 
 @router.post("/dispatch/plan/publish", response_class=Response)

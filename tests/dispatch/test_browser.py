@@ -6,6 +6,7 @@ sees only their network's queue. Desk widths 1280 and 1920, screenshots in SHOTS
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -286,11 +287,31 @@ def test_a_dispatcher_assigns_reassigns_and_publishes_a_day_plan(
         moved = page.locator(f"ol.dx-stops[data-engineer='{target}'] [data-number='{rest[0]}']")
         expect(moved).to_have_count(1)
         expect(page.locator("[data-testid=adjust-note]")).to_be_visible()
+        # The route it joined has changed: no arrival time on it is true any more, and none
+        # is shown (the moved stop's old one least of all) until the preview recomputes them.
+        etas = page.locator(f"ol.dx-stops[data-engineer='{target}'] [data-testid=stop-eta]")
+        expect(moved.locator("[data-testid=stop-eta]")).to_have_text("到达时间待重算")
+        assert all(not re.search(r"\d:\d\d", e) for e in etas.all_inner_texts())
         page.screenshot(path=str(SHOTS / "dayplan-1280.png"), full_page=True)
+        # The preview is a page of its own address (post/redirect/get) with times again.
+        page.click("[data-testid=preview-plan]")
+        page.wait_for_url("**adjust=**")
+        expect(page.locator("[data-testid=plan-summary]")).to_contain_text("已按调整重算")
+        expect(moved.locator("[data-testid=stop-eta]")).to_contain_text("到达")
+        expect(moved.locator("[data-testid=stop-eta]")).not_to_contain_text("待重算")
         order = page.locator(f"ol.dx-stops[data-engineer='{target}'] [data-testid=plan-stop]")
         shown = [order.nth(i).get_attribute("data-ticket") for i in range(order.count())]
         page.click("[data-testid=publish-plan]")
         expect(page.locator("[data-testid=flash]")).to_contain_text("计划已发布")
+        published = page.url
+        # Back and reload are harmless: pages, never a form sent again.
+        page.go_back()
+        page.wait_for_url("**adjust=**")
+        expect(page.locator("[data-testid=day-plan]")).to_be_visible()
+        page.go_forward()
+        page.reload()
+        assert page.url == published
+        expect(page.locator("[data-testid=day-plan]")).to_be_visible()
         with db.session() as s:
             assert s.scalars(
                 select(Ticket).where(Ticket.number == rest[0])

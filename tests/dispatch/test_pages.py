@@ -372,6 +372,11 @@ def test_a_day_plan_is_run_adjusted_and_published(
         "version": [versions[tid] for tid in ids],
     }
     preview = _post(client, "/dispatch/plan/preview", form)
+    # Post/redirect/get: the preview is a page of its own address, so Back or reload after
+    # it (or after publishing) never asks to send the form again (a tester's finding).
+    assert [r.status_code for r in preview.history] == [303]
+    assert preview.request.method == "GET" and preview.url.path == "/dispatch/plan"
+    assert client.get(str(preview.url)).text.count('data-testid="plan-stop"') == len(ids)
     assert "已按调整重算" in preview.text
     route = preview.text[preview.text.index(f'data-engineer-id="{world.far}"') :]
     route = route[: route.index("</section>")]

@@ -208,12 +208,33 @@
     if (free) free.hidden = stopsOf(ol).length > 0;
   }
 
+  /* A list that changed: its arrival times and legs are no longer true. They say so in words
+     (no stale time left on show, the moved stop's old one included) until the preview
+     recomputes them; the lists that did not change keep theirs. */
+  function stale(ol) {
+    var plan = document.querySelector("[data-testid=day-plan]");
+    var label = (plan && plan.dataset.etaStale) || "";
+    stopsOf(ol).forEach(function (li) {
+      var when = li.querySelector(".dx-when");
+      if (!when) return;
+      var eta = when.querySelector(".dx-eta");
+      if (!eta) {
+        eta = document.createElement("span");
+        eta.setAttribute("data-testid", "stop-eta");
+        when.insertBefore(eta, when.firstChild);
+      }
+      eta.className = "dx-eta dx-stale";
+      eta.textContent = label;
+      eta.hidden = ol.dataset.engineer === "";
+      var leg = when.querySelector(".dx-leg");
+      if (leg) leg.hidden = true;
+      li.classList.remove("dx-late");
+    });
+  }
+
   function adjusted() {
     var note = document.querySelector("[data-testid=adjust-note]");
     if (note) note.hidden = false;
-    Array.prototype.forEach.call(document.querySelectorAll(".dx-eta"), function (eta) {
-      eta.classList.add("dx-stale");
-    });
     var publish = document.querySelector("[data-testid=publish-plan]");
     if (publish) {
       publish.disabled = !lists().some(function (ol) {
@@ -224,6 +245,7 @@
 
   function changed(ols) {
     ols.forEach(renumber);
+    ols.forEach(stale);
     adjusted();
     draw();
   }
