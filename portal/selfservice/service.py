@@ -84,6 +84,8 @@ class MoneyView:
     completed_at: datetime | None
     pricing: fees.Pricing | None
     receipts: list[Receipt]
+    # Completed and not reopened: the page is then the record, the fee and the receipt.
+    done: bool
 
     @property
     def quote(self) -> Quote | None:
@@ -122,6 +124,7 @@ def money_view(session: Session, ticket: Ticket) -> MoneyView:
         quotes=fees.quotes_of(session, ticket_id=ticket.id),
         record=record,
         completed_at=completed_at,
+        done=completed_at is not None and ticket.status in DONE,
         pricing=fees.price_ticket(session, ticket=ticket) if completed_at else None,
         receipts=fees.receipts_of(session, ticket_id=ticket.id),
     )

@@ -223,3 +223,26 @@ def test_after_the_visit_the_customer_sees_the_record_the_fee_and_the_receipt(
     assert "客户签名：王女士" in text and "data-print" in text
     assert "<script>" not in text  # the print button's script is a file (CSP)
     assert Decimal("200.00") < QUOTED
+
+
+def test_a_completed_job_shows_its_record_fee_and_receipt_not_the_quote_hint(
+    client: TestClient, world: QuoteWorld, db: Database, tmp_path: Path
+) -> None:
+    """Testers read "the engineer quotes first; you pay only what you accept" on a job long
+    done: once completed, the page is the work record, the fee and the receipt."""
+    secret = client.app.state.settings.secret_key  # type: ignore[attr-defined]
+    quote = _quote(db, world, secret, [(PUMP, 1)])
+    with db.session() as s:
+        settlement_flows.decide_quote(s, quote=s.get_one(Quote, quote.id), accept=True, actor="c")
+    sign_in(client, db, world.phone)
+    url = f"/my/tickets/{world.ticket}"
+    before = client.get(url).text
+    assert "维修前工程师会先给您报价" in before  # an open job: what is still to come
+    _finish(db, world, tmp_path)
+    for lang, hint in (("zh", "维修前工程师会先给您报价"), ("en", "the engineer quotes first")):
+        client.cookies.set("lang", lang)
+        page = client.get(url).text
+        assert hint not in page, lang
+        assert 'data-testid="my-warranty"' not in page and 'data-testid="my-quote"' not in page
+        assert 'data-testid="my-record"' in page and 'data-testid="fee"' in page
+        assert f'href="{url}/receipt"' in page
