@@ -1953,6 +1953,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "【远程会诊】专家 {expert} 回复了您就工单 {number} 的求助",
         "[Consult] Expert {expert} answered your question on ticket {number}",
     ),
+    "consult.waiting_on_complete": (
+        "远程专家会诊 #{id}「{question}」仍在等待专家答复：请先结束会诊再完工",
+        "Expert consult #{id} (“{question}”) is still waiting for an answer: "
+        "close it before completing the job",
+    ),
     "ui.nav.consults": ("专家会诊", "Consults"),
     "ui.field.brand": ("工程师工作台", "Engineer app"),
     "ui.field.today": ("今日工单", "Today's jobs"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from portal.complaints import flows as complaints
 from portal.config import Settings
+from portal.consults import flows as consults
 from portal.database import Database
 from portal.dispatch.parts import PartsPlanner
 from portal.notifications import flows as notifications
@@ -19,11 +20,13 @@ from portal.settlement import flows as settlement
 from portal.sla import flows as sla
 from portal.tickets import lifecycle
 
-# The order they hear of an event. Parts first: an assignment's shortage becomes a follow-up
+# The order they hear of an event. Consults first: a completion they refuse reaches nobody
+# else. Then parts: an assignment's shortage becomes a follow-up
 # `wait_parts`, applied after all of them have heard of the assignment. Notifications last, so
 # they read what the others left (the replanned deadlines, the posted settlement). The revisit
 # on completion is a follow-up too: `request_evaluation`, applied once all have heard.
 SUBSCRIBERS: tuple[lifecycle.Subscriber, ...] = (
+    consults.on_ticket_event,  # refuse to complete a job while a consult waits for an expert
     parts.on_ticket_event,  # hold parts on (re)assignment, consume on completion, release on cancel
     settlement.on_ticket_event,  # post an evaluated ticket's lines
     sla.on_ticket_event,  # start, meet, pause, resume, replan and tighten the SLA timers

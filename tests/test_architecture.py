@@ -91,9 +91,10 @@ def _subscriber_domains() -> set[str]:
     return {".".join(s.__module__.split(".")[:2]) for s in wiring.SUBSCRIBERS}
 
 
-def test_the_subscribers_come_from_five_domains() -> None:
+def test_the_subscribers_come_from_six_domains() -> None:
     assert _subscriber_domains() == {
         "portal.parts",
+        "portal.consults",
         "portal.settlement",
         "portal.sla",
         "portal.complaints",

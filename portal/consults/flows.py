@@ -10,19 +10,26 @@ finds the change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.config import Settings
 from portal.consults.models import Consult
+from portal.consults.service import WAITING
 from portal.conversations.broker import Broker
+from portal.errors import Conflict
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox
-from portal.tickets.models import Ticket
+from portal.tickets import lifecycle
+from portal.tickets.models import Ticket, TicketEvent
 
 DESK_TOPIC = "consults"
 # The group robots' channels in the outbox (their senders: portal.notifications.robots).
 ROBOT_CHANNELS = ("wecom", "dingtalk")
 QUESTION_SHOWN = 300  # characters of the question a group message carries
+QUESTION_NAMED = 40  # characters of the question a refusal names it by
 
 
 def engineer_topic(engineer_id: int) -> str:
@@ -124,3 +131,25 @@ def answered(session: Session, *, consult: Consult, ticket: Ticket, expert_name:
         ticket_id=None,  # read in the field app, on the consult's page
         at=consult.updated_at,
     )
+
+
+def on_ticket_event(
+    session: Session, *, ticket: Ticket, event: TicketEvent, ctx: lifecycle.Context
+) -> Sequence[lifecycle.FollowUp]:
+    """The lifecycle subscriber: a job is not completed while one of its consults waits for
+    an expert (open, or taken with an answer due), whoever completes it and from where; the
+    engineer closes the consult first (or an expert answers it). Refused before any other
+    domain hears of the completion, and the whole transaction with it."""
+    if event.action != "complete":
+        return ()
+    waiting = session.scalars(
+        select(Consult)
+        .where(Consult.ticket_id == ticket.id, Consult.status.in_(WAITING))
+        .order_by(Consult.id)
+    ).first()
+    if waiting is not None:
+        question = " ".join(waiting.question.split())
+        if len(question) > QUESTION_NAMED:
+            question = question[:QUESTION_NAMED] + "…"
+        raise Conflict("consult.waiting_on_complete", id=waiting.id, question=question)
+    return ()

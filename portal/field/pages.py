@@ -532,7 +532,9 @@ def complete(
         )
     except PortalError as exc:
         _keep_draft(request, ticket, unit=asset_form.kept(typed, exc))
-        return _refused(request, session, exc, _job_url(ticket) + asset_form.anchor(exc))
+        # A consult still waiting is closed from its card on the job page: open there.
+        where = "#consults" if exc.key == "consult.waiting_on_complete" else asset_form.anchor(exc)
+        return _refused(request, session, exc, _job_url(ticket) + where)
     _done(request, "complete")
     return see_other(_job_url(ticket))
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from portal import wiring
 from portal.complaints import flows as complaints
 from portal.config import Settings
+from portal.consults import flows as consults
 from portal.database import Database
 from portal.dispatch.parts import NoParts
 from portal.main import create_app
@@ -34,6 +35,7 @@ MONDAY_9 = datetime(2026, 3, 9, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 def test_the_registered_subscribers_in_their_order() -> None:
     assert (
+        consults.on_ticket_event,
         parts.on_ticket_event,
         settlement.on_ticket_event,
         sla.on_ticket_event,
