@@ -548,6 +548,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.no_actions": ("当前没有您可以执行的操作", "There is nothing you can do on this ticket now"),
     "ui.reason_required": ("原因（必填）", "Reason (required)"),
     "ui.reason_optional": ("原因（选填）", "Reason (optional)"),
+    "ui.confirm.cancel": (
+        "确定取消工单 {number}？取消后不能恢复。",
+        "Cancel ticket {number}? A cancelled ticket cannot be taken back.",
+    ),
+    "ui.confirm.cancel_yes": ("确认取消工单", "Yes, cancel the ticket"),
+    "ui.confirm.missing": (
+        "此操作需要先确认，未执行",
+        "This action needs a confirmation: nothing was done",
+    ),
     "ui.choose_engineer": ("选择工程师", "Choose an engineer"),
     "ui.no_engineers": ("该城市暂无可派工程师", "No engineers in this city"),
     "ui.off_duty": ("休息", "off duty"),
@@ -1944,6 +1953,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The clip runs {s} seconds; at most {max} are taken, please trim it",
     ),
     "consult.resolved": ("该会诊已结束", "This consult is closed"),
+    "consult.waiting_on_complete": (
+        "远程专家会诊 #{id}「{question}」仍在等待专家答复：请先结束会诊再完工",
+        "Expert consult #{id} (“{question}”) is still waiting for an answer: "
+        "close it before completing the job",
+    ),
     "consult.taken_by_other": ("该会诊已由 {name} 接单", "{name} has already taken this consult"),
     "notify.consult_opened": (
         "【远程会诊】工单 {number} · {product} · 故障码 {code}\n工程师 {engineer}：{question}\n（附件 {photos} 个）",
@@ -1952,11 +1966,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "notify.consult_answered": (
         "【远程会诊】专家 {expert} 回复了您就工单 {number} 的求助",
         "[Consult] Expert {expert} answered your question on ticket {number}",
-    ),
-    "consult.waiting_on_complete": (
-        "远程专家会诊 #{id}「{question}」仍在等待专家答复：请先结束会诊再完工",
-        "Expert consult #{id} (“{question}”) is still waiting for an answer: "
-        "close it before completing the job",
     ),
     "ui.nav.consults": ("专家会诊", "Consults"),
     "ui.field.brand": ("工程师工作台", "Engineer app"),
@@ -4150,6 +4159,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A disabled account cannot log in; its open pages and API tokens stop working at once.",
     ),
     "staff.access.disable": ("停用账号", "Disable account"),
+    "staff.access.disable_confirm": (
+        "确定停用 {username}？该账号将无法登录，已登录的页面和令牌立即失效。",
+        "Disable {username}? The account can no longer log in; its pages and tokens stop at once.",
+    ),
+    "staff.access.disable_yes": ("确认停用", "Yes, disable it"),
+    "staff.access.disable_unconfirmed": (
+        "停用账号需要先确认，账号未停用",
+        "Disabling needs a confirmation: the account was not disabled",
+    ),
     "staff.access.enable": ("重新启用", "Enable again"),
     "staff.access.reset_lead": (
         "生成新的一次性密码；原密码和所有登录会话立即失效，下次登录必须修改密码。",

@@ -462,9 +462,13 @@ def set_active(
     session: SessionDep,
     admin: UserAdminPage,
     active: Annotated[str, Form(max_length=3)] = "",
+    confirm: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
-    """Disable or enable the account."""
+    """Disable (confirmed on the page first) or enable the account."""
     user = service.get_user(session, user_id=user_id)
+    if active != "yes" and confirm != "yes":
+        flash_error(request, Invalid("staff.access.disable_unconfirmed", field="confirm"))
+        return see_other(f"/staff/{user_id}")
     try:
         service.set_active(session, user=user, active=active == "yes", actor_id=admin.user_id)
     except PortalError as exc:

@@ -53,6 +53,8 @@ REASON_OPTIONAL = frozenset(
     {"cancel", "reopen", "escalate", "urge", "wait_parts", "resume", "resolve_remotely"}
 )
 ASSIGNING = frozenset({"dispatch", "reassign"})
+# Actions that cannot be taken back: the page asks once more, and the form says it did.
+CONFIRMED = frozenset({"cancel"})
 # Mirrors service.update_ticket, so the form is not offered where the service would refuse.
 INTAKE_LOCKED = lifecycle.TERMINAL | {"completed", "evaluated"}
 INTAKE_FIELDS = ("product", "model_code", "serial_number", "fault_description", "fault_started",
@@ -170,6 +172,7 @@ def ticket_detail(
             "events": events,
             "actions": actions,
             "reason_required": REASON_REQUIRED,
+            "confirmed": CONFIRMED,
             "reason_optional": REASON_OPTIONAL,
             "assigning": ASSIGNING,
             "dispatch_panel": dispatch_panel,
@@ -215,10 +218,15 @@ def take_action(
     engineer_id: Annotated[str, Form(max_length=12)] = "",
     score: Annotated[str, Form(max_length=2)] = "",
     comment: FormText = "",
+    confirm: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
-    """Take one lifecycle action; a refusal comes back as a message on the ticket."""
+    """Take one lifecycle action (those that cannot be taken back once confirmed); a refusal
+    comes back as a message on the ticket."""
     settings: Settings = request.app.state.settings
     ticket = service.get_ticket(session, ref=ref, principal=user)
+    if action in CONFIRMED and confirm != "yes":
+        flash_error(request, Invalid("ui.confirm.missing", field="confirm"))
+        return see_other(_detail_url(ticket))
     try:
         req = TransitionRequest.model_validate(
             {

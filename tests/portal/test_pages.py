@@ -212,6 +212,27 @@ def test_a_wrong_action_shows_the_message(
     assert "缺少必填字段「原因」" in no_reason.text
 
 
+def test_cancelling_a_ticket_is_confirmed_first(
+    client: TestClient, db: Database, world: dict[str, Any]
+) -> None:
+    """A tester cancelled a ticket with one click: the page now asks (a <details>, no script)
+    and the form without its confirmation changes nothing."""
+    login(client, world["agent"])
+    number = world["new"]
+    page = client.get(f"/tickets/{number}").text
+    box = page[page.index('data-testid="confirm-box-cancel"') :]
+    box = box[: box.index("</details>")]
+    assert f"确定取消工单 {number}？" in box and 'name="confirm" value="yes"' in box
+    hasty = post(client, f"/tickets/{number}/actions", {"action": "cancel"})
+    assert "此操作需要先确认，未执行" in hasty.text and status_of(db, number) == "new"
+    done = post(
+        client,
+        f"/tickets/{number}/actions",
+        {"action": "cancel", "confirm": "yes", "reason": "重复"},
+    )
+    assert "已执行「取消」" in done.text and status_of(db, number) == "cancelled"
+
+
 def test_dispatch_checks_the_engineers_skills(
     client: TestClient, db: Database, world: dict[str, Any]
 ) -> None:

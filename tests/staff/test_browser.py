@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from portal.accounts.models import User
@@ -111,7 +111,13 @@ def test_an_admin_runs_the_staff(browser: Browser, portal: dict[str, Any]) -> No
             with db.session() as s:
                 agent_id = s.scalars(select(User.id).where(User.username == "li.agent")).one()
             admin.goto(f"{base}/staff/{agent_id}")
+            # One click only asks: the account stays active until the admin confirms.
             admin.click("[data-testid=disable-user]")
+            expect(admin.locator("[data-testid=disable-confirm]")).to_be_visible()
+            expect(admin.locator("[data-testid=disable-box]")).to_contain_text("确定停用 li.agent")
+            with db.session() as s:
+                assert s.get_one(User, agent_id).is_active is True
+            admin.click("[data-testid=disable-confirm]")
             admin.locator("[data-testid=flash]").wait_for()
             assert "已停用账号 li.agent" in admin.locator("[data-testid=flash]").inner_text()
             agent.goto(f"{base}/tickets")

@@ -275,7 +275,17 @@ def test_the_pages_invite_edit_disable_and_reset(client: TestClient, db: Databas
         data={"csrf_token": token, "display_name": "张三丰", "role": "agent", "network_id": ""},
     )
     assert edited.status_code == 200 and "张三丰" in edited.text
-    off = client.post(f"/staff/{uid}/active", data={"csrf_token": token, "active": "no"})
+    # Disabling is confirmed first (a tester's finding: one click did it); the form without
+    # the confirmation changes nothing.
+    page = client.get(f"/staff/{uid}").text
+    assert 'data-testid="disable-confirm"' in page and 'name="confirm" value="yes"' in page
+    hasty = client.post(f"/staff/{uid}/active", data={"csrf_token": token, "active": "no"})
+    assert "停用账号需要先确认，账号未停用" in hasty.text
+    with db.session() as s:
+        assert s.get_one(User, uid).is_active is True
+    off = client.post(
+        f"/staff/{uid}/active", data={"csrf_token": token, "active": "no", "confirm": "yes"}
+    )
     assert "已停用账号 zhang.san" in off.text
     assert client.get("/staff", params={"active": "no"}).text.count('data-testid="user-row"') == 1
     reset = client.post(f"/staff/{uid}/password-reset", data={"csrf_token": token})
@@ -294,7 +304,9 @@ def test_the_pages_invite_edit_disable_and_reset(client: TestClient, db: Databas
         boss_id = s.scalars(select(User.id).where(User.username == "boss")).one()
     own = client.get(f"/staff/{boss_id}")
     assert 'data-testid="disable-user"' not in own.text
-    client.post(f"/staff/{boss_id}/active", data={"csrf_token": token, "active": "no"})
+    client.post(
+        f"/staff/{boss_id}/active", data={"csrf_token": token, "active": "no", "confirm": "yes"}
+    )
     with db.session() as s:
         assert s.get_one(User, boss_id).is_active is True
 
