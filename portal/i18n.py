@@ -1821,6 +1821,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field_app.bad_quantity": ("备件数量须为 1–99", "A part quantity must be 1–99"),
     "field_app.record_saved": ("工作记录已保存", "Work record saved"),
     "field_app.signed": ("客户签名已保存", "Signature saved"),
+    "field_app.signer_missing": (
+        "请填写签名人姓名，签名才能保存（客户不在场请改用「不签名完工」）",
+        "Enter the name of the person who signed to save the signature (customer away: use "
+        "“Finish without a signature”)",
+    ),
     # expert consults (portal/consults)
     "object.consult": ("会诊", "Consult"),
     "analytics.consults.title": ("远程专家会诊", "Expert consults"),

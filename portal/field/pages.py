@@ -199,6 +199,15 @@ def job(request: Request, ref: str, session: SessionDep, user: FieldUser) -> Res
 
 
 @dataclass(frozen=True, slots=True)
+class SignatureForm:
+    """A signature the server refused: the drawing (a PNG data URL) and the name as sent."""
+
+    signature: str
+    signed_by: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecordForm:
     """A work record form the server refused, as typed, with why."""
 
@@ -215,6 +224,7 @@ def _job_page(
     ticket: Ticket,
     *,
     record_form: RecordForm | None = None,
+    signature_form: SignatureForm | None = None,
     status_code: int = 200,
 ) -> Response:
     """The job page; with `record_form`, the work record form holds what was typed."""
@@ -276,6 +286,7 @@ def _job_page(
             "store_parts": parts.store_held(session, ticket_id=ticket.id),
             "part_rows": max(3, len(record.parts_used) + 1) if record else 3,
             "record_form": record_form,
+            "signature_form": signature_form,
             "upload_mb": settings.upload_max_bytes // (1024 * 1024),
             **cause_form.context(request, session, ticket),
             **asset_form.context(request, session, ticket, record, kept.get("unit")),
@@ -493,19 +504,27 @@ def save_signature(
     settings: Settings = request.app.state.settings
     ticket = _job(session, ref, user)
     url = _job_url(ticket) + "#signature"
+    png = _png_from_data_url(signature)
     try:
         service.sign(
             session,
             ticket=ticket,
             engineer_id=_me(user),
-            png=_png_from_data_url(signature),
+            png=png,
             signed_by=signed_by.strip(),
             principal=user,
             root=settings.uploads_path,
             max_bytes=settings.upload_max_bytes,
         )
     except PortalError as exc:
-        return _refused(request, session, exc, url)
+        if exc.key != "field_app.signer_missing":
+            return _refused(request, session, exc, url)
+        # The page again, not a redirect: the drawing would not fit in the session cookie,
+        # and the customer should not have to sign twice.
+        session.rollback()
+        message = exc.message_zh if request_lang(request) == "zh" else exc.message_en
+        form = SignatureForm(signature if png else "", signed_by.strip(), message)
+        return _job_page(request, session, user, ticket, signature_form=form, status_code=422)
     _ok(request, "field_app.signed")
     return see_other(url)
 

@@ -234,9 +234,12 @@ def sign(
     root: Path,
     max_bytes: int,
 ) -> TicketAttachment:
-    """Store the customer's signature (a PNG drawn on the phone) on this visit's record."""
+    """Store the customer's signature (a PNG drawn on the phone) on this visit's record, with
+    the name of who signed (a signature nobody is named for proves little)."""
     if not png.startswith(PNG_MAGIC):
         raise Invalid("field_app.signature_missing", field="signature")
+    if not signed_by.strip():
+        raise Invalid("field_app.signer_missing", field="signed_by")
     record = _on_site_record(session, ticket=ticket, engineer_id=engineer_id)
     attachment = tickets.save_attachment(
         session,
@@ -249,7 +252,7 @@ def sign(
     )
     now = utcnow()
     record.signature_id = attachment.id
-    record.signed_by = signed_by[:100]
+    record.signed_by = signed_by.strip()[:100]
     record.signed_at = now
     record.updated_at = now
     session.flush()

@@ -127,3 +127,42 @@ def test_the_quote_offers_only_van_parts_that_fit_the_product(
         form={"csrf_token": token, "part": AC_FAN, "qty": "1"},
     )
     assert "空调风扇电机" in answer.text() and "不适配" in answer.text()
+
+
+INK = """canvas => {
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let dark = 0;
+  for (let i = 0; i < data.length; i += 4) if (data[i] < 100) dark++;
+  return dark;
+}"""
+
+
+def test_a_signature_without_the_signer_s_name_is_refused_with_the_drawing_kept(
+    phone: Page,
+) -> None:
+    """A tester saved a signature with the name field cleared: the portal took it."""
+    page = phone
+    pad = page.locator("[data-testid=signature-pad]")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 30, box["y"] + 60)
+    page.mouse.down()
+    for i in range(1, 16):
+        page.mouse.move(box["x"] + 30 + i * 16, box["y"] + 60 + (i % 4) * 15, steps=2)
+    page.mouse.up()
+    name = page.locator("[data-testid=signed-by]")
+    name.fill("")
+    expect(name).to_have_attribute("required", "")
+    # A browser that does not check required fields: the portal refuses it itself.
+    name.evaluate("el => el.removeAttribute('required')")
+    page.locator("[data-testid=save-signature]").tap()
+    error = page.locator("[data-testid=signature-error]")
+    expect(error).to_contain_text("请填写签名人姓名")
+    expect(error).to_be_in_viewport()
+    page.wait_for_function(f"({INK})(document.querySelector('[data-testid=signature-pad]')) > 50")
+    page.screenshot(path=str(SHOTS / "field-signature-refused-390.png"))
+    page.fill("[data-testid=signed-by]", "王女士")
+    page.locator("[data-testid=save-signature]").tap()
+    expect(page.locator("[data-testid=flash]")).to_have_text("客户签名已保存")
+    expect(page.locator("[data-testid=signed] figcaption")).to_contain_text("王女士")

@@ -111,6 +111,20 @@
     canvas.addEventListener("pointercancel", stop);
     canvas.addEventListener("pointerleave", stop);
 
+    // A signature the portal sent back (the signer's name was missing): drawn again, so
+    // the customer does not have to sign twice.
+    function restore() {
+      var kept = form.dataset.kept;
+      if (!kept) return;
+      var image = new Image();
+      image.onload = function () {
+        var rect = canvas.getBoundingClientRect();
+        ctx.drawImage(image, 0, 0, rect.width, rect.height);
+        drawn = true;
+      };
+      image.src = kept;
+    }
+
     form.querySelector("[data-clear]").addEventListener("click", fit);
     form.addEventListener("submit", function (event) {
       if (!drawn) {
@@ -121,6 +135,7 @@
       field.value = canvas.toDataURL("image/png");
     });
     fit();
+    restore();
   }
 
   // A sent quote: ask the portal every few seconds whether the customer answered, and show
