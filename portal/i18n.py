@@ -2520,6 +2520,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.parts.none": ("无", "None"),
     # The staff top bar on a phone, the bell and the notification centre (issue 19).
     "ui.nav.menu": ("菜单", "Menu"),
+    "ui.nav.more": ("更多", "More"),
     "ui.nav.label": ("主导航", "Main navigation"),
     "ui.nav.audit": ("审计日志", "Audit log"),
     "ui.notifications.title": ("通知", "Notifications"),
