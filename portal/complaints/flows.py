@@ -24,7 +24,7 @@ from portal.errors import Invalid, NotFound
 from portal.i18n import both
 from portal.notifications import flows as notifications
 from portal.notifications import service as outbox
-from portal.security import Principal
+from portal.security import Principal, Role
 from portal.sla import service as sla
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
@@ -206,11 +206,11 @@ def open_complaint(
         score=score,
     )
     if utcnow() - when <= notifications.STALE_AFTER:
-        users = outbox.users_with_role(session, role="dispatcher")
+        users = outbox.users_with_role(session, role=Role.DISPATCHER)
         if ticket.network_id is not None:
             users = (
                 outbox.users_with_role(
-                    session, role="network_manager", network_id=ticket.network_id
+                    session, role=Role.NETWORK_MANAGER, network_id=ticket.network_id
                 )
                 + users
             )

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from portal.security import Policy, Principal, Role
+from portal.conversations.policies import CHATTERS
+from portal.security import Policy, Principal
 
-CHAT = Policy("console.chat", Role.AGENT, sees_all=(Role.AGENT,))
+CHAT = Policy("console.chat", *CHATTERS, sees_all=CHATTERS)
 CONFIGURE = Policy("console.configure")  # admins only
 
 Chatter = Annotated[Principal, CHAT.api]

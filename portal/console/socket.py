@@ -40,6 +40,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
+from portal.console.policies import CHAT
 from portal.conversations import service
 from portal.conversations.flows import ConversationHub
 from portal.conversations.schemas import SendRequest
@@ -67,7 +68,7 @@ def _agent_id(websocket: WebSocket) -> tuple[int, bool] | None:
         principal = principal_from_request(cast(Request, websocket), session)
         if principal is None or principal.kind != "staff" or principal.user_id is None:
             return None
-        if principal.role not in service.CHAT_ROLES:
+        if not CHAT.allows(principal):
             return None
         info = service.get_agent(
             session,

@@ -22,6 +22,7 @@ from portal.conversations.broker import Broker
 from portal.errors import Conflict
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox
+from portal.security import Role
 from portal.tickets import lifecycle
 from portal.tickets.models import Ticket, TicketEvent
 
@@ -87,7 +88,7 @@ def opened(
         "link": desk_link(settings, consult, link_base),
         "path": f"/consults?open={consult.id}",  # where the bell's entry leads an expert
     }
-    experts = outbox.users_with_role(session, role="expert")
+    experts = outbox.users_with_role(session, role=Role.EXPERT)
     notify.notify_staff(
         session,
         user_ids=experts,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from portal.accounts.models import User
-from portal.conversations import service
+from portal.conversations import policies, service
 from portal.conversations.broker import Event, Subscription
 from portal.conversations.core import (
     OFFERS_TOPIC,
@@ -310,7 +310,10 @@ class QueueClock(HubCore):
 
     def _supervisor_ids(self, session: Session) -> list[int]:
         admins = session.scalars(
-            select(User.id).where(User.role == "admin", User.is_active.is_(True))
+            select(User.id).where(
+                User.role.in_([role.value for role in policies.SUPERVISORS]),
+                User.is_active.is_(True),
+            )
         ).all()
         flagged = session.scalars(
             select(AgentProfile.user_id)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from channels.base import Button, ChannelMessage
 from portal.accounts.models import User
+from portal.conversations import policies
 from portal.conversations.models import (
     AgentProfile,
     Conversation,
@@ -46,8 +47,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "end": (frozenset({"agent", "waiting"}), "bot"),
     "close": (frozenset({"bot", "waiting", "agent"}), "closed"),
 }
-# Staff roles that can chat with customers in the console.
-CHAT_ROLES = ("agent", "admin")
+# Stored roles of the staff who chat with customers in the console.
+CHAT_ROLES = tuple(sorted(role.value for role in policies.CHATTERS))
 
 
 def find_conversation(session: Session, *, channel: str, sender_id: str) -> Conversation | None:
@@ -537,7 +538,7 @@ class AgentInfo:
     @property
     def supervisor(self) -> bool:
         """Admins supervise by their role, others by the flag."""
-        return self.role == "admin" or self.is_supervisor
+        return policies.supervises(self.role, flagged=self.is_supervisor)
 
 
 def _info(user: User, profile: AgentProfile | None, default_max: int) -> AgentInfo:
@@ -568,7 +569,7 @@ def list_agents(session: Session, *, default_max: int) -> list[AgentInfo]:
 def get_agent(session: Session, *, user_id: int, default_max: int) -> AgentInfo:
     """One staff member who can chat."""
     user = session.get(User, user_id)
-    if user is None or not user.is_active or user.role not in CHAT_ROLES:
+    if user is None or not user.is_active or not policies.chats(user.role):
         raise NotFound("object.agent")
     return _info(user, session.get(AgentProfile, user_id), default_max)
 

@@ -24,8 +24,7 @@ def get_conversation(public_id: str, session: SessionDep, principal: CanRead) ->
     console)."""
     conversation = service.get_by_public_id(session, public_id=public_id)
     messages = snapshots.transcript(service.list_messages(session, conversation_id=conversation.id))
-    holds = conversation.agent_id is not None and conversation.agent_id == principal.user_id
-    if principal.role != "admin" and not holds:
+    if not masking.sees_chat_numbers(principal, conversation.agent_id):
         messages = [
             m.model_copy(
                 update={

@@ -24,6 +24,7 @@ from portal.database import utcnow
 from portal.errors import Invalid, NotFound, TooManyRequests
 from portal.notifications.service import PORTAL, enqueue, staff_recipient, users_with_role
 from portal.observability.metrics import OTP_REFUSED
+from portal.security import Role
 
 if TYPE_CHECKING:
     from portal.config import Settings
@@ -168,7 +169,7 @@ def _sms_budget_reached(session: Session, *, budget: int, now: datetime) -> None
     OTP_REFUSED.labels(limit="budget").inc()
     log.error("one-time code SMS budget of %d a day is used up; code requests refused", budget)
     day = now.strftime("%Y-%m-%d")
-    for user_id in users_with_role(session, role="admin"):
+    for user_id in users_with_role(session, role=Role.ADMIN):
         recipient = staff_recipient(user_id)
         enqueue(
             session,

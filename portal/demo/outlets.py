@@ -28,6 +28,7 @@ from portal.demo.staff import ENGINEER_PASSWORD, MANAGER_PASSWORD, password_hash
 from portal.demo.world import Staffer, World
 from portal.networks.models import Attendance, Engineer, EngineerSkill, ServiceNetwork
 from portal.networks.service import OUTLET
+from portal.security import Role
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 SEED = 20261207
@@ -69,7 +70,7 @@ def build_outlet(session: Session, world: World, *, phones: set[str] | None = No
         username="manager_outlet",
         display_name=f"{NAME}店长{outlet.contact_name}",
         password_hash=password_hash(MANAGER_PASSWORD),
-        role="network_manager",
+        role=Role.NETWORK_MANAGER.value,
         network_id=outlet.id,
     )
     session.add(manager)
@@ -85,7 +86,7 @@ def build_outlet(session: Session, world: World, *, phones: set[str] | None = No
             username=f"eng_outlet_{i + 1:02d}",
             display_name=f"工程师{name}",
             password_hash=engineer_hash,
-            role="engineer",
+            role=Role.ENGINEER.value,
             network_id=outlet.id,
         )
         session.add(user)

@@ -17,6 +17,7 @@ from portal.demo import catalog, places
 from portal.demo.names import mobile_numbers, person_name
 from portal.demo.staff import ENGINEER_PASSWORD, MANAGER_PASSWORD, password_hash
 from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
+from portal.security import Role
 
 CUSTOMERS = 300
 ENGINEERS = 40
@@ -132,7 +133,7 @@ def _networks(session: Session, rng: random.Random, world: World, staff: dict[st
                 username=f"manager_{network.code.lower().replace('-', '')}",
                 display_name=f"{network.name}主管{person_name(rng)}",
                 password_hash=password_hash(MANAGER_PASSWORD),
-                role="network_manager",
+                role=Role.NETWORK_MANAGER.value,
             )
             session.add(manager)
         manager.network_id = network.id
@@ -167,7 +168,7 @@ def _engineers(
                     username=f"eng_{network.code.lower().replace('-', '')}_{i + 1:02d}",
                     display_name=f"工程师{name}",
                     password_hash=engineer_hash,
-                    role="engineer",
+                    role=Role.ENGINEER.value,
                 )
             user.network_id = network.id
             session.add(user)

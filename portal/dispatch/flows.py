@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.database import utcnow
-from portal.dispatch import service
+from portal.dispatch import policies, service
 from portal.dispatch.parts import PartLine, PartsPlanner, Reservation
 from portal.dispatch.planning import Leg, Plan, Stop, build, order_stops, schedule, solve
 from portal.dispatch.scoring import DispatchSettings, Job, Ranked, Worker
@@ -219,7 +219,7 @@ def assign(
     )
     if engineer_id is None and network_id is None:
         raise Invalid("dispatch.assignee_required", field="engineer_id")
-    restrict = principal.network_id if principal.role == "network_manager" else None
+    restrict = policies.network_restriction(principal)
     check: Callable[[Ticket], None] | None = None
     if engineer_id is not None:
         engineer = service.get_engineer(session, engineer_id=engineer_id)
@@ -356,7 +356,7 @@ def reject(
         raise Invalid("validation.missing", field="reason")
     ticket = service.lock_ticket(session, ticket_id=ticket.id)
     holder = ticket.engineer_id
-    if principal.role == "engineer" and (holder is None or holder != principal.engineer_id):
+    if not policies.may_reject(principal, holder):
         raise Forbidden("dispatch.not_assigned_to_you")
     if holder is None:
         raise lifecycle.conflict(ticket, "engineer_reject")
@@ -438,7 +438,7 @@ def auto_reassign(
     notify.notify_staff(
         session,
         user_ids=([taken_from] if taken_from is not None else [])
-        + outbox.users_with_role(session, role="dispatcher"),
+        + outbox.users_with_role(session, role=Role.DISPATCHER),
         template="sla_reassigned",
         key=f"ticket:{ticket.id}:v{assigned.version}:sla_reassigned",
         params=params,
@@ -576,11 +576,10 @@ def plan_day(
     locked, version-checked path as a manual assignment; tickets someone changed meanwhile are
     skipped and reported. `city` (上海 or 上海市 alike): only that city's tickets."""
     now = now or utcnow()
-    if principal.role == "network_manager":
-        network_id = principal.network_id
-    waiting = service.queue(
-        session, network_id=network_id, handed_over_only=principal.role == "network_manager"
-    )
+    one_network = policies.one_network(principal)
+    if one_network:
+        network_id = policies.network_restriction(principal)
+    waiting = service.queue(session, network_id=network_id, handed_over_only=one_network)
     if city:
         wanted = city_key(city)
         waiting = [t for t in waiting if service.ticket_place(t).city == wanted]
@@ -748,7 +747,7 @@ def preview_plan(
     """The routes of a plan as a person adjusted it, in their order, with ETAs; writes
     nothing. Engineers outside the caller's network are left out."""
     now = now or utcnow()
-    restrict = principal.network_id if principal.role == "network_manager" else None
+    restrict = policies.network_restriction(principal)
     order = _by_engineer(stops)
     engineers = _engineers(session, list(order), restrict)
     return [
@@ -782,7 +781,7 @@ def publish_plan(
     visits of the day get the sequence and ETAs of the order given. A ticket that changed
     meanwhile, or whose engineer can no longer take it, is skipped and reported."""
     now = now or utcnow()
-    restrict = principal.network_id if principal.role == "network_manager" else None
+    restrict = policies.network_restriction(principal)
     order = _by_engineer(stops)
     engineers = _engineers(session, list(order), restrict)
     seen = {s.ticket_id: s.version for s in stops}

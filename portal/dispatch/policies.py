@@ -39,3 +39,23 @@ def network_restriction(principal: Principal) -> int | None:
     """The one network a dispatching caller is held to (None: every network)."""
     scope = DISPATCH.scope(principal)
     return None if scope.everything else scope.network_id
+
+
+def one_network(principal: Principal) -> bool:
+    """Whether the caller dispatches for one network only: a manager plans and assigns the
+    tickets handed over to their network, to its engineers."""
+    return DISPATCH.allows(principal) and not DISPATCH.scope(principal).everything
+
+
+def may_reject(principal: Principal, holder: int | None) -> bool:
+    """Whether the caller may turn down a job held by the engineer `holder`: an engineer only
+    a job of their own (whoever else reaches the route was let in by its policy)."""
+    if principal.role is not Role.ENGINEER:
+        return True
+    return holder is not None and holder == principal.engineer_id
+
+
+def outside_network(principal: Principal, network_id: int | None) -> bool:
+    """Whether a caller held to one network names another one (a manager without a network:
+    any at all)."""
+    return one_network(principal) and network_id != network_restriction(principal)

@@ -16,7 +16,7 @@ from portal.database import SessionDep
 from portal.errors import NotFound, PortalError
 from portal.i18n import both, t
 from portal.masterdata import holidays, service, workbook
-from portal.masterdata.policies import AdminPage, PeoplePage, policy_for
+from portal.masterdata.policies import MANAGE, AdminPage, PeoplePage, policy_for
 from portal.masterdata.ratecards import BOOK_KINDS
 from portal.masterdata.service import KINDS, Issue, Kind
 from portal.masterdata.views import OBJECT_OF, manager_network, run_import
@@ -54,7 +54,7 @@ def index(request: Request, session: SessionDep, user: PeoplePage) -> Response:
         {
             "kinds": kinds,
             "tab_kinds": _kinds_for(user),
-            "is_admin": user.role == "admin",
+            "is_admin": MANAGE.allows(user),
             "kind_names": list(KINDS),
             "networks": service.list_rows(
                 session, KINDS["networks"], scope=policy_for("networks").scope(user)

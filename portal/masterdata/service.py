@@ -31,7 +31,7 @@ from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
 from portal.parts import service as parts
 from portal.parts.models import Part, StockBalance, StockLocation
 from portal.places.service import district_key, districts_of, normalise
-from portal.security import Scope, hash_password
+from portal.security import Role, Scope, hash_password
 from portal.tickets.schemas import normalize_phone
 
 # The spreadsheet words for the stored codes (either is accepted on the way in).
@@ -499,12 +499,12 @@ def _write_engineer(
                 username=v["account"],
                 display_name=v["name"],
                 password_hash=hash_password(secrets.token_urlsafe(24)),
-                role="engineer",
+                role=Role.ENGINEER.value,
                 network_id=network.id,
             )
             session.add(user)
             session.flush()
-        elif user.role != "engineer":
+        elif user.role != Role.ENGINEER.value:
             raise RowError("account", "masterdata.account_not_engineer", account=v["account"])
         linked = session.scalar(select(Engineer.id).where(Engineer.user_id == user.id))
         if linked is not None and (row is None or linked != row.id):

@@ -22,6 +22,7 @@ from portal.i18n import MESSAGES, STATUS_LABELS, both
 from portal.networks.models import Engineer
 from portal.notifications import service
 from portal.notifications.models import Notification
+from portal.security import Role
 from portal.tickets import flows as ticket_flows
 from portal.tickets import lifecycle
 from portal.tickets.models import Ticket, TicketEvent
@@ -226,9 +227,9 @@ def tell(session: Session, *, ticket: Ticket, event: TicketEvent) -> None:
     if action in ("engineer_reject", "reopen", "escalate"):
         if ticket.network_id is not None:
             users += service.users_with_role(
-                session, role="network_manager", network_id=ticket.network_id
+                session, role=Role.NETWORK_MANAGER, network_id=ticket.network_id
             )
-        users += service.users_with_role(session, role="dispatcher")
+        users += service.users_with_role(session, role=Role.DISPATCHER)
     notify_staff(
         session,
         user_ids=users,

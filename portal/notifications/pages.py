@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from portal.database import SessionDep
+from portal.field import policies as field_policies
 from portal.i18n import both
 from portal.ids import IdPath
 from portal.notifications import service
@@ -47,7 +48,7 @@ def notifications_page(
         session, user_id=_user_id(user), unread_only=unread, page=page, page_size=PAGE_SIZE
     )
     # An engineer reads them on the phone, in the field app's frame.
-    field = user.role == "engineer"
+    field = field_policies.ENGINEER.allows(user)
     items = []
     for n in rows:
         zh, en = render_text(n.template, n.payload)

@@ -14,6 +14,7 @@ from portal.database import utcnow
 from portal.errors import NotFound
 from portal.networks.models import Engineer
 from portal.notifications.models import Notification
+from portal.security import Role
 
 PORTAL = "portal"  # staff notifications: the row is the message
 CUSTOMER_CHANNELS = ("wechat", "sms", "widget")
@@ -66,9 +67,9 @@ def enqueue(
 # ---------------------------------------------------------------- staff lookups
 
 
-def users_with_role(session: Session, *, role: str, network_id: int | None = None) -> list[int]:
+def users_with_role(session: Session, *, role: Role, network_id: int | None = None) -> list[int]:
     """Ids of the active staff with `role` (in that network, when one is given)."""
-    stmt = select(User.id).where(User.role == role, User.is_active.is_(True))
+    stmt = select(User.id).where(User.role == role.value, User.is_active.is_(True))
     if network_id is not None:
         stmt = stmt.where(User.network_id == network_id)
     return list(session.scalars(stmt.order_by(User.id)).all())

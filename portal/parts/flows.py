@@ -597,9 +597,9 @@ def low_stock_recipients(session: Session, *, location: StockLocation) -> list[i
     users: list[int] = []
     if location.network_id is not None:
         users = outbox.users_with_role(
-            session, role="network_manager", network_id=location.network_id
+            session, role=Role.NETWORK_MANAGER, network_id=location.network_id
         )
-    return users or outbox.users_with_role(session, role="dispatcher")
+    return users or outbox.users_with_role(session, role=Role.DISPATCHER)
 
 
 def alert_low_stock(session: Session, *, at: datetime | None = None) -> list[StockBalance]:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, object_session
 from portal.conversations.models import Conversation
 from portal.conversations.schemas import ConversationDetail
 from portal.customers.models import ERASED_PREFIX, Customer
-from portal.security import Principal
+from portal.security import Principal, Role
 from portal.tickets import lifecycle
 from portal.tickets.models import Ticket
 
@@ -99,19 +99,19 @@ def may_see_ticket_phone(principal: Principal | None, ticket: Ticket) -> bool:
     if principal is None:
         return False
     role = principal.role
-    if role == "admin":
+    if role is Role.ADMIN:
         return True
-    if role == "customer":
+    if role is Role.CUSTOMER:
         return principal.customer_id == ticket.customer_id
-    if role == "engineer":
+    if role is Role.ENGINEER:
         return (
             principal.engineer_id is not None
             and ticket.engineer_id == principal.engineer_id
             and ticket.status in lifecycle.OPEN
         )
-    if role == "dispatcher":
+    if role is Role.DISPATCHER:
         return ticket.status in lifecycle.OPEN
-    if role == "agent":
+    if role is Role.AGENT:
         if ticket.status not in DESK_WORK:
             return False
         if ticket.status == "new":
@@ -130,18 +130,18 @@ def may_see_customer_phones(principal: Principal | None, customer: Customer) -> 
     if principal is None:
         return False
     role = principal.role
-    if role == "admin":
+    if role is Role.ADMIN:
         return True
-    if role == "customer":
+    if role is Role.CUSTOMER:
         return principal.customer_id == customer.id
-    if role not in {"agent", "dispatcher"}:
+    if role not in {Role.AGENT, Role.DISPATCHER}:
         return False
     session = object_session(customer)
     if session is None:
         return False
-    if role == "agent" and customer.id in _held_customers(session, principal):
+    if role is Role.AGENT and customer.id in _held_customers(session, principal):
         return True
-    statuses = lifecycle.OPEN if role == "dispatcher" else DESK_WORK
+    statuses = lifecycle.OPEN if role is Role.DISPATCHER else DESK_WORK
     tickets = session.scalars(
         select(Ticket).where(Ticket.customer_id == customer.id, Ticket.status.in_(statuses))
     )
@@ -171,12 +171,16 @@ def customer_phone(
     return mask_phone(value)
 
 
+def sees_chat_numbers(principal: Principal, agent_id: int | None) -> bool:
+    """Whether a staff member sees the numbers typed in a chat: they hold it, or they are an
+    administrator."""
+    return principal.role is Role.ADMIN or (agent_id is not None and agent_id == principal.user_id)
+
+
 def transcript_for(principal: Principal, detail: ConversationDetail) -> ConversationDetail:
     """A conversation as this staff member sees it: numbers typed in it are masked unless
     they hold the chat (or are an administrator)."""
-    if principal.role == "admin" or (
-        detail.agent_id is not None and detail.agent_id == principal.user_id
-    ):
+    if sees_chat_numbers(principal, detail.agent_id):
         return detail
     return detail.model_copy(
         update={

@@ -21,6 +21,7 @@ from portal.dispatch import flows as dispatch
 from portal.i18n import both
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox
+from portal.security import Role
 from portal.sla import service
 from portal.sla.models import SlaTimer
 from portal.tickets import lifecycle
@@ -98,7 +99,7 @@ def urge(
     zh, en = both(f"ui.urgency.{ticket.urgency}")
     params.update(count=max(count, 1), urgency=zh, urgency_en=en)
     engineer = outbox.engineer_user(session, engineer_id=ticket.engineer_id)
-    users = ([engineer] if engineer else []) + outbox.users_with_role(session, role="dispatcher")
+    users = ([engineer] if engineer else []) + outbox.users_with_role(session, role=Role.DISPATCHER)
     notify.notify_staff(
         session,
         user_ids=users,
@@ -122,10 +123,12 @@ def ladder_staff(session: Session, *, ticket: Ticket, level: int) -> list[int]:
     if name == "network_manager":
         if ticket.network_id is None:
             return []
-        return outbox.users_with_role(session, role="network_manager", network_id=ticket.network_id)
+        return outbox.users_with_role(
+            session, role=Role.NETWORK_MANAGER, network_id=ticket.network_id
+        )
     if name == "dispatcher":
-        return outbox.users_with_role(session, role="dispatcher")
-    return outbox.users_with_role(session, role="admin")
+        return outbox.users_with_role(session, role=Role.DISPATCHER)
+    return outbox.users_with_role(session, role=Role.ADMIN)
 
 
 def _next_level(session: Session, *, ticket: Ticket, after: int) -> tuple[int, list[int]] | None:
@@ -200,7 +203,7 @@ def _request_reassign(
         log.exception("auto reassignment of ticket %s failed", ticket.number)
     notify.notify_staff(
         session,
-        user_ids=outbox.users_with_role(session, role="dispatcher"),
+        user_ids=outbox.users_with_role(session, role=Role.DISPATCHER),
         template="sla_reassign_requested",
         key=f"sla:{timer.id}:reassign",
         params=_timer_params(session, ticket, timer),

@@ -22,6 +22,7 @@ from portal.assets.models import Asset
 from portal.customers.models import Customer
 from portal.customers.service import find_or_create_by_phone
 from portal.database import utcnow
+from portal.dispatch import policies as dispatch_policies
 from portal.dispatch.parts import PartsPlanner
 from portal.errors import Conflict, Invalid, NotFound, TooManyRequests
 from portal.networks.models import Engineer, ServiceNetwork
@@ -380,7 +381,7 @@ def _assignee(
         raise Invalid("validation.missing", field="engineer_id")
     if session.get(ServiceNetwork, network_id) is None:
         raise Invalid("error.unknown_network", field="network_id")
-    if principal.role == "network_manager" and network_id != principal.network_id:
+    if dispatch_policies.outside_network(principal, network_id):
         raise Invalid("error.other_network", field="network_id")
     return network_id, engineer.id if engineer else None
 

@@ -47,6 +47,7 @@ from portal.errors import Invalid
 from portal.i18n import t
 from portal.notifications import flows as notify
 from portal.notifications.service import users_with_role
+from portal.security import Role
 from portal.wechat import binding, places, push, service
 from portal.wechat.chat import Chat, mask, words
 from portal.wechat.models import WeChatFollower
@@ -388,8 +389,8 @@ class _Decision:
             body=t("wechat.media.failed_note", "zh", reason=reason_zh, url=source["source_url"]),
             kind="media",
         )
-        agents = users_with_role(chat.session, role="agent") + users_with_role(
-            chat.session, role="admin"
+        agents = users_with_role(chat.session, role=Role.AGENT) + users_with_role(
+            chat.session, role=Role.ADMIN
         )
         notify.notify_staff(
             chat.session,

@@ -56,6 +56,7 @@ from portal.notifications.loop import OutboxLoop
 from portal.notifications.models import Notification
 from portal.notifications.senders import DeliveryError, Outgoing, Sender
 from portal.notifications.service import users_with_role
+from portal.security import Role
 from portal.wechat import service
 from portal.wechat.models import WeChatFollower
 from portal.wechat.service import TokenUnavailable
@@ -386,7 +387,9 @@ class WeChatPush:
             )
             zh, en = t(REASON_KEYS[reason], "zh"), t(REASON_KEYS[reason], "en")
             detail = f" {errcode}" if errcode is not None else ""
-            agents = users_with_role(session, role="agent") + users_with_role(session, role="admin")
+            agents = users_with_role(session, role=Role.AGENT) + users_with_role(
+                session, role=Role.ADMIN
+            )
             notify.notify_staff(
                 session,
                 user_ids=agents,
