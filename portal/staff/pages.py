@@ -104,7 +104,7 @@ def _user_form(
     values: dict[str, Any],
     *,
     error: str | None = None,
-    field: str | None = None,
+    errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     return render(
@@ -116,7 +116,7 @@ def _user_form(
             "network_roles": sorted(NETWORK_ROLES),
             "networks": service.network_names(session),
             "error": error,
-            "field": field,
+            "errors": errors or {},
             "tab": "users",
         },
         status_code=status_code,
@@ -147,14 +147,37 @@ def create_user(
         "network_id": network_id,
     }
     try:
-        if not display_name.strip():
-            raise Invalid("staff.name_invalid", field="display_name")
+        network = _network_id(network_id)
+        problems = service.new_account_problems(
+            session, username=username, display_name=display_name, role=role, network_id=network
+        )
+    except Invalid as exc:  # a network that is no number: the other fields still checked
+        network, problems = None, [exc]
+        problems += [
+            p
+            for p in service.new_account_problems(
+                session, username=username, display_name=display_name, role=role, network_id=None
+            )
+            if p.field != "network_id"
+        ]
+    if problems:
+        # Every wrong field at once, each at its field; what was typed stays.
+        errors = {str(p.field): _message(request, p) for p in problems}
+        return _user_form(
+            request,
+            session,
+            values,
+            error=t("staff.form_problems", request_lang(request), n=len(errors)),
+            errors=errors,
+            status_code=422,
+        )
+    try:
         issued = service.invite(
             session,
             username=username,
             display_name=display_name,
             role=role,
-            network_id=_network_id(network_id),
+            network_id=network,
         )
     except PortalError as exc:
         session.rollback()
@@ -164,7 +187,7 @@ def create_user(
             session,
             values,
             error=_message(request, exc),
-            field=field,
+            errors={field: _message(request, exc)} if field else None,
             status_code=exc.status_code,
         )
     return _private(

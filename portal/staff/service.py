@@ -89,6 +89,31 @@ def _network(session: Session, role: str, network_id: int | None) -> int | None:
     return network_id
 
 
+def new_account_problems(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    network_id: int | None,
+) -> list[Invalid]:
+    """Every reason a new account would be refused, each naming its field (the form shows
+    them all at once rather than one per try)."""
+    problems: list[Invalid] = []
+    name = username.strip()
+    if not USERNAME.match(name):
+        problems.append(Invalid("staff.username_invalid", field="username"))
+    elif session.scalar(select(User.id).where(User.username == name)) is not None:
+        problems.append(Invalid("admin.exists", field="username", username=name))
+    if not display_name.strip():
+        problems.append(Invalid("staff.name_invalid", field="display_name"))
+    try:
+        _network(session, _role(role), network_id)
+    except Invalid as exc:
+        problems.append(exc)
+    return problems
+
+
 def invite(
     session: Session,
     *,

@@ -311,6 +311,41 @@ def test_the_pages_invite_edit_disable_and_reset(client: TestClient, db: Databas
         assert s.get_one(User, boss_id).is_active is True
 
 
+def test_the_new_account_form_names_every_wrong_field_at_once(
+    client: TestClient, db: Database
+) -> None:
+    """A tester fixed one field, sent the form, and only then heard of the next: every wrong
+    field is reported at once, each at its field, and what was typed stays."""
+    with db.session() as s:
+        f.user(s, role="admin", username="boss")
+    login(client, "boss")
+    token = csrf(client, "/staff/new")
+    typed = {"username": "x y", "display_name": "  ", "role": "network_manager", "network_id": ""}
+    refused = client.post("/staff/new", data={"csrf_token": token, **typed})
+    assert refused.status_code == 422
+    errors = dict(re.findall(r'data-testid="error-(\w+)">([^<]*)<', refused.text))
+    assert errors == {
+        "username": "用户名只能包含字母、数字和 . _ @ -，长度 2–64",
+        "display_name": "请填写姓名（最多 100 字）",
+        "network_id": "网点经理和工程师必须选择服务网点",
+    }
+    assert "有 3 项需要修改" in refused.text
+    assert (
+        'value="x y"' in refused.text
+        and '<option value="network_manager" selected>' in refused.text
+    )
+    # A taken username is said at the username, with the other mistakes.
+    taken = client.post("/staff/new", data={"csrf_token": token, **typed, "username": "boss"})
+    errors = dict(re.findall(r'data-testid="error-(\w+)">([^<]*)<', taken.text))
+    assert errors["username"] == "用户名 boss 已存在" and set(errors) == {
+        "username",
+        "display_name",
+        "network_id",
+    }
+    with db.session() as s:
+        assert s.scalars(select(User).where(User.role == "network_manager")).all() == []
+
+
 def test_only_admins_reach_the_account_pages_and_api(
     client: TestClient, db: Database, settings: Settings
 ) -> None:
