@@ -367,6 +367,7 @@ def _targets_page(
         {
             "stored": targets.rows(session),
             "kpis": KPIS,
+            "kpi_options": {k: targets.option_label(k, request_lang(request)) for k in KPIS},
             "can_edit": TARGETS.allows(user),
             "values": values or {"kpi": "response", "network": "", "target": "", "amber": ""},
             "error": error,

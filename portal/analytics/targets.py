@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from portal.analytics.boards_models import KpiTarget
 from portal.database import utcnow
 from portal.errors import Invalid
+from portal.i18n import Lang, t
 from portal.networks.models import ServiceNetwork
 
 
@@ -50,6 +51,18 @@ KPIS: dict[str, Kpi] = {
     )
 }
 TONES = ("green", "amber", "red")
+
+
+def option_label(kpi: str, lang: Lang) -> str:
+    """A KPI as the targets form offers it: its name with its unit, the unit said once (a
+    rate per 100 tickets already says so in its name)."""
+    name = t(f"analytics.target.kpi.{kpi}", lang)
+    unit = KPIS[kpi].unit
+    if unit == "per100":
+        return name
+    return t(
+        "analytics.target.option", lang, kpi=name, unit=t(f"analytics.target.unit.{unit}", lang)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,42 @@ def test_targets_form_refuses_bad_input_and_keeps_it(
         assert "rag-" not in re.search(r'<a class="an-tile[^"]*"[^>]*kpi-arrival', html).group(0)
 
 
+def test_each_kpi_option_says_its_unit_once(
+    db: Database, app_client: TestClient, world: World
+) -> None:
+    """A tester read "投诉率（每百单） (每百单)" in the KPI dropdown: every option names its
+    KPI and its unit once, in either language."""
+    login(db, app_client, "admin")
+    for lang, expected in (
+        (
+            "zh",
+            {
+                "response": "10分钟响应率（%）",
+                "complaint_rate": "投诉率（每百单）",
+                "parts_wait_h": "平均等件时长（小时）",
+            },
+        ),
+        (
+            "en",
+            {
+                "response": "10-minute response (%)",
+                "complaint_rate": "Complaints per 100 tickets",
+                "parts_wait_h": "Mean wait for parts (hours)",
+            },
+        ),
+    ):
+        app_client.get(f"/lang/{lang}?next=/analytics/targets")
+        page = app_client.get("/analytics/targets").text
+        form = page[page.index('data-testid="target-form"') :]
+        select = form[form.index('<select name="kpi">') : form.index("</select>")]
+        options = dict(re.findall(r'<option value="(\w+)"[^>]*>([^<]*)</option>', select))
+        assert len(options) == 11 and options.items() >= expected.items(), options
+        for label in options.values():
+            # One bracket at most, and no unit said twice.
+            assert label.count("(") + label.count("（") <= 1, label
+            assert max(label.count(u) for u in ("%", "每百单", "per 100", "(hours)")) <= 1, label
+
+
 def test_the_xlsx_summary_has_the_boards_figures(
     db: Database, app_client: TestClient, world: World
 ) -> None:
