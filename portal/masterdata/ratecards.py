@@ -98,8 +98,8 @@ def latest(session: Session, code: str) -> RateCard | None:
     ).first()
 
 
-def _money(key: str, zh: str, en: str, **kw: Any) -> Column:
-    return _c(key, zh, en, "decimal", **kw)
+def _money(key: str, **kw: Any) -> Column:
+    return _c("rate_cards", key, "decimal", **kw)
 
 
 def bands_cell(bands: list[DistanceBand]) -> str:
@@ -174,7 +174,7 @@ def _cents(col: Column, cells: Mapping[str, object]) -> None:
     except InvalidOperation:
         return  # the column's own parser names it
     if isinstance(exponent, int) and exponent < -2:
-        raise RowError(col.key, "masterdata.not_number", field_zh=col.zh, field_en=col.en)
+        raise RowError(col.key, "masterdata.not_number", **col.named)
 
 
 Line = tuple[str, str, str, Decimal, int, Decimal, Decimal, Decimal]
@@ -205,7 +205,7 @@ def _located(sheet: str, row: int, exc: RowError) -> Issue:
     col = next((c for c in RATE_CARDS.columns if c.key == exc.column), None)
     return Issue(
         column=exc.column,
-        column_zh=col.zh if col else "",
+        column_zh=col.title("zh") if col else "",
         message_zh=exc.message_zh,
         message_en=exc.message_en,
         sheet=sheet,
@@ -397,21 +397,19 @@ def export_rows(session: Session) -> list[dict[str, object]]:
 
 RATE_CARDS = Kind(
     "rate_cards",
-    "价目表",
-    "Rate cards",
     (
-        _c("code", "价目表编码", "rate card code", required=True, max_len=32),
-        _c("name", "价目表名称", "rate card name", max_len=100),
-        _c("effective_from", "生效日期", "effective from", max_len=20),
-        _c("service_type", "服务类型", "service type", max_len=32),
-        _c("product_category", "品类", "product category", max_len=32),
-        _c("warranty", "保内保外", "warranty", "choice", required=True, choices=WARRANTIES),
-        _money("service_fee", "上门服务费", "service fee", required=True),
-        _c("included_minutes", "含工时(分钟)", "minutes included", "int"),
-        _money("hour_rate", "超时每小时", "hour rate"),
-        _money("engineer_pay", "工程师计件", "engineer pay", required=True),
-        _money("engineer_hour_rate", "工程师超时每小时", "engineer hour rate"),
-        _c("bands", "里程费(公里:收费/工程师)", "distance bands (km: fee/engineer)", max_len=500),
+        _c("rate_cards", "code", required=True, max_len=32),
+        _c("rate_cards", "name", max_len=100),
+        _c("rate_cards", "effective_from", max_len=20),
+        _c("rate_cards", "service_type", max_len=32),
+        _c("rate_cards", "product_category", max_len=32),
+        _c("rate_cards", "warranty", "choice", required=True, choices=WARRANTIES),
+        _money("service_fee", required=True),
+        _c("rate_cards", "included_minutes", "int"),
+        _money("hour_rate"),
+        _money("engineer_pay", required=True),
+        _money("engineer_hour_rate"),
+        _c("rate_cards", "bands", max_len=500),
     ),
     ("code", "service_type", "product_category", "warranty"),
     RateLine,

@@ -25,7 +25,7 @@ from portal.accounts.models import User
 from portal.assets.models import Product, ProductModel
 from portal.assets.service import standard_months
 from portal.errors import PortalError
-from portal.i18n import both
+from portal.i18n import Lang, both
 from portal.masterdata.models import CertificateRule, EngineerCertificate, FaultCode, WarrantyTerm
 from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
 from portal.parts import service as parts
@@ -58,11 +58,11 @@ class RowError(PortalError):
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a kind: its key, its heading in both languages and how it is read."""
+    """One column of a kind: its key, the portal/i18n.py key of its name and how it is
+    read."""
 
     key: str
-    zh: str
-    en: str
+    title_key: str
     type: str = "text"  # text | int | decimal | bool | list | phone | choice
     required: bool = False
     max_len: int = 100
@@ -72,10 +72,25 @@ class Column:
     max_value: Decimal = Decimal("99999999")
     places: int = 2
 
+    def title(self, lang: Lang = "zh") -> str:
+        """The column's name in that language."""
+        zh, en = both(self.title_key)
+        return zh if lang == "zh" else en
+
+    @property
+    def named(self) -> dict[str, object]:
+        """The `{field_zh}` / `{field_en}` of a message about this column."""
+        return _named(self.title_key)
+
     @property
     def heading(self) -> str:
         """The heading a template and an export write: Chinese, then the key."""
-        return f"{self.zh} {self.key}"
+        return f"{self.title('zh')} {self.key}"
+
+
+def _named(title_key: str) -> dict[str, object]:
+    zh, en = both(title_key)
+    return {"field_zh": zh, "field_en": en}
 
 
 @dataclass
@@ -102,9 +117,13 @@ class Issue:
 
 
 def _issue(col: Column | None, key: str, **params: object) -> Issue:
-    zh, en = both(key, field_zh=col.zh if col else "", field_en=col.en if col else "", **params)
+    named = col.named if col else {"field_zh": "", "field_en": ""}
+    zh, en = both(key, **named, **params)
     return Issue(
-        column=col.key if col else "", column_zh=col.zh if col else "", message_zh=zh, message_en=en
+        column=col.key if col else "",
+        column_zh=col.title("zh") if col else "",
+        message_zh=zh,
+        message_en=en,
     )
 
 
@@ -127,13 +146,13 @@ def parse_cell(col: Column, value: object) -> object:
     raw = _text(value)
     if raw == "":
         if col.required:
-            raise RowError(col.key, "validation.missing", field_zh=col.zh, field_en=col.en)
+            raise RowError(col.key, "validation.missing", **col.named)
         return {"int": None, "decimal": None, "bool": None, "list": []}.get(col.type, "")
     if len(raw) > col.max_len and col.type in {"text", "phone"}:
-        raise RowError(col.key, "validation.too_long", field_zh=col.zh, field_en=col.en)
+        raise RowError(col.key, "validation.too_long", **col.named)
     if col.type == "int":
         if isinstance(value, bool) or not re.fullmatch(r"\d{1,6}", raw):
-            raise RowError(col.key, "masterdata.not_count", field_zh=col.zh, field_en=col.en)
+            raise RowError(col.key, "masterdata.not_count", **col.named)
         return int(raw)
     if col.type == "decimal":
         try:
@@ -145,7 +164,7 @@ def parse_cell(col: Column, value: object) -> object:
             or abs(number) > col.max_value
             or (number < 0 and col.max_value > 180)
         ):
-            raise RowError(col.key, "masterdata.not_number", field_zh=col.zh, field_en=col.en)
+            raise RowError(col.key, "masterdata.not_number", **col.named)
         return number.quantize(Decimal(1).scaleb(-col.places))
     if col.type == "bool":
         word = raw.lower()
@@ -153,16 +172,14 @@ def parse_cell(col: Column, value: object) -> object:
             return True
         if word in _FALSE or value is False:
             return False
-        raise RowError(col.key, "masterdata.not_yes_no", field_zh=col.zh, field_en=col.en)
+        raise RowError(col.key, "masterdata.not_yes_no", **col.named)
     if col.type == "list":
         return [v.strip() for v in _SPLIT.split(raw) if v.strip()]
     if col.type == "phone":
         try:
             return normalize_phone(raw)
         except ValueError:
-            raise RowError(
-                col.key, "validation.phone_invalid", field_zh=col.zh, field_en=col.en
-            ) from None
+            raise RowError(col.key, "validation.phone_invalid", **col.named) from None
     if col.type == "choice":
         for code, word in col.choices.items():
             if raw in {code, word}:
@@ -170,8 +187,7 @@ def parse_cell(col: Column, value: object) -> object:
         raise RowError(
             col.key,
             "masterdata.not_choice",
-            field_zh=col.zh,
-            field_en=col.en,
+            **col.named,
             choices="、".join(col.choices.values()),
             choices_en=", ".join(col.choices),
         )
@@ -208,8 +224,6 @@ class Kind:
     written."""
 
     name: str
-    zh: str
-    en: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     model: type[Any]
@@ -221,6 +235,16 @@ class Kind:
     # into the Counts and returning every issue located; and writes its export rows.
     apply_sheet: Callable[[Session, SheetRows, Counts, str], list[Issue]] | None = None
     export: Callable[[Session], list[dict[str, object]]] | None = None
+
+    @property
+    def title_key(self) -> str:
+        """The portal/i18n.py key of the kind's name."""
+        return f"masterdata.kind.{self.name}"
+
+    def title(self, lang: Lang = "zh") -> str:
+        """The kind's name in that language."""
+        zh, en = both(self.title_key)
+        return zh if lang == "zh" else en
 
     def column(self, key: str) -> Column:
         """The column with that key."""
@@ -698,8 +722,7 @@ def _write_term(
         raise RowError(
             "unit_months",
             "masterdata.not_count",
-            field_zh="整机保修(月)",
-            field_en="unit warranty (months)",
+            **_named("masterdata.col.warranty_terms.unit_months"),
         )
     other = _find_term(session, v)
     if other is not None and (row is None or other.id != row.id):
@@ -784,8 +807,7 @@ def _rule_service(v: Mapping[str, Any]) -> str:
         raise RowError(
             "service_type",
             "masterdata.not_choice",
-            field_zh="服务类型",
-            field_en="service type",
+            **_named("masterdata.col.certificate_rules.service_type"),
             **_service_choices(),
         )
     return kind
@@ -968,8 +990,9 @@ def _write_stock(
     return balance, created or changed
 
 
-def _c(key: str, zh: str, en: str, type: str = "text", **kw: Any) -> Column:
-    return Column(key, zh, en, type, **kw)
+def _c(kind: str, key: str, type: str = "text", **kw: Any) -> Column:
+    """A column of `kind`, labelled by `masterdata.col.<kind>.<key>` in portal/i18n.py."""
+    return Column(key, f"masterdata.col.{kind}.{key}", type, **kw)
 
 
 KINDS: dict[str, Kind] = {
@@ -977,23 +1000,21 @@ KINDS: dict[str, Kind] = {
     for k in (
         Kind(
             "networks",
-            "网点",
-            "Service networks",
             (
-                _c("name", "网点名称", "network name", required=True),
-                _c("code", "编码", "code", max_len=32),
-                _c("kind", "类型", "type", "choice", required=True, choices=NETWORK_KINDS),
-                _c("parent", "上级网点", "parent network"),
-                _c("province", "省", "province", max_len=32),
-                _c("city", "市", "city", required=True, max_len=32),
-                _c("districts", "覆盖区县", "districts covered", "list"),
-                _c("capacity", "日接单能力", "daily capacity", "int"),
-                _c("contact_name", "联系人", "contact", max_len=64),
-                _c("contact_phone", "联系电话", "contact phone", "phone", max_len=20),
-                _c("auto_dispatch", "自动派单", "auto dispatch", "bool"),
-                _c("attendance", "考勤派单", "dispatch by attendance", "bool"),
-                _c("lat", "纬度", "latitude", "decimal", max_value=Decimal(90), places=6),
-                _c("lng", "经度", "longitude", "decimal", max_value=Decimal(180), places=6),
+                _c("networks", "name", required=True),
+                _c("networks", "code", max_len=32),
+                _c("networks", "kind", "choice", required=True, choices=NETWORK_KINDS),
+                _c("networks", "parent"),
+                _c("networks", "province", max_len=32),
+                _c("networks", "city", required=True, max_len=32),
+                _c("networks", "districts", "list"),
+                _c("networks", "capacity", "int"),
+                _c("networks", "contact_name", max_len=64),
+                _c("networks", "contact_phone", "phone", max_len=20),
+                _c("networks", "auto_dispatch", "bool"),
+                _c("networks", "attendance", "bool"),
+                _c("networks", "lat", "decimal", max_value=Decimal(90), places=6),
+                _c("networks", "lng", "decimal", max_value=Decimal(180), places=6),
             ),
             ("name",),
             ServiceNetwork,
@@ -1004,37 +1025,32 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "engineers",
-            "工程师",
-            "Engineers",
             (
-                _c("phone", "手机号", "phone", "phone", required=True, max_len=20),
-                _c("name", "姓名", "name", required=True, max_len=64),
-                _c("network", "所属网点", "network", required=True),
-                _c("account", "登录账号", "login account", max_len=64),
-                _c("skills", "技能(品类/服务/等级)", "skills (category/service/level)", "list"),
-                _c("home_base", "常驻地址", "home base", max_len=200),
+                _c("engineers", "phone", "phone", required=True, max_len=20),
+                _c("engineers", "name", required=True, max_len=64),
+                _c("engineers", "network", required=True),
+                _c("engineers", "account", max_len=64),
+                _c("engineers", "skills", "list"),
+                _c("engineers", "home_base", max_len=200),
                 _c(
+                    "engineers",
                     "home_lat",
-                    "常驻纬度",
-                    "home latitude",
                     "decimal",
                     max_value=Decimal(90),
                     places=6,
                 ),
                 _c(
+                    "engineers",
                     "home_lng",
-                    "常驻经度",
-                    "home longitude",
                     "decimal",
                     max_value=Decimal(180),
                     places=6,
                 ),
-                _c("daily_capacity", "每日单量", "daily capacity", "int"),
-                _c("active", "在职", "active", "bool"),
+                _c("engineers", "daily_capacity", "int"),
+                _c("engineers", "active", "bool"),
                 _c(
+                    "engineers",
                     "certificates",
-                    "证书(名称/到期日)",
-                    "certificates (name/expiry)",
                     "list",
                 ),
             ),
@@ -1047,12 +1063,10 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "certificate_rules",
-            "证书要求",
-            "Certificates required",
             (
-                _c("category", "品类", "product category", required=True, max_len=32),
-                _c("service_type", "服务类型", "service type", max_len=32),
-                _c("certificate", "所需证书", "certificate", required=True, max_len=32),
+                _c("certificate_rules", "category", required=True, max_len=32),
+                _c("certificate_rules", "service_type", max_len=32),
+                _c("certificate_rules", "certificate", required=True, max_len=32),
             ),
             ("category", "service_type", "certificate"),
             CertificateRule,
@@ -1063,11 +1077,9 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "products",
-            "产品",
-            "Products",
             (
-                _c("name", "产品名称", "product name", required=True, max_len=64),
-                _c("category", "品类", "category", required=True, max_len=32),
+                _c("products", "name", required=True, max_len=64),
+                _c("products", "category", required=True, max_len=32),
             ),
             ("name",),
             Product,
@@ -1078,17 +1090,14 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "models",
-            "型号",
-            "Models",
             (
-                _c("code", "型号编码", "model code", required=True, max_len=32),
-                _c("product", "产品名称", "product", required=True, max_len=64),
-                _c("name", "型号名称", "model name", required=True),
-                _c("warranty_months", "整机保修(月)", "unit warranty (months)", "int"),
+                _c("models", "code", required=True, max_len=32),
+                _c("models", "product", required=True, max_len=64),
+                _c("models", "name", required=True),
+                _c("models", "warranty_months", "int"),
                 _c(
+                    "models",
                     "parts_warranty_months",
-                    "主要部件保修(月)",
-                    "main parts warranty (months)",
                     "int",
                 ),
             ),
@@ -1101,14 +1110,12 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "warranty_terms",
-            "保修政策",
-            "Warranty terms",
             (
-                _c("category", "品类", "category", required=True, max_len=32),
-                _c("product", "产品名称", "product", max_len=64),
-                _c("unit_months", "整机保修(月)", "unit warranty (months)", "int", required=True),
-                _c("main_part", "主要部件", "main part", max_len=32),
-                _c("main_part_months", "主要部件保修(月)", "main part warranty (months)", "int"),
+                _c("warranty_terms", "category", required=True, max_len=32),
+                _c("warranty_terms", "product", max_len=64),
+                _c("warranty_terms", "unit_months", "int", required=True),
+                _c("warranty_terms", "main_part", max_len=32),
+                _c("warranty_terms", "main_part_months", "int"),
             ),
             ("category", "product"),
             WarrantyTerm,
@@ -1119,14 +1126,12 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "fault_codes",
-            "故障码",
-            "Fault codes",
             (
-                _c("model", "型号编码", "model code", required=True, max_len=32),
-                _c("code", "故障码", "fault code", required=True, max_len=16),
-                _c("description", "说明", "description", required=True, max_len=200),
-                _c("measures", "常用措施", "common measures", "list"),
-                _c("parts", "常用备件", "common parts", "list"),
+                _c("fault_codes", "model", required=True, max_len=32),
+                _c("fault_codes", "code", required=True, max_len=16),
+                _c("fault_codes", "description", required=True, max_len=200),
+                _c("fault_codes", "measures", "list"),
+                _c("fault_codes", "parts", "list"),
             ),
             ("model", "code"),
             FaultCode,
@@ -1137,17 +1142,15 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "parts",
-            "备件",
-            "Parts",
             (
-                _c("code", "备件编码", "part code", required=True, max_len=32),
-                _c("name", "备件名称", "part name", required=True),
-                _c("category", "品类", "category", max_len=32),
-                _c("price", "售价", "price", "decimal", required=True),
-                _c("cost", "成本价", "cost", "decimal"),
-                _c("models", "适用型号", "fits models", "list"),
-                _c("returnable", "旧件返还", "old part returned", "bool"),
-                _c("active", "启用", "active", "bool"),
+                _c("parts", "code", required=True, max_len=32),
+                _c("parts", "name", required=True),
+                _c("parts", "category", max_len=32),
+                _c("parts", "price", "decimal", required=True),
+                _c("parts", "cost", "decimal"),
+                _c("parts", "models", "list"),
+                _c("parts", "returnable", "bool"),
+                _c("parts", "active", "bool"),
             ),
             ("code",),
             Part,
@@ -1158,14 +1161,12 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "warehouses",
-            "仓库",
-            "Warehouses",
             (
-                _c("code", "仓库编码", "warehouse code", required=True, max_len=32),
-                _c("name", "仓库名称", "warehouse name", required=True),
-                _c("kind", "类型", "type", "choice", required=True, choices=WAREHOUSE_KINDS),
-                _c("network", "所属网点", "network"),
-                _c("engineer", "工程师手机号", "engineer phone", max_len=20),
+                _c("warehouses", "code", required=True, max_len=32),
+                _c("warehouses", "name", required=True),
+                _c("warehouses", "kind", "choice", required=True, choices=WAREHOUSE_KINDS),
+                _c("warehouses", "network"),
+                _c("warehouses", "engineer", max_len=20),
             ),
             ("code",),
             StockLocation,
@@ -1176,13 +1177,11 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "stock",
-            "库存",
-            "Stock",
             (
-                _c("warehouse", "仓库编码", "warehouse code", required=True, max_len=32),
-                _c("part", "备件编码", "part code", required=True, max_len=32),
-                _c("quantity", "数量", "quantity", "int", required=True),
-                _c("min_level", "安全库存", "alert level", "int"),
+                _c("stock", "warehouse", required=True, max_len=32),
+                _c("stock", "part", required=True, max_len=32),
+                _c("stock", "quantity", "int", required=True),
+                _c("stock", "min_level", "int"),
             ),
             ("warehouse", "part"),
             StockBalance,
@@ -1243,7 +1242,7 @@ def _located(kind: Kind, exc: RowError) -> Issue:
     col = next((c for c in kind.columns if c.key == exc.column), None)
     return Issue(
         column=exc.column,
-        column_zh=col.zh if col else "",
+        column_zh=col.title("zh") if col else "",
         message_zh=exc.message_zh,
         message_en=exc.message_en,
     )

@@ -140,15 +140,15 @@ def _register(kind: Kind) -> None:
             return issues_response(saved.issues)
         return JSONResponse(row_json(kind, session, saved.row))
 
-    columns = ", ".join(f"`{c.key}` ({c.zh})" for c in kind.columns)
+    columns = ", ".join(f"`{c.key}` ({c.title('zh')})" for c in kind.columns)
     base = f"/{kind.name}"
-    summary: Callable[[str], str] = lambda verb: f"{verb} {kind.en.lower()}"  # noqa: E731
+    summary: Callable[[str], str] = lambda verb: f"{verb} {kind.title('en').lower()}"  # noqa: E731
     router.add_api_route(
         base,
         list_,
         methods=["GET"],
         summary=summary("List"),
-        description=f"{kind.en} ({kind.zh}). Fields: {columns}.",
+        description=f"{kind.title('en')} ({kind.title('zh')}). Fields: {columns}.",
     )
     router.add_api_route(base + "/{row_id}", read, methods=["GET"], summary=summary("Read one of"))
     router.add_api_route(

@@ -38,7 +38,7 @@ def sheet_kind(title: str) -> Kind | None:
     """The kind a sheet's title names: 「网点」, 「networks」 or 「网点 networks」."""
     title = title.strip()
     for kind in KINDS.values():
-        if title in {kind.name, kind.zh, f"{kind.zh} {kind.name}"}:
+        if title in {kind.name, kind.title("zh"), f"{kind.title('zh')} {kind.name}"}:
             return kind
     return None
 
@@ -46,7 +46,7 @@ def sheet_kind(title: str) -> Kind | None:
 def _column_key(kind: Kind, heading: str) -> str | None:
     heading = heading.strip()
     for col in kind.columns:
-        if heading in {col.key, col.zh, col.heading, col.en}:
+        if heading in {col.key, col.title("zh"), col.heading, col.title("en")}:
             return col.key
     return None
 
@@ -87,7 +87,7 @@ def read_upload(
             raise BadFile("masterdata.bad_file") from None
         table = [tuple(r) for r in csv.reader(io.StringIO(text))]
         k = KINDS[kind]
-        return [_rows(k, k.zh, table, issues)], issues
+        return [_rows(k, k.title("zh"), table, issues)], issues
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
@@ -116,7 +116,7 @@ def write_xlsx(data: dict[str, list[dict[str, object]]]) -> bytes:
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     for name, kind in KINDS.items():
-        ws = book.create_sheet(kind.zh)
+        ws = book.create_sheet(kind.title("zh"))
         ws.append([c.heading for c in kind.columns])
         for cell in ws[1]:
             cell.font = Font(bold=True)

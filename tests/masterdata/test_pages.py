@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from portal.database import Database
+from portal.i18n import MESSAGES
+from portal.masterdata.ratecards import BOOK_KINDS
 from portal.networks.models import ServiceNetwork
 from tests.masterdata import book
 from tests.portal import factories as f
@@ -102,3 +104,12 @@ def test_the_desk_has_no_master_data(client: TestClient, db: Database) -> None:
     login(client, _user(db, "agent"))
     assert 'data-testid="nav-masterdata"' not in client.get("/tickets").text
     assert client.get("/masterdata").status_code == 403
+
+
+def test_every_kind_and_column_is_named_through_the_translations() -> None:
+    # Headings, tabs and messages name a column by its i18n key, never by words kept in data.
+    for kind in BOOK_KINDS.values():
+        assert kind.title_key in MESSAGES, kind.name
+        for col in kind.columns:
+            assert col.title_key in MESSAGES, col.title_key
+            assert col.heading == f"{MESSAGES[col.title_key][0]} {col.key}"
