@@ -3621,6 +3621,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "which the region, network, product and channel filters do not apply to.",
     ),
     "analytics.people.active": ("出勤工程师", "Active engineers"),
+    "analytics.people.absent": ("期内无出勤", "No attendance in the period"),
+    "analytics.people.name_sep": ("、", ", "),
+    "analytics.people.absent_note": (
+        "出勤工程师 = 期内有上门或签到的工程师；人均上门 = 上门次数 ÷ 出勤工程师。"
+        "期内既无上门也无签到的工程师（休假、离职、尚未上岗）不计入人均，单独列在“期内无出勤”。",
+        "Active engineers = those who visited a customer or checked in during the period; "
+        "visits per engineer = visits ÷ active engineers. Engineers with neither (on leave, "
+        "gone, not started yet) are left out of the average and listed under “No attendance "
+        "in the period”.",
+    ),
     "analytics.people.engineers_total": ("在册 {n} 人", "{n} on the roster"),
     "analytics.people.visits": ("上门次数", "Visits"),
     "analytics.people.per_engineer": ("人均上门", "Visits per engineer"),

@@ -362,6 +362,7 @@ def people(request: Request, session: SessionDep, user: ReaderPage) -> Response:
     f, now = prepare(request, session, user)
     lang = request_lang(request)
     rows = service.people(session, f)
+    present = attendance_rows(session, f, rows, now=now)
     staff = service.staffing(session, f, rows)
     top = rows[:20]
     busiest = sorted(
@@ -392,7 +393,6 @@ def people(request: Request, session: SessionDep, user: ReaderPage) -> Response:
         axis_name=t("analytics.unit.hours", lang),
     )
     visits = sum(r.visits for r in rows)
-    present = attendance_rows(session, f, rows, now=now)
     return _page(
         request,
         session,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from portal.analytics.rules import (
     as_float,
 )
 from portal.analytics.sql import Spread, spreads
-from portal.networks.models import Engineer, ServiceNetwork
+from portal.networks.models import Attendance, Engineer, ServiceNetwork
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,17 +241,20 @@ class NetworkStaff:
     name: str
     engineers: int
     on_duty: int
-    active: int
+    active: int  # visited a customer or checked in during the period
     visits: int
+    absent: tuple[str, ...] = ()  # on the roster, neither visited nor checked in
 
     @property
     def per_engineer(self) -> float | None:
-        """Visits per engineer of the network."""
-        return self.visits / self.engineers if self.engineers else None
+        """Visits per engineer who worked in the period: those with no attendance at all
+        (leave, left, not yet started) would only drag the average down."""
+        return self.visits / self.active if self.active else None
 
 
 def staffing(session: Session, f: Filters, rows: Sequence[EngineerRow]) -> list[NetworkStaff]:
-    """Per network: engineers, on duty now, active in the period, visits, visits each."""
+    """Per network: engineers, on duty now, active in the period (visited a customer or
+    checked in), visits, visits per active engineer, and who had no attendance at all."""
     stmt = (
         select(
             ServiceNetwork.id,
@@ -267,21 +270,32 @@ def staffing(session: Session, f: Filters, rows: Sequence[EngineerRow]) -> list[
         stmt = stmt.where(ServiceNetwork.id == f.network_id)
     if f.city:
         stmt = stmt.where(ServiceNetwork.city == f.city)
-    network_of = dict(
-        session.execute(
-            select(Engineer.id, Engineer.network_id).where(
-                Engineer.id.in_([r.engineer_id for r in rows])
-            )
-        ).all()
+    found = session.execute(stmt).all()
+    roster = session.execute(
+        select(Engineer.id, Engineer.name, Engineer.network_id)
+        .where(Engineer.network_id.in_([nid for nid, *_ in found]))
+        .order_by(Engineer.name)
+    ).all()
+    network_of = {eid: nid for eid, _, nid in roster}
+    checked_in = session.scalars(
+        select(Attendance.engineer_id).where(
+            Attendance.day >= f.start, Attendance.day < f.end + timedelta(days=1)
+        )
     )
+    worked = {r.engineer_id for r in rows} | set(checked_in)
     visits: dict[int, int] = defaultdict(int)
-    active: dict[int, int] = defaultdict(int)
     for r in rows:
         nid = network_of.get(r.engineer_id)
         if nid is not None:
             visits[nid] += r.visits
+    active: dict[int, int] = defaultdict(int)
+    absent: dict[int, list[str]] = defaultdict(list)
+    for eid, name, nid in roster:
+        if eid in worked:
             active[nid] += 1
+        else:
+            absent[nid].append(name)
     return [
-        NetworkStaff(nid, name, int(n), int(on or 0), active[nid], visits[nid])
-        for nid, name, n, on in session.execute(stmt)
+        NetworkStaff(nid, name, int(n), int(on or 0), active[nid], visits[nid], tuple(absent[nid]))
+        for nid, name, n, on in found
     ]

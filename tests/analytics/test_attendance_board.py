@@ -114,3 +114,29 @@ def test_the_people_board_shows_it(
     assert cells(present["E3"]) == ("1", "3.0h", "0.0%", "0")
     # (9000 + 12600) / ((18 + 14 + 3) × 3600) = 21600 / 126000
     assert "按出勤工时的利用率 17.1%" in html
+
+
+def test_engineers_without_attendance_are_left_out_of_the_averages(
+    db: Database, client: TestClient, present: dict[str, int]
+) -> None:
+    """A tester found the people board's visits per engineer dragged down by engineers who
+    never worked in the period. N1: E1 visited twice (A, H), E3 only checked in, 工程师丁 did
+    neither (on leave): 2 active, 2 visits each 1.0, not 2 / 3; 工程师丁 listed apart."""
+    with db.session() as s:
+        n1 = s.get_one(Engineer, present["E1"]).network_id
+        fx.engineer(s, network=s.get_one(ServiceNetwork, n1), name="工程师丁")
+    with db.session() as s:
+        rows = service.people(s, PERIOD)
+        staff = {n.network_id: n for n in service.staffing(s, PERIOD, rows)}
+    n = staff[n1]
+    assert (n.engineers, n.active, n.visits, n.absent) == (3, 2, 2, ("工程师丁",))
+    assert n.per_engineer == pytest.approx(1.0)
+    client.app.state.analytics_max_age_s = 0  # type: ignore[attr-defined]
+    login(db, client, "dispatcher")
+    html = client.get("/analytics/people?from=2026-11-01&to=2026-11-22").text
+    table = html[html.index('data-testid="staffing-table"') :]
+    row = table[table.index(f'data-network="{n1}"') :]
+    row = row[: row.index("</tr>")]
+    assert 'data-testid="staff-per-engineer">1.0<' in row
+    assert re.search(r'data-testid="staff-absent">1 · <span class="muted">工程师丁<', row)
+    assert "期内既无上门也无签到的工程师（休假、离职、尚未上岗）不计入人均" in html
