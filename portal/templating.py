@@ -34,6 +34,7 @@ from portal.i18n import (
 from portal.policies import DESK, STAFF
 from portal.privacy import masking
 from portal.security import Principal
+from portal.settlement import memos
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 LANG_COOKIE = "lang"
@@ -165,6 +166,13 @@ def category_filter(context: Any, name: str | None) -> str:
     return t(key, context.get("lang", "zh")) if key in MESSAGES else name
 
 
+@pass_context
+def memo_filter(context: Any, row: memos.HasMemo) -> str:
+    """Jinja: `{{ line | memo }}`: a ledger or statement line's memo in the reader's language
+    (one written before memos kept their meaning: as written)."""
+    return memos.of(row, context.get("lang", "zh"))
+
+
 templates = Jinja2Templates(
     directory=str(ROOT / "portal" / "templates"), context_processors=[_page_context]
 )
@@ -172,6 +180,7 @@ templates.env.filters["local"] = _local
 templates.env.filters["filesize"] = _filesize
 templates.env.filters["yuan"] = yuan
 templates.env.filters["category"] = category_filter
+templates.env.filters["memo"] = memo_filter
 # Phones shown to the page's reader as their role allows (portal.privacy.masking).
 masking.install(templates.env)
 # Defaults for pages rendered outside a staff request; the context processor localises them.

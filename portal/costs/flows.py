@@ -78,6 +78,7 @@ def wanted(case: CostCase, settled: LedgerTransaction) -> list[Posting]:
                 amount=e.amount,
                 kind=e.kind,
                 memo=e.memo,
+                memo_parts=tuple(e.memo_parts or ()),
                 ticket_id=case.ticket_id,
             )
         )

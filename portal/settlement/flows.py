@@ -32,7 +32,7 @@ from portal.notifications import quotes as notify_quotes
 from portal.parts import service as parts_service
 from portal.parts.models import Part
 from portal.security import Principal, Role
-from portal.settlement import ledger
+from portal.settlement import ledger, memos
 from portal.settlement import service as settlement
 from portal.settlement.ledger import Posting
 from portal.settlement.models import (
@@ -65,27 +65,30 @@ class Line:
     network_id: int | None
     engineer_id: int | None
     rule: str = ""
-    memo: str = ""
+    memo: tuple[memos.Segment, ...] = ()  # what the line is for, in any reader's language
 
     def posting(self, ticket_id: int) -> Posting:
         """The ledger posting of the line."""
         a = self.amount
         if self.party == "manufacturer":  # warranty parts: the manufacturer bears the cost
-            return Posting(
-                "mfr:parts_cost", "inventory:parts", a, self.kind, self.rule, self.memo, ticket_id
-            )
+            return self._posting("mfr:parts_cost", "inventory:parts", a, ticket_id)
         if self.party == "engineer":
             assert self.network_id is not None and self.engineer_id is not None
             labour = ledger.network_account(self.network_id, "labour")
             mine = ledger.engineer_account(self.engineer_id)
             debit, credit = (labour, mine) if a > 0 else (mine, labour)
-            return Posting(debit, credit, abs(a), self.kind, self.rule, self.memo, ticket_id)
+            return self._posting(debit, credit, abs(a), ticket_id)
         assert self.network_id is not None
         net = ledger.network_account(self.network_id)
         if a > 0:
-            return Posting("mfr:service_cost", net, a, self.kind, self.rule, self.memo, ticket_id)
+            return self._posting("mfr:service_cost", net, a, ticket_id)
         other = "inventory:parts" if self.kind == "parts" else "mfr:penalty_income"
-        return Posting(net, other, -a, self.kind, self.rule, self.memo, ticket_id)
+        return self._posting(net, other, -a, ticket_id)
+
+    def _posting(self, debit: str, credit: str, amount: Decimal, ticket_id: int) -> Posting:
+        return Posting(
+            debit, credit, amount, self.kind, self.rule, ticket_id=ticket_id, memo_parts=self.memo
+        )
 
 
 # ---- what the events say -----------------------------------------------------------------
@@ -198,7 +201,8 @@ def ticket_lines(
             )
             out.append(Line("mileage", "network", p.mileage_fee, net, eng, memo=_memo_km(p)))
         for part in p.parts:
-            memo = f"{part.part.code} {part.part.name} ×{part.quantity}"
+            # The part's code and name are the company's words, shown as written.
+            memo = (memos.text(f"{part.part.code} {part.part.name} ×{part.quantity}"),)
             if covered:
                 out.append(Line("parts", "manufacturer", part.cost, net, eng, memo=memo))
             else:  # the network sold it to the customer: it owes the platform the cost
@@ -221,27 +225,28 @@ def _through_parent(session: Session, line: Line) -> Line:
     parent_id, outlet = networks.settling_network(session, network_id=line.network_id)
     if outlet is None:
         return line
-    mark = t("settlement.memo.outlet", name=outlet.name)
-    return replace(line, network_id=parent_id, memo=f"{mark} · {line.memo}" if line.memo else mark)
+    mark = memos.said("settlement.memo.outlet", name=outlet.name)
+    return replace(line, network_id=parent_id, memo=(mark, *line.memo))
 
 
-def _memo_fee(p: fees.Pricing) -> str:
-    warranty = t("fees.warranty.in") if p.warranty.covered else t("fees.warranty.out")
-    return f"{t('fees.service.' + p.service_type)} · {p.category} · {warranty}"
+def _memo_fee(p: fees.Pricing) -> tuple[memos.Segment, ...]:
+    warranty = "fees.warranty.in" if p.warranty.covered else "fees.warranty.out"
+    service = memos.said(f"fees.service.{p.service_type}")
+    return (service, memos.category(p.category), memos.said(warranty))
 
 
-def _memo_time(p: fees.Pricing) -> str:
-    return t("fees.memo.time", minutes=p.on_site_minutes, halves=p.extra_half_hours)
+def _memo_time(p: fees.Pricing) -> tuple[memos.Segment, ...]:
+    return (memos.said("fees.memo.time", minutes=p.on_site_minutes, halves=p.extra_half_hours),)
 
 
-def _memo_km(p: fees.Pricing) -> str:
-    return t("fees.memo.km", km=p.distance_km)
+def _memo_km(p: fees.Pricing) -> tuple[memos.Segment, ...]:
+    return (memos.said("fees.memo.km", km=p.distance_km),)
 
 
-def _late(spent: timedelta | None, rule: SettlementRule) -> str | None:
+def _late(spent: timedelta | None, rule: SettlementRule) -> tuple[memos.Segment, ...] | None:
     if spent is None or spent <= timedelta(minutes=rule.threshold):
         return None
-    return t("settlement.memo.late", minutes=spent // timedelta(minutes=1))
+    return (memos.said("settlement.memo.late", minutes=spent // timedelta(minutes=1)),)
 
 
 def _rule_lines(session: Session, *, ticket: Ticket, rules: Sequence[SettlementRule]) -> list[Line]:
@@ -252,7 +257,7 @@ def _rule_lines(session: Session, *, ticket: Ticket, rules: Sequence[SettlementR
     visited = any(e.action == "arrive" for e in ticket.events)
     for rule in rules:
         net, eng = ticket.network_id, ticket.engineer_id
-        memo: str | None = None
+        memo: tuple[memos.Segment, ...] | None = None
         trigger = rule.trigger
         if trigger == "response_late":
             memo = _late(times.response, rule)
@@ -263,7 +268,7 @@ def _rule_lines(session: Session, *, ticket: Ticket, rules: Sequence[SettlementR
         elif trigger in ("low_rating", "high_rating") and rating is not None and visited:
             low = trigger == "low_rating"
             if (low and rating <= rule.threshold) or (not low and rating >= rule.threshold):
-                memo = t("settlement.memo.score", score=rating)
+                memo = (memos.said("settlement.memo.score", score=rating),)
         elif trigger in ("complaint", "repeat_repair"):
             # The penalty falls on whoever did the earlier job the new ticket is about.
             complaint = trigger == "complaint"
@@ -273,7 +278,7 @@ def _rule_lines(session: Session, *, ticket: Ticket, rules: Sequence[SettlementR
                 )
                 if about is not None and (complaint or about.type == "repair"):
                     net, eng = about.network_id, about.engineer_id
-                    memo = t("settlement.memo.about", number=about.number)
+                    memo = (memos.said("settlement.memo.about", number=about.number),)
         if memo is None or net is None or (rule.party == "engineer" and eng is None):
             continue
         amount = ledger.money(rule.amount)

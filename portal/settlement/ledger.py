@@ -11,7 +11,7 @@ movements is refused (409), as tickets compare their request hash.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from portal.database import utcnow
 from portal.errors import Conflict, Invalid, NotFound
 from portal.networks.models import Engineer, ServiceNetwork
+from portal.settlement import memos
 from portal.settlement.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
 CENT = Decimal("0.01")
@@ -138,7 +139,10 @@ def engineer_account(engineer_id: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    """Money moving from one account to another: debit `debit`, credit `credit`."""
+    """Money moving from one account to another: debit `debit`, credit `credit`.
+
+    `memo_parts` says what the memo means (portal/settlement/memos.py), read in each
+    reader's language; `memo` is its Chinese sentence, or words typed by a person."""
 
     debit: str
     credit: str
@@ -147,6 +151,7 @@ class Posting:
     rule: str = ""
     memo: str = ""
     ticket_id: int | None = None
+    memo_parts: tuple[memos.Segment, ...] = field(default=())
 
 
 def find(session: Session, key: str) -> LedgerTransaction | None:
@@ -180,6 +185,7 @@ def post(
         amount = money(p.amount)
         if amount == ZERO:
             continue
+        memo = p.memo or memos.render(p.memo_parts, "zh")
         for code, signed in ((p.debit, amount), (p.credit, -amount)):
             entries.append(
                 LedgerEntry(
@@ -187,7 +193,8 @@ def post(
                     amount=signed,
                     kind=p.kind,
                     rule=p.rule,
-                    memo=p.memo[:200],
+                    memo=memo[:200],
+                    memo_parts=list(p.memo_parts) or None,
                     ticket_id=p.ticket_id if p.ticket_id is not None else ticket_id,
                 )
             )
@@ -272,6 +279,7 @@ def reverse(
             kind=e.kind,
             rule=e.rule,
             memo=e.memo,
+            memo_parts=e.memo_parts,
             ticket_id=e.ticket_id,
         )
         for e in txn.entries

@@ -81,6 +81,9 @@ class LedgerEntry(Base):
     kind: Mapped[str] = mapped_column(String(24))
     rule: Mapped[str] = mapped_column(String(48), default="")
     memo: Mapped[str] = mapped_column(String(200), default="")
+    # What the memo means, read in each reader's language (portal/settlement/memos.py);
+    # None on lines written before, whose `memo` is shown as written.
+    memo_parts: Mapped[list[Any] | None] = mapped_column(JSON)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
 
     transaction: Mapped[LedgerTransaction] = relationship(back_populates="entries")
@@ -172,6 +175,7 @@ class StatementLine(Base):
     kind: Mapped[str] = mapped_column(String(24))
     rule: Mapped[str] = mapped_column(String(48), default="")
     memo: Mapped[str] = mapped_column(String(200), default="")
+    memo_parts: Mapped[list[Any] | None] = mapped_column(JSON)  # as its ledger entry's
     amount: Mapped[Decimal] = mapped_column(MONEY)
 
     statement: Mapped[Statement] = relationship(back_populates="lines")

@@ -177,7 +177,8 @@ class EntryRead(BaseModel):
     amount: Decimal
     kind: str
     rule: str
-    memo: str
+    memo: str  # in Chinese; memo_en in English (plain-text memos: as written in both)
+    memo_en: str = ""
     ticket_id: int | None
 
 
@@ -233,7 +234,8 @@ class StatementLineRead(BaseModel):
     ticket_number: str | None
     kind: str
     rule: str
-    memo: str
+    memo: str  # in Chinese; memo_en in English (plain-text memos: as written in both)
+    memo_en: str = ""
     amount: Decimal
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from portal.errors import Conflict, Forbidden, Invalid, NotFound
 from portal.i18n import t
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.security import Principal
-from portal.settlement import ledger
+from portal.settlement import ledger, memos
 from portal.settlement.models import (
     LedgerAccount,
     LedgerEntry,
@@ -187,6 +188,7 @@ def _fill(statement: Statement, entries: Iterable[LedgerEntry]) -> None:
                 kind=e.kind,
                 rule=e.rule,
                 memo=e.memo,
+                memo_parts=e.memo_parts,
                 amount=-e.amount,  # a credit on the party's account is money owed to them
             )
         )
@@ -431,7 +433,8 @@ def statement_tickets(session: Session, *, statement: Statement) -> list[Ticket]
 
 @dataclass(frozen=True, slots=True)
 class Earning:
-    """One line of an engineer's month as they read it (positive: paid to them)."""
+    """One line of an engineer's month as they read it (positive: paid to them); a line of a
+    correction names the posting it reverses and when that was booked."""
 
     ticket_number: str
     kind: str
@@ -439,6 +442,9 @@ class Earning:
     memo: str
     amount: Decimal
     booked_at: datetime
+    memo_parts: list[Any] | None = None
+    reverses_id: int | None = None
+    reverses_at: datetime | None = None
 
 
 def engineer_month(
@@ -448,7 +454,7 @@ def engineer_month(
     from, corrections included), newest first, and the month's statement if there is one."""
     _check_period(period)
     rows = session.execute(
-        select(LedgerEntry, LedgerTransaction.created_at, Ticket.number)
+        select(LedgerEntry, LedgerTransaction, Ticket.number)
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
         .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
         .outerjoin(Ticket, Ticket.id == LedgerEntry.ticket_id)
@@ -459,7 +465,22 @@ def engineer_month(
         )
         .order_by(LedgerTransaction.created_at.desc(), LedgerEntry.id.desc())
     )
-    lines = [Earning(number or "", e.kind, e.rule, e.memo, -e.amount, at) for e, at, number in rows]
+    lines = []
+    for e, txn, number in rows:
+        undone = session.get(LedgerTransaction, txn.reverses_id) if txn.reverses_id else None
+        lines.append(
+            Earning(
+                number or "",
+                e.kind,
+                e.rule,
+                e.memo,
+                -e.amount,
+                txn.created_at,
+                memo_parts=e.memo_parts,
+                reverses_id=undone.id if undone else None,
+                reverses_at=undone.created_at if undone else None,
+            )
+        )
     statement = session.scalars(
         select(Statement).where(
             Statement.party == "engineer",
@@ -504,7 +525,7 @@ def export_rows(session: Session, *, statement: Statement) -> list[list[str]]:
                 numbers.get(line.ticket_id or 0, ""),
                 _kind_label(line.kind),
                 line.rule,
-                line.memo,
+                memos.of(line),
                 str(line.amount),
             ]
         )

@@ -21,7 +21,7 @@ from portal.fees.models import DistanceBand, Quote, RateCard, RateLine, Receipt
 from portal.ids import IdPath
 from portal.networks.models import ServiceNetwork
 from portal.security import Principal, Role
-from portal.settlement import flows, ledger, policies
+from portal.settlement import flows, ledger, memos, policies
 from portal.settlement import service as settlement
 from portal.settlement.models import LedgerEntry, LedgerTransaction, SettlementRun, Statement
 from portal.settlement.policies import (
@@ -213,7 +213,8 @@ def entry_read(e: LedgerEntry) -> EntryRead:
         amount=e.amount,
         kind=e.kind,
         rule=e.rule,
-        memo=e.memo,
+        memo=memos.of(e, "zh"),
+        memo_en=memos.of(e, "en"),
         ticket_id=e.ticket_id,
     )
 
@@ -396,7 +397,8 @@ def statement_read(session: SessionDep, st: Statement) -> StatementRead:
                 ticket_number=numbers.get(ln.ticket_id) if ln.ticket_id else None,
                 kind=ln.kind,
                 rule=ln.rule,
-                memo=ln.memo,
+                memo=memos.of(ln, "zh"),
+                memo_en=memos.of(ln, "en"),
                 amount=ln.amount,
             )
             for ln in st.lines
