@@ -3,7 +3,6 @@ notification); supervisors see every agent's status, load and live conversations
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -45,10 +44,16 @@ def test_long_wait_is_escalated_to_supervisors(
         assert note["template"] == "handoff_escalated"
         assert conversation in note["text"] and "等待人工已超过" in note["text"]
     assert client.get("/api/v1/notifications/mine", headers=plain).json()["items"] == []
-    # Once only, however many rounds the clock makes.
-    time.sleep(0.5)
+    # Once only, however many rounds the clock makes: a second wait, escalated by a later
+    # round of the same clock, is the barrier; the first still has its one notification.
+    with client.websocket_connect("/console/ws", headers=token(client, "lead")) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        later = open_chat(client, db, "later")
+        hand_off(client, later)
+        assert next_frame(ws, "escalated")["conversation"] == later
     notes = client.get("/api/v1/notifications/mine", headers=token(client, "boss")).json()
-    assert notes["total"] == 1
+    assert notes["total"] == 2
+    assert [conversation in n["text"] for n in notes["items"]].count(True) == 1
 
 
 def test_supervisor_sees_agents_load_and_chats(hc: TestClient, db: Database) -> None:
