@@ -60,6 +60,37 @@ OVERLAPS = """() => {
   }));
   return {count: boxes.length, out};
 }"""
+# Every engineer's home moved onto their first visit (names then start on top of dots), and
+# the map drawn again.
+HOMES_ON_STOPS = """() => {
+  document.querySelectorAll("ol.dx-stops[data-origin-lat]").forEach(ol => {
+    const first = ol.querySelector("li.dx-stop[data-lat]");
+    if (!first) return;
+    ol.dataset.originLat = first.dataset.lat;
+    ol.dataset.originLng = first.dataset.lng;
+  });
+  const order = document.querySelector("input.dx-order");
+  order.dispatchEvent(new Event("change", {bubbles: true}));
+}"""
+# Engineer names on the map that cover a dot, a home or another name, or leave the map.
+COVERED = """() => {
+  const hit = (p, q) => p.x < q.x + q.width && q.x < p.x + p.width
+    && p.y < q.y + q.height && q.y < p.y + p.height;
+  const names = [...document.querySelectorAll('#plan-map .dx-origin-label')];
+  const marks = [...document.querySelectorAll('#plan-map .dx-dot circle, #plan-map .dx-origin')]
+    .map(m => m.getBBox());
+  const out = [];
+  names.forEach((t, i) => {
+    const b = t.getBBox();
+    if (b.x < 0 || b.y < 0 || b.x + b.width > 1000 || b.y + b.height > 620)
+      out.push(t.textContent + ' leaves the map');
+    if (marks.some(m => hit(b, m))) out.push(t.textContent + ' covers a mark');
+    names.slice(i + 1).forEach(u => {
+      if (hit(b, u.getBBox())) out.push(t.textContent + ' / ' + u.textContent);
+    });
+  });
+  return {count: names.length, out};
+}"""
 DESK = Principal(kind="staff", role=Role.DISPATCHER, name="desk")
 
 
@@ -215,6 +246,22 @@ def test_names_on_the_day_plans_map_never_cover_each_other(
         labels = page.evaluate(OVERLAPS)
         assert labels["count"] >= 2 and labels["out"] == [], labels
         page.locator("#plan-map").screenshot(path=str(SHOTS / "dayplan-names-1280.png"))
+
+
+def test_names_on_the_all_networks_map_cover_no_dot_and_stay_on_it(
+    browser: Browser, portal: dict[str, Any]
+) -> None:
+    """A tester found names on the all-networks day plan drawn over other engineers' dots and
+    cut off at the map's edge: each name keeps clear of every dot, home and name, on the map,
+    even with every home on a visit."""
+    with signed_in_tab(browser, portal["base"], portal["dispatcher"]) as page:
+        page.goto(f"{portal['base']}/dispatch/plan?date={portal['day']}&run=1")
+        page.wait_for_function(DRAWN, timeout=15_000)
+        assert page.evaluate(COVERED)["out"] == []
+        page.evaluate(HOMES_ON_STOPS)
+        labels = page.evaluate(COVERED)
+        assert labels["count"] >= 2 and labels["out"] == [], labels
+        page.locator("#plan-map").screenshot(path=str(SHOTS / "dayplan-all-names-1280.png"))
 
 
 def test_a_dispatcher_assigns_reassigns_and_publishes_a_day_plan(

@@ -116,7 +116,23 @@
     var label = node("text", { x: 16, y: HEIGHT - 22 }, bar);
     label.textContent = stepKm + " " + (box.dataset.km || "km");
 
-    var taken = []; // label boxes already drawn: engineers living close keep apart
+    // Every home and visit is an obstacle for the names: a name beside a home never covers
+    // a dot or another home (on the all-networks map whole cities shrink to a few pixels).
+    var taken = [];
+    all.forEach(function (r) {
+      var unplanned = r.engineer === "";
+      r.stops.forEach(function (s) {
+        if (s.lat === null || s.lng === null) return;
+        var p = xy(s.lat, s.lng);
+        var rad = unplanned ? 8 : 11;
+        taken.push({ x: p[0] - rad, y: p[1] - rad, w: 2 * rad, h: 2 * rad });
+      });
+      if (r.origin && !unplanned && r.stops.some(function (s) { return s.lat !== null; })) {
+        var h = xy(r.origin[0], r.origin[1]);
+        taken.push({ x: h[0] - 7, y: h[1] - 7, w: 14, h: 14 });
+      }
+    });
+    var names = []; // drawn last, above every route, each in a spot still free
     all.forEach(function (r) {
       var placed = r.stops.filter(function (s) { return s.lat !== null && s.lng !== null; });
       if (!placed.length) return;
@@ -140,9 +156,7 @@
             x: o[0] - 7, y: o[1] - 7, width: 14, height: 14, fill: r.colour, class: "dx-origin",
           }, g);
           node("title", {}, home).textContent = r.name;
-          var spot = freeSpot(taken, o, r.name);
-          var name = node("text", { x: spot[0], y: spot[1], class: "dx-origin-label" }, g);
-          name.textContent = r.name;
+          names.push([o, r.name, r.engineer]);
         }
       }
       placed.forEach(function (s) {
@@ -160,30 +174,47 @@
         node("title", {}, dot).textContent = s.number + (r.name ? " · " + r.name + " #" + s.seq : "");
       });
     });
+    var labels = node("g", { class: "dx-labels" }, svg);
+    names.forEach(function (n) {
+      var spot = freeSpot(taken, n[0], n[1]);
+      var name = node("text", {
+        x: spot[0], y: spot[1], class: "dx-origin-label", "data-engineer": n[2],
+      }, labels);
+      name.textContent = n[1];
+    });
     box.appendChild(svg);
     box.dataset.drawn = "1";
   }
 
   /* Where an engineer's name goes beside their home: the first of a few spots around it
-     (then further down) whose box overlaps no name drawn before; remembered in `taken`. */
+     (then further down and up) whose box stays on the map and overlaps no dot, home or name
+     drawn before; remembered in `taken`. None free: the in-map spot covering the least. */
   function freeSpot(taken, at, text) {
     var w = Math.max(text.length, 1) * 13 + 4;
     var h = 16;
     var tries = [[10, -9], [10, 19], [-10 - w, -9], [-10 - w, 19]];
-    for (var k = 1; k <= 6; k += 1) tries.push([10, 19 + k * 18], [-10 - w, 19 + k * 18]);
+    for (var k = 1; k <= 8; k += 1) {
+      tries.push([10, 19 + k * 18], [-10 - w, 19 + k * 18]);
+      tries.push([10, -9 - k * 18], [-10 - w, -9 - k * 18]);
+    }
+    function overlap(a, b) {
+      var dx = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+      var dy = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+      return dx > 0 && dy > 0 ? dx * dy : 0;
+    }
+    var best = null;
     for (var i = 0; i < tries.length; i += 1) {
       var x = at[0] + tries[i][0];
       var y = at[1] + tries[i][1];
       var box = { x: x, y: y - h + 3, w: w, h: h };
-      var clear = taken.every(function (b) {
-        return box.x + box.w <= b.x || b.x + b.w <= box.x || box.y + box.h <= b.y || b.y + b.h <= box.y;
-      });
-      if (clear) {
-        taken.push(box);
-        return [x, y];
-      }
+      if (box.x < 0 || box.y < 0 || box.x + w > WIDTH || box.y + h > HEIGHT) continue;
+      var covered = taken.reduce(function (sum, b) { return sum + overlap(box, b); }, 0);
+      if (!best || covered < best.covered) best = { box: box, at: [x, y], covered: covered };
+      if (!covered) break;
     }
-    return [at[0] + 10, at[1] - 9];
+    if (!best) return [at[0] + 10, at[1] - 9];
+    taken.push(best.box);
+    return best.at;
   }
 
   /* Keep numbers, order fields and the colour of each list in step with its items. */
