@@ -244,5 +244,7 @@ def test_a_completed_job_shows_its_record_fee_and_receipt_not_the_quote_hint(
         page = client.get(url).text
         assert hint not in page, lang
         assert 'data-testid="my-warranty"' not in page and 'data-testid="my-quote"' not in page
+        # Nor a booking card saying no visit time was agreed, on a job the engineer did.
+        assert 'data-testid="my-visit"' not in page and "尚未约定上门时间" not in page
         assert 'data-testid="my-record"' in page and 'data-testid="fee"' in page
         assert f'href="{url}/receipt"' in page
