@@ -81,16 +81,21 @@ def test_a_slow_turn_answers_success_at_once_and_replies_later(
     # WeChat retries after 5 s when it had no answer; here it had one, but a late retry of
     # the same message changes nothing.
     assert wechat.post(fixture("text.xml")).text == SUCCESS
-    time.sleep(0.3)
-    assert len(fake_wechat.sent) == 2 and len(slow_rasa.received) == 1
+    # The barrier: the follower's next message, answered after the retry; by the time its
+    # answer has gone out, the retry reached the bot no more and was answered no more.
+    later = fixture("text.xml", Content="在吗", MsgId="24800457617341235")
+    assert wechat.post(later).text == SUCCESS
+    answered = [m["text"]["content"] for m in fake_wechat.wait_for_sent(4)]  # two a turn
+    assert answered[2] == "收到：在吗" and answered.count("收到：你好") == 1
+    assert [r["message"] for r in slow_rasa.received] == ["你好", "在吗"]
     with db.session() as session:
         rows = session.scalars(
             select(Notification).where(Notification.channel == "wechat_reply")
         ).all()
-        assert [(n.status, n.claimed_by.startswith("portal-wechat@")) for n in rows] == [
-            ("sent", True),
-            ("sent", True),
-        ]
+        assert len(rows) == len(fake_wechat.sent) == 4
+        assert {(n.status, n.claimed_by.startswith("portal-wechat@")) for n in rows} == {
+            ("sent", True)
+        }
 
 
 def test_a_fast_turn_replies_passively_and_sends_nothing_later(
