@@ -141,9 +141,15 @@ def test_a_decline_on_the_other_worker_moves_the_offer_to_the_next_agent(
         lambda: _offers(router, hx) == _offers(other, hx) == {conversation: second},
         what="the offer to move to the next agent on both workers",
     )
-    # The next ticks neither undo the decline nor hand the chat back to the agent who passed.
-    time.sleep(0.5)
-    assert _offers(router, hx) == _offers(other, hx) == {conversation: second}
+    # The next ticks neither undo the decline nor hand the chat back to the agent who passed:
+    # a later chat, offered by those later ticks on both workers, is the barrier.
+    later = open_chat(router, pg, "decline-later")
+    hand_off(router, later)
+    wait_for(
+        lambda: None not in (_offers(router, hx).get(later), _offers(other, hx).get(later)),
+        what="the later chat's offer on both workers",
+    )
+    assert _offers(router, hx)[conversation] == _offers(other, hx)[conversation] == second
 
 
 def test_the_other_worker_takes_over_routing_when_the_router_stops(
