@@ -1,14 +1,19 @@
 """A job is not completed while one of its expert consults (远程专家会诊) still waits for an
 answer (testers completed one with the question open): refused on the field page and in the
 JSON API alike, naming the consult; once the engineer closes it (or an expert answers), the
-job completes."""
+job completes. On a phone the refusal shows in the job's consults card, beside the consult.
+
+Screenshot: field-consult-waiting-390.png (SCREENSHOT_DIR)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from portal.accounts.models import User
@@ -23,6 +28,7 @@ from portal.tickets import lifecycle
 from portal.tickets.models import Ticket
 from tests.consults.support import LIMITS, Scene, engineer, scene, staff, uploads
 from tests.field.support import csrf, log_in
+from tests.page_support import SHOTS, served_portal
 from tests.portal import factories as f
 
 QUESTION = "E21 排水泵换过仍报错，是否主板问题？"
@@ -147,3 +153,48 @@ def test_an_answered_consult_does_not_hold_the_job(
         ticket = s.scalars(select(Ticket).where(Ticket.number == number)).one()
         lifecycle.apply(s, ticket=ticket, action="complete", actor="user:1", role="engineer")
     assert _status(db, number) == "completed"
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The portal on a free port: a job ready to complete, a consult on it still waiting."""
+    var = tmp_path_factory.mktemp("consult-guard")
+
+    def build(db: Database) -> dict[str, Any]:
+        w = scene(db)
+        return {"number": _ready_with_a_consult(db, w, var), "username": w.world.username}
+
+    with served_portal(var, build) as running:
+        yield running
+
+
+@pytest.mark.e2e
+def test_on_a_phone_the_refusal_shows_in_the_consults_card(
+    browser: Browser, portal: dict[str, Any]
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+    )
+    try:
+        page = context.new_page()
+        base, number = portal["base"], portal["number"]
+        page.goto(f"{base}/login?next=/field/jobs/{number}")
+        page.fill("input[name=username]", portal["username"])
+        page.fill("input[name=password]", f.PASSWORD)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(f"{base}/field/jobs/{number}")
+        expect(page.locator("[data-testid=consult-link]")).to_have_count(1)
+        page.locator("[data-testid=complete]").tap()
+        card = page.locator("[data-testid=consults]")
+        message = card.locator("[data-testid=flash]")
+        # Still there once the card has loaded the job's consults, next to the one waiting.
+        expect(card.locator("[data-testid=consult-link]")).to_have_count(1)
+        expect(message).to_contain_text("请先结束会诊再完工")
+        expect(message).to_be_in_viewport()
+        page.screenshot(path=str(SHOTS / "field-consult-waiting-390.png"))
+    finally:
+        context.close()

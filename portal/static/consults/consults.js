@@ -5,12 +5,19 @@
 (function () {
   "use strict";
 
-  function swap(target, url) {
-    if (!target) return Promise.resolve();
+  // Replace the target's inside with the fragment at url; resolves with the element matching
+  // `keep` that the target held just before (taken out, for the caller to put back).
+  function swap(target, url, keep) {
+    if (!target) return Promise.resolve(null);
     return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html", "X-Fragment": "1" } })
       .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html !== null) target.innerHTML = html; })
-      .catch(function () {});
+      .then(function (html) {
+        if (html === null) return null;
+        var kept = keep ? target.querySelector(keep) : null;
+        target.innerHTML = html;
+        return kept;
+      })
+      .catch(function () { return null; });
   }
 
   function live(root, onChange) {
@@ -134,9 +141,16 @@
     document.querySelectorAll("[data-live-consult]").forEach(fieldConsult);
     document.querySelectorAll("[data-live-desk]").forEach(desk);
     document.querySelectorAll("form[data-consult-form]").forEach(checkFiles);
-    // The field job page's card: the job's consults, fetched after the page.
+    // The field job page's card: the job's consults, fetched after the page. A message the
+    // page put in the card (completion refused while a consult waits) stays under its heading.
     document.querySelectorAll("[data-consult-card]").forEach(function (card) {
-      swap(card, card.dataset.consultCard);
+      swap(card, card.dataset.consultCard, "[data-testid=flash]").then(function (message) {
+        if (!message) return;
+        var heading = card.querySelector("h2");
+        if (heading) heading.insertAdjacentElement("afterend", message);
+        else card.insertBefore(message, card.firstChild);
+        message.scrollIntoView({ block: "center" });
+      });
     });
   });
 })();
