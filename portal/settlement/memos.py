@@ -45,7 +45,7 @@ def _plain(value: object) -> object:
 
 
 def _one(segment: Segment, lang: Lang) -> str:
-    if "k" in segment and segment["k"] in MESSAGES:
+    if "k" in segment:
         return t(segment["k"], lang, **dict(segment.get("p") or {}))
     if "category" in segment:
         name = str(segment["category"])
@@ -58,6 +58,8 @@ def render(segments: Sequence[Segment] | None, lang: Lang = "zh", fallback: str 
     """The memo in `lang`; `fallback` (the stored sentence) for a line without segments."""
     if not segments:
         return fallback
+    if any("k" in s and s["k"] not in MESSAGES for s in segments):
+        return fallback  # a sentence since retired: the words it was stored with
     return SEPARATOR.join(part for part in (_one(s, lang) for s in segments) if part)
 
 

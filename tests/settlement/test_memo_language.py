@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, expect
 from portal.accounts.models import User
 from portal.database import Database, utcnow
 from portal.fees import service as fees
-from portal.settlement import flows, ledger
+from portal.settlement import flows, ledger, memos
 from portal.settlement import service as settlement
 from portal.settlement.ledger import Posting
 from portal.settlement.models import LedgerEntry
@@ -90,6 +90,25 @@ def test_a_memo_written_as_plain_text_still_shows(client: TestClient, db: Databa
     client.cookies.set("lang", "en")
     memos = _memo_cells(client.get(f"/settlement/statements/{statement_id}").text)
     assert "旧系统导入的扣款" in memos
+
+
+def test_a_memo_reads_its_segments_in_each_language() -> None:
+    parts = [
+        memos.said("fees.service.repair"),
+        memos.category("洗衣机"),
+        memos.category("自家品类"),
+        memos.text("WM-PMP-01 排水泵 ×1"),
+        memos.said("fees.memo.km", km=Decimal("12.5")),
+    ]
+    assert (
+        memos.render(parts, "zh") == "维修 · 洗衣机 · 自家品类 · WM-PMP-01 排水泵 ×1 · 里程12.5公里"
+    )
+    assert memos.render(parts, "en") == (
+        "Repair · Washing machine · 自家品类 · WM-PMP-01 排水泵 ×1 · 12.5 km"
+    )
+    # A line from before (no segments), or one naming a sentence since retired: as stored.
+    assert memos.render(None, "en", "旧备注") == "旧备注"
+    assert memos.render([{"k": "settlement.memo.gone", "p": {}}], "en", "旧备注") == "旧备注"
 
 
 def _this_month_with_a_correction(db: Any) -> dict[str, Any]:
