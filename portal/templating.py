@@ -173,6 +173,13 @@ def memo_filter(context: Any, row: memos.HasMemo) -> str:
     return memos.of(row, context.get("lang", "zh"))
 
 
+@pass_context
+def described_filter(context: Any, txn: memos.HasDescription) -> str:
+    """Jinja: `{{ txn | described }}`: a ledger transaction's description in the reader's
+    language (one stored before descriptions kept their meaning: as written)."""
+    return memos.described(txn, context.get("lang", "zh"))
+
+
 templates = Jinja2Templates(
     directory=str(ROOT / "portal" / "templates"), context_processors=[_page_context]
 )
@@ -181,6 +188,7 @@ templates.env.filters["filesize"] = _filesize
 templates.env.filters["yuan"] = yuan
 templates.env.filters["category"] = category_filter
 templates.env.filters["memo"] = memo_filter
+templates.env.filters["described"] = described_filter
 # Phones shown to the page's reader as their role allows (portal.privacy.masking).
 masking.install(templates.env)
 # Defaults for pages rendered outside a staff request; the context processor localises them.

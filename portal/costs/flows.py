@@ -25,9 +25,8 @@ from portal.costs import service as costs
 from portal.costs.models import CostCase
 from portal.database import utcnow
 from portal.errors import Conflict, Invalid
-from portal.i18n import t
 from portal.security import Principal
-from portal.settlement import ledger
+from portal.settlement import ledger, memos
 from portal.settlement.ledger import Posting
 from portal.settlement.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from portal.tickets.models import Ticket
@@ -102,7 +101,7 @@ def allocate(
     period: str | None = None,
     run_id: int | None = None,
     at: datetime | None = None,
-    reason: str = "",
+    reason: tuple[memos.Segment, ...] = (),
 ) -> str:
     """Put the ticket's settled in-warranty costs on its case's cost centre, once: "posted",
     "moved" (reversed and posted again), "reversed" (nothing to allocate any more),
@@ -124,7 +123,7 @@ def allocate(
             actor=actor,
             period=month,
             run_id=run_id,
-            reason=reason or t("costs.txn.reversal", number=ticket.number),
+            reason_parts=reason or (memos.said("costs.txn.reversal", number=ticket.number),),
             at=at,
         )
         if not postings:
@@ -139,7 +138,11 @@ def allocate(
         period=month,
         postings=postings,
         actor=actor,
-        description=t("costs.txn", number=ticket.number, centre=t("costs.centre." + case.centre)),
+        description_parts=(
+            memos.said(
+                "costs.txn", number=ticket.number, centre=memos.said("costs.centre." + case.centre)
+            ),
+        ),
         ticket_id=ticket.id,
         run_id=run_id,
         at=at,
@@ -189,7 +192,7 @@ def appraise(
             actor=principal.actor,
             period=ledger.period_of(when),
             at=when,
-            reason=t("costs.txn.reclassified", number=ticket.number),
+            reason=(memos.said("costs.txn.reclassified", number=ticket.number),),
         )
     return case
 

@@ -28,7 +28,7 @@ from portal.fees.models import ANY, DistanceBand, Quote, QuoteLine, RateCard, Ra
 from portal.networks.models import ServiceNetwork
 from portal.parts import service as parts
 from portal.parts.models import Part
-from portal.settlement import ledger
+from portal.settlement import ledger, memos
 from portal.tickets.models import Ticket
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -593,7 +593,7 @@ def record_receipt(
             )
         ],
         actor=actor,
-        description=f"收款 {receipt.number}",
+        description_parts=(memos.said("settlement.txn_receipt", number=receipt.number),),
         ticket_id=ticket.id,
         at=when,
     )

@@ -388,7 +388,7 @@ def _settle_lines(
             actor=actor,
             period=period,
             run_id=run_id,
-            reason=t("settlement.correction", number=ticket.number),
+            reason_parts=(memos.said("settlement.correction", number=ticket.number),),
             at=at,
         )
         if not postings:
@@ -403,7 +403,7 @@ def _settle_lines(
         period=period,
         postings=postings,
         actor=actor,
-        description=t("settlement.txn", number=ticket.number),
+        description_parts=(memos.said("settlement.txn", number=ticket.number),),
         ticket_id=ticket.id,
         run_id=run_id,
         at=at,

@@ -170,6 +170,7 @@ def post(
     postings: Sequence[Posting],
     actor: str,
     description: str = "",
+    description_parts: Sequence[memos.Segment] = (),
     ticket_id: int | None = None,
     run_id: int | None = None,
     reverses_id: int | None = None,
@@ -179,7 +180,8 @@ def post(
 
     A key already posted with other money movements (accounts, amounts, kinds, rules,
     ticket) is refused with 409; what only describes the posting (period, run, actor,
-    description, memo, time) may differ on a replay."""
+    description, memo, time) may differ on a replay. `description_parts` says what the
+    description means, for readers of either language (its Chinese goes in `description`)."""
     entries = []
     for p in postings:
         amount = money(p.amount)
@@ -201,7 +203,8 @@ def post(
     txn = LedgerTransaction(
         idempotency_key=key,
         kind=kind,
-        description=description[:200],
+        description=(description or memos.render(description_parts, "zh"))[:200],
+        description_parts=list(description_parts) or None,
         ticket_id=ticket_id,
         run_id=run_id,
         reverses_id=reverses_id,
@@ -263,15 +266,18 @@ def reverse(
     period: str,
     run_id: int | None = None,
     reason: str = "",
+    reason_parts: Sequence[memos.Segment] = (),
     at: datetime | None = None,
 ) -> tuple[LedgerTransaction, bool]:
-    """Cancel a transaction by posting its mirror image (once: the key is the original's)."""
+    """Cancel a transaction by posting its mirror image (once: the key is the original's);
+    `reason` (words typed by a person) or `reason_parts` says why."""
     if txn.kind == "reversal":
         raise Conflict("settlement.reverse_reversal")
     key = f"reverse:{txn.id}"
     existing = find(session, key)
     if existing is not None:
         return existing, False
+    parts = tuple(reason_parts) or (memos.said("settlement.reverses_txn", id=txn.id),)
     mirror = [
         LedgerEntry(
             account_id=e.account_id,
@@ -289,7 +295,8 @@ def reverse(
         txn=LedgerTransaction(
             idempotency_key=key,
             kind="reversal",
-            description=(reason or f"冲销 #{txn.id}")[:200],
+            description=(reason or memos.render(parts, "zh"))[:200],
+            description_parts=list(parts) if not reason else None,
             ticket_id=txn.ticket_id,
             run_id=run_id,
             reverses_id=txn.id,

@@ -19,7 +19,8 @@ SEPARATOR = " · "
 
 
 def said(key: str, **params: object) -> Segment:
-    """A segment that is one of our sentences (`key` in portal.i18n) with its parameters."""
+    """A segment that is one of our sentences (`key` in portal.i18n) with its parameters; a
+    parameter may itself be a segment (a cost centre's name), read in the same language."""
     if key not in MESSAGES:
         raise KeyError(key)
     return {"k": key, "p": {name: _plain(value) for name, value in params.items()}}
@@ -37,7 +38,7 @@ def category(name: str) -> Segment:
 
 def _plain(value: object) -> object:
     # JSON keeps numbers and text; money and distances are Decimals, kept exact as text.
-    if isinstance(value, bool | int | str) or value is None:
+    if isinstance(value, bool | int | str | dict) or value is None:
         return value
     if isinstance(value, Decimal):
         return str(value)
@@ -46,7 +47,11 @@ def _plain(value: object) -> object:
 
 def _one(segment: Segment, lang: Lang) -> str:
     if "k" in segment:
-        return t(segment["k"], lang, **dict(segment.get("p") or {}))
+        params = {
+            name: _one(value, lang) if isinstance(value, dict) else value
+            for name, value in dict(segment.get("p") or {}).items()
+        }
+        return t(segment["k"], lang, **params)
     if "category" in segment:
         name = str(segment["category"])
         key = f"category.{name}"
@@ -58,9 +63,16 @@ def render(segments: Sequence[Segment] | None, lang: Lang = "zh", fallback: str 
     """The memo in `lang`; `fallback` (the stored sentence) for a line without segments."""
     if not segments:
         return fallback
-    if any("k" in s and s["k"] not in MESSAGES for s in segments):
+    if not all(_known(s) for s in segments):
         return fallback  # a sentence since retired: the words it was stored with
     return SEPARATOR.join(part for part in (_one(s, lang) for s in segments) if part)
+
+
+def _known(segment: Segment) -> bool:
+    if "k" not in segment:
+        return True
+    nested = [v for v in dict(segment.get("p") or {}).values() if isinstance(v, dict)]
+    return segment["k"] in MESSAGES and all(_known(v) for v in nested)
 
 
 class HasMemo(Protocol):
@@ -76,3 +88,18 @@ class HasMemo(Protocol):
 def of(row: HasMemo, lang: Lang = "zh") -> str:
     """A row's memo in `lang` (as written, for a row stored before memos had segments)."""
     return render(row.memo_parts, lang, row.memo)
+
+
+class HasDescription(Protocol):
+    """A ledger transaction: what it is, said the same way as a memo."""
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def description_parts(self) -> list[Any] | None: ...
+
+
+def described(txn: HasDescription, lang: Lang = "zh") -> str:
+    """A transaction's description in `lang` (as written, for one stored before)."""
+    return render(txn.description_parts, lang, txn.description)

@@ -51,6 +51,8 @@ class LedgerTransaction(Base):
         String(16)
     )  # settlement | reversal | deposit | payment | receipt
     description: Mapped[str] = mapped_column(String(200), default="")
+    # What the description means, read in each reader's language (settlement/memos.py).
+    description_parts: Mapped[list[Any] | None] = mapped_column(JSON)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_runs.id"), index=True)
     reverses_id: Mapped[int | None] = mapped_column(

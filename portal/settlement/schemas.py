@@ -188,7 +188,8 @@ class TransactionRead(BaseModel):
     id: int
     idempotency_key: str
     kind: str
-    description: str
+    description: str  # in Chinese; description_en in English
+    description_en: str = ""
     ticket_id: int | None
     run_id: int | None
     reverses_id: int | None

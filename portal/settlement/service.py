@@ -414,7 +414,7 @@ def _post_payment(session: Session, *, statement: Statement, actor: str, at: dat
             )
         ],
         actor=actor,
-        description=f"支付结算单 {statement.number}",
+        description_parts=(memos.said("settlement.txn_payment", number=statement.number),),
         at=at,
     )
     statement.payment_transaction_id = txn.id
@@ -632,7 +632,7 @@ def move_deposit(
                 )
             ],
             actor=principal.actor,
-            description=t(f"settlement.deposit.{action}"),
+            description_parts=(memos.said(f"settlement.deposit.{action}"),),
             at=when,
         )
         return txn

@@ -186,3 +186,30 @@ def test_earnings_on_a_phone_label_reversals_in_the_reader_s_language(
         )
     finally:
         context.close()
+
+
+def test_transaction_descriptions_follow_the_reader_s_language(
+    client: TestClient, db: Database
+) -> None:
+    with db.session() as s:
+        month = build_month(s)
+        flows.run_settlement(s, period="2026-03", key="m1", actor="fin")
+        settlement.save_rule(
+            s,
+            code="rating_high_network",
+            trigger="high_rating",
+            party="network",
+            threshold=5,
+            amount=Decimal("8.00"),
+        )
+        flows.run_settlement(s, period="2026-03", key="m2", actor="fin")
+        number, finance = month.tickets["T1"].number, f.user(s, role="finance").username
+    sign_in(client, finance)
+    url = f"/settlement/tickets/{number}"
+    chinese = client.get(url).text
+    assert f"工单结算 {number}" in chinese and f"更正 {number}" in chinese
+    client.cookies.set("lang", "en")
+    english = client.get(url).text
+    headings = re.findall(r'<h3 class="small">(.*?)</h3>', english, flags=re.S)
+    assert headings and not [h for h in headings if CJK.search(h)], headings
+    assert f"Settlement of {number}" in english and f"Correction of {number}" in english
