@@ -1,6 +1,6 @@
 """Helpers for tests of the staff pages: sign a test client in, read a page's CSRF token, and
-in Chromium, run the portal over a fresh database and open a signed-in tab that may reach
-nothing but the portal."""
+in Chromium, run the portal over a fresh database, open a signed-in tab that may reach
+nothing but the portal, and know when a page's broken images have run their handlers."""
 
 from __future__ import annotations
 
@@ -100,3 +100,17 @@ def signed_in_tab(
     assert outside == [], f"the pages reached outside the portal: {outside}"
     assert errors == [], errors
     assert failed == [], f"answers of 404 or 5xx: {failed}"
+
+
+def broken_images_reported(page: Any, src: str = "x") -> None:
+    """Return once an image of our own at `src` has failed to load. An image the page made
+    earlier from the same address (markup with `onerror` that a message smuggled in) has
+    failed, and run its handler, before ours: a barrier instead of a wait."""
+    page.evaluate(
+        """(src) => new Promise((resolve) => {
+            const probe = new Image();
+            probe.onerror = probe.onload = () => resolve(true);
+            probe.src = src;
+        })""",
+        src,
+    )

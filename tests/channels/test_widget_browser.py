@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from channels.base import Button, ChannelMessage
 from channels.web import build_router
 from knowledge_base import load_dir
+from tests.page_support import broken_images_reported
 
 pytestmark = pytest.mark.e2e
 
@@ -248,7 +249,9 @@ def test_chat_quick_reply_and_reload(page: Page, server: LiveServer, hub: FakeHu
     expect(page.locator("[data-testid=aftersales-panel]")).to_be_hidden()
     page.reload()
     expect(page.locator("[data-testid=aftersales-launcher]")).to_be_visible()
-    page.wait_for_timeout(300)
+    # The returning visitor's socket brings the history, the widget's last start-up step;
+    # once it is in, the panel is still closed.
+    expect(page.locator(".as-status")).to_have_attribute("data-state", "online")
     expect(page.locator("[data-testid=aftersales-panel]")).to_be_hidden()
 
 
@@ -275,7 +278,8 @@ def test_messages_are_text_never_html(page: Page, server: LiveServer) -> None:
     assert page.locator("[data-testid=aftersales-message] script").count() == 0
     page.reload()
     expect(messages(page)).to_have_count(4)
-    page.wait_for_timeout(300)
+    assert page.locator("[data-testid=aftersales-message] img").count() == 0
+    broken_images_reported(page)  # an <img src=x onerror> the history made has fired by now
     assert page.evaluate("window.__xss") is None
 
 
@@ -286,7 +290,8 @@ def test_typing_indicator_and_host_api(page: Page, server: LiveServer) -> None:
         "placeholder", "Type your question…"
     )
     expect(messages(page)).to_have_count(0)
-    page.wait_for_timeout(200)  # the history frame arrives before we send
+    # The history frame arrives before we send.
+    expect(page.locator(".as-status")).to_have_attribute("data-state", "online")
     page.evaluate("window.AfterSalesWidget.send('请稍等')")
     typing = page.locator("[data-testid=aftersales-typing]")
     expect(typing).to_be_visible()
@@ -464,5 +469,5 @@ def test_a_hostile_faq_answer_runs_nothing_on_the_host_page(page: Page, server: 
     answer.locator("li").last.click()
     page.reload()
     expect(messages(page, "out").last.locator("strong")).to_have_text(["注意"])
-    page.wait_for_timeout(300)
+    broken_images_reported(page)  # the answer's <img src=x onerror>, had it been made, has fired
     assert page.evaluate("window.__xss") is None
