@@ -99,11 +99,28 @@ def test_a_slow_turn_answers_success_at_once_and_replies_later(
 
 
 def test_a_fast_turn_replies_passively_and_sends_nothing_later(
-    wechat: WeChatServer, fake_wechat: FakeWeChatApi
+    portal: TestClient, wechat: WeChatServer, fake_wechat: FakeWeChatApi, db: Database
 ) -> None:
     assert wechat.say(fixture("text.xml")) is not None
-    time.sleep(0.2)
-    assert fake_wechat.sent == [] and fake_wechat.token_calls == 0
+    with db.session() as session:
+        replies = session.scalars(
+            select(Notification).where(Notification.channel == "wechat_reply")
+        ).all()
+        assert replies and {(n.status, n.claimed_by) for n in replies} == {("sent", "passive")}
+    # The barrier: an agent's message, due at once, stored and sent after the turn; once it
+    # has gone out, it is the only thing the outbox ever sent the follower.
+    channel = portal.app.state.wechat  # type: ignore[attr-defined]
+    app_db = portal.app.state.db  # type: ignore[attr-defined]
+    with app_db.session() as session:
+        conversation = conversations.get_or_open(session, channel="wechat", sender_id=OPENID)
+        stored = conversations.add_message(
+            session, conversation=conversation, direction="out", author="agent", text="在吗"
+        )
+        assert stored is not None
+        message = conversations.to_channel_message(stored, conversation)
+    asyncio.run(channel.push.send(message))  # the hub's sender: look now
+    assert [m["text"]["content"] for m in fake_wechat.wait_for_sent(1)] == ["在吗"]
+    assert fake_wechat.token_calls == 1  # fetched for the agent's message, not before
 
 
 def test_a_failing_hub_still_answers_success(
