@@ -212,4 +212,9 @@ def test_transaction_descriptions_follow_the_reader_s_language(
     english = client.get(url).text
     headings = re.findall(r'<h3 class="small">(.*?)</h3>', english, flags=re.S)
     assert headings and not [h for h in headings if CJK.search(h)], headings
+    # Each posting lists its entries (a page variable of the top bar once hid them all).
+    tables = re.findall(r'data-testid="posting-table">(.*?)</table>', english, flags=re.S)
+    assert len(tables) == len(headings)
+    assert all("<td" in table for table in tables)
+    assert "customer score 5" in english  # an entry's memo, in English
     assert f"Settlement of {number}" in english and f"Correction of {number}" in english
