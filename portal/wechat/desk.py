@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from sqlalchemy import select
@@ -93,13 +93,22 @@ class WeChatDesk:
     """channels.base.Hub for the WeChat adapter, in front of the conversation hub."""
 
     def __init__(
-        self, *, hub: Hub, db: Database, settings: Settings, api: WeChatApi | None = None
+        self,
+        *,
+        hub: Hub,
+        db: Database,
+        settings: Settings,
+        api: WeChatApi | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.hub = hub
         self.db = db
         self.settings = settings
         self.api = api
         self.recover_after = timedelta(seconds=settings.wechat_turn_recover_s)
+        # When each message is decided and its turn over (turn marks fall due by it): tests
+        # step it instead of waiting.
+        self.clock = clock
 
     async def receive(self, message: ChannelMessage) -> list[ChannelMessage]:
         """Handle WeChat's own kinds of messages here; run a hub turn for the rest."""
@@ -131,7 +140,7 @@ class WeChatDesk:
     def _turn_over(self, message: ChannelMessage, owner: bool) -> None:
         with self.db.session() as session:
             if owner:
-                push.clear_turn(session, message_id=message.message_id or "", now=utcnow())
+                push.clear_turn(session, message_id=message.message_id or "", now=self.clock())
             follower = session.scalars(
                 select(WeChatFollower).where(WeChatFollower.openid == message.sender_id)
             ).first()
@@ -194,7 +203,7 @@ class WeChatDesk:
         if event in SILENT_EVENTS:
             return Outcome(replies=[])
         with self.db.session() as session:
-            now = utcnow()
+            now = self.clock()
             follower = service.lock_follower(session, openid=message.sender_id)
             if event != "unsubscribe":
                 follower.last_contact_at = now  # opens the 48-hour customer-service window

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -20,7 +20,7 @@ from channels.wechat import Menu, MenuInvalid, MenuItem, default_menu
 from portal.config import Settings
 from portal.conversations import service as conversations
 from portal.conversations.models import Message
-from portal.database import Database
+from portal.database import Database, utcnow
 from portal.main import create_app
 from portal.notifications.models import Notification
 from portal.wechat.flows import menu_for, mount
@@ -223,9 +223,10 @@ def test_a_turn_lost_between_the_mark_and_the_bot_is_answered_on_the_retry(
 ) -> None:
     rasa = CrashingRasa()
     settings = wechat_settings.model_copy(
-        update={"wechat_turn_recover_s": 1.0, "outbox_poll_s": 120.0}
+        update={"wechat_turn_recover_s": 30.0, "outbox_poll_s": 120.0}
     )
     app = create_app(settings, http_transport=httpx.MockTransport(rasa.handler))
+    desk = app.state.wechat.desk
     with TestClient(app) as client:
         server = WeChatServer(client)
         xml = fixture("text.xml", Content="热水器不出热水", MsgId="24800457617300777")
@@ -239,7 +240,9 @@ def test_a_turn_lost_between_the_mark_and_the_bot_is_answered_on_the_retry(
                 select(Notification).where(Notification.channel == "wechat_turn")
             ).all()
             assert mark.status == "pending"
-        time.sleep(1.2)
+        # The recovery period passes on the desk's clock, stepped instead of waited for.
+        later = timedelta(seconds=settings.wechat_turn_recover_s + 1)
+        desk.clock = lambda: utcnow() + later
         # A retry once the mark is due takes the turn over and answers it, passively.
         assert server.say(xml) == "收到：热水器不出热水\n\n请选择产品\n" + (
             '<a href="weixin://bizmsgmenu?msgmenucontent=洗衣机&msgmenuid=1">洗衣机</a>'
