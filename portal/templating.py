@@ -34,7 +34,8 @@ from portal.i18n import (
 from portal.policies import DESK, STAFF
 from portal.privacy import masking
 from portal.security import Principal
-from portal.settlement import memos
+from portal.settlement import ledger, memos
+from portal.settlement.models import LedgerAccount
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 LANG_COOKIE = "lang"
@@ -180,6 +181,12 @@ def described_filter(context: Any, txn: memos.HasDescription) -> str:
     return memos.described(txn, context.get("lang", "zh"))
 
 
+@pass_context
+def account_filter(context: Any, row: LedgerAccount) -> str:
+    """Jinja: `{{ entry.account | account }}`: a ledger account's name in the reader's language."""
+    return ledger.account_label(row, context.get("lang", "zh"))
+
+
 templates = Jinja2Templates(
     directory=str(ROOT / "portal" / "templates"), context_processors=[_page_context]
 )
@@ -189,6 +196,7 @@ templates.env.filters["yuan"] = yuan
 templates.env.filters["category"] = category_filter
 templates.env.filters["memo"] = memo_filter
 templates.env.filters["described"] = described_filter
+templates.env.filters["account"] = account_filter
 # Phones shown to the page's reader as their role allows (portal.privacy.masking).
 masking.install(templates.env)
 # Defaults for pages rendered outside a staff request; the context processor localises them.

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.database import utcnow
 from portal.errors import Conflict, Invalid, NotFound
+from portal.i18n import Lang, t
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.settlement import memos
 from portal.settlement.models import LedgerAccount, LedgerEntry, LedgerTransaction
@@ -30,21 +31,32 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 PERIOD_ZONE = ZoneInfo("Asia/Shanghai")
 
-# The manufacturer's (platform's) own accounts: code -> (kind, name).
+# The manufacturer's (platform's) own accounts: code -> (kind, name); the names in both
+# languages are `ledger.account.<code>` in portal/i18n.py.
 HOUSE_ACCOUNTS: dict[str, tuple[str, str]] = {
-    "mfr:service_cost": ("expense", "厂商保内服务费用"),
-    "mfr:parts_cost": ("expense", "厂商保内备件成本"),
-    "mfr:penalty_income": ("income", "厂商罚款收入"),
-    "inventory:parts": ("asset", "备件库存"),
-    "platform:bank": ("asset", "平台银行存款"),
-    # Cost centres of in-warranty work (portal/costs): the factory carries quality problems,
-    # the market and sales centre everything else; parts, labour and logistics apart.
-    "cc:factory:parts": ("expense", "工厂成本中心·备件"),
-    "cc:factory:labour": ("expense", "工厂成本中心·工时"),
-    "cc:factory:logistics": ("expense", "工厂成本中心·物流里程"),
-    "cc:sales:parts": ("expense", "市场销售中心·备件"),
-    "cc:sales:labour": ("expense", "市场销售中心·工时"),
-    "cc:sales:logistics": ("expense", "市场销售中心·物流里程"),
+    code: (kind, t(f"ledger.account.{code}"))
+    for code, kind in (
+        ("mfr:service_cost", "expense"),
+        ("mfr:parts_cost", "expense"),
+        ("mfr:penalty_income", "income"),
+        ("inventory:parts", "asset"),
+        ("platform:bank", "asset"),
+        # Cost centres of in-warranty work (portal/costs): the factory carries quality
+        # problems, the market and sales centre everything else; parts, labour and logistics.
+        ("cc:factory:parts", "expense"),
+        ("cc:factory:labour", "expense"),
+        ("cc:factory:logistics", "expense"),
+        ("cc:sales:parts", "expense"),
+        ("cc:sales:labour", "expense"),
+        ("cc:sales:logistics", "expense"),
+    )
+}
+_NETWORK_KINDS = {
+    "": "liability",
+    "deposit": "liability",
+    "labour": "expense",
+    "cash": "asset",
+    "revenue": "income",
 }
 
 
@@ -108,23 +120,44 @@ def _describe(session: Session, code: str) -> tuple[str, str, int | None, int | 
         net = session.get(ServiceNetwork, int(parts[1]))
         label = net.name if net else parts[1]
         sub = parts[2] if len(parts) == 3 else ""
-        kind, suffix = {
-            "": ("liability", "往来"),
-            "deposit": ("liability", "押金"),
-            "labour": ("expense", "工程师薪酬"),
-            "cash": ("asset", "现金"),
-            "revenue": ("income", "保外收入"),
-        }[sub]
-        return kind, f"{label}{suffix}", int(parts[1]), None
+        kind = _NETWORK_KINDS[sub]
+        return kind, t(_name_key(code), name=label), int(parts[1]), None
     if parts[0] == "engineer" and len(parts) == 2 and parts[1].isdigit():
         eng = session.get(Engineer, int(parts[1]))
         return (
             "liability",
-            f"{eng.name if eng else parts[1]}薪酬",
+            t(_name_key(code), name=eng.name if eng else parts[1]),
             eng.network_id if eng else None,
             int(parts[1]),
         )
     raise ValueError(f"unknown account code {code!r}")
+
+
+def _name_key(code: str) -> str:
+    """The message an account's name is made with: its own, or its party's with their name."""
+    parts = code.split(":")
+    if parts[0] == "network":
+        return "ledger.account.network" + (f".{parts[2]}" if len(parts) == 3 else "")
+    if parts[0] == "engineer":
+        return "ledger.account.engineer"
+    return f"ledger.account.{code}"
+
+
+def account_label(row: LedgerAccount, lang: Lang = "zh") -> str:
+    """An account's name in `lang`. Names are kept in Chinese; a party's account is named
+    after the party, whose name is read back out of it."""
+    if lang == "zh" or row.code.split(":")[0] not in ("network", "engineer", *_HOUSE_HEADS):
+        return row.name
+    key = _name_key(row.code)
+    if row.code in HOUSE_ACCOUNTS:
+        return t(key, lang)
+    prefix, suffix = t(key, "zh", name="\0").split("\0")
+    if not (row.name.startswith(prefix) and row.name.endswith(suffix)):
+        return row.name  # renamed by hand: as it stands
+    return t(key, lang, name=row.name[len(prefix) : len(row.name) - len(suffix)])
+
+
+_HOUSE_HEADS = tuple({code.split(":")[0] for code in HOUSE_ACCOUNTS})
 
 
 def network_account(network_id: int, sub: str = "") -> str:

@@ -174,6 +174,7 @@ class EntryRead(BaseModel):
     id: int
     account: str
     account_name: str
+    account_name_en: str = ""
     amount: Decimal
     kind: str
     rule: str

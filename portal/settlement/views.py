@@ -210,6 +210,7 @@ def entry_read(e: LedgerEntry) -> EntryRead:
         id=e.id,
         account=e.account.code,
         account_name=e.account.name,
+        account_name_en=ledger.account_label(e.account, "en"),
         amount=e.amount,
         kind=e.kind,
         rule=e.rule,

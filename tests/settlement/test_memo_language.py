@@ -217,4 +217,8 @@ def test_transaction_descriptions_follow_the_reader_s_language(
     assert len(tables) == len(headings)
     assert all("<td" in table for table in tables)
     assert "customer score 5" in english  # an entry's memo, in English
+    # Accounts by name in English: the platform's own, a party's after the party.
+    assert "Manufacturer: in-warranty service" in english and "厂商保内服务费用" not in english
+    assert " · current account" in english and " · pay" in english
+    assert "厂商保内服务费用" in chinese and "往来" in chinese
     assert f"Settlement of {number}" in english and f"Correction of {number}" in english
