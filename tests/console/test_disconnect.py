@@ -3,13 +3,14 @@ the front of the queue with nothing lost; reconnecting in time keeps it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from portal.conversations.flows import ConversationHub
 from portal.database import Database
 from tests.conversations.support import (
+    Clock,
     add_agent,
     detail,
     go_online,
@@ -78,19 +79,33 @@ def test_disconnected_agent_chat_returns_to_the_front(hc: TestClient, db: Databa
 def test_reconnecting_within_the_grace_period_keeps_the_chat(
     make_client: Callable[..., TestClient], db: Database
 ) -> None:
-    client = make_client(handoff_grace_s=1.5)
-    add_agent(db, "flaky")
-    headers = token(client, "flaky")
-    with client.websocket_connect("/console/ws", headers=headers) as ws:
-        ws.receive_json()
-        conversation = open_chat(client, db, "keep")
-        hand_off(client, conversation)
-        client.post(f"/api/v1/console/conversations/{conversation}/accept", headers=headers)
+    clock = Clock()  # the handoff queue's: stepped past the grace period, never waited for
+    client = make_client(clock=clock, handoff_grace_s=1.5)
+    hub: ConversationHub = client.app.state.hub  # type: ignore[attr-defined]
+    flaky, away = add_agent(db, "flaky"), add_agent(db, "away")
+    headers, away_headers = token(client, "flaky"), token(client, "away")
+    chats = {}
+    for agent, their_headers, customer in ((flaky, headers, "keep"), (away, away_headers, "lost")):
+        with client.websocket_connect("/console/ws", headers=their_headers) as ws:
+            ws.receive_json()
+            chats[agent] = open_chat(client, db, customer)
+            hand_off(client, chats[agent])
+            accepted = client.post(
+                f"/api/v1/console/conversations/{chats[agent]}/accept", headers=their_headers
+            )
+            assert accepted.status_code == 204, accepted.text
+        # Both sockets closed at the same moment of the queue's clock.
+        wait_for(lambda agent=agent: hub.presence.status(agent) == "offline", what="offline")
     with client.websocket_connect("/console/ws", headers=headers) as ws:
         hello = ws.receive_json()
-        assert [c["public_id"] for c in hello["chats"]] == [conversation]
-        time.sleep(2.0)  # past the grace period, counted from the first disconnect
-        assert detail(client, headers, conversation)["state"] == "agent"
+        assert [c["public_id"] for c in hello["chats"]] == [chats[flaky]]
+        clock.advance(2.0)  # past the grace period, counted from the first disconnect
+        portal = client.portal
+        assert portal is not None
+        portal.call(hub.tick)  # a whole round of the queue's clock, at that time
+        # The round did give back the chat of the agent who stayed away, not the other.
+        assert detail(client, away_headers, chats[away])["state"] == "waiting"
+        assert detail(client, headers, chats[flaky])["state"] == "agent"
 
 
 def test_silent_api_agent_times_out(make_client: Callable[..., TestClient], db: Database) -> None:

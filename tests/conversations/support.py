@@ -127,14 +127,29 @@ def rasa() -> TrackingRasa:
     return TrackingRasa()
 
 
+class Clock:
+    """A handoff queue's monotonic clock, stepped by the test instead of waited for."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass."""
+        self.now += seconds
+
+
 @pytest.fixture
 def make_client(
     db: Database, tmp_path: Path, rasa: TrackingRasa
 ) -> Iterator[Callable[..., TestClient]]:
-    """Build the app with fast handoff timings (and any setting overridden)."""
+    """Build the app with fast handoff timings (and any setting overridden); `clock` gives
+    the handoff queue a `Clock` to step."""
     clients: list[TestClient] = []
 
-    def make(**overrides: Any) -> TestClient:
+    def make(clock: Callable[[], float] = time.monotonic, **overrides: Any) -> TestClient:
         values: dict[str, Any] = {
             "database_url": db.url,
             "var_dir": tmp_path,
@@ -150,7 +165,7 @@ def make_client(
         }
         values.update(overrides)
         settings = Settings(_env_file=None, **values)
-        app = create_app(settings, http_transport=httpx.MockTransport(rasa.handler))
+        app = create_app(settings, http_transport=httpx.MockTransport(rasa.handler), clock=clock)
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
