@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,6 +21,7 @@ from tests.conversations.support import (
     add_agent,
     next_frame,
     token,
+    wait_for,
 )
 from tests.conversations.support import (
     TrackingRasa as SharedRasa,
@@ -188,32 +188,60 @@ def test_a_worker_without_the_agents_socket_does_not_requeue_their_chat(
     make_worker: Callable[..., TestClient], pg: Database
 ) -> None:
     rasa = SharedRasa()
-    # Worker B never holds the agent's console; with presence per worker it would give the
-    # chat back to the queue once the grace period is over.
     a = make_worker(rasa.handler, handoff_grace_s=0.3)
     b = make_worker(rasa.handler, handoff_grace_s=0.3)
+    # The router (the worker whose queue clock requeues) never holds the agents' consoles;
+    # with presence per worker it would give their chats back once the grace period is over.
+    wait_for(lambda: _routes(a) or _routes(b), what="a worker to take the router lease")
+    router, other = (a, b) if _routes(a) else (b, a)
     add_agent(pg, "scale2")
-    headers = token(a, "scale2")
-    with a.websocket_connect("/console/ws", headers=headers) as console:
+    add_agent(pg, "scale3")
+    headers, leaving = token(other, "scale2"), token(other, "scale3")
+    with other.websocket_connect("/console/ws", headers=headers) as console:
         console.receive_json()
-        b.post("/channels/rest/webhook", json={"sender": "stay", "message": "你好"})
-        with pg.session() as session:
-            conversation = session.scalars(
-                select(Conversation.public_id).where(Conversation.sender_id == "stay")
-            ).one()
-        assert (
-            b.post(
-                f"/api/v1/conversations/{conversation}/handoff",
-                json={"reason": "request", "summary": "客户要求人工"},
-                headers=BOT,
-            ).status_code
-            == 202
+        conversation = _handed_off(router, pg, "stay")
+        accepted = other.post(
+            f"/api/v1/console/conversations/{conversation}/accept", headers=headers
         )
-        accepted = a.post(f"/api/v1/console/conversations/{conversation}/accept", headers=headers)
         assert accepted.status_code == 204, accepted.text
-        time.sleep(1.5)  # several grace periods of B's queue clock (it ticks every 0.05 s)
-        with pg.session() as session:
-            state = session.scalars(
+        # The barrier: another agent, on the same worker, closes their console after that
+        # accept and stays away; once the router's clock has given their chat back (grace
+        # periods after the first chat was accepted), the first chat is still the agent's.
+        with other.websocket_connect("/console/ws", headers=leaving) as gone:
+            gone.receive_json()
+            lost = _handed_off(router, pg, "leave")
+            taken = other.post(f"/api/v1/console/conversations/{lost}/accept", headers=leaving)
+            assert taken.status_code == 204, taken.text
+        wait_for(lambda: _state(pg, lost) == "waiting", what="the requeue of the closed console")
+        assert _state(pg, conversation) == "agent"
+
+
+def _routes(worker: TestClient) -> bool:
+    router = worker.app.state.hub.router  # type: ignore[attr-defined]
+    assert router is not None, "a worker with REDIS_URL has a router lease"
+    return bool(router.held)
+
+
+def _handed_off(worker: TestClient, db: Database, sender: str) -> str:
+    """A REST customer's chat, handed to the agents by the bot on `worker`."""
+    worker.post("/channels/rest/webhook", json={"sender": sender, "message": "你好"})
+    with db.session() as session:
+        conversation = session.scalars(
+            select(Conversation.public_id).where(Conversation.sender_id == sender)
+        ).one()
+    handed = worker.post(
+        f"/api/v1/conversations/{conversation}/handoff",
+        json={"reason": "request", "summary": "客户要求人工"},
+        headers=BOT,
+    )
+    assert handed.status_code == 202, handed.text
+    return conversation
+
+
+def _state(db: Database, conversation: str) -> str:
+    with db.session() as session:
+        return str(
+            session.scalars(
                 select(Conversation.state).where(Conversation.public_id == conversation)
             ).one()
-        assert state == "agent"
+        )
