@@ -186,17 +186,23 @@ def test_the_worker_process_and_the_portal_share_one_wechat_token(
 
 
 def test_sigterm_stops_an_idle_worker_cleanly(file_db: Database, tmp_path: Path) -> None:
+    with file_db.session() as s:
+        make_crew(s)
+        open_ticket(s, at=sh(2026, 3, 9, 9, 0))  # long overdue: the first pass ends escalating
+
+    def logs() -> str:
+        return "".join(p.read_text() for p in tmp_path.glob("*.log"))
+
     proc = worker("scheduler", file_db, tmp_path, "--poll", "30")
     try:
-        # Started, done its first pass, and now waiting out its poll interval.
-        wait_for(lambda: "started" in "".join(p.read_text() for p in tmp_path.glob("*.log")))
-        time.sleep(0.5)
+        # Its first pass done (the escalations it logs last), it waits out its poll interval.
+        wait_for(lambda: "(since start: " in logs())
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0  # long before the 30 s poll would have ended
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert "received SIGTERM" in "".join(p.read_text() for p in tmp_path.glob("*.log"))
+    assert "received SIGTERM" in logs() and "stopped after 1 passes" in logs()
 
 
 def test_once_runs_one_pass_of_each_worker(file_db: Database, tmp_path: Path) -> None:
