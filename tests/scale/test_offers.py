@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -61,36 +62,55 @@ def _loads(worker: TestClient, headers: dict[str, str]) -> dict[int, int]:
     return {item["user_id"]: item["load"] for item in response.json()}
 
 
-@pytest.fixture
-def offer_events(redis_url: str, redis_prefix: str) -> Iterator[Any]:
+class OfferEvents:
     """A Redis subscription to every agent's console topic (where offers are sent)."""
-    client = redis.Redis.from_url(redis_url)
-    listener = client.pubsub()
-    listener.psubscribe(f"{redis_prefix}agent:*")
-    confirmed = listener.get_message(timeout=5)
-    assert confirmed is not None and confirmed["type"] == "psubscribe"
-    yield listener
-    listener.close()
-    client.close()
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.prefix = prefix
+        self.listener = self.client.pubsub()
+        self.listener.psubscribe(f"{prefix}agent:*")
+        confirmed = self.listener.get_message(timeout=5)
+        assert confirmed is not None and confirmed["type"] == "psubscribe"
+
+    def heard_after_a_round(self, *workers: TestClient) -> list[dict[str, Any]]:
+        """Every `offer` published so far, once each worker's queue clock has made one more
+        whole round: a barrier event of our own, published after those rounds, is heard
+        after everything they published."""
+        for worker in workers:
+            assert worker.portal is not None
+            worker.portal.call(_hub(worker).tick)
+        barrier = uuid.uuid4().hex
+        self.client.publish(f"{self.prefix}agent:0", json.dumps({"type": barrier}))
+        heard: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            message = self.listener.get_message(timeout=0.1)
+            if message is None or message["type"] != "pmessage":
+                continue
+            event = json.loads(message["data"])
+            if event.get("type") == barrier:
+                return heard
+            if event.get("type") == "offer":
+                agent = int(message["channel"].decode().rsplit(":", 1)[1])
+                heard.append({"agent": agent, "conversation": event["conversation"]})
+        raise AssertionError("the barrier event never came back")
+
+    def close(self) -> None:
+        self.listener.close()
+        self.client.close()
 
 
-def _offers_heard(listener: Any, seconds: float) -> list[dict[str, Any]]:
-    """Every `offer` event published to an agent's console during `seconds`."""
-    heard: list[dict[str, Any]] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        message = listener.get_message(timeout=0.1)
-        if message is None or message["type"] != "pmessage":
-            continue
-        event = json.loads(message["data"])
-        if event.get("type") == "offer":
-            agent = int(message["channel"].decode().rsplit(":", 1)[1])
-            heard.append({"agent": agent, "conversation": event["conversation"]})
-    return heard
+@pytest.fixture
+def offer_events(redis_url: str, redis_prefix: str) -> Iterator[OfferEvents]:
+    """Offers sent to the agents' consoles, heard on Redis."""
+    events = OfferEvents(redis_url, redis_prefix)
+    yield events
+    events.close()
 
 
 def test_a_waiting_chat_is_offered_once_and_every_worker_shows_that_offer(
-    make_worker: Callable[..., TestClient], pg: Database, offer_events: Any
+    make_worker: Callable[..., TestClient], pg: Database, offer_events: OfferEvents
 ) -> None:
     rasa = TrackingRasa()
     a, b = make_worker(rasa.handler), make_worker(rasa.handler)
@@ -103,9 +123,10 @@ def test_a_waiting_chat_is_offered_once_and_every_worker_shows_that_offer(
     # Handed off on the worker that is not the router: it only asks the router to plan.
     conversation = open_chat(other, pg, "offer-once")
     hand_off(other, conversation)
-    # Both workers tick every 0.05 s: over 1.5 s each would have offered the chat on its
-    # own. One offer, to one agent, is all the agents' consoles get.
-    heard = _offers_heard(offer_events, 1.5)
+    # Each worker's queue clock makes a round after the hand-off (and on its own every
+    # 0.05 s): each could have offered the chat. One offer, to one agent, is all the agents'
+    # consoles get.
+    heard = offer_events.heard_after_a_round(router, other)
     assert len(heard) == 1, heard
     offered = heard[0]
     assert offered["conversation"] == conversation and offered["agent"] in (x, y)
