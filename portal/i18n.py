@@ -2142,14 +2142,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fees.amount_positive": ("金额必须大于零", "The amount must be positive"),
     "fees.warranty.in": ("保内", "In warranty"),
     "fees.warranty.out": ("保外", "Out of warranty"),
-    "fees.reason.in_warranty": ("保修期内", "within the warranty"),
+    # No unit on file and no proof of purchase: not known yet (priced as out, a quote first).
+    "fees.warranty.unknown": ("保修状态待确认", "Warranty not yet known"),
+    "fees.reason.in_warranty": ("按设备档案", "per the registered unit"),
     "fees.reason.expired": ("已过保修期", "warranty expired"),
     "fees.reason.no_asset": ("无设备档案", "no registered unit"),
     "fees.reason.cause": ("非质量原因", "cause not covered"),
     # ---- quotes from the field app, warranty proof, receipts (issue 19) ----
     "fees.reason.evidence": (
-        "按客户购买凭证在保",
-        "in warranty by the customer's proof of purchase",
+        "按客户购买凭证",
+        "per the customer's proof of purchase",
     ),
     "fees.reason.evidence_expired": (
         "按客户购买凭证已过保修期",
@@ -2234,8 +2236,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "ui.field.invoice": ("发票照片", "Invoice photo"),
     "ui.field.no_evidence": (
-        "无设备档案，客户尚未提供购买凭证，按保外处理",
-        "No registered unit and no proof of purchase yet: out of warranty",
+        "无设备档案，客户尚未提供购买凭证：保修状态待确认，维修前先报价",
+        "No registered unit and no proof of purchase yet: warranty not yet known, quote first",
     ),
     "ui.field.quote": ("报价", "Quote"),
     "ui.field.quote_lead": (
@@ -2283,6 +2285,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "my.warranty.out": (
         "不在保修期内（{reason}）：维修前工程师会先给您报价，您确认后才收费",
         "Out of warranty ({reason}): the engineer quotes first; you pay only what you accept",
+    ),
+    "my.warranty.unknown": (
+        "保修状态待确认（{reason}）：维修前工程师会先给您报价，您确认后才收费",
+        "Warranty not yet known ({reason}): the engineer quotes first; you pay only what you "
+        "accept",
     ),
     "my.warranty.ask": (
         "我们没有这台设备的档案。请填写购买日期并上传发票照片，以便确认是否在保修期内。",

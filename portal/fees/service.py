@@ -67,6 +67,12 @@ class Warranty:
         """ "in" or "out", as rate lines are keyed."""
         return "in" if self.covered else "out"
 
+    @property
+    def status(self) -> str:
+        """ "in", "out", or "unknown" while there is neither a unit on file nor a proof of
+        purchase: what people are told. The price still follows `code` (a quote first)."""
+        return "unknown" if self.reason == "no_asset" else self.code
+
 
 @dataclass(frozen=True, slots=True)
 class PricedPart:
