@@ -2260,6 +2260,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.field.quote_waiting": ("等待客户确认…", "Waiting for the customer…"),
     "ui.field.quote_accepted": ("客户已接受，可以开始维修", "Accepted: go ahead with the repair"),
     "ui.field.quote_rejected": ("客户拒绝了报价", "The customer declined the quote"),
+    "ui.field.quote_replace": ("撤回并重新报价", "Withdraw and send a new quote"),
+    "ui.field.quote_replace_lead": (
+        "客户还没答复报价 {number}；发送新报价会撤回它，客户只能答复新的一份",
+        "The customer has not answered quote {number} yet; a new quote withdraws it, and only"
+        " the new one can be answered",
+    ),
+    "ui.field.quote_replace_send": (
+        "撤回原报价，发送新报价",
+        "Withdraw it and send the new quote",
+    ),
     "ui.field.quote_preview": ("不含备件的报价预览", "Preview without parts"),
     "ui.field.history": ("设备服务记录", "Service history of the unit"),
     "ui.field.history_empty": ("这台设备以前没有服务记录", "No earlier service on this unit"),

@@ -115,8 +115,10 @@ def split_by_fit(
 
 def classify_parts(lines: list[tuple[str, int]], *, van: list[VanPart]) -> list[PartUsed]:
     """Form lines (text, quantity) as parts used: a van part by its code, anything else as
-    named. More of a van part than the van holds is refused."""
+    named. More of a van part than the van holds is refused, its rows counted together (the
+    same part chosen in two rows takes two from one shelf)."""
     stocked = {p.part_code: p for p in van}
+    taken: dict[str, int] = {}
     out: list[PartUsed] = []
     for text, quantity in lines:
         text = text.strip()
@@ -124,7 +126,8 @@ def classify_parts(lines: list[tuple[str, int]], *, van: list[VanPart]) -> list[
             continue
         part = stocked.get(text.split(" ", 1)[0])
         if part is not None:
-            if quantity > part.available:
+            taken[part.part_code] = taken.get(part.part_code, 0) + quantity
+            if taken[part.part_code] > part.available:
                 raise Invalid(
                     "field_app.van_short", field="parts_used", part=part.name, left=part.available
                 )
