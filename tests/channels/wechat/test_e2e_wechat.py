@@ -25,8 +25,10 @@ from sqlalchemy import func, select
 from portal.config import ROOT, Settings
 from portal.conversations.models import Message
 from portal.database import Database
+from portal.notifications.models import Notification
 from portal.stack import Stack, ensure_model, prepare
 from portal.tickets.models import Ticket
+from portal.wechat.push import turn_key
 from tests.channels.wechat.fake_api import FakeWeChatApi
 from tests.channels.wechat.support import (
     AES_KEY,
@@ -45,6 +47,7 @@ pytestmark = pytest.mark.e2e
 PHONE = "13911112222"
 FAULT = "滚筒不转了，显示E21"
 NUMBER = re.compile(r"SR\d{8}-\d{4}")
+MSG_ID = re.compile(r"<MsgId>(?:<!\[CDATA\[)?(\d+)")
 _ids = itertools.count(24900000000000001)
 
 
@@ -127,8 +130,19 @@ class Follower:
         return answer
 
 
+def taken_up(db: Database, xml: str) -> bool:
+    """Whether the portal has marked the turn on this message (it is at work on it)."""
+    found = MSG_ID.search(xml)
+    assert found is not None, xml
+    with db.session() as session:
+        mark = session.scalars(
+            select(Notification.id).where(Notification.idempotency_key == turn_key(found[1]))
+        ).first()
+    return mark is not None
+
+
 def deliver_with_retry(
-    follower: Follower, server: WeChatServer, xml: str
+    follower: Follower, server: WeChatServer, xml: str, db: Database
 ) -> tuple[str, httpx.Response]:
     """Send a message and, while the portal works on it, WeChat's retry of it; the answer
     (there must be exactly one) and the retry's response."""
@@ -137,7 +151,12 @@ def deliver_with_retry(
     responses: dict[str, httpx.Response] = {}
     worker = threading.Thread(target=lambda: responses.update(first=server.post(xml)))
     worker.start()
-    time.sleep(0.3)
+    # The retry once the portal has taken the message up (its turn marked), not a while later.
+    deadline = time.monotonic() + 60
+    while not taken_up(db, xml):
+        assert time.monotonic() < deadline, "the portal never took the message up"
+        assert worker.is_alive() or "first" in responses, "the first delivery died"
+        time.sleep(0.02)
     responses["retry"] = server.post(xml)
     worker.join(timeout=90)
     passive = [server.reply(r) for r in responses.values()]
@@ -153,6 +172,14 @@ def deliver_with_retry(
 def test_fault_report_files_one_ticket_despite_retries(
     wechat_stack: Stack, wechat_api: FakeWeChatApi
 ) -> None:
+    db = Database(wechat_stack.settings.effective_database_url)
+    try:
+        _report_and_check(wechat_stack, wechat_api, db)
+    finally:
+        db.dispose()
+
+
+def _report_and_check(wechat_stack: Stack, wechat_api: FakeWeChatApi, db: Database) -> None:
     with httpx.Client(base_url=wechat_stack.portal_url, timeout=30) as http:
         server = WeChatServer(http, aes_key=wechat_stack.settings.wechat_aes_key, api=wechat_api)
         follower = Follower(server, wechat_api)
@@ -166,7 +193,7 @@ def test_fault_report_files_one_ticket_despite_retries(
                 phone_xml = follower.message(PHONE)
                 # WeChat delivers the message that files the ticket, and retries it while
                 # the first delivery is still being worked on.
-                last, retry = deliver_with_retry(follower, server, phone_xml)
+                last, retry = deliver_with_retry(follower, server, phone_xml, db)
                 assert retry.status_code == 200
             elif "产品" in last or "电器" in last or "哪" in last:
                 last = follower.say("洗衣机")
@@ -188,19 +215,15 @@ def test_fault_report_files_one_ticket_despite_retries(
         assert server.post(phone_xml).text == SUCCESS
         assert server.post(phone_xml).text == SUCCESS
 
-    db = Database(wechat_stack.settings.effective_database_url)
-    try:
-        with db.session() as session:
-            [ticket] = session.scalars(select(Ticket).where(Ticket.phone == PHONE)).all()
-            assert ticket.number == found.group(0)
-            assert (ticket.channel, ticket.product) == ("wechat", "洗衣机")
-            assert [e.action for e in ticket.events] == ["create"]
-            stored_phone = session.scalar(
-                select(func.count())
-                .select_from(Message)
-                .where(Message.direction == "in", Message.text == PHONE)
-            )
-            assert stored_phone == 1
-    finally:
-        db.dispose()
+    with db.session() as session:
+        [ticket] = session.scalars(select(Ticket).where(Ticket.phone == PHONE)).all()
+        assert ticket.number == found.group(0)
+        assert (ticket.channel, ticket.product) == ("wechat", "洗衣机")
+        assert [e.action for e in ticket.events] == ["create"]
+        stored_phone = session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.direction == "in", Message.text == PHONE)
+        )
+        assert stored_phone == 1
     assert len(wechat_api.sent) == sent_before
