@@ -168,6 +168,21 @@ def category_filter(context: Any, name: str | None) -> str:
 
 
 @pass_context
+def city_filter(context: Any, name: str | None) -> str:
+    """Jinja: `{{ row.city | city }}`: a city in the reader's language. The big cities have an
+    English name (`city.<name>`, with or without 市); any other is shown as written."""
+    if not name:
+        return ""
+    lang = context.get("lang", "zh")
+    if lang == "zh":
+        return name
+    for key in (f"city.{name}", f"city.{name.removesuffix('市')}"):
+        if key in MESSAGES:
+            return t(key, lang)
+    return name
+
+
+@pass_context
 def memo_filter(context: Any, row: memos.HasMemo) -> str:
     """Jinja: `{{ line | memo }}`: a ledger or statement line's memo in the reader's language
     (one written before memos kept their meaning: as written)."""
@@ -194,6 +209,7 @@ templates.env.filters["local"] = _local
 templates.env.filters["filesize"] = _filesize
 templates.env.filters["yuan"] = yuan
 templates.env.filters["category"] = category_filter
+templates.env.filters["city"] = city_filter
 templates.env.filters["memo"] = memo_filter
 templates.env.filters["described"] = described_filter
 templates.env.filters["account"] = account_filter
