@@ -4465,6 +4465,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{n} fields need a change: each is marked below",
     ),
     "staff.role_unknown": ("未知角色：{role}", "Unknown role: {role}"),
+    "staff.role_required": ("请选择角色", "Choose a role"),
+    "staff.role.choose": ("请选择角色", "Choose a role"),
+    "staff.network_not_for_role": (
+        "只有网点经理和工程师属于服务网点；其他角色请选（无）",
+        "Only network managers and engineers belong to a service network; choose (none)",
+    ),
     "staff.network_required": (
         "网点经理和工程师必须选择服务网点",
         "Network managers and engineers need a service network",

@@ -126,7 +126,7 @@ def _user_form(
 @router.get("/staff/new", response_class=Response)
 def new_user_page(request: Request, session: SessionDep, _admin: UserAdminPage) -> Response:
     """The invitation form."""
-    return _user_form(request, session, {"role": "agent"})
+    return _user_form(request, session, {})
 
 
 @router.post("/staff/new", response_class=Response)

@@ -73,6 +73,8 @@ def get_user(session: Session, *, user_id: int) -> User:
 
 
 def _role(role: str) -> str:
+    if not role:
+        raise Invalid("staff.role_required", field="role")
     if role not in ROLES:
         raise Invalid("staff.role_unknown", field="role", role=role)
     return role
@@ -82,6 +84,21 @@ def _network(session: Session, role: str, network_id: int | None) -> int | None:
     """The network the role keeps: required for managers and engineers, none for others."""
     if role not in NETWORK_ROLES:
         return None
+    return _known_network(session, network_id)
+
+
+def _new_network(session: Session, role: str, network_id: int | None) -> int | None:
+    """A new account's network: as `_network`, but one chosen for a role that has none is
+    refused rather than dropped, so the admin learns the account is not the network's."""
+    if role not in NETWORK_ROLES:
+        if network_id is not None:
+            raise Invalid("staff.network_not_for_role", field="network_id")
+        return None
+    return _known_network(session, network_id)
+
+
+def _known_network(session: Session, network_id: int | None) -> int:
+    """The network, which must be given and exist."""
     if network_id is None:
         raise Invalid("staff.network_required", field="network_id")
     if session.get(ServiceNetwork, network_id) is None:
@@ -108,7 +125,7 @@ def new_account_problems(
     if not display_name.strip():
         problems.append(Invalid("staff.name_invalid", field="display_name"))
     try:
-        _network(session, _role(role), network_id)
+        _new_network(session, _role(role), network_id)
     except Invalid as exc:
         problems.append(exc)
     return problems
@@ -127,7 +144,7 @@ def invite(
     if not USERNAME.match(username):
         raise Invalid("staff.username_invalid", field="username")
     role = _role(role)
-    network_id = _network(session, role, network_id)
+    network_id = _new_network(session, role, network_id)
     password = one_time_password()
     user = accounts.create_staff(
         session,

@@ -383,3 +383,34 @@ def test_every_page_reads_in_english(client: TestClient, db: Database) -> None:
         # Nothing of the page body is left in Chinese.
         body = page.text.split("<main>", 1)[1]
         assert re.findall(r"[\u4e00-\u9fff]+", body) == [], path
+
+
+def test_the_new_account_form_chooses_no_role_and_keeps_no_network_it_would_drop(
+    client: TestClient, db: Database
+) -> None:
+    """A tester (issue 19): the form started on 管理员, so a forgotten role made an admin; a
+    network chosen for a dispatcher was silently dropped. No role is chosen until the admin
+    picks one, and a network for a role that has none is refused at its field."""
+    with db.session() as s:
+        f.user(s, role="admin", username="boss")
+        network = str(f.network(s).id)
+    login(client, "boss")
+    form = client.get("/staff/new").text
+    role = form[form.index('<select name="role"') : form.index("</select>")]
+    assert re.findall(r"<option [^>]*selected", role) == ['<option value="" selected']
+    token = csrf(client, "/staff/new")
+    typed = {"username": "ops2", "display_name": "调度小王", "role": "", "network_id": ""}
+    refused = client.post("/staff/new", data={"csrf_token": token, **typed})
+    assert refused.status_code == 422
+    errors = dict(re.findall(r'data-testid="error-(\w+)">([^<]*)<', refused.text))
+    assert errors == {"role": "请选择角色"}
+    typed |= {"role": "dispatcher", "network_id": network}
+    refused = client.post("/staff/new", data={"csrf_token": token, **typed})
+    assert refused.status_code == 422
+    errors = dict(re.findall(r'data-testid="error-(\w+)">([^<]*)<', refused.text))
+    assert errors == {"network_id": "只有网点经理和工程师属于服务网点；其他角色请选（无）"}
+    assert f'<option value="{network}" selected>' in refused.text
+    with db.session() as s:
+        assert s.scalars(select(User).where(User.username == "ops2")).all() == []
+    made = client.post("/staff/new", data={"csrf_token": token, **typed, "network_id": ""})
+    assert made.status_code == 201
