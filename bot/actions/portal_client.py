@@ -59,7 +59,7 @@ class PortalThrottled(PortalError):
 
 
 class PortalProofRequired(PortalError):
-    """HTTP 403: number + phone is not proof enough for this (cancel, reschedule, rate): the
+    """HTTP 403: number + phone is not proof enough for anything, progress included: the
     ticket's check code, or a chat bound by a one-time code, is needed."""
 
     def __init__(self, message: str, message_zh: str = "") -> None:
@@ -107,14 +107,19 @@ class TicketView:
     can_reschedule: bool = False
     can_evaluate: bool = False
     # How the portal took the ticket to be the customer's: "conversation" (the chat is bound
-    # to them), "check_code", or "phone" (number + phone only: no engineer, no ETA, and no
-    # cancelling, rescheduling or rating).
-    proven_by: str = "phone"
+    # to them or filed it) or "check_code"; "" when it was not (see withheld).
+    proven_by: str = ""
 
     @property
     def fully_proven(self) -> bool:
-        """Whether the customer may cancel, reschedule or rate it from this chat."""
+        """Whether the portal described the ticket: the chat or its check code proved it."""
         return self.proven_by in ("conversation", "check_code")
+
+    @classmethod
+    def withheld(cls, number: str) -> TicketView:
+        """A ticket the portal would not describe without its check code (403, the same for
+        every number and phone): only the number the customer typed, nothing to say."""
+        return cls(number=number, type_label="", product="", status="", status_label="")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TicketView:
@@ -319,8 +324,8 @@ class PortalClient:
     def lookup_ticket(
         self, number: str, *, phone: str, conversation_id: str, check_code: str = ""
     ) -> TicketView | None:
-        """The ticket if the conversation, or the phone (and check code), prove it is the
-        customer's, else None."""
+        """The ticket if the conversation, or the phone and check code, prove it is the
+        customer's; without the code a withheld view (nothing said); else None."""
         body = {
             "number": number,
             "phone": phone,
@@ -330,6 +335,8 @@ class PortalClient:
             data = self._request("POST", self._chat(conversation_id, "/tickets/lookup"), body)
         except PortalNotFound:
             return None
+        except PortalProofRequired:
+            return TicketView.withheld(number)
         return TicketView.from_json(data)
 
     def ticket_action(
@@ -343,7 +350,7 @@ class PortalClient:
         **extra: Any,
     ) -> TicketView:
         """Urge, cancel, reschedule or evaluate; PortalConflict carries the portal's reason,
-        PortalProofRequired says number + phone is not enough for it."""
+        PortalProofRequired says number + phone without the check code is not enough."""
         body = {"action": action, "phone": phone, **extra}
         if check_code:
             body["check_code"] = check_code

@@ -1,10 +1,11 @@
 """The customer's own tickets: progress, urge, cancel, reschedule and rating.
 
 A ticket is the customer's when the conversation is bound to its customer, or when the
-number and a phone of that customer match (the portal checks; the bot only asks). Nothing
-about a ticket is said before that. action_ticket_request does at once what it can and
-otherwise opens ticket_form, which asks only for what is missing: the ticket (buttons for
-a bound customer), the phone, and what the operation needs (confirmation, time, score).
+number, a phone of that customer and the ticket's check code match (the portal checks; the
+bot only asks). Nothing about a ticket is said before that, not even its status.
+action_ticket_request does at once what it can and otherwise opens ticket_form, which asks
+only for what is missing: the ticket (buttons for a bound customer), the phone, the code,
+and what the operation needs (confirmation, time, score).
 
 A customer without the ticket number (不记得单号了, or the button under the question) proves
 the phone instead: the portal texts a one-time code (action_ask_otp_code asks for it), the
@@ -104,15 +105,14 @@ SWITCHES = {"report": "action_triage", "greet": "action_greet"}
 CODE_PROOF = "code"
 # otp_code once the portal accepted it: the code itself is not kept.
 CODE_ACCEPTED = "verified"
-# What number + phone alone may not do (the portal refuses it, 403): these need the chat
-# bound by a one-time code (or the ticket's check code, which the bot does not ask for).
-NEEDS_BOUND_CHAT = frozenset({"cancel", "reschedule", "rate"})
+# Number + phone alone proves nothing (the portal answers 403 for every number and phone):
+# the ticket's check code, or the chat bound by a one-time code, is asked for first.
 PROOF_TEXT = {
-    "zh": "为保护您的工单，取消、改约或评价前需要再验证一次：请输入报修时收到的工单校验码，"
-    "或我们发送到您手机的短信验证码。",
-    "en": "To protect your ticket, cancelling, rescheduling or rating needs one more proof: "
-    "type the ticket's check code you got when you reported it, or the one-time code we text "
-    "to your phone.",
+    "zh": "为保护您的工单，查询、催办、取消、改约或评价前需要再验证一次：请输入报修时收到的"
+    "工单校验码，或我们发送到您手机的短信验证码。",
+    "en": "To protect your ticket, following it up, cancelling, rescheduling or rating needs "
+    "one more proof: type the ticket's check code you got when you reported it, or the "
+    "one-time code we text to your phone.",
 }
 CHECK_TEXT = {
     "zh": "校验码正确。",
@@ -134,9 +134,9 @@ def check_code_of(tracker: Tracker) -> str:
     return value[len(CHECK_PREFIX) :] if value.startswith(CHECK_PREFIX) else ""
 
 
-def needs_code(view: TicketView, op: str) -> bool:
-    """Whether the operation needs more proof than number + phone gave for this ticket."""
-    return op in NEEDS_BOUND_CHAT and not view.fully_proven
+def needs_code(view: TicketView) -> bool:
+    """Whether the portal withheld the ticket: number + phone without its check code."""
+    return not view.fully_proven
 
 
 def ask_for_code(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
@@ -274,20 +274,26 @@ class ActionTicketRequest(Action):
             logger.error("ticket request failed: %s", exc)
             dispatcher.utter_message(response="utter_portal_down")
             return events + _done_events()
-        if view is not None and not named and not say.allows(view, op):
+        if view is not None and not named and view.fully_proven and not say.allows(view, op):
             view = None  # the ticket proven earlier does not fit (a cancelled one to rate)
+        if view is not None and needs_code(view) and (not named or not tracker.slots.get("phone")):
+            # Not proven: the ticket (one only named earlier is asked for again), then the
+            # phone, then the code.
+            view = None
+            events.append(SlotSet("verified_ticket", None))
+            tracker.slots["verified_ticket"] = None
         if view is not None:
             events += [
                 SlotSet("ticket_number", view.number),
                 SlotSet("verified_ticket", view.number),
             ]
             tracker.slots.update({"ticket_number": view.number, "verified_ticket": view.number})
+            if needs_code(view):
+                events += ask_for_code(dispatcher, tracker)
+                return events + [SlotSet("ticket_step", "form")]
             if not say.allows(view, op):
                 say.not_allowed(dispatcher, op, view)
                 return events + _done_events()
-            if needs_code(view, op):
-                events += ask_for_code(dispatcher, tracker)
-                return events + [SlotSet("ticket_step", "form")]
             missing = [s for s in ticket_slots(op, tracker) if tracker.slots.get(s) is None]
             if not missing:
                 await perform(dispatcher, domain, tracker, op, view)
@@ -432,22 +438,26 @@ class ValidateTicketForm(FormValidationAction):
         domain: DomainDict,
         events: list[EventType],
     ) -> bool:
-        """Check number + phone (or the bound conversation); True if the form should stop."""
+        """Check the number with the bound conversation, or once the phone is given ask for
+        the check code (or a texted code); True if the form should stop."""
         number = tracker.slots.get("ticket_number")
         if not number or tracker.slots.get("verified_ticket") == number:
             return False
         phone = tracker.slots.get("phone")
         view = await find_view(tracker, number)
         op = str(tracker.slots.get("ticket_operation") or "progress")
+        if view is not None and needs_code(view) and not phone:
+            return False  # the phone question comes next; nothing is revealed before it
         if view is not None:
             found = [SlotSet("verified_ticket", view.number)]
             events += found
             tracker.add_slots(found)
+            if needs_code(view):
+                events += ask_for_code(dispatcher, tracker)
+                return False
             if not say.allows(view, op):
                 say.not_allowed(dispatcher, op, view)
                 return True
-            if needs_code(view, op):
-                events += ask_for_code(dispatcher, tracker)
             return False
         if not phone:
             return False  # the phone question comes next; nothing is revealed before it
@@ -755,7 +765,7 @@ class ActionTicketOperation(Action):
             logger.error("could not read ticket %s: %s", number, exc)
             dispatcher.utter_message(response="utter_portal_down")
             return _done_events()
-        if view is None:
+        if view is None or needs_code(view):
             dispatcher.utter_message(response="utter_verify_give_up")
             return _done_events()
         await perform(dispatcher, domain, tracker, op, view)

@@ -63,7 +63,6 @@ class FakeTicket:
 
     def view(self, proven_by: str = "conversation") -> dict[str, Any]:
         """The JSON of GET/POST /api/v1/bot/... for this ticket."""
-        full = proven_by != "phone"
         return {
             "number": self.number,
             "type": "repair",
@@ -72,10 +71,10 @@ class FakeTicket:
             "model_code": "",
             "status": self.status,
             "status_label": LABELS[self.status],
-            "engineer_name": self.engineer_name if full else "",
-            "engineer_phone": self.engineer_phone if full else "",
+            "engineer_name": self.engineer_name,
+            "engineer_phone": self.engineer_phone,
             "eta": None,
-            "eta_text": self.eta_text if full else "",
+            "eta_text": self.eta_text,
             "proven_by": proven_by,
             "preferred_time": self.preferred_time,
             "next_step": "师傅已经在路上，请保持电话畅通。"
@@ -90,6 +89,9 @@ class FakeTicket:
 
 
 ZONE = ZoneInfo("Asia/Shanghai")
+# The portal's 403 to number + phone without the check code, the same for every number.
+PROOF_REQUIRED = "proof_required"
+PROOF_MESSAGE = "为保护您的工单，请先通过短信验证码验证手机号，或提供工单校验码"
 # (words, days from now, start hour, end hour): the times the bot's tests send.
 WINDOWS = (
     ("明天下午", 1, 13, 18),
@@ -227,6 +229,8 @@ class FakePortal:
             return 200, {"items": items}
         if method == "POST" and route == "/tickets/lookup":
             owned = self._owned(chat, body.get("number", ""), body)
+            if owned == PROOF_REQUIRED:
+                return 403, {"message": PROOF_MESSAGE, "message_zh": PROOF_MESSAGE}
             return (200, owned[0].view(owned[1])) if owned else (404, {"message": "工单不存在"})
         match = re.fullmatch(r"/tickets/([^/]+)/actions", route)
         if method == "POST" and match:
@@ -337,30 +341,32 @@ class FakePortal:
         self.bind(conversation, name="", phone=phone, customer=owner)
         return 200, self.bound[conversation][1]
 
-    def _owned(self, chat: str, ref: str, proof: dict[str, Any]) -> tuple[FakeTicket, str] | None:
-        """The ticket and how it is proven (conversation / check_code / phone), or None."""
+    def _owned(
+        self, chat: str, ref: str, proof: dict[str, Any]
+    ) -> tuple[FakeTicket, str] | str | None:
+        """The ticket and how it is proven (conversation / check_code), PROOF_REQUIRED
+        without a check code (whatever the number and phone), or None."""
         match = _NUMBER.match(ref.strip())
         ticket = self.tickets.get(f"SR{match.group(1)}-{match.group(2)}") if match else None
-        if ticket is None:
-            return None
         bound = self.bound.get(chat)
-        if (bound and bound[0] == ticket.customer) or ticket.conversation == chat:
+        if ticket is not None and (
+            (bound and bound[0] == ticket.customer) or ticket.conversation == chat
+        ):
             return ticket, "conversation"
-        if not proof.get("phone") or proof["phone"] != ticket.phone:
-            return None
         if not proof.get("check_code"):
-            return ticket, "phone"
+            return PROOF_REQUIRED
+        if ticket is None or not proof.get("phone") or proof["phone"] != ticket.phone:
+            return None
         return (ticket, "check_code") if proof["check_code"] == ticket.check_code else None
 
     def _act(self, chat: str, ref: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         owned = self._owned(chat, ref, body)
-        if owned is None:
+        if owned == PROOF_REQUIRED:
+            return 403, {"message": PROOF_MESSAGE, "message_zh": PROOF_MESSAGE}
+        if not isinstance(owned, tuple):
             return 404, {"message": "工单不存在"}
         ticket, proven_by = owned
         action = body.get("action")
-        if proven_by == "phone" and action != "urge":
-            message = "为保护您的工单，请先通过短信验证码验证手机号，或提供工单校验码"
-            return 403, {"message": message, "message_zh": message}
         allowed = {
             "urge": ticket.status in OPEN,
             "cancel": ticket.status in BEFORE_ARRIVAL,

@@ -118,19 +118,22 @@ def test_bound_customer_and_their_tickets(portal) -> None:
     assert client.customer_tickets("someone-else") is None
 
 
-def test_lookup_needs_the_matching_phone(portal) -> None:
+def test_lookup_without_the_check_code_is_withheld_and_needs_the_matching_phone(portal) -> None:
     portal.add_ticket("SR20261120-0031", "13800138000")
     client = PortalClient.from_env()
-    found = client.lookup_ticket("sr202611200031", phone="13800138000", conversation_id="c")
-    assert found is not None and found.number == "SR20261120-0031"
-    assert client.lookup_ticket("SR20261120-0031", phone="13900000000", conversation_id="c") is None
+    withheld = client.lookup_ticket("sr202611200031", phone="13800138000", conversation_id="c")
+    assert withheld is not None and not withheld.fully_proven
+    assert withheld.status == withheld.status_label == withheld.engineer_name == ""
     assert portal.requests[0]["path"] == "/api/v1/bot/conversations/c/tickets/lookup"
     assert portal.requests[0]["body"] == {"number": "sr202611200031", "phone": "13800138000"}
-    assert found.proven_by == "phone" and not found.fully_proven
+    wrong = client.lookup_ticket(
+        "SR20261120-0031", phone="13900000000", conversation_id="c", check_code="135790"
+    )
+    assert wrong is None
     coded = client.lookup_ticket(
         "SR20261120-0031", phone="13800138000", conversation_id="c", check_code="135790"
     )
-    assert coded is not None and coded.fully_proven
+    assert coded is not None and coded.fully_proven and coded.number == "SR20261120-0031"
     assert portal.requests[-1]["body"]["check_code"] == "135790"
 
 

@@ -7,9 +7,10 @@ SR20261120-0031 / 13800138000 / 催一下 / 改到明天下午 / 取消SR2026111
 bound_ticket_conversation (the conversation is bound to the customer): 你好 / 查进度 /
 取消工单 / 不取消了
 
-Number + phone proves a ticket for progress (without the engineer) and urging only:
-cancelling, rescheduling and rating ask for a one-time code first, which binds the chat
-(issue 18); the recorded unbound conversation is replayed with the chat bound after that.
+Number + phone proves nothing, not even the progress (issue 19): the ticket's check code or a
+one-time code that binds the chat is asked for first (the portal answers 403 alike for every
+number and phone without it); the recorded unbound conversation is replayed with the chat
+bound, or the check code typed, after that.
 """
 
 from __future__ import annotations
@@ -89,38 +90,62 @@ def test_nothing_is_revealed_before_the_phone(recording, domain, portal):
     assert "verified_ticket" not in slots_set(events)
 
 
-def test_a_phone_that_does_not_match_reveals_nothing_and_asks_again(recording, domain, portal):
+def test_a_phone_that_does_not_match_is_asked_for_the_code_like_any_other(
+    recording, domain, portal
+):
     messages, events = validate(recording, "13900000000", domain)
-    assert responses(messages) == ["utter_ticket_not_matched"]
+    [message] = messages
+    assert "工单校验码" in rendered(message, domain)
     slots = slots_set(events)
-    assert slots["ticket_number"] is None and slots["phone"] is None
-    assert slots["verify_failures"] == 1 and slots["requested_slot"] == "ticket_number"
+    assert slots["proof_method"] == "code" and slots["requested_slot"] == "otp_code"
     assert lookups(portal) == [{"number": "SR20261120-0031", "phone": "13900000000"}]
     assert portal.requests[-1]["chat"] == recording["sender_id"]
 
 
-def test_matching_number_and_phone_prove_the_ticket(recording, domain, portal):
-    _, events = validate(recording, "13800138000", domain)
-    assert slots_set(events)["verified_ticket"] == "SR20261120-0031"
-    assert slots_set(events)["requested_slot"] is None
+def test_number_and_phone_ask_for_the_check_code_before_anything_is_said(recording, domain, portal):
+    """Issue 19: 查一下工单 … 的进度 with the phone alone answered the status in the chat."""
+    messages, events = validate(recording, "13800138000", domain)
+    [message] = messages
+    text = rendered(message, domain)
+    assert "工单校验码" in text and "短信验证码" in text
+    assert "已出发" not in text and "王师傅" not in text
+    slots = slots_set(events)
+    assert slots["verified_ticket"] == "SR20261120-0031"
+    assert slots["proof_method"] == "code" and slots["requested_slot"] == "otp_code"
 
 
-def test_three_failed_checks_stop_and_offer_a_person(recording, domain, portal):
-    tracker = form_validation_tracker(recording, "13900000000", FORM)
-    tracker.slots["verify_failures"] = 2
-    messages, events = run(ValidateTicketForm(), tracker, domain)
-    assert responses(messages) == ["utter_verify_give_up"]
-    assert slots_set(events)["requested_slot"] is None
+def test_three_wrong_codes_stop_and_offer_a_person(recording, domain, portal):
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    tracker = tracker_at(recording, "对", "action_ticket_operation")
+    tracker.slots.update(
+        ticket_number="SR20261120-0031",
+        verified_ticket="SR20261120-0031",
+        phone="13800138000",
+        proof_method="code",
+        otp_code="999999",
+        verify_failures=2,
+    )
+    dispatcher = CollectingDispatcher()
+    stop = asyncio.run(ValidateTicketForm()._bind(dispatcher, tracker, domain, []))
+    assert stop is True
+    assert responses(dispatcher.messages) == ["utter_verify_give_up"]
 
 
-def test_progress_in_plain_words(recording, domain, portal):
+def test_progress_is_said_only_with_the_check_code(recording, domain, portal):
     tracker = tracker_at(recording, "13800138000", "action_ticket_operation")
+    messages, _ = run(ActionTicketOperation(), tracker, domain)
+    assert responses(messages) == ["utter_verify_give_up"]
+    assert "已出发" not in rendered(messages[0], domain)
+    tracker = tracker_at(recording, "13800138000", "action_ticket_operation")
+    tracker.slots.update(proof_method="code", otp_code="check:135790")
     messages, events = run(ActionTicketOperation(), tracker, domain)
     [message] = messages
     text = rendered(message, domain)
     assert text.startswith("工单 SR20261120-0031（洗衣机维修）当前状态：已出发。")
-    # Number + phone (no check code, chat not bound): the engineer and the time stay private.
-    assert "王师傅" not in text and "13600001111" not in text and "11月23日" not in text
+    assert "负责师傅：王师傅，电话 13600001111。" in text
     assert text.endswith("师傅已经在路上，请保持电话畅通。")
     assert slots_set(events)["ticket_step"] == "done"
 
@@ -136,7 +161,13 @@ def test_progress_names_the_engineer_once_the_chat_is_bound(recording, domain, p
 # --- operations ------------------------------------------------------------------------
 
 
-def test_urging_a_proven_ticket_happens_at_once(recording, domain, portal):
+def test_urging_needs_proof_then_happens_at_once(recording, domain, portal):
+    tracker = tracker_at(recording, "催一下", "action_ticket_request")
+    messages, events = run(ActionTicketRequest(), tracker, domain)
+    # The ticket was only named with the phone before: nothing is sent, the ticket is asked.
+    assert portal.tickets["SR20261120-0031"].events == []
+    assert slots_set(events)["ticket_step"] == "form" and slots_set(events)["ticket_number"] is None
+    portal.bind(recording["sender_id"])
     messages, events = run(
         ActionTicketRequest(), tracker_at(recording, "催一下", "action_ticket_request"), domain
     )
@@ -146,11 +177,9 @@ def test_urging_a_proven_ticket_happens_at_once(recording, domain, portal):
 
 
 def test_reschedule_by_number_and_phone_asks_for_a_code_first(recording, domain, portal):
-    messages, events = run(
-        ActionTicketRequest(),
-        tracker_at(recording, "改到明天下午", "action_ticket_request"),
-        domain,
-    )
+    tracker = tracker_at(recording, "改到明天下午", "action_ticket_request")
+    tracker.latest_message["entities"] = [{"entity": "ticket_number", "value": "SR20261120-0031"}]
+    messages, events = run(ActionTicketRequest(), tracker, domain)
     [message] = messages
     assert "短信验证码" in rendered(message, domain)
     slots = slots_set(events)
@@ -173,6 +202,7 @@ def test_reschedule_reads_the_new_time_from_the_same_message(recording, domain, 
 
 
 def test_cancel_after_arrival_is_refused_with_the_rule(recording, domain, portal):
+    portal.bind(recording["sender_id"], customer="c2")
     messages, events = run(
         ActionTicketRequest(),
         tracker_at(recording, "取消SR20261118-0102", "action_ticket_request"),

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from portal.tickets.schemas import TicketType, Urgency, normalize_phone
 
-# How a ticket was proven to be the chat's customer's: the chat is bound to its customer,
-# number + phone + check code, or number + phone only (which reads less and changes less).
-ProvenBy = Literal["conversation", "check_code", "phone"]
+# How a ticket was proven to be the chat's customer's: the chat is bound to its customer (or
+# filed it), or number + phone + check code. Number + phone alone proves nothing (issue 19).
+ProvenBy = Literal["conversation", "check_code"]
 
 
 class BotAddress(BaseModel):
@@ -47,10 +47,8 @@ class BoundCustomer(BaseModel):
 
 
 class BotTicket(BaseModel):
-    """A ticket in the words the bot says to its customer.
-
-    Proven by number + phone only, the engineer and the arrival time are left out (they are
-    for the customer who holds the check code or proved the phone by a one-time code)."""
+    """A ticket in the words the bot says to its customer, once the chat or the check code
+    proved it theirs."""
 
     number: str
     type: str
@@ -64,6 +62,8 @@ class BotTicket(BaseModel):
     eta: datetime | None
     eta_text: str
     preferred_time: str
+    # The visit in the one sentence /my, the field app and the desk say (tickets/flows.py).
+    visit_text: str
     next_step: str
     can_urge: bool
     can_cancel: bool

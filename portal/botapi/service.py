@@ -21,6 +21,7 @@ from portal.conversations.models import Conversation
 from portal.customers import service as customers
 from portal.customers.models import Customer
 from portal.database import utcnow
+from portal.dispatch import service as dispatch
 from portal.errors import Conflict, Forbidden, Invalid, NotFound, PortalError
 from portal.i18n import MESSAGES, STATUS_LABELS, TICKET_TYPE_LABELS, label, t
 from portal.networks.models import Engineer
@@ -35,9 +36,6 @@ SHOWN_ZONE = tickets.NUMBER_ZONE
 # SR20261123-0007, also typed as sr20261123-0007 or SR202611230007.
 _NUMBER = re.compile(r"^SR(\d{8})-?(\d{4})$", re.IGNORECASE)
 OPEN_STATUSES = lifecycle.OPEN | {"completed"}
-# What number + phone alone may do: follow a ticket up. Cancelling, moving the visit and
-# rating (which moves settlement money) need the check code or a chat bound by a code.
-PHONE_ONLY_ACTIONS = frozenset({"urge"})
 
 
 class Refused(Exception):
@@ -93,43 +91,41 @@ def _phones(customer: Customer) -> set[str]:
 def owned_ticket(
     session: Session, *, conversation: Conversation, ref: str, proof: Proof
 ) -> tuple[Ticket, ProvenBy]:
-    """The ticket and how it is proven the chat's customer's; NotFound otherwise, exactly
-    as for a ticket that does not exist, so numbers cannot be probed. A wrong check code is
-    a counted miss (Refused); too many lock the code (TooManyRequests)."""
+    """The ticket and how it is proven the chat's customer's. Outside a chat bound to its
+    customer (or the chat that filed it) the check code is needed for anything, reading the
+    status included, as the chat promised when it told the code: without it every number
+    and phone are refused alike (Forbidden), so nothing is said about any ticket. With it, a
+    wrong number or phone is NotFound, exactly as for a ticket that does not exist; a wrong
+    code is a counted miss (Refused) and too many lock the code (TooManyRequests)."""
     number = canonical_number(ref)
     ticket = (
         session.scalars(select(Ticket).where(Ticket.number == number)).first() if number else None
     )
-    if ticket is None:
-        raise NotFound("object.ticket")
-    customer = bound_customer(session, conversation=conversation)
-    if customer is not None and customer.id == ticket.customer_id:
-        return ticket, "conversation"
-    if ticket.conversation_id == conversation.public_id:
-        # Filed in this very chat, which was told its check code there.
-        return ticket, "conversation"
-    if not proof.phone or (
-        proof.phone != ticket.phone and proof.phone not in _phones(ticket.customer)
+    if ticket is not None:
+        customer = bound_customer(session, conversation=conversation)
+        if customer is not None and customer.id == ticket.customer_id:
+            return ticket, "conversation"
+        if ticket.conversation_id == conversation.public_id:
+            # Filed in this very chat, which was told its check code there.
+            return ticket, "conversation"
+    if not proof.check_code:
+        raise Forbidden("error.proof_required")
+    if (
+        ticket is None
+        or not proof.phone
+        or (proof.phone != ticket.phone and proof.phone not in _phones(ticket.customer))
     ):
         raise NotFound("object.ticket")
-    if not proof.check_code:
-        return ticket, "phone"
     if tickets.check_code_matches(session, ticket=ticket, code=proof.check_code):
         return ticket, "check_code"
     raise Refused(NotFound("object.ticket"))
 
 
-def may(action: str, proven_by: ProvenBy) -> None:
-    """Forbidden unless the proof is enough for the action."""
-    if proven_by == "phone" and action not in PHONE_ONLY_ACTIONS:
-        raise Forbidden("error.proof_required")
-
-
 def to_bot_ticket(session: Session, ticket: Ticket, proven_by: ProvenBy) -> BotTicket:
     """The customer's view of a ticket, with what they may do next."""
-    full = proven_by != "phone"
-    engineer = session.get(Engineer, ticket.engineer_id) if ticket.engineer_id and full else None
-    eta = ticket_flows.eta(session, ticket) if full else None
+    engineer = session.get(Engineer, ticket.engineer_id) if ticket.engineer_id else None
+    expected = ticket_flows.expected_visit(session, ticket)
+    eta = expected.eta
     allowed = set(lifecycle.allowed_actions(ticket, lifecycle.BOT))
     return BotTicket(
         number=ticket.number,
@@ -144,6 +140,7 @@ def to_bot_ticket(session: Session, ticket: Ticket, proven_by: ProvenBy) -> BotT
         eta=eta,
         eta_text=eta.astimezone(SHOWN_ZONE).strftime("%m月%d日 %H:%M") if eta else "",
         preferred_time=str(ticket.details.get("preferred_time") or ""),
+        visit_text=expected.text("zh"),
         next_step=t(step) if (step := f"bot.next_step.{ticket.status}") in MESSAGES else "",
         can_urge="urge" in allowed,
         can_cancel="cancel" in allowed,
@@ -192,6 +189,7 @@ def reschedule(session: Session, *, ticket: Ticket, window: str, principal: Prin
     if not window:
         raise Invalid("validation.missing", field="preferred_time")
     tickets.update_ticket(session, ticket=ticket, data=TicketUpdate(preferred_time=window))
+    dispatch.follow_customer_window(session, ticket=ticket)
     # The engineer and dispatcher read the ticket's notes; the change is said there.
     tickets.add_comment(
         session,

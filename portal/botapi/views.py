@@ -192,12 +192,16 @@ def file_ticket(
     )
 
 
-@router.post("/tickets/lookup", response_model=BotTicket)
+@router.post(
+    "/tickets/lookup",
+    response_model=BotTicket,
+    responses={403: {"description": "Needs the check code or a chat bound by a code"}},
+)
 def lookup(
     public_id: PublicId, data: TicketLookup, session: SessionDep, _p: BotCaller
 ) -> BotTicket | JSONResponse:
-    """A ticket, if the chat (or number + phone, + check code for the details) proves it is
-    the customer's; else 404."""
+    """A ticket, if the chat (or number + phone + check code) proves it is the customer's;
+    403 without the code, else 404."""
     conversation = service.chat(session, public_id=public_id)
     try:
         ticket, proven_by = service.owned_ticket(
@@ -222,7 +226,7 @@ def customer_action(
     principal: BotCaller,
 ) -> BotTicket | JSONResponse:
     """Urge, cancel, reschedule or rate the chat customer's own ticket; 409 says why not now,
-    403 that number + phone is not proof enough for it."""
+    403 that number + phone is not proof enough without the check code."""
     conversation = service.chat(session, public_id=public_id)
     try:
         ticket, proven_by = service.owned_ticket(
@@ -230,7 +234,6 @@ def customer_action(
         )
     except service.Refused as refused:
         return error_response(refused.error)
-    service.may(data.action, proven_by)
     if data.action == "reschedule":
         service.reschedule(session, ticket=ticket, window=data.preferred_time, principal=principal)
     else:

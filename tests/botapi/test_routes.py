@@ -164,39 +164,61 @@ def test_number_phone_and_check_code_reveal_status_engineer_eta_and_next_step(
     assert data["can_urge"] and data["can_cancel"] and data["can_reschedule"]
 
 
-def test_number_and_phone_alone_reveal_the_status_but_not_the_engineer(
-    client: TestClient, world: dict[str, Any]
+def test_number_and_phone_alone_reveal_nothing_and_ask_for_the_check_code(
+    client: TestClient, world: dict[str, Any], db: Database
 ) -> None:
-    response = _lookup(client, world, number=world["on_way"], phone=world["owner_phone"])
-    assert response.status_code == 200, response.text
-    data = response.json()
-    assert data["status_label"] == "已出发" and data["proven_by"] == "phone"
-    assert data["engineer_name"] == data["engineer_phone"] == data["eta_text"] == ""
-    assert data["eta"] is None
+    """Issue 19: the chat promises that following a ticket up needs its check code; number +
+    phone answered the progress anyway. Without the code every number and phone get the same
+    answer, which says what is missing and nothing about any ticket."""
+    number = world["on_way"]
+    plain = _lookup(client, world, number=number, phone=world["owner_phone"])
+    wrong_phone = _lookup(client, world, number=number, phone=world["other_phone"])
+    missing = _lookup(client, world, number="SR20000101-9999", phone=world["owner_phone"])
+    no_phone = _lookup(client, world, number=number)
+    urged = client.post(
+        f"/api/v1/bot/conversations/{world['anonymous']}/tickets/{number}/actions",
+        json={"action": "urge", "phone": world["owner_phone"]},
+        headers=world["bot"],
+    )
+    assert plain.status_code == 403, plain.text
+    assert "校验码" in plain.json()["message_zh"] and "已出发" not in plain.text
+    for other in (wrong_phone, missing, no_phone, urged):
+        assert other.status_code == 403 and other.json() == plain.json()
+    with db.session() as s:
+        urges = s.scalars(
+            select(TicketEvent)
+            .join(Ticket)
+            .where(Ticket.number == number, TicketEvent.action == "urge")
+        ).all()
+        assert not urges
 
 
 @pytest.mark.parametrize("typed", ["lower", "no_dash"])
 def test_number_may_be_typed_loosely(client: TestClient, world: dict[str, Any], typed: str) -> None:
     number = world["new"].lower() if typed == "lower" else world["new"].replace("-", "")
-    response = _lookup(client, world, number=number, phone=world["owner_phone"])
+    code = world["codes"][world["new"]]
+    response = _lookup(client, world, number=number, phone=world["owner_phone"], check_code=code)
     assert response.status_code == 200
     assert response.json()["number"] == world["new"]
 
 
-def test_wrong_phone_looks_exactly_like_no_such_ticket(
+def test_wrong_phone_or_code_looks_exactly_like_no_such_ticket(
     client: TestClient, world: dict[str, Any]
 ) -> None:
-    wrong = _lookup(client, world, number=world["new"], phone=world["other_phone"])
-    missing = _lookup(client, world, number="SR20000101-9999", phone=world["owner_phone"])
-    no_proof = _lookup(client, world, number=world["new"])
+    code = world["codes"][world["new"]]
+    wrong = _lookup(client, world, number=world["new"], phone=world["other_phone"], check_code=code)
+    missing = _lookup(
+        client, world, number="SR20000101-9999", phone=world["owner_phone"], check_code=code
+    )
+    no_phone = _lookup(client, world, number=world["new"], check_code=code)
     bad_code = _lookup(
         client, world, number=world["new"], phone=world["owner_phone"], check_code="000000"
     )
-    if world["codes"][world["new"]] == "000000":  # one chance in a million
-        bad_code = no_proof
-    assert wrong.status_code == missing.status_code == no_proof.status_code == 404
+    if code == "000000":  # one chance in a million
+        bad_code = no_phone
+    assert wrong.status_code == missing.status_code == no_phone.status_code == 404
     assert bad_code.status_code == 404
-    assert wrong.json() == missing.json() == no_proof.json() == bad_code.json()
+    assert wrong.json() == missing.json() == no_phone.json() == bad_code.json()
 
 
 def test_bound_conversation_is_proof_for_its_own_tickets_only(
@@ -205,7 +227,7 @@ def test_bound_conversation_is_proof_for_its_own_tickets_only(
     own = _lookup(client, world, "by_identity", number=world["new"])
     foreign = _lookup(client, world, "bound", number=world["foreign"])
     assert own.status_code == 200 and own.json()["proven_by"] == "conversation"
-    assert foreign.status_code == 404
+    assert foreign.status_code == 403  # as for any ticket not the chat's, without its code
 
 
 # ---------------------------------------------------------------- acting on a ticket

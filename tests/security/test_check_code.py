@@ -2,8 +2,8 @@
 
 Ticket numbers are sequential and a customer's phone is no secret. Every ticket now has a
 random check code, told only to its customer (the chat that filed it, the creation notice,
-/my). From a chat not bound to the customer, cancelling, rescheduling and rating need it, and
-number + phone alone reads no engineer and no arrival time; wrong codes lock it.
+/my). From a chat not bound to the customer, anything needs it, reading the
+status included (issue 19); wrong codes lock it.
 """
 
 from __future__ import annotations
@@ -91,9 +91,9 @@ def test_number_and_phone_cannot_cancel_but_with_the_check_code_can(
     assert done.json()["status"] == "cancelled" and done.json()["proven_by"] == "check_code"
 
 
-def test_number_and_phone_alone_read_no_engineer(client: TestClient, world: dict[str, Any]) -> None:
-    plain = _lookup(client, world).json()
-    assert plain["engineer_name"] == plain["engineer_phone"] == "" and plain["eta"] is None
+def test_number_and_phone_alone_read_nothing(client: TestClient, world: dict[str, Any]) -> None:
+    plain = _lookup(client, world)
+    assert plain.status_code == 403 and "engineer_name" not in plain.json()
     full = _lookup(client, world, check_code=world["code"]).json()
     assert full["engineer_name"] == "王师傅" and full["engineer_phone"] == "13600002222"
 
