@@ -2373,6 +2373,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{minutes} min on site, {halves} × 30 min beyond the visit",
     ),
     "fees.memo.km": ("里程{km}公里", "{km} km"),
+    "my.receipt.covered": ("保修", "Covered"),
+    "fees.vs_quote.same": (
+        "与已接受的报价单 {number} 一致（¥{amount}）",
+        "As in the accepted quote {number} (¥{amount})",
+    ),
+    "fees.vs_quote.differs": (
+        "已接受的报价单 {number} 为 ¥{quoted}，本次应付 ¥{charged}，原因：",
+        "The accepted quote {number} was ¥{quoted}; due now ¥{charged}, because:",
+    ),
+    "fees.diff.covered": ("在保修期内，费用由厂家承担", "In warranty: the manufacturer pays"),
+    "fees.diff.cause": (
+        "故障原因不在免费保修范围内（人为损坏、使用不当），按保外收费",
+        "The fault's cause is not covered by the free warranty (damage or misuse): charged",
+    ),
+    "fees.diff.not_covered": ("不在保修范围内，按保外收费", "Not covered by the warranty: charged"),
+    "fees.diff.service_fee": (
+        "服务费 ¥{now}（报价 ¥{then}）",
+        "Service fee ¥{now} (quoted ¥{then})",
+    ),
+    "fees.diff.labour_time": (
+        "超时工时费按实际在场时间计 ¥{now}（报价按标准工时计 ¥{then}）",
+        "Extra labour time by the time on site ¥{now} (quoted by the standard hours ¥{then})",
+    ),
+    "fees.diff.mileage": ("里程费 ¥{now}（报价 ¥{then}）", "Mileage ¥{now} (quoted ¥{then})"),
+    "fees.diff.part": (
+        "{name} 实际用 {used} 个（报价 {quoted} 个）",
+        "{name}: {used} fitted ({quoted} quoted)",
+    ),
     "fees.quote.sent": ("待确认", "Sent"),
     "fees.quote.accepted": ("已接受", "Accepted"),
     "fees.quote.rejected": ("已拒绝", "Rejected"),

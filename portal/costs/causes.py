@@ -1,7 +1,8 @@
 """The fault causes an engineer picks on completing an in-warranty job, and where each one's
 cost goes (企业服务成本划分): a quality problem is the factory's (工厂), anything else the
-market and sales centre's (市场销售中心). None of them voids the warranty: they say who bears
-the cost of work the manufacturer already pays for."""
+market and sales centre's (市场销售中心). They say who bears the cost of work the manufacturer
+pays for; only misuse (使用不当) also ends the free warranty, as the published terms say
+(fees.NOT_COVERED)."""
 
 from __future__ import annotations
 

@@ -33,8 +33,10 @@ def case_of(session: Session, *, ticket_id: int) -> CostCase | None:
 
 
 def needs_cause(session: Session, *, ticket: Ticket, on: date) -> bool:
-    """Whether completing the job asks for a fault cause: the manufacturer pays for it."""
-    return fees.warranty(session, ticket=ticket, on=on).covered
+    """Whether completing the job asks for a fault cause: the manufacturer pays for it, or
+    would but for the cause recorded (misuse), which the engineer may still correct."""
+    decided = fees.warranty(session, ticket=ticket, on=on)
+    return decided.covered or decided.reason == "cause"
 
 
 def may_need_cause(session: Session, *, ticket: Ticket, on: date) -> bool:

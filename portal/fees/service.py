@@ -43,10 +43,14 @@ SERVICE_TYPE = {
     "consultation": "repair",
     "complaint": "repair",
 }
-# Fault causes (ticket.details["fault_cause"]) that the warranty does not cover. The causes
-# the engineer records on an in-warranty job (portal/costs/causes.py) are none of these: they
-# decide which cost centre bears the job, not whether the manufacturer pays for it.
-NOT_COVERED = frozenset({"misuse", "external", "人为损坏", "外部原因", "非质量问题"})
+# Fault causes (ticket.details["fault_cause"]) that the warranty does not cover. Of the causes
+# the engineer records on an in-warranty job (portal/costs/causes.py) only misuse is one: the
+# published terms (FAQ "哪些情况不在保修范围内") exclude 人为损坏 and use against the manual,
+# so 使用不当 is charged like an expired unit. The others decide which cost centre bears the
+# job, not whether the manufacturer pays for it.
+NOT_COVERED = frozenset(
+    {"misuse", "improper_use", "external", "人为损坏", "使用不当", "外部原因", "非质量问题"}
+)
 PAYMENT_METHODS = ("cash", "wechat", "alipay", "card")
 # ticket.details key of the customer's proof of purchase (see `evidence_of`).
 EVIDENCE = "warranty_evidence"
@@ -611,3 +615,90 @@ def receipts_of(session: Session, *, ticket_id: int) -> list[Receipt]:
     return list(
         session.scalars(select(Receipt).where(Receipt.ticket_id == ticket_id).order_by(Receipt.id))
     )
+
+
+# ---- the charge against the accepted quote -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One reason the charge is not what the accepted quote said: a text key and its values."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VsQuote:
+    """What is charged beside the quote the customer accepted, and why the two differ."""
+
+    quote: Quote
+    charged: Decimal
+    reasons: list[Difference]
+
+    @property
+    def same(self) -> bool:
+        """The charge is the quoted total."""
+        return self.charged == self.quote.total
+
+
+def _quoted_name(line: QuoteLine) -> str:
+    # Part lines read "name（code）"; the reasons name the part as the receipt's lines do.
+    return line.description.split("（", 1)[0]
+
+
+def against_quote(pricing: Pricing, quote: Quote | None) -> VsQuote | None:
+    """The charge (`pricing`, priced when the work was done) beside the accepted quote: the
+    same, or each reason it differs (the warranty decided at completion, labour, mileage,
+    parts fitted), so the receipt and the engineer's page say the same thing."""
+    if quote is None:
+        return None
+    charged = pricing.customer_total
+    if charged == quote.total:
+        return VsQuote(quote, charged, [])
+    if pricing.warranty.covered:
+        return VsQuote(quote, charged, [Difference("fees.diff.covered")])
+    reasons: list[Difference] = []
+    if quote.warranty == "in":
+        cause = pricing.warranty.reason == "cause"
+        reasons.append(Difference("fees.diff.cause" if cause else "fees.diff.not_covered"))
+    quoted: dict[str, Decimal] = {}
+    for line in quote.lines:
+        quoted[line.kind] = quoted.get(line.kind, ZERO) + line.amount
+    for kind, now, key in (
+        ("labour", pricing.service_fee, "fees.diff.service_fee"),
+        ("labour_time", pricing.labour_time_fee, "fees.diff.labour_time"),
+        ("mileage", pricing.mileage_fee, "fees.diff.mileage"),
+    ):
+        then = ledger.money(quoted.get(kind, ZERO))
+        if now != then:
+            reasons.append(Difference(key, {"now": now, "then": then}))
+    fitted = {p.part.id: (p.part.name, p.quantity) for p in pricing.parts}
+    asked = {ln.part_id: (_quoted_name(ln), ln.quantity) for ln in quote.lines if ln.part_id}
+    for part_id in [*asked, *(i for i in fitted if i not in asked)]:
+        name, used = fitted.get(part_id, (asked.get(part_id, ("", 0))[0], 0))
+        wanted = asked.get(part_id, (name, 0))[1]
+        if used != wanted:
+            reasons.append(
+                Difference("fees.diff.part", {"name": name, "used": used, "quoted": wanted})
+            )
+    return VsQuote(quote, charged, reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What a done job charges its customer, and how that stands beside the accepted quote."""
+
+    pricing: Pricing
+    vs_quote: VsQuote | None
+
+
+def charge_of(session: Session, *, ticket: Ticket) -> Charge | None:
+    """The charge of a job once it was completed (None before): the figure the receipt shows."""
+    if _last(ticket, "complete") is None:
+        return None
+    pricing = price_ticket(session, ticket=ticket)
+    accepted = next(
+        (q for q in quotes_of(session, ticket_id=ticket.id) if q.status == "accepted"), None
+    )
+    return Charge(pricing, against_quote(pricing, accepted))

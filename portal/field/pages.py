@@ -262,6 +262,7 @@ def _job_page(
             "draft": draft,
             "quote": quotes[0] if quotes else None,
             "quote_rows": kept.get("quote") or [],
+            "charge": fees.charge_of(session, ticket=ticket),
             "skip_reason": kept.get("skip_reason", ""),
             "history": service.unit_history(session, ticket=ticket),
             "door_photo": attachments.get(record.door_photo_id)

@@ -98,6 +98,11 @@ class MoneyView:
         return next((q for q in self.quotes if q.status == "accepted"), None)
 
     @property
+    def vs_quote(self) -> fees.VsQuote | None:
+        """The charge beside the accepted quote, once the work is done."""
+        return fees.against_quote(self.pricing, self.accepted) if self.pricing else None
+
+    @property
     def paid(self) -> Decimal:
         """What the customer paid so far."""
         return sum((r.amount for r in self.receipts), Decimal("0.00"))

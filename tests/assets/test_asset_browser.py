@@ -233,7 +233,7 @@ def test_a_bot_ticket_ends_with_a_registered_unit_on_the_customer_s_page(
 
     _sign(page)
     # A filter clogged with lint: in warranty, but not a quality fault (the costs' form).
-    page.select_option("[data-testid=cause-select]", "improper_use")
+    page.select_option("[data-testid=cause-select]", "other_non_quality")
     page.locator("[data-testid=save-cause]").tap()
     expect(page.locator("[data-testid=flash]")).to_have_text("故障原因已保存")
 

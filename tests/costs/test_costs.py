@@ -218,7 +218,7 @@ def test_repeated_quality_problems_per_model_and_part(db: Database, tmp_path: Pa
     with db.session() as s:
         c = w.crew(s)
         numbers = []
-        for cause in ("component_failure", "component_failure", "improper_use"):
+        for cause in ("component_failure", "component_failure", "improper_installation"):
             ticket = w.on_site(s, c)
             w.record_cause(s, c, ticket, cause, tmp_path)
             w.work_and_sign(s, c, ticket, tmp_path)

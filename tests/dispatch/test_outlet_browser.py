@@ -235,7 +235,7 @@ def test_a_job_through_an_outlet_from_dispatch_to_the_parents_statement(
     page.mouse.up()
     page.locator("[data-testid=save-signature]").tap()
     expect(page.locator("[data-testid=flash]")).to_have_text("客户签名已保存")
-    page.select_option("[data-testid=cause-select]", "improper_use")
+    page.select_option("[data-testid=cause-select]", "improper_installation")
     page.locator("[data-testid=save-cause]").tap()
     expect(page.locator("[data-testid=flash]")).to_have_text("故障原因已保存")
     page.locator("[data-testid=complete]").tap()

@@ -153,7 +153,7 @@ def test_walk_a_job_on_a_phone(portal: dict[str, Any], phone: Page) -> None:
     page.screenshot(path=str(SHOTS / "field_job_on_site.png"), full_page=True)
 
     # In warranty: the fault cause decides the cost centre (a non-quality one needs no photo).
-    page.select_option("[data-testid=cause-select]", "improper_use")
+    page.select_option("[data-testid=cause-select]", "improper_installation")
     page.locator("[data-testid=save-cause]").tap()
     expect(page.locator("[data-testid=flash]")).to_have_text("故障原因已保存")
     page.locator("[data-testid=complete]").tap()

@@ -219,7 +219,9 @@ def test_after_the_visit_the_customer_sees_the_record_the_fee_and_the_receipt(
     text = receipt.text
     assert 'data-testid="receipt-total" data-amount="200.00"' in text
     assert "排水泵（WM-PMP-01）" in text and "服务费" in text and "里程费" in text
-    assert f"依据报价单 {quote.number}" in text and f"¥{QUOTED}" in text
+    # Charged on the real time on site, not the SOP's: the receipt says so beside the quote.
+    assert f"已接受的报价单 {quote.number} 为 ¥{QUOTED}，本次应付 ¥200.00" in text
+    assert "超时工时费按实际在场时间计 ¥0.00（报价按标准工时计 ¥20.00）" in text
     assert "客户签名：王女士" in text and "data-print" in text
     assert "<script>" not in text  # the print button's script is a file (CSP)
     assert Decimal("200.00") < QUOTED
