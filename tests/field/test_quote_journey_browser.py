@@ -105,6 +105,10 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
     status = eng.locator("[data-testid=quote-status]")
     expect(status).to_have_attribute("data-status", "sent")
     expect(status).to_contain_text("¥220.00")
+    # The sent quote's lines, and no second "send" beside it: replacing it is the offer.
+    expect(eng.locator("[data-testid=sent-quote-lines]")).to_contain_text("排水泵（WM-PMP-01）")
+    expect(eng.locator("[data-testid=send-quote]")).to_have_count(0)
+    expect(eng.locator("[data-testid=replace-quote]")).to_contain_text("撤回并重新报价")
     _fits(eng)
     eng.evaluate("document.querySelector('[data-testid=quote]').scrollIntoView()")
     eng.screenshot(path=str(SHOTS / "field-quote-390.png"))
@@ -165,6 +169,9 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
     _sign(eng)
     eng.locator("[data-testid=complete]").tap()
     expect(eng.locator("[data-testid=job-status]")).to_have_attribute("data-status", "completed")
+    # The engineer reads the figure the receipt will show, and why it is not the quote's.
+    expect(eng.locator("[data-testid=charge-total]")).to_have_attribute("data-amount", "200.00")
+    expect(eng.locator("[data-testid=vs-quote]")).to_contain_text("本次应付 ¥200.00")
     _fits(eng)
 
     # ---- the customer: the record, the fee, the printable receipt, the chat summary -----
@@ -189,6 +196,9 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
     receipt = cus.locator("[data-testid=receipt]")
     expect(receipt.locator("[data-testid=receipt-part]")).to_contain_text("排水泵")
     expect(receipt.locator("[data-testid=receipt-total]")).to_have_text("¥200.00")
+    expect(receipt.locator("[data-testid=vs-quote]")).to_contain_text(
+        "超时工时费按实际在场时间计 ¥0.00（报价按标准工时计 ¥20.00）"
+    )
     expect(receipt.locator("[data-testid=receipt-signature]")).to_contain_text("客户签名")
     _fits(cus)
     cus.screenshot(path=str(SHOTS / "my-receipt-390.png"), full_page=True)
