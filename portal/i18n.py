@@ -39,6 +39,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "上门日 {day} 已经过去，请选择今天或以后的日期",
         "The visit day {day} is over; choose today or a later day",
     ),
+    "dispatch.not_customer_day": (
+        "工单 {number} 的客户约在 {asked} 上门，不能排在 {day}；如需改期，请先与客户改约",
+        "The customer of {number} asked for a visit on {asked}, not {day}; "
+        "move the visit with the customer first",
+    ),
     "error.unknown_network": ("网点不存在", "No such service network"),
     "error.other_network": ("只能派给本网点的工程师", "You can only assign within your network"),
     "error.reopen_window": (
@@ -930,6 +935,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "dispatch.ui.eta": ("预计 {eta} 到达", "ETA {eta}"),
     "dispatch.ui.eta_stale": ("到达时间待重算", "ETA not yet recomputed"),
+    "dispatch.ui.to_plan": ("尚无到达时间，待排入路线", "No time yet: not in a published route"),
+    "dispatch.ui.other_day": ("客户约了其他日期", "Customers who asked for another day"),
+    "dispatch.ui.other_day_item": (
+        "客户约在 {day}，不排入本日计划",
+        "asked for {day}: not planned into this day",
+    ),
     "dispatch.ui.late": ("将晚于约定", "late"),
     "dispatch.ui.leg_km": ("路程 {km} 公里", "{km} km away"),
     "dispatch.ui.no_coords": ("无坐标", "no coordinates"),
@@ -3288,17 +3299,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "my.visit.title": ("上门预约", "Your visit"),
     "my.visit.asked": ("预约时间", "Booked for"),
     "my.visit.none": ("尚未约定上门时间", "No visit time agreed yet"),
-    # One statement of the visit: the agreed day with its window when one is known.
+    # One statement of the visit (tickets/flows.py): the agreed window, or day, with the ETA.
     "my.visit.agreed": ("已约定 {window}", "Agreed: {window}"),
     "my.visit.agreed_day": (
         "已约定 {day}，时段待定",
         "Agreed for {day}; time of day not fixed yet",
     ),
-    "my.visit.agreed_moved": (
-        "已约定 {day}；您希望的 {window} 待网点确认",
-        "Agreed for {day}; the time you asked for, {window}, is waiting for the service network",
-    ),
     "my.visit.asked_only": ("{asked}，待安排", "{asked}, not scheduled yet"),
+    # After an agreed window or day, once the day's route is published (tickets/flows.py).
+    "visit.eta_at": ("，预计 {time} 到达", ", engineer expected at {time}"),
     "visit.day": ("{month}{day}日（{weekday}）", "{weekday} {day} {month}"),
     "my.visit.move": ("改约时间", "Change the time"),
     "my.visit.new_day": ("日期", "Day"),

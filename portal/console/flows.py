@@ -18,6 +18,7 @@ from portal.console.schemas import SidebarTicket, TicketVisitEdit
 from portal.console.service import sidebar_ticket
 from portal.conversations import service as conversations
 from portal.conversations.models import ConversationNote
+from portal.dispatch import service as dispatch
 from portal.errors import Invalid, NotFound
 from portal.i18n import Lang, t
 from portal.intake.windows import (
@@ -140,6 +141,8 @@ def edit_visit(
     except ValidationError:  # a place name longer than the column: say which field
         raise Invalid("validation.invalid", field="address") from None
     tickets.update_ticket(session, ticket=ticket, data=changes)
+    if "preferred_time" in update:
+        dispatch.follow_customer_window(session, ticket=ticket)
     if name and name != ticket.customer.name:
         ticket.customer.name = name
     body = t("console.edit.note", "zh", number=ticket.number, changes="；".join(said))

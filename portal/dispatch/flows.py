@@ -210,7 +210,10 @@ def assign(
     between is a 409.
     """
     now = now or utcnow()
-    day = day or service.visit_day(ticket, now, settings)
+    if day is None:
+        day = service.visit_day(ticket, now, settings)
+    else:
+        service.check_customer_day(ticket, day, now, settings)
     service.check_field_service(ticket)
     seen = (
         expected_version
@@ -557,6 +560,8 @@ class DayPlan:
     # (so a page can say who else could take a stop when a person adjusts the plan).
     jobs: list[Job] = field(default_factory=list)
     candidates: list[Worker] = field(default_factory=list)
+    # Waiting tickets whose customer asked for another day, with that day: left out.
+    other_day: dict[int, date] = field(default_factory=dict)
 
 
 def plan_day(
@@ -583,6 +588,13 @@ def plan_day(
     if city:
         wanted = city_key(city)
         waiting = [t for t in waiting if service.ticket_place(t).city == wanted]
+    # A customer who asked for another day is visited that day, not planned into this one.
+    other_day = {
+        t.id: asked
+        for t in waiting
+        if (asked := service.asked_day(t, now, settings)) is not None and asked != day
+    }
+    waiting = [t for t in waiting if t.id not in other_day]
     seen = service.ticket_versions(session, ticket_ids=[t.id for t in waiting])
     where = service.locate(session, waiting)
     jobs = [
@@ -680,7 +692,7 @@ def plan_day(
             for seq, leg in enumerate(r.legs, start=1):
                 visit = visits.get(leg.stop.id)
                 if visit is not None and visit.engineer_id == worker_id:
-                    visit.sequence, visit.eta = seq, leg.arrive
+                    visit.sequence, visit.eta = seq, leg.start
             session.flush()
     return DayPlan(
         day=day,
@@ -693,6 +705,7 @@ def plan_day(
         skipped=skipped,
         jobs=jobs,
         candidates=workers,
+        other_day=other_day,
     )
 
 
@@ -800,6 +813,11 @@ def publish_plan(
                 skipped.append((tid, NotFound("object.ticket")))
                 continue
             if ticket.engineer_id == eid and ticket.status in service.ASSIGNED_OPEN:
+                try:
+                    service.check_customer_day(ticket, day, now, settings)
+                except PortalError as exc:
+                    skipped.append((tid, exc))
+                    continue
                 kept.append(tid)
                 placed.setdefault(eid, []).append(tid)
                 continue
@@ -807,6 +825,7 @@ def publish_plan(
                 # Every refusal comes before anything is written (the version, the action,
                 # the candidate check), so one refused stop does not spoil the others.
                 service.check_field_service(ticket)
+                service.check_customer_day(ticket, day, now, settings)
                 assigned.append(
                     _assign_locked(
                         session,
@@ -849,6 +868,6 @@ def publish_plan(
         for seq, leg in enumerate(r.legs, start=1):
             visit = visits.get(leg.stop.id)
             if visit is not None and visit.engineer_id == eid:
-                visit.sequence, visit.eta = seq, leg.arrive
+                visit.sequence, visit.eta = seq, leg.start
         session.flush()
     return Published(day=day, assigned=assigned, kept=kept, skipped=skipped, routes=routes)

@@ -106,13 +106,16 @@ def ticket_panel(
     user: Principal,
     day: date | None = None,
 ) -> workbench.Panel:
-    """The dispatch section of a ticket (the workbench and the ticket page show the same)."""
+    """The dispatch section of a ticket (the workbench and the ticket page show the same):
+    its candidates on the day the customer asked for, else on `day` (the workbench's)."""
     settings = dispatch_settings(request)
     now = utcnow()
     return workbench.panel(
         session,
         ticket=ticket,
-        day=day or service.default_visit_day(now, settings),
+        day=service.asked_day(ticket, now, settings)
+        or day
+        or service.default_visit_day(now, settings),
         now=now,
         settings=settings,
         planner=parts_planner(request),
@@ -380,6 +383,8 @@ class StopView:
     travel_km: float | None
     version: int | None  # None: the engineer already holds it (only its order may change)
     choices: list[Worker] = field(default_factory=list)  # who else may take it
+    # Booked on this day but in no published route yet (the customer moved the visit here).
+    to_plan: bool = False
 
 
 @dataclass(slots=True)
@@ -429,7 +434,7 @@ def _route_views(
                     ticket=t,
                     lat=leg.stop.lat,
                     lng=leg.stop.lng,
-                    eta=leg.arrive.astimezone(zone).strftime("%H:%M"),
+                    eta=leg.start.astimezone(zone).strftime("%H:%M"),
                     late=leg.late,
                     travel_km=leg.travel_km,
                     version=versions.get(t.id) if waiting else None,
@@ -525,11 +530,20 @@ def _plan_context(
         "adjusted": stops is not None,
         "routes": [],
         "unassigned": [],
+        "other_day": [],
         "total_km": 0.0,
     }
     if not run:
         routes = _booked_routes(session, user=user, scope=scope, settings=settings)
         views = _route_views(routes, jobs={}, workers=[], versions={}, settings=settings)
+        booked = service.visits_of(
+            session, ticket_ids=[s.ticket.id for v in views for s in v.stops]
+        )
+        for stop in (s for v in views for s in v.stops):
+            visit = booked.get(stop.ticket.id)
+            if visit is None or visit.eta is None:
+                # No time was published for it: none is promised here either.
+                stop.eta, stop.late, stop.to_plan = "", False, True
         base.update(routes=views, total_km=round(sum(v.total_km for v in views), 2))
         return base
     plan = flows.plan_day(
@@ -591,9 +605,11 @@ def _plan_context(
     for s in unplaced:
         spot = where.get(s.ticket.id)
         s.lat, s.lng = (spot[0], spot[1]) if spot else (None, None)
+    others = [(session.get(Ticket, tid), day) for tid, day in sorted(plan.other_day.items())]
     base.update(
         routes=views,
         unassigned=unplaced,
+        other_day=[(tk, day) for tk, day in others if tk is not None],
         total_km=round(sum(v.total_km for v in views), 2),
     )
     return base

@@ -57,15 +57,36 @@ def default_visit_day(now: datetime, settings: DispatchSettings) -> date:
     return local.date() + timedelta(days=1 if local.time() >= settings.same_day_cutoff else 0)
 
 
-def visit_day(ticket: Ticket, now: datetime, settings: DispatchSettings) -> date:
-    """The day to book a visit on: the day the customer asked for (the window the intake
-    stored) while it is still ahead, else today, or tomorrow once the cutoff has passed."""
+def asked_day(ticket: Ticket, now: datetime, settings: DispatchSettings) -> date | None:
+    """The day the customer asked for (the window the intake, the bot or /my stored) while
+    it is still ahead; None when they named no day, or one that is over."""
     asked = read_canonical(str((ticket.details or {}).get("preferred_time", "")))
-    if asked is not None:
-        day = asked.start.astimezone(ZoneInfo(settings.zone)).date()
-        if day >= local_day(now, settings):
-            return day
-    return default_visit_day(now, settings)
+    if asked is None:
+        return None
+    day = asked.start.astimezone(ZoneInfo(settings.zone)).date()
+    return day if day >= local_day(now, settings) else None
+
+
+def visit_day(ticket: Ticket, now: datetime, settings: DispatchSettings) -> date:
+    """The day to book a visit on: the day the customer asked for while it is still ahead,
+    else today, or tomorrow once the cutoff has passed."""
+    return asked_day(ticket, now, settings) or default_visit_day(now, settings)
+
+
+def check_customer_day(
+    ticket: Ticket, day: date, now: datetime, settings: DispatchSettings
+) -> None:
+    """A visit is booked on the day the customer asked for, never silently on another: the
+    desk changes the customer's time (with them) first."""
+    asked = asked_day(ticket, now, settings)
+    if asked is not None and asked != day:
+        raise Invalid(
+            "dispatch.not_customer_day",
+            field="day",
+            number=ticket.number,
+            day=day.isoformat(),
+            asked=asked.isoformat(),
+        )
 
 
 def check_visit_day(day: date, now: datetime, settings: DispatchSettings) -> None:
@@ -640,6 +661,23 @@ def set_visit(
     visit.sequence, visit.eta, visit.updated_at = sequence, eta, utcnow()
     session.flush()
     return visit
+
+
+def follow_customer_window(
+    session: Session, *, ticket: Ticket, zone: str = "Asia/Shanghai"
+) -> None:
+    """The customer moved their window (/my, the bot, the agent console): a booked visit
+    moves to the new day with no order and no ETA, so it leaves the old day's published
+    route and waits to be planned on the new day with the same engineer."""
+    visit = session.scalars(
+        select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)
+    ).first()
+    asked = read_canonical(str((ticket.details or {}).get("preferred_time", "")))
+    if visit is None or asked is None:
+        return
+    visit.visit_date = asked.start.astimezone(ZoneInfo(zone)).date()
+    visit.sequence, visit.eta, visit.updated_at = None, None, utcnow()
+    session.flush()
 
 
 def drop_visit(session: Session, *, ticket_id: int) -> None:

@@ -25,6 +25,7 @@ from portal.networks.models import Engineer, ServiceNetwork
 from portal.networks.service import OUTLET
 from portal.parts.models import Part, PartReservation, StockBalance, StockLocation
 from portal.sla.models import SlaTimer
+from portal.tickets import flows as ticket_flows
 from portal.tickets.models import Ticket
 
 # The deadlines a dispatcher races: the first answer, and the engineer at the door.
@@ -277,6 +278,8 @@ class Panel:
     networks: list[ServiceNetwork] = field(default_factory=list)
     # 伞下店 covering the address, to hand the ticket to as a whole (their manager assigns).
     outlets: list[ServiceNetwork] = field(default_factory=list)
+    # The visit as the customer, the engineer and the bot are told it.
+    visit: ticket_flows.ExpectedVisit | None = None
 
     @property
     def reassign(self) -> bool:
@@ -333,6 +336,7 @@ def panel(
         held=held_parts(session, ticket_id=ticket.id),
         holder=holder,
         outlets=outlets_covering(session, ticket=ticket, restrict=network_id),
+        visit=ticket_flows.expected_visit(session, ticket),
     )
 
 

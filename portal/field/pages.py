@@ -48,6 +48,7 @@ from portal.templating import (
     request_lang,
     see_other,
 )
+from portal.tickets import flows as ticket_flows
 from portal.tickets import service as tickets
 from portal.tickets.models import Ticket
 
@@ -158,7 +159,7 @@ def today(
         lat, lng = leg.stop.lat, leg.stop.lng
         spot = (lat, lng) if lat is not None and lng is not None else None
         links = _links(spot, ticket.address)
-        cards.append(Card(ticket, seq, leg.arrive, leg.late, leg.travel_km, links))
+        cards.append(Card(ticket, seq, leg.start, leg.late, leg.travel_km, links))
     routed = {c.ticket.id for c in cards}
     others = [t for t in service.open_jobs(session, engineer_id=engineer.id) if t.id not in routed]
     where = dispatch.locate(session, others)
@@ -269,6 +270,7 @@ def _job_page(
             if record and record.door_photo_id
             else None,
             "ticket": ticket,
+            "visit": ticket_flows.expected_visit(session, ticket),
             "customer": ticket.customer,
             "links": _links(spot, ticket.address),
             "events": list(ticket.events),

@@ -543,7 +543,11 @@ def _ticket_page(
         visit_label=visits.statement(visit, request_lang(request)),
         visit_parts=visits.PARTS,
         visit_form=visit_form
-        or {"day": visits.default_day(visit).isoformat(), "part": "afternoon", "error": ""},
+        or {
+            "day": visits.default_day(visit).isoformat(),
+            "part": visits.default_part(visit),
+            "error": "",
+        },
     )
     return render(request, "selfservice/ticket.html", context, status_code)
 

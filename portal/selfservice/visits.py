@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.dispatch.models import DispatchVisit
+from portal.dispatch import service as dispatch
 from portal.errors import Conflict, Invalid
 from portal.i18n import STATUS_LABELS, Lang, t
 from portal.intake.windows import (
@@ -20,9 +19,10 @@ from portal.intake.windows import (
     WindowError,
     bookable,
     now_local,
-    read_canonical,
+    part_of,
 )
 from portal.security import Principal
+from portal.tickets import flows as ticket_flows
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
 from portal.tickets.models import Ticket
@@ -36,26 +36,28 @@ PARTS = tuple(p for p in DAY_PARTS if p.key in ("morning", "afternoon", "evening
 class VisitView:
     """The visit as its customer sees it."""
 
-    window: VisitWindow | None  # the time the customer asked for
-    asked: str  # what the ticket holds when it is no window (e.g. free words)
-    visit_date: date | None  # the day dispatch booked
+    expected: ticket_flows.ExpectedVisit  # the one time every view says
     can_move: bool
     can_cancel: bool
     first_day: date
     last_day: date
 
+    @property
+    def window(self) -> VisitWindow | None:
+        """The window the customer asked for (dispatch books its day)."""
+        return self.expected.window
+
+    @property
+    def visit_date(self) -> date | None:
+        """The day dispatch booked."""
+        return self.expected.day
+
 
 def visit_view(session: Session, ticket: Ticket, *, now: datetime | None = None) -> VisitView:
     """The booked time of the ticket's visit and what the customer may do with it."""
-    asked = str((ticket.details or {}).get("preferred_time") or "")
-    visit = session.scalars(
-        select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)
-    ).first()
     today = (now or now_local()).date()
     return VisitView(
-        window=read_canonical(asked),
-        asked=asked,
-        visit_date=visit.visit_date if visit else None,
+        expected=ticket_flows.expected_visit(session, ticket),
         can_move=ticket.status in lifecycle.BEFORE_ARRIVAL,
         can_cancel="cancel" in lifecycle.allowed_actions(ticket, lifecycle.CUSTOMER),
         first_day=today,
@@ -90,13 +92,15 @@ def reschedule(
     principal: Principal,
     now: datetime | None = None,
 ) -> VisitWindow:
-    """Move the visit to another window; refused once the engineer is on site."""
+    """Move the visit to another window; refused once the engineer is on site. A booked
+    visit moves with it, out of the old day's route, to be planned on the new day."""
     if ticket.status not in lifecycle.BEFORE_ARRIVAL:
         current_zh, current_en = STATUS_LABELS.get(ticket.status, (ticket.status, ticket.status))
         raise Conflict("error.reschedule_not_allowed", current=current_zh, current_en=current_en)
     window = read_choice(day, part, now=now)
     moved = TicketUpdate(preferred_time=window.canonical)
     tickets.update_ticket(session, ticket=ticket, data=moved)
+    dispatch.follow_customer_window(session, ticket=ticket)
     # The engineer and the dispatcher read the ticket's notes: the change is said there.
     tickets.add_comment(
         session,
@@ -108,34 +112,9 @@ def reschedule(
     return window
 
 
-def day_label(day: date, lang: Lang) -> str:
-    """A day as the customer reads it: 12月9日（周三）."""
-    return t(
-        "visit.day",
-        lang,
-        month=t(f"visit.month.{day.month}", lang),
-        day=day.day,
-        weekday=t(f"handoff.weekday.{day.isoweekday()}", lang),
-    )
-
-
 def statement(view: VisitView, lang: Lang) -> str:
-    """The visit in one sentence that cannot contradict itself: the day dispatch agreed, with
-    the asked-for window when it falls on that day; else what the customer asked for, not yet
-    scheduled; else that nothing is agreed."""
-    asked = view.window.label(lang) if view.window else view.asked.strip()
-    if view.visit_date is not None:
-        if view.window is not None and view.window.start.date() == view.visit_date:
-            return t("my.visit.agreed", lang, window=asked)
-        day = day_label(view.visit_date, lang)
-        if view.window is not None:
-            # Asked for another day (moved after dispatch agreed, or booked apart from what
-            # was asked): the agreed day stands until the network confirms the other.
-            return t("my.visit.agreed_moved", lang, day=day, window=asked)
-        return t("my.visit.agreed_day", lang, day=day)
-    if asked:
-        return t("my.visit.asked_only", lang, asked=asked)
-    return t("my.visit.none", lang)
+    """The visit in one sentence, the same every view says (tickets.flows.expected_visit)."""
+    return view.expected.text(lang)
 
 
 def default_day(view: VisitView) -> date:
@@ -143,3 +122,9 @@ def default_day(view: VisitView) -> date:
     if view.window and view.window.start.date() >= view.first_day:
         return view.window.start.date()
     return view.first_day + timedelta(days=1)
+
+
+def default_part(view: VisitView) -> str:
+    """The part of the day the form offers first: the booked one, else the afternoon."""
+    booked = part_of(view.window) if view.window else None
+    return next((p.key for p in PARTS if p.key == booked), "afternoon")

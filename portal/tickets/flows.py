@@ -1,18 +1,22 @@
 """Ticket work that reads other domains: when the customer may expect the engineer.
 
-The web self-service pages, the bot's customer routes and the notifications all promise
-the same time, so they all ask here.
+The customer's /my pages, the engineer's job page, the dispatcher's panel, the bot's
+customer routes and the notifications all promise the same time, so they all ask here
+(`expected_visit`): the window the customer asked for, which dispatch books on its day, and
+the ETA the published route gives that day.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.dispatch.models import DispatchVisit
-from portal.sla.service import timers_of
+from portal.i18n import Lang, t
+from portal.intake.windows import ZONE, VisitWindow, read_canonical
 from portal.tickets import lifecycle
 from portal.tickets.models import Ticket
 
@@ -21,21 +25,79 @@ from portal.tickets.models import Ticket
 EXPECTING_ENGINEER = frozenset(lifecycle.BEFORE_ARRIVAL - {"new", "accepted"})
 
 
-def planned_visit(session: Session, ticket: Ticket) -> datetime | None:
-    """The ETA dispatch planned for the ticket's visit, if any."""
-    visit = session.scalars(
+@dataclass(frozen=True, slots=True)
+class ExpectedVisit:
+    """The one time a ticket's visit is expected, as every view says it."""
+
+    window: VisitWindow | None  # the window the customer asked for (dispatch books its day)
+    asked: str  # what the ticket holds when it is no window (free words)
+    day: date | None  # the day dispatch booked
+    eta: datetime | None  # the published route's time at the door, on that day
+
+    @property
+    def agreed(self) -> bool:
+        """Whether dispatch booked the visit on the day the customer asked for (or, when
+        they named no day, on some day)."""
+        if self.day is None:
+            return False
+        return self.window is None or self.window.start.date() == self.day
+
+    def text(self, lang: Lang = "zh") -> str:
+        """The visit in one sentence that cannot contradict itself: the agreed window (or
+        day) with the ETA once a route is published; else what the customer asked for, not
+        yet scheduled; else that nothing is agreed."""
+        asked = self.window.label(lang) if self.window else self.asked.strip()
+        eta = t("visit.eta_at", lang, time=f"{self.eta.astimezone(ZONE):%H:%M}") if self.eta else ""
+        if self.agreed and self.day is not None:
+            if self.window is not None:
+                return t("my.visit.agreed", lang, window=asked) + eta
+            day = t(
+                "visit.day",
+                lang,
+                month=t(f"visit.month.{self.day.month}", lang),
+                day=self.day.day,
+                weekday=t(f"handoff.weekday.{self.day.isoweekday()}", lang),
+            )
+            return t("my.visit.agreed_day", lang, day=day) + eta
+        if asked:
+            return t("my.visit.asked_only", lang, asked=asked)
+        return t("my.visit.none", lang)
+
+
+def _visit(session: Session, ticket: Ticket) -> DispatchVisit | None:
+    return session.scalars(
         select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)
     ).first()
-    return visit.eta if visit is not None else None
+
+
+def expected_visit(session: Session, ticket: Ticket) -> ExpectedVisit:
+    """When the ticket's visit is expected: the customer's window, the day dispatch booked,
+    and the ETA of the route published for that day (while the engineer is expected)."""
+    asked = str((ticket.details or {}).get("preferred_time") or "")
+    window = read_canonical(asked)
+    visit = _visit(session, ticket)
+    day = visit.visit_date if visit is not None else None
+    eta = visit.eta if visit is not None else None
+    if (
+        eta is None
+        or ticket.status not in EXPECTING_ENGINEER
+        or eta.astimezone(ZONE).date() != day
+        or (window is not None and window.start.date() != day)
+    ):
+        # An ETA of another day than the one booked (a route since moved) promises nothing.
+        eta = None
+    return ExpectedVisit(window=window, asked=asked, day=day, eta=eta)
+
+
+def planned_visit(session: Session, ticket: Ticket) -> datetime | None:
+    """The ETA dispatch planned for the ticket's visit, if any."""
+    return expected_visit(session, ticket).eta
 
 
 def eta(session: Session, ticket: Ticket) -> datetime | None:
-    """When the engineer is expected: the planned visit's ETA, else the pending arrival
-    deadline; None before dispatch and once the engineer has arrived."""
-    if ticket.status not in EXPECTING_ENGINEER:
-        return None
-    planned = planned_visit(session, ticket)
-    if planned is not None:
-        return planned
-    arrival = timers_of(session, ticket_id=ticket.id, kinds=("arrival",), states=("pending",))
-    return arrival[-1].due_at if arrival else None
+    """When the engineer is expected: the ETA of the route published for the booked day;
+    None before a route is published (the booked window is the promise then), before
+    dispatch and once the engineer has arrived. Never the SLA's arrival deadline: that is
+    the desk's limit, not a time anyone planned (a tester read 预计到达 13:00 beside a
+    morning booking)."""
+    return expected_visit(session, ticket).eta

@@ -159,7 +159,9 @@ def test_number_phone_and_check_code_reveal_status_engineer_eta_and_next_step(
     data = response.json()
     assert data["status_label"] == "已出发" and data["proven_by"] == "check_code"
     assert data["engineer_name"] == "王师傅" and data["engineer_phone"] == "13600001111"
-    assert data["eta"] and data["eta_text"]  # the SLA's arrival deadline
+    # No route published: no ETA (never the SLA's arrival deadline); the visit as /my says it.
+    assert data["eta"] is None and data["eta_text"] == ""
+    assert "08:00–20:00" in data["visit_text"] and data["visit_text"].endswith("待安排")
     assert "在路上" in data["next_step"]
     assert data["can_urge"] and data["can_cancel"] and data["can_reschedule"]
 

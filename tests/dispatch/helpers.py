@@ -170,7 +170,8 @@ def ticket(
             "product": "洗衣机",
             "fault_description": "滚筒不转了",
             "fault_started": "昨天",
-            "preferred_time": "2026-12-08 08:00-20:00",
+            # DAY, the day the tests plan: a customer's day is the day dispatch books.
+            "preferred_time": f"{DAY} 08:00-20:00",
             "phone": who.phone,
             "address": home.full,
             "city": home.city,

@@ -88,8 +88,9 @@ def test_the_day_plan_skips_engineers_off_duty_and_takes_them_after_check_in(
         net.attendance = True
         near = h.engineer(s, net, at=h.NEAR, name="近处师傅").id
         far = h.engineer(s, net, at=h.FAR, name="远处师傅").id
-        h.ticket(s, h.customer(s))
-        h.ticket(s, h.customer(s, at=h.MID))
+        # No day asked for: the plans of today and of tomorrow may both take them.
+        h.ticket(s, h.customer(s), preferred_time="")
+        h.ticket(s, h.customer(s, at=h.MID), preferred_time="")
     _check(db, far)
     with db.session() as s:
         plan = flows.plan_day(s, day=h.DAY, principal=h.DISPATCHER, settings=h.SETTINGS, now=h.NOW)

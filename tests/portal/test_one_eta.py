@@ -1,12 +1,17 @@
 """The web self-service pages and the chat promise the same arrival time: the one ETA in
 tickets/flows.py (before, the chat promised the arrival deadline of a ticket nobody had been
-given yet, while the web page promised nothing)."""
+given yet, while the web page promised nothing). The ETA is the published route's, on the
+booked day; never the SLA's arrival deadline (a tester read 预计到达 13:00 beside a morning
+booking whose route said 08:12)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from portal.botapi.service import to_bot_ticket
 from portal.database import Database, utcnow
 from portal.dispatch import service as dispatch
+from portal.intake.windows import now_local
 from portal.selfservice.service import ticket_view
 from portal.sla.service import timers_of
 from portal.tickets import flows as ticket_flows
@@ -30,11 +35,26 @@ def test_web_and_chat_promise_the_same_time(db: Database) -> None:
         dispatched = f.ticket(
             s, customer=f.customer(s), at=now, actions=("accept", "dispatch"), engineer=engineer
         )
+        day = (now_local() + timedelta(days=1)).date()
         planned = f.ticket(
-            s, customer=f.customer(s), at=now, actions=("accept", "dispatch"), engineer=engineer
+            s,
+            customer=f.customer(s),
+            at=now,
+            actions=("accept", "dispatch"),
+            engineer=engineer,
+            preferred_time=f"{day} 08:00-12:00",
+        )
+        at_door = now_local().replace(hour=9, minute=12, second=0, microsecond=0) + timedelta(
+            days=1
         )
         dispatch.set_visit(
-            s, ticket_id=planned.id, engineer_id=engineer.id, day=now.date(), source="manual"
+            s,
+            ticket_id=planned.id,
+            engineer_id=engineer.id,
+            day=day,
+            source="plan",
+            sequence=1,
+            eta=at_door,
         )
         arrived = f.ticket(
             s,
@@ -46,11 +66,11 @@ def test_web_and_chat_promise_the_same_time(db: Database) -> None:
         ids = accepted.id, dispatched.id, planned.id, arrived.id
         deadline = timers_of(s, ticket_id=dispatched.id, kinds=("arrival",), states=("pending",))
         assert deadline, "the arrival deadline runs"
-        due = deadline[-1].due_at
     # Nobody has the job yet: no time is promised, on either channel.
     assert both_etas(db, ids[0]) == (None, None, None)
-    # Dispatched without a planned visit: the arrival deadline, on both.
-    assert both_etas(db, ids[1]) == (due, due, due)
+    # Dispatched without a published route: no ETA (the booked window is the promise), on
+    # both, although the arrival deadline runs.
+    assert both_etas(db, ids[1]) == (None, None, None)
     web, chat, one = both_etas(db, ids[2])
-    assert web == chat == one
+    assert web == chat == one == at_door
     assert both_etas(db, ids[3]) == (None, None, None)
