@@ -88,14 +88,21 @@ def test_a_slow_turn_answers_success_at_once_and_replies_later(
     answered = [m["text"]["content"] for m in fake_wechat.wait_for_sent(4)]  # two a turn
     assert answered[2] == "收到：在吗" and answered.count("收到：你好") == 1
     assert [r["message"] for r in slow_rasa.received] == ["你好", "在吗"]
-    with db.session() as session:
-        rows = session.scalars(
-            select(Notification).where(Notification.channel == "wechat_reply")
-        ).all()
-        assert len(rows) == len(fake_wechat.sent) == 4
-        assert {(n.status, n.claimed_by.startswith("portal-wechat@")) for n in rows} == {
-            ("sent", True)
-        }
+
+    def rows() -> list[tuple[str, bool]]:
+        with db.session() as session:
+            return [
+                (n.status, n.claimed_by.startswith("portal-wechat@"))
+                for n in session.scalars(
+                    select(Notification).where(Notification.channel == "wechat_reply")
+                )
+            ]
+
+    # WeChat has a message before the outbox records it sent: wait for the records.
+    deadline = time.monotonic() + 10
+    while any(status != "sent" for status, _ in rows()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rows() == [("sent", True)] * 4 and len(fake_wechat.sent) == 4
 
 
 def test_a_fast_turn_replies_passively_and_sends_nothing_later(
