@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -28,7 +27,9 @@ from websockets.sync.client import connect
 from portal.config import ROOT, Settings
 from portal.conversations.models import Conversation, Message
 from portal.database import Database, utcnow
+from portal.notifications.models import Notification
 from portal.stack import Process, Stack, ensure_model, prepare
+from portal.wechat.push import turn_key
 from portal.wiring import wire
 from tests.channels.wechat.fake_api import FakeWeChatApi
 from tests.channels.wechat.support import AES_KEY, APP_ID, OPENID, SECRET, TOKEN, WeChatServer
@@ -186,8 +187,24 @@ def test_voice_kill_takeover_and_dispatch_template(stack: Stack, wechat_api: Fak
                     ),
                 )
                 assert frame["conversation"] == public_id  # the agent saw it, live
-            time.sleep(2)
-            assert len(wechat_api.sent) == before, "something automatic answered 是的"
+            # Nothing automatic answered it. Its turn over, nothing was stored for the
+            # follower after it (everything sent is stored first) …
+            wait_for(
+                lambda: _turn_over(db, "24900000000088002"), timeout=60, what="the turn on 是的"
+            )
+            assert _said_after(db, public_id, "是的") == []
+            # … and the agent's reply, sent after it, is the barrier for what went out: once
+            # it has reached the follower, it is the only message since 是的.
+            reply = "好的，我来处理"
+            sent = http.post(
+                f"/api/v1/console/conversations/{public_id}/messages",
+                json={"text": reply},
+                headers=headers,
+            )
+            assert sent.status_code == 201, sent.text
+            since = wechat_api.wait_for_sent(before + 1, timeout=60)[before:]
+            assert len(since) == 1, f"something automatic answered 是的: {since}"
+            assert _texts_to(wechat_api, before) == [reply]
 
         # 3. The ticket is dispatched: the follower gets the 派单 template, keywords only.
         with db.session() as session:
@@ -216,6 +233,29 @@ def _state(db: Database, public_id: str) -> str:
                 select(Conversation.state).where(Conversation.public_id == public_id)
             ).one()
         )
+
+
+def _turn_over(db: Database, message_id: str) -> bool:
+    """Whether the portal's turn on this WeChat message is over (its mark cleared)."""
+    with db.session() as session:
+        status = session.scalars(
+            select(Notification.status).where(Notification.idempotency_key == turn_key(message_id))
+        ).first()
+    return status == "sent"
+
+
+def _said_after(db: Database, public_id: str, text: str) -> list[str]:
+    """What was stored for the follower after the customer's `text`."""
+    with db.session() as session:
+        rows = session.execute(
+            select(Message.direction, Message.text)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.public_id == public_id)
+            .order_by(Message.id)
+        ).all()
+    said = [i for i, row in enumerate(rows) if row.direction == "in" and row.text == text]
+    assert said, f"{text} was not stored"
+    return [row.text for row in rows[said[-1] + 1 :] if row.direction == "out"]
 
 
 def _frame(ws: Any, check: Any, limit: int = 200) -> dict[str, Any]:
