@@ -36,6 +36,21 @@ def _world(db: Any) -> dict[str, Any]:
         booked = f.ticket(s, customer=customer, actions=("accept", "dispatch"), engineer=engineer)
         booked.details = {**booked.details, "preferred_time": f"{tomorrow} 08:00-12:00"}
         s.add(DispatchVisit(ticket_id=booked.id, engineer_id=engineer.id, visit_date=tomorrow))
+        # Routed: the published plan puts the engineer at the door at 09:12 tomorrow.
+        other = f.customer(s, with_asset=False, name="赵先生")  # a sign-in code of their own
+        routed = f.ticket(s, customer=other, actions=("accept", "dispatch"), engineer=engineer)
+        routed.details = {**routed.details, "preferred_time": f"{tomorrow} 08:00-12:00"}
+        at_door = now_local().replace(hour=9, minute=12, second=0, microsecond=0)
+        s.add(
+            DispatchVisit(
+                ticket_id=routed.id,
+                engineer_id=engineer.id,
+                visit_date=tomorrow,
+                sequence=1,
+                eta=at_door + timedelta(days=1),
+                source="plan",
+            )
+        )
         on_site = f.ticket(
             s,
             customer=customer,
@@ -43,7 +58,13 @@ def _world(db: Any) -> dict[str, Any]:
             engineer=engineer,
         )
         s.flush()
-        return {"phone": customer.phone, "booked": booked.number, "on_site": on_site.number}
+        return {
+            "phone": customer.phone,
+            "booked": booked.number,
+            "routed": routed.number,
+            "routed_phone": other.phone,
+            "on_site": on_site.number,
+        }
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +132,36 @@ def test_the_visit_is_shown_moved_and_cancelled(phone: Page, portal: dict[str, A
         form={"csrf_token": token, "day": tomorrow.isoformat(), "part": "afternoon"},
     )
     assert answer.status == 422 and "不能再改约时间" in answer.text()
+
+
+def test_a_moved_visit_shows_only_its_new_time(browser: Browser, portal: dict[str, Any]) -> None:
+    """Issue 19: after moving a routed visit the page still said 已约定 the old day and the
+    old ETA (which was the SLA deadline, not the route's 09:12), and the form offered 下午
+    for a morning booking."""
+    tomorrow = (now_local() + timedelta(days=1)).date()
+    later = tomorrow + timedelta(days=2)
+    old_day = f"{tomorrow.month}月{tomorrow.day}日"
+    routed = {**portal, "phone": portal["routed_phone"]}
+    with signed_in_phone(browser, routed, portal["routed"]) as page:
+        card = page.locator("[data-testid=my-visit]")
+        window = card.locator("[data-testid=visit-window]")
+        expect(window).to_contain_text("已约定")
+        expect(window).to_contain_text("上午 08:00–12:00，预计 09:12 到达")
+        expect(page.locator("[data-testid=ticket-eta]")).to_contain_text("09:12")
+        page.locator("[data-testid=visit-move-open]").tap()
+        expect(page.locator("[data-testid=visit-part]")).to_have_value("morning")
+        page.fill("[data-testid=visit-day-input]", later.isoformat())
+        page.select_option("[data-testid=visit-part]", "evening")
+        page.locator("[data-testid=visit-move]").tap()
+        expect(page.locator("[data-testid=flash]")).to_contain_text("已改约到")
+        expect(window).to_contain_text(f"{later.month}月{later.day}日")
+        expect(window).to_contain_text("晚上 18:00–20:00")
+        expect(window).not_to_contain_text(old_day)
+        expect(window).not_to_contain_text("待网点确认")
+        expect(page.locator("[data-testid=ticket-eta]")).to_have_count(0)
+        page.locator("[data-testid=visit-move-open]").tap()
+        expect(page.locator("[data-testid=visit-part]")).to_have_value("evening")
+    with portal["db"].session() as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.number == portal["routed"])).one()
+        visit = s.scalars(select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)).one()
+        assert visit.visit_date == later and visit.eta is None and visit.sequence is None
