@@ -8,7 +8,7 @@ import logging
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from portal.conversations import service, snapshots
+from portal.conversations import drafts, service, snapshots
 from portal.conversations.broker import Event
 from portal.conversations.core import Effects, HubCore, Notice, candidate_of, need_of
 from portal.conversations.models import Conversation
@@ -58,6 +58,9 @@ class AgentDesk(HubCore):
             conversation = service.get_by_public_id(session, public_id=public_id)
             agent = self._agent(session, agent_id)
             kind = "pickup" if pickup else "accept"
+            if conversation.state == "agent" and conversation.agent_id == agent_id:
+                # A second click on 接入 (or 接管) for a chat this agent already holds.
+                return Effects(), conversation.id
             if conversation.state not in service.TRANSITIONS[kind][0]:
                 raise service.state_conflict(conversation.state)
             if not agent.supervisor:
@@ -66,7 +69,10 @@ class AgentDesk(HubCore):
             if was_bot:
                 service.resolve_customer(session, conversation=conversation)
                 conversation.handoff_reason = "agent"
-                conversation.handoff_summary = ""
+                # No summary from the bot when an agent takes over: the customer's own words.
+                conversation.handoff_summary = drafts.summary(
+                    service.list_messages(session, conversation_id=conversation.id)
+                )
             service.change_state(
                 session,
                 conversation=conversation,

@@ -142,6 +142,16 @@ class AgentStatus(BaseModel):
     )
 
 
+class TicketDraft(BaseModel):
+    """The console's ticket form as far as the customer's words in the chat fill it."""
+
+    product: str = ""
+    fault_description: str = ""
+    phone: str = ""
+    address: str = ""
+    city: str = ""
+
+
 class ConversationDetail(BaseModel):
     """Everything the console shows about one conversation."""
 
@@ -164,6 +174,7 @@ class ConversationDetail(BaseModel):
     messages: list[MessageRead]
     notes: list[NoteRead]
     events: list[EventRead]
+    ticket_draft: TicketDraft = Field(default_factory=TicketDraft)
 
 
 class SendRequest(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from knowledge_base.render import to_html
 from portal.accounts.service import display_names
-from portal.conversations import service
+from portal.conversations import drafts, service
 from portal.conversations.models import Conversation, ConversationNote, Message
 from portal.conversations.phrases import asks_for_code, codes_in, mask_check_codes, mask_codes
 from portal.conversations.schemas import (
@@ -269,6 +269,7 @@ def detail(session: Session, *, conversation: Conversation) -> ConversationDetai
     """The whole conversation: state, the bot's summary, transcript, notes and events."""
     customer = service.resolve_customer(session, conversation=conversation)
     notes = service.list_notes(session, conversation_id=conversation.id)
+    messages = service.list_messages(session, conversation_id=conversation.id)
     names = display_names(
         session,
         user_ids={n.author_id for n in notes if n.author_id}
@@ -291,7 +292,7 @@ def detail(session: Session, *, conversation: Conversation) -> ConversationDetai
         waiting_since=conversation.waiting_since,
         escalated=conversation.escalated,
         csat_score=conversation.csat_score,
-        messages=transcript(service.list_messages(session, conversation_id=conversation.id)),
+        messages=transcript(messages),
         notes=[note_read(n, names) for n in notes],
         events=[
             EventRead(
@@ -304,4 +305,7 @@ def detail(session: Session, *, conversation: Conversation) -> ConversationDetai
             )
             for e in service.list_events(session, conversation_id=conversation.id)
         ],
+        ticket_draft=drafts.ticket_draft(
+            session, messages=messages, product_line=conversation.product_line
+        ),
     )

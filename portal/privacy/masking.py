@@ -196,6 +196,14 @@ def transcript_for(principal: Principal, detail: ConversationDetail) -> Conversa
                 for m in detail.messages
             ],
             "notes": [n.model_copy(update={"body": mask_phones_in(n.body)}) for n in detail.notes],
+            # The ticket form is for whoever holds the chat; a colleague gets no number in it.
+            "ticket_draft": detail.ticket_draft.model_copy(
+                update={
+                    "phone": "",
+                    "fault_description": mask_phones_in(detail.ticket_draft.fault_description),
+                    "address": mask_phones_in(detail.ticket_draft.address),
+                }
+            ),
         }
     )
 

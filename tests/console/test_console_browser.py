@@ -147,3 +147,44 @@ def test_a_photo_the_customer_sent_shows_in_the_console(
     )
     assert image.get_attribute("src") == f"/api/v1/console/attachments/{kept_id}"
     flow.only_local_requests(agent, portal["url"])
+
+
+def test_a_takeover_shows_what_the_customer_asked_and_drafts_the_ticket(
+    portal: dict[str, Any], browser: Any
+) -> None:
+    """Issue 19: after 接管 the summary read （无摘要） and the ticket form was empty; a
+    second click on 接入 showed a red 操作失败 for a chat the agent had just taken."""
+    base = portal["url"]
+    agent = flow.open_console(browser, base, "wang", PASSWORD)
+    agent.set_viewport_size({"width": 1280, "height": 900})
+    customer = flow.open_widget(browser, base)
+    flow.customer_says(customer, "燃气灶打不着火")
+    flow.wait_widget(customer, "bot", "收到：燃气灶打不着火")
+    conversation = flow.latest_web_conversation(portal["db"])
+    item = agent.locator(f'[data-testid=live-item][data-id="{conversation}"]')
+    item.wait_for(timeout=10_000)
+    item.locator("[data-testid=live-pickup]").click()
+    agent.locator('[data-testid=chat-state][data-state="agent"]').wait_for(timeout=10_000)
+    agent.locator("[data-testid=summary-text]").filter(has_text="燃气灶打不着火").wait_for()
+    agent.locator("[data-testid=ticket-panel] > summary").click()
+    assert agent.locator("[data-testid=ticket-product]").input_value() == "燃气灶"
+    assert agent.locator("[data-testid=ticket-fault]").input_value() == "燃气灶打不着火"
+
+    other = flow.open_widget(browser, base)
+    flow.customer_says(other, "你好 第二位")
+    flow.wait_widget(other, "bot", "收到：你好 第二位")
+    waiting = flow.latest_web_conversation(portal["db"])
+    answer = httpx.post(
+        f"{base}/api/v1/conversations/{waiting}/handoff",
+        json={"reason": "request", "summary": "客户要求人工"},
+        headers=BOT,
+    )
+    assert answer.status_code == 202, answer.text
+    queued = agent.locator(f'[data-testid=queue-item][data-id="{waiting}"]')
+    queued.wait_for(timeout=10_000)
+    accept = queued.locator("[data-testid=queue-accept]")
+    accept.dblclick()
+    agent.locator(f'[data-testid=chat-item][data-id="{waiting}"]').wait_for(timeout=10_000)
+    agent.locator("[data-testid=chat-state][data-state=agent]").wait_for()
+    assert agent.locator("[data-testid=chat-error]").is_hidden()
+    flow.only_local_requests(agent, base)

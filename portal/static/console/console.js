@@ -391,7 +391,19 @@
     $("ticket-created").hidden = true;
     $("kb-results").replaceChildren();
     $("ticket-form").reset(); // the sidebar fills in the customer's phone and name
+    fillDraft(detail);
     loadSidebar(publicId);
+  }
+
+  // What the customer told the bot (product, fault, phone, address), into the ticket form's
+  // empty fields only: what the agent typed stays.
+  function fillDraft(detail) {
+    const form = $("ticket-form");
+    const draft = detail.ticket_draft || {};
+    for (const name of ["product", "fault_description", "phone", "address", "city"]) {
+      const input = form.elements.namedItem(name);
+      if (input && !input.value && draft[name]) input.value = draft[name];
+    }
   }
 
   async function refreshCurrent() {
@@ -402,6 +414,7 @@
     for (const m of detail.messages) appendMessage(m);
     for (const n of detail.notes) appendNote(n);
     renderHeader();
+    fillDraft(detail); // taken over just now: the number is shown to its holder
   }
 
   // ------------------------------------------------------------------ customer sidebar
