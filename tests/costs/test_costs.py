@@ -17,6 +17,7 @@ from portal.costs import service as costs
 from portal.costs.models import CostCase
 from portal.database import Database
 from portal.errors import Conflict, Invalid
+from portal.fees import service as fees
 from portal.security import Principal, Role
 from portal.settlement import flows as settlement_flows
 from portal.settlement import ledger
@@ -229,3 +230,18 @@ def test_repeated_quality_problems_per_model_and_part(db: Database, tmp_path: Pa
         assert [t.number for t in rep.tickets] == numbers[:2]
         assert rep.first is not None and rep.last is not None and rep.first <= rep.last
         assert costs.repeats(s, minimum=3) == []
+
+
+def test_the_demo_gives_its_in_warranty_jobs_only_causes_the_warranty_covers(
+    demo_db: Database,
+) -> None:
+    """The demo settled these jobs as in-warranty work: a misuse cause drawn for one would
+    price it again as paid work nobody quoted (fees.NOT_COVERED)."""
+    with demo_db.session() as s:
+        rows = s.scalars(select(CostCase)).all()
+        assert rows
+        for case in rows:
+            ticket = s.get_one(Ticket, case.ticket_id)
+            assert case.completed_at is not None
+            day = case.completed_at.astimezone(fees.LOCAL).date()
+            assert fees.warranty(s, ticket=ticket, on=day).covered, (ticket.number, case.cause)
