@@ -101,6 +101,9 @@ class TicketView:
     engineer_phone: str = ""
     eta_text: str = ""
     preferred_time: str = ""
+    # The visit in the portal's one sentence, the same the customer's web page says.
+    visit_text: str = ""
+    visit_text_en: str = ""
     next_step: str = ""
     can_urge: bool = False
     can_cancel: bool = False

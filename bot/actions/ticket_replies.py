@@ -44,9 +44,13 @@ def progress(
                 phone=view.engineer_phone or "-",
             )
         )
-    if view.eta_text:
+    visit = view.visit_text_en if lang == "en" else view.visit_text
+    if visit:
+        # The portal's own sentence (agreed window, ETA): the web page and the engineer say it.
+        details.append(response_text(domain, "utter_line_visit", lang, visit=visit))
+    elif view.eta_text:
         details.append(response_text(domain, "utter_line_eta", lang, eta=view.eta_text))
-    if view.preferred_time:
+    if view.preferred_time and not visit:
         details.append(
             response_text(
                 domain, "utter_line_window", lang, window=describe(view.preferred_time, lang)

@@ -56,6 +56,7 @@ class FakeTicket:
     engineer_phone: str = ""
     eta_text: str = ""
     preferred_time: str = ""
+    visit_text: str = ""
     customer: str = "c1"
     check_code: str = "135790"
     conversation: str = ""  # the chat it was filed in
@@ -77,6 +78,8 @@ class FakeTicket:
             "eta_text": self.eta_text,
             "proven_by": proven_by,
             "preferred_time": self.preferred_time,
+            "visit_text": self.visit_text,
+            "visit_text_en": "",
             "next_step": "师傅已经在路上，请保持电话畅通。"
             if self.status == "departed"
             else "客服会尽快受理。",

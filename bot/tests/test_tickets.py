@@ -158,6 +158,20 @@ def test_progress_names_the_engineer_once_the_chat_is_bound(recording, domain, p
     assert "负责师傅：王师傅，电话 13600001111。" in text and "预计 11月23日 16:00 前上门。" in text
 
 
+def test_progress_says_the_portals_one_visit_sentence(recording, domain, portal):
+    """Issue 19: the bot said 12月9日 13:00-18:00 while the web page said another day; with the
+    portal's visit sentence it says that one, not an ETA and a window of its own."""
+    said = "已约定 12月9日（周三）下午 13:00–18:00，预计 13:05 到达"
+    portal.tickets["SR20261120-0031"].visit_text = said
+    portal.tickets["SR20261120-0031"].preferred_time = "2026-12-09 13:00-18:00"
+    portal.bind(recording["sender_id"])
+    tracker = tracker_at(recording, "13800138000", "action_ticket_operation")
+    [message], _ = run(ActionTicketOperation(), tracker, domain)
+    text = rendered(message, domain)
+    assert f"上门时间：{said}。" in text
+    assert "前上门" not in text and "预约上门时间" not in text
+
+
 # --- operations ------------------------------------------------------------------------
 
 

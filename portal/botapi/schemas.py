@@ -64,6 +64,7 @@ class BotTicket(BaseModel):
     preferred_time: str
     # The visit in the one sentence /my, the field app and the desk say (tickets/flows.py).
     visit_text: str
+    visit_text_en: str
     next_step: str
     can_urge: bool
     can_cancel: bool

@@ -141,6 +141,7 @@ def to_bot_ticket(session: Session, ticket: Ticket, proven_by: ProvenBy) -> BotT
         eta_text=eta.astimezone(SHOWN_ZONE).strftime("%m月%d日 %H:%M") if eta else "",
         preferred_time=str(ticket.details.get("preferred_time") or ""),
         visit_text=expected.text("zh"),
+        visit_text_en=expected.text("en"),
         next_step=t(step) if (step := f"bot.next_step.{ticket.status}") in MESSAGES else "",
         can_urge="urge" in allowed,
         can_cancel="cancel" in allowed,
