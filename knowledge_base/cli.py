@@ -8,7 +8,13 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from knowledge_base.config import MODES, SIGNALS, KBConfig, default_cache_dir, default_model
+from knowledge_base.config import (
+    MODES,
+    KBConfig,
+    default_cache_dir,
+    default_model,
+    parse_weights,
+)
 from knowledge_base.entry import FAQError
 from knowledge_base.kb import KnowledgeBase
 
@@ -30,13 +36,10 @@ def _config(args: argparse.Namespace) -> KBConfig:
 
 def _weights(text: str) -> dict[str, float]:
     """`general=0.4,domain=0.3,char=0.3` -> a dict (signals left out get 0)."""
-    out = {}
-    for part in text.split(","):
-        name, _, value = part.partition("=")
-        if name.strip() not in SIGNALS:
-            raise SystemExit(f"unknown signal {name.strip()!r}; use {', '.join(SIGNALS)}")
-        out[name.strip()] = float(value)
-    return out
+    try:
+        return parse_weights(text)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _open(args: argparse.Namespace, progress: bool = False) -> KnowledgeBase:

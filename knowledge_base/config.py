@@ -16,9 +16,11 @@ MODEL_ENV = "AFTERSALES_KB_MODEL"
 #   domain     the in-domain model trained on the FAQ's own wordings (kb-static-zh)
 #   char       BM25 over Han characters + bigrams and ASCII words (no dictionary)
 #   word       BM25 over jieba words + bigrams + synonyms, with tags and the answer's start
-SIGNALS = ("general", "domain", "char", "word")
+#   gist       the general encoder over each entry's question and the start of its answer, one
+#              row per entry: it hears what an entry is about where no wording says it
+SIGNALS = ("general", "domain", "char", "word", "gist")
 # A mode is a preset of which signals count; "hybrid" fuses them with the calibrated weights.
-MODES = ("hybrid", "general", "domain", "bm25-char", "bm25-jieba", "dense", "lexical")
+MODES = ("hybrid", "general", "domain", "bm25-char", "bm25-jieba", "dense", "lexical", "gist")
 _SINGLE = {
     "general": "general",
     "domain": "domain",
@@ -26,7 +28,26 @@ _SINGLE = {
     "bm25-char": "char",
     "bm25-jieba": "word",
     "lexical": "word",
+    "gist": "gist",
 }
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """`general=0.4,domain=0.3,char=0.3` -> a dict (signals left out get 0 when applied)."""
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = (x.strip() for x in part.partition("="))
+        if name not in SIGNALS or not sep:
+            raise ValueError(f"unknown signal {name!r}; use name=weight with {', '.join(SIGNALS)}")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ValueError(f"the weight of {name} is not a number: {value!r}") from None
+        if out[name] < 0:
+            raise ValueError(f"the weight of {name} must not be negative")
+    if not any(out.values()):
+        raise ValueError("at least one signal needs a weight above 0")
+    return out
 
 
 def default_cache_dir() -> Path:
@@ -61,14 +82,15 @@ class KBConfig:
     general_model: str = DEFAULT_GENERAL_MODEL  # the general encoder ("general" signal)
     cache_dir: Path | None = None  # None: no on-disk cache
     mode: str = "hybrid"
-    general_weight: float = 0.55
+    general_weight: float = 0.1
     domain_weight: float = 0.1
-    char_weight: float = 0.2
-    word_weight: float = 0.15
+    char_weight: float = 0.25
+    word_weight: float = 0.1
+    gist_weight: float = 0.45
     general_floor: float = 0.75  # e5 cosines of unrelated Chinese texts sit around 0.75-0.8
-    answer_threshold: float = 0.548
-    answer_margin: float = 0.0  # top hit must beat the runner-up by this much to answer
-    suggest_threshold: float = 0.518
+    answer_threshold: float = 0.435
+    answer_margin: float = 0.02  # top hit must beat the runner-up by this much to answer
+    suggest_threshold: float = 0.435
     approx_threshold: int = 200_000  # above this many vectors per signal use faiss IVF
     candidates: int = 50  # per signal, before fusion
     use_synonyms: bool = True
@@ -94,7 +116,7 @@ class KBConfig:
             return {_SINGLE[self.mode]: 1.0}
         raw = {name: float(getattr(self, f"{name}_weight")) for name in SIGNALS}
         if not self.general_model:
-            raw["general"] = 0.0
+            raw["general"] = raw["gist"] = 0.0
         total = sum(raw.values())
         return {name: w / total for name, w in raw.items() if w > 0} if total else {}
 

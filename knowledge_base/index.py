@@ -1,8 +1,9 @@
-"""The search index over one set of entries: up to four signals, fused into one score.
+"""The search index over one set of entries: up to five signals, fused into one score.
 
 Signals (see `config.SIGNALS`): a general multilingual encoder (e5), the in-domain model,
-BM25 over characters + bigrams and BM25 over jieba words. Each indexes every question and
-alternate of an entry; an entry's dense score is its best-matching wording. Each signal
+BM25 over characters + bigrams and BM25 over jieba words each index every question and
+alternate of an entry (an entry's dense score is its best-matching wording); the gist is the
+general encoder over the question with the start of its answer, one row per entry. Each signal
 proposes its top candidates, every signal scores the union, and the weighted sum ranks them.
 """
 
@@ -38,6 +39,11 @@ ANSWER_CHARS = 120  # the start of an answer names the symptom and cause; the re
 def entry_texts(entry: Entry) -> list[str]:
     """The texts embedded for an entry: its question and each alternate wording."""
     return list(dict.fromkeys([entry.question, *entry.alternates]))
+
+
+def gist_text(entry: Entry) -> str:
+    """What the gist signal embeds: the question, then the start of the answer as plain text."""
+    return f"{entry.question}\n{_MARKDOWN.sub(' ', entry.answer)[:ANSWER_CHARS]}"
 
 
 def lexical_text(entry: Entry) -> str:
@@ -227,24 +233,21 @@ class SearchIndex:
         kinds = []
         for name in self.weights:
             t0 = time.perf_counter()
-            if name in ("general", "domain"):
-                model = general if name == "general" else embedder
+            if name in ("general", "domain", "gist"):
+                model = embedder if name == "domain" else general
                 if model is None:
                     raise ValueError(f"the {name} signal needs an embedder")
-                floor = config.general_floor if name == "general" else 0.0
-                dense = _Dense(
-                    model,
-                    self.texts,
-                    self.offsets,
-                    self.owner,
-                    config.approx_threshold,
-                    floor,
-                    progress,
-                )
+                floor = 0.0 if name == "domain" else config.general_floor
+                if name == "gist":  # one row per entry
+                    bounds = np.arange(len(self.entries) + 1, dtype=np.int64)
+                    texts, starts, rows = [gist_text(e) for e in self.entries], bounds, bounds[:-1]
+                else:
+                    texts, starts, rows = self.texts, self.offsets, self.owner
+                dense = _Dense(model, texts, starts, rows, config.approx_threshold, floor, progress)
                 self.signals[name] = dense
                 if model.cacheable:
                     self.stats.embedded += dense.embedded
-                    self.stats.cached += len(self.texts) - dense.embedded
+                    self.stats.cached += len(texts) - dense.embedded
                 kinds.append(dense.kind)
                 self.stats.model_id = self.stats.model_id or model.model_id
             elif name == "char":

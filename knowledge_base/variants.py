@@ -1,7 +1,7 @@
 """Every retriever variant side by side on any FAQ folder, the cross-category holdout, and
 the choice of fusion weights on a dev split.
 
-One index holds all four signals; a variant is a set of weights over them, so the texts are
+One index holds every signal; a variant is a set of weights over them, so the texts are
 embedded once and every variant sees exactly the same candidates and models.
 
 Cross-category holdout: for each category, the in-domain model is trained on every other
@@ -41,6 +41,7 @@ SINGLE_VARIANTS: dict[str, dict[str, float]] = {
     "bm25-jieba": {"word": 1.0},
     "e5": {"general": 1.0},
     "static": {"domain": 1.0},
+    "e5-gist": {"gist": 1.0},
 }
 Progress = Callable[[str], None]
 
@@ -188,7 +189,7 @@ def category_holdout(
 def signal_table(
     index: SearchIndex, queries: Sequence[LabelledQuery]
 ) -> list[tuple[np.ndarray, np.ndarray, int]]:
-    """Per query: every candidate's four signal scores, their languages, and which row is
+    """Per query: every candidate's signal scores, their languages, and which row is
     the expected entry (-1 if no signal found it)."""
     rows = []
     for q in queries:
@@ -200,7 +201,7 @@ def signal_table(
 
 
 def weight_grid(step: float = 0.05) -> list[dict[str, float]]:
-    """Every weighting of the four signals in `step` increments, summing to 1."""
+    """Every weighting of the signals in `step` increments, summing to 1."""
     n = round(1 / step)
     grid = []
     for parts in itertools.product(range(n + 1), repeat=len(SIGNALS) - 1):
@@ -214,7 +215,7 @@ def hit_rates(
     tables: Sequence[Sequence[tuple[np.ndarray, np.ndarray, int]]], grid: list[dict[str, float]]
 ) -> np.ndarray:
     """hit@1 + MRR@10/100 (a tie-break) of every weighting, averaged over the tables."""
-    w = np.asarray([[g[s] for s in SIGNALS] for g in grid], dtype=np.float64).T  # 4 x G
+    w = np.asarray([[g[s] for s in SIGNALS] for g in grid], dtype=np.float64).T  # signals x G
     total = np.zeros(len(grid))
     for table in tables:
         hits = np.zeros(len(grid))

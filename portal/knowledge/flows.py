@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy.orm import Session
 
 from knowledge_base import Entry, FAQError, Hit, Issue, KBConfig, KnowledgeBase
+from knowledge_base.config import parse_weights
 from knowledge_base.embedder import Embedder
 from portal.config import ROOT, Settings
 from portal.errors import Conflict, NotFound
@@ -50,7 +51,13 @@ def kb_config(settings: Settings) -> KBConfig:
         overrides["answer_threshold"] = settings.kb_answer_threshold
     if settings.kb_suggest_threshold:
         overrides["suggest_threshold"] = settings.kb_suggest_threshold
-    return KBConfig.from_env(**overrides)
+    config = KBConfig.from_env(**overrides)
+    if settings.kb_weights.strip():
+        try:
+            config = config.with_weights(parse_weights(settings.kb_weights))
+        except ValueError as exc:
+            raise ValueError(f"KB_WEIGHTS: {exc}") from None
+    return config
 
 
 @lru_cache(maxsize=4)

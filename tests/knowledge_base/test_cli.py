@@ -108,9 +108,10 @@ def test_index_reports_embedding_counts(
     faq_dir: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["index", "--faq-dir", str(faq_dir), "--cache-dir", str(cache_dir), "--json"]
-    assert json.loads(run(args, capsys)[1])["embedded"] == 15
+    # 15 wordings for e5, and 6 gists (question + start of the answer, one per entry)
+    assert json.loads(run(args, capsys)[1])["embedded"] == 15 + 6
     second = json.loads(run(args, capsys)[1])
-    assert (second["embedded"], second["cached"], second["dense_kind"]) == (0, 15, "flat")
+    assert (second["embedded"], second["cached"], second["dense_kind"]) == (0, 21, "flat")
     assert (cache_dir / "embeddings.sqlite").is_file()
     assert not list(faq_dir.rglob("*.sqlite"))
 
@@ -145,7 +146,7 @@ def test_compare_prints_every_variant_side_by_side(
     code, out, _ = run([*base, "--queries", str(queries), "--json"], capsys)
     assert code == 0
     result = json.loads(out)
-    assert list(result) == ["bm25-char", "bm25-jieba", "e5", "static", "hybrid"]
+    assert list(result) == ["bm25-char", "bm25-jieba", "e5", "static", "e5-gist", "hybrid"]
     assert all(r["n"] == 3 and 0 <= r["hit_at_1"] <= 1 for r in result.values())
     code, out, _ = run([*base, "--queries", str(queries)], capsys)
     assert code == 0 and "hybrid" in out and "bm25-char" in out

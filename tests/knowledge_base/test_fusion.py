@@ -1,4 +1,4 @@
-"""Fusion of the four signals, the bands, the one decision, and the language preference."""
+"""Fusion of the signals, the bands, the one decision, and the language preference."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from knowledge_base import Band, KBConfig, KnowledgeBase
 from knowledge_base.bands import decide
-from knowledge_base.config import SIGNALS
+from knowledge_base.config import SIGNALS, parse_weights
 from knowledge_base.entry import Hit
 from knowledge_base.text import char_tokens, query_language
 
@@ -28,7 +28,10 @@ def kb(faq_dir: Path, config: KBConfig) -> KnowledgeBase:
     return KnowledgeBase(faq_dir, config)
 
 
-def test_every_signal_is_built_and_the_score_is_their_weighted_sum(kb: KnowledgeBase) -> None:
+def test_every_signal_is_built_and_the_score_is_their_weighted_sum(
+    faq_dir: Path, config: KBConfig
+) -> None:
+    kb = KnowledgeBase(faq_dir, config.with_weights({name: 1.0 for name in SIGNALS}))
     weights = kb.config.weights()
     assert set(weights) == set(SIGNALS) and abs(sum(weights.values()) - 1) < 1e-9
     for hit in kb.search("洗衣机的水排不出去，屏幕上有个E21", k=5):
@@ -54,10 +57,11 @@ def test_each_single_signal_finds_an_exact_wording(
     assert kb.search("洗衣机排水超时")[0].id == "wm-e21"
 
 
-def test_fusion_ranks_by_the_weighted_sum_over_one_index(kb: KnowledgeBase) -> None:
-    index = kb._state.index
+def test_fusion_ranks_by_the_weighted_sum_over_one_index(faq_dir: Path, config: KBConfig) -> None:
+    every = config.with_weights({name: 1.0 for name in SIGNALS})
+    index = KnowledgeBase(faq_dir, every)._state.index
     query = "空调吹出来的风不凉"
-    for weights in ({"general": 1.0}, {"char": 0.5, "domain": 0.5}, kb.config.weights()):
+    for weights in ({"general": 1.0}, {"char": 0.5, "domain": 0.5}, config.weights()):
         ranked = index.search(query, k=10, weights=weights)
         scores = [c.score for c in ranked]
         assert scores == sorted(scores, reverse=True)
@@ -150,3 +154,16 @@ def test_the_other_language_answers_when_only_it_can(faq_dir: Path, config: KBCo
     sure = replace(config, suggest_threshold=0.0, answer_threshold=0.0)
     moved = KnowledgeBase(faq_dir, sure).search(query, k=6)
     assert moved[0].lang == "zh" and {h.id for h in moved} == {h.id for h in plain}
+
+
+def test_weights_are_read_from_text_and_bad_text_is_refused() -> None:
+    assert parse_weights("gist=0.5, char=0.5") == {"gist": 0.5, "char": 0.5}
+    for bad, said in [
+        ("gist=0.5,bert=0.5", "unknown signal 'bert'"),
+        ("gist", "unknown signal 'gist'"),
+        ("gist=half", "not a number"),
+        ("gist=-1,char=1", "must not be negative"),
+        ("gist=0,char=0", "at least one"),
+    ]:
+        with pytest.raises(ValueError, match=said):
+            parse_weights(bad)

@@ -344,13 +344,13 @@ def test_unanswered_list_ranks_and_turns_a_question_into_an_entry(
 def test_an_unanswered_question_becomes_an_alternate_or_is_dismissed(
     kb_client: TestClient, kb: KnowledgeBase, db: Database, bot_headers: dict[str, str]
 ) -> None:
-    question = "我的手机13800138000能不能帮我查一下积分兑换"
+    question = "我手机13800138000上的会员等级咋升"
     _ask(kb_client, bot_headers, question, 2)
     _ask(kb_client, bot_headers, "今天天气怎么样")
     login(kb_client, db, "knowledge_editor")
     with db.session() as session:
         rows = {r.query: r.id for r in service.list_unanswered(session)[0]}
-    stored = "我的手机#能不能帮我查一下积分兑换"
+    stored = "我手机#上的会员等级咋升"
     token = csrf(kb_client)
     missing = kb_client.post(
         f"/knowledge/unanswered/{rows[stored]}/alternate",
@@ -364,7 +364,7 @@ def test_an_unanswered_question_becomes_an_alternate_or_is_dismissed(
     assert added.status_code == 200 and "已把" in added.text
     entry = kb.get("account-member-points")
     assert entry is not None and stored in entry.alternates
-    hits = kb.search("能不能帮我查一下积分兑换")
+    hits = kb.search("我手机上的会员等级咋升")
     assert hits[0].id == "account-member-points" and hits[0].band.value != "none"
     dismissed = kb_client.post(
         f"/knowledge/unanswered/{rows['今天天气怎么样']}/dismiss", data={"csrf_token": token}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from knowledge_base import KBConfig
 from portal.config import ROOT
 
 PROBE = """
@@ -58,7 +59,7 @@ def _probe(tmp_path: Path, cache: Path, **env: str) -> dict[str, object]:
 def test_default_models_do_not_import_torch(tmp_path: Path, kb_cache: Path) -> None:
     result = _probe(tmp_path, kb_cache)
     assert result["loaded"] and result["top"] == "wm-e21"
-    assert result["signals"] == ["char", "domain", "general", "word"]
+    assert result["signals"] == sorted(KBConfig().weights())
     assert result["torch"] is False
     assert result["sentence_transformers"] is False
 
@@ -77,7 +78,12 @@ def test_a_sentence_transformers_model_imports_torch_when_configured(
         encoding="utf-8",
     )
     result = _probe(
-        tmp_path, tmp_path / "cache", KB_MODEL="minilm-en", KB_GENERAL_MODEL="", KB_DIR=str(faq)
+        tmp_path,
+        tmp_path / "cache",
+        KB_MODEL="minilm-en",
+        KB_GENERAL_MODEL="",
+        KB_WEIGHTS="domain=0.5,char=0.3,word=0.2",
+        KB_DIR=str(faq),
     )
     assert result["signals"] == ["char", "domain", "word"]
     assert result["torch"] is True
