@@ -2943,7 +2943,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.settlement.quotes": ("报价与收款", "Quotes and receipts"),
     # the customers' self-service portal (/my, portal/selfservice)
     "my.brand": ("自助服务", "Self-service"),
-    "my.nav.help": ("帮助中心", "Help centre"),
+    "my.nav.help": ("帮助中心", "Help"),
     "my.nav.request": ("提交服务请求", "Request service"),
     "my.nav.tickets": ("我的工单", "My tickets"),
     "my.nav.privacy": ("我的数据", "My data"),

@@ -89,3 +89,64 @@ def test_a_chat_left_open_does_not_cover_the_next_page(phone: Page, portal: dict
     expect(page.locator("[data-testid=aftersales-panel]")).to_be_hidden()
     link = f"a[href='/my/tickets/{portal['ticket']}']"
     page.wait_for_function(UNDER_LAUNCHER, arg=link, timeout=3000)
+
+
+# Each thing in the /my header that is on show: its text, top, bottom and height.
+HEADER = """() => Array.from(document.querySelectorAll(
+    '.my-top > .my-brand, .my-nav > a, .my-top > .my-lang, .my-who, .my-logout button'))
+  .filter(e => e.getBoundingClientRect().width > 0)
+  .map(e => { const r = e.getBoundingClientRect();
+              return [e.textContent.trim(), Math.round(r.top), Math.round(r.bottom),
+                      Math.round(r.right)]; })"""
+
+
+def test_the_header_is_two_tidy_rows_at_390(phone: Page, portal: dict[str, Any]) -> None:
+    """A tester (issue 19) saw the header wrap into three ragged rows."""
+    page = phone
+    ticket = f"/my/tickets/{portal['ticket']}"
+    try:
+        for lang in ("zh", "en"):
+            page.goto(f"{portal['base']}/lang/{lang}?next={ticket}")
+            shown = page.evaluate(HEADER)
+            assert len(shown) >= 7, shown
+            rows: list[int] = []
+            for _, top, bottom, right in shown:
+                assert bottom - top <= 40, shown  # no word broken over two lines
+                assert right <= 390, shown
+                middle = (top + bottom) // 2
+                if not any(abs(middle - row) <= 8 for row in rows):
+                    rows.append(middle)
+            assert len(rows) <= 2, (lang, shown)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.screenshot(path=str(SHOTS / f"my-header-{lang}-390.png"))
+    finally:
+        page.goto(f"{portal['base']}/lang/zh?next={ticket}")
+
+
+def test_the_launcher_steps_aside_from_a_field_being_typed_in(
+    phone: Page, portal: dict[str, Any]
+) -> None:
+    """A field at the bottom right of the screen, under the launcher, is uncovered while it
+    has focus (a tester found the round button over the form)."""
+    page = phone
+    page.goto(f"{portal['base']}/my/tickets/{portal['ticket']}")
+    field = "[data-testid=evidence-form] input[name=purchase_date]"
+    # Past the field and back up: the launcher is out, and sits on the field.
+    page.evaluate(
+        """(sel) => {
+          const r = document.querySelector(sel).getBoundingClientRect();
+          window.scrollBy(0, r.bottom - window.innerHeight + 230);
+        }""",
+        field,
+    )
+    page.evaluate("window.scrollBy(0, -200)")
+    page.wait_for_function(
+        "(sel) => { const r = document.querySelector(sel).getBoundingClientRect();"
+        " return r.bottom > window.innerHeight - 90 && r.bottom <= window.innerHeight; }",
+        arg=field,
+    )
+    page.wait_for_function(f"(sel) => !({UNDER_LAUNCHER})(sel)", arg=field, timeout=3000)
+    page.evaluate("(sel) => document.querySelector(sel).focus({preventScroll: true})", field)
+    page.wait_for_function(UNDER_LAUNCHER, arg=field, timeout=3000)
+    page.screenshot(path=str(SHOTS / "my-field-focus-390.png"))
+    page.locator(field).blur()

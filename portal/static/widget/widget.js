@@ -731,6 +731,16 @@
     },
     { passive: true }
   );
+  // It steps aside too while one of the page's own fields has focus: the keyboard is up and
+  // the field may sit right under it. (A field inside the chat has the host as its target.)
+  const pageField = (target) =>
+    target !== host && target instanceof Element && target.matches("input, textarea, select");
+  document.addEventListener("focusin", (event) => {
+    if (phone.matches && !isOpen() && pageField(event.target)) root.classList.add("as-tucked");
+  });
+  document.addEventListener("focusout", (event) => {
+    if (pageField(event.target)) root.classList.remove("as-tucked");
+  });
 
   function mount() {
     document.body.appendChild(host);
