@@ -567,6 +567,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.off_duty": ("休息", "off duty"),
     "ui.score_stars": ("{score} 分", "{score} / 5"),
     "ui.actor.bot": ("智能客服", "Bot"),
+    "ui.actor.auto_dispatch": ("系统（自动派单）", "System (auto-dispatch)"),
     "ui.actor.customer": ("客户", "Customer"),
     "ui.actor.system": ("系统", "System"),
     "ui.event.assigned": ("指派给 {engineer}", "Assigned to {engineer}"),

@@ -135,9 +135,20 @@ def display_names(session: Session, *, user_ids: Collection[int]) -> dict[int, s
     return {uid: display or username for uid, display, username in rows}
 
 
+# Automatic actors named for what they are: the chat bot, and automatic dispatch (the
+# dispatch service, and the demo's history of it). Other services (settlement, parts) and
+# timers are the system at work.
+_AUTOMATIC = {
+    "service:bot": "ui.actor.bot",
+    "service:dispatch": "ui.actor.auto_dispatch",
+    "system:auto-dispatch": "ui.actor.auto_dispatch",
+}
+
+
 def actor_names(session: Session, actors: Iterable[str], lang: Lang) -> dict[str, str]:
     """How a page names each actor as the records write it: staff (user:12) by display
-    name, the bot, customers and the system by kind; anything else as written."""
+    name, the bot, automatic dispatch, customers and the system by kind; anything else as
+    written."""
     wanted = set(actors)
     ids = {int(a[5:]) for a in wanted if a.startswith("user:") and a[5:].isdigit()}
     names = display_names(session, user_ids=ids)
@@ -146,11 +157,11 @@ def actor_names(session: Session, actors: Iterable[str], lang: Lang) -> dict[str
         kind, _, rest = actor.partition(":")
         if kind == "user" and rest.isdigit() and int(rest) in names:
             out[actor] = names[int(rest)]
-        elif kind == "service":
-            out[actor] = t("ui.actor.bot", lang)
+        elif actor in _AUTOMATIC:
+            out[actor] = t(_AUTOMATIC[actor], lang)
         elif kind == "customer":
             out[actor] = t("ui.actor.customer", lang)
-        elif kind == "system":
+        elif kind in ("service", "system"):
             out[actor] = t("ui.actor.system", lang)
         else:
             out[actor] = actor

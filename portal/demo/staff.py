@@ -18,7 +18,8 @@ DEMO_STAFF: tuple[tuple[str, str, str, str], ...] = (
     ("finance", "finance123", "财务小周", "finance"),
     ("editor", "editor123", "知识编辑小陈", "knowledge_editor"),
     ("manager", "manager123", "网点主管老张", "network_manager"),
-    ("engineer", "engineer123", "工程师小刘", "engineer"),
+    # The same name as the engineer's row (portal.demo.world): one person, one name.
+    ("engineer", "engineer123", "刘洋", "engineer"),
     ("expert", "expert123", "技术专家老王", "expert"),
     ("quality", "quality123", "工厂质量小吴", "quality"),
 )

@@ -166,7 +166,7 @@ def _engineers(
             else:
                 user = User(
                     username=f"eng_{network.code.lower().replace('-', '')}_{i + 1:02d}",
-                    display_name=f"工程师{name}",
+                    display_name=name,  # as on their jobs and the dispatch board
                     password_hash=engineer_hash,
                     role=Role.ENGINEER.value,
                 )
