@@ -159,7 +159,9 @@ def today(
         lat, lng = leg.stop.lat, leg.stop.lng
         spot = (lat, lng) if lat is not None and lng is not None else None
         links = _links(spot, ticket.address)
-        cards.append(Card(ticket, seq, leg.start, leg.late, leg.travel_km, links))
+        # The time the customer was told (the published route's), else the route's own.
+        told = ticket_flows.expected_visit(session, ticket).eta
+        cards.append(Card(ticket, seq, told or leg.start, leg.late, leg.travel_km, links))
     routed = {c.ticket.id for c in cards}
     others = [t for t in service.open_jobs(session, engineer_id=engineer.id) if t.id not in routed]
     where = dispatch.locate(session, others)

@@ -179,6 +179,9 @@ def test_customer_engineer_dispatcher_and_bot_read_one_time(
     _login(client, engineer_login, f"/field/jobs/{number}")
     job = _text(client.get(f"/field/jobs/{number}").text)
     assert said in job, job[:2000]
+    # The engineer's day list: the time the customer was told.
+    day_list = _text(client.get(f"/field?date={wish}").text)
+    assert f"预计 {eta.astimezone(ZONE):%H:%M} 到达" in day_list, day_list[:2000]
     client.cookies.clear()
     # The dispatcher's ticket page.
     with db.session() as s:
