@@ -15,7 +15,8 @@ from tests.page_support import SHOTS, served_portal
 pytestmark = pytest.mark.e2e
 
 # Each thing in the header: its text and how many lines it takes.
-HEADER = """() => Array.from(document.querySelectorAll('.top .brand, .top .brand small, .top nav a'))
+HEADER = """() => Array.from(
+    document.querySelectorAll('.top .brand, .top .brand small, .top nav a'))
   .map(e => { const r = e.getBoundingClientRect();
               const line = parseFloat(getComputedStyle(e).lineHeight) || 24;
               return [e.textContent.trim(), Math.round(r.height / line), Math.round(r.right)]; })"""
@@ -38,7 +39,7 @@ def test_the_site_on_a_phone_keeps_words_whole_and_leads_to_my(
         page.goto(f"{portal['base']}/")
         shown = page.evaluate(HEADER)
         assert len(shown) >= 4, shown
-        for text, lines, right in shown:
+        for _text, lines, right in shown:
             assert lines <= 1 and right <= 390, shown
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(SHOTS / "site-390.png"))
