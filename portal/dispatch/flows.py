@@ -550,7 +550,7 @@ class DayPlan:
 
     day: date
     plan: Plan
-    tickets: dict[int, Ticket]
+    tickets: dict[int, Ticket]  # every waiting ticket looked at, those of `other_day` too
     workers: dict[int, Engineer]
     scores: dict[tuple[int, int], float]
     routes: list[Route]
@@ -594,6 +594,7 @@ def plan_day(
         for t in waiting
         if (asked := service.asked_day(t, now, settings)) is not None and asked != day
     }
+    asked_elsewhere = {t.id: t for t in waiting if t.id in other_day}
     waiting = [t for t in waiting if t.id not in other_day]
     seen = service.ticket_versions(session, ticket_ids=[t.id for t in waiting])
     where = service.locate(session, waiting)
@@ -630,7 +631,7 @@ def plan_day(
         plan.objective += part.objective
         for p in part.picks:
             scores[(p.job_id, p.worker_id)] = round(p.value - settings.serve_value, 2)
-    by_id = {t.id: t for t in waiting}
+    by_id = {t.id: t for t in waiting} | asked_elsewhere
     engineers = {
         e.id: e
         for e in session.scalars(

@@ -605,11 +605,10 @@ def _plan_context(
     for s in unplaced:
         spot = where.get(s.ticket.id)
         s.lat, s.lng = (spot[0], spot[1]) if spot else (None, None)
-    others = [(session.get(Ticket, tid), day) for tid, day in sorted(plan.other_day.items())]
     base.update(
         routes=views,
         unassigned=unplaced,
-        other_day=[(tk, day) for tk, day in others if tk is not None],
+        other_day=[(plan.tickets[tid], day) for tid, day in sorted(plan.other_day.items())],
         total_km=round(sum(v.total_km for v in views), 2),
     )
     return base

@@ -161,6 +161,14 @@ class TicketRef(BaseModel):
     number: str
 
 
+class OtherDayRead(BaseModel):
+    """A waiting ticket left out of the plan: its customer asked for another day."""
+
+    ticket_id: int
+    number: str
+    asked_day: dt.date = Field(description="The day the customer asked for, local.")
+
+
 class SkippedRead(BaseModel):
     """A planned ticket that was not assigned because it changed meanwhile."""
 
@@ -219,6 +227,9 @@ class PlanRead(BaseModel):
     total_distance_km: float
     routes: list[RouteRead]
     solve_ms: float
+    other_day: list[OtherDayRead] = Field(
+        default_factory=list, description="Left out: their customers asked for another day."
+    )
 
 
 class PositionRequest(BaseModel):

@@ -21,6 +21,7 @@ from portal.dispatch.schemas import (
     CandidatesRead,
     ComponentRead,
     ExcludedRead,
+    OtherDayRead,
     PartLineRead,
     PlanPickRead,
     PlanRead,
@@ -159,10 +160,11 @@ def candidates(
     day: Annotated[date | None, Query(alias="date")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> CandidatesRead:
-    """Engineers who may take the ticket, best first, each with its score explained."""
+    """Engineers who may take the ticket, best first, each with its score explained; on the
+    day its customer asked for unless another is given."""
     ticket = tickets.get_ticket(session, ref=ref, principal=principal)
     now = utcnow()
-    day = day or service.default_visit_day(now, settings)
+    day = day or service.visit_day(ticket, now, settings)
     job, ranked, excluded = service.candidates(
         session, ticket=ticket, day=day, now=now, settings=settings, network_id=_restrict(principal)
     )
@@ -330,6 +332,10 @@ def plan(
         total_distance_km=round(result.plan.total_km, 2),
         routes=[_route(r, settings) for r in result.routes],
         solve_ms=round(elapsed, 1),
+        other_day=[
+            OtherDayRead(ticket_id=tid, number=result.tickets[tid].number, asked_day=day)
+            for tid, day in sorted(result.other_day.items())
+        ],
     )
 
 

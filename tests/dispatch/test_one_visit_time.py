@@ -272,3 +272,19 @@ def test_the_plan_pages_say_another_day_and_a_moved_job(client: TestClient, db: 
     stop = after[after.index(f'data-number="{number}"') :]
     stop = stop[: stop.index("</li>")]
     assert 'data-testid="stop-to-plan"' in stop and 'data-testid="stop-eta"' not in stop
+
+
+def test_the_plan_api_lists_tickets_asked_for_another_day(client: TestClient, db: Database) -> None:
+    wish = _day(2)
+    _, ticket_id, number = _world(db, wish=wish)
+    with db.session() as s:
+        headers = h.bearer(client.app.state.settings, h.user(s, role="dispatcher"))
+    plan = client.post("/api/v1/dispatch/plan", json={"date": str(_day(1))}, headers=headers)
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["other_day"] == [
+        {"ticket_id": ticket_id, "number": number, "asked_day": wish.isoformat()}
+    ]
+    assert all(a["ticket_id"] != ticket_id for a in plan.json()["assignments"])
+    candidates = client.get(f"/api/v1/dispatch/tickets/{number}/candidates", headers=headers)
+    assert candidates.status_code == 200, candidates.text
+    assert candidates.json()["date"] == wish.isoformat()
