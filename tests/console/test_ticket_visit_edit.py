@@ -4,12 +4,18 @@ name; words that cannot be read are refused in Chinese and English, and nothing 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from portal.database import Database
+from portal.dispatch.models import DispatchVisit
+from portal.intake.windows import now_local
+from portal.tickets.models import Ticket
 from tests.conversations.support import add_agent, detail, go_online, hand_off, open_chat, token
+from tests.portal import factories as f
 
 
 def _chat_with_ticket(hc: TestClient, db: Database) -> tuple[dict[str, str], str, str]:
@@ -138,3 +144,31 @@ def test_an_empty_visit_form_is_refused_not_saved(hc: TestClient, db: Database) 
         answer = refused.json()
         assert answer["error"] == "console.error.visit_empty"
         assert "没有填写要修改的内容" in answer["message_zh"]
+
+
+def test_a_new_window_moves_a_booked_visit_out_of_its_old_route(
+    hc: TestClient, db: Database
+) -> None:
+    """Issue 19: a visit moved with the customer stayed in the old day's published route."""
+    headers, conversation, number = _chat_with_ticket(hc, db)
+    tomorrow = (now_local() + timedelta(days=1)).date()
+    with db.session() as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.number == number)).one()
+        engineer = f.engineer(s, network=f.network(s))
+        s.add(
+            DispatchVisit(
+                ticket_id=ticket.id,
+                engineer_id=engineer.id,
+                visit_date=tomorrow,
+                sequence=1,
+                eta=now_local().replace(hour=9, minute=0) + timedelta(days=1),
+                source="plan",
+            )
+        )
+    edited = _edit(hc, headers, conversation, number, preferred_time="后天晚上")
+    assert edited.status_code == 200, edited.text
+    with db.session() as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.number == number)).one()
+        visit = s.scalars(select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)).one()
+        assert visit.visit_date == tomorrow + timedelta(days=1)
+        assert visit.eta is None and visit.sequence is None
