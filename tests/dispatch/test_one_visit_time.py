@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from portal.accounts.models import User
+from portal.botapi.service import reschedule as bot_reschedule
 from portal.botapi.service import to_bot_ticket
 from portal.database import Database, utcnow
 from portal.dispatch import flows
@@ -288,3 +289,18 @@ def test_the_plan_api_lists_tickets_asked_for_another_day(client: TestClient, db
     candidates = client.get(f"/api/v1/dispatch/tickets/{number}/candidates", headers=headers)
     assert candidates.status_code == 200, candidates.text
     assert candidates.json()["date"] == wish.isoformat()
+
+
+def test_a_reschedule_through_the_bot_moves_the_booked_visit(db: Database) -> None:
+    old, new = _day(1), _day(3)
+    _, ticket_id, _ = _booked(db, day=old, part="morning")
+    with db.session() as s:
+        bot_reschedule(
+            s,
+            ticket=s.get_one(Ticket, ticket_id),
+            window=f"{new} 18:00-20:00",
+            principal=Principal(kind="service", role="bot", name="bot"),
+        )
+    visit = _visit(db, ticket_id)
+    assert visit is not None and visit.visit_date == new
+    assert visit.eta is None and visit.sequence is None
