@@ -206,7 +206,13 @@ def update(
         name = display_name.strip()
         if not name or len(name) > 100:
             raise Invalid("staff.name_invalid", field="display_name")
+        # One person, one name: the engineer record (jobs, dispatch, the customer's notices)
+        # is renamed with the login. Read before any change, so that nothing is flushed early
+        # (the audit log records one change per flush).
+        engineer = session.scalar(select(Engineer).where(Engineer.user_id == user.id))
         user.display_name = name
+        if engineer is not None:
+            engineer.name = name[:64]
     user.role = role
     user.network_id = network
     session.flush()
