@@ -237,18 +237,13 @@ def _role_comparisons(path: Path) -> Iterator[str]:
                     yield f"{where}:{node.lineno} spells roles {literals} as strings"
 
 
-# Domains another change is moving onto their policies at the same time; they join the check
-# when it lands.
-BEING_MOVED = ("portal/settlement/", "portal/field/")
-
-
 def test_no_role_is_compared_with_a_string_outside_the_policies() -> None:
     # Who may do what is declared once, in the domain's policies.py, with the Role enum; a
     # service, flow or page asks those (a scope, a named rule) instead of `role == "…"`.
     bad = [
         line
         for path in _files("portal")
-        if not _policies_module(path) and not str(path.relative_to(ROOT)).startswith(BEING_MOVED)
+        if not _policies_module(path)
         for line in _role_comparisons(path)
     ]
     assert bad == []

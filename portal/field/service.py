@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.database import utcnow
 from portal.errors import Conflict, Forbidden, Invalid
+from portal.field import policies
 from portal.field.models import WorkRecord
 from portal.field.schemas import PartUsed, WorkRecordIn
 from portal.networks.models import Engineer
@@ -31,7 +32,7 @@ ON_SITE = "arrived"
 
 def engineer_of(session: Session, *, principal: Principal) -> Engineer:
     """The engineer behind a login, or 403 for anyone else."""
-    if principal.role != "engineer" or principal.engineer_id is None:
+    if not policies.ENGINEER.allows(principal) or principal.engineer_id is None:
         raise Forbidden("field_app.engineers_only")
     engineer = session.get(Engineer, principal.engineer_id)
     if engineer is None:

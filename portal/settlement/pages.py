@@ -22,7 +22,7 @@ from portal.i18n import both, t
 from portal.ids import IdPath
 from portal.networks.models import ServiceNetwork
 from portal.security import Principal
-from portal.settlement import flows, ledger
+from portal.settlement import flows, ledger, policies
 from portal.settlement import service as settlement
 from portal.settlement.models import LedgerEntry, LedgerTransaction
 from portal.settlement.policies import FINANCE, MONEY, FinancePage, MoneyPage
@@ -117,8 +117,8 @@ def statement_page(
     reversals = _reversals(session, entry_ids=[ln.entry_id for ln in lines])
     actions = [
         a
-        for a, (sources, _target, roles) in settlement.WORKFLOW.items()
-        if st.status in sources and user.role in roles
+        for a, (sources, _target) in settlement.WORKFLOW.items()
+        if st.status in sources and policies.may_take_step(user, a)
     ]
     return render(
         request,

@@ -1,12 +1,14 @@
 """Who may call the settlement routes (JSON and pages). Statements: finance sees every one, a
-network manager their network's, an engineer their own (`service.visible_to`); quotes and
-prices follow the ticket they belong to (the tickets policy's scope)."""
+network manager their network's, an engineer their own (`statement_visible`); quotes and
+prices follow the ticket they belong to (the tickets policy's scope). Who may take each step
+of a statement's workflow is `STEP_ROLES`."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from portal.security import Policy, Principal, Role
+from portal.settlement.models import Statement
 
 _FIELD = (Role.DISPATCHER, Role.NETWORK_MANAGER, Role.ENGINEER, Role.AGENT)
 
@@ -35,3 +37,28 @@ Decider = Annotated[Principal, DECIDE.api]
 Cashier = Annotated[Principal, CASH.api]
 MoneyPage = Annotated[Principal, MONEY.page]
 FinancePage = Annotated[Principal, FINANCE.page]
+
+# The statement workflow's steps (service.WORKFLOW) and who may take each; admin always may.
+STEP_ROLES: dict[str, frozenset[Role]] = {
+    "confirm": frozenset({Role.NETWORK_MANAGER}),
+    "dispute": frozenset({Role.NETWORK_MANAGER}),
+    "resolve": frozenset({Role.FINANCE}),
+    "approve": frozenset({Role.FINANCE}),
+    "pay": frozenset({Role.FINANCE}),
+}
+
+
+def may_take_step(principal: Principal, action: str) -> bool:
+    """Whether this caller's role may take this step of a statement's workflow."""
+    return principal.role is Role.ADMIN or principal.role in STEP_ROLES.get(action, frozenset())
+
+
+def statement_visible(statement: Statement, principal: Principal) -> bool:
+    """Finance and admins see every statement, a network manager their network's, an
+    engineer their own."""
+    scope = STATEMENTS.scope(principal)
+    if scope.everything:
+        return True
+    if scope.engineer_id is not None:
+        return statement.party == "engineer" and statement.engineer_id == scope.engineer_id
+    return scope.network_id is not None and statement.network_id == scope.network_id

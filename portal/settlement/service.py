@@ -20,7 +20,7 @@ from portal.errors import Conflict, Forbidden, Invalid, NotFound
 from portal.i18n import t
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.security import Principal
-from portal.settlement import ledger, memos
+from portal.settlement import ledger, memos, policies
 from portal.settlement.models import (
     LedgerAccount,
     LedgerEntry,
@@ -293,15 +293,8 @@ def list_statements(
 
 
 def visible_to(statement: Statement, principal: Principal) -> bool:
-    """Finance and admins see every statement, a network manager their network's, an
-    engineer their own."""
-    if principal.role in ("finance", "admin"):
-        return True
-    if principal.role == "network_manager":
-        return principal.network_id == statement.network_id
-    if principal.role == "engineer":
-        return statement.party == "engineer" and principal.engineer_id == statement.engineer_id
-    return False
+    """Whether the caller sees this statement (the settlement policy's rule)."""
+    return policies.statement_visible(statement, principal)
 
 
 def get_statement(
@@ -324,16 +317,14 @@ def party_name(session: Session, statement: Statement) -> str:
 
 
 # Workflow: action -> (statuses it starts from, where it leads, roles that may take it).
-WORKFLOW: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
-    "confirm": (frozenset({"draft"}), "confirmed", frozenset({"network_manager", "admin"})),
-    "dispute": (
-        frozenset({"draft", "confirmed"}),
-        "disputed",
-        frozenset({"network_manager", "admin"}),
-    ),
-    "resolve": (frozenset({"disputed"}), "draft", frozenset({"finance", "admin"})),
-    "approve": (frozenset({"confirmed"}), "approved", frozenset({"finance", "admin"})),
-    "pay": (frozenset({"approved"}), "paid", frozenset({"finance", "admin"})),
+# action -> (the statuses it starts from, the status it leads to); who may take it is
+# `policies.STEP_ROLES`.
+WORKFLOW: dict[str, tuple[frozenset[str], str]] = {
+    "confirm": (frozenset({"draft"}), "confirmed"),
+    "dispute": (frozenset({"draft", "confirmed"}), "disputed"),
+    "resolve": (frozenset({"disputed"}), "draft"),
+    "approve": (frozenset({"confirmed"}), "approved"),
+    "pay": (frozenset({"approved"}), "paid"),
 }
 
 
@@ -350,8 +341,8 @@ def act(
     posts the payment to the ledger (once) and settles the tickets it covers."""
     if action not in WORKFLOW:
         raise Invalid("error.unknown_action", field="action", action=action)
-    sources, target, roles = WORKFLOW[action]
-    if principal.role not in roles or not visible_to(statement, principal):
+    sources, target = WORKFLOW[action]
+    if not policies.may_take_step(principal, action) or not visible_to(statement, principal):
         raise Forbidden("error.forbidden")
     if statement.status not in sources:
         raise Conflict("settlement.bad_step", status=statement.status, action=action)
