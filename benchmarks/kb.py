@@ -73,7 +73,7 @@ LABELS = {
     "e5": "e5 (multilingual-e5-small, 4-bit)",
     "static": "kb-static-zh (in-domain static)",
     "e5-gist": "e5 over question + answer start (gist)",
-    "hybrid": "**hybrid (default): every signal fused**",
+    "hybrid": "**hybrid (default): the calibrated fusion**",
 }
 OPENERS = ["", "请问", "你好，", "麻烦问一下", "咨询一下，", "急！", "在吗，"]
 _CODE = re.compile(r"\b([A-Z]{2})-(\d{2,4})\b")
