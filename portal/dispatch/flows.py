@@ -405,7 +405,10 @@ def auto_reassign(
         return None
     best: Ranked | None = None
     visit_day = today = service.local_day(now, settings)
-    for day in dict.fromkeys([today, service.default_visit_day(now, settings)]):
+    # The day the customer asked for, when they did; else today, then the next visit day.
+    asked = service.asked_day(ticket, now, settings)
+    days = [asked] if asked is not None else [today, service.default_visit_day(now, settings)]
+    for day in dict.fromkeys(days):
         # The job excludes the engineer holding it and everyone who rejected it.
         _, ranked, _ = service.candidates(
             session, ticket=ticket, day=day, now=now, settings=settings

@@ -209,7 +209,10 @@ def test_a_reassignment_by_the_ladder_holds_the_parts_at_the_new_engineer_s_netw
         ]
         for store in stores:
             parts.receive(s, location=store, part=motor, quantity=1, actor="test")
-        ticket = open_ticket(s, at=MONDAY_9)
+        # the customer asked for a visit on the day it is due
+        ticket = open_ticket(
+            s, at=MONDAY_9, preferred_time=f"{ARRIVAL_DUE.date().isoformat()} 08:00-20:00"
+        )
         ticket_id, other_id, motor_id = ticket.id, other.id, motor.id
     with db.session() as s:
         ticket = s.get_one(Ticket, ticket_id)
