@@ -86,6 +86,7 @@ def test_an_admin_imports_the_company_and_edits_a_network(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     base, db = portal["base"], portal["db"]
+    page.click("[data-testid=nav-more] summary")  # past the bar's first entries
     page.click("[data-testid=nav-masterdata]")
     page.wait_for_url("**/masterdata")
     page.click("a[href='/masterdata/import']")

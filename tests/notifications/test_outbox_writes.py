@@ -85,11 +85,15 @@ def test_the_engineer_on_the_way_message_has_the_eta_when_dispatch_knows_it(
         act(s, ticket, "dispatch", engineer_id=crew.engineer_id)
         act(s, ticket, "engineer_accept")
         eta = utcnow().replace(microsecond=0) + timedelta(minutes=40)
-        s.add(
-            DispatchVisit(
-                ticket_id=ticket.id, engineer_id=crew.engineer_id, visit_date=eta.date(), eta=eta
-            )
-        )
+        # Dispatch booked the visit; publishing a route gives it the ETA for that day.
+        day = eta.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        visit = s.scalars(select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)).first()
+        if visit is None:
+            visit = DispatchVisit(ticket_id=ticket.id, engineer_id=crew.engineer_id)
+            s.add(visit)
+        visit.visit_date, visit.eta = day, eta
+        # the customer asked for that day (an ETA on another day promises nothing)
+        ticket.details = {**(ticket.details or {}), "preferred_time": f"{day} 08:00-20:00"}
         s.flush()
         act(s, ticket, "depart")
         (note,) = notes(s, template="engineer_on_the_way_eta")

@@ -299,7 +299,8 @@ def test_post_without_the_csrf_token_is_refused(
     with db.session() as s:
         assert s.scalars(select(TicketComment)).all() == []
     # The header works as well as the field (for script requests).
-    header = client.post(url, data={"action": "cancel"}, headers={"X-CSRF-Token": csrf(client)})
+    confirmed = {"action": "cancel", "confirm": "yes"}  # cancelling is confirmed first
+    header = client.post(url, data=confirmed, headers={"X-CSRF-Token": csrf(client)})
     assert header.status_code == 200 and status_of(db, world["new"]) == "cancelled"
 
 
