@@ -15,7 +15,6 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.config import Settings
 from portal.database import Database, utcnow
-from portal.dispatch.models import DispatchVisit
 from portal.notifications.models import Notification
 from tests.portal import factories as f
 from tests.sla.support import act, make_crew, open_ticket
@@ -85,16 +84,7 @@ def test_the_engineer_on_the_way_message_has_the_eta_when_dispatch_knows_it(
         act(s, ticket, "dispatch", engineer_id=crew.engineer_id)
         act(s, ticket, "engineer_accept")
         eta = utcnow().replace(microsecond=0) + timedelta(minutes=40)
-        # Dispatch booked the visit; publishing a route gives it the ETA for that day.
-        day = eta.astimezone(ZoneInfo("Asia/Shanghai")).date()
-        visit = s.scalars(select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)).first()
-        if visit is None:
-            visit = DispatchVisit(ticket_id=ticket.id, engineer_id=crew.engineer_id)
-            s.add(visit)
-        visit.visit_date, visit.eta = day, eta
-        # the customer asked for that day (an ETA on another day promises nothing)
-        ticket.details = {**(ticket.details or {}), "preferred_time": f"{day} 08:00-20:00"}
-        s.flush()
+        f.route_eta(s, ticket, engineer_id=crew.engineer_id, eta=eta)
         act(s, ticket, "depart")
         (note,) = notes(s, template="engineer_on_the_way_eta")
         shown = eta.astimezone(ZoneInfo("Asia/Shanghai"))

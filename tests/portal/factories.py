@@ -14,9 +14,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from dateutil.relativedelta import relativedelta
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
@@ -24,6 +26,7 @@ from portal.assets.models import Asset, Product, ProductModel
 from portal.config import Settings
 from portal.conversations.models import Conversation
 from portal.customers.models import Customer, CustomerAddress
+from portal.dispatch.models import DispatchVisit
 from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
 from portal.security import Principal, issue_customer_token, issue_token
 from portal.tickets import lifecycle, service
@@ -338,3 +341,18 @@ def headers_for(
         eng = engineer(session, network=network)
         return bearer(settings, session.get_one(User, eng.user_id))
     return bearer(settings, user(session, role=role, network=network))
+
+
+def route_eta(session: Session, ticket: Ticket, *, engineer_id: int, eta: datetime) -> None:
+    """The visit dispatch booked for a ticket gets a published route's ETA, on a day the
+    customer asked for (an ETA on another day than the one asked promises nothing)."""
+    day = eta.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    visit = session.scalars(
+        select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)
+    ).first()
+    if visit is None:
+        visit = DispatchVisit(ticket_id=ticket.id, engineer_id=engineer_id)
+        session.add(visit)
+    visit.visit_date, visit.eta = day, eta
+    ticket.details = {**(ticket.details or {}), "preferred_time": f"{day} 08:00-20:00"}
+    session.flush()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +14,6 @@ from knowledge_base.config import KBConfig
 from portal.config import Settings
 from portal.customers.models import OneTimeCode
 from portal.database import Database, utcnow
-from portal.dispatch.models import DispatchVisit
 from portal.tickets.models import Ticket
 from tests.portal import factories as f
 from tests.selfservice.support import csrf, sent_code, sign_in
@@ -231,17 +229,7 @@ def test_progress_shows_engineer_and_eta(client: TestClient, db: Database) -> No
             engineer=engineer,
             actions=("accept", "dispatch", "engineer_accept"),
         )
-        # Dispatch booked the visit; publishing a route gives it the ETA for that day.
-        day = eta.astimezone(ZoneInfo("Asia/Shanghai")).date()
-        visit = session.scalars(
-            select(DispatchVisit).where(DispatchVisit.ticket_id == ticket.id)
-        ).first()
-        if visit is None:
-            visit = DispatchVisit(ticket_id=ticket.id, engineer_id=engineer.id)
-            session.add(visit)
-        visit.visit_date, visit.eta = day, eta
-        # the customer asked for that day (an ETA on another day promises nothing)
-        ticket.details = {**(ticket.details or {}), "preferred_time": f"{day} 08:00-20:00"}
+        f.route_eta(session, ticket, engineer_id=engineer.id, eta=eta)
         number = ticket.number
     sign_in(client, db, PHONE)
     live = client.get(f"/my/tickets/{number}/live").text
