@@ -12,13 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.database import Database
+from portal.field import flows as field_flows
+from portal.field import service as field_service
+from portal.field.schemas import PartUsed, WorkRecordIn
 from portal.parts import service as parts
 from portal.parts.models import Part
+from portal.security import Principal, Role
 from portal.sop import service as sop
 from portal.sop.schemas import SopCreate
 from portal.tickets.models import Ticket
@@ -99,3 +104,31 @@ def build(db: Database, *, actions: tuple[str, ...] = ON_SITE, visitor: str = ""
             visitor=chat.sender_id,
             conversation=chat.public_id,
         )
+
+
+def finish_with_pump(db: Database, w: QuoteWorld, root: Path) -> None:
+    """The engineer fits one pump from the van, the customer signs, the job is completed."""
+    engineer = Principal(kind="staff", role=Role.ENGINEER, name="eng", engineer_id=w.engineer_id)
+    with db.session() as s:
+        ticket = s.get_one(Ticket, w.ticket_id)
+        field_service.save_record(
+            s,
+            ticket=ticket,
+            engineer_id=w.engineer_id,
+            data=WorkRecordIn(
+                diagnosis="排水泵卡死",
+                work_done="更换排水泵，试机正常",
+                parts_used=[PartUsed(part_code=PUMP, name="排水泵", quantity=1, source="van")],
+            ),
+        )
+        field_service.sign(
+            s,
+            ticket=ticket,
+            engineer_id=w.engineer_id,
+            png=f.PNG,
+            signed_by="王女士",
+            principal=engineer,
+            root=root,
+            max_bytes=1_000_000,
+        )
+        field_flows.complete(s, ticket=ticket, principal=engineer, link_base="https://x.example")

@@ -15,14 +15,10 @@ from sqlalchemy import select
 
 from portal.database import Database
 from portal.fees.models import Quote
-from portal.field import flows as field_flows
-from portal.field import service as field_service
-from portal.field.schemas import PartUsed, WorkRecordIn
 from portal.notifications.models import Notification
-from portal.security import Principal, Role
 from portal.settlement import flows as settlement_flows
 from portal.tickets.models import Ticket
-from tests.field.quotes_support import PUMP, QUOTED, QuoteWorld, build
+from tests.field.quotes_support import PUMP, QUOTED, QuoteWorld, build, finish_with_pump
 from tests.portal import factories as f
 from tests.selfservice.support import csrf, sign_in
 
@@ -51,34 +47,6 @@ def _quote(db: Database, w: QuoteWorld, secret: str, parts: list[tuple[str, int]
 def _status(db: Database, quote_id: int) -> str:
     with db.session() as s:
         return s.get_one(Quote, quote_id).status
-
-
-def _finish(db: Database, w: QuoteWorld, root: Path) -> None:
-    """The engineer fits the pump, the customer signs, the job is completed."""
-    engineer = Principal(kind="staff", role=Role.ENGINEER, name="eng", engineer_id=w.engineer_id)
-    with db.session() as s:
-        ticket = s.get_one(Ticket, w.ticket_id)
-        field_service.save_record(
-            s,
-            ticket=ticket,
-            engineer_id=w.engineer_id,
-            data=WorkRecordIn(
-                diagnosis="排水泵卡死",
-                work_done="更换排水泵，试机正常",
-                parts_used=[PartUsed(part_code=PUMP, name="排水泵", quantity=1, source="van")],
-            ),
-        )
-        field_service.sign(
-            s,
-            ticket=ticket,
-            engineer_id=w.engineer_id,
-            png=f.PNG,
-            signed_by="王女士",
-            principal=engineer,
-            root=root,
-            max_bytes=1_000_000,
-        )
-        field_flows.complete(s, ticket=ticket, principal=engineer, link_base="https://x.example")
 
 
 def test_the_warranty_is_asked_and_the_proof_of_purchase_decides_it(
@@ -209,7 +177,7 @@ def test_after_the_visit_the_customer_sees_the_record_the_fee_and_the_receipt(
     assert client.get(f"{url}/receipt").status_code == 404  # not done yet
     with db.session() as s:
         settlement_flows.decide_quote(s, quote=s.get_one(Quote, quote.id), accept=True, actor="c")
-    _finish(db, world, tmp_path)
+    finish_with_pump(db, world, tmp_path)
     page = client.get(url).text
     assert 'data-testid="my-record"' in page and "更换排水泵，试机正常" in page
     assert 'data-testid="fee" data-amount="200.00"' in page  # settled on the real time on site
@@ -240,7 +208,7 @@ def test_a_completed_job_shows_its_record_fee_and_receipt_not_the_quote_hint(
     url = f"/my/tickets/{world.ticket}"
     before = client.get(url).text
     assert "维修前工程师会先给您报价" in before  # an open job: what is still to come
-    _finish(db, world, tmp_path)
+    finish_with_pump(db, world, tmp_path)
     for lang, hint in (("zh", "维修前工程师会先给您报价"), ("en", "the engineer quotes first")):
         client.cookies.set("lang", lang)
         page = client.get(url).text

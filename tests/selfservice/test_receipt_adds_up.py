@@ -17,13 +17,9 @@ from fastapi.testclient import TestClient
 from portal.database import Database
 from portal.fees import service as fees
 from portal.fees.models import Quote
-from portal.field import flows as field_flows
-from portal.field import service as field_service
-from portal.field.schemas import PartUsed, WorkRecordIn
-from portal.security import Principal, Role
 from portal.settlement import flows as settlement_flows
 from portal.tickets.models import Ticket
-from tests.field.quotes_support import PUMP, QuoteWorld, build
+from tests.field.quotes_support import PUMP, QuoteWorld, build, finish_with_pump
 from tests.field.support import log_in
 from tests.portal import factories as f
 from tests.selfservice.support import sign_in
@@ -59,37 +55,16 @@ def _in_warranty(db: Database, w: QuoteWorld, cause: str) -> None:
 
 
 def _quoted_two_and_fitted_one(db: Database, w: QuoteWorld, secret: str, root: Path) -> Quote:
-    engineer = Principal(kind="staff", role=Role.ENGINEER, name="eng", engineer_id=w.engineer_id)
     with db.session() as s:
         ticket = s.get_one(Ticket, w.ticket_id)
         quote = settlement_flows.send_quote(
             s, ticket=ticket, parts=[(PUMP, 2)], actor="user:9", link_base="", secret=secret
         )
         settlement_flows.decide_quote(s, quote=quote, accept=True, actor="customer")
-        field_service.save_record(
-            s,
-            ticket=ticket,
-            engineer_id=w.engineer_id,
-            data=WorkRecordIn(
-                diagnosis="排水泵卡死",
-                work_done="更换排水泵，试机正常",
-                parts_used=[PartUsed(part_code=PUMP, name="排水泵", quantity=1, source="van")],
-            ),
-        )
-        field_service.sign(
-            s,
-            ticket=ticket,
-            engineer_id=w.engineer_id,
-            png=f.PNG,
-            signed_by="王女士",
-            principal=engineer,
-            root=root,
-            max_bytes=1_000_000,
-        )
-        field_flows.complete(s, ticket=ticket, principal=engineer, link_base="https://x.example")
         s.flush()
         s.expunge(quote)
-        return quote
+    finish_with_pump(db, w, root)
+    return quote
 
 
 def _line_amounts(html: str) -> list[Decimal]:
