@@ -103,6 +103,8 @@ class Principal:
     customer_id: int | None = None  # customers see only their own tickets
     # A network manager's 伞下店 (outlets under their network): their tickets and stock too.
     outlet_ids: tuple[int, ...] = ()
+    # What the page header calls a staff member ("王芳"); the login name when none is set.
+    display_name: str = ""
 
     def __post_init__(self) -> None:
         # A role given as its string (a stored User.role, a test) becomes the enum member, so
@@ -164,6 +166,7 @@ def _staff(session: Session, user_id: object, version: object = 0) -> Principal 
         network_id=user.network_id,
         engineer_id=engineer_id,
         outlet_ids=outlets,
+        display_name=user.display_name or user.username,
     )
 
 

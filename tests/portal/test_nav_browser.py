@@ -32,7 +32,13 @@ def _build(db: Database) -> dict[str, Any]:
     with db.session() as s:
         net = f.network(s)
         return {
-            role: f.user(s, role=role, network=net if role == "network_manager" else None).username
+            role: f.user(
+                s,
+                role=role,
+                network=net if role == "network_manager" else None,
+                # A long name, as people do have: the bar keeps one line and cuts it short.
+                display_name=f"{role.replace('_', ' ').title()} of the Yangtze River Delta",
+            ).username
             for role in DESK_ROLES
         }
 
