@@ -1,7 +1,10 @@
-"""Which language the bot answers in. Chinese first: a customer who writes English once
-(hi, my washing machine is broken) is still answered in Chinese, one who keeps writing it
-(a second English message in a row) is answered in English, through the responses'
-English variations (condition: language = en), until they write Chinese again."""
+"""Which language the bot answers in. A customer who writes an English sentence (two
+English words or more: what does E21 mean, my washer is broken) is answered in English from
+that message on, through the responses' English variations (condition: language = en),
+until they write Chinese again; the portal's knowledge base answers an English question from
+the English entries. A bare word (ok, hi), a code (E21, KFR-35GW) or a ticket number says
+nothing about the language, so a Chinese customer typing one stays in Chinese; two such
+English words in a row (hello, help) are English too."""
 
 from __future__ import annotations
 
@@ -18,11 +21,16 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _CODE = re.compile(r"\b(?:SR\s*\d{8}[-\s]?\d{4}|[A-Z]{1,4}-?\d+[A-Z]*)\b", re.IGNORECASE)
 
 
+def english_words(text: str) -> int:
+    """How many English words `text` has (codes are not words); 0 if it has any Chinese."""
+    if not text or text.startswith("/") or _CJK.search(text):
+        return 0
+    return len(_LATIN_WORD.findall(_CODE.sub("", text)))
+
+
 def is_english(text: str) -> bool:
     """Written in English: Latin words and no Chinese characters."""
-    if not text or text.startswith("/") or _CJK.search(text):
-        return False
-    return bool(_LATIN_WORD.search(_CODE.sub("", text)))
+    return english_words(text) >= 1
 
 
 def is_chinese(text: str) -> bool:
@@ -31,8 +39,8 @@ def is_chinese(text: str) -> bool:
 
 
 def language(tracker: Tracker) -> str:
-    """ "en" when this message and the one before are English; "zh" once Chinese is
-    written; otherwise as it was."""
+    """ "en" for an English sentence, or when this message and the one before are English;
+    "zh" once Chinese is written; otherwise as it was."""
     texts = [
         (e.get("text") or "").strip()
         for e in tracker.events
@@ -43,6 +51,8 @@ def language(tracker: Tracker) -> str:
         return current
     if is_chinese(texts[-1]):
         return "zh"
+    if english_words(texts[-1]) >= 2:
+        return "en"
     if len(texts) >= 2 and is_english(texts[-1]) and is_english(texts[-2]):
         return "en"
     return current

@@ -1,5 +1,5 @@
 """English replies: every response has an English variation on language = en (the slot
-actions/language.py turns to en once a customer keeps writing English), which says the
+actions/language.py turns to en once a customer writes English), which says the
 same thing with the same placeholders and the same button payloads as the Chinese one.
 
 The texts are rendered by Rasa's own response generator, as `rasa run` picks them."""
