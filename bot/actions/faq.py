@@ -14,7 +14,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from .common import entity_values, in_thread, latest_intent, latest_text
+from .common import entity_values, in_thread, language_of, latest_intent, latest_text
 from .failures import failed_turn, ladder_response
 from .parsing import wants_to_stop, yes_or_no
 from .portal_client import KbHit, KbResult, PortalClient, PortalError
@@ -22,6 +22,8 @@ from .portal_client import KbHit, KbResult, PortalClient, PortalError
 logger = logging.getLogger(__name__)
 
 MAX_SUGGESTIONS = 3
+# The last suggestion button: none of the offered questions is the one asked.
+NONE_OF_THESE = {"zh": "都不是", "en": "None of these"}
 # What leaving each form says, and the slots it forgets (the phone is kept).
 STOPPED = {
     "fault_report_form": "utter_intake_stopped",
@@ -56,16 +58,37 @@ FORM_SLOTS = {
 }
 
 
-def best_answer(result: KbResult | None) -> tuple[KbHit, bool] | None:
+# A fault code (E21, F3, UE1): letters then digits, not part of a longer code.
+_FAULT_CODE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}\d{1,3})(?![A-Za-z0-9])")
+
+
+def fault_codes(text: str) -> set[str]:
+    """The fault codes `text` names, upper case (E21是什么意思 -> {"E21"})."""
+    return {code.upper() for code in _FAULT_CODE.findall(text or "")}
+
+
+def best_answer(result: KbResult | None, query: str = "") -> tuple[KbHit, bool] | None:
     """The entry to answer with, and whether it is a guess: the knowledge base's confident
     answer, or else the one entry it half-recognises (a single suggestion is shown as
-    您问的可能是「…」 rather than as a lone button)."""
-    if result is None or not result.hits or result.band != "answer":
+    您问的可能是「…」 rather than as a lone button), or else the one suggestion that names
+    the fault code asked about (E21是什么意思: other codes' entries score alike, yet only
+    one is about E21)."""
+    if result is None or not result.hits:
         return None
+    if result.band != "answer":
+        return _the_one_naming_the_code(result, query)
     # The portal decides (knowledge_base.bands.decide, the same for 试一试 and the API): an
     # answer whose top hit is only in the suggest band is that lone half-recognised entry.
     top = result.hits[0]
     return top, top.band != "answer"
+
+
+def _the_one_naming_the_code(result: KbResult, query: str) -> tuple[KbHit, bool] | None:
+    asked = fault_codes(query)
+    if result.band != "suggest" or len(asked) != 1:
+        return None
+    naming = [h for h in result.hits if h.band == "suggest" and asked <= fault_codes(h.question)]
+    return (naming[0], True) if len(naming) == 1 else None
 
 
 def say_answer(dispatcher: CollectingDispatcher, answer: str, question: str = "") -> None:
@@ -137,7 +160,7 @@ class ActionKbSearch(Action):
         if result is None:
             return self._nothing(dispatcher, tracker, in_form, "utter_kb_unavailable")
         hits = list(result.hits)
-        best = best_answer(result)
+        best = best_answer(result, query)
         if best is not None:
             hit, guessed = best
             return self._answer(
@@ -159,7 +182,8 @@ class ActionKbSearch(Action):
             for i, s in enumerate(offered)
         ]
         if not in_form:
-            buttons.append({"title": "都不是", "payload": "/deny"})
+            title = NONE_OF_THESE.get(language_of(tracker), NONE_OF_THESE["zh"])
+            buttons.append({"title": title, "payload": "/deny"})
         dispatcher.utter_message(response="utter_kb_suggest", buttons=buttons)
         return [
             SlotSet("kb_band", "suggest"),
@@ -264,7 +288,7 @@ async def answer_in_passing(
     except PortalError as exc:
         logger.warning("knowledge base search failed: %s", exc)
         result = None
-    best = best_answer(result)
+    best = best_answer(result, question)
     if best is not None:
         hit, guessed = best
         say_answer(dispatcher, hit.answer, hit.question if guessed else "")

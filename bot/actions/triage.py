@@ -61,7 +61,7 @@ async def confident_answer(tracker: Tracker, query: str) -> dict[str, Any] | Non
     except PortalError as exc:
         logger.warning("knowledge base search failed: %s", exc)
         return None
-    best = best_answer(result)
+    best = best_answer(result, query)
     if best is None:
         return None
     hit, guessed = best

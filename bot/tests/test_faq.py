@@ -114,6 +114,8 @@ def test_unhelpful_answer_is_recorded_and_a_person_or_a_ticket_offered(answered,
 
 def test_middling_matches_are_offered_as_buttons(suggested, domain, portal):
     tracker = tracker_at(suggested, "洗衣机显示E21什么意思", "action_kb_search")
+    # A question naming no code (one naming E21 is answered with the E21 entry, below).
+    tracker.latest_message["text"] = "洗衣机屏幕上的字母什么意思"
     [message], events = run(ActionKbSearch(), tracker, domain)
     assert message["response"] == "utter_kb_suggest"
     assert [b["title"] for b in message["buttons"]] == [
@@ -212,3 +214,70 @@ def test_one_half_recognised_entry_is_answered_as_a_guess(answered, domain, port
     assert responses(messages) == ["utter_kb_answer_guess", "utter_kb_ask_helpful"]
     assert "燃气热水器附近闻到煤气味怎么办？" in rendered(messages[0], domain)
     assert slots_set(events)["kb_entry_id"] == "gas"
+
+
+def test_an_english_customer_gets_english_buttons(suggested, domain, portal):
+    tracker = tracker_at(suggested, "洗衣机显示E21什么意思", "action_kb_search")
+    tracker.latest_message["text"] = "what do the letters on my washer mean"
+    tracker.slots["language"] = "en"
+    [message], _ = run(ActionKbSearch(), tracker, domain)
+    assert message["buttons"][-1] == {"title": "None of these", "payload": "/deny"}
+
+
+# What the portal's knowledge base answers to E21是什么意思 (no product named): three
+# entries of other codes and products score alike, the one about E21 among them.
+CODE_SUGGESTIONS = {
+    "band": "suggest",
+    "results": [
+        {
+            "id": "dw-e1",
+            "question": "洗碗机显示 E1 是什么意思？",
+            "answer": "E1 表示进水异常…",
+            "score": 0.469,
+            "band": "suggest",
+        },
+        {
+            "id": "wh-e2",
+            "question": "电热水器显示 E2 是什么意思？",
+            "answer": "E2 表示干烧保护…",
+            "score": 0.456,
+            "band": "suggest",
+        },
+        {
+            "id": "wm-e21",
+            "question": "洗衣机显示 E21 是什么故障？怎么处理？",
+            "answer": "E21 表示排水超时…",
+            "score": 0.447,
+            "band": "suggest",
+        },
+    ],
+}
+
+
+def test_a_code_only_one_suggestion_names_is_answered(answered, domain, portal):
+    portal.kb = CODE_SUGGESTIONS
+    tracker = tracker_at(answered, "检查了不修要钱吗", "action_kb_search")
+    tracker.latest_message["text"] = "E21是什么意思"
+    messages, events = run(ActionKbSearch(), tracker, domain)
+    assert responses(messages) == ["utter_kb_answer_guess", "utter_kb_ask_helpful"]
+    assert "E21 表示排水超时" in rendered(messages[0], domain)
+    assert slots_set(events)["kb_entry_id"] == "wm-e21"
+
+
+def test_a_code_several_suggestions_name_is_still_a_choice(answered, domain, portal):
+    portal.kb = CODE_SUGGESTIONS
+    tracker = tracker_at(answered, "检查了不修要钱吗", "action_kb_search")
+    tracker.latest_message["text"] = "E2是什么意思"  # E2 only: not E21
+    messages, events = run(ActionKbSearch(), tracker, domain)
+    assert responses(messages) == ["utter_kb_answer_guess", "utter_kb_ask_helpful"]
+    assert slots_set(events)["kb_entry_id"] == "wh-e2"
+    tracker.latest_message["text"] = "E1是什么意思"
+    portal.kb = {
+        "band": "suggest",
+        "results": [
+            {**CODE_SUGGESTIONS["results"][0]},
+            {**CODE_SUGGESTIONS["results"][0], "id": "ac-e1", "question": "空调显示E1"},
+        ],
+    }
+    [message], _ = run(ActionKbSearch(), tracker, domain)
+    assert message["response"] == "utter_kb_suggest"
