@@ -915,6 +915,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dispatch.ui.booked_empty": ("当日还没有已派的上门", "Nothing booked that day yet"),
     "dispatch.ui.unplanned": ("未安排", "Not planned"),
     "dispatch.ui.all_planned": ("全部已安排", "Everything is planned"),
+    "dispatch.ui.nothing_title": ("这一天没有可排的计划", "Nothing to plan that day"),
+    "dispatch.ui.nothing.no_jobs": (
+        "{day} 没有需要排的工单：待派的工单都已派出，或客户约在了别的日子。",
+        "No ticket needs planning on {day}: the waiting ones are all dispatched, or their "
+        "customers asked for another day.",
+    ),
+    "dispatch.ui.nothing.no_engineers": (
+        "{day} 没有在岗的工程师：下面的待派工单这天无人可排。可在派单工作台转给其他网点，或换一天再排。",
+        "No engineer is on duty on {day}: nobody can take the waiting tickets below that day. "
+        "Hand them to another network on the workbench, or plan another day.",
+    ),
+    "dispatch.ui.nothing.no_fit": (
+        "{day} 在岗的工程师都接不了下面的待派工单（技能、服务区域或当日容量不符）。",
+        "No engineer on duty on {day} can take the waiting tickets below (skills, area or "
+        "the day's capacity).",
+    ),
+    "dispatch.ui.nothing_hint": ("没有可发布的内容。", "There is nothing to publish."),
+    "dispatch.ui.publish_why": (
+        "没有安排给工程师的上门，无法发布",
+        "No visit is given to an engineer: nothing to publish",
+    ),
+    "dispatch.ui.nothing_to_publish": (
+        "没有可发布的上门：计划里没有安排给工程师的工单，什么也没有改动",
+        "Nothing to publish: the plan gives no ticket to an engineer; nothing was changed",
+    ),
+    "dispatch.ui.legend": ("图例", "Legend"),
+    "dispatch.ui.map_spread": (
+        "同一处的多个上门错开画出，细线指向实际位置；悬停或点击列表中的上门可在图上找到它",
+        "Visits at one spot are drawn apart, a thin line to the real place; point at or click "
+        "a visit in the list to find it on the map",
+    ),
     "dispatch.ui.unplanned_hint": (
         "没有空闲的合适工程师；可手动指给有空的候选人",
         "No suitable engineer with room; give them to a candidate by hand",

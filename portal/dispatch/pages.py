@@ -11,6 +11,7 @@ redirect's query when the request was refused.
 
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated
@@ -57,6 +58,18 @@ MAX_STOPS = 2000
 # Route colours on the map and in the lists (colour-blind-safe first).
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
            "#e377c2", "#7f7f7f", "#bcbd22", "#393b79", "#637939")  # fmt: skip
+
+
+def route_colour(i: int) -> str:
+    """The `i`th route's colour: the palette, then hues a golden angle apart, so no two
+    engineers on one map share a colour however many there are."""
+    if i < len(PALETTE):
+        return PALETTE[i]
+    k = i - len(PALETTE)
+    hue = (k * 0.381966 + 0.05) % 1.0
+    light = (0.36, 0.46, 0.30)[k % 3]
+    r, g, b = colorsys.hls_to_rgb(hue, light, 0.75)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
 def _restrict(user: Principal) -> int | None:
@@ -446,7 +459,7 @@ def _route_views(
                 engineer_id=r.engineer.id,
                 name=r.engineer.name,
                 network=r.engineer.network.name,
-                colour=PALETTE[i % len(PALETTE)],
+                colour=route_colour(i),
                 origin=r.origin,
                 origin_source=r.origin_source,
                 total_km=r.total_km,
@@ -508,6 +521,16 @@ def _booked_routes(
     ]
 
 
+def _nothing(plan: flows.DayPlan) -> str:
+    """Why a proposal gives nobody a stop: no ticket to plan that day, no engineer on duty,
+    or none of those on duty can take the tickets."""
+    if not plan.jobs:
+        return "no_jobs"
+    if not any(w.on_duty and w.present for w in plan.candidates):
+        return "no_engineers"
+    return "no_fit"
+
+
 def _plan_context(
     request: Request,
     session: Session,
@@ -532,6 +555,7 @@ def _plan_context(
         "unassigned": [],
         "other_day": [],
         "total_km": 0.0,
+        "nothing": None,
     }
     if not run:
         routes = _booked_routes(session, user=user, scope=scope, settings=settings)
@@ -594,7 +618,7 @@ def _plan_context(
                     engineer_id=w.id,
                     name=w.name,
                     network=w.network_name,
-                    colour=PALETTE[len(views) % len(PALETTE)],
+                    colour=route_colour(len(views)),
                     origin=(w.lat, w.lng) if w.lat is not None and w.lng is not None else None,
                     origin_source=w.position_source,
                     total_km=0.0,
@@ -608,6 +632,7 @@ def _plan_context(
     base.update(
         routes=views,
         unassigned=unplaced,
+        nothing=_nothing(plan) if stops is None and not any(v.stops for v in views) else None,
         other_day=[(plan.tickets[tid], day) for tid, day in sorted(plan.other_day.items())],
         total_km=round(sum(v.total_km for v in views), 2),
     )
@@ -747,6 +772,8 @@ def plan_publish(
     try:
         service.check_visit_day(scope.day, utcnow(), dispatch_settings(request))
         stops = _planned(stop or [], engineer or [], order or [], version or [])
+        if not stops:  # a plan that gives nobody a visit publishes nothing: say so
+            raise Invalid("dispatch.ui.nothing_to_publish")
     except PortalError as exc:
         flash_error(request, exc)
         return see_other(_with(back, run="1"))

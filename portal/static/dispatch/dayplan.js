@@ -116,25 +116,32 @@
     var label = node("text", { x: 16, y: HEIGHT - 22 }, bar);
     label.textContent = stepKm + " " + (box.dataset.km || "km");
 
-    // Every home and visit is an obstacle for the names: a name beside a home never covers
-    // a dot or another home (on the all-networks map whole cities shrink to a few pixels).
+    // Homes stay where they are; each visit's marker goes on its spot when free, else on the
+    // nearest free cell of a grid around it (a thin line back to the spot), so markers of
+    // visits at one address or one district's centre never cover each other. Every home and
+    // marker is then an obstacle for the names.
     var taken = [];
     all.forEach(function (r) {
-      var unplanned = r.engineer === "";
-      r.stops.forEach(function (s) {
-        if (s.lat === null || s.lng === null) return;
-        var p = xy(s.lat, s.lng);
-        var rad = unplanned ? 8 : 11;
-        taken.push({ x: p[0] - rad, y: p[1] - rad, w: 2 * rad, h: 2 * rad });
-      });
-      if (r.origin && !unplanned && r.stops.some(function (s) { return s.lat !== null; })) {
+      if (r.origin && r.engineer !== "" && r.stops.some(function (s) { return s.lat !== null; })) {
         var h = xy(r.origin[0], r.origin[1]);
         taken.push({ x: h[0] - 7, y: h[1] - 7, w: 14, h: 14 });
       }
     });
+    var spots = {};
+    all.forEach(function (r) {
+      var rad = r.engineer === "" ? 8 : 11;
+      r.stops.forEach(function (s) {
+        if (s.lat === null || s.lng === null) return;
+        s.at = xy(s.lat, s.lng);
+        s.shown = freeCell(taken, s.at, rad);
+        taken.push({ x: s.shown[0] - rad, y: s.shown[1] - rad, w: 2 * rad, h: 2 * rad });
+        spots[s.at.join(",")] = s.at;
+      });
+    });
+    var anchors = node("g", { class: "dx-anchors" }, svg);
     var names = []; // drawn last, above every route, each in a spot still free
     all.forEach(function (r) {
-      var placed = r.stops.filter(function (s) { return s.lat !== null && s.lng !== null; });
+      var placed = r.stops.filter(function (s) { return s.shown; });
       if (!placed.length) return;
       var unplanned = r.engineer === "";
       var g = node("g", {
@@ -142,11 +149,11 @@
         "data-engineer": r.engineer,
       }, svg);
       if (!unplanned) {
-        var path = (r.origin ? [r.origin] : []).concat(placed.map(function (s) {
-          return [s.lat, s.lng];
+        var path = (r.origin ? [xy(r.origin[0], r.origin[1])] : []).concat(placed.map(function (s) {
+          return s.shown;
         }));
         node("polyline", {
-          points: path.map(function (p) { return xy(p[0], p[1]).join(","); }).join(" "),
+          points: path.map(function (p) { return p.join(","); }).join(" "),
           stroke: r.colour,
           class: "dx-path",
         }, g);
@@ -160,19 +167,31 @@
         }
       }
       placed.forEach(function (s) {
-        var p = xy(s.lat, s.lng);
-        var dot = node("g", { class: "dx-dot", "data-number": s.number }, g);
+        if (s.shown[0] !== s.at[0] || s.shown[1] !== s.at[1]) {
+          node("line", {
+            x1: s.at[0], y1: s.at[1], x2: s.shown[0], y2: s.shown[1],
+            stroke: unplanned ? "#8a8f99" : r.colour, class: "dx-leader",
+          }, anchors);
+        }
+        var dot = node("g", {
+          class: "dx-dot", "data-number": s.number, "data-engineer": r.engineer,
+        }, g);
         node("circle", {
-          cx: p[0], cy: p[1], r: unplanned ? 8 : 11,
+          cx: s.shown[0], cy: s.shown[1], r: unplanned ? 8 : 11,
           fill: unplanned ? "#fff" : r.colour,
           stroke: unplanned ? "#8a8f99" : "#fff",
         }, dot);
         if (!unplanned) {
-          var seq = node("text", { x: p[0], y: p[1] + 4, class: "dx-seq-label" }, dot);
+          var seq = node("text", { x: s.shown[0], y: s.shown[1] + 4, class: "dx-seq-label" }, dot);
           seq.textContent = String(s.seq);
         }
         node("title", {}, dot).textContent = s.number + (r.name ? " · " + r.name + " #" + s.seq : "");
       });
+    });
+    // The real places, under everything: a small dot where a marker was moved away from.
+    Object.keys(spots).forEach(function (key) {
+      var at = spots[key];
+      node("circle", { cx: at[0], cy: at[1], r: 3, class: "dx-anchor" }, anchors);
     });
     var labels = node("g", { class: "dx-labels" }, svg);
     names.forEach(function (n) {
@@ -183,8 +202,119 @@
       name.textContent = n[1];
     });
     box.appendChild(svg);
+    legend(all);
     box.dataset.drawn = "1";
+    lit();
   }
+
+  /* Where a marker of radius `rad` goes: its own spot if no home or marker is there, else the
+     nearest cell of a grid around it (cells a marker and a gap apart, so markers put around
+     one spot never touch) that is free and on the map. */
+  function freeCell(taken, at, rad) {
+    var step = 2 * rad + 4;
+    var cells = [];
+    for (var i = -9; i <= 9; i += 1) {
+      for (var j = -9; j <= 9; j += 1) cells.push([i, j]);
+    }
+    cells.sort(function (a, b) {
+      return (a[0] * a[0] + a[1] * a[1]) - (b[0] * b[0] + b[1] * b[1])
+        || Math.atan2(a[1], a[0]) - Math.atan2(b[1], b[0]);
+    });
+    for (var k = 0; k < cells.length; k += 1) {
+      var x = at[0] + cells[k][0] * step;
+      var y = at[1] + cells[k][1] * step;
+      if (x - rad < 2 || y - rad < 2 || x + rad > WIDTH - 2 || y + rad > HEIGHT - 2) continue;
+      var box = { x: x - rad - 1, y: y - rad - 1, w: 2 * rad + 2, h: 2 * rad + 2 };
+      var clear = taken.every(function (b) {
+        return box.x >= b.x + b.w || b.x >= box.x + box.w || box.y >= b.y + b.h || b.y >= box.y + box.h;
+      });
+      if (clear) return [x, y];
+    }
+    return at;
+  }
+
+  /* The legend under the map: each engineer with visits on it in their colour, with how many;
+     the visits not planned last. Pointing at an entry lights that engineer's route. */
+  function legend(all) {
+    var list = document.querySelector("[data-testid=map-legend]");
+    if (!list) return;
+    list.textContent = "";
+    all.forEach(function (r) {
+      var n = r.stops.length;
+      if (!n) return;
+      var item = document.createElement("li");
+      item.setAttribute("data-testid", "legend-item");
+      item.dataset.engineer = r.engineer;
+      item.dataset.colour = r.engineer === "" ? "" : r.colour;
+      item.className = r.engineer === "" ? "dx-legend-unplanned" : "";
+      item.style.setProperty("--c", r.colour);
+      item.tabIndex = 0;
+      var swatch = document.createElement("span");
+      swatch.className = "dx-swatch";
+      swatch.setAttribute("aria-hidden", "true");
+      var name = document.createElement("span");
+      name.textContent = r.engineer === "" ? (list.dataset.unplanned || "") : r.name;
+      var count = document.createElement("span");
+      count.className = "dx-legend-n";
+      count.textContent = String(n);
+      item.appendChild(name);
+      item.insertBefore(swatch, name);
+      item.appendChild(count);
+      list.appendChild(item);
+    });
+  }
+
+  /* What is lit: the visit under the pointer in the list or on the map, else the one last
+     clicked; the engineer whose legend entry is pointed at. */
+  var pointed = null;
+  var pinned = null;
+  var route = null;
+
+  function lit() {
+    var hot = pointed || pinned;
+    document.querySelectorAll(".dx-hot").forEach(function (el) {
+      el.classList.remove("dx-hot");
+    });
+    var svg = document.querySelector("#plan-map .dx-svg");
+    if (svg) svg.classList.toggle("dx-focus", Boolean(hot || route !== null));
+    document.querySelectorAll("#plan-map .dx-route-g").forEach(function (g) {
+      var dots = hot ? g.querySelector('.dx-dot[data-number="' + hot + '"]') : null;
+      g.classList.toggle("dx-hot-route", Boolean(dots) || (route !== null && g.dataset.engineer === route));
+    });
+    if (!hot) return;
+    document.querySelectorAll('#plan-map .dx-dot[data-number="' + hot + '"], li.dx-stop[data-number="' + hot + '"]')
+      .forEach(function (el) { el.classList.add("dx-hot"); });
+  }
+
+  function numberAt(target) {
+    var el = target.closest && target.closest("li.dx-stop, #plan-map .dx-dot");
+    return el ? el.dataset.number : null;
+  }
+
+  document.addEventListener("mouseover", function (event) {
+    var number = numberAt(event.target);
+    var item = event.target.closest && event.target.closest("[data-testid=legend-item]");
+    var engineer = item ? item.dataset.engineer : null;
+    if (number === pointed && engineer === route) return;
+    pointed = number;
+    route = engineer;
+    lit();
+  });
+
+  document.addEventListener("focusin", function (event) {
+    pointed = numberAt(event.target);
+    lit();
+  });
+
+  document.addEventListener("click", function (event) {
+    var number = numberAt(event.target);
+    if (!number) return;
+    pinned = number;
+    lit();
+    var onMap = event.target.closest("#plan-map");
+    var row = document.querySelector('li.dx-stop[data-number="' + number + '"]');
+    if (onMap && row) row.scrollIntoView({ block: "nearest" });
+  });
 
   /* Where an engineer's name goes beside their home: the first of a few spots around it
      (then further down and up) whose box stays on the map and overlaps no dot, home or name
@@ -271,6 +401,9 @@
       publish.disabled = !lists().some(function (ol) {
         return ol.dataset.engineer !== "" && stopsOf(ol).length > 0;
       });
+      // A disabled button says why beside it (nothing given to an engineer).
+      var why = document.querySelector("[data-testid=publish-why]");
+      if (why) why.hidden = !publish.disabled;
     }
   }
 
