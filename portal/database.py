@@ -66,14 +66,37 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_savepoint_writes(
+    conn: Any, cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+) -> None:
+    # A savepoint (session.begin_nested) is how a flow catches a lost race on a write. Opened
+    # outside a transaction, SQLite would make it a deferred one: its reads pin a snapshot,
+    # and the write after them is refused at once ("database is locked") if another
+    # connection committed in between; its release would also commit. So it starts the
+    # transaction IMMEDIATE first, as the driver does for a plain write.
+    if statement.startswith("SAVEPOINT") and not conn.connection.dbapi_connection.in_transaction:
+        cursor.execute("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """An engine for the URL; SQLite gets its folder made and sane pragmas."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            # The driver opens a transaction at the first write, not at a read, and opens
+            # it IMMEDIATE: the write lock is taken (waiting busy_timeout) before anything
+            # is written, so a write never meets a snapshot another commit has outdated.
+            connect_args={
+                "check_same_thread": False,
+                "timeout": 30,
+                "isolation_level": "IMMEDIATE",
+            },
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "before_cursor_execute", _sqlite_savepoint_writes)
         return engine
     # pre_ping: a pooled connection the server dropped (restart, pg_terminate_backend) is
     # replaced on checkout instead of failing the next request; connect_timeout and
