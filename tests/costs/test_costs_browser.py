@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,13 +31,14 @@ from portal.migrate import upgrade
 from portal.settlement import ledger
 from portal.settlement.models import LedgerTransaction
 from portal.tickets.models import Ticket
+from tests import page_support
 from tests.costs import world as w
 from tests.e2e_fixtures import serve
 from tests.portal import factories as f
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+SHOTS = page_support.SHOTS  # docs/screens with SCREENSHOT_DIR=docs/screens
 D = Decimal
 PARTS, LABOUR, LOGISTICS = D("45.00"), D("80.00"), D("20.00")
 REASON = "进水口滤网缺失、管路泥沙堵塞，属安装问题，不是泵的质量问题"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,13 +39,13 @@ from portal.settlement import service as settlement
 from portal.tickets import lifecycle
 from portal.tickets.models import Ticket
 from tests.e2e_fixtures import serve
-from tests.page_support import signed_in_tab
+from tests.page_support import SHOTS, signed_in_tab
 from tests.parts.world import catalogue, rate_card
 from tests.portal import factories as f
 
 pytestmark = pytest.mark.e2e
 
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+SCREENS = SHOTS  # docs/screens with SCREENSHOT_DIR=docs/screens, /tmp otherwise
 PHONE_AT = {"latitude": 31.1962, "longitude": 121.6951, "accuracy": 20}  # 川沙
 DESK = Principal(kind="staff", role=Role.DISPATCHER, name="desk")
 
