@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 
-from portal.i18n import both, field_label
+from portal.i18n import Term, both, field_label
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,7 @@ class NotFound(PortalError):
     status_code = 404
 
     def __init__(self, what: str = "object.ticket") -> None:
-        zh, en = both(what)
-        super().__init__("error.not_found", what=zh)
-        self.message_en = both("error.not_found", what=en)[1]
+        super().__init__("error.not_found", what=Term.key(what))
 
 
 class Conflict(PortalError):
@@ -74,9 +72,9 @@ class Invalid(PortalError):
 
     def __init__(self, key: str, *, field: str | None = None, **params: object) -> None:
         self.field = field
-        if field is not None and "field_zh" not in params:
+        if field is not None and "field_name" not in params:
             # The field is named once, by its code; the message shows its label.
-            params["field_zh"], params["field_en"] = field_label(field)
+            params["field_name"] = Term(*field_label(field))
         super().__init__(key, **params)
 
 
@@ -122,7 +120,7 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             parts = parts[1:]
         loc = [str(p) for p in parts]
         field = loc[-1] if loc else ""
-        zh_label, en_label = field_label(field)
+        name = Term(*field_label(field))
         kind = err.get("type", "")
         key = {
             "missing": "validation.missing",
@@ -130,14 +128,14 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "string_too_long": "validation.too_long",
             "string_too_short": "validation.too_short",
         }.get(kind, "validation.invalid")
-        zh, en = both(key, field_zh=zh_label, field_en=en_label)
+        zh, en = both(key, field_name=name)
         limit = (err.get("ctx") or {}).get(
             {"less_than_equal": "le", "greater_than_equal": "ge"}.get(kind, "")
         )
         if isinstance(limit, int) and (field == "id" or field.endswith("_id")):
             # An id out of range (past every id column) says the range it must be in.
             bound = "validation.at_most" if kind == "less_than_equal" else "validation.at_least"
-            zh, en = both(bound, field_zh=zh_label, field_en=en_label, limit=limit)
+            zh, en = both(bound, field_name=name, limit=limit)
         out.append({"field": field, "loc": loc, "type": kind, "message_zh": zh, "message_en": en})
     return out
 

@@ -2,12 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from babel import Locale
 from babel.numbers import format_decimal
 
 Lang = Literal["zh", "en"]
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word a sentence takes in the reader's language: a status, a field's name, a reason.
+
+    Given once as a parameter (`current=Term.of(STATUS_LABELS, "completed")`), it is written
+    in the sentence's language, so no caller passes a parameter twice, once per language."""
+
+    zh: str
+    en: str
+
+    @classmethod
+    def key(cls, key: str, **params: object) -> Term:
+        """The message `key` as a word (e.g. `sla.kind.response`)."""
+        return cls(t(key, "zh", **params), t(key, "en", **params))
+
+    @classmethod
+    def of(cls, table: dict[str, tuple[str, str]], code: str) -> Term:
+        """A code's label from one of the label tables (an unknown code stands for itself)."""
+        zh, en = table.get(code, (code, code))
+        return cls(zh, en)
+
+    def text(self, lang: Lang) -> str:
+        """The word in `lang`."""
+        return self.zh if lang == "zh" else self.en
+
+    def to_json(self) -> dict[str, dict[str, str]]:
+        """How a stored parameter (a queued notification's payload) keeps it."""
+        return {TERM_JSON: {"zh": self.zh, "en": self.en}}
+
+
+TERM_JSON = "$term"
+
+
+def stored_params(payload: dict[str, Any]) -> dict[str, Any]:
+    """Stored parameters ready for `t`: a kept Term comes back as one; a payload written
+    before Terms (a word and its `<name>_en`, still queued) becomes the Term it meant."""
+    out: dict[str, Any] = {}
+    for name, value in payload.items():
+        if isinstance(value, dict) and set(value) == {TERM_JSON}:
+            kept = value[TERM_JSON]
+            value = Term(str(kept.get("zh", "")), str(kept.get("en", "")))
+        elif isinstance(value, str) and isinstance(payload.get(f"{name}_en"), str):
+            value = Term(value, payload[f"{name}_en"])
+        out[name] = value
+    return out
+
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # errors
@@ -21,7 +70,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "error.bad_transition": (
         "工单当前状态为「{current}」，不能执行「{action}」",
-        "The ticket is '{current_en}'; '{action_en}' is not allowed now",
+        "The ticket is '{current}'; '{action}' is not allowed now",
     ),
     "error.bad_credentials": ("用户名或密码错误", "Wrong username or password"),
     "error.too_many_logins": (
@@ -66,21 +115,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The input contains a NUL character, which is not allowed; remove it and try again",
     ),
     # validation
-    "validation.missing": ("缺少必填字段「{field_zh}」", "Missing required field '{field_en}'"),
+    "validation.missing": ("缺少必填字段「{field_name}」", "Missing required field '{field_name}'"),
     "validation.phone_invalid": (
-        "「{field_zh}」格式不正确，请填写11位手机号（如 13800138000）或带区号的座机号",
-        "'{field_en}' is not a valid phone number (e.g. 13800138000)",
+        "「{field_name}」格式不正确，请填写11位手机号（如 13800138000）或带区号的座机号",
+        "'{field_name}' is not a valid phone number (e.g. 13800138000)",
     ),
-    "validation.too_long": ("「{field_zh}」过长", "'{field_en}' is too long"),
-    "validation.too_short": ("「{field_zh}」不能为空", "'{field_en}' must not be empty"),
-    "validation.invalid": ("「{field_zh}」的值无效", "'{field_en}' has an invalid value"),
+    "validation.too_long": ("「{field_name}」过长", "'{field_name}' is too long"),
+    "validation.too_short": ("「{field_name}」不能为空", "'{field_name}' must not be empty"),
+    "validation.invalid": ("「{field_name}」的值无效", "'{field_name}' has an invalid value"),
     "validation.at_most": (
-        "「{field_zh}」不能大于 {limit}",
-        "'{field_en}' must be at most {limit}",
+        "「{field_name}」不能大于 {limit}",
+        "'{field_name}' must be at most {limit}",
     ),
     "validation.at_least": (
-        "「{field_zh}」不能小于 {limit}",
-        "'{field_en}' must be at least {limit}",
+        "「{field_name}」不能小于 {limit}",
+        "'{field_name}' must be at least {limit}",
     ),
     # objects
     "object.ticket": ("工单", "Ticket"),
@@ -119,6 +168,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.revisit_outcome": ("回访结果", "revisit outcome"),
     "field.reason": ("原因", "reason"),
     "field.body": ("内容", "text"),
+    "field.trigger": ("触发条件", "trigger"),
+    "field.party": ("对象", "party"),
+    "field.statement_comment": ("说明", "comment"),
+    "dispatch.explain.part": ("{text}（+{points}分）", "{text} (+{points} pts)"),
+    "dispatch.explain.joiner": ("；", "; "),
+    "settlement.payment_comment": ("收款 {number}：¥{amount}", "Payment {number}: ¥{amount}"),
     "field.file": ("文件", "file"),
     "field.code": ("验证码", "code"),
     "field.username": ("用户名", "username"),
@@ -714,7 +769,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "dispatch.not_candidate": (
         "{engineer}不能接此单：{reason}",
-        "{engineer} cannot take this ticket: {reason_en}",
+        "{engineer} cannot take this ticket: {reason}",
     ),
     "dispatch.assignee_required": ("请指定工程师或网点", "Give an engineer or a service network"),
     "dispatch.engineer_not_in_network": (
@@ -757,7 +812,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "dispatch.explain.distance": (
         "距离约 {km} 公里（{source}），时效加权 ×{factor}",
-        "about {km} km away ({source_en}), SLA weight ×{factor}",
+        "about {km} km away ({source}), SLA weight ×{factor}",
     ),
     "dispatch.explain.distance_unknown": (
         "缺少坐标，按 {km} 公里估算",
@@ -769,20 +824,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "dispatch.explain.ftf": (
         "{category}一次修复率 {rate}%（{fixed}/{done} 单），样本少时向平均 {prior}% 靠拢，计分按 {scored}%",
-        "first-time fix on {category_en}: {rate}% ({fixed}/{done}); few jobs lean towards the "
+        "first-time fix on {category}: {rate}% ({fixed}/{done}); few jobs lean towards the "
         "{prior}% average: scored as {scored}%",
     ),
     "dispatch.explain.ftf_none": (
         "{category}尚无完工维修记录，按平均 {scored}% 计分",
-        "no finished {category_en} repairs yet: scored at the {scored}% average",
+        "no finished {category} repairs yet: scored at the {scored}% average",
     ),
     "dispatch.explain.sla": (
         "时效紧迫度 {pct}%（{urgency}，各候选相同）",
-        "SLA pressure {pct}% ({urgency_en}, same for every candidate)",
+        "SLA pressure {pct}% ({urgency}, same for every candidate)",
     ),
     "dispatch.explain.tier": (
         "客户等级：{tier}（各候选相同）",
-        "customer tier: {tier_en} (same for every candidate)",
+        "customer tier: {tier} (same for every candidate)",
     ),
     "dispatch.source.current": ("当前位置", "current position"),
     "dispatch.source.home": ("住址", "home"),
@@ -890,11 +945,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dispatch.ui.show_booked": ("查看已派路线", "Show booked routes"),
     "dispatch.ui.plan_summary": (
         "{engineers} 位工程师，{stops} 个上门点，共 {km} 公里；{left} 单未能安排",
-        "{engineers} engineers, {stops} visits, {km} km in all; {left} not planned",
+        "{engineers}, {stops}, {km} km in all; {left} not planned",
     ),
     "dispatch.ui.booked_summary": (
         "当日已派：{engineers} 位工程师，{stops} 个上门点，共 {km} 公里",
-        "Booked that day: {engineers} engineers, {stops} visits, {km} km",
+        "Booked that day: {engineers}, {stops}, {km} km",
     ),
     "dispatch.ui.adjusted": ("已按调整重算", "as adjusted"),
     "dispatch.ui.map": ("路线图", "Routes"),
@@ -941,6 +996,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Nothing to publish: the plan gives no ticket to an engineer; nothing was changed",
     ),
     "dispatch.ui.legend": ("图例", "Legend"),
+    "dispatch.ui.map_zoom": ("地图显示的城市", "City the map shows"),
     "dispatch.ui.map_spread": (
         "同一处的多个上门错开画出，细线指向实际位置；悬停或点击列表中的上门可在图上找到它",
         "Visits at one spot are drawn apart, a thin line to the real place; point at or click "
@@ -954,7 +1010,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dispatch.ui.publish": ("发布计划", "Publish the plan"),
     "dispatch.ui.published": (
         "计划已发布：派出 {assigned} 单，{kept} 单已在工程师手中仅调整顺序，共 {routes} 条路线",
-        "Plan published: {assigned} assigned, {kept} already held only reordered, {routes} routes",
+        "Plan published: {assigned} assigned, {kept} already held only reordered, {routes}",
     ),
     "dispatch.ui.published_skipped": ("；跳过 {n} 单：{why}", "; {n} skipped: {why}"),
     "dispatch.ui.published_short": (
@@ -1076,7 +1132,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "notify.complaint_opened": (
         "工单 {number} 收到投诉（{reason}），请于 {deadline} 前处理。",
-        "Ticket {number} has a complaint ({reason_en}); resolve it by {deadline}.",
+        "Ticket {number} has a complaint ({reason}); resolve it by {deadline}.",
     ),
     "notify.resolved_remotely": (
         "您的工单 {number} 已在线解决。如仍有问题，欢迎随时联系我们。",
@@ -1113,15 +1169,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "notify.urged": (
         "客户催单：工单 {number}（第 {count} 次），紧急程度已提升为「{urgency}」。",
-        "The customer is chasing ticket {number} (time {count}); urgency is now {urgency_en}.",
+        "The customer is chasing ticket {number} (time {count}); urgency is now {urgency}.",
     ),
     "notify.sla_warning": (
         "工单 {number} 的{kind}时限将于 {due} 到期，请尽快处理。",
-        "Ticket {number}: the {kind_en} deadline is {due}; please act now.",
+        "Ticket {number}: the {kind} deadline is {due}; please act now.",
     ),
     "notify.sla_breached": (
         "工单 {number} 的{kind}时限（{due}）已超时，已升级至{level}。",
-        "Ticket {number} missed its {kind_en} deadline ({due}); escalated to {level_en}.",
+        "Ticket {number} missed its {kind} deadline ({due}); escalated to {level}.",
     ),
     "notify.sla_reassign_requested": (
         "工单 {number} 上门超时（{due}），已申请改派，请尽快处理。",
@@ -1130,11 +1186,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # helper D (issue 4): SLA auto-reassignment, maintenance plan and SOP pages
     "dispatch.sla_reassign_reason": (
         "{kind}时限已超，系统自动改派",
-        "The {kind_en} deadline was missed: reassigned automatically",
+        "The {kind} deadline was missed: reassigned automatically",
     ),
     "notify.sla_reassigned": (
         "工单 {number} {kind}超时，已由系统从 {previous} 改派给 {engineer}。",
-        "Ticket {number} missed its {kind_en} deadline: reassigned from {previous} to {engineer}.",
+        "Ticket {number} missed its {kind} deadline: reassigned from {previous} to {engineer}.",
     ),
     "maintenance.one_target": (
         "请填写设备编号或产品型号中的一项（按设备或按型号制定计划）",
@@ -1272,7 +1328,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # the bot's customer routes (portal/botapi/)
     "error.reschedule_not_allowed": (
         "工单当前状态为「{current}」，师傅已上门或服务已结束，不能再改约时间，如需调整请联系人工客服",
-        "The ticket is '{current_en}': the visit can no longer be moved; please ask an agent",
+        "The ticket is '{current}': the visit can no longer be moved; please ask an agent",
     ),
     "bot.rescheduled_note": (
         "客户在线改约上门时间：{window}",
@@ -1458,7 +1514,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "wechat.failure.not_configured": ("未配置公众号接口", "no official account API configured"),
     "notify.wechat_send_failed": (
         "一条微信消息未能送达客户（{reason}）：{text}",
-        "A WeChat message did not reach the customer ({reason_en}): {text}",
+        "A WeChat message did not reach the customer ({reason}): {text}",
     ),
     # channels and handoff (helper C): WeChat photos kept in our storage, staff navigation
     "wechat.media.no_id": ("消息中没有 MediaId", "the message has no MediaId"),
@@ -1469,7 +1525,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "notify.wechat_media_failed": (
         "客户通过微信发来的图片未能保存（{reason}），请在会话中查看",
-        "A photo a customer sent on WeChat could not be kept ({reason_en}); see the chat",
+        "A photo a customer sent on WeChat could not be kept ({reason}); see the chat",
     ),
     "error.chat_image_type": (
         "只能保存 JPG、PNG、GIF 或 WebP 图片",
@@ -1523,7 +1579,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "conversation.state.closed": ("已结束", "closed"),
     "error.conversation_state": (
         "会话当前为「{state}」，不能执行该操作",
-        "The conversation is {state_en}; this cannot be done now",
+        "The conversation is {state}; this cannot be done now",
     ),
     "error.agent_offline": ("您当前为离线状态，请先切换为在线", "You are offline; go online first"),
     "error.chat_limit": (
@@ -1929,7 +1985,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "consult.photos": ("照片", "Photos"),
     "consult.photos_hint": (
         "最多 {n} 张，每张不超过 {mb} MB（JPG、PNG、WEBP、GIF）",
-        "Up to {n} photos, {mb} MB each (JPG, PNG, WEBP, GIF)",
+        "Up to {n}, {mb} MB each (JPG, PNG, WEBP, GIF)",
     ),
     "consult.video": ("短视频", "Video clip"),
     "consult.video_hint": (
@@ -1992,7 +2048,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "请填写补充说明或附上照片、视频",
         "Write something or add a photo or clip",
     ),
-    "consult.too_many_photos": ("一次最多上传 {n} 张照片", "At most {n} photos at a time"),
+    "consult.too_many_photos": ("一次最多上传 {n} 张照片", "At most {n} at a time"),
     "consult.photo_type": (
         "「{name}」不是照片：只支持 JPG、PNG、WEBP、GIF",
         "'{name}' is not a photo: JPG, PNG, WEBP or GIF only",
@@ -2219,7 +2275,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "quote.not_now": (
         "工单当前状态为“{status}”，不能报价",
-        "No quote can be sent while the ticket is “{status_en}”",
+        "No quote can be sent while the ticket is “{status}”",
     ),
     "quote.part_unfit": (
         "“{part}”不适配本工单的产品或机型，不能报价",
@@ -2995,22 +3051,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "my.privacy.kept": ("我们保存多久", "How long we keep it"),
     "my.privacy.kept.transcripts": (
         "聊天内容：最后一条消息后 {days} 天删除",
-        "Chat messages: deleted {days} days after the last message",
+        "Chat messages: deleted {days} after the last message",
     ),
     "my.privacy.kept.transcripts_forever": ("聊天内容：长期保存", "Chat messages: kept"),
     "my.privacy.kept.photos": (
         "照片和签名：工单关闭或取消后 {days} 天删除",
-        "Photos and signatures: deleted {days} days after the ticket is closed or cancelled",
+        "Photos and signatures: deleted {days} after the ticket is closed or cancelled",
     ),
     "my.privacy.kept.photos_forever": ("照片和签名：长期保存", "Photos and signatures: kept"),
     "my.privacy.kept.codes": (
         "验证码记录：{hours} 小时后删除",
-        "One-time codes: deleted after {hours} hours",
+        "One-time codes: deleted after {hours}",
     ),
     "my.privacy.kept.codes_forever": ("验证码记录：长期保存", "One-time codes: kept"),
     "my.privacy.kept.customer": (
         "没有进行中的工单且 {days} 天未联系：自动匿名化",
-        "No open ticket and no contact for {days} days: anonymised automatically",
+        "No open ticket and no contact for {days}: anonymised automatically",
     ),
     "my.privacy.kept.customer_forever": ("个人资料：长期保存", "Your profile: kept"),
     "my.privacy.kept.phone": (
@@ -3083,7 +3139,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "my.login.send": ("获取验证码", "Send me a code"),
     "my.login.sent": (
         "验证码已发送到 {phone}，{minutes} 分钟内有效。",
-        "A code was sent to {phone}; it is valid for {minutes} minutes.",
+        "A code was sent to {phone}; it is valid for {minutes}.",
     ),
     "my.login.code_for": (
         "请输入发送到 {phone} 的6位验证码。",
@@ -3139,14 +3195,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Someone else saved this entry while you were editing; check and save again "
         "(your text is still in the form)",
     ),
-    "kb.issue.missing": ("缺少「{field_zh}」", "'{field_en}' is missing"),
-    "kb.issue.empty": ("「{field_zh}」不能为空", "'{field_en}' must not be empty"),
-    "kb.issue.not_text": ("「{field_zh}」必须是文字", "'{field_en}' must be text"),
+    "kb.issue.missing": ("缺少「{field_name}」", "'{field_name}' is missing"),
+    "kb.issue.empty": ("「{field_name}」不能为空", "'{field_name}' must not be empty"),
+    "kb.issue.not_text": ("「{field_name}」必须是文字", "'{field_name}' must be text"),
     "kb.issue.not_list": (
-        "「{field_zh}」必须是非空文字的列表",
-        "'{field_en}' must be a list of texts",
+        "「{field_name}」必须是非空文字的列表",
+        "'{field_name}' must be a list of texts",
     ),
-    "kb.issue.unknown_field": ("未知字段「{field_zh}」", "unknown field '{field_en}'"),
+    "kb.issue.unknown_field": ("未知字段「{field_name}」", "unknown field '{field_name}'"),
     "kb.issue.id_chars": (
         "编号「{value}」只能包含字母、数字、“.”、“_”和“-”",
         "id '{value}' may only use letters, digits, '.', '_' and '-'",
@@ -3180,8 +3236,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kb.issue.no_file": ("新条目需要选择要写入的文件", "A new entry needs a file to go into"),
     "kb.issue.other": ("知识库文件校验失败：{detail}", "FAQ check failed: {detail}"),
     "kb.form.too_long": (
-        "「{field_zh}」不能超过 {n} 个字",
-        "'{field_en}' must be at most {n} characters",
+        "「{field_name}」不能超过 {n} 个字",
+        "'{field_name}' must be at most {n} characters",
     ),
     "kb.form.alternates": (
         "相似问法最多 {n} 条，每条不超过 {chars} 个字",
@@ -3240,7 +3296,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kb.nav.try": ("试一试", "Try a question"),
     "kb.nav.unanswered": ("未解答问题", "Unanswered questions"),
     "kb.nav.history": ("修改记录", "History"),
-    "kb.stats": ("{entries} 条 · 模型 {model}", "{entries} entries · model {model}"),
+    "kb.stats": ("{entries} 条 · 模型 {model}", "{entries} · model {model}"),
     "kb.reload": ("立即重新加载", "Reload now"),
     "kb.filter.q": ("编号、问题、问法或答案中的词", "Words in id, question, alternates or answer"),
     "kb.filter.all_categories": ("全部分类", "All categories"),
@@ -3321,6 +3377,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "my.request.optional": ("选填，填了受理更快", "Optional; helps us take it up faster"),
     "my.request.submit": ("提交", "Submit"),
     "my.request.done": ("已提交，工单号 {number}", "Submitted: ticket {number}"),
+    "my.request.fix": (
+        "还有几处需要修改，改好后再提交：",
+        "A few things need correcting before you send this:",
+    ),
+    "my.request.no_product": (
+        "请填写产品、型号或序列号（任填其一）",
+        "Give the product, its model or its serial number (any one will do)",
+    ),
+    "my.request.bad_product": (
+        "请写产品名称，如 空调、洗衣机（至少 2 个字，不能只有数字或符号）",
+        "Give the product name, e.g. 空调 (air conditioner) or washing machine: at least 2 "
+        "characters, not only digits or symbols",
+    ),
+    "my.request.bad_address": (
+        "地址太简略，师傅找不到门。请填写到门牌号，如 上海市浦东新区张江路88号3栋1201",
+        "That address is too short for an engineer to find the door. Give it down to the "
+        "flat, e.g. 上海市浦东新区张江路88号3栋1201",
+    ),
+    "my.request.bad_time": (
+        "没看懂这个上门时间。可以这样写：明天上午、周六下午、后天9点 或 {example}",
+        "That visit time could not be read. Write it like 明天上午 (tomorrow morning), "
+        "周六下午 (Saturday afternoon), tomorrow afternoon or {example}",
+    ),
     "my.tickets.title": ("我的工单", "My tickets"),
     "my.tickets.empty": ("您还没有工单。", "You have no tickets yet."),
     "my.tickets.new": ("提交新的服务请求", "Request service"),
@@ -3341,6 +3420,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # After an agreed window or day, once the day's route is published (tickets/flows.py).
     "visit.eta_at": ("，预计 {time} 到达", ", engineer expected at {time}"),
     "visit.day": ("{month}{day}日（{weekday}）", "{weekday} {day} {month}"),
+    "visit.day_time": ("{month}{day}日 {time}", "{day} {month} {time}"),
     "my.visit.move": ("改约时间", "Change the time"),
     "my.visit.new_day": ("日期", "Day"),
     "my.visit.new_part": ("时段", "Time of day"),
@@ -3486,7 +3566,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "trends below: the {n} with most",
     ),
     "analytics.rnd.codes_trend": ("各型号主要故障码趋势", "Top fault codes per model"),
-    "analytics.rnd.failures_n": ("{n} 次维修", "{n} repairs"),
+    "analytics.rnd.failures_n": ("{n} 次维修", "{n}"),
     "analytics.rnd.no_code": ("无故障码", "no code"),
     "analytics.rnd.first_failures": ("首次故障", "First failures"),
     "analytics.rnd.ages": ("首次故障时的机龄分布", "Age at first failure"),
@@ -3568,14 +3648,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.target_amber": ("黄色容差", "amber band"),
     "error.target.kpi": ("请选择一个可设目标的指标", "Choose a KPI that can have a target"),
     "error.target.network": ("网点不存在", "No such network"),
-    "error.target.required": ("请填写{field_zh}", "Please fill in the {field_en}"),
+    "error.target.required": ("请填写{field_name}", "Please fill in the {field_name}"),
     "error.target.not_number": (
-        "{field_zh}“{value}”不是数字",
-        "The {field_en} “{value}” is not a number",
+        "{field_name}“{value}”不是数字",
+        "The {field_name} “{value}” is not a number",
     ),
     "error.target.range": (
-        "{field_zh}须在 0 到 {high} 之间（时长须大于 0）",
-        "The {field_en} must be between 0 and {high} (a duration above 0)",
+        "{field_name}须在 0 到 {high} 之间（时长须大于 0）",
+        "The {field_name} must be between 0 and {high} (a duration above 0)",
     ),
     "analytics.export_csv": ("导出 CSV", "Export CSV"),
     "analytics.filter.period": ("统计周期", "Period"),
@@ -3900,7 +3980,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # --- issue 18 helper B: the bot's scope, check codes, one-time code limits, REST keys ---
     "error.check_code_locked": (
         "校验码错误次数过多，请{minutes}分钟后再试，或通过短信验证码验证手机号",
-        "Too many wrong check codes; try again in {minutes} minutes, or prove your phone "
+        "Too many wrong check codes; try again in {minutes}, or prove your phone "
         "with a one-time code",
     ),
     "error.proof_required": (
@@ -3946,15 +4026,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "object.product_model": ("型号", "Product model"),
     "object.fault_code": ("故障码", "Fault code"),
     "object.stock_balance": ("库存", "Stock balance"),
-    "masterdata.not_count": ("「{field_zh}」应为非负整数", "'{field_en}' must be a whole number"),
-    "masterdata.not_number": (
-        "「{field_zh}」不是有效数字或超出范围",
-        "'{field_en}' is not a number in its range",
+    "masterdata.not_count": (
+        "「{field_name}」应为非负整数",
+        "'{field_name}' must be a whole number",
     ),
-    "masterdata.not_yes_no": ("「{field_zh}」应填 是 或 否", "'{field_en}' must be yes or no"),
+    "masterdata.not_number": (
+        "「{field_name}」不是有效数字或超出范围",
+        "'{field_name}' is not a number in its range",
+    ),
+    "masterdata.not_yes_no": ("「{field_name}」应填 是 或 否", "'{field_name}' must be yes or no"),
     "masterdata.not_choice": (
-        "「{field_zh}」应为以下之一：{choices}",
-        "'{field_en}' must be one of: {choices_en}",
+        "「{field_name}」应为以下之一：{choices}",
+        "'{field_name}' must be one of: {choices}",
     ),
     "masterdata.unknown_network": ("网点「{name}」不存在", "No service network named '{name}'"),
     "masterdata.unknown_product": ("产品「{name}」不存在", "No product named '{name}'"),
@@ -4005,7 +4088,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "masterdata.bad_service_type": (
         "技能「{skill}」的服务类型应为 {choices} 之一",
-        "The service in skill '{skill}' must be one of {choices_en}",
+        "The service in skill '{skill}' must be one of {choices}",
     ),
     "masterdata.bad_certificate": (
         "证书「{certificate}」格式应为 名称/到期日 或 名称/证书编号/到期日，"
@@ -4032,8 +4115,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "masterdata.exists": ("「{value}」已存在", "'{value}' already exists"),
     "masterdata.duplicate_row": ("与第 {row} 行重复", "Duplicates row {row}"),
     "masterdata.not_date": (
-        "「{field_zh}」应为日期，如 2027-01-01",
-        "'{field_en}' must be a date such as 2027-01-01",
+        "「{field_name}」应为日期，如 2027-01-01",
+        "'{field_name}' must be a date such as 2027-01-01",
     ),
     "masterdata.bad_band": (
         "里程区间「{band}」应写作 起-止:收费/工程师，如 10-30:20/10",
@@ -4070,7 +4153,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "masterdata.invalid_rows": (
         "有 {n} 处错误，未做任何修改",
-        "{n} errors found; nothing was changed",
+        "{n} found; nothing was changed",
     ),
     "masterdata.year_unsupported": (
         "{year} 年的法定节假日尚未收录，请升级 chinesecalendar 后再试",
@@ -4086,7 +4169,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "masterdata.holidays_load": ("载入", "Load"),
     "masterdata.holidays_loaded": (
         "已载入 {year} 年：新增 {added} 天，保留 {kept} 天",
-        "Loaded {year}: {added} days added, {kept} kept",
+        "Loaded {year}: {added} added, {kept} kept",
     ),
     # Master data: each kind and the headings of its columns (portal/masterdata).
     "masterdata.kind.networks": ("网点", "Service networks"),
@@ -4243,7 +4326,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "complaints.action.close": ("关闭", "Close"),
     "complaints.bad_action": (
         "投诉当前为「{current}」，不能「{action}」",
-        "The complaint is {current_en}: '{action_en}' is not possible",
+        "The complaint is {current}: '{action}' is not possible",
     ),
     "complaints.unknown_ticket": ("工单 {number} 不存在", "There is no ticket {number}"),
     "complaints.rated": ("客户评分 {score} 分", "The customer rated it {score}"),
@@ -4289,7 +4372,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "revisits.title": ("回访队列", "Revisit calls"),
     "revisits.intro": (
         "邀请评价 {hours} 小时后仍未评价的已完工工单：请致电客户并记录结果。",
-        "Completed tickets still unrated {hours} hours after the customer was asked: call "
+        "Completed tickets still unrated {hours} after the customer was asked: call "
         "them and record the answer.",
     ),
     "revisits.col.completed": ("完工", "Completed"),
@@ -4531,7 +4614,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "staff.name_invalid": ("请填写姓名（最多 100 字）", "Enter a name (up to 100 characters)"),
     "staff.form_problems": (
         "有 {n} 项需要修改，已在各项旁标出",
-        "{n} fields need a change: each is marked below",
+        "{n} a change: each is marked below",
     ),
     "staff.role_unknown": ("未知角色：{role}", "Unknown role: {role}"),
     "staff.role_required": ("请选择角色", "Choose a role"),
@@ -4743,7 +4826,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "assets.field.model": ("型号", "Model"),
     "assets.field.model_pick": ("选择型号", "Choose a model"),
-    "assets.field.months": ("整机保修 {n} 个月", "{n} months' warranty"),
+    "assets.field.months": ("整机保修 {n} 个月", "{n} warranty"),
     "assets.field.serial": ("机身条码（SN）", "Serial number (SN)"),
     "assets.field.serial_hint": (
         "8–32 位字母或数字，空格会被去掉，字母按大写保存。",
@@ -4798,7 +4881,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "my.search.empty": ("请输入要搜索的内容。", "Type something to search for."),
     "my.help.newest": ("最新知识", "Newest"),
     "my.help.popular": ("最热知识", "Most read"),
-    "my.help.reads": ("{n} 次阅读", "{n} reads"),
+    "my.help.reads": ("{n} 次阅读", "{n}"),
     "my.help.updated": ("{date} 更新", "updated {date}"),
 }
 
@@ -4891,6 +4974,37 @@ EN_PLURALS: dict[str, tuple[str, dict[str, str]]] = {
         _plural("{n} recovery code left", "{n} recovery codes left"),
     ),
 }
+# English words counted inside a sentence, for sentences with a count that is not the whole
+# sentence's subject or with several counts: key -> {parameter: (one, other)}. The parameter
+# becomes "1 engineer" / "3 engineers" (Babel's English plural rule); in Chinese the number
+# alone, with the measure word the sentence has.
+EN_COUNTED: dict[str, dict[str, tuple[str, str]]] = {
+    "my.privacy.kept.transcripts": {"days": ("{n} day", "{n} days")},
+    "my.privacy.kept.photos": {"days": ("{n} day", "{n} days")},
+    "my.privacy.kept.codes": {"hours": ("{n} hour", "{n} hours")},
+    "my.privacy.kept.customer": {"days": ("{n} day", "{n} days")},
+    "my.login.sent": {"minutes": ("{n} minute", "{n} minutes")},
+    "analytics.rnd.failures_n": {"n": ("{n} repair", "{n} repairs")},
+    "error.check_code_locked": {"minutes": ("{n} minute", "{n} minutes")},
+    "masterdata.invalid_rows": {"n": ("{n} error", "{n} errors")},
+    "revisits.intro": {"hours": ("{n} hour", "{n} hours")},
+    "staff.form_problems": {"n": ("{n} field needs", "{n} fields need")},
+    "assets.field.months": {"n": ("{n} month's", "{n} months'")},
+    "my.help.reads": {"n": ("{n} read", "{n} reads")},
+    "kb.stats": {"entries": ("{n} entry", "{n} entries")},
+    "consult.too_many_photos": {"n": ("{n} photo", "{n} photos")},
+    "consult.photos_hint": {"n": ("{n} photo", "{n} photos")},
+    "dispatch.ui.plan_summary": {
+        "engineers": ("{n} engineer", "{n} engineers"),
+        "stops": ("{n} visit", "{n} visits"),
+    },
+    "dispatch.ui.booked_summary": {
+        "engineers": ("{n} engineer", "{n} engineers"),
+        "stops": ("{n} visit", "{n} visits"),
+    },
+    "dispatch.ui.published": {"routes": ("{n} route", "{n} routes")},
+    "masterdata.holidays_loaded": {"added": ("{n} day", "{n} days")},
+}
 _ENGLISH = Locale("en")
 _NUMBER_LOCALES: dict[str, str] = {"zh": "zh_Hans_CN", "en": "en"}
 
@@ -4898,13 +5012,14 @@ _NUMBER_LOCALES: dict[str, str] = {"zh": "zh_Hans_CN", "en": "en"}
 def t(key: str, lang: Lang = "zh", **params: object) -> str:
     """The sentence for `key` in `lang`, with its parameters filled in.
 
-    `field` (a field's code) also fills `{field_zh}` / `{field_en}` with its label from
-    `field.<code>`, so callers name the field once; a count in `EN_PLURALS` picks the
+    A `Term` parameter is written in `lang`. `field` (a field's code) also fills
+    `{field_name}` with its label from `field.<code>`, so callers name the field once; a count in `EN_PLURALS` picks the
     English sentence's plural form and is written as a number of that language."""
     zh, en = MESSAGES[key]
     field = params.get("field")
-    if isinstance(field, str) and "field_zh" not in params:
-        params["field_zh"], params["field_en"] = field_label(field)
+    if isinstance(field, str) and "field_name" not in params:
+        params["field_name"] = Term(*field_label(field))
+    params = {k: v.text(lang) if isinstance(v, Term) else v for k, v in params.items()}
     plural = EN_PLURALS.get(key)
     if plural is not None:
         name, forms = plural
@@ -4913,6 +5028,18 @@ def t(key: str, lang: Lang = "zh", **params: object) -> str:
             if lang == "en":
                 en = forms.get(_ENGLISH.plural_form(count), forms["other"])
             params[name] = format_decimal(count, locale=_NUMBER_LOCALES[lang])
+    for name, (one, other) in EN_COUNTED.get(key, {}).items():
+        count = params.get(name)
+        if count is None or isinstance(count, bool):
+            continue
+        if isinstance(count, int):
+            number = format_decimal(count, locale=_NUMBER_LOCALES[lang])
+        else:
+            number = str(count)  # written already (1.5, "1,440"): English reads it as many
+        if lang == "en":
+            form = one if isinstance(count, int) and _ENGLISH.plural_form(count) == "one" else other
+            number = form.format(n=number)
+        params[name] = number
     return (zh if lang == "zh" else en).format(**params)
 
 

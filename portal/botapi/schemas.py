@@ -61,6 +61,7 @@ class BotTicket(BaseModel):
     engineer_phone: str
     eta: datetime | None
     eta_text: str
+    eta_text_en: str = ""
     preferred_time: str
     # The visit in the one sentence /my, the field app and the desk say (tickets/flows.py).
     visit_text: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from portal.customers.models import Customer
 from portal.database import utcnow
 from portal.dispatch import service as dispatch
 from portal.errors import Conflict, Forbidden, Invalid, NotFound, PortalError
-from portal.i18n import MESSAGES, STATUS_LABELS, TICKET_TYPE_LABELS, label, t
+from portal.i18n import MESSAGES, STATUS_LABELS, TICKET_TYPE_LABELS, Lang, Term, label, t
 from portal.networks.models import Engineer
 from portal.security import Principal
 from portal.tickets import flows as ticket_flows
@@ -121,6 +122,13 @@ def owned_ticket(
     raise Refused(NotFound("object.ticket"))
 
 
+def _shown(moment: datetime, lang: Lang) -> str:
+    """A moment as the chat says it, in China time: 12月8日 14:00 / 8 Dec 14:00."""
+    local = moment.astimezone(SHOWN_ZONE)
+    month = t(f"visit.month.{local.month}", lang)
+    return t("visit.day_time", lang, month=month, day=local.day, time=f"{local:%H:%M}")
+
+
 def to_bot_ticket(session: Session, ticket: Ticket, proven_by: ProvenBy) -> BotTicket:
     """The customer's view of a ticket, with what they may do next."""
     engineer = session.get(Engineer, ticket.engineer_id) if ticket.engineer_id else None
@@ -138,7 +146,8 @@ def to_bot_ticket(session: Session, ticket: Ticket, proven_by: ProvenBy) -> BotT
         engineer_name=engineer.name if engineer else "",
         engineer_phone=engineer.phone if engineer else "",
         eta=eta,
-        eta_text=eta.astimezone(SHOWN_ZONE).strftime("%m月%d日 %H:%M") if eta else "",
+        eta_text=_shown(eta, "zh") if eta else "",
+        eta_text_en=_shown(eta, "en") if eta else "",
         preferred_time=str(ticket.details.get("preferred_time") or ""),
         visit_text=expected.text("zh"),
         visit_text_en=expected.text("en"),
@@ -185,8 +194,9 @@ def to_bound_customer(session: Session, customer: Customer) -> BoundCustomer:
 def reschedule(session: Session, *, ticket: Ticket, window: str, principal: Principal) -> None:
     """Move the preferred visit window; only until the engineer is on site."""
     if ticket.status not in lifecycle.BEFORE_ARRIVAL:
-        current_zh, current_en = STATUS_LABELS.get(ticket.status, (ticket.status, ticket.status))
-        raise Conflict("error.reschedule_not_allowed", current=current_zh, current_en=current_en)
+        raise Conflict(
+            "error.reschedule_not_allowed", current=Term.of(STATUS_LABELS, ticket.status)
+        )
     if not window:
         raise Invalid("validation.missing", field="preferred_time")
     tickets.update_ticket(session, ticket=ticket, data=TicketUpdate(preferred_time=window))

@@ -21,7 +21,7 @@ from portal.complaints.models import Complaint, ComplaintEvent
 from portal.config import Settings
 from portal.database import utcnow
 from portal.errors import Invalid, NotFound
-from portal.i18n import both
+from portal.i18n import Term, both
 from portal.notifications import flows as notifications
 from portal.notifications import service as outbox
 from portal.security import Principal, Role
@@ -214,7 +214,6 @@ def open_complaint(
                 )
                 + users
             )
-        reason_zh, reason_en = both(f"complaints.reason.{reason}")
         notifications.notify_staff(
             session,
             user_ids=users,
@@ -223,8 +222,7 @@ def open_complaint(
             params={
                 "number": ticket.number,
                 "complaint": complaint.id,
-                "reason": reason_zh,
-                "reason_en": reason_en,
+                "reason": Term.key(f"complaints.reason.{reason}"),
                 "deadline": notifications.shown_time(complaint.deadline_at),
             },
             ticket_id=ticket.id,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from portal.complaints.models import Complaint, ComplaintEvent, RevisitCall
 from portal.complaints.policies import visible_to
 from portal.errors import Conflict, Invalid, NotFound
-from portal.i18n import both
+from portal.i18n import Term, both
 from portal.security import Scope
 from portal.tickets.models import Ticket, TicketEvent
 
@@ -157,10 +157,8 @@ def act(
     if complaint.status not in sources:
         raise Conflict(
             "complaints.bad_action",
-            current=both(f"complaints.status.{complaint.status}")[0],
-            current_en=both(f"complaints.status.{complaint.status}")[1],
-            action=both(f"complaints.action.{action}")[0],
-            action_en=both(f"complaints.action.{action}")[1],
+            current=Term.key(f"complaints.status.{complaint.status}"),
+            action=Term.key(f"complaints.action.{action}"),
         )
     note = note.strip()
     if len(note) > NOTE_MAX:

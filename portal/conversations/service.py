@@ -32,7 +32,7 @@ from portal.conversations.models import (
 from portal.customers.models import ChannelIdentity, Customer
 from portal.database import utcnow
 from portal.errors import Conflict, Invalid, NotFound
-from portal.i18n import both
+from portal.i18n import Term
 from portal.tickets.models import Ticket
 from portal.tickets.service import sniff
 
@@ -316,8 +316,7 @@ def record_event(
 
 def state_conflict(state: str) -> Conflict:
     """The refusal of a step the conversation's current state does not allow."""
-    zh, en = both(f"conversation.state.{state}")
-    return Conflict("error.conversation_state", state=zh, state_en=en)
+    return Conflict("error.conversation_state", state=Term.key(f"conversation.state.{state}"))
 
 
 def change_state(

@@ -24,7 +24,7 @@ from portal.dispatch.parts import PartLine, PartsPlanner, Reservation
 from portal.dispatch.planning import Leg, Plan, Stop, build, order_stops, schedule, solve
 from portal.dispatch.scoring import DispatchSettings, Job, Ranked, Worker
 from portal.errors import Conflict, Forbidden, Invalid, NotFound, PortalError
-from portal.i18n import both
+from portal.i18n import Term, both, t
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox
@@ -178,13 +178,11 @@ def _must_be_candidate(
     if any(r.worker.id == engineer.id for r in ranked):
         return
     why = next((r for w, r in excluded if w.id == engineer.id), "coverage")
-    why_zh, why_en = both(f"dispatch.excluded.{why}")
     raise Invalid(
         "dispatch.not_candidate",
         field="engineer_id",
         engineer=engineer.name,
-        reason=why_zh,
-        reason_en=why_en,
+        reason=Term.key(f"dispatch.excluded.{why}"),
     )
 
 
@@ -419,8 +417,8 @@ def auto_reassign(
     if best is None:
         return None
     kind = reason.removeprefix("sla:")
-    kind_zh, kind_en = both(f"sla.kind.{kind}") if kind in SLA_KINDS else (kind, kind)
-    said_zh, _ = both("dispatch.sla_reassign_reason", kind=kind_zh, kind_en=kind_en)
+    named = Term.key(f"sla.kind.{kind}") if kind in SLA_KINDS else Term(kind, kind)
+    said_zh = t("dispatch.sla_reassign_reason", "zh", kind=named)
     assigned = _assign_locked(
         session,
         ticket_id=ticket.id,
@@ -435,8 +433,7 @@ def auto_reassign(
     )
     params = notify.ticket_params(session, ticket)
     params.update(
-        kind=kind_zh,
-        kind_en=kind_en,
+        kind=named,
         previous=_engineer_name(session, previous),
         engineer=best.worker.name,
     )

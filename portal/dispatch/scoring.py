@@ -46,7 +46,7 @@ from datetime import datetime, time
 
 from pydantic import BaseModel, Field
 
-from portal.i18n import MESSAGES, both, t
+from portal.i18n import MESSAGES, Lang, Term, both, t
 
 EARTH_RADIUS_KM = 6371.0088
 FIELD_TYPES = ("installation", "repair", "maintenance")
@@ -308,21 +308,33 @@ class Ranked:
     ftf_rate: float
     components: tuple[Component, ...]
 
+    def explanation(self, lang: Lang) -> str:
+        """The components as one line in `lang`, each with its points."""
+        return t("dispatch.explain.joiner", lang).join(
+            t(
+                "dispatch.explain.part",
+                lang,
+                text=c.text_zh if lang == "zh" else c.text_en,
+                points=f"{c.points:.1f}",
+            )
+            for c in self.components
+        )
+
     @property
     def explanation_zh(self) -> str:
         """The components as one Chinese line."""
-        return "；".join(f"{c.text_zh}（+{c.points:.1f}分）" for c in self.components)
+        return self.explanation("zh")
 
     @property
     def explanation_en(self) -> str:
         """The components as one English line."""
-        return "; ".join(f"{c.text_en} (+{c.points:.1f} pts)" for c in self.components)
+        return self.explanation("en")
 
 
-def _category_en(category: str) -> str:
-    """A product category's English name where it has one (portal.i18n `category.*`)."""
+def _category(category: str) -> Term:
+    """A product category as a word: its English name where it has one (`category.*`)."""
     key = f"category.{category}"
-    return t(key, "en") if key in MESSAGES else category
+    return Term(category, t(key, "en") if key in MESSAGES else category)
 
 
 def explain(job: Job, worker: Worker, settings: DispatchSettings) -> Ranked:
@@ -333,18 +345,15 @@ def explain(job: Job, worker: Worker, settings: DispatchSettings) -> Ranked:
     if km is None:
         dist = both("dispatch.explain.distance_unknown", km=f"{settings.unknown_distance_km:g}")
     else:
-        src_zh, src_en = both(f"dispatch.source.{worker.position_source}")
         dist = both(
             "dispatch.explain.distance",
             km=f"{km:.1f}",
-            source=src_zh,
-            source_en=src_en,
+            source=Term.key(f"dispatch.source.{worker.position_source}"),
             factor=f"{factor:.2f}",
         )
     fixed, done = worker.ftf.get(job.category, (0, 0))
     rate = ftf_rate(worker, job.category, settings)
-    urg_zh, urg_en = both(f"dispatch.urgency.{job.urgency}")
-    tier_zh, tier_en = both(f"dispatch.tier.{job.tier if job.tier == 'vip' else 'normal'}")
+    tier = Term.key(f"dispatch.tier.{job.tier if job.tier == 'vip' else 'normal'}")
     texts = {
         "distance": dist,
         "load": both("dispatch.explain.load", load=worker.load, capacity=worker.capacity),
@@ -352,8 +361,7 @@ def explain(job: Job, worker: Worker, settings: DispatchSettings) -> Ranked:
         # jobs lean on the prior): a tester read "87%（3/3 单）" as a wrong sum.
         "first_time_fix": both(
             "dispatch.explain.ftf",
-            category=job.category,
-            category_en=_category_en(job.category),
+            category=_category(job.category),
             rate=f"{fixed / done * 100:.0f}",
             fixed=fixed,
             done=done,
@@ -363,17 +371,15 @@ def explain(job: Job, worker: Worker, settings: DispatchSettings) -> Ranked:
         if done
         else both(
             "dispatch.explain.ftf_none",
-            category=job.category,
-            category_en=_category_en(job.category),
+            category=_category(job.category),
             scored=f"{rate * 100:.0f}",
         ),
         "sla": both(
             "dispatch.explain.sla",
             pct=f"{job.pressure * 100:.0f}",
-            urgency=urg_zh,
-            urgency_en=urg_en,
+            urgency=Term.key(f"dispatch.urgency.{job.urgency}"),
         ),
-        "tier": both("dispatch.explain.tier", tier=tier_zh, tier_en=tier_en),
+        "tier": both("dispatch.explain.tier", tier=tier),
     }
     components = tuple(
         Component(key=k, points=round(points[k], 2), text_zh=texts[k][0], text_en=texts[k][1])

@@ -29,7 +29,7 @@ from knowledge_base import Entry, Hit, Issue, render
 from knowledge_base.bands import decide
 from portal.database import utcnow
 from portal.errors import Invalid, NotFound, PortalError
-from portal.i18n import both
+from portal.i18n import Term, both
 from portal.knowledge.models import (
     QUERY_MAX,
     KbEntryReads,
@@ -435,15 +435,8 @@ _ISSUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^a new entry needs the file"), "kb.issue.no_file"),
 )
 
-_FIELD_NAMES = {
-    "id": ("编号", "id"),
-    "question": ("标准问题", "question"),
-    "answer": ("答案", "answer"),
-    "alternates": ("相似问法", "alternates"),
-    "tags": ("标签", "tags"),
-    "products": ("适用型号", "products"),
-    "lang": ("语言", "language"),
-}
+# The FAQ fields the library's checks name; each is labelled as the editors' table heads it.
+_FIELDS = frozenset({"id", "question", "answer", "alternates", "tags", "products", "lang"})
 
 
 def issue_messages(issue: Issue) -> tuple[str, str]:
@@ -455,8 +448,8 @@ def issue_messages(issue: Issue) -> tuple[str, str]:
             continue
         params = match.groupdict()
         field = params.pop("field", None)
-        zh_field, en_field = _FIELD_NAMES.get(field or "", (field or "", field or ""))
-        zh, en = both(key, field_zh=zh_field, field_en=en_field, **params)
+        name = Term.key(f"kb.col.{field}") if field in _FIELDS else Term(field or "", field or "")
+        zh, en = both(key, field_name=name, **params)
         break
     else:
         zh, en = both("kb.issue.other", detail=issue.message)

@@ -25,7 +25,7 @@ from portal.accounts.models import User
 from portal.assets.models import Product, ProductModel
 from portal.assets.service import standard_months
 from portal.errors import PortalError
-from portal.i18n import Lang, both
+from portal.i18n import Lang, Term, both
 from portal.masterdata.models import CertificateRule, EngineerCertificate, FaultCode, WarrantyTerm
 from portal.networks.models import Engineer, EngineerSkill, ServiceNetwork
 from portal.parts import service as parts
@@ -79,7 +79,7 @@ class Column:
 
     @property
     def named(self) -> dict[str, object]:
-        """The `{field_zh}` / `{field_en}` of a message about this column."""
+        """The `{field_name}` of a message about this column."""
         return _named(self.title_key)
 
     @property
@@ -89,8 +89,7 @@ class Column:
 
 
 def _named(title_key: str) -> dict[str, object]:
-    zh, en = both(title_key)
-    return {"field_zh": zh, "field_en": en}
+    return {"field_name": Term.key(title_key)}
 
 
 @dataclass
@@ -117,7 +116,7 @@ class Issue:
 
 
 def _issue(col: Column | None, key: str, **params: object) -> Issue:
-    named = col.named if col else {"field_zh": "", "field_en": ""}
+    named = col.named if col else {"field_name": ""}
     zh, en = both(key, **named, **params)
     return Issue(
         column=col.key if col else "",
@@ -188,8 +187,7 @@ def parse_cell(col: Column, value: object) -> object:
             col.key,
             "masterdata.not_choice",
             **col.named,
-            choices="、".join(col.choices.values()),
-            choices_en=", ".join(col.choices),
+            choices=Term("、".join(col.choices.values()), ", ".join(col.choices)),
         )
     return raw
 
@@ -389,7 +387,7 @@ def service_type(word: str) -> str | None:
 
 
 def _service_choices() -> dict[str, object]:
-    return {"choices": "、".join(SERVICE_TYPES.values()), "choices_en": ", ".join(SERVICE_TYPES)}
+    return {"choices": Term("、".join(SERVICE_TYPES.values()), ", ".join(SERVICE_TYPES))}
 
 
 def _parse_skills(items: Sequence[str]) -> set[tuple[str, str, int]]:

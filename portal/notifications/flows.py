@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.conversations.models import Conversation
 from portal.database import utcnow
-from portal.i18n import MESSAGES, STATUS_LABELS, both
+from portal.i18n import MESSAGES, STATUS_LABELS, both, stored_params
 from portal.networks.models import Engineer
 from portal.notifications import service
 from portal.notifications.models import Notification
@@ -76,7 +76,7 @@ def render(template: str, payload: Mapping[str, Any]) -> tuple[str, str]:
         text = str(payload.get("text", template))
         return text, str(payload.get("text_en", text))
     try:
-        return both(key, **payload)
+        return both(key, **stored_params(dict(payload)))
     except (KeyError, IndexError, ValueError):
         log.warning("notification %s lacks parameters: %s", template, sorted(payload))
         zh, en = MESSAGES[key]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import User
 from portal.database import utcnow
 from portal.errors import NotFound
+from portal.i18n import Term
 from portal.networks.models import Engineer
 from portal.notifications.models import Notification
 from portal.security import Role
@@ -52,7 +53,8 @@ def enqueue(
         channel=channel,
         recipient=recipient,
         template=template,
-        payload=payload,
+        # A word given in both languages (a Term) is kept as such, for the reader's language.
+        payload={k: v.to_json() if isinstance(v, Term) else v for k, v in payload.items()},
         ticket_id=ticket_id,
         status="sent" if channel == PORTAL else "pending",
         sent_at=now if channel == PORTAL else None,

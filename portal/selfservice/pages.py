@@ -28,7 +28,8 @@ from portal.customers import service as customers
 from portal.customers.models import Customer
 from portal.database import SessionDep
 from portal.errors import Invalid, NotFound, PortalError, TooManyRequests, validation_errors
-from portal.i18n import MESSAGES, TICKET_TYPE_LABELS, field_label, t
+from portal.i18n import MESSAGES, TICKET_TYPE_LABELS, Lang, field_label, t
+from portal.intake.windows import VisitWindow, WindowErrorReason, find_window, now_local
 from portal.knowledge import flows as knowledge
 from portal.knowledge import service as knowledge_service
 from portal.privacy.masking import mask_phone
@@ -420,13 +421,16 @@ def _form_context(
     *,
     type_: str,
     values: dict[str, str] | None = None,
-    errors: list[str] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     described = {d["type"]: d for d in intake.describe()}
     template = described.get(type_) or described["repair"]
     required = [group for group in template["to_create"] if group != ["phone"]]
     shown = {name for group in template["to_create"] for name in group}
     extras = [f for f in service.EXTRA_FIELDS if f not in shown]
+    errors = errors or {}
+    on_form = shown | set(extras)
+    anchors = [key.split("|")[0] for key in errors]
     return _base(
         request,
         types=list(described),
@@ -436,9 +440,77 @@ def _form_context(
         extras=extras,
         urgencies=service.URGENCIES,
         values={"phone": customer.phone, **(values or {})},
-        errors=errors or [],
+        errors=errors,
+        # The summary at the top: each error once, linked to its field (a group's first).
+        error_list=[
+            (anchor if anchor in on_form else "", message)
+            for anchor, message in zip(anchors, errors.values(), strict=True)
+        ],
         request_key=uuid.uuid4().hex,
     )
+
+
+def _names_a_product(value: str) -> bool:
+    """A product name: two characters at least, a letter or a Han character among them."""
+    return len(value) >= 2 and any(ch.isalpha() for ch in value)
+
+
+def _finds_the_door(value: str) -> bool:
+    """An address an engineer could follow: five characters at least, not only numbers."""
+    compact = "".join(value.split())
+    return len(compact) >= 5 and any(ch.isalpha() for ch in compact)
+
+
+def _window_error(reason: WindowErrorReason | None, lang: Lang) -> str:
+    """Why a preferred time cannot be booked; one it cannot read names what it reads."""
+    if reason in (None, "unparsed"):
+        # A date two days ahead, so the example is always one that would be taken.
+        example = f"{now_local() + timedelta(days=2):%Y-%m-%d} 14:00"
+        return t("my.request.bad_time", lang, example=example)
+    return t(f"console.error.window_{reason}", lang)
+
+
+def _read_request(values: dict[str, str], lang: Lang) -> tuple[TicketCreate | None, dict[str, str]]:
+    """The ticket the form asks for, or every reason it cannot be opened, in form order.
+
+    Errors are keyed by field; a group of which any one will do (product, model, serial
+    number) is keyed by the group ("product|model_code|serial_number"). A preferred time is
+    read as the bot and the desk read it and stored as the window dispatch books.
+    """
+    errors: dict[str, str] = {}
+    template = intake.TEMPLATES.get(values.get("type", "repair"))
+    for group in intake.missing(values, template.to_create) if template else []:
+        first = group.split("|")[0]
+        if "|" in group:
+            errors[group] = t("my.request.no_product", lang)
+        else:
+            errors[first] = t("validation.missing", lang, field=first)
+    product, address = values.get("product", ""), values.get("address", "")
+    if product and not _names_a_product(product):
+        errors["product"] = t("my.request.bad_product", lang)
+    if address and not _finds_the_door(address):
+        errors["address"] = t("my.request.bad_address", lang)
+    window: VisitWindow | None = None
+    if values.get("preferred_time"):
+        window, reason = find_window(values["preferred_time"])
+        if window is None:
+            errors["preferred_time"] = _window_error(reason, lang)
+    read = {**values, "channel": "portal"}
+    if window is not None:
+        read["preferred_time"] = window.canonical
+    data: TicketCreate | None = None
+    try:
+        data = TicketCreate.model_validate(read)
+    except ValidationError as exc:
+        for e in validation_errors([dict(e) for e in exc.errors()]):
+            errors.setdefault(e["field"], e["message_zh" if lang == "zh" else "message_en"])
+
+    def place(key: str) -> int:
+        first = key.split("|")[0]
+        return FORM_FIELDS.index(first) if first in FORM_FIELDS else len(FORM_FIELDS)
+
+    ordered = {key: errors[key] for key in sorted(errors, key=place)}
+    return (None if ordered else data), ordered
 
 
 @router.get("/request")
@@ -464,15 +536,13 @@ async def submit_request(
     key = str(form.get("request_key") or "")
     lang = request_lang(request)
 
-    def again(errors: list[str]) -> Response:
+    def again(errors: dict[str, str]) -> Response:
         context = _form_context(request, customer, type_=type_, values=values, errors=errors)
         return render(request, "selfservice/request.html", context, 422)
 
-    try:
-        data = TicketCreate.model_validate({**values, "channel": "portal"})
-    except ValidationError as exc:
-        named = validation_errors([dict(e) for e in exc.errors()])
-        return again([e["message_zh" if lang == "zh" else "message_en"] for e in named])
+    data, errors = _read_request(values, lang)
+    if data is None:
+        return again(errors)
     idempotency_key = f"selfservice:{customer.id}:{key}" if REQUEST_KEY.fullmatch(key) else None
     try:
         ticket, _created = tickets.create_ticket(
@@ -483,7 +553,7 @@ async def submit_request(
             customer=customer,
         )
     except Invalid as exc:
-        return again([exc.message_zh if lang == "zh" else exc.message_en])
+        return again({exc.field or "": exc.message_zh if lang == "zh" else exc.message_en})
     flash(
         request,
         "ok",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.dispatch import service as dispatch
 from portal.errors import Conflict, Invalid
-from portal.i18n import STATUS_LABELS, Lang, t
+from portal.i18n import STATUS_LABELS, Lang, Term, t
 from portal.intake.windows import (
     DAY_PARTS,
     MAX_AHEAD,
@@ -95,8 +95,9 @@ def reschedule(
     """Move the visit to another window; refused once the engineer is on site. A booked
     visit moves with it, out of the old day's route, to be planned on the new day."""
     if ticket.status not in lifecycle.BEFORE_ARRIVAL:
-        current_zh, current_en = STATUS_LABELS.get(ticket.status, (ticket.status, ticket.status))
-        raise Conflict("error.reschedule_not_allowed", current=current_zh, current_en=current_en)
+        raise Conflict(
+            "error.reschedule_not_allowed", current=Term.of(STATUS_LABELS, ticket.status)
+        )
     window = read_choice(day, part, now=now)
     moved = TicketUpdate(preferred_time=window.canonical)
     tickets.update_ticket(session, ticket=ticket, data=moved)

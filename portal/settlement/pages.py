@@ -392,7 +392,7 @@ def form_message(
         if kind in ("too_short",) and field in ("lines",):
             out.append(t("ui.ratecard.lines_needed", lang))
             continue
-        out.append(t(message, lang, field_zh=label, field_en=label))
+        out.append(t(message, lang, field_name=label))
     return ("；" if lang == "zh" else "; ").join(out) or t("error.invalid_request", lang)
 
 

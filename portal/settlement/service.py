@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from portal.database import utcnow
 from portal.errors import Conflict, Forbidden, Invalid, NotFound
-from portal.i18n import t
+from portal.i18n import Term, t
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.security import Principal
 from portal.settlement import ledger, memos, policies
@@ -135,11 +135,9 @@ def save_rule(
 ) -> SettlementRule:
     """Create or change a rule (tickets already settled keep their lines until re-settled)."""
     if trigger not in TRIGGERS:
-        raise Invalid(
-            "validation.invalid", field="trigger", field_zh="触发条件", field_en="trigger"
-        )
+        raise Invalid("validation.invalid", field="trigger")
     if party not in PARTIES:
-        raise Invalid("validation.invalid", field="party", field_zh="对象", field_en="party")
+        raise Invalid("validation.invalid", field="party")
     ensure_default_rules(session)
     rule = session.scalars(select(SettlementRule).where(SettlementRule.code == code)).first()
     if rule is None:
@@ -347,7 +345,9 @@ def act(
     if statement.status not in sources:
         raise Conflict("settlement.bad_step", status=statement.status, action=action)
     if action in ("dispute", "resolve") and not comment.strip():
-        raise Invalid("validation.missing", field="comment", field_zh="说明", field_en="comment")
+        raise Invalid(
+            "validation.missing", field="comment", field_name=Term.key("field.statement_comment")
+        )
     when = at or utcnow()
     if action == "confirm":
         statement.confirmed_by = principal.actor
@@ -374,7 +374,7 @@ def add_comment(
 ) -> StatementComment:
     """A note on a statement."""
     if not body.strip():
-        raise Invalid("validation.missing", field="body", field_zh="内容", field_en="body")
+        raise Invalid("validation.missing", field="body")
     row = StatementComment(
         statement_id=statement.id, kind="note", author=principal.actor, body=body.strip()
     )

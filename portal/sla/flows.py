@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.database import Database, utcnow
 from portal.dispatch import flows as dispatch
-from portal.i18n import both
+from portal.i18n import Term
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox
 from portal.security import Role
@@ -96,8 +96,7 @@ def urge(
         service.replan(session, ticket=ticket, defaults=defaults, tighten_only=True)
     count = sum(1 for e in ticket.events if e.action == "urge")
     params = notify.ticket_params(session, ticket)
-    zh, en = both(f"ui.urgency.{ticket.urgency}")
-    params.update(count=max(count, 1), urgency=zh, urgency_en=en)
+    params.update(count=max(count, 1), urgency=Term.key(f"ui.urgency.{ticket.urgency}"))
     engineer = outbox.engineer_user(session, engineer_id=ticket.engineer_id)
     users = ([engineer] if engineer else []) + outbox.users_with_role(session, role=Role.DISPATCHER)
     notify.notify_staff(
@@ -142,8 +141,7 @@ def _next_level(session: Session, *, ticket: Ticket, after: int) -> tuple[int, l
 
 def _timer_params(session: Session, ticket: Ticket, timer: SlaTimer) -> dict[str, Any]:
     params = notify.ticket_params(session, ticket)
-    kind_zh, kind_en = both(f"sla.kind.{timer.kind}")
-    params.update(kind=kind_zh, kind_en=kind_en, due=notify.shown_time(timer.due_at))
+    params.update(kind=Term.key(f"sla.kind.{timer.kind}"), due=notify.shown_time(timer.due_at))
     return params
 
 
@@ -257,8 +255,7 @@ def _escalate(
             session, ticket=ticket, action="escalate", actor=ACTOR, payload=payload, at=now
         )
     params = _timer_params(session, ticket, timer)
-    level_zh, level_en = both(f"sla.level.{LADDER[level - 1]}")
-    params.update(level=level_zh, level_en=level_en)
+    params.update(level=Term.key(f"sla.level.{LADDER[level - 1]}"))
     notify.notify_staff(
         session,
         user_ids=staff,

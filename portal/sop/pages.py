@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from portal.assets.models import Product, ProductModel
 from portal.database import SessionDep
 from portal.errors import Invalid, PortalError
-from portal.i18n import field_label, t
+from portal.i18n import Term, field_label, t
 from portal.ids import IdPath
 from portal.maintenance.pages import form_error
 from portal.sop import policies, service
@@ -271,8 +271,8 @@ def update_job(
             }
         )
         if data.labour_hours is None:
-            zh, en = field_label(f"{PREFIX}labour_hours")
-            raise Invalid("validation.missing", field="labour_hours", field_zh=zh, field_en=en)
+            name = Term(*field_label(f"{PREFIX}labour_hours"))
+            raise Invalid("validation.missing", field="labour_hours", field_name=name)
         with session.begin_nested():
             service.update_job(session, job=job, data=data)
     except (ValidationError, PortalError) as exc:

@@ -22,7 +22,7 @@ from portal.config import Settings
 from portal.database import Database, utcnow
 from portal.dispatch.parts import PartsPlanner
 from portal.errors import Conflict, Forbidden
-from portal.i18n import ACTION_LABELS, STATUS_LABELS
+from portal.i18n import ACTION_LABELS, STATUS_LABELS, Term
 from portal.tickets.models import Ticket, TicketEvent
 
 # Roles as in portal.security, plus the callers that are not staff.
@@ -231,14 +231,10 @@ def allowed_actions(ticket: Ticket, role: str | None = None) -> list[str]:
 
 def conflict(ticket: Ticket, action: str) -> Conflict:
     """The 409 that names the ticket's current status and the refused action."""
-    current_zh, current_en = STATUS_LABELS.get(ticket.status, (ticket.status, ticket.status))
-    action_zh, action_en = ACTION_LABELS.get(action, (action, action))
     return Conflict(
         "error.bad_transition",
-        current=current_zh,
-        current_en=current_en,
-        action=action_zh,
-        action_en=action_en,
+        current=Term.of(STATUS_LABELS, ticket.status),
+        action=Term.of(ACTION_LABELS, action),
     )
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal.errors import Invalid
-from portal.i18n import field_label
 
 PRODUCT_REF = "product|model_code|serial_number"
 
@@ -59,8 +58,7 @@ def check(values: dict[str, Any], *, type_: str, stage: str) -> None:
     gaps = missing(values, fields)
     if gaps:
         first = gaps[0].split("|")[0]
-        zh, en = field_label(first)
-        raise Invalid("validation.missing", field=first, field_zh=zh, field_en=en)
+        raise Invalid("validation.missing", field=first)
 
 
 def describe() -> list[dict[str, Any]]:

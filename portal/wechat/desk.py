@@ -44,7 +44,7 @@ from portal.conversations.models import ConversationAttachment, Message
 from portal.customers import service as customers
 from portal.database import Database, utcnow
 from portal.errors import Invalid
-from portal.i18n import t
+from portal.i18n import Term, t
 from portal.notifications import flows as notify
 from portal.notifications.service import users_with_role
 from portal.security import Role
@@ -407,8 +407,7 @@ class _Decision:
             template="wechat_media_failed",
             key=f"wechat:media:{failed.id}",
             params={
-                "reason": reason_zh,
-                "reason_en": reason_en,
+                "reason": Term(reason_zh, reason_en),
                 "openid": message.sender_id,
                 "conversation": chat.conversation.public_id,
             },

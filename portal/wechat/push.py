@@ -48,7 +48,7 @@ from portal.config import Settings
 from portal.conversations import service as conversations
 from portal.conversations.models import Conversation, Message
 from portal.database import Database, utcnow
-from portal.i18n import t
+from portal.i18n import Term
 from portal.notifications import flows as notify
 from portal.notifications import service as outbox_service
 from portal.notifications.delivery import Outbox
@@ -385,7 +385,7 @@ class WeChatPush:
                 conversation_id=conversation.id if conversation else None,
                 message_id=messages[0].id,
             )
-            zh, en = t(REASON_KEYS[reason], "zh"), t(REASON_KEYS[reason], "en")
+            said = Term.key(REASON_KEYS[reason])
             detail = f" {errcode}" if errcode is not None else ""
             agents = users_with_role(session, role=Role.AGENT) + users_with_role(
                 session, role=Role.ADMIN
@@ -396,8 +396,7 @@ class WeChatPush:
                 template="wechat_send_failed",
                 key=f"wechat:failure:{failure.id}",
                 params={
-                    "reason": zh + detail,
-                    "reason_en": en + detail,
+                    "reason": Term(said.zh + detail, said.en + detail),
                     "text": text[:60],
                     "openid": openid,
                     "failure_id": failure.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -164,6 +165,22 @@ def test_number_phone_and_check_code_reveal_status_engineer_eta_and_next_step(
     assert "08:00–20:00" in data["visit_text"] and data["visit_text"].endswith("待安排")
     assert "在路上" in data["next_step"]
     assert data["can_urge"] and data["can_cancel"] and data["can_reschedule"]
+
+
+def test_the_eta_is_said_in_the_chat_s_language(
+    client: TestClient, world: dict[str, Any], db: Database
+) -> None:
+    number = world["on_way"]
+    eta = datetime(2026, 12, 8, 6, 30, tzinfo=UTC)  # 14:30 in China
+    with db.session() as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.number == number)).one()
+        assert ticket.engineer_id is not None
+        f.route_eta(s, ticket, engineer_id=ticket.engineer_id, eta=eta)
+    data = _lookup(
+        client, world, number=number, phone=world["owner_phone"], check_code=world["codes"][number]
+    ).json()
+    assert data["eta_text"] == "12月8日 14:30"
+    assert data["eta_text_en"] == "8 Dec 14:30"  # the English chat no longer gets Chinese
 
 
 def test_number_and_phone_alone_reveal_nothing_and_ask_for_the_check_code(

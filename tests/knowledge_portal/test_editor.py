@@ -102,8 +102,8 @@ def test_edit_is_written_back_with_comments_and_layout_kept(
 @pytest.mark.parametrize(
     ("changes", "zh", "en"),
     [
-        ({"answer": "   "}, "「答案」不能为空", "'answer' must not be empty"),
-        ({"question": ""}, "「标准问题」不能为空", "'question' must not be empty"),
+        ({"answer": "   "}, "「答案」不能为空", "'Answer' must not be empty"),
+        ({"question": ""}, "「标准问题」不能为空", "'Question' must not be empty"),
         ({"products": "WM 100!"}, "型号「100!」格式不对", "product code '100!' looks wrong"),
         ({"answer": "长" * 10_001}, "「答案」不能超过 10000 个字", "at most 10000 characters"),
     ],
