@@ -7,6 +7,7 @@ to get around a cycle."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -245,5 +246,58 @@ def test_no_role_is_compared_with_a_string_outside_the_policies() -> None:
         for path in _files("portal")
         if not _policies_module(path)
         for line in _role_comparisons(path)
+    ]
+    assert bad == []
+
+
+# Chinese that is the company's vocabulary, not our sentences: place names, the phrases the
+# customers' words are matched against, the time phrases a visit window is read from, the map.
+_VOCABULARY = ("portal/places/", "portal/intake/windows.py", "portal/conversations/phrases.py")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_SENTENCE = re.compile(r"[，。：；！？（）「」]")
+
+
+_API_CALLS = {"Field", "Query", "Path", "Body", "Form", "Header", "FastAPI", "get", "post", "put"}
+
+
+def _called(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+def _chinese_sentences(path: Path) -> Iterator[str]:
+    tree = _tree(path)
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            skip.add(id(body[0].value))  # a docstring
+        if isinstance(node, ast.Call) and _called(node) in _API_CALLS:
+            for kw in node.keywords:  # the OpenAPI document's examples and descriptions
+                if kw.arg in ("examples", "description", "title", "summary"):
+                    skip.update(id(n) for n in ast.walk(kw.value))
+        if isinstance(node, ast.Call) and _called(node) == "compile":
+            skip.update(id(n) for n in ast.walk(node))  # a pattern that reads Chinese input
+        if isinstance(node, ast.Call) and _called(node) == "print":
+            skip.update(id(n) for n in ast.walk(node))  # a console line, in both languages
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+            both = " / " in node.value and re.search("[A-Za-z]{3}", node.value)  # zh / en at once
+            if _CJK.search(node.value) and _SENTENCE.search(node.value) and not both:
+                yield f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:40]!r}"
+
+
+def test_no_chinese_sentence_is_written_outside_the_translation_layer() -> None:
+    # Every sentence a user reads comes from portal/i18n.py in their language; a Chinese
+    # literal in a service is a sentence an English reader gets in Chinese.
+    bad = [
+        line
+        for path in _files("portal")
+        if path.name != "i18n.py"
+        and "demo" not in path.relative_to(ROOT).parts
+        and path.name != "demo.py"  # the demo's made-up customers write Chinese
+        and "migrations" not in path.parts
+        and not str(path.relative_to(ROOT)).startswith(_VOCABULARY)
+        for line in _chinese_sentences(path)
     ]
     assert bad == []

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from portal.assets.models import ProductModel
 from portal.demo import catalog
 from portal.fees import service as fees
-from portal.fees.models import DistanceBand, Quote, QuoteLine, RateLine
+from portal.fees.models import DistanceBand, Quote, RateLine
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.networks.service import OUTLET
 from portal.parts import service as parts
@@ -275,36 +275,7 @@ def _quote_and_receipt(session: Session, *, ticket: Ticket, event: TicketEvent) 
     pricing = fees.price_ticket(session, ticket=ticket)
     if pricing.line is None or pricing.customer_total <= 0:
         return
-    lines = [
-        QuoteLine(
-            kind="labour",
-            description="上门服务费",
-            quantity=1,
-            unit_price=pricing.service_fee,
-            amount=pricing.service_fee,
-        ),
-    ]
-    if pricing.mileage_fee:
-        lines.append(
-            QuoteLine(
-                kind="mileage",
-                description="远程费",
-                quantity=1,
-                unit_price=pricing.mileage_fee,
-                amount=pricing.mileage_fee,
-            )
-        )
-    for p in pricing.parts:
-        lines.append(
-            QuoteLine(
-                kind="part",
-                description=p.part.name,
-                part_id=p.part.id,
-                quantity=p.quantity,
-                unit_price=p.part.unit_price,
-                amount=p.price,
-            )
-        )
+    lines = fees.quote_lines(pricing)
     total = sum((ln.amount for ln in lines), ledger.ZERO)
     session.add(
         Quote(

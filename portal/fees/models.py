@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import Base, UTCDateTime, utcnow
@@ -107,6 +108,9 @@ class QuoteLine(Base):
     quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # labour | mileage | part
     description: Mapped[str] = mapped_column(String(200))
+    # What the description means (portal.settlement.memos segments), read in the reader's
+    # language; a line written before 0010i has only its sentence.
+    description_parts: Mapped[list[Any] | None] = mapped_column(JSON)
     part_id: Mapped[int | None] = mapped_column(ForeignKey("parts.id"))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     unit_price: Mapped[Decimal] = mapped_column(MONEY)

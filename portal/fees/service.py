@@ -25,6 +25,7 @@ from portal.customers.models import CustomerAddress
 from portal.database import utcnow
 from portal.errors import Conflict, Invalid, NotFound
 from portal.fees.models import ANY, DistanceBand, Quote, QuoteLine, RateCard, RateLine, Receipt
+from portal.i18n import t
 from portal.networks.models import ServiceNetwork
 from portal.parts import service as parts
 from portal.parts.models import Part
@@ -451,6 +452,45 @@ def quote_number(at: datetime) -> str:
     return _number("BJ", at)
 
 
+def quote_lines(pricing: Pricing) -> list[QuoteLine]:
+    """A priced job's quote lines (the visit, mileage, each part), each keeping what it means
+    so that it reads in the reader's language."""
+    lines = [
+        QuoteLine(
+            kind="labour",
+            description=t("quote.kind.labour"),
+            description_parts=[memos.said("quote.kind.labour")],
+            quantity=1,
+            unit_price=pricing.service_fee,
+            amount=pricing.service_fee,
+        )
+    ]
+    if pricing.mileage_fee:
+        lines.append(
+            QuoteLine(
+                kind="mileage",
+                description=t("quote.line.mileage", km=pricing.distance_km),
+                description_parts=[memos.said("quote.line.mileage", km=pricing.distance_km)],
+                quantity=1,
+                unit_price=pricing.mileage_fee,
+                amount=pricing.mileage_fee,
+            )
+        )
+    for p in pricing.parts:
+        lines.append(
+            QuoteLine(
+                kind="part",
+                description=f"{p.part.name}（{p.part.code}）",
+                description_parts=[memos.text(f"{p.part.name}（{p.part.code}）")],
+                part_id=p.part.id,
+                quantity=p.quantity,
+                unit_price=ledger.money(p.part.unit_price),
+                amount=p.price,
+            )
+        )
+    return lines
+
+
 def create_quote(
     session: Session, *, ticket: Ticket, actor: str, at: datetime | None = None
 ) -> Quote:
@@ -464,36 +504,7 @@ def create_quote(
         select(Quote).where(Quote.ticket_id == ticket.id, Quote.status == "sent")
     ):
         old.status, old.decided_at, old.decided_by = "superseded", when, actor
-    lines = [
-        QuoteLine(
-            kind="labour",
-            description="上门服务费",
-            quantity=1,
-            unit_price=pricing.service_fee,
-            amount=pricing.service_fee,
-        )
-    ]
-    if pricing.mileage_fee:
-        lines.append(
-            QuoteLine(
-                kind="mileage",
-                description=f"远程费（{pricing.distance_km} 公里）",
-                quantity=1,
-                unit_price=pricing.mileage_fee,
-                amount=pricing.mileage_fee,
-            )
-        )
-    for p in pricing.parts:
-        lines.append(
-            QuoteLine(
-                kind="part",
-                description=f"{p.part.name}（{p.part.code}）",
-                part_id=p.part.id,
-                quantity=p.quantity,
-                unit_price=ledger.money(p.part.unit_price),
-                amount=p.price,
-            )
-        )
+    lines = quote_lines(pricing)
     total = sum((ln.amount for ln in lines), ZERO)
     quote = Quote(
         number=_number("BJ", when),

@@ -26,7 +26,7 @@ from portal.database import utcnow
 from portal.errors import Conflict, NotFound
 from portal.fees import service as fees
 from portal.fees.models import Quote, QuoteLine
-from portal.i18n import STATUS_LABELS, t
+from portal.i18n import STATUS_LABELS, Term, t
 from portal.networks import service as networks
 from portal.notifications import quotes as notify_quotes
 from portal.parts import service as parts_service
@@ -600,6 +600,7 @@ def draft_quote(
         QuoteLine(
             kind="labour",
             description=t("quote.line.labour", minutes=line.included_minutes),
+            description_parts=[memos.said("quote.line.labour", minutes=line.included_minutes)],
             quantity=1,
             unit_price=ledger.money(line.service_fee),
             amount=ledger.money(line.service_fee),
@@ -611,6 +612,9 @@ def draft_quote(
             QuoteLine(
                 kind="labour_time",
                 description=t("quote.line.labour_time", hours=hours, halves=halves),
+                description_parts=[
+                    memos.said("quote.line.labour_time", hours=hours, halves=halves)
+                ],
                 quantity=halves,
                 unit_price=half,
                 amount=ledger.money(half * halves),
@@ -621,6 +625,7 @@ def draft_quote(
             QuoteLine(
                 kind="mileage",
                 description=t("quote.line.mileage", km=pricing.distance_km),
+                description_parts=[memos.said("quote.line.mileage", km=pricing.distance_km)],
                 quantity=1,
                 unit_price=pricing.mileage_fee,
                 amount=pricing.mileage_fee,
@@ -632,6 +637,7 @@ def draft_quote(
             QuoteLine(
                 kind="part",
                 description=f"{part.name}（{part.code}）",
+                description_parts=[memos.text(f"{part.name}（{part.code}）")],
                 part_id=part.id,
                 quantity=quantity,
                 unit_price=price,
@@ -659,8 +665,7 @@ def quote_by_token(session: Session, *, secret: str, token: str) -> Quote:
 
 def _check_quotable(ticket: Ticket, allowed: frozenset[str] = QUOTABLE) -> None:
     if ticket.status not in allowed:
-        zh, en = STATUS_LABELS.get(ticket.status, (ticket.status, ticket.status))
-        raise Conflict("quote.not_now", status=zh, status_en=en)
+        raise Conflict("quote.not_now", status=Term.of(STATUS_LABELS, ticket.status))
 
 
 def send_quote(

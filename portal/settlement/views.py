@@ -18,6 +18,7 @@ from portal.database import SessionDep, utcnow
 from portal.errors import Invalid, NotFound
 from portal.fees import service as fees
 from portal.fees.models import DistanceBand, Quote, RateCard, RateLine, Receipt
+from portal.i18n import t
 from portal.ids import IdPath
 from portal.networks.models import ServiceNetwork
 from portal.security import Principal, Role
@@ -194,7 +195,7 @@ def add_receipt(ref: RefPath, data: ReceiptIn, session: SessionDep, principal: C
     tickets.add_comment(
         session,
         ticket=ticket,
-        body=f"收款 {row.number}：¥{row.amount}",
+        body=t("settlement.payment_comment", number=row.number, amount=row.amount),
         internal=False,
         principal=principal,
     )
@@ -241,12 +242,12 @@ def _network_entries_only(
     txns: list[LedgerTransaction], principal: Principal
 ) -> list[TransactionRead]:
     out = []
-    for t in txns:
-        read = transaction_read(t)
+    for txn in txns:
+        read = transaction_read(txn)
         if principal.role is Role.NETWORK_MANAGER:
             read.entries = [
                 e
-                for e, raw in zip(read.entries, t.entries, strict=True)
+                for e, raw in zip(read.entries, txn.entries, strict=True)
                 if raw.account.network_id == principal.network_id
             ]
         out.append(read)

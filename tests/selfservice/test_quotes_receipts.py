@@ -119,6 +119,20 @@ def test_the_customer_accepts_the_quote_on_the_page(
         assert decided.ticket_id == world.ticket_id
 
 
+def test_an_english_reader_reads_the_quote_lines_in_english(
+    client: TestClient, world: QuoteWorld, db: Database
+) -> None:
+    # The lines were stored as Chinese sentences; they now keep what they mean.
+    _quote(db, world, client.app.state.settings.secret_key, [(PUMP, 1)])  # type: ignore[attr-defined]
+    sign_in(client, db, world.phone)
+    url = f"/my/tickets/{world.ticket}"
+    assert "上门服务费（含" in client.get(url).text
+    client.get("/lang/en", params={"next": url})
+    page = client.get(url).text
+    assert "Visit fee (includes" in page and "上门服务费" not in page
+    assert "排水泵（WM-PMP-01） ×1" in page  # the part is the company's own words
+
+
 def test_someone_elses_quote_and_ticket_are_not_found(
     client: TestClient, world: QuoteWorld, db: Database
 ) -> None:
