@@ -19,13 +19,16 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # SR20261123-0007, KFR-35GW, E4: codes, not English.
 _CODE = re.compile(r"\b(?:SR\s*\d{8}[-\s]?\d{4}|[A-Z]{1,4}-?\d+[A-Z]*)\b", re.IGNORECASE)
+# An e-mail address or a link is written the same in any language.
+_ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+", re.IGNORECASE)
 
 
 def english_words(text: str) -> int:
-    """How many English words `text` has (codes are not words); 0 if it has any Chinese."""
+    """How many English words `text` has (codes, e-mail addresses and links are not words);
+    0 if it has any Chinese."""
     if not text or text.startswith("/") or _CJK.search(text):
         return 0
-    return len(_LATIN_WORD.findall(_CODE.sub("", text)))
+    return len(_LATIN_WORD.findall(_CODE.sub("", _ADDRESS.sub("", text))))
 
 
 def is_english(text: str) -> bool:

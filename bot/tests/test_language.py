@@ -53,7 +53,10 @@ def test_chinese_is_answered_in_chinese(text: str) -> None:
     assert language(tracker("What does E21 mean?", text, slot="en")) == "zh"
 
 
-@pytest.mark.parametrize("text", ["ok", "hi", "E21", "SR20261123-0007", "KFR-35GW", "13800138000"])
+@pytest.mark.parametrize(
+    "text",
+    ["ok", "hi", "E21", "SR20261123-0007", "KFR-35GW", "13800138000", "zhang.wei@qq.com"],
+)
 def test_a_bare_word_or_a_code_keeps_the_language(text: str) -> None:
     assert language(tracker("洗衣机不转了", text, slot="zh")) == "zh"
     assert language(tracker("my washer won't spin", text, slot="en")) == "en"
