@@ -223,19 +223,3 @@ def lines_with_warnings(
         out.append(item)
     option["series"] = out
     return option
-
-
-def pie(items: Sequence[tuple[str, float, str | None]], *, name: str) -> dict[str, Any]:
-    """A ring of shares."""
-    option = _base(legend=False)
-    option["tooltip"] = {"trigger": "item", "confine": True}
-    option["series"] = [
-        {
-            "type": "pie",
-            "name": name,
-            "radius": ["45%", "70%"],
-            "cursor": "pointer",
-            "data": [{"name": n, "value": v, **({"url": u} if u else {})} for n, v, u in items],
-        }
-    ]
-    return option

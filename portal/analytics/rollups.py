@@ -131,11 +131,6 @@ _READ_BACK = np.concatenate(
 )
 
 
-def value_of(buckets: np.ndarray) -> np.ndarray:
-    """The value each bucket index stands for (NaN for 0)."""
-    return _READ_BACK[buckets.astype(np.int64)]
-
-
 def sketch_spreads(
     groups: np.ndarray, buckets: np.ndarray, size: int, *, cells: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -390,18 +385,6 @@ def _encode_text(values: Sequence[str | None]) -> bytes:
 def _decode_text(data: bytes) -> tuple[list[str], np.ndarray]:
     head, _, body = data.partition(b"\n")
     return json.loads(head), np.frombuffer(body, dtype=np.uint16)
-
-
-def _decode(name: str, basis: str, data: bytes) -> Any:
-    if name in TEXT_DIMS:
-        return _decode_text(data)
-    if name in ("net", "eng"):
-        return np.frombuffer(data, dtype=np.int32)
-    if name in ("ftf_ok", "ftf_n"):
-        return np.frombuffer(data, dtype=np.uint8)
-    if basis == "c":
-        return np.frombuffer(data, dtype=np.uint16)  # bucket indices, read back later
-    return np.frombuffer(data, dtype=np.float64)
 
 
 # ---------------------------------------------------------------- reading the columns

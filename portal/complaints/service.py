@@ -268,12 +268,6 @@ def get_case(session: Session, *, complaint_id: int, scope: Scope) -> Complaint:
     return found
 
 
-def cases_of_ticket(session: Session, *, ticket_id: int, scope: Scope) -> list[Complaint]:
-    """The cases about one ticket, newest first."""
-    stmt = visible_to(select(Complaint), scope).where(Complaint.ticket_id == ticket_id)
-    return list(session.scalars(stmt.order_by(Complaint.id.desc())).unique().all())
-
-
 # ---------------------------------------------------------------- revisit calls
 
 
@@ -386,9 +380,3 @@ def record_call(
     session.add(call)
     session.flush()
     return call
-
-
-def calls_of(session: Session, *, ticket_id: int) -> list[RevisitCall]:
-    """The revisit calls made about one ticket, oldest first."""
-    stmt = select(RevisitCall).where(RevisitCall.ticket_id == ticket_id).order_by(RevisitCall.id)
-    return list(session.scalars(stmt).all())

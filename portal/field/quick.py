@@ -168,11 +168,3 @@ def work_done_text(measures: list[str], typed: str) -> str:
     first = "；".join(measures)
     typed = typed.strip()
     return "\n".join(t for t in (first, typed) if t)
-
-
-def typed_part(work_done: str, measures: list[str]) -> str:
-    """What the engineer typed, without the ticked measures' line (to show in the form)."""
-    first = "；".join(measures)
-    if first and work_done.startswith(first):
-        return work_done[len(first) :].lstrip("\n")
-    return work_done

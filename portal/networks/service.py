@@ -55,14 +55,3 @@ def settling_network(session: Session, *, network_id: int) -> tuple[int, Service
     if net is None or net.kind != OUTLET or net.parent_id is None:
         return network_id, None
     return net.parent_id, net
-
-
-def outlets_of(session: Session, *, network_id: int) -> list[ServiceNetwork]:
-    """The 伞下店 under a network, by name."""
-    return list(
-        session.scalars(
-            select(ServiceNetwork)
-            .where(ServiceNetwork.parent_id == network_id, ServiceNetwork.kind == OUTLET)
-            .order_by(ServiceNetwork.name, ServiceNetwork.id)
-        )
-    )

@@ -54,11 +54,6 @@ def mask_phones_in(text: str) -> str:
     return _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
-def is_masked(phone: str) -> bool:
-    """Whether a shown phone is a masked one (forms must not submit it)."""
-    return "*" in phone
-
-
 # A schema field that always leaves the portal masked, whoever reads it.
 MaskedPhone = Annotated[str, PlainSerializer(mask_phone, return_type=str)]
 
