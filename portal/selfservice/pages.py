@@ -28,7 +28,7 @@ from portal.customers import service as customers
 from portal.customers.models import Customer
 from portal.database import SessionDep
 from portal.errors import Invalid, NotFound, PortalError, TooManyRequests, validation_errors
-from portal.i18n import MESSAGES, TICKET_TYPE_LABELS, Lang, field_label, t
+from portal.i18n import MESSAGES, TICKET_TYPE_LABELS, Lang, t
 from portal.intake.windows import VisitWindow, WindowErrorReason, find_window, now_local
 from portal.knowledge import flows as knowledge
 from portal.knowledge import service as knowledge_service
@@ -243,8 +243,7 @@ def send_code(
     try:
         normalized = normalize_phone(phone)
     except ValueError:
-        zh, en = field_label("phone")
-        error = t("validation.phone_invalid", request_lang(request), field_zh=zh, field_en=en)
+        error = t("validation.phone_invalid", request_lang(request), field="phone")
         context = _base(request, error=error, phone=phone)
         return render(request, "selfservice/login.html", context, 422)
     try:
