@@ -59,7 +59,8 @@ def _build(db: Database) -> dict[str, Any]:
     """Three Pudong engineers and seven waiting tickets, four at one spot (a district's centre
     is where a ticket without its own coordinates is put) and three a few dozen metres off; a
     Minhang network with engineers on duty and nothing to do; a Baoshan network with work and
-    nobody on duty."""
+    nobody on duty; and a Hangzhou network with one engineer and two tickets (a plan of all
+    networks then spans two cities)."""
     day = service.default_visit_day(utcnow(), DispatchSettings())
     asked = f"{day} 08:00-20:00"
     with db.session() as s:
@@ -79,6 +80,12 @@ def _build(db: Database) -> dict[str, Any]:
             h.ticket(
                 s, h.customer(s, at=(31.4000, 121.4900), district="宝山区"), preferred_time=asked
             )
+        hangzhou = h.network(s, coverage=("西湖区",), city="杭州")
+        h.engineer(s, hangzhou, at=(30.2590, 120.1300), name="杭州师傅")
+        for spot in ((30.2600, 120.1320), (30.2610, 120.1290)):
+            who = h.customer(s, at=spot, district="西湖区")
+            who.addresses[0].city = "杭州"
+            h.ticket(s, who, preferred_time=asked)
         return {
             "day": day.isoformat(),
             "pudong": pudong.id,
@@ -195,3 +202,34 @@ def test_each_engineers_stops_stand_apart_in_their_colour(
         expect(last).to_have_class(HOT)
         page.screenshot(path=str(SHOTS / f"dayplan-stops-{width}.png"), full_page=True)
         page.locator("#plan-map").screenshot(path=str(SHOTS / f"dayplan-stops-map-{width}.png"))
+
+
+def test_a_plan_over_two_cities_shows_one_city_at_a_time(
+    browser: Browser, portal: dict[str, Any]
+) -> None:
+    """All networks' plan, Shanghai and Hangzhou: the map shows the city with the most
+    visits, spread over the whole map, and a button shows the other; a visit clicked in the
+    list of the other city brings its city on the map."""
+    with signed_in_tab(browser, portal["base"], portal["dispatcher"]) as page:
+        _run(page, portal, "")
+        zoom = page.locator("[data-testid=map-zoom]")
+        expect(zoom).to_be_visible()
+        expect(zoom.locator("[aria-pressed=true]")).to_have_attribute("data-city", "上海市")
+        on_map = page.evaluate(STOP_OVERLAPS)
+        assert on_map["dots"] >= 9 and on_map["out"] == [], on_map
+        legend = page.locator("[data-testid=map-legend] [data-testid=legend-item]")
+        expect(legend.filter(has_text="杭州师傅")).to_have_count(0)
+        zoom.locator("button[data-city='杭州市']").click()
+        expect(zoom.locator("[aria-pressed=true]")).to_have_attribute("data-city", "杭州市")
+        expect(legend.filter(has_text="杭州师傅")).to_have_count(1)
+        on_map = page.evaluate(STOP_OVERLAPS)
+        assert on_map["dots"] == 2 and on_map["out"] == [], on_map
+        page.locator("#plan-map").screenshot(path=str(SHOTS / "dayplan-hangzhou-1280.png"))
+        shanghai = page.locator(
+            "[data-testid=plan-route] [data-testid=plan-stop][data-city='上海市']"
+        )
+        shanghai.first.locator(".dx-seq").click()
+        expect(zoom.locator("[aria-pressed=true]")).to_have_attribute("data-city", "上海市")
+        number = shanghai.first.get_attribute("data-number")
+        expect(page.locator(f"#plan-map .dx-dot[data-number='{number}']")).to_have_class(HOT)
+        page.screenshot(path=str(SHOTS / "dayplan-all-1280.png"), full_page=True)

@@ -1,7 +1,10 @@
 /* The day plan's map and its adjustments, offline: every route drawn as a plain SVG plot of
    its coordinates (no tiles, no library), and the per-engineer lists made movable (a stop
    to another engineer through its select, up and down within a day). The lists are the
-   state: the form posts them as they stand, so the server computes ETAs and publishes. */
+   state: the form posts them as they stand, so the server computes ETAs and publishes.
+   The map fits one city's visits at a time; visits at one spot are drawn apart, never on
+   top of each other; a legend names each engineer's colour; the list and the map light the
+   same visit under the pointer. */
 (function () {
   "use strict";
 
@@ -48,6 +51,7 @@
         stops: stopsOf(ol).map(function (li, i) {
           return {
             number: li.dataset.number,
+            city: li.dataset.city || "",
             seq: i + 1,
             lat: number(li.dataset.lat),
             lng: number(li.dataset.lng),
@@ -61,11 +65,19 @@
     var box = document.getElementById("plan-map");
     if (!box) return;
     var all = routes();
+    var city = zoom(all);
+    // The map fits the visits of the city it shows (homes far off are drawn on its edge,
+    // towards where they are), so one city's visits stand apart instead of shrinking into a
+    // corner of a map that spans two cities.
     var points = [];
     all.forEach(function (r) {
-      if (r.origin && r.stops.length) points.push(r.origin);
       r.stops.forEach(function (s) {
-        if (s.lat !== null && s.lng !== null) points.push([s.lat, s.lng]);
+        if (s.lat === null || s.lng === null) return;
+        if (city !== null && s.city !== city) {
+          s.lat = s.lng = null; // drawn when its city is shown
+          return;
+        }
+        points.push([s.lat, s.lng]);
       });
     });
     box.textContent = "";
@@ -75,23 +87,35 @@
       empty.textContent = box.dataset.empty || "";
       box.appendChild(empty);
       box.dataset.drawn = "0";
+      legend(all);
       return;
     }
+    // Map units per screen pixel: markers, numbers and names keep their size on screen
+    // whether the map is 560 or 1000 pixels wide.
+    var u = Math.min(Math.max(WIDTH / (box.clientWidth || WIDTH), 1), 2.5);
+    var size = { dot: 11 * u, free: 8 * u, home: 7 * u, seq: 12 * u, name: 13 * u };
+    var pad = Math.max(PAD, 2.2 * size.dot);
     var lats = points.map(function (p) { return p[0]; });
     var lngs = points.map(function (p) { return p[1]; });
-    var minLat = Math.min.apply(null, lats);
-    var maxLat = Math.max.apply(null, lats);
-    var minLng = Math.min.apply(null, lngs);
-    var maxLng = Math.max.apply(null, lngs);
+    var midLat = (Math.min.apply(null, lats) + Math.max.apply(null, lats)) / 2;
+    var midLng = (Math.min.apply(null, lngs) + Math.max.apply(null, lngs)) / 2;
     // Equirectangular around the middle latitude: fine at a city's scale.
-    var kx = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180);
-    var spanX = Math.max((maxLng - minLng) * kx, 0.005);
-    var spanY = Math.max(maxLat - minLat, 0.005);
-    var scale = Math.min((WIDTH - 2 * PAD) / spanX, (HEIGHT - 2 * PAD) / spanY);
-    var offX = (WIDTH - spanX * scale) / 2;
-    var offY = (HEIGHT - spanY * scale) / 2;
+    var kx = Math.cos(midLat * Math.PI / 180);
+    var spanX = Math.max((Math.max.apply(null, lngs) - Math.min.apply(null, lngs)) * kx, 0.005);
+    var spanY = Math.max(Math.max.apply(null, lats) - Math.min.apply(null, lats), 0.005);
+    var scale = Math.min((WIDTH - 2 * pad) / spanX, (HEIGHT - 2 * pad) / spanY);
     function xy(lat, lng) {
-      return [offX + (lng - minLng) * kx * scale, offY + (maxLat - lat) * scale];
+      return [WIDTH / 2 + (lng - midLng) * kx * scale, HEIGHT / 2 - (lat - midLat) * scale];
+    }
+    /* A home off the map: on its edge, on the line from the middle towards it. */
+    function onMap(p) {
+      var m = size.home + 4;
+      var dx = p[0] - WIDTH / 2;
+      var dy = p[1] - HEIGHT / 2;
+      var t = 1;
+      if (Math.abs(dx) > WIDTH / 2 - m) t = Math.min(t, (WIDTH / 2 - m) / Math.abs(dx));
+      if (Math.abs(dy) > HEIGHT / 2 - m) t = Math.min(t, (HEIGHT / 2 - m) / Math.abs(dy));
+      return { at: [WIDTH / 2 + dx * t, HEIGHT / 2 + dy * t], far: t < 1 };
     }
 
     var svg = node("svg", {
@@ -103,7 +127,7 @@
     // A grid and a scale bar in round kilometres.
     var kmPerPx = KM_PER_DEG_LAT / scale;
     var steps = [0.5, 1, 2, 5, 10, 20, 50, 100];
-    var stepKm = steps.filter(function (k) { return k / kmPerPx >= 80; })[0] || 100;
+    var stepKm = steps.filter(function (k) { return k / kmPerPx >= 80 * u; })[0] || 100;
     var stepPx = stepKm / kmPerPx;
     for (var gx = stepPx; gx < WIDTH; gx += stepPx) {
       node("line", { x1: gx, y1: 0, x2: gx, y2: HEIGHT, class: "dx-grid-line" }, svg);
@@ -113,7 +137,8 @@
     }
     var bar = node("g", { class: "dx-scale" }, svg);
     node("line", { x1: 16, y1: HEIGHT - 16, x2: 16 + stepPx, y2: HEIGHT - 16 }, bar);
-    var label = node("text", { x: 16, y: HEIGHT - 22 }, bar);
+    var label = node("text", { x: 16, y: HEIGHT - 16 - 6 * u }, bar);
+    label.setAttribute("style", "font-size:" + size.name + "px");
     label.textContent = stepKm + " " + (box.dataset.km || "km");
 
     // Homes stay where they are; each visit's marker goes on its spot when free, else on the
@@ -123,19 +148,22 @@
     var taken = [];
     all.forEach(function (r) {
       if (r.origin && r.engineer !== "" && r.stops.some(function (s) { return s.lat !== null; })) {
-        var h = xy(r.origin[0], r.origin[1]);
-        taken.push({ x: h[0] - 7, y: h[1] - 7, w: 14, h: 14 });
+        r.home = onMap(xy(r.origin[0], r.origin[1]));
+        var h = r.home.at;
+        taken.push({ x: h[0] - size.home, y: h[1] - size.home, w: 2 * size.home, h: 2 * size.home });
       }
     });
     var spots = {};
     all.forEach(function (r) {
-      var rad = r.engineer === "" ? 8 : 11;
+      var rad = r.engineer === "" ? size.free : size.dot;
       r.stops.forEach(function (s) {
         if (s.lat === null || s.lng === null) return;
         s.at = xy(s.lat, s.lng);
-        s.shown = freeCell(taken, s.at, rad);
+        s.shown = freeCell(taken, s.at, rad, u);
         taken.push({ x: s.shown[0] - rad, y: s.shown[1] - rad, w: 2 * rad, h: 2 * rad });
-        spots[s.at.join(",")] = s.at;
+        var key = s.at.join(",");
+        var moved = s.shown[0] !== s.at[0] || s.shown[1] !== s.at[1];
+        spots[key] = { at: s.at, bare: (spots[key] ? spots[key].bare : true) && moved };
       });
     });
     var anchors = node("g", { class: "dx-anchors" }, svg);
@@ -149,7 +177,7 @@
         "data-engineer": r.engineer,
       }, svg);
       if (!unplanned) {
-        var path = (r.origin ? [xy(r.origin[0], r.origin[1])] : []).concat(placed.map(function (s) {
+        var path = (r.home ? [r.home.at] : []).concat(placed.map(function (s) {
           return s.shown;
         }));
         node("polyline", {
@@ -157,13 +185,14 @@
           stroke: r.colour,
           class: "dx-path",
         }, g);
-        if (r.origin) {
-          var o = xy(r.origin[0], r.origin[1]);
+        if (r.home) {
+          var o = r.home.at;
           var home = node("rect", {
-            x: o[0] - 7, y: o[1] - 7, width: 14, height: 14, fill: r.colour, class: "dx-origin",
+            x: o[0] - size.home, y: o[1] - size.home, width: 2 * size.home, height: 2 * size.home,
+            fill: r.colour, class: "dx-origin" + (r.home.far ? " dx-origin-far" : ""),
           }, g);
           node("title", {}, home).textContent = r.name;
-          names.push([o, r.name, r.engineer]);
+          names.push([o, r.name, r.engineer, r.colour]);
         }
       }
       placed.forEach(function (s) {
@@ -177,12 +206,15 @@
           class: "dx-dot", "data-number": s.number, "data-engineer": r.engineer,
         }, g);
         node("circle", {
-          cx: s.shown[0], cy: s.shown[1], r: unplanned ? 8 : 11,
+          cx: s.shown[0], cy: s.shown[1], r: unplanned ? size.free : size.dot,
           fill: unplanned ? "#fff" : r.colour,
           stroke: unplanned ? "#8a8f99" : "#fff",
         }, dot);
         if (!unplanned) {
-          var seq = node("text", { x: s.shown[0], y: s.shown[1] + 4, class: "dx-seq-label" }, dot);
+          var seq = node("text", {
+            x: s.shown[0], y: s.shown[1] + size.seq * 0.36, class: "dx-seq-label",
+            style: "font-size:" + size.seq + "px",
+          }, dot);
           seq.textContent = String(s.seq);
         }
         node("title", {}, dot).textContent = s.number + (r.name ? " · " + r.name + " #" + s.seq : "");
@@ -190,14 +222,17 @@
     });
     // The real places, under everything: a small dot where a marker was moved away from.
     Object.keys(spots).forEach(function (key) {
-      var at = spots[key];
-      node("circle", { cx: at[0], cy: at[1], r: 3, class: "dx-anchor" }, anchors);
+      if (!spots[key].bare) return; // a marker stands on it
+      var at = spots[key].at;
+      node("circle", { cx: at[0], cy: at[1], r: 3 * u, class: "dx-anchor" }, anchors);
     });
     var labels = node("g", { class: "dx-labels" }, svg);
     names.forEach(function (n) {
-      var spot = freeSpot(taken, n[0], n[1]);
+      var spot = freeSpot(taken, n[0], n[1], u);
       var name = node("text", {
         x: spot[0], y: spot[1], class: "dx-origin-label", "data-engineer": n[2],
+        // In the route's colour, so a name says whose home it is.
+        style: "font-size:" + size.name + "px;font-weight:600;fill:" + n[3],
       }, labels);
       name.textContent = n[1];
     });
@@ -207,11 +242,45 @@
     lit();
   }
 
+  /* Which city the map shows when the visits are in several: the one picked, else the one
+     with the most visits (null: all of them); the buttons to pick another, with counts. */
+  var picked;
+
+  function zoom(all) {
+    var bar = document.querySelector("[data-testid=map-zoom]");
+    var counts = {};
+    all.forEach(function (r) {
+      r.stops.forEach(function (s) {
+        if (s.lat !== null && s.lng !== null) counts[s.city] = (counts[s.city] || 0) + 1;
+      });
+    });
+    var cities = Object.keys(counts).sort(function (a, b) {
+      return counts[b] - counts[a] || (a < b ? -1 : 1);
+    });
+    if (!bar || cities.length < 2) {
+      if (bar) bar.hidden = true;
+      return null;
+    }
+    if (picked === undefined || (picked !== null && !counts[picked])) picked = cities[0];
+    bar.textContent = "";
+    cities.concat([null]).forEach(function (c) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "ghost dx-zoom-city";
+      button.dataset.city = c === null ? "" : c;
+      button.setAttribute("aria-pressed", String(c === picked));
+      button.textContent = c === null ? (bar.dataset.all || "") : (c || "—") + " " + counts[c];
+      bar.appendChild(button);
+    });
+    bar.hidden = false;
+    return picked;
+  }
+
   /* Where a marker of radius `rad` goes: its own spot if no home or marker is there, else the
      nearest cell of a grid around it (cells a marker and a gap apart, so markers put around
      one spot never touch) that is free and on the map. */
-  function freeCell(taken, at, rad) {
-    var step = 2 * rad + 4;
+  function freeCell(taken, at, rad, u) {
+    var step = 2 * rad + 4 * u;
     var cells = [];
     for (var i = -9; i <= 9; i += 1) {
       for (var j = -9; j <= 9; j += 1) cells.push([i, j]);
@@ -241,7 +310,8 @@
     list.textContent = "";
     all.forEach(function (r) {
       var n = r.stops.length;
-      if (!n) return;
+      // Those on the map as drawn (a map of one city names that city's engineers).
+      if (!r.stops.some(function (s) { return s.shown; })) return;
       var item = document.createElement("li");
       item.setAttribute("data-testid", "legend-item");
       item.dataset.engineer = r.engineer;
@@ -307,8 +377,27 @@
   });
 
   document.addEventListener("click", function (event) {
+    var city = event.target.closest && event.target.closest("button.dx-zoom-city");
+    if (city) {
+      picked = city.dataset.city || null;
+      draw();
+      return;
+    }
     var number = numberAt(event.target);
-    if (!number) return;
+    if (!number) {
+      // A click elsewhere lets go of the visit clicked before.
+      if (pinned !== null && !(event.target.closest && event.target.closest("button, select, input"))) {
+        pinned = null;
+        lit();
+      }
+      return;
+    }
+    var stop = document.querySelector('li.dx-stop[data-number="' + number + '"]');
+    if (stop && picked && stop.dataset.city !== picked) {
+      picked = stop.dataset.city; // a visit of another city: show its city
+      pinned = number;
+      draw();
+    }
     pinned = number;
     lit();
     var onMap = event.target.closest("#plan-map");
@@ -319,13 +408,17 @@
   /* Where an engineer's name goes beside their home: the first of a few spots around it
      (then further down and up) whose box stays on the map and overlaps no dot, home or name
      drawn before; remembered in `taken`. None free: the in-map spot covering the least. */
-  function freeSpot(taken, at, text) {
-    var w = Math.max(text.length, 1) * 13 + 4;
-    var h = 16;
-    var tries = [[10, -9], [10, 19], [-10 - w, -9], [-10 - w, 19]];
+  function freeSpot(taken, at, text, u) {
+    var w = (Math.max(text.length, 1) * 13 + 4) * u;
+    var h = 16 * u;
+    var a = 10 * u;
+    var up = -9 * u;
+    var down = 19 * u;
+    var row = 18 * u;
+    var tries = [[a, up], [a, down], [-a - w, up], [-a - w, down]];
     for (var k = 1; k <= 8; k += 1) {
-      tries.push([10, 19 + k * 18], [-10 - w, 19 + k * 18]);
-      tries.push([10, -9 - k * 18], [-10 - w, -9 - k * 18]);
+      tries.push([a, down + k * row], [-a - w, down + k * row]);
+      tries.push([a, up - k * row], [-a - w, up - k * row]);
     }
     function overlap(a, b) {
       var dx = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
@@ -336,13 +429,13 @@
     for (var i = 0; i < tries.length; i += 1) {
       var x = at[0] + tries[i][0];
       var y = at[1] + tries[i][1];
-      var box = { x: x, y: y - h + 3, w: w, h: h };
+      var box = { x: x, y: y - h + 3 * u, w: w, h: h };
       if (box.x < 0 || box.y < 0 || box.x + w > WIDTH || box.y + h > HEIGHT) continue;
       var covered = taken.reduce(function (sum, b) { return sum + overlap(box, b); }, 0);
       if (!best || covered < best.covered) best = { box: box, at: [x, y], covered: covered };
       if (!covered) break;
     }
-    if (!best) return [at[0] + 10, at[1] - 9];
+    if (!best) return [at[0] + a, at[1] + up];
     taken.push(best.box);
     return best.at;
   }
