@@ -997,7 +997,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "dispatch.ui.legend": ("图例", "Legend"),
     "dispatch.ui.map_zoom": ("地图显示的城市", "City the map shows"),
-    "dispatch.ui.map_zoom": ("地图显示的城市", "City the map shows"),
     "dispatch.ui.map_spread": (
         "同一处的多个上门错开画出，细线指向实际位置；悬停或点击列表中的上门可在图上找到它",
         "Visits at one spot are drawn apart, a thin line to the real place; point at or click "
