@@ -121,6 +121,8 @@ def test_nothing_to_plan_is_said_and_nothing_offered_to_publish(
         expect(nothing).to_contain_text(portal["day"])
         expect(page.locator("[data-testid=publish-plan]")).to_have_count(0)
         expect(page.locator("[data-testid=preview-plan]")).to_have_count(0)
+        # No empty "not planned" list claiming everything is planned.
+        expect(page.locator("[data-testid=plan-unassigned]")).to_have_count(0)
         page.screenshot(path=str(SHOTS / "dayplan-nothing-jobs-1280.png"), full_page=True)
 
         _run(page, portal, portal["baoshan"])
