@@ -533,6 +533,9 @@ def _write_engineer(
             raise RowError("account", "masterdata.account_taken", account=v["account"])
         _assign(user, network_id=network.id)
         user_id = user.id
+    if user_id is not None:
+        # The login is the engineer's: renamed here, it is renamed in the top bar and lists.
+        _assign(session.get_one(User, user_id), display_name=v["name"])
     created = row is None
     if row is None:
         row = Engineer(network_id=network.id, name=v["name"], phone=v["phone"])

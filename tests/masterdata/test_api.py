@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from portal.accounts.models import User
 from portal.config import Settings
 from portal.database import Database
 from tests.portal import factories as f
@@ -75,6 +77,23 @@ def test_every_kind_is_created_listed_read_and_updated(
     engineer = client.get("/api/v1/admin/engineers", headers=admin).json()[0]
     assert engineer["skills"] == ["洗衣机/维修/3", "空调/安装/1"]
     assert engineer["account"] == "zhao"
+
+
+def test_renaming_an_engineer_renames_their_login(
+    client: TestClient, admin: dict[str, str], db: Database
+) -> None:
+    # A tester renamed 赵工 in master data; the top bar and the staff list kept the old name.
+    net = {"name": "浦东服务中心", "kind": "自营", "city": "上海", "districts": ["浦东新区"]}
+    assert client.post("/api/v1/admin/networks", headers=admin, json=net).status_code == 201
+    row = {"phone": "13800000001", "name": "赵工", "network": "浦东服务中心", "account": "zhao"}
+    created = client.post("/api/v1/admin/engineers", headers=admin, json=row).json()
+    renamed = client.patch(
+        f"/api/v1/admin/engineers/{created['id']}", headers=admin, json={"name": "赵建国"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    with db.session() as s:
+        login = s.scalars(select(User).where(User.username == "zhao")).one()
+        assert login.display_name == "赵建国"
 
 
 def test_unknown_ids_are_404_and_bad_fields_422_in_both_languages(
