@@ -373,6 +373,8 @@
 
   document.addEventListener("focusin", function (event) {
     pointed = numberAt(event.target);
+    var item = event.target.closest && event.target.closest("[data-testid=legend-item]");
+    route = item ? item.dataset.engineer : null; // the keyboard reaches the legend too
     lit();
   });
 
