@@ -2285,6 +2285,75 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "报价只能选用随车库存中的备件，“{part}”不在您的随车库存里",
         "A quote uses parts from your van only: “{part}” is not in it",
     ),
+    "quote.withdrawn": (
+        "报价 {number} 已被工程师撤回，不再有效，不能再接受或拒绝；如有新报价会另行通知",
+        "Quote {number} was withdrawn by the engineer and no longer stands: it can no longer"
+        " be accepted or declined; you will be told of any new quote",
+    ),
+    "quote.nothing_to_withdraw": (
+        "没有等待客户答复的报价，无需撤回",
+        "No quote is waiting for the customer's answer: there is nothing to withdraw",
+    ),
+    "quote.nothing_to_order": (
+        "客户接受的报价里没有待订购的备件（或已订购）",
+        "The accepted quote has no parts left to order (or they were ordered already)",
+    ),
+    "quote.to_order_mark": ("（需订购）", " (to order)"),
+    "quote.to_order_note": (
+        "标“需订购”的备件工程师随车没有：您接受报价后订购，到货后工程师需再次上门更换。",
+        "Parts marked “to order” are not in the engineer's van: they are ordered once you"
+        " accept, and a second visit fits them when they arrive.",
+    ),
+    "notify.quote_withdrawn": (
+        "您的工单 {number} 的报价 {quote_number}（¥{amount}）已被工程师撤回，不再有效，"
+        "无需答复；工程师会与您联系。",
+        "Quote {quote_number} (¥{amount}) for your ticket {number} was withdrawn by the"
+        " engineer and no longer stands; no answer is needed. The engineer will be in touch.",
+    ),
+    "field_app.quote_withdrawn": (
+        "报价已撤回，已通知客户",
+        "The quote was withdrawn and the customer told",
+    ),
+    "field_app.quote_parts_ordered": (
+        "报价中的备件已申请：网点有货的已预留，缺货的已订购",
+        "The quoted parts are requested: held at the store where in stock, ordered where not",
+    ),
+    "ui.field.quote_parts_any": ("备件（随车或订购）", "Parts (from your van, or to order)"),
+    "ui.field.quote_van_group": ("随车库存", "In your van"),
+    "ui.field.quote_order_group": (
+        "需订购（适配本机，需再次上门）",
+        "To order (fits this unit; a second visit)",
+    ),
+    "ui.field.to_order": ("需订购", "to order"),
+    "ui.field.quote_lead_any": (
+        "工时按标准作业 {h} 小时和价目表计算；备件可选随车库存，或订购适配本机的备件",
+        "Labour from the standard job ({h} h) and the rate card; parts from your van, or"
+        " catalogue parts that fit this unit, to order",
+    ),
+    "ui.field.quote_order_lead": (
+        "客户已接受。需订购：{names}。订购后到货再次上门更换。",
+        "Accepted. To order: {names}. Once they arrive, a second visit fits them.",
+    ),
+    "ui.field.quote_order": ("一键订购报价中的备件", "Order the quoted parts"),
+    "ui.field.quote_ordered": (
+        "报价中的备件已于 {when} 订购",
+        "The quoted parts were ordered {when}",
+    ),
+    "ui.field.quote_withdraw": ("撤回报价", "Withdraw the quote"),
+    "ui.field.quote_withdraw_lead": (
+        "撤回后报价 {number} 不再有效：客户会收到通知，且不能再接受它。",
+        "Quote {number} will no longer stand: the customer is told and can no longer accept it.",
+    ),
+    "ui.field.quote_withdraw_confirm": ("确认撤回报价", "Yes, withdraw the quote"),
+    "ui.field.quote_withdrawn": (
+        "报价已撤回，客户已收到通知",
+        "Withdrawn: the customer was told",
+    ),
+    "my.quote.withdrawn": (
+        "工程师已撤回此报价，它不再有效；如有新的报价会另行通知您",
+        "The engineer withdrew this quote; it no longer stands. You will hear of any new one.",
+    ),
+    "fees.quote.withdrawn": ("已撤回", "Withdrawn"),
     "quote.accept": ("接受报价", "Accept the quote"),
     "quote.reject": ("拒绝报价", "Decline the quote"),
     "quote.line.labour": ("上门服务费（含 {minutes} 分钟）", "Visit fee (includes {minutes} min)"),

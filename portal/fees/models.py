@@ -6,7 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import Base, UTCDateTime, utcnow
@@ -78,7 +89,8 @@ class DistanceBand(Base):
 class Quote(Base):
     """What an out-of-warranty job will cost; the customer accepts it before paid work.
 
-    sent -> accepted | rejected | superseded."""
+    sent -> accepted | rejected | superseded | withdrawn (the engineer took it back).
+    `parts_ordered_at`: when the parts it marks "to order" were ordered for the job."""
 
     __tablename__ = "quotes"
 
@@ -93,6 +105,7 @@ class Quote(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parts_ordered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lines: Mapped[list[QuoteLine]] = relationship(
         back_populates="quote", lazy="selectin", order_by="QuoteLine.id"
@@ -115,6 +128,9 @@ class QuoteLine(Base):
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     unit_price: Mapped[Decimal] = mapped_column(MONEY)
     amount: Mapped[Decimal] = mapped_column(MONEY)
+    # A catalogue part the van does not carry: ordered once the customer accepts, fitted on
+    # a second visit.
+    to_order: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     quote: Mapped[Quote] = relationship(back_populates="lines")
 

@@ -254,16 +254,27 @@ def _job_page(
     quotes = fees.quotes_of(session, ticket_id=ticket.id)
     kept = _draft_of(request, ticket)
     quote_van, unfit_van = service.split_by_fit(session, ticket=ticket, van=van)
+    latest = quotes[0] if quotes else None
+    warranty = fees.warranty(session, ticket=ticket, on=_today())
+    orderable = (
+        settlement_flows.orderable_parts(
+            session, ticket=ticket, besides=[p.part_code for p in quote_van]
+        )
+        if quoting and not warranty.covered
+        else []
+    )
     return render(
         request,
         "field/job.html",
         {
-            "warranty": fees.warranty(session, ticket=ticket, on=_today()),
+            "warranty": warranty,
             "evidence": evidence,
             "invoice": attachments.get(int(evidence.get("invoice_id") or 0)) if evidence else None,
             "quoting": quoting,
             "draft": draft,
-            "quote": quotes[0] if quotes else None,
+            "quote": latest,
+            "quote_order": settlement_flows.quote_to_order(latest),
+            "orderable": orderable,
             "quote_rows": kept.get("quote") or [],
             "charge": fees.charge_of(session, ticket=ticket),
             "skip_reason": kept.get("skip_reason", ""),
@@ -580,6 +591,24 @@ def wait_parts(
 # --- the quote ----------------------------------------------------------------------------
 
 
+def _quote_split(
+    rows: list[tuple[str, int]], van: list[service.VanPart]
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The quote's part rows as (code, quantity) from the van and to order: a part the van
+    holds enough of (rows of one part counted together) comes from it, any other is ordered."""
+    stocked = {p.part_code: p.available for p in van}
+    from_van: list[tuple[str, int]] = []
+    to_order: list[tuple[str, int]] = []
+    for text, quantity in rows:
+        code = text.split(" ", 1)[0]
+        if stocked.get(code, 0) >= quantity:
+            stocked[code] -= quantity
+            from_van.append((code, quantity))
+        else:
+            to_order.append((code, quantity))
+    return from_van, to_order
+
+
 @router.post("/jobs/{ref}/quote", response_class=Response)
 def send_quote(
     request: Request,
@@ -589,7 +618,8 @@ def send_quote(
     part: Annotated[list[str] | None, Form()] = None,
     qty: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Price the job (SOP labour, rate card, the van parts chosen) and send it to the customer."""
+    """Price the job (SOP labour, rate card, the parts chosen: from the van, or catalogue
+    parts that fit the unit, to be ordered) and send it to the customer."""
     settings: Settings = request.app.state.settings
     ticket = _job(session, ref, user)
     url = _job_url(ticket) + "#quote"
@@ -604,18 +634,16 @@ def send_quote(
         return _refused(request, session, Invalid("field_app.bad_quantity", field="qty"), url)
     try:
         van = service.van_parts(session, engineer_id=_me(user), ticket_id=ticket.id)
-        chosen = service.classify_parts(rows, van=van)
-        outside = next((p for p in chosen if p.source != "van"), None)
-        if outside is not None:
-            raise Invalid("quote.van_only", field="part", part=outside.name)
         _fit, unfit = service.split_by_fit(session, ticket=ticket, van=van)
-        wrong = next((p for p in chosen if p.part_code in {u.part_code for u in unfit}), None)
+        wrong = next((p for p in unfit if any(c == p.part_code for c, _ in rows)), None)
         if wrong is not None:
             raise Invalid("quote.part_unfit", field="part", part=wrong.name)
+        from_van, to_order = _quote_split(rows, van)
         settlement_flows.send_quote(
             session,
             ticket=ticket,
-            parts=[(p.part_code, p.quantity) for p in chosen],
+            parts=from_van,
+            order=to_order,
             actor=user.actor,
             link_base=_link_base(request),
             secret=settings.secret_key,
@@ -624,6 +652,34 @@ def send_quote(
         return _refused(request, session, exc, url)
     request.session.pop(DRAFT_KEY, None)
     _ok(request, "field_app.quote_sent")
+    return see_other(url)
+
+
+@router.post("/jobs/{ref}/quote/withdraw", response_class=Response)
+def withdraw_quote(request: Request, ref: str, session: SessionDep, user: FieldUser) -> Response:
+    """Take back the quote the customer has not answered; they are told it no longer stands."""
+    ticket = _job(session, ref, user)
+    url = _job_url(ticket) + "#quote"
+    try:
+        settlement_flows.withdraw_quote(session, ticket=ticket, actor=user.actor)
+    except PortalError as exc:
+        return _refused(request, session, exc, url)
+    _ok(request, "field_app.quote_withdrawn")
+    return see_other(url)
+
+
+@router.post("/jobs/{ref}/quote/order", response_class=Response)
+def order_quoted_parts(
+    request: Request, ref: str, session: SessionDep, user: FieldUser
+) -> Response:
+    """One tap: order the parts the accepted quote marks "to order" (the job waits for them)."""
+    ticket = _job(session, ref, user)
+    url = _job_url(ticket) + "#quote"
+    try:
+        settlement_flows.order_quoted_parts(session, ticket=ticket, principal=user)
+    except PortalError as exc:
+        return _refused(request, session, exc, url)
+    _ok(request, "field_app.quote_parts_ordered")
     return see_other(url)
 
 

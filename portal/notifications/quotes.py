@@ -43,6 +43,7 @@ def _summary(quote: Quote) -> str:
     items = [t("quote.summary_service", amount=_money(service))]
     items += [
         f"{ln.description.split('（')[0]}×{ln.quantity} ¥{_money(ln.amount)}"
+        + (t("quote.to_order_mark") if ln.to_order else "")
         for ln in quote.lines
         if ln.kind == "part"
     ]
@@ -55,7 +56,10 @@ def _card_lines(quote: Quote) -> str:
     out = []
     for ln in quote.lines:
         times = f" ×{ln.quantity}" if ln.kind == "part" else ""
-        out.append(f"- {ln.description}{times}：¥{_money(ln.amount)}")
+        mark = t("quote.to_order_mark") if ln.to_order else ""
+        out.append(f"- {ln.description}{times}{mark}：¥{_money(ln.amount)}")
+    if any(ln.to_order for ln in quote.lines):
+        out.append("\n" + t("quote.to_order_note"))
     return "\n".join(out)
 
 
@@ -142,6 +146,32 @@ def quote_decided(
             )
         )
     return out
+
+
+def quote_withdrawn(
+    session: Session, *, ticket: Ticket, quote: Quote, at: datetime | None = None
+) -> list[Notification]:
+    """The engineer took the quote back: each customer channel is told it no longer stands
+    (`quote:<id>:withdrawn:<channel>`), so no one answers a price that is gone."""
+    now = at or utcnow()
+    params: dict[str, Any] = {
+        **ticket_params(session, ticket),
+        "quote_number": quote.number,
+        "amount": _money(quote.total),
+    }
+    return [
+        service.enqueue(
+            session,
+            key=f"quote:{quote.id}:withdrawn:{channel}",
+            channel=channel,
+            recipient=recipient,
+            template="quote_withdrawn",
+            payload=params,
+            ticket_id=ticket.id,
+            at=now,
+        )
+        for channel, recipient in customer_channels(session, ticket)
+    ]
 
 
 def work_done(

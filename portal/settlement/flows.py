@@ -23,12 +23,14 @@ from sqlalchemy.orm import Session
 
 from portal.costs import flows as cost_centres
 from portal.database import utcnow
+from portal.dispatch.parts import PartLine, Reservation
 from portal.errors import Conflict, NotFound
 from portal.fees import service as fees
 from portal.fees.models import Quote, QuoteLine
 from portal.i18n import STATUS_LABELS, Term, t
 from portal.networks import service as networks
 from portal.notifications import quotes as notify_quotes
+from portal.parts import flows as parts_flows
 from portal.parts import service as parts_service
 from portal.parts.models import Part
 from portal.security import Principal, Role
@@ -563,6 +565,7 @@ QUOTABLE = frozenset({"engineer_accepted", "departed", "arrived", "waiting_parts
 # ticket back in the dispatch queue ("accepted"); the customer's answer must still count.
 ANSWERABLE = QUOTABLE | {"accepted", "dispatched"}
 _TOKEN_CHARS = 32
+WITHDRAWN = "withdrawn"
 
 
 @dataclass(slots=True)
@@ -585,11 +588,17 @@ class QuoteDraft:
 
 
 def draft_quote(
-    session: Session, *, ticket: Ticket, parts: Sequence[tuple[Part, int]], on: date
+    session: Session,
+    *,
+    ticket: Ticket,
+    parts: Sequence[tuple[Part, int]],
+    on: date,
+    order: Sequence[tuple[Part, int]] = (),
 ) -> QuoteDraft:
     """Price the job before it is done: the visit fee with the minutes it includes, the
     standard job's labour hours (SOP quota) beyond them at the card's hourly rate, mileage
-    by distance band, and each part at its price."""
+    by distance band, and each part at its price: those of `parts` from the van, those of
+    `order` marked to be ordered (a second visit fits them)."""
     pricing = fees.price_ticket(session, ticket=ticket, on=on)
     line = pricing.line
     if line is None:
@@ -631,7 +640,8 @@ def draft_quote(
                 amount=pricing.mileage_fee,
             )
         )
-    for part, quantity in parts:
+    chosen = [(p, q, False) for p, q in parts] + [(p, q, True) for p, q in order]
+    for part, quantity, to_order in chosen:
         price = ledger.money(part.unit_price)
         lines.append(
             QuoteLine(
@@ -642,9 +652,23 @@ def draft_quote(
                 quantity=quantity,
                 unit_price=price,
                 amount=ledger.money(price * quantity),
+                to_order=to_order,
             )
         )
     return QuoteDraft(pricing.warranty, hours, line.included_minutes, halves, lines)
+
+
+def orderable_parts(session: Session, *, ticket: Ticket, besides: Sequence[str] = ()) -> list[Part]:
+    """The catalogue parts a quote may name "to order": active, fitting the ticket's product
+    and model, less those (`besides`, by code) the engineer carries."""
+    skip = set(besides)
+    return [
+        p
+        for p in parts_service.list_parts(session)
+        if p.active
+        and p.code not in skip
+        and parts_flows.fits_ticket(session, ticket=ticket, part=p)
+    ]
 
 
 def quote_token(secret: str, quote: Quote) -> str:
@@ -677,10 +701,12 @@ def send_quote(
     link_base: str,
     secret: str,
     at: datetime | None = None,
+    order: Sequence[tuple[str, int]] = (),
 ) -> Quote:
     """The engineer's quote: priced by `draft_quote` from the parts (code, quantity) they
-    will fit, stored as sent (an open earlier quote is superseded) and told to the customer
-    on each of their channels, with their link to answer it."""
+    will fit from the van and those (`order`) to be ordered, catalogue parts that fit the
+    unit; stored as sent (an open earlier quote is superseded) and told to the customer on
+    each of their channels, with their link to answer it."""
     _check_quotable(ticket)
     # What the customer accepted is what the job is done and charged for: no second price.
     if session.scalar(
@@ -694,7 +720,16 @@ def send_quote(
         if part is None:
             raise Conflict("parts.unknown_part", part=code)
         chosen.append((part, quantity))
-    draft = draft_quote(session, ticket=ticket, parts=chosen, on=when.astimezone(fees.LOCAL).date())
+    ordered: list[tuple[Part, int]] = []
+    for code, quantity in order:
+        part = parts_service.find_part(session, ref=code)
+        if part is None or not part.active:
+            raise Conflict("parts.unknown_part", part=code)
+        if not parts_flows.fits_ticket(session, ticket=ticket, part=part):
+            raise Conflict("quote.part_unfit", part=part.name)
+        ordered.append((part, quantity))
+    day = when.astimezone(fees.LOCAL).date()
+    draft = draft_quote(session, ticket=ticket, parts=chosen, on=day, order=ordered)
     for old in session.scalars(
         select(Quote).where(Quote.ticket_id == ticket.id, Quote.status == "sent")
     ):
@@ -736,10 +771,63 @@ def decide_quote(
     """The customer accepts or declines a sent quote; the engineer hears of it in the app
     and the customer's chat keeps the answer."""
     ticket = session.get_one(Ticket, quote.ticket_id)
+    if quote.status == WITHDRAWN:  # before the job's state: this is the reason that counts
+        raise Conflict("quote.withdrawn", number=quote.number)
     _check_quotable(ticket, ANSWERABLE)  # a job that is over takes no answer to a quote
     fees.decide_quote(session, quote=quote, accept=accept, actor=actor, at=at)
     notify_quotes.quote_decided(session, ticket=ticket, quote=quote, at=quote.decided_at)
     return quote
+
+
+def withdraw_quote(
+    session: Session, *, ticket: Ticket, actor: str, at: datetime | None = None
+) -> Quote:
+    """The engineer takes back the quote the customer has not answered yet (they want to
+    think it over, or it named the wrong thing): it no longer stands, the customer's
+    channels are told so, and an answer to it is refused."""
+    quote = session.scalars(
+        select(Quote)
+        .where(Quote.ticket_id == ticket.id, Quote.status == "sent")
+        .order_by(Quote.id.desc())
+    ).first()
+    if quote is None:
+        raise Conflict("quote.nothing_to_withdraw")
+    quote.status, quote.decided_by, quote.decided_at = WITHDRAWN, actor, at or utcnow()
+    session.flush()
+    notify_quotes.quote_withdrawn(session, ticket=ticket, quote=quote, at=quote.decided_at)
+    return quote
+
+
+def quote_to_order(quote: Quote | None) -> list[QuoteLine]:
+    """The accepted quote's part lines still to be ordered for the job (none once ordered)."""
+    if quote is None or quote.status != "accepted" or quote.parts_ordered_at is not None:
+        return []
+    return [ln for ln in quote.lines if ln.to_order and ln.part_id is not None]
+
+
+def order_quoted_parts(
+    session: Session, *, ticket: Ticket, principal: Principal, at: datetime | None = None
+) -> Reservation:
+    """Order what the accepted quote marks "to order", in one go: held at the network's
+    store, and what the store lacks ordered (the job then waits for the parts, lifecycle
+    `wait_parts`, and goes back to dispatch when they are in). The engineer collects them
+    (领料) on the second visit and completing the job consumes them."""
+    accepted = session.scalars(
+        select(Quote)
+        .where(Quote.ticket_id == ticket.id, Quote.status == "accepted")
+        .order_by(Quote.id.desc())
+    ).first()
+    lines = quote_to_order(accepted)
+    if accepted is None or not lines:
+        raise Conflict("quote.nothing_to_order")
+    wanted = []
+    for ln in lines:
+        part = session.get_one(Part, ln.part_id)
+        wanted.append(PartLine(part.code, ln.quantity, part.name))
+    result = parts_flows.request_parts(session, ticket=ticket, lines=wanted, principal=principal)
+    accepted.parts_ordered_at = at or utcnow()
+    session.flush()
+    return result
 
 
 def my_link(base: str, ticket: Ticket, page: str = "") -> str:
