@@ -2298,6 +2298,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "客户接受的报价里没有待订购的备件（或已订购）",
         "The accepted quote has no parts left to order (or they were ordered already)",
     ),
+    "quote.order_not_now": (
+        "工单当前状态为“{status}”，不能再订购报价中的备件",
+        "The quoted parts can no longer be ordered while the ticket is “{status}”",
+    ),
     "quote.to_order_mark": ("（需订购）", " (to order)"),
     "quote.to_order_note": (
         "标“需订购”的备件工程师随车没有：您接受报价后订购，到货后工程师需再次上门更换。",

@@ -273,7 +273,9 @@ def _job_page(
             "quoting": quoting,
             "draft": draft,
             "quote": latest,
-            "quote_order": settlement_flows.quote_to_order(latest),
+            "quote_order": settlement_flows.quote_to_order(latest)
+            if ticket.status in settlement_flows.ANSWERABLE
+            else [],
             "orderable": orderable,
             "quote_rows": kept.get("quote") or [],
             "charge": fees.charge_of(session, ticket=ticket),

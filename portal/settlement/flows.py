@@ -811,7 +811,10 @@ def order_quoted_parts(
     """Order what the accepted quote marks "to order", in one go: held at the network's
     store, and what the store lacks ordered (the job then waits for the parts, lifecycle
     `wait_parts`, and goes back to dispatch when they are in). The engineer collects them
-    (领料) on the second visit and completing the job consumes them."""
+    (领料) on the second visit and completing the job consumes them. A job that is over
+    orders nothing."""
+    if ticket.status not in ANSWERABLE:
+        raise Conflict("quote.order_not_now", status=Term.of(STATUS_LABELS, ticket.status))
     accepted = session.scalars(
         select(Quote)
         .where(Quote.ticket_id == ticket.id, Quote.status == "accepted")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.database import Database
+from portal.errors import Conflict
 from portal.fees.models import Quote
 from portal.field import service as field_service
 from portal.networks.models import ServiceNetwork
@@ -241,6 +242,11 @@ def test_once_accepted_the_engineer_orders_in_one_tap_and_completes_with_what_ca
             select(PartReservation).where(PartReservation.ticket_id == world.ticket_id)
         ).all()
         assert [r.status for r in held] == ["consumed"]
+        # A job that is done orders nothing, and says why.
+        done = s.get_one(Ticket, world.ticket_id)
+        with pytest.raises(Conflict) as refused:
+            settlement_flows.order_quoted_parts(s, ticket=done, principal=DESK)
+        assert "已完工" in refused.value.message_zh and "no longer" in refused.value.message_en
 
 
 def test_the_engineer_withdraws_a_quote_and_the_customer_can_no_longer_accept_it(
