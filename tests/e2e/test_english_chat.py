@@ -43,12 +43,22 @@ def _words(turn: Turn) -> str:
     return " ".join(turn.texts + [b["title"] for r in turn.replies for b in r.buttons])
 
 
-def test_an_english_question_about_a_code_is_answered_in_english(stack: Stack) -> None:
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("What does E21 mean?", "could not drain"),
+        # NLU reads this one as a progress question; the ticket action passes it on.
+        ("what is E10", "did not fill with water"),
+    ],
+)
+def test_an_english_question_about_a_code_is_answered_in_english(
+    stack: Stack, question: str, answer: str
+) -> None:
     async def scenario(customer: Customer) -> None:
-        turn = await customer.say("What does E21 mean?")
+        turn = await customer.say(question)
         assert turn.status == 200, turn.error
         shown = _words(turn)
-        assert "could not drain" in shown, turn.texts
+        assert answer in shown, turn.texts
         assert "Did that solve your problem?" in shown, turn.texts
         assert not CHINESE.search(shown), turn.texts
         assert not FORM_QUESTIONS.search(turn.last), turn.texts
