@@ -35,6 +35,10 @@ def test_widget_question_is_answered_from_the_faq(stack: Stack, browser: Any) ->
         before = len(_bot_texts(page))
         choice.first.click()
         _wait_for_reply(page, before)
+    # The answer comes as two messages, the entry and then the feedback question; the typing
+    # dots hide at the first, so the turn is over when the question is there.
+    asked = page.locator(BOT_MESSAGES, has_text="是否解决了您的问题")
+    asked.first.wait_for(timeout=60_000)
     texts = _bot_texts(page)
     assert any("排水" in text for text in texts), texts
     assert "是否解决了您的问题" in " ".join(texts)
