@@ -100,6 +100,7 @@ class TicketView:
     engineer_name: str = ""
     engineer_phone: str = ""
     eta_text: str = ""
+    eta_text_en: str = ""
     preferred_time: str = ""
     # The visit in the portal's one sentence, the same the customer's web page says.
     visit_text: str = ""

@@ -49,7 +49,8 @@ def progress(
         # The portal's own sentence (agreed window, ETA): the web page and the engineer say it.
         details.append(response_text(domain, "utter_line_visit", lang, visit=visit))
     elif view.eta_text:
-        details.append(response_text(domain, "utter_line_eta", lang, eta=view.eta_text))
+        eta = view.eta_text_en if lang == "en" and view.eta_text_en else view.eta_text
+        details.append(response_text(domain, "utter_line_eta", lang, eta=eta))
     if view.preferred_time and not visit:
         details.append(
             response_text(

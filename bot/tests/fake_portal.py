@@ -55,6 +55,7 @@ class FakeTicket:
     engineer_name: str = ""
     engineer_phone: str = ""
     eta_text: str = ""
+    eta_text_en: str = ""
     preferred_time: str = ""
     visit_text: str = ""
     customer: str = "c1"
@@ -76,6 +77,7 @@ class FakeTicket:
             "engineer_phone": self.engineer_phone,
             "eta": None,
             "eta_text": self.eta_text,
+            "eta_text_en": self.eta_text_en,
             "proven_by": proven_by,
             "preferred_time": self.preferred_time,
             "visit_text": self.visit_text,

@@ -158,6 +158,16 @@ def test_progress_names_the_engineer_once_the_chat_is_bound(recording, domain, p
     assert "负责师傅：王师傅，电话 13600001111。" in text and "预计 11月23日 16:00 前上门。" in text
 
 
+def test_an_english_chat_hears_the_eta_in_english(recording, domain, portal):
+    portal.tickets["SR20261120-0031"].eta_text_en = "23 Nov 16:00"
+    portal.bind(recording["sender_id"])
+    tracker = tracker_at(recording, "13800138000", "action_ticket_operation")
+    tracker.slots["language"] = "en"
+    [message], _ = run(ActionTicketOperation(), tracker, domain)
+    text = rendered(message, domain, {"language": "en"})
+    assert "23 Nov 16:00" in text and "11月23日" not in text
+
+
 def test_progress_says_the_portals_one_visit_sentence(recording, domain, portal):
     """Issue 19: the bot said 12月9日 13:00-18:00 while the web page said another day; with the
     portal's visit sentence it says that one, not an ETA and a window of its own."""
