@@ -349,14 +349,14 @@ class QuoteRow:
 
 
 def quotes(session: Session, f: Filters) -> list[QuoteRow]:
-    """Quote turnaround per network; superseded quotes are left out (a newer one replaced
-    them before any decision)."""
+    """Quote turnaround per network; superseded and withdrawn quotes are left out (a newer
+    one replaced them, or the engineer took them back, before any decision)."""
     start, end = _bounds(f)
     stmt = (
         select(c.network_id, Quote.status, Quote.created_at, Quote.decided_at)
         .select_from(F.join(Quote, Quote.ticket_id == c.ticket_id))
         .where(*f.dims(), Quote.created_at >= start, Quote.created_at < end)
-        .where(Quote.status != "superseded")
+        .where(Quote.status.not_in(("superseded", "withdrawn")))
     )
     groups: dict[int | None, list[Any]] = defaultdict(list)
     for row in session.execute(stmt):

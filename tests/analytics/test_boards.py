@@ -80,6 +80,7 @@ def extra(db: Database, world: World) -> World:
         quote(2, "D", "rejected", T0 + timedelta(days=1, hours=1), 10)
         quote(3, "E", "sent", T0 + timedelta(days=2, hours=2), None)
         quote(4, "H", "superseded", T0 + timedelta(days=10, hours=2), None)
+        quote(5, "A", "withdrawn", T0 + timedelta(days=10, hours=3), 1)
     return world
 
 
@@ -114,7 +115,8 @@ def test_quote_turnaround_per_network(db: Database, extra: World) -> None:
     with db.session() as s:
         rows = {r.key: r for r in boards.quotes(s, PERIOD)}
     n1, n2 = rows[extra.networks["N1"]], rows[extra.networks["N2"]]
-    assert (n1.sent, n1.accepted, n1.median_h) == (1, 1, 3.0)  # H's superseded quote left out
+    # H's superseded quote and A's withdrawn one are left out.
+    assert (n1.sent, n1.accepted, n1.median_h) == (1, 1, 3.0)
     assert (n2.sent, n2.rejected, n2.pending, n2.median_h) == (2, 1, 1, 10.0)
     total = boards.quote_totals(list(rows.values()))
     assert (total.sent, total.median_h, total.mean_h) == (3, 6.5, 6.5)
