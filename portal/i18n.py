@@ -908,6 +908,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "没有可接此单的工程师（技能、覆盖区域、在岗或当日容量不满足）",
         "No engineer can take this ticket (skill, coverage, duty or capacity)",
     ),
+    "dispatch.ui.no_other_candidates": (
+        "没有其他可改派的工程师（技能、覆盖区域、在岗或当日容量不满足）",
+        "No other engineer can take it over (skill, coverage, duty or capacity)",
+    ),
     "dispatch.ui.excluded": ("不可派的工程师（{n}）", "Engineers who cannot take it ({n})"),
     "dispatch.ui.pick_engineer": ("请选择一位工程师", "Choose an engineer"),
     "dispatch.ui.done": ("{number} 已派给 {engineer}", "{number} assigned to {engineer}"),
@@ -2092,6 +2096,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.field.eta": ("预计 {time} 到达", "ETA {time}"),
     "ui.field.km": ("{km} 公里", "{km} km"),
     "ui.field.late": ("可能迟到", "may be late"),
+    "ui.field.arrived_at": ("{time} 已到场", "On site since {time}"),
     "ui.field.no_jobs": ("今天没有排到您的上门工单", "No visits planned for you today"),
     # Nothing planned for today, yet jobs of other days are still open (shown below).
     "ui.field.no_jobs_others": (
@@ -2573,6 +2578,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{name} 实际用 {used} 个（报价 {quoted} 个）",
         "{name}: {used} fitted ({quoted} quoted)",
     ),
+    "fees.vs_quote.capped": (
+        "按已接受的报价单 {number} 收 ¥{amount}：报价即上限，实际工作多出的 ¥{over} 不向您收取",
+        "Charged as in the accepted quote {number}, ¥{amount}: the quote is the most you pay; "
+        "the ¥{over} the work came to beyond it is not charged",
+    ),
+    "fees.line.waived": (
+        "超出报价 {number} 的部分（不收取）",
+        "Beyond the quote {number} (not charged)",
+    ),
+    "field_app.overrun": (
+        "按目前的在场时间和用件，费用为 ¥{work}，超过客户已接受的报价单 {number}（¥{quoted}）"
+        "¥{over}。现在完工只收报价的 ¥{quoted}；如需按实际收费，请先发新报价，客户接受后再完工。",
+        "By the time on site and the parts so far the work comes to ¥{work}, ¥{over} more than "
+        "the quote {number} (¥{quoted}) the customer accepted. Completing now charges the "
+        "quote's ¥{quoted}; to charge more, send a new quote and complete once they accept it.",
+    ),
+    "field_app.overrun_requote": (
+        "按实际时间发新报价给客户",
+        "Send the customer a new quote for the time spent",
+    ),
+    "quote.line.labour_time_actual": (
+        "工时费（已在场 {minutes} 分钟，超出部分按 {halves}×30 分钟计）",
+        "Labour ({minutes} min on site so far: {halves} × 30 min beyond the visit)",
+    ),
+    "quote.nothing_to_revise": (
+        "这张工单没有已接受的报价，请直接发报价",
+        "This job has no accepted quote: send a quote instead",
+    ),
+    "quote.decline_reason_said": ("客户说明：{reason}", "The customer said: {reason}"),
+    "my.quote.declined_next": (
+        "已拒绝报价，工程师已收到通知，不会进行报价中的维修",
+        "Quote declined: the engineer has been told and will not do the quoted repair",
+    ),
+    "my.quote.decline_fee": (
+        "拒绝后，工程师不会进行报价中的维修，并会收到通知；本次上门的服务费和里程费"
+        " ¥{fee} 仍需支付。",
+        "If you decline, the engineer will not do the quoted repair and will be told; this "
+        "visit's call-out and mileage fee of ¥{fee} is still due.",
+    ),
+    "my.quote.decline_free": (
+        "拒绝后，工程师不会进行报价中的维修，并会收到通知。",
+        "If you decline, the engineer will not do the quoted repair and will be told.",
+    ),
+    "my.quote.decline_reason": (
+        "原因（选填，工程师和客服可见）",
+        "Why (optional; the engineer and our staff see it)",
+    ),
+    "my.quote.decline_confirm": ("确认拒绝报价", "Yes, decline the quote"),
     "fees.quote.sent": ("待确认", "Sent"),
     "fees.quote.accepted": ("已接受", "Accepted"),
     "fees.quote.rejected": ("已拒绝", "Rejected"),
@@ -3483,6 +3536,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "my.visit.title": ("上门预约", "Your visit"),
     "my.visit.asked": ("预约时间", "Booked for"),
     "my.visit.none": ("尚未约定上门时间", "No visit time agreed yet"),
+    "my.visit.arrived": ("师傅已于 {when} 到场", "The engineer arrived on {when}"),
     # One statement of the visit (tickets/flows.py): the agreed window, or day, with the ETA.
     "my.visit.agreed": ("已约定 {window}", "Agreed: {window}"),
     "my.visit.agreed_day": (

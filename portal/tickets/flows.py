@@ -23,6 +23,10 @@ from portal.tickets.models import Ticket
 # From dispatch until the engineer is on site; before dispatch nobody has the job yet, so no
 # time is promised (the response deadline is the desk's, not the customer's visit).
 EXPECTING_ENGINEER = frozenset(lifecycle.BEFORE_ARRIVAL - {"new", "accepted"})
+# The engineer has been on site (a job waiting for parts expects its second visit instead).
+VISITED = frozenset(
+    {"arrived", "completed", "evaluated", "pending_settlement", "settled", "closed"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,7 @@ class ExpectedVisit:
     asked: str  # what the ticket holds when it is no window (free words)
     day: date | None  # the day dispatch booked
     eta: datetime | None  # the published route's time at the door, on that day
+    arrived_at: datetime | None = None  # when the engineer arrived, once they have
 
     @property
     def agreed(self) -> bool:
@@ -46,6 +51,11 @@ class ExpectedVisit:
         """The visit in one sentence that cannot contradict itself: the agreed window (or
         day) with the ETA once a route is published; else what the customer asked for, not
         yet scheduled; else that nothing is agreed."""
+        if self.arrived_at is not None:
+            local = self.arrived_at.astimezone(ZONE)
+            day = t("visit.day_time", lang, month=t(f"visit.month.{local.month}", lang),
+                    day=local.day, time=f"{local:%H:%M}")  # fmt: skip
+            return t("my.visit.arrived", lang, when=day)
         asked = self.window.label(lang) if self.window else self.asked.strip()
         eta = t("visit.eta_at", lang, time=f"{self.eta.astimezone(ZONE):%H:%M}") if self.eta else ""
         if self.agreed and self.day is not None:
@@ -86,7 +96,11 @@ def expected_visit(session: Session, ticket: Ticket) -> ExpectedVisit:
     ):
         # An ETA of another day than the one booked (a route since moved) promises nothing.
         eta = None
-    return ExpectedVisit(window=window, asked=asked, day=day, eta=eta)
+    arrived = None
+    if ticket.status in VISITED:
+        arrivals = [e.created_at for e in ticket.events if e.action == "arrive"]
+        arrived = max(arrivals) if arrivals else None
+    return ExpectedVisit(window=window, asked=asked, day=day, eta=eta, arrived_at=arrived)
 
 
 def planned_visit(session: Session, ticket: Ticket) -> datetime | None:

@@ -130,6 +130,10 @@ def test_a_job_walked_from_accept_to_complete(
     page = client.get(url)
     assert 'data-status="arrived"' in page.text
     assert "WM-PUMP-01" in page.text  # offered from the van stock
+    # On site: the day's list says since when, not an ETA that may be late (a tester's find).
+    today = client.get("/field").text
+    assert 'data-testid="arrived"' in today and "已到场" in today
+    assert 'data-testid="eta"' not in today and "可能迟到" not in today
 
     # Completing without a record or signature is refused, and says why.
     assert _post(client, f"{url}/complete") == url
