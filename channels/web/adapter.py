@@ -2,11 +2,15 @@
 
 Wire protocol (JSON text frames, see `channels.web.wire`):
 
-- connect  `/channels/web/ws?site_key=KEY&visitor_id=ID`; an unknown site key or a malformed
-  visitor id is closed with 1008 (policy violation) before the socket is accepted.
+- connect  `/channels/web/ws?site_key=KEY&visitor_id=ID&lang=LANG`; an unknown site key or a
+  malformed visitor id is closed with 1008 (policy violation) before the socket is accepted.
+  `lang` is the host page's language, "zh" or "en"; any other value is ignored (as if none
+  was given). It goes to the hub with the greeting (`lang=`) and with every message of the
+  socket (`extra["lang"]`), so a chat opened on an English page is greeted in English.
 - server -> `{"type": "history", "messages": [message, ...]}` once, right after connecting.
-  Before it, a hub with `greet(channel=, sender_id=)` is told the chat is open: on first
-  contact it stores the bot's greeting, so the history starts with it.
+  Before it, a hub with `greet(channel=, sender_id=)` is told the chat is open (`lang=` too
+  when the page gave one): on first contact it stores the bot's greeting, so the history
+  starts with it.
 - client -> `{"type": "message", "text": "...", "payload": "..."?, "client_id": "..."?}`.
 - server -> `{"type": "typing", "on": true}`, then the stored inbound message echoed back
   (`direction: "in"`, with the client's `client_id`, so other tabs of the visitor see it),
@@ -69,6 +73,9 @@ from channels.web.wire import (
 
 log = logging.getLogger(__name__)
 
+# The page languages a widget may announce; the bot answers in one of these.
+PAGE_LANGUAGES = frozenset({"zh", "en"})
+
 
 def build_router(
     hub: Hub,
@@ -113,7 +120,9 @@ def build_router(
             return False
         return site_keys is None or (site_key is not None and site_key in site_keys)
 
-    async def run_turn(socket: WebSocket, visitor_id: str, site_key: str | None, raw: Any) -> None:
+    async def run_turn(
+        socket: WebSocket, visitor_id: str, site_key: str | None, lang: str | None, raw: Any
+    ) -> None:
         try:
             message = parse_frame(raw, sender_id=visitor_id, site_key=site_key)
         except FrameError as refused:
@@ -125,6 +134,8 @@ def build_router(
         if isinstance(message, Typing):
             await report_typing(visitor_id, message.on)
             return
+        if lang is not None:
+            message = replace(message, extra={**message.extra, "lang": lang})
         # The visitor's own bucket first, so one noisy visitor cannot drain the site's.
         if not await per_visitor.take(visitor_id) or not await per_site.take(site_key or ""):
             await registry.send(socket, error_frame("rate_limited", client_id=message.message_id))
@@ -148,6 +159,10 @@ def build_router(
         """One widget tab: history on connect, then one bot turn per message frame."""
         site_key = websocket.query_params.get("site_key")
         visitor_id = websocket.query_params.get("visitor_id")
+        # Only a language the bot speaks: anything else is as if the page said nothing.
+        lang = websocket.query_params.get("lang")
+        if lang not in PAGE_LANGUAGES:
+            lang = None
         if not site_allowed(site_key) or visitor_id is None or not valid_visitor_id(visitor_id):
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
             return
@@ -156,7 +171,9 @@ def build_router(
         try:
             if greet is not None:
                 try:
-                    await greet(channel=CHANNEL, sender_id=visitor_id)
+                    # `lang` only when given: a hub without a use for it need not take it.
+                    page = {"lang": lang} if lang is not None else {}
+                    await greet(channel=CHANNEL, sender_id=visitor_id, **page)
                 except Exception:  # no greeting is no reason to refuse the chat
                     log.exception("hub greeting failed for widget visitor %s", visitor_id)
             try:
@@ -172,7 +189,7 @@ def build_router(
                 if event["type"] == "websocket.disconnect":
                     break
                 raw = event.get("text", event.get("bytes"))
-                await run_turn(websocket, visitor_id, site_key, raw)
+                await run_turn(websocket, visitor_id, site_key, lang, raw)
         except WebSocketDisconnect:
             pass
         finally:
