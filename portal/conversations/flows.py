@@ -22,7 +22,10 @@ Channels register how to reach a customer outside a turn:
 optionally `hub.register_typing(channel, typing)` with `typing(sender_id, on)`.
 A channel whose customers open a chat before typing (the widget) calls
 `hub.greet(channel=, sender_id=)` first: on first contact the bot's greeting is stored, so
-the history the channel shows next starts with it.
+the history the channel shows next starts with it. A channel that knows the language of the
+page the chat is on passes it (`greet(lang=)`, `extra["lang"]` on each message); the bot gets
+it as `lang` in the message metadata and greets and answers in it until the customer writes
+otherwise (bot/actions/language.py).
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ RATING_ACTIONS = frozenset({"complete", "request_evaluation"})
 SUMMARY_MESSAGES = 3
 SUMMARY_QUOTE = 40
 SUMMARY_CHARS = 300
+# The page languages the bot is told about; anything else a channel passes is left out.
+PAGE_LANGUAGES = frozenset({"zh", "en"})
 
 
 def parse_rating(message: ChannelMessage) -> int | None:
@@ -95,6 +100,14 @@ def parse_rating(message: ChannelMessage) -> int | None:
     payload = message.extra.get("payload") or ""
     found = CSAT_PAYLOAD.match(payload) or CSAT_TEXT.match(message.text.strip())
     return int(found.group(1)) if found else None
+
+
+def bot_metadata(channel: str, lang: str | None = None) -> dict[str, str]:
+    """The metadata a message to Rasa carries: its channel, and the page's language when the
+    channel said it."""
+    if lang in PAGE_LANGUAGES:
+        return {"channel": channel, "lang": lang}
+    return {"channel": channel}
 
 
 def turn_lang(conversation: Conversation, text: str) -> Lang:
@@ -168,7 +181,7 @@ class ConversationHub(AgentDesk, QueueClock):
                 replies = await self.rasa.send(
                     sender=inbound.public_id,
                     text=bot_text,
-                    metadata={"channel": message.channel},
+                    metadata=bot_metadata(message.channel, message.extra.get("lang")),
                 )
             except BotUnavailable as exc:
                 failure = "timeout" if isinstance(exc, BotTimeout) else "error"
@@ -219,9 +232,12 @@ class ConversationHub(AgentDesk, QueueClock):
         await self._apply(inbound.effects.merge(turn.effects))
         return turn.out
 
-    async def greet(self, *, channel: str, sender_id: str) -> list[ChannelMessage]:
-        """First contact (a chat opened before anything was typed): the bot's greeting,
-        stored like any reply. Nothing once the conversation has messages, or without Rasa."""
+    async def greet(
+        self, *, channel: str, sender_id: str, lang: str | None = None
+    ) -> list[ChannelMessage]:
+        """First contact (a chat opened before anything was typed): the bot's greeting, in
+        the page's `lang` when given, stored like any reply. Nothing once the conversation
+        has messages, or without Rasa."""
         async with self._locks[(channel, sender_id)]:
             opened = await run_in_threadpool(self._first_contact, channel, sender_id)
             if opened is None:
@@ -229,7 +245,7 @@ class ConversationHub(AgentDesk, QueueClock):
             conversation_id, public_id = opened
             try:
                 replies = await self.rasa.send(
-                    sender=public_id, text=SESSION_START, metadata={"channel": channel}
+                    sender=public_id, text=SESSION_START, metadata=bot_metadata(channel, lang)
                 )
             except BotUnavailable as exc:
                 log.warning("no greeting for %s: %s", public_id, exc)
