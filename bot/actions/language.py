@@ -4,7 +4,13 @@ that message on, through the responses' English variations (condition: language 
 until they write Chinese again; the portal's knowledge base answers an English question from
 the English entries. A bare word (ok, hi), a code (E21, KFR-35GW) or a ticket number says
 nothing about the language, so a Chinese customer typing one stays in Chinese; two such
-English words in a row (hello, help) are English too."""
+English words in a row (hello, help) are English too.
+
+A chat opened on an English web page (the widget sends the page's language, which the hub
+passes on as `lang` in the message metadata) starts in English, greeting included: the slot
+is filled on /session_start, before action_session_start greets. The page's language holds
+until the customer writes something that says a language (a Chinese character, an English
+sentence, two English messages in a row); from then on their writing decides, as above."""
 
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _CODE = re.compile(r"\b(?:SR\s*\d{8}[-\s]?\d{4}|[A-Z]{1,4}-?\d+[A-Z]*)\b", re.IGNORECASE)
 # An e-mail address or a link is written the same in any language.
 _ADDRESS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+", re.IGNORECASE)
+# The languages a page may say it is in; anything else in the metadata is ignored.
+LANGUAGES = ("zh", "en")
 
 
 def english_words(text: str) -> int:
@@ -41,24 +49,44 @@ def is_chinese(text: str) -> bool:
     return bool(_CJK.search(text or ""))
 
 
+def says_language(texts: list[str]) -> bool:
+    """True when what the customer wrote tells their language: something Chinese, an
+    English sentence (two English words or more) or two English messages in a row."""
+    if any(is_chinese(text) or english_words(text) >= 2 for text in texts):
+        return True
+    return any(is_english(a) and is_english(b) for a, b in zip(texts, texts[1:], strict=False))
+
+
+def page_language(tracker: Tracker) -> str | None:
+    """The language of the page the latest message came from ("zh" or "en", the `lang` of
+    its metadata), or None when the channel did not say."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            lang = (event.get("metadata") or {}).get("lang")
+            return lang if isinstance(lang, str) and lang in LANGUAGES else None
+    return None
+
+
 def language(tracker: Tracker) -> str:
     """ "en" for an English sentence, or when this message and the one before are English;
-    "zh" once Chinese is written; otherwise as it was."""
+    "zh" once Chinese is written; otherwise the page's language until the customer has
+    written anything that tells theirs, and as it was after that."""
     texts = [
         (e.get("text") or "").strip()
         for e in tracker.events
         if e.get("event") == "user" and not (e.get("text") or "").startswith("/")
     ]
-    current = tracker.get_slot("language") or "zh"
-    if not texts:
-        return current
-    if is_chinese(texts[-1]):
-        return "zh"
-    if english_words(texts[-1]) >= 2:
-        return "en"
-    if len(texts) >= 2 and is_english(texts[-1]) and is_english(texts[-2]):
-        return "en"
-    return current
+    if texts:
+        if is_chinese(texts[-1]):
+            return "zh"
+        if english_words(texts[-1]) >= 2:
+            return "en"
+        if len(texts) >= 2 and is_english(texts[-1]) and is_english(texts[-2]):
+            return "en"
+    page = page_language(tracker)
+    if page is not None and not says_language(texts):
+        return page
+    return tracker.get_slot("language") or "zh"
 
 
 class ActionDetectLanguage(Action):
