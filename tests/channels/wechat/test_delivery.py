@@ -18,6 +18,7 @@ from portal.config import Settings
 from portal.conversations import service as conversations
 from portal.database import Database, utcnow
 from portal.main import create_app
+from portal.notifications.flows import render
 from portal.notifications.models import Notification
 from portal.wechat.flows import mount
 from portal.wechat.models import WeChatDeliveryFailure, WeChatFollower
@@ -212,7 +213,8 @@ def test_the_48_hour_window_is_respected(
     assert failure.reason == "window_closed" and failure.text == "工程师明天上午到"
     with db.session() as session:
         note = session.scalars(select(Notification)).all()[-1]
-        assert note.template == "wechat_send_failed" and "48" in note.payload["reason"]
+        zh, en = render(note.template, note.payload)
+        assert note.template == "wechat_send_failed" and "48小时" in zh and "48-hour" in en
     # The customer writes again: the window reopens.
     wechat.say(fixture("text.xml", MsgId="24800457617399999"))
     assert _push(portal)

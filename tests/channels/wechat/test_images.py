@@ -15,6 +15,7 @@ from portal.config import Settings
 from portal.conversations.models import ConversationAttachment, ConversationNote, Message
 from portal.database import Database
 from portal.main import create_app
+from portal.notifications.flows import render
 from portal.notifications.models import Notification
 from tests.app_fixtures import FakeRasa
 from tests.channels.wechat.fake_api import FakeWeChatApi, Raw
@@ -114,7 +115,9 @@ def _failed(db: Database) -> tuple[ConversationAttachment, ConversationNote, Mes
             select(Notification).where(Notification.template == "wechat_media_failed")
         ).all()
         assert [n.recipient for n in told] == ["user:" + str(_agent_id(db))]
-        assert told[0].payload["reason"] == failed.error
+        # The reason is kept in both languages; the bell reads it in the agent's.
+        zh, en = render(told[0].template, told[0].payload)
+        assert failed.error in zh and failed.error not in en
     return failed, note, message
 
 
