@@ -632,11 +632,15 @@ def plan_day(
         for p in part.picks:
             scores[(p.job_id, p.worker_id)] = round(p.value - settings.serve_value, 2)
     by_id = {t.id: t for t in waiting} | asked_elsewhere
+    # Visits the engineers considered already have that day (already counted as their load)
+    # are on their routes too, even when the plan gives them nothing new: a tester found an
+    # engineer with a reassigned job shown as free, and the job never routed when published.
+    booked = service.day_tickets(
+        session, engineer_ids=[w.id for w in workers], day=day, settings=settings
+    )
+    routed = {p.worker_id for p in plan.picks} | set(booked)
     engineers = {
-        e.id: e
-        for e in session.scalars(
-            select(Engineer).where(Engineer.id.in_([p.worker_id for p in plan.picks] or [-1]))
-        )
+        e.id: e for e in session.scalars(select(Engineer).where(Engineer.id.in_(routed or [-1])))
     }
     skipped: list[tuple[int, PortalError]] = []
     if apply:
@@ -673,12 +677,11 @@ def plan_day(
             kept.append(pick)
         plan.picks = kept
     routes: list[Route] = []
-    planned: dict[int, list[int]] = {}
+    planned: dict[int, list[int]] = {eid: list(ids) for eid, ids in booked.items()}
     for p in plan.picks:
         planned.setdefault(p.worker_id, []).append(p.job_id)
-    booked = service.day_tickets(session, engineer_ids=list(planned), day=day, settings=settings)
     for worker_id in sorted(planned):
-        ids = sorted(set(booked.get(worker_id, [])) | set(planned[worker_id]))
+        ids = sorted(set(planned[worker_id]))
         r = _route(
             session,
             engineer=engineers[worker_id],

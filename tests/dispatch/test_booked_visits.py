@@ -1,0 +1,161 @@
+"""Visits already booked for the day belong to the day plan (a tester's finding): 陈欣怡 had
+a job reassigned to her for 12-08, yet the plan showed her with no stop ("暂无安排"), and after
+publishing her job still had no place in her route and no ETA.
+
+A visit booked for the day counts against its engineer's capacity and is on their route: kept
+with them, ordered with the rest, and given a sequence and an ETA when the plan is published."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from portal.database import Database, utcnow
+from portal.dispatch import flows, service
+from portal.dispatch.models import DispatchVisit
+from portal.tickets.models import Ticket
+from tests.dispatch import helpers as h
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _reassigned_to(s: Any, *, first: int, then: int, day: Any, now: Any) -> Ticket:
+    """A ticket dispatched to `first` for `day`, then reassigned (with a reason) to `then`."""
+    ticket = h.ticket(s, h.customer(s), at=now - timedelta(minutes=30))
+    ticket.details = {**ticket.details, "preferred_time": f"{day} 08:00-20:00"}
+    flows.assign(
+        s,
+        ticket=ticket,
+        principal=h.DISPATCHER,
+        engineer_id=first,
+        day=day,
+        now=now,
+        settings=h.SETTINGS,
+    )
+    flows.assign(
+        s,
+        ticket=ticket,
+        principal=h.DISPATCHER,
+        engineer_id=then,
+        reason="客户要求换人",
+        day=day,
+        now=now,
+        settings=h.SETTINGS,
+    )
+    assert ticket.engineer_id == then
+    return ticket
+
+
+def test_a_booked_visit_is_on_its_engineers_route_and_counts_against_her_day(
+    db: Database,
+) -> None:
+    with db.session() as s:
+        net = h.network(s, coverage=("浦东新区",), at=h.MID)
+        # She lives far from the waiting tickets, he next to them: the plan gives her none.
+        chen = h.engineer(s, net, at=h.FAR, name="陈欣怡", daily_capacity=2)
+        zhou = h.engineer(s, net, at=h.NEAR, name="周嘉豪", daily_capacity=6)
+        booked = _reassigned_to(s, first=zhou.id, then=chen.id, day=h.DAY, now=h.NOW)
+        waiting = [h.ticket(s, h.customer(s, at=h.HOME)).id for _ in range(3)]
+        chen_id, zhou_id, booked_id = chen.id, zhou.id, booked.id
+    with db.session() as s:
+        plan = flows.plan_day(
+            s,
+            day=h.DAY,
+            principal=h.DISPATCHER,
+            settings=h.SETTINGS,
+            network_id=net.id,
+            now=h.NOW,
+        )
+        routes = {r.engineer.id: [leg.stop.id for leg in r.legs] for r in plan.routes}
+        # Her booked visit takes one of her two places, and it is on her route.
+        assert {w.id: w.load for w in plan.candidates} == {chen_id: 1, zhou_id: 0}
+        assert booked_id in routes.get(chen_id, [])
+        assert {p.job_id for p in plan.plan.picks} == set(waiting)
+        stops = [
+            flows.PlannedStop(
+                tid,
+                eid,
+                k,
+                None if tid == booked_id else service.ticket_version(s, ticket_id=tid),
+            )
+            for eid, ids in routes.items()
+            for k, tid in enumerate(ids, start=1)
+        ]
+        done = flows.publish_plan(
+            s, day=h.DAY, stops=stops, principal=h.DISPATCHER, settings=h.SETTINGS, now=h.NOW
+        )
+        assert done.kept == [booked_id] and not done.skipped
+    with db.session() as s:
+        visit = s.scalars(select(DispatchVisit).where(DispatchVisit.ticket_id == booked_id)).one()
+        assert visit.engineer_id == chen_id
+        assert visit.sequence is not None and visit.eta is not None
+        assert zhou_id in routes
+
+
+def _form(page: str) -> dict[str, list[str]]:
+    """The plan form as the page hands it out: every stop under its engineer, in order."""
+    form: dict[str, list[str]] = {"stop": [], "engineer": [], "order": [], "version": []}
+    for block in page.split('data-testid="plan-route" data-engineer-id="')[1:]:
+        engineer = block[: block.index('"')]
+        stops = re.findall(
+            r'name="stop" value="(\d+)">\s*<input type="hidden" name="version" value="(\d*)"',
+            block[: block.index("</section>")],
+        )
+        for i, (tid, version) in enumerate(stops, start=1):
+            form["stop"].append(tid)
+            form["engineer"].append(engineer)
+            form["order"].append(str(i))
+            form["version"].append(version)
+    return form
+
+
+def _route(page: str, engineer_id: int) -> str:
+    block = page[page.index(f'data-testid="plan-route" data-engineer-id="{engineer_id}"') :]
+    return block[: block.index("</section>")]
+
+
+def test_the_plan_page_shows_and_publishes_the_visit_she_already_has(
+    client: TestClient, db: Database
+) -> None:
+    now = utcnow()
+    day = service.default_visit_day(now, h.SETTINGS)
+    with db.session() as s:
+        net = h.network(s, coverage=("浦东新区",), at=h.MID)
+        # She lives far from the waiting tickets, he next to them: the plan gives her none.
+        chen = h.engineer(s, net, at=h.FAR, name="陈欣怡", daily_capacity=2)
+        zhou = h.engineer(s, net, at=h.NEAR, name="周嘉豪", daily_capacity=6)
+        booked = _reassigned_to(s, first=zhou.id, then=chen.id, day=day, now=now)
+        for _ in range(3):
+            h.ticket(
+                s,
+                h.customer(s),
+                at=now - timedelta(minutes=30),
+                preferred_time=f"{day} 08:00-20:00",
+            )
+        dispatcher = h.user(s, role="dispatcher").username
+        net_id, chen_id, booked_id, number = net.id, chen.id, booked.id, booked.number
+    page = client.post("/login", data={"username": dispatcher, "password": "pw", "next": "/"})
+    assert page.status_code == 200
+    page = client.get(f"/dispatch/plan?date={day}&network={net_id}&run=1").text
+    hers = _route(page, chen_id)
+    assert f'data-ticket="{booked_id}"' in hers
+    assert 'class="muted small dx-free" hidden' in hers  # not "暂无安排"
+    form = _form(page)
+    token = TOKEN.search(page)
+    assert token is not None
+    done = client.post(
+        "/dispatch/plan/publish",
+        data={"csrf_token": token.group(1), "date": str(day), "network": str(net_id), **form},
+    )
+    assert "计划已发布：派出 3 单，1 单已在工程师手中仅调整顺序" in done.text
+    with db.session() as s:
+        visit = s.scalars(select(DispatchVisit).where(DispatchVisit.ticket_id == booked_id)).one()
+        assert visit.eta is not None and visit.sequence is not None
+    shown = client.get(f"/dispatch/plan?date={day}&network={net_id}").text
+    stop = shown[shown.index(f'data-number="{number}"') :]
+    stop = stop[: stop.index("</li>")]
+    assert 'data-testid="stop-eta"' in stop and 'data-testid="stop-to-plan"' not in stop
