@@ -35,3 +35,9 @@ def test_the_pages_use_it_for_negative_lines_too() -> None:
     assert page.render(amounts=[Decimal("85.00"), Decimal("-85.00")]) == (
         "[¥85.00][-¥85.00][-¥85.00]"
     )
+
+
+def test_every_page_groups_thousands_alike() -> None:
+    # A tester saw ¥1460.00 in the statement list beside ¥5,000.00 on the deposits page.
+    page = templates.env.from_string("{{ a | yuan }} {{ b | yuan }}")
+    assert page.render(a=Decimal("1460"), b=Decimal("5000")) == "¥1,460.00 ¥5,000.00"
