@@ -15,7 +15,7 @@ import colorsys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
@@ -109,6 +109,17 @@ def _with(url: str, **params: object) -> str:
     path, _, anchor = url.partition("#")
     joined = path + ("&" if "?" in path else "?") + urlencode(kept)
     return joined + (f"#{anchor}" if anchor else "")
+
+
+def _next_in_queue(back: str) -> str:
+    """Where to go after a ticket was assigned: on the workbench, the same queue (network,
+    day) without that ticket, so the queue's next one is shown, or the queue is said to be
+    empty (a tester saw the panel stay on the ticket just assigned); elsewhere, `back`."""
+    parts = urlsplit(back)
+    if parts.path != "/dispatch":
+        return back
+    kept = {k: v for k, v in parse_qsl(parts.query) if k not in ("ticket", "keep", "reason")}
+    return _with("/dispatch", **kept)
 
 
 def ticket_panel(
@@ -253,7 +264,7 @@ def assign(
         flash_error(request, exc)
         return see_other(_with(back, reason=reason))
     _flash_assigned(request, session, done, replaced=holds)
-    return see_other(back)
+    return see_other(_next_in_queue(back))
 
 
 def _parts_text(lines: list[tuple[str, int]], lang: str) -> str:

@@ -331,7 +331,8 @@ def panel(
             )
             for i, r in enumerate(shown, start=1)
         ],
-        excluded=[(w, why) for w, why in excluded if why not in _ELSEWHERE],
+        # The engineer holding it is named as its holder, not as someone who may not take it.
+        excluded=[(w, why) for w, why in excluded if why not in _ELSEWHERE and why != "current"],
         needed=needed,
         held=held_parts(session, ticket_id=ticket.id),
         holder=holder,

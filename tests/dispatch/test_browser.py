@@ -297,8 +297,13 @@ def test_a_dispatcher_assigns_reassigns_and_publishes_a_day_plan(
         t = _ticket(db, first)
         assert (t.status, t.engineer_id, t.network_id) == ("dispatched", chosen, portal["pudong"])
         assert _held(db, first) == [("电机", portal["pudong"])]
+        # The workbench has moved on to the next ticket of the queue.
+        panel = page.locator("[data-testid=dispatch-panel]")
+        expect(panel).not_to_have_attribute("data-number", first)
 
         # 改派: the reason is required, by the browser and by the server.
+        page.goto(f"{base}/dispatch?ticket={first}")
+        expect(panel).to_have_attribute("data-number", first)
         expect(page.locator("[data-testid=reassign-box]")).to_contain_text("当前工程师")
         other = page.locator("[data-testid=candidate]").first
         other_id = int(other.get_attribute("data-engineer-id") or 0)
