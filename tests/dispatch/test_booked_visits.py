@@ -8,10 +8,13 @@ with them, ordered with the rest, and given a sequence and an ETA when the plan 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from portal.database import Database, utcnow
@@ -19,6 +22,8 @@ from portal.dispatch import flows, service
 from portal.dispatch.models import DispatchVisit
 from portal.tickets.models import Ticket
 from tests.dispatch import helpers as h
+from tests.page_support import SHOTS, served_portal, signed_in_tab
+from tests.portal import factories as fx
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -159,3 +164,58 @@ def test_the_plan_page_shows_and_publishes_the_visit_she_already_has(
     stop = shown[shown.index(f'data-number="{number}"') :]
     stop = stop[: stop.index("</li>")]
     assert 'data-testid="stop-eta"' in stop and 'data-testid="stop-to-plan"' not in stop
+
+
+def _build(db: Database) -> dict[str, Any]:
+    """The page test's world, served: 陈欣怡 far off with one visit reassigned to her for the
+    day, 周嘉豪 next to three waiting tickets."""
+    now = utcnow()
+    day = service.default_visit_day(now, h.SETTINGS)
+    with db.session() as s:
+        net = h.network(s, coverage=("浦东新区",), at=h.MID)
+        chen = h.engineer(s, net, at=h.FAR, name="陈欣怡", daily_capacity=2)
+        zhou = h.engineer(s, net, at=h.NEAR, name="周嘉豪", daily_capacity=6)
+        booked = _reassigned_to(s, first=zhou.id, then=chen.id, day=day, now=now)
+        for _ in range(3):
+            h.ticket(
+                s,
+                h.customer(s),
+                at=now - timedelta(minutes=30),
+                preferred_time=f"{day} 08:00-20:00",
+            )
+        return {
+            "day": day.isoformat(),
+            "network": net.id,
+            "chen": chen.id,
+            "number": booked.number,
+            "dispatcher": fx.user(s, role="dispatcher", display_name="调度小王").username,
+        }
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with served_portal(tmp_path_factory.mktemp("booked-visits-e2e"), _build) as running:
+        yield running
+
+
+@pytest.mark.e2e
+def test_in_chromium_her_booked_visit_is_planned_published_and_timed(
+    browser: Browser, portal: dict[str, Any]
+) -> None:
+    base, day, net = portal["base"], portal["day"], portal["network"]
+    with signed_in_tab(browser, base, portal["dispatcher"], width=1280) as page:
+        page.goto(f"{base}/dispatch/plan?date={day}&network={net}&run=1")
+        hers = page.locator(f"[data-testid=plan-route][data-engineer-id='{portal['chen']}']")
+        stop = hers.locator(f"[data-testid=plan-stop][data-number='{portal['number']}']")
+        expect(stop).to_be_visible()
+        expect(stop.locator("[data-testid=stop-eta]")).to_be_visible()
+        expect(hers.locator(".dx-free")).to_be_hidden()  # not "暂无安排"
+        page.screenshot(path=str(SHOTS / "dayplan-booked-visit-1280.png"), full_page=True)
+        page.click("[data-testid=preview-plan]")
+        expect(page.locator("[data-testid=plan-summary]")).to_contain_text("已按调整重算")
+        expect(stop).to_be_visible()
+        page.click("[data-testid=publish-plan]")
+        expect(page.locator(".flash").first).to_contain_text("1 单已在工程师手中仅调整顺序")
+        expect(stop.locator("[data-testid=stop-eta]")).to_be_visible()
+        expect(stop.locator("[data-testid=stop-to-plan]")).to_have_count(0)
+        page.screenshot(path=str(SHOTS / "dayplan-booked-published-1280.png"), full_page=True)
