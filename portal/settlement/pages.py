@@ -12,13 +12,13 @@ from fastapi.responses import Response
 from pydantic import StringConstraints, ValidationError
 from sqlalchemy import select
 
-from portal.accounts.service import actor_names, display_names
+from portal.accounts.service import actor_names
 from portal.assets.models import Product
 from portal.database import SessionDep
 from portal.errors import Conflict, Invalid, NotFound, PortalError
 from portal.fees import service as fees
 from portal.fees.models import DistanceBand, RateCard, RateLine
-from portal.i18n import both, t
+from portal.i18n import Lang, both, t
 from portal.ids import IdPath
 from portal.networks.models import ServiceNetwork
 from portal.security import Principal
@@ -205,16 +205,6 @@ def ticket_page(
 # ---- deposits (押金) ----------------------------------------------------------------------
 
 
-def _actor_names(session: SessionDep, actors: set[str]) -> dict[str, str]:
-    """Staff actors ("user:<id>") by display name; any other actor as written."""
-    ids = {int(a[5:]) for a in actors if a.startswith("user:") and a[5:].isdigit()}
-    names = display_names(session, user_ids=ids)
-    return {
-        a: names.get(int(a[5:]), a) if a.startswith("user:") and a[5:].isdigit() else a
-        for a in actors
-    }
-
-
 def _deposit_network(session: SessionDep, user: Principal, network_id: int) -> ServiceNetwork:
     """The network whose deposit the caller may read: finance any, a manager their own (any
     other is a 404, as one that does not exist)."""
@@ -246,7 +236,7 @@ def deposits_page(request: Request, session: SessionDep, user: MoneyUser) -> Res
 
 
 def _deposit_context(
-    session: SessionDep, user: Principal, network: ServiceNetwork
+    session: SessionDep, user: Principal, network: ServiceNetwork, lang: Lang
 ) -> dict[str, Any]:
     entries = settlement.deposit_entries(session, network_id=network.id)
     running = ledger.ZERO
@@ -261,7 +251,9 @@ def _deposit_context(
         "network": network,
         "balance": settlement.deposit_balance(session, network_id=network.id),
         "history": history,
-        "names": _actor_names(session, {h["txn"].posted_by for h in history}),
+        # Staff by name, the system's own postings as the system (a tester read
+        # "service:demo-finance"), as every page names who did what.
+        "names": actor_names(session, [h["txn"].posted_by for h in history], lang),
         "may_move": FINANCE.allows(user),
         "actions": settlement.DEPOSIT_ACTIONS,
         "tab": "deposits",
@@ -276,7 +268,7 @@ def deposit_page(
     """One network's deposit: the balance, every movement with its reason, and (finance) the
     form that records a top-up, a deduction or a refund."""
     network = _deposit_network(session, user, network_id)
-    context = _deposit_context(session, user, network)
+    context = _deposit_context(session, user, network, request_lang(request))
     context["form"] = {"action": "receive", "amount": "", "memo": "", "key": uuid.uuid4().hex}
     return render(request, "settlement/deposit.html", context)
 
@@ -321,7 +313,7 @@ def deposit_move(
         except PortalError as exc:
             error = form_message(request, exc)
     if error:
-        context = _deposit_context(session, user, network)
+        context = _deposit_context(session, user, network, request_lang(request))
         context.update(form=form, error=error)
         return render(request, "settlement/deposit.html", context, status_code=422)
     what_zh, what_en = both(f"settlement.deposit.{data.action}")

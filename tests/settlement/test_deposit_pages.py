@@ -123,3 +123,21 @@ def test_a_network_manager_reads_their_own_deposit_only(client: TestClient, db: 
     assert refused.status_code == 403
     with db.session() as s:
         assert settlement.deposit_balance(s, network_id=int(str(w["net"]))) == Decimal("800.00")
+
+
+def test_a_deposit_the_system_posted_is_by_the_system(client: TestClient, db: Database) -> None:
+    # A tester read 经办人 "service:demo-finance" on the demo's deposits.
+    w = _world(db)
+    with db.session() as s:
+        settlement.move_deposit(
+            s,
+            network_id=int(str(w["net"])),
+            action="receive",
+            amount=Decimal("5000.00"),
+            key="opening",
+            principal=Principal(kind="service", role=Role.FINANCE, name="demo-finance"),
+            memo="网点入网押金",
+        )
+    sign_in(client, str(w["finance"]))
+    page = client.get(f"/settlement/deposits/{w['net']}").text
+    assert "service:demo-finance" not in page and "<td>系统</td>" in page
