@@ -333,7 +333,7 @@ def edit_ticket_visit(
         principal=agent,
         lang=_lang(request),
     )
-    names = {agent.user_id: agent.name} if agent.user_id else {}
+    names = {agent.user_id: agent.display_name or agent.name} if agent.user_id else {}
     return TicketVisitEdited(
         ticket=ticket, note=snapshots.note_read(note, names) if note is not None else None
     )

@@ -378,7 +378,11 @@ class AgentDesk(HubCore):
                 body=t("console.ticket_note", "zh", number=ticket.number),
                 kind="ticket",
             )
-            names = {principal.user_id: principal.name} if principal.user_id else {}
+            names = (
+                {principal.user_id: principal.display_name or principal.name}
+                if principal.user_id
+                else {}
+            )
             effects = Effects(
                 publish=self._note_events(conversation, snapshots.note_read(note, names))
             )

@@ -225,7 +225,14 @@ def test_an_agent_whose_offers_timed_out_takes_answers_edits_and_hands_back(
     )
     assert "下午" in saved.locator("[data-testid=side-window]").inner_text()
     saved.locator("[data-testid=visit-saved]").wait_for(state="visible")
-    transcript.locator('[data-testid=note][data-kind="ticket"]').filter(has_text=PLACED).wait_for()
+    note = transcript.locator('[data-testid=note][data-kind="ticket"]').filter(has_text=PLACED)
+    note.wait_for()
+    # Its head is one line naming the agent (a tester saw it one character per line, and
+    # the login name): the notification list's .note rules no longer reach the console.
+    head = note.locator(".msg-head span").first
+    box = head.bounding_box()
+    assert box is not None and box["height"] < 24, box
+    assert head.inner_text().endswith(" · 坐席wang"), head.inner_text()
     db = Database(portal["db"])
     try:
         with db.session() as session:
