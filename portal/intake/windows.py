@@ -120,6 +120,7 @@ _CJK = r"[\u4e00-\u9fff0-9]"
 # "明天 下午" after the English is put into Chinese: one expression again.
 _JOIN = re.compile(rf"(?<={_CJK})[\s,]+(?={_CJK})")
 _MORNING_WORDS = re.compile(r"上午|早|凌晨")
+_BEFORE = re.compile(r"(?:之|以)?前$")  # 十点前, 三点之前, 中午以前: until then, that day
 _BARE_WEEKDAY = re.compile(r"(?:周|星期)[一二三四五六日]")  # not 上周五, 这周六, 下周三
 # Time words jionlp could not read make "unparsed"; without any, the message names no time.
 _TIME_WORDS = re.compile(
@@ -297,6 +298,17 @@ def _not_a_time(text: str, a: int, b: int) -> bool:
 
 
 def _shape(start: datetime, end: datetime, definition: str, said: str) -> VisitWindow:
+    if _BEFORE.search(said) and start.date() != end.date():
+        # jionlp reads 周三十点前 as from now until the end of Wednesday's 10 o'clock hour; a
+        # customer means Wednesday, from the start of service until the time named.
+        day = end.replace(hour=0, minute=0, second=0, microsecond=0)
+        part = next((p for p in DAY_PARTS if p.word in said), None)
+        if definition == "accurate" or part is None:
+            until = end.replace(minute=0, second=0) if end.minute == 59 else end
+        else:
+            until = datetime.combine(day, part.start)
+        opens = datetime.combine(day, SERVICE_HOURS[0])
+        return VisitWindow(opens.replace(tzinfo=ZONE), until.replace(tzinfo=ZONE))
     if end.second == 59:
         # jionlp ends a span on its last second: 17:59:59 for an hour, 16:00:59 for a minute.
         end = end + timedelta(seconds=1) if end.minute == 59 else end.replace(second=0)

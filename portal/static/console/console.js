@@ -511,8 +511,8 @@
           const problem = data && data.errors && data.errors[0];
           const zh = (problem && problem.message_zh) || (data && data.message_zh) || String(response.status);
           const en = (problem && problem.message_en) || (data && data.message_en) || "";
-          // Chinese first, English second, as every portal error.
-          error.textContent = en && en !== zh ? `${zh} / ${en}` : zh;
+          // In the console's language, as its other errors (a tester read both at once).
+          error.textContent = config.lang === "en" && en ? en : zh;
           error.hidden = false;
           const culprit = problem && form.querySelector(`[name="${problem.field}"]`);
           if (culprit) {
