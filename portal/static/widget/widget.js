@@ -3,6 +3,9 @@
  *   <script src="https://PORTAL/static/widget/widget.js" data-site-key="demo"
  *           data-title="在线客服" data-color="#1677ff" data-position="right"
  *           data-lang="zh" async></script>
+ * data-lang ("zh" or "en") is the page's language; without it the page's own <html lang> is
+ * read. The widget speaks it and tells the portal (`lang` on the socket URL), so the bot
+ * greets and answers in it until the customer writes in the other language.
  * No build step, no dependencies. What a customer or an agent typed is rendered with
  * textContent, never as HTML. A bot or system message comes with `html`, the portal's safe
  * rendering of its Markdown (bold, lists, tables); the widget copies it node by node through
@@ -76,7 +79,12 @@
 
   const scriptUrl = new URL(script.src, document.baseURI);
   const data = script.dataset;
-  const lang = data.lang === "en" ? "en" : "zh";
+  // The page's language as the tag, else the page itself, declares it; null if neither does
+  // (the widget then speaks Chinese and lets the bot go by what the customer writes).
+  const pageLang = [data.lang, document.documentElement.lang]
+    .map((value) => (value || "").toLowerCase().split("-")[0])
+    .find((code) => code === "en" || code === "zh") || null;
+  const lang = pageLang || "zh";
   const t = STRINGS[lang];
   const siteKey = data.siteKey || "";
   const title = data.title || t.title;
@@ -502,6 +510,7 @@
     url.search = "";
     if (siteKey) url.searchParams.set("site_key", siteKey);
     url.searchParams.set("visitor_id", visitor);
+    if (pageLang) url.searchParams.set("lang", pageLang);
     return url.href;
   }
 
