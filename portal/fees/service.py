@@ -117,6 +117,9 @@ class Pricing:
     engineer_time_pay: Decimal = ZERO
     engineer_mileage: Decimal = ZERO
     parts: list[PricedPart] = field(default_factory=list)
+    # The total of the quote the customer accepted (out of warranty): the most they are
+    # charged, whatever the time on site came to. None without an accepted quote.
+    quote_cap: Decimal | None = None
 
     @property
     def labour_total(self) -> Decimal:
@@ -134,9 +137,24 @@ class Pricing:
         return sum((p.cost for p in self.parts), ZERO)
 
     @property
+    def work_total(self) -> Decimal:
+        """The work done at the rate card's prices, before the accepted quote caps it."""
+        return self.labour_total + self.parts_price
+
+    @property
     def customer_total(self) -> Decimal:
-        """What the customer pays (nothing in warranty)."""
-        return ZERO if self.warranty.covered else self.labour_total + self.parts_price
+        """What the customer pays: nothing in warranty, else the work done, but never more
+        than the quote they accepted (less when less was done)."""
+        if self.warranty.covered:
+            return ZERO
+        if self.quote_cap is not None:
+            return min(self.work_total, self.quote_cap)
+        return self.work_total
+
+    @property
+    def waived(self) -> Decimal:
+        """What the work done came to beyond the accepted quote: not charged."""
+        return ZERO if self.warranty.covered else self.work_total - self.customer_total
 
 
 # ---- rate cards --------------------------------------------------------------------------
@@ -330,9 +348,10 @@ def service_day(ticket: Ticket) -> date:
     return when.astimezone(LOCAL).date()
 
 
-def on_site_minutes(ticket: Ticket) -> int:
-    """Whole minutes from the last arrival to the completion after it."""
-    done = _last(ticket, "complete")
+def on_site_minutes(ticket: Ticket, *, until: datetime | None = None) -> int:
+    """Whole minutes from the last arrival to the completion after it (before completion,
+    to `until` when given: the time on site so far)."""
+    done = _last(ticket, "complete") or until
     if done is None:
         return 0
     arrived = next(
@@ -406,12 +425,29 @@ def _ticket_parts(session: Session, *, ticket: Ticket, planned: bool) -> list[Pr
     return [PricedPart(p, counts[p.id]) for p in rows]
 
 
+def accepted_quote(session: Session, *, ticket_id: int) -> Quote | None:
+    """The quote the customer accepted last (a newer accepted quote replaces an older one)."""
+    return session.scalars(
+        select(Quote)
+        .where(Quote.ticket_id == ticket_id, Quote.status == "accepted")
+        .order_by(Quote.id.desc())
+    ).first()
+
+
 def price_ticket(
-    session: Session, *, ticket: Ticket, on: date | None = None, planned: bool = False
+    session: Session,
+    *,
+    ticket: Ticket,
+    on: date | None = None,
+    planned: bool = False,
+    until: datetime | None = None,
+    fitted: list[tuple[Part, int]] | None = None,
 ) -> Pricing:
     """What the ticket's job is worth by the rate card of its service day: to the network, to
-    the engineer and (out of warranty) to the customer. `planned`: count the parts held or
-    on order when none were fitted yet (for a quote)."""
+    the engineer and (out of warranty) to the customer, at most the quote they accepted.
+    `planned`: count the parts held or on order when none were fitted yet (for a quote);
+    `until`: before completion, the time on site so far; `fitted`: the parts as the work
+    record has them before completion consumes them."""
     day = on or service_day(ticket)
     cover = warranty(session, ticket=ticket, on=day)
     stype = SERVICE_TYPE.get(ticket.type, "repair")
@@ -421,10 +457,19 @@ def price_ticket(
         line_for(card, service_type=stype, category=category, warranty=cover.code) if card else None
     )
     out = Pricing(warranty=cover, service_type=stype, category=category, card=card, line=line)
-    out.parts = _ticket_parts(session, ticket=ticket, planned=planned)
+    out.parts = (
+        [PricedPart(p, q) for p, q in fitted]
+        if fitted is not None
+        else _ticket_parts(session, ticket=ticket, planned=planned)
+    )
+    accepted = accepted_quote(session, ticket_id=ticket.id) if not cover.covered else None
+    # A quote the manufacturer was to pay (in warranty when sent) promised the customer no
+    # price; only one they agreed to pay caps what they pay.
+    if accepted is not None and accepted.payer == "customer":
+        out.quote_cap = ledger.money(accepted.total)
     if line is None:
         return out
-    out.on_site_minutes = on_site_minutes(ticket)
+    out.on_site_minutes = on_site_minutes(ticket, until=until)
     out.extra_half_hours = extra_half_hours(out.on_site_minutes, line.included_minutes)
     halves = Decimal(out.extra_half_hours) / 2
     out.service_fee = ledger.money(line.service_fee)
@@ -543,8 +588,16 @@ def decide_quote(
     """The customer accepts or rejects a sent quote."""
     if quote.status != "sent":
         raise Conflict("fees.quote_decided")
+    when = at or utcnow()
+    if accept:  # a new quote accepted replaces the one accepted before (one price stands)
+        for old in session.scalars(
+            select(Quote).where(
+                Quote.ticket_id == quote.ticket_id, Quote.status == "accepted", Quote.id != quote.id
+            )
+        ):
+            old.status = "superseded"
     quote.status = "accepted" if accept else "rejected"
-    quote.decided_by, quote.decided_at = actor, at or utcnow()
+    quote.decided_by, quote.decided_at = actor, when
     session.flush()
     return quote
 
@@ -646,11 +699,18 @@ class VsQuote:
     quote: Quote
     charged: Decimal
     reasons: list[Difference]
+    # What the work came to beyond the quote and is not charged (the quote is the ceiling).
+    waived: Decimal = ZERO
 
     @property
     def same(self) -> bool:
-        """The charge is the quoted total."""
-        return self.charged == self.quote.total
+        """The charge is the quoted total and the work came to no more."""
+        return self.charged == self.quote.total and not self.waived
+
+    @property
+    def capped(self) -> bool:
+        """The work came to more than the quote; the quote's total is charged."""
+        return self.waived > ZERO
 
 
 def _quoted_name(line: QuoteLine) -> str:
@@ -665,7 +725,8 @@ def against_quote(pricing: Pricing, quote: Quote | None) -> VsQuote | None:
     if quote is None:
         return None
     charged = pricing.customer_total
-    if charged == quote.total:
+    waived = pricing.waived
+    if charged == quote.total and not waived:
         return VsQuote(quote, charged, [])
     if pricing.warranty.covered:
         return VsQuote(quote, charged, [Difference("fees.diff.covered")])
@@ -693,7 +754,7 @@ def against_quote(pricing: Pricing, quote: Quote | None) -> VsQuote | None:
             reasons.append(
                 Difference("fees.diff.part", {"name": name, "used": used, "quoted": wanted})
             )
-    return VsQuote(quote, charged, reasons)
+    return VsQuote(quote, charged, reasons, waived)
 
 
 @dataclass(frozen=True, slots=True)
@@ -709,7 +770,35 @@ def charge_of(session: Session, *, ticket: Ticket) -> Charge | None:
     if _last(ticket, "complete") is None:
         return None
     pricing = price_ticket(session, ticket=ticket)
-    accepted = next(
-        (q for q in quotes_of(session, ticket_id=ticket.id) if q.status == "accepted"), None
+    return Charge(pricing, against_quote(pricing, accepted_quote(session, ticket_id=ticket.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class Overrun:
+    """Before completion: the work so far comes to more than the accepted quote."""
+
+    quote: Quote
+    work_total: Decimal
+    over: Decimal
+
+
+def overrun(
+    session: Session, *, ticket: Ticket, at: datetime, fitted: list[tuple[Part, int]] | None
+) -> Overrun | None:
+    """Whether completing now (the time on site so far, the parts `fitted`) would come to more
+    than the quote the customer accepted: the engineer is told before completing, since only
+    the quote's total is charged unless the customer accepts a new one. Without a work
+    record, the parts held or ordered for the job count."""
+    pricing = price_ticket(
+        session,
+        ticket=ticket,
+        on=at.astimezone(LOCAL).date(),
+        planned=True,
+        until=at,
+        fitted=fitted,
     )
-    return Charge(pricing, against_quote(pricing, accepted))
+    if pricing.quote_cap is None or pricing.waived <= ZERO:
+        return None
+    quote = accepted_quote(session, ticket_id=ticket.id)
+    assert quote is not None
+    return Overrun(quote, pricing.work_total, pricing.waived)

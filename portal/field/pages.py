@@ -134,6 +134,7 @@ class Card:
     late: bool
     travel_km: float | None
     links: service.MapLinks | None
+    arrived_at: datetime | None = None  # on site already: no ETA, the time they arrived
 
 
 def _links(spot: tuple[float, float] | None, label: str) -> service.MapLinks | None:
@@ -160,8 +161,11 @@ def today(
         spot = (lat, lng) if lat is not None and lng is not None else None
         links = _links(spot, ticket.address)
         # The time the customer was told (the published route's), else the route's own.
-        told = ticket_flows.expected_visit(session, ticket).eta
-        cards.append(Card(ticket, seq, told or leg.start, leg.late, leg.travel_km, links))
+        expected = ticket_flows.expected_visit(session, ticket)
+        if expected.arrived_at is not None:
+            cards.append(Card(ticket, seq, None, False, None, links, expected.arrived_at))
+            continue
+        cards.append(Card(ticket, seq, expected.eta or leg.start, leg.late, leg.travel_km, links))
     routed = {c.ticket.id for c in cards}
     others = [t for t in service.open_jobs(session, engineer_id=engineer.id) if t.id not in routed]
     where = dispatch.locate(session, others)
@@ -263,11 +267,27 @@ def _job_page(
         if quoting and not warranty.covered
         else []
     )
+    fitted = None
+    if record is not None and record.parts_used:
+        found_parts = [
+            (parts.find_part(session, ref=str(p.get("part_code"))), int(p.get("quantity") or 1))
+            for p in record.parts_used
+            if isinstance(p, dict) and p.get("part_code")
+        ]
+        fitted = [(p, q) for p, q in found_parts if p is not None]
+    over = (
+        fees.overrun(session, ticket=ticket, at=utcnow(), fitted=fitted)
+        if on_site and not warranty.covered
+        else None
+    )
     return render(
         request,
         "field/job.html",
         {
             "warranty": warranty,
+            "overrun": over,
+            "has_accepted": fees.accepted_quote(session, ticket_id=ticket.id) is not None,
+            "decline_reason": settlement_flows.decline_reason(ticket, latest),
             "evidence": evidence,
             "invoice": attachments.get(int(evidence.get("invoice_id") or 0)) if evidence else None,
             "quoting": quoting,
@@ -596,18 +616,22 @@ def wait_parts(
 def _quote_split(
     rows: list[tuple[str, int]], van: list[service.VanPart]
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """The quote's part rows as (code, quantity) from the van and to order: a part the van
-    holds enough of (rows of one part counted together) comes from it, any other is ordered."""
+    """The quote's part rows as (code, quantity) from the van and to order: rows of one part
+    count together; what the van holds of it comes from the van, the rest is ordered (the
+    van holds 1, 3 are asked: 1 from the van and 2 to order, at the same price)."""
     stocked = {p.part_code: p.available for p in van}
-    from_van: list[tuple[str, int]] = []
-    to_order: list[tuple[str, int]] = []
+    wanted: dict[str, int] = {}
     for text, quantity in rows:
         code = text.split(" ", 1)[0]
-        if stocked.get(code, 0) >= quantity:
-            stocked[code] -= quantity
-            from_van.append((code, quantity))
-        else:
-            to_order.append((code, quantity))
+        wanted[code] = wanted.get(code, 0) + quantity
+    from_van: list[tuple[str, int]] = []
+    to_order: list[tuple[str, int]] = []
+    for code, quantity in wanted.items():
+        here = min(stocked.get(code, 0), quantity)
+        if here:
+            from_van.append((code, here))
+        if quantity > here:
+            to_order.append((code, quantity - here))
     return from_van, to_order
 
 
@@ -653,6 +677,27 @@ def send_quote(
     except PortalError as exc:
         return _refused(request, session, exc, url)
     request.session.pop(DRAFT_KEY, None)
+    _ok(request, "field_app.quote_sent")
+    return see_other(url)
+
+
+@router.post("/jobs/{ref}/quote/revise", response_class=Response)
+def revise_quote(request: Request, ref: str, session: SessionDep, user: FieldUser) -> Response:
+    """The work runs past the accepted quote: send the customer a new one for the time spent
+    so far; the accepted quote stays the price until they accept it."""
+    settings: Settings = request.app.state.settings
+    ticket = _job(session, ref, user)
+    url = _job_url(ticket) + "#quote"
+    try:
+        settlement_flows.revise_quote(
+            session,
+            ticket=ticket,
+            actor=user.actor,
+            link_base=_link_base(request),
+            secret=settings.secret_key,
+        )
+    except PortalError as exc:
+        return _refused(request, session, exc, url)
     _ok(request, "field_app.quote_sent")
     return see_other(url)
 

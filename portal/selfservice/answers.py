@@ -5,20 +5,30 @@ the quote under the app's secret, in its buttons; the widget posts it here. The 
 whole authority (it reached only the visitor whose chat reported the ticket), so no cookie is
 read and none is needed: the widget may run on another site's page. It posts a plain form
 (a CORS "simple request", no preflight) and reads the answer, which allows any origin.
+
+Declining in /my is a decision, not a tap: the ticket page asks to confirm, says what follows
+(the call-out fee stays due, the engineer is told) and takes an optional reason, which this
+page's decline route keeps for the engineer and staff.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import JSONResponse, Response
 
+from portal import csrf
 from portal.config import Settings
 from portal.database import SessionDep
-from portal.errors import PortalError
-from portal.i18n import both
+from portal.errors import NotFound, PortalError
+from portal.i18n import both, t
+from portal.selfservice import service
+from portal.selfservice.pages import CustomerPage
 from portal.settlement import flows as settlement_flows
+from portal.templating import flash, see_other
+from portal.tickets import service as tickets
 
 router = APIRouter(prefix="/my", include_in_schema=False)
 
@@ -49,3 +59,29 @@ def answer(
     zh, en = both("my.quote.done_accept" if answer == "accept" else "my.quote.done_reject")
     body = {"status": quote.status, "number": quote.number, "message_zh": zh, "message_en": en}
     return JSONResponse(body, headers=CORS)
+
+
+@router.post("/tickets/{number}/quotes/{quote_id}/decline", dependencies=[Depends(csrf.protect)])
+def decline(
+    number: str,
+    quote_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    request: Request,
+    session: SessionDep,
+    principal: CustomerPage,
+    reason: Annotated[str, Form(max_length=settlement_flows.DECLINE_REASON_CHARS)] = "",
+) -> Response:
+    """Decline the engineer's quote, confirmed, with an optional reason the engineer sees."""
+    if not re.fullmatch(r"SR\d{8}-\d{4,6}", number):
+        raise NotFound("object.ticket")
+    ticket = tickets.get_ticket(session, ref=number, principal=principal)
+    quote = service.quote_of(session, ticket=ticket, quote_id=quote_id)
+    try:
+        settlement_flows.decide_quote(
+            session, quote=quote, accept=False, actor=principal.actor, reason=reason
+        )
+    except PortalError as exc:  # answered already (in the chat, in another tab)
+        session.rollback()
+        flash(request, "error", exc.message_zh, exc.message_en)
+    else:
+        flash(request, "ok", t("my.quote.declined_next", "zh"), t("my.quote.declined_next", "en"))
+    return see_other(f"/my/tickets/{number}#quote")

@@ -566,6 +566,17 @@ QUOTABLE = frozenset({"engineer_accepted", "departed", "arrived", "waiting_parts
 ANSWERABLE = QUOTABLE | {"accepted", "dispatched"}
 _TOKEN_CHARS = 32
 WITHDRAWN = "withdrawn"
+# ticket.details key: quote number -> why the customer declined it (their words).
+DECLINE_REASONS = "quote_decline_reasons"
+DECLINE_REASON_CHARS = 200
+
+
+def decline_reason(ticket: Ticket, quote: Quote | None) -> str:
+    """Why the customer declined this quote, as they wrote it ("" when they did not say)."""
+    if quote is None or not isinstance(ticket.details, dict):
+        return ""
+    reasons = ticket.details.get(DECLINE_REASONS)
+    return str(reasons.get(quote.number) or "") if isinstance(reasons, dict) else ""
 
 
 @dataclass(slots=True)
@@ -594,17 +605,20 @@ def draft_quote(
     parts: Sequence[tuple[Part, int]],
     on: date,
     order: Sequence[tuple[Part, int]] = (),
+    minutes_on_site: int = 0,
 ) -> QuoteDraft:
     """Price the job before it is done: the visit fee with the minutes it includes, the
     standard job's labour hours (SOP quota) beyond them at the card's hourly rate, mileage
     by distance band, and each part at its price: those of `parts` from the van, those of
-    `order` marked to be ordered (a second visit fits them)."""
+    `order` marked to be ordered (a second visit fits them). `minutes_on_site`: a new quote
+    while on site prices the time already spent when it is more than the standard job's."""
     pricing = fees.price_ticket(session, ticket=ticket, on=on)
     line = pricing.line
     if line is None:
         raise Conflict("fees.no_rate")
     hours = sop.labour_quota(session, ticket=ticket)
-    halves = fees.extra_half_hours(int(hours * 60), line.included_minutes)
+    actual = minutes_on_site > int(hours * 60)
+    halves = fees.extra_half_hours(max(int(hours * 60), minutes_on_site), line.included_minutes)
     lines = [
         QuoteLine(
             kind="labour",
@@ -617,13 +631,16 @@ def draft_quote(
     ]
     if halves and line.hour_rate:
         half = ledger.money(line.hour_rate / 2)
+        key, values = (
+            ("quote.line.labour_time_actual", {"minutes": minutes_on_site, "halves": halves})
+            if actual
+            else ("quote.line.labour_time", {"hours": hours, "halves": halves})
+        )
         lines.append(
             QuoteLine(
                 kind="labour_time",
-                description=t("quote.line.labour_time", hours=hours, halves=halves),
-                description_parts=[
-                    memos.said("quote.line.labour_time", hours=hours, halves=halves)
-                ],
+                description=t(key, **values),
+                description_parts=[memos.said(key, **values)],
                 quantity=halves,
                 unit_price=half,
                 amount=ledger.money(half * halves),
@@ -751,6 +768,62 @@ def send_quote(
     return quote
 
 
+def revise_quote(
+    session: Session,
+    *,
+    ticket: Ticket,
+    actor: str,
+    link_base: str,
+    secret: str,
+    at: datetime | None = None,
+) -> Quote:
+    """On site, the work runs past the accepted quote: a new quote with the same parts and
+    the time spent so far. The accepted quote stays the price until the customer accepts
+    this one (declined, it still is); an earlier new quote still unanswered is superseded."""
+    if ticket.status != "arrived":
+        raise Conflict("quote.not_now", status=Term.of(STATUS_LABELS, ticket.status))
+    accepted = fees.accepted_quote(session, ticket_id=ticket.id)
+    if accepted is None:
+        raise Conflict("quote.nothing_to_revise")
+    when = at or utcnow()
+    van = [
+        (session.get_one(Part, ln.part_id), ln.quantity)
+        for ln in accepted.lines
+        if ln.part_id is not None and not ln.to_order
+    ]
+    order = [
+        (session.get_one(Part, ln.part_id), ln.quantity)
+        for ln in accepted.lines
+        if ln.part_id is not None and ln.to_order
+    ]
+    day = when.astimezone(fees.LOCAL).date()
+    minutes = fees.on_site_minutes(ticket, until=when)
+    draft = draft_quote(
+        session, ticket=ticket, parts=van, on=day, order=order, minutes_on_site=minutes
+    )
+    for old in session.scalars(
+        select(Quote).where(Quote.ticket_id == ticket.id, Quote.status == "sent")
+    ):
+        old.status, old.decided_at, old.decided_by = "superseded", when, actor
+    quote = Quote(
+        number=fees.quote_number(when),
+        ticket_id=ticket.id,
+        warranty=draft.warranty.code,
+        payer="manufacturer" if draft.warranty.covered else "customer",
+        total=draft.total,
+        status="sent",
+        created_by=actor,
+        created_at=when,
+        lines=draft.lines,
+        # The parts it marks to order were ordered on the accepted quote: not again.
+        parts_ordered_at=accepted.parts_ordered_at,
+    )
+    session.add(quote)
+    session.flush()
+    announce_quote(session, ticket=ticket, quote=quote, link_base=link_base, secret=secret)
+    return quote
+
+
 def announce_quote(
     session: Session, *, ticket: Ticket, quote: Quote, link_base: str, secret: str
 ) -> None:
@@ -766,15 +839,28 @@ def announce_quote(
 
 
 def decide_quote(
-    session: Session, *, quote: Quote, accept: bool, actor: str, at: datetime | None = None
+    session: Session,
+    *,
+    quote: Quote,
+    accept: bool,
+    actor: str,
+    at: datetime | None = None,
+    reason: str = "",
 ) -> Quote:
     """The customer accepts or declines a sent quote; the engineer hears of it in the app
-    and the customer's chat keeps the answer."""
+    and the customer's chat keeps the answer. A decline may say why (`reason`): kept with
+    the ticket for the engineer and staff (`decline_reason`)."""
     ticket = session.get_one(Ticket, quote.ticket_id)
     if quote.status == WITHDRAWN:  # before the job's state: this is the reason that counts
         raise Conflict("quote.withdrawn", number=quote.number)
     _check_quotable(ticket, ANSWERABLE)  # a job that is over takes no answer to a quote
     fees.decide_quote(session, quote=quote, accept=accept, actor=actor, at=at)
+    why = " ".join(reason.split())[:DECLINE_REASON_CHARS]
+    if not accept and why:
+        details = dict(ticket.details or {})
+        details[DECLINE_REASONS] = {**(details.get(DECLINE_REASONS) or {}), quote.number: why}
+        ticket.details = details
+        session.flush()
     notify_quotes.quote_decided(session, ticket=ticket, quote=quote, at=quote.decided_at)
     return quote
 

@@ -31,8 +31,9 @@ def _quotes(db: Database, ticket_id: int) -> list[Quote]:
 def test_the_same_part_in_two_rows_counts_together_against_the_van(
     client: TestClient, db: Database
 ) -> None:
-    """Two rows of one part take from one shelf: what the van cannot cover after the first
-    row is not refused but quoted "to order" (the van holds three pumps, four are asked)."""
+    """Two rows of one part take from one shelf: what the van holds comes from it and only
+    the rest is quoted "to order" (the van holds three pumps, four are asked: three from the
+    van, one to order)."""
     world: QuoteWorld = build(db)  # three pumps in the van
     log_in(client, world.username)
     url = f"/field/jobs/{world.ticket}"
@@ -41,16 +42,13 @@ def test_the_same_part_in_two_rows_counts_together_against_the_van(
     )
     (quote,) = _quotes(db, world.ticket_id)
     parts = [(ln.quantity, ln.to_order) for ln in quote.lines if ln.kind == "part"]
-    assert parts == [(2, False), (2, True)]
+    assert parts == [(3, False), (1, True)]
     assert client.get(url).text.count('data-testid="quote-line-to-order"') == 1
 
     # Three in all fit the van: nothing to order.
     _post(client, f"{url}/quote", {"part": [PUMP, PUMP], "qty": ["2", "1"]})
     latest = max(_quotes(db, world.ticket_id), key=lambda q: q.id)
-    assert [(ln.quantity, ln.to_order) for ln in latest.lines if ln.kind == "part"] == [
-        (2, False),
-        (1, False),
-    ]
+    assert [(ln.quantity, ln.to_order) for ln in latest.lines if ln.kind == "part"] == [(3, False)]
 
 
 def test_a_sent_quote_shows_its_lines_and_state_and_is_replaced_not_doubled(

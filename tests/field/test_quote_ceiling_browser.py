@@ -1,0 +1,90 @@
+"""The accepted quote is the ceiling, on a 390 px phone in Chromium: the engineer, on site
+longer than the quote's standard hours, is warned before completing that the work comes to
+more than the quote and offered a new one; completing anyway charges the quote's total, and
+the job page says the quote is the ceiling (the numbers: tests/field/test_quote_ceiling.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, expect
+
+from tests.field.quotes_support import QUOTED, build
+from tests.field.test_quote_ceiling import (
+    ON_SITE_MINUTES,
+    OVER,
+    WORK,
+    _arrived_minutes_ago,
+    _quote_accepted,
+    _record_and_sign,
+)
+from tests.page_support import SHOTS, served_portal
+from tests.portal import factories as f
+
+pytestmark = pytest.mark.e2e
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """An out-of-warranty job on site for 170 minutes: one pump quoted (220) and accepted,
+    the work record saved and the customer's signature taken."""
+    var = tmp_path_factory.mktemp("quote-ceiling")
+
+    def world(db: Any) -> dict[str, Any]:
+        w = build(db)
+        quote = _quote_accepted(db, w, f"pages-{var.name}")
+        _arrived_minutes_ago(db, w, ON_SITE_MINUTES)
+        _record_and_sign(db, w, var / "uploads")
+        return {"world": w, "quote": quote.number}
+
+    with served_portal(var, world) as running:
+        yield running
+
+
+def _fits(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a 390px phone"
+
+
+def test_warned_before_completing_and_charged_the_quote(
+    browser: Browser, portal: dict[str, Any]
+) -> None:
+    base, world, number = portal["base"], portal["world"], portal["quote"]
+    job = f"{base}/field/jobs/{world.ticket}"
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    problems: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda exc: problems.append(f"script: {exc}"))
+    page.goto(f"{base}/login?next=/field/jobs/{world.ticket}")
+    page.fill("input[name=username]", world.username)
+    page.fill("input[name=password]", f.PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(job)
+
+    warning = page.locator("[data-testid=overrun]")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text(f"费用为 ¥{WORK}，超过客户已接受的报价单 {number}")
+    expect(warning).to_contain_text(f"¥{OVER}")
+    expect(warning.locator("[data-testid=revise-quote]")).to_be_visible()
+    _fits(page)
+    warning.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "field-quote-overrun-390.png"))
+
+    page.locator("[data-testid=complete]").tap()
+    charge = page.locator("[data-testid=charge-total]")
+    expect(charge).to_have_attribute("data-amount", str(QUOTED))
+    expect(charge).to_contain_text(f"¥{QUOTED}")
+    capped = page.locator("[data-testid=vs-quote-capped]")
+    expect(capped).to_contain_text(f"按已接受的报价单 {number} 收 ¥{QUOTED}")
+    expect(page.locator("[data-testid=overrun]")).to_have_count(0)
+    _fits(page)
+    charge.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "field-quote-capped-390.png"))
+    context.close()
+    assert problems == []
