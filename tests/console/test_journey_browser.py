@@ -272,5 +272,18 @@ def test_an_agent_whose_offers_timed_out_takes_answers_edits_and_hands_back(
     # The conversation carries on with the bot.
     flow.customer_says(customer, "还有个保修问题")
     flow.wait_widget(customer, "bot", "收到：还有个保修问题")
+    # Picked up again after the bot answered: nothing waits for an answer, so handing back
+    # warns of nothing (a tester was shown a message the bot had answered as waiting).
+    live = agent.locator(f'[data-testid=live-item][data-id="{waiting}"]')
+    live.locator("[data-testid=live-pickup]").click(timeout=flow.TIMEOUT)
+    agent.locator('[data-testid=chat-state][data-state="agent"]').wait_for(timeout=flow.TIMEOUT)
+    transcript.locator('[data-testid=msg][data-author="bot"]').filter(
+        has_text="还有个保修问题"
+    ).wait_for(timeout=flow.TIMEOUT)
+    agent.locator("[data-testid=handback]").click()
+    dialog.wait_for(state="visible")
+    assert warning.is_hidden()
+    dialog.locator("[data-testid=confirm-ok]").click()
+    agent.locator('[data-testid=chat-state][data-state="bot"]').wait_for(timeout=flow.TIMEOUT)
     assert _conversation(portal["db"], "web") == waiting
     flow.only_local_requests(agent, base)

@@ -308,12 +308,13 @@
     box.scrollTop = box.scrollHeight;
   }
 
-  // The customer's last message when the agent has not answered it since, else null.
+  // The customer's last message when nobody has answered it since, else null: the bot's
+  // answer before the takeover counts (a tester was warned of a message the bot had answered).
   function unanswered() {
     const rows = [...$("transcript").querySelectorAll("[data-testid=msg]")].reverse();
     for (const row of rows) {
       const author = row.getAttribute("data-author");
-      if (author === "agent") return null;
+      if (author === "agent" || author === "bot") return null;
       if (author === "customer") return row.querySelector("[data-testid=msg-text]").textContent || "…";
     }
     return null;
