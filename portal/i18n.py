@@ -2097,6 +2097,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.field.km": ("{km} 公里", "{km} km"),
     "ui.field.late": ("可能迟到", "may be late"),
     "ui.field.arrived_at": ("{time} 已到场", "On site since {time}"),
+    "ui.console.bot_down": (
+        "智能助手当前不可用：交回后，客户的新消息只会收到致歉和转人工的提示。",
+        "The assistant is down: after handing back, the customer's next messages get only an "
+        "apology and the offer of a person.",
+    ),
     "ui.field.no_jobs": ("今天没有排到您的上门工单", "No visits planned for you today"),
     # Nothing planned for today, yet jobs of other days are still open (shown below).
     "ui.field.no_jobs_others": (

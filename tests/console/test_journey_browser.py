@@ -22,6 +22,7 @@ from portal.database import Database
 from portal.main import create_app
 from portal.migrate import upgrade
 from portal.tickets.models import Ticket
+from tests.app_fixtures import RASA_TOKEN
 from tests.console import flow
 from tests.conversations.support import BOT, PASSWORD, TrackingRasa, add_agent
 from tests.e2e_fixtures import serve
@@ -64,7 +65,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         database_url=url,
         secret_key="console-journey",
         bot_service_token=BOT["Authorization"].removeprefix("Bearer "),
-        rasa_token="test-rasa-token",
+        rasa_token=RASA_TOKEN,  # the fake's own, so the health check finds Rasa up
         handoff_tick_s=0.1,  # the clock's rounds run; only the stepped time moves offers on
         handoff_offer_timeout_s=OFFER_TIMEOUT,
         handoff_heartbeat_timeout_s=3600,
@@ -253,6 +254,10 @@ def test_an_agent_whose_offers_timed_out_takes_answers_edits_and_hands_back(
     dialog.wait_for(state="visible")
     warning = dialog.locator("[data-testid=confirm-unanswered]")
     assert warning.is_visible()
+    # Rasa is up: once the health check has answered, nothing says it is down.
+    bot_down = dialog.locator("[data-testid=confirm-bot-down]")
+    dialog.locator("[data-testid=confirm-bot-down][data-checked=yes]").wait_for(state="attached")
+    assert bot_down.is_hidden()
     assert "师傅大概几点到" in dialog.locator("[data-testid=confirm-quote]").inner_text()
     _shot(agent, "console-handback-warning")
     # Cancel keeps the chat; he answers, and then the warning is gone.
@@ -262,11 +267,15 @@ def test_an_agent_whose_offers_timed_out_takes_answers_edits_and_hands_back(
     agent.locator("[data-testid=composer]").fill("师傅会在明天下午 1 点到 6 点之间上门")
     agent.locator("[data-testid=send]").click()
     flow.wait_widget(customer, "agent", "明天下午")
+    # Rasa is down now: handing back says the customer will get only its fallback.
+    portal["rasa"].up = False
     agent.locator("[data-testid=handback]").click()
     dialog.wait_for(state="visible")
+    dialog.locator("[data-testid=confirm-bot-down]").wait_for(state="visible")
     assert warning.is_hidden()
     dialog.locator("[data-testid=confirm-ok]").click()
     agent.locator('[data-testid=chat-state][data-state="bot"]').wait_for(timeout=flow.TIMEOUT)
+    portal["rasa"].up = True
     flow.wait_widget(customer, "system", "本次人工服务已结束")
 
     # The conversation carries on with the bot.
@@ -280,10 +289,14 @@ def test_an_agent_whose_offers_timed_out_takes_answers_edits_and_hands_back(
     transcript.locator('[data-testid=msg][data-author="bot"]').filter(
         has_text="还有个保修问题"
     ).wait_for(timeout=flow.TIMEOUT)
+    # Rasa is down now: handing back says the customer will get only its fallback.
+    portal["rasa"].up = False
     agent.locator("[data-testid=handback]").click()
     dialog.wait_for(state="visible")
+    dialog.locator("[data-testid=confirm-bot-down]").wait_for(state="visible")
     assert warning.is_hidden()
     dialog.locator("[data-testid=confirm-ok]").click()
     agent.locator('[data-testid=chat-state][data-state="bot"]').wait_for(timeout=flow.TIMEOUT)
+    portal["rasa"].up = True
     assert _conversation(portal["db"], "web") == waiting
     flow.only_local_requests(agent, base)

@@ -331,6 +331,21 @@
     warn.hidden = waiting === null;
     warn.querySelector("strong").textContent = S.unanswered;
     $("confirm-quote").textContent = waiting || "";
+    // Handing back to a bot that is down leaves the customer with its fallback only: say so
+    // (the portal's health check, asked as the dialog opens).
+    const down = $("confirm-bot-down");
+    down.hidden = true;
+    delete down.dataset.checked;
+    if (kind === "handback") {
+      fetch("/healthz", { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((response) => response.json())
+        .then((health) => {
+          const rasa = health && health.checks && health.checks.rasa;
+          down.hidden = !rasa || rasa.status === "up";
+          down.dataset.checked = "yes";
+        })
+        .catch(() => {});
+    }
     const ok = $("confirm-ok");
     ok.textContent = waiting === null ? S["do_" + kind] : S["anyway_" + kind];
     ok.className = kind === "close" ? "danger" : "";
