@@ -2097,6 +2097,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.field.km": ("{km} 公里", "{km} km"),
     "ui.field.late": ("可能迟到", "may be late"),
     "ui.field.arrived_at": ("{time} 已到场", "On site since {time}"),
+    "ui.field.depart_other_day": (
+        "此单约定在 {day} 上门，不是今天。",
+        "This visit is booked for {day}, not today.",
+    ),
+    "ui.field.depart_agreed_today": (
+        "我已与客户确认改为今天上门",
+        "I have agreed with the customer to come today",
+    ),
+    "field.depart_other_day": (
+        "此单约定在 {day} 上门：请先与客户确认改为今天，勾选确认后再出发。",
+        "This visit is booked for {day}: agree with the customer to come today, tick that you "
+        "did, then set off.",
+    ),
     "ui.console.bot_down": (
         "智能助手当前不可用：交回后，客户的新消息只会收到致歉和转人工的提示。",
         "The assistant is down: after handing back, the customer's next messages get only an "

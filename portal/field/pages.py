@@ -25,7 +25,7 @@ from portal.database import SessionDep, utcnow
 from portal.dispatch import flows as dispatch_flows
 from portal.dispatch import service as dispatch
 from portal.dispatch.views import dispatch_settings, parts_planner
-from portal.errors import Invalid, PortalError, validation_errors
+from portal.errors import Conflict, Invalid, PortalError, validation_errors
 from portal.fees import service as fees
 from portal.field import asset_form, flows, service
 from portal.field.policies import EngineerPage
@@ -306,6 +306,7 @@ def _job_page(
             else None,
             "ticket": ticket,
             "visit": ticket_flows.expected_visit(session, ticket),
+            "other_day": _booked_other_day(session, ticket),
             "customer": ticket.customer,
             "links": _links(spot, ticket.address),
             "events": list(ticket.events),
@@ -378,6 +379,13 @@ def _position(lat: str, lng: str, accuracy: str) -> Position | None:
         return None
 
 
+def _booked_other_day(session: Session, ticket: Ticket) -> date | None:
+    """The day the visit is booked for when that is not today (else None)."""
+    visit = ticket_flows.expected_visit(session, ticket)
+    day = visit.day or (visit.window.start.date() if visit.window is not None else None)
+    return day if day is not None and day != _today() else None
+
+
 @router.post("/jobs/{ref}/depart", response_class=Response)
 def depart(
     request: Request,
@@ -387,9 +395,15 @@ def depart(
     lat: Coordinate = "",
     lng: Coordinate = "",
     accuracy: Coordinate = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Set off for the customer."""
+    """Set off for the customer; for a visit booked on another day, only once the engineer
+    confirms they agreed today with the customer (a tester set off two days early)."""
     ticket = _job(session, ref, user)
+    other_day = _booked_other_day(session, ticket)
+    if other_day is not None and confirm != "yes":
+        refused = Conflict("field.depart_other_day", day=other_day.isoformat())
+        return _refused(request, session, refused, _job_url(ticket))
     try:
         flows.depart(session, ticket=ticket, principal=user, position=_position(lat, lng, accuracy))
     except PortalError as exc:

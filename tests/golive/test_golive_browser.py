@@ -400,6 +400,10 @@ def test_a_company_goes_live_and_serves_its_first_customer(
     job = f"{base}/field/jobs/{number}"
     engineer.goto(job)
     for step in ("accept", "depart", "arrive"):
+        agreed = engineer.locator("[data-testid=depart-confirm]")
+        if step == "depart" and agreed.count():
+            # The customer asked for another day: he agreed today with them, and says so.
+            agreed.check()
         engineer.locator(f"[data-testid={step}]").click()
         engineer.wait_for_load_state()
     status = engineer.locator("[data-testid=job-status]")
