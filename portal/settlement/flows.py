@@ -747,6 +747,21 @@ def send_quote(
         ordered.append((part, quantity))
     day = when.astimezone(fees.LOCAL).date()
     draft = draft_quote(session, ticket=ticket, parts=chosen, on=day, order=ordered)
+    quote = _send_draft(session, ticket=ticket, draft=draft, actor=actor, when=when)
+    announce_quote(session, ticket=ticket, quote=quote, link_base=link_base, secret=secret)
+    return quote
+
+
+def _send_draft(
+    session: Session,
+    *,
+    ticket: Ticket,
+    draft: QuoteDraft,
+    actor: str,
+    when: datetime,
+    parts_ordered_at: datetime | None = None,
+) -> Quote:
+    """The draft as the ticket's sent quote; one still unanswered is superseded by it."""
     for old in session.scalars(
         select(Quote).where(Quote.ticket_id == ticket.id, Quote.status == "sent")
     ):
@@ -761,10 +776,10 @@ def send_quote(
         created_by=actor,
         created_at=when,
         lines=draft.lines,
+        parts_ordered_at=parts_ordered_at,
     )
     session.add(quote)
     session.flush()
-    announce_quote(session, ticket=ticket, quote=quote, link_base=link_base, secret=secret)
     return quote
 
 
@@ -801,25 +816,15 @@ def revise_quote(
     draft = draft_quote(
         session, ticket=ticket, parts=van, on=day, order=order, minutes_on_site=minutes
     )
-    for old in session.scalars(
-        select(Quote).where(Quote.ticket_id == ticket.id, Quote.status == "sent")
-    ):
-        old.status, old.decided_at, old.decided_by = "superseded", when, actor
-    quote = Quote(
-        number=fees.quote_number(when),
-        ticket_id=ticket.id,
-        warranty=draft.warranty.code,
-        payer="manufacturer" if draft.warranty.covered else "customer",
-        total=draft.total,
-        status="sent",
-        created_by=actor,
-        created_at=when,
-        lines=draft.lines,
+    quote = _send_draft(
+        session,
+        ticket=ticket,
+        draft=draft,
+        actor=actor,
+        when=when,
         # The parts it marks to order were ordered on the accepted quote: not again.
         parts_ordered_at=accepted.parts_ordered_at,
     )
-    session.add(quote)
-    session.flush()
     announce_quote(session, ticket=ticket, quote=quote, link_base=link_base, secret=secret)
     return quote
 
