@@ -564,6 +564,17 @@ class DayPlan:
     other_day: dict[int, date] = field(default_factory=dict)
 
 
+def _scope_networks(session: Session, *, network_id: int | None, city: str | None) -> list[int]:
+    """The networks a day plan covers: the one chosen, else all (of `city`, when given)."""
+    stmt = select(ServiceNetwork.id, ServiceNetwork.city)
+    if network_id is not None:
+        stmt = stmt.where(ServiceNetwork.id == network_id)
+    wanted = city_key(city) if city else None
+    return [
+        nid for nid, where in session.execute(stmt) if wanted is None or city_key(where) == wanted
+    ]
+
+
 def plan_day(
     session: Session,
     *,
@@ -584,6 +595,7 @@ def plan_day(
     one_network = policies.one_network(principal)
     if one_network:
         network_id = policies.network_restriction(principal)
+    in_scope = _scope_networks(session, network_id=network_id, city=city)
     waiting = service.queue(session, network_id=network_id, handed_over_only=one_network)
     if city:
         wanted = city_key(city)
@@ -638,6 +650,13 @@ def plan_day(
     booked = service.day_tickets(
         session, engineer_ids=[w.id for w in workers], day=day, settings=settings
     )
+    # And every other engineer of the scope with visits that day: a city with nothing left to
+    # plan still has its booked routes (a tester found Hangzhou's missing from the plan of all
+    # networks, which looked only at the cities of the waiting tickets).
+    for eid, ids in service.day_tickets(
+        session, network_ids=in_scope, day=day, settings=settings
+    ).items():
+        booked.setdefault(eid, ids)
     routed = {p.worker_id for p in plan.picks} | set(booked)
     engineers = {
         e.id: e for e in session.scalars(select(Engineer).where(Engineer.id.in_(routed or [-1])))
