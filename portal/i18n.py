@@ -589,6 +589,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.section.stages": ("环节时长", "Stage durations"),
     "ui.section.comments": ("备注", "Comments"),
     "ui.section.attachments": ("附件", "Attachments"),
+    "ui.section.quotes": ("报价", "Quotes"),
     "ui.section.phones": ("电话", "Phones"),
     "ui.section.addresses": ("地址", "Addresses"),
     "ui.section.assets": ("设备", "Assets"),

@@ -26,6 +26,7 @@ from portal.fees import service as fees
 from portal.i18n import ACTION_LABELS, Lang, t
 from portal.networks.service import list_engineers, list_networks
 from portal.security import Principal
+from portal.settlement import flows as settlement_flows
 from portal.templating import (
     PAGE_ROUTER_OPTIONS,
     Staff,
@@ -164,6 +165,7 @@ def ticket_detail(
         missing = [gap.split("|")[0] for gap in gaps]
     actors = [e.actor for e in events] + [c.author for c in comments]
     actors += [a.uploaded_by for a in attachments]
+    quotes = fees.quotes_of(session, ticket_id=ticket.id)
     return render(
         request,
         "tickets/detail.html",
@@ -190,6 +192,9 @@ def ticket_detail(
             "warranty": fees.warranty_facts(
                 session, ticket=ticket, on=utcnow().astimezone(fees.LOCAL).date()
             ),
+            "quotes": quotes,
+            # What the customer wrote when declining, beside the quote they declined.
+            "decline_reasons": {q.id: settlement_flows.decline_reason(ticket, q) for q in quotes},
             "desk": policies.EDIT.allows(user),
             "can_edit": policies.EDIT.allows(user) and ticket.status not in INTAKE_LOCKED,
             "intake_fields": INTAKE_FIELDS,
