@@ -2111,6 +2111,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This visit is booked for {day}: agree with the customer to come today, tick that you "
         "did, then set off.",
     ),
+    "field.departed_early_note": (
+        "工程师经客户同意提前出发：原约 {booked}，改为今天 {window}",
+        "The engineer set off early with the customer's agreement: booked for {booked}, "
+        "now today, {window}",
+    ),
     "ui.console.bot_down": (
         "智能助手当前不可用：交回后，客户的新消息只会收到致歉和转人工的提示。",
         "The assistant is down: after handing back, the customer's next messages get only an "

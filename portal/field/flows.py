@@ -10,7 +10,7 @@ Reject goes through dispatch's `flows.reject` (which offers the job to the next 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +22,14 @@ from portal.database import utcnow
 from portal.dispatch import flows as dispatch_flows
 from portal.dispatch import service as dispatch
 from portal.dispatch.parts import PartLine, PartsPlanner
+from portal.dispatch.planning import Stop, schedule
 from portal.dispatch.scoring import DispatchSettings
 from portal.errors import Invalid
 from portal.fees import service as fees
 from portal.field import service
 from portal.field.schemas import Position
+from portal.i18n import t
+from portal.intake.windows import POINT_WINDOW, ZONE, VisitWindow
 from portal.notifications import quotes as notify_quotes
 from portal.parts import flows as parts_flows
 from portal.security import Principal
@@ -35,7 +38,7 @@ from portal.sop import service as sop
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
 from portal.tickets.models import Ticket, TicketEvent
-from portal.tickets.schemas import TransitionRequest
+from portal.tickets.schemas import TicketUpdate, TransitionRequest
 
 # transition() wants a reopen window; the engineer's steps never reopen.
 _REOPEN_WINDOW = timedelta(days=30)
@@ -118,6 +121,81 @@ def depart(
     return _step(
         session, ticket=ticket, action="depart", principal=principal, payload=payload, at=now
     )
+
+
+def depart_early(
+    session: Session,
+    *,
+    ticket: Ticket,
+    principal: Principal,
+    booked: date,
+    settings: DispatchSettings,
+    position: Position | None = None,
+) -> TicketEvent:
+    """Set off today for a visit booked on another day (`booked`), which the engineer agreed
+    with the customer: the visit is booked today, with the time the engineer should be at the
+    door from where they set off, so the customer's page, the chat, the on-the-way message
+    and the staff's views all say today, not the old day (a tester's customer read the old
+    day until the engineer arrived). The old day stays in the ticket's notes."""
+    now = utcnow()
+    payload = _located(session, principal=principal, position=position, at=now)
+    if ticket.engineer_id is None:
+        raise lifecycle.conflict(ticket, "depart")
+    engineer = dispatch.get_engineer(session, engineer_id=ticket.engineer_id)
+    today = dispatch.local_day(now, settings)
+    origin, _source = dispatch.origin_of(
+        session, engineer=engineer, day=today, now=now, settings=settings
+    )
+    place = dispatch.locate(session, [ticket]).get(ticket.id)
+    stop = Stop(
+        id=ticket.id,
+        lat=place[0] if place else None,
+        lng=place[1] if place else None,
+        onsite_minutes=settings.onsite_for(ticket.type),
+    )
+    setting_off = now.astimezone(ZONE).time().replace(second=0, microsecond=0)
+    leg = schedule(
+        day=today,
+        start_at=setting_off,
+        end_at=time(23, 59),
+        origin=origin,
+        stops=[stop],
+        settings=settings,
+        not_before=now,
+    )[0]
+    window = _window_around(leg.arrive)
+    tickets.update_ticket(
+        session, ticket=ticket, data=TicketUpdate(preferred_time=window.canonical)
+    )
+    previous = dispatch.visits_of(session, ticket_ids=[ticket.id]).get(ticket.id)
+    dispatch.set_visit(
+        session,
+        ticket_id=ticket.id,
+        engineer_id=ticket.engineer_id,
+        day=today,
+        source=previous.source if previous is not None else "manual",
+        eta=leg.arrive,
+    )
+    tickets.add_comment(
+        session,
+        ticket=ticket,
+        body=t("field.departed_early_note", booked=booked.isoformat(), window=window.label("zh")),
+        internal=True,
+        principal=principal,
+    )
+    payload |= {"eta": leg.arrive.isoformat(), "booked_day": booked.isoformat()}
+    return _step(
+        session, ticket=ticket, action="depart", principal=principal, payload=payload, at=now
+    )
+
+
+def _window_around(eta: datetime) -> VisitWindow:
+    """The window an early visit is booked in: the hour of its ETA and the next (the span a
+    customer's "around ten" books), within the day."""
+    local = eta.astimezone(ZONE)
+    start = local.replace(minute=0, second=0, microsecond=0)
+    end = min(start + POINT_WINDOW, local.replace(hour=23, minute=59, second=0, microsecond=0))
+    return VisitWindow(start, end)
 
 
 def arrive(

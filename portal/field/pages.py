@@ -404,8 +404,19 @@ def depart(
     if other_day is not None and confirm != "yes":
         refused = Conflict("field.depart_other_day", day=other_day.isoformat())
         return _refused(request, session, refused, _job_url(ticket))
+    position = _position(lat, lng, accuracy)
     try:
-        flows.depart(session, ticket=ticket, principal=user, position=_position(lat, lng, accuracy))
+        if other_day is not None:
+            flows.depart_early(
+                session,
+                ticket=ticket,
+                principal=user,
+                booked=other_day,
+                settings=dispatch_settings(request),
+                position=position,
+            )
+        else:
+            flows.depart(session, ticket=ticket, principal=user, position=position)
     except PortalError as exc:
         return _refused(request, session, exc, _job_url(ticket))
     _done(request, "depart")
