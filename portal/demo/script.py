@@ -208,7 +208,12 @@ class Script:
         if plan.type == "repair" and first_visit_part:
             # The engineer carries the common parts: swapped on the first visit, no wait.
             plan.details["parts"] = [rng.choice(catalog.PARTS[plan.unit.category])]
-        parts = plan.details.get("parts", [])
+        # A reopened ticket's second visit fits only what an earlier one did not: the part
+        # fitted before was consumed then and owes its one defective return already.
+        fitted = {
+            p for s in plan.steps if s.action == "complete" for p in s.payload.get("parts") or []
+        }
+        parts = [p for p in plan.details.get("parts", []) if p not in fitted]
         solution = rng.choice(catalog.SOLUTIONS[catalog.SKILL_FOR_TICKET_TYPE[plan.type]])
         if parts:
             solution = f"更换{parts[0]}后试机正常"
