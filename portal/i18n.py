@@ -3099,6 +3099,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.returns.filter.repaired": ("已修复", "Repaired"),
     "ui.returns.filter.scrapped": ("已报废", "Scrapped"),
     "ui.returns.filter.all": ("全部", "All"),
+    "ui.returns.filter.overdue": ("逾期", "Overdue"),
+    "ui.returns.overdue": ("逾期", "Overdue"),
+    "ui.returns.due": ("应于 {day} 前寄回", "Due {day}"),
+    "ui.returns.overdue_days": ("已超期 {n} 天", "{n} days overdue"),
     "ui.returns.row": ("返还单 #{id}", "Return #{id}"),
     "ui.returns.no": ("单号", "No."),
     "ui.returns.ticket": ("工单", "Ticket"),
@@ -5120,6 +5124,7 @@ EN_PLURALS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "ui.audit.fields": ("n", _plural("{n} field", "{n} fields")),
     "ui.returns.waiting_days": ("n", _plural("waiting {n} day", "waiting {n} days")),
+    "ui.returns.overdue_days": ("n", _plural("{n} day overdue", "{n} days overdue")),
     "staff.totp.recovery_left": (
         "n",
         _plural("{n} recovery code left", "{n} recovery codes left"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -168,9 +168,14 @@ class ShortageOrder(Base):
     location: Mapped[StockLocation] = relationship(lazy="joined")
 
 
+# Days an engineer has to ship a defective part back after fitting its replacement.
+RETURN_DAYS = 7
+
+
 class DefectiveReturn(Base):
     """旧件返还: the old unit of a consumed returnable part, tracked until it arrives and
-    is repaired or scrapped. awaiting -> shipped -> received -> repaired | scrapped."""
+    is repaired or scrapped. awaiting -> shipped -> received -> repaired | scrapped.
+    It is due back RETURN_DAYS after it was raised; one not shipped by then is overdue."""
 
     __tablename__ = "defective_returns"
 
@@ -188,6 +193,20 @@ class DefectiveReturn(Base):
     disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     part: Mapped[Part] = relationship(lazy="joined")
+
+    @property
+    def due_at(self) -> datetime:
+        """When the old part should have been shipped back."""
+        return self.created_at + timedelta(days=RETURN_DAYS)
+
+    @property
+    def overdue(self) -> bool:
+        """Still with the engineer after its due time."""
+        return self.status == "awaiting" and utcnow() > self.due_at
+
+    def days_overdue(self, now: datetime) -> int:
+        """Whole days past the due time at `now` (0 within the first day, or when not late)."""
+        return max(0, (now - self.due_at).days)
 
 
 def _append_only(session: Session, _context: object, _instances: object) -> None:

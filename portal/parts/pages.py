@@ -356,9 +356,13 @@ def _returns_context(
         every = service.list_returns(session, engineer_id=engineer_id, network_id=network_id)
     counts = {s: sum(1 for r in every if r.status == s) for s in RETURN_STATUSES}
     counts["open"] = sum(counts[s] for s in OPEN_RETURNS)
+    counts["overdue"] = sum(1 for r in every if r.overdue)
     counts["all"] = len(every)
     wanted = OPEN_RETURNS if status == "open" else RETURN_STATUSES if status == "all" else (status,)
-    rows = [r for r in every if r.status in wanted]
+    if status == "overdue":
+        rows = [r for r in every if r.overdue]
+    else:
+        rows = [r for r in every if r.status in wanted]
     engineers = {
         e.id: e
         for e in session.scalars(
@@ -384,7 +388,7 @@ def _returns_context(
     return {
         "rows": rows,
         "status": status,
-        "statuses": ("open", *RETURN_STATUSES, "all"),
+        "statuses": ("open", "overdue", *RETURN_STATUSES, "all"),
         "counts": counts,
         "numbers": dict(
             session.execute(
@@ -407,6 +411,7 @@ def _returns_context(
             ).all()
         ),
         "age": {r.id: (today - r.created_at).days for r in rows},
+        "late": {r.id: r.days_overdue(today) for r in rows if r.overdue},
         "may_ship": may_ship,
         "may_desk": policies.CENTRAL.allows(user) and policies.TICKET.allows(user),
         "may_stock": policies.STOCK.allows(user),
@@ -421,11 +426,12 @@ def returns_page(
     session: SessionDep,
     user: ReturnsPage,
     status: Annotated[
-        str, Query(pattern=r"^(open|all|awaiting|shipped|received|repaired|scrapped)$")
+        str, Query(pattern=r"^(open|overdue|all|awaiting|shipped|received|repaired|scrapped)$")
     ] = "open",
 ) -> Response:
     """Defective parts on their way back (旧件返还), oldest first, by step: awaiting, shipped
-    (with the tracking number), received at the warehouse, inspected (repaired or scrapped)."""
+    (with the tracking number), received at the warehouse, inspected (repaired or scrapped);
+    or the overdue ones (not shipped by their due time)."""
     return render(request, "parts/returns.html", _returns_context(session, user, status))
 
 
@@ -438,7 +444,7 @@ def advance_return(
     step: Annotated[str, Form(pattern=r"^(ship|receive|repair|scrap)$")],
     tracking: Annotated[str, Form(max_length=200)] = "",
     back: Annotated[
-        str, Form(pattern=r"^(open|all|awaiting|shipped|received|repaired|scrapped)$")
+        str, Form(pattern=r"^(open|overdue|all|awaiting|shipped|received|repaired|scrapped)$")
     ] = "open",
 ) -> Response:
     """Move a return on: the engineer or their network ships it with the courier's tracking

@@ -223,6 +223,8 @@ class ReturnRead(BaseModel):
     shipped_at: datetime | None
     received_at: datetime | None
     disposed_at: datetime | None
+    due_at: datetime
+    overdue: bool
 
 
 class ReturnStep(BaseModel):

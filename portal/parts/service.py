@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -47,6 +47,7 @@ from portal.parts.catalogue import (
     van_location,
 )
 from portal.parts.models import (
+    RETURN_DAYS,
     DefectiveReturn,
     Part,
     PartReservation,
@@ -460,11 +461,18 @@ def list_returns(
     status: str | None = None,
     engineer_id: int | None = None,
     network_id: Networks = None,
+    overdue: bool = False,
 ) -> list[DefectiveReturn]:
-    """Defective returns, oldest first (the overdue ones lead)."""
+    """Defective returns, oldest first (the overdue ones lead); with `overdue` only those
+    still not shipped RETURN_DAYS after they were raised."""
     stmt = select(DefectiveReturn).order_by(DefectiveReturn.created_at, DefectiveReturn.id)
     if status:
         stmt = stmt.where(DefectiveReturn.status == status)
+    if overdue:
+        stmt = stmt.where(
+            DefectiveReturn.status == "awaiting",
+            DefectiveReturn.created_at < utcnow() - timedelta(days=RETURN_DAYS),
+        )
     if engineer_id is not None:
         stmt = stmt.where(DefectiveReturn.engineer_id == engineer_id)
     if network_id is not None:

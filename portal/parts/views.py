@@ -364,15 +364,23 @@ def returns(
     status: Annotated[
         str | None, Query(pattern=r"^(awaiting|shipped|received|repaired|scrapped)$")
     ] = None,
+    overdue: bool = False,
 ) -> list[object]:
-    """Defective parts to come back (旧件返还), oldest first."""
+    """Defective parts to come back (旧件返还), oldest first; `overdue`: only those not
+    shipped back by their due time."""
     scope = policies.RETURNS.scope(principal)
     if scope.nothing:
         return []
     engineer_id = scope.engineer_id
     network_id = None if scope.everything or engineer_id is not None else scope.network_ids
     return list(
-        service.list_returns(session, status=status, engineer_id=engineer_id, network_id=network_id)
+        service.list_returns(
+            session,
+            status=status,
+            engineer_id=engineer_id,
+            network_id=network_id,
+            overdue=overdue,
+        )
     )
 
 
