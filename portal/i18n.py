@@ -2607,6 +2607,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Charged as in the accepted quote {number}, ¥{amount}: the quote is the most you pay; "
         "the ¥{over} the work came to beyond it is not charged",
     ),
+    # The same, as the engineer reads it on the job page: the customer is the one who pays.
+    "fees.vs_quote.same_staff": (
+        "与客户已接受的报价单 {number} 一致（¥{amount}）",
+        "As in the quote {number} the customer accepted (¥{amount})",
+    ),
+    "fees.vs_quote.differs_staff": (
+        "客户已接受的报价单 {number} 为 ¥{quoted}，本次向客户收 ¥{charged}，原因：",
+        "The quote {number} the customer accepted was ¥{quoted}; the customer is charged "
+        "¥{charged}, because:",
+    ),
+    "fees.vs_quote.capped_staff": (
+        "按已接受的报价单 {number} 收 ¥{amount}：报价即上限，实际工作多出的 ¥{over} 不向客户收费",
+        "Charged as in the accepted quote {number}, ¥{amount}: the quote is the most the customer "
+        "pays; the ¥{over} the work came to beyond it is not charged to the customer",
+    ),
+    "ui.field.charge_total": ("客户应付合计", "The customer pays"),
+    "ui.field.charge_free": ("保修期内，客户免费", "In warranty: free for the customer"),
     "fees.line.waived": (
         "超出报价 {number} 的部分（不收取）",
         "Beyond the quote {number} (not charged)",
