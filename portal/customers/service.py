@@ -182,6 +182,21 @@ def _sms_budget_reached(session: Session, *, budget: int, now: datetime) -> None
         )
 
 
+def code_wait(session: Session, *, phone: str, purpose: str, now: datetime | None = None) -> int:
+    """Seconds until another code may be sent to the phone for this purpose (the
+    one-a-minute rule of `request_code`); 0 when one may be sent now."""
+    latest = session.scalars(
+        select(OneTimeCode.created_at)
+        .where(OneTimeCode.phone == phone, OneTimeCode.purpose == purpose)
+        .order_by(OneTimeCode.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return 0
+    left = (latest + CODE_RESEND_AFTER - (now or utcnow())).total_seconds()
+    return max(0, int(left + 0.999))
+
+
 def request_code(
     session: Session,
     *,

@@ -239,18 +239,36 @@ def send_code(
     request: Request, session: SessionDep, phone: Annotated[str, Form(max_length=30)] = ""
 ) -> Response:
     """Send a one-time code to the phone (SMS through the outbox; in demo mode, the log)."""
-    settings: Settings = request.app.state.settings
     try:
         normalized = normalize_phone(phone)
     except ValueError:
         error = t("validation.phone_invalid", request_lang(request), field="phone")
         context = _base(request, error=error, phone=phone)
         return render(request, "selfservice/login.html", context, 422)
+    _send_code(request, session, normalized)
+    request.session[SESSION_PHONE] = normalized
+    return see_other("/my/login/verify")
+
+
+@router.post("/login/resend")
+def resend_code(request: Request, session: SessionDep) -> Response:
+    """Send another code to the phone the code page is for, within the same limits."""
+    phone = request.session.get(SESSION_PHONE)
+    if not isinstance(phone, str):
+        return see_other("/my/login")
+    _send_code(request, session, phone)
+    return see_other("/my/login/verify")
+
+
+def _send_code(request: Request, session: Session, phone: str) -> None:
+    """Ask for a code for the phone and say on the next page what happened: sent, or why
+    not and when to try again (a too-soon resend, a cap, the SMS budget)."""
+    settings: Settings = request.app.state.settings
     try:
         customers.request_code(
             session,
             secret=settings.secret_key,
-            phone=normalized,
+            phone=phone,
             purpose=PURPOSE,
             ttl_s=settings.otp_ttl_s,
             demo_mode=settings.demo_mode,
@@ -258,33 +276,50 @@ def send_code(
             limits=customers.CodeLimits.from_settings(settings),
         )
     except TooManyRequests as exc:
-        # Too soon (the last code still works: ask for it), or over a cap: said on the page.
-        flash(request, "error", exc.message_zh, exc.message_en)
+        # Too soon (the last code still works: ask for it), or over a cap: said on the page,
+        # with when to try again.
+        zh, en = (
+            f"{message} {_retry_when(exc.retry_after, lang)}"
+            for message, lang in ((exc.message_zh, "zh"), (exc.message_en, "en"))
+        )
+        flash(request, "error", zh, en)
     else:
         minutes = settings.otp_ttl_s // 60
-        masked = _mask(normalized)
+        masked = _mask(phone)
         flash(
             request,
             "ok",
             t("my.login.sent", "zh", phone=masked, minutes=minutes),
             t("my.login.sent", "en", phone=masked, minutes=minutes),
         )
-    request.session[SESSION_PHONE] = normalized
-    return see_other("/my/login/verify")
+
+
+def _retry_when(seconds: int, lang: Lang) -> str:
+    """When a refused code may be asked for again: in so many seconds, or at a local time."""
+    if seconds <= 120:
+        return t("my.login.retry_in", lang, seconds=seconds)
+    at = now_local() + timedelta(seconds=seconds)
+    month = t(f"visit.month.{at.month}", lang)
+    when = t("visit.day_time", lang, month=month, day=at.day, time=f"{at:%H:%M}")
+    return t("my.login.retry_at", lang, when=when)
 
 
 @router.get("/login/verify")
-def verify_page(request: Request) -> Response:
-    """Ask for the code sent to the phone."""
+def verify_page(request: Request, session: SessionDep) -> Response:
+    """Ask for the code sent to the phone; another may be asked for once the wait is over."""
     phone = request.session.get(SESSION_PHONE)
     if not isinstance(phone, str):
         return see_other("/my/login")
-    return render(request, "selfservice/verify.html", _verify_context(request, phone, None))
+    context = _verify_context(request, session, phone, None)
+    return render(request, "selfservice/verify.html", context)
 
 
-def _verify_context(request: Request, phone: str, error: str | None) -> dict[str, Any]:
+def _verify_context(
+    request: Request, session: Session, phone: str, error: str | None
+) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
-    return _base(request, phone=_mask(phone), error=error, demo=settings.demo_mode)
+    wait = customers.code_wait(session, phone=phone, purpose=PURPOSE)
+    return _base(request, phone=_mask(phone), error=error, demo=settings.demo_mode, wait=wait)
 
 
 @router.post("/login/verify")
@@ -311,9 +346,8 @@ def verify(
     except (Invalid, TooManyRequests) as exc:
         # Rendered, not raised: the counted attempt is committed, so 5 misses burn the code.
         message = exc.message_zh if request_lang(request) == "zh" else exc.message_en
-        return render(
-            request, "selfservice/verify.html", _verify_context(request, phone, message), 422
-        )
+        context = _verify_context(request, session, phone, message)
+        return render(request, "selfservice/verify.html", context, 422)
     request.session.pop(SESSION_PHONE, None)
     target = _safe_next(request.session.pop(SESSION_NEXT, None))
     request.session[SESSION_CUSTOMER] = customer.id
