@@ -4409,6 +4409,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "masterdata.kind.parts": ("备件", "Parts"),
     "masterdata.col.parts.code": ("备件编码", "part code"),
     "masterdata.col.parts.name": ("备件名称", "part name"),
+    "masterdata.col.parts.name_en": ("英文名称", "English name"),
     "masterdata.col.parts.category": ("品类", "category"),
     "masterdata.col.parts.price": ("售价", "price"),
     "masterdata.col.parts.cost": ("成本价", "cost"),

@@ -206,6 +206,29 @@ PARTS: dict[str, tuple[str, ...]] = {
     "油烟机": ("电机", "按键板", "油杯"),
     "燃气灶": ("热电偶", "点火器", "旋钮"),
 }
+# The parts' English names (master data: shown on pages read in English).
+PART_NAMES_EN: dict[str, str] = {
+    "电脑板": "Control board",
+    "排水泵": "Drain pump",
+    "门锁开关": "Door lock switch",
+    "电机": "Motor",
+    "压缩机电容": "Compressor capacitor",
+    "室外机主板": "Outdoor unit main board",
+    "风扇电机": "Fan motor",
+    "温度传感器": "Temperature sensor",
+    "温控器": "Thermostat",
+    "化霜加热管": "Defrost heater",
+    "门封条": "Door gasket",
+    "点火针": "Ignition electrode",
+    "水流传感器": "Water flow sensor",
+    "比例阀": "Proportional valve",
+    "主控板": "Main control board",
+    "按键板": "Keypad board",
+    "油杯": "Oil cup",
+    "热电偶": "Thermocouple",
+    "点火器": "Igniter",
+    "旋钮": "Knob",
+}
 REJECT_REASONS: tuple[str, ...] = ("时间冲突，今天排满了", "不熟悉该型号", "距离太远，建议改派")
 REASSIGN_REASONS: tuple[str, ...] = ("工程师临时请假", "客户改约时间", "就近改派")
 CANCEL_REASONS: tuple[str, ...] = ("客户自行解决了", "客户不需要了", "重复报单", "客户改约后取消")

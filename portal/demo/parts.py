@@ -76,6 +76,7 @@ def _catalogue(session: Session) -> dict[tuple[str, str], Part]:
             part = Part(
                 code=f"{prefix}-P{i:02d}",
                 name=name,
+                name_en=catalog.PART_NAMES_EN.get(name, ""),
                 category=category,
                 compatible_models=sorted(models.get(category, [])),
                 unit_cost=cost,

@@ -748,6 +748,7 @@ def _read_part(session: Session, p: Part) -> dict[str, object]:
     return {
         "code": p.code,
         "name": p.name,
+        "name_en": p.name_en,
         "category": p.category,
         "price": p.unit_price,
         "cost": p.unit_cost,
@@ -780,6 +781,7 @@ def _write_part(
         row,
         code=v["code"],
         name=v["name"],
+        name_en=v["name_en"] or "",
         category=v["category"],
         unit_price=v["price"],
         unit_cost=cost,
@@ -1146,6 +1148,7 @@ KINDS: dict[str, Kind] = {
             (
                 _c("parts", "code", required=True, max_len=32),
                 _c("parts", "name", required=True),
+                _c("parts", "name_en", max_len=100),
                 _c("parts", "category", max_len=32),
                 _c("parts", "price", "decimal", required=True),
                 _c("parts", "cost", "decimal"),

@@ -34,6 +34,8 @@ class Part(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The name on pages read in English; empty: the Chinese name stands.
+    name_en: Mapped[str] = mapped_column(String(100), default="", server_default="")
     category: Mapped[str] = mapped_column(String(32), default="", index=True)
     compatible_models: Mapped[list[Any]] = mapped_column(JSON, default=list)  # model codes
     unit_cost: Mapped[Decimal] = mapped_column(MONEY)
@@ -42,6 +44,10 @@ class Part(Base):
     returnable: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def label(self, lang: str) -> str:
+        """The part's name in the reader's language (the Chinese one when it has no other)."""
+        return self.name_en if lang == "en" and self.name_en else self.name
 
     def fits(self, model_code: str) -> bool:
         """Whether the part fits that model (an empty list fits every model of its category)."""

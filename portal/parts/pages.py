@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.accounts.service import actor_names
 from portal.database import SessionDep, utcnow
 from portal.errors import Forbidden, Invalid, NotFound, PortalError
-from portal.i18n import both
+from portal.i18n import both, t
 from portal.ids import MAX_ID, MIN_ID, IdPath, IdQuery
 from portal.networks.models import Engineer, ServiceNetwork
 from portal.parts import export, flows, policies, service
@@ -285,17 +285,16 @@ def van_page(
 
 
 def van_context(session: SessionDep, engineer: Engineer) -> dict[str, Any]:
-    """A van page's context: the van, and the ticket numbers and part names its lines show
-    (the stock pages here and the engineer's own page in portal/field)."""
+    """A van page's context: the van, and the ticket numbers and parts its lines show (by
+    their name in the reader's language; the stock pages here and the engineer's own page
+    in portal/field)."""
     van = van_read(session, engineer=engineer)
     ids = {r.ticket_id for r in van.reservations} | {r.ticket_id for r in van.returns}
     numbers = dict(
         session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).all()
     )
     part_ids = {r.part_id for r in van.reservations} | {r.part_id for r in van.returns}
-    part_names = dict(
-        session.execute(select(Part.id, Part.name).where(Part.id.in_(part_ids))).all()
-    )
+    part_names = {p.id: p for p in session.scalars(select(Part).where(Part.id.in_(part_ids)))}
     return {"engineer": engineer, "van": van, "numbers": numbers, "part_names": part_names}
 
 
@@ -472,6 +471,7 @@ def advance_return(
         in_zh = request_lang(request) == "zh"
         context["error"] = {"id": ret.id, "message": exc.message_zh if in_zh else exc.message_en}
         return render(request, "parts/returns.html", context, status_code=422)
-    zh, en = both(f"ui.returns.done.{step}", part=ret.part.name, number=ret.id)
-    flash(request, "ok", zh, en)
+    key = f"ui.returns.done.{step}"
+    zh = t(key, "zh", part=ret.part.label("zh"), number=ret.id)
+    flash(request, "ok", zh, t(key, "en", part=ret.part.label("en"), number=ret.id))
     return see_other(f"/parts/returns?status={back}")

@@ -66,6 +66,7 @@ class BalanceRead(BaseModel):
     part_id: int
     part_code: str
     part_name: str
+    part_name_en: str = ""  # empty: the part has no English name
     on_hand: int
     reserved: int
     available: int

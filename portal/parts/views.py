@@ -92,6 +92,7 @@ def balance_read(b: StockBalance) -> BalanceRead:
         part_id=b.part_id,
         part_code=b.part.code,
         part_name=b.part.name,
+        part_name_en=b.part.name_en,
         on_hand=b.on_hand,
         reserved=b.reserved,
         available=b.available,
