@@ -3565,6 +3565,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Give the product name, e.g. 空调 (air conditioner) or washing machine: at least 2 "
         "characters, not only digits or symbols",
     ),
+    "my.request.product_unknown": (
+        "没有找到与“{typed}”相符的产品。我们维修：{known}。请换个说法，或从列表中选择。",
+        "We found no product like “{typed}”. Products we service: {known}. Please put it "
+        "another way, or pick one from the list.",
+    ),
+    "my.request.product_which": (
+        "“{typed}”可能是：{candidates}。请写明是哪一种。",
+        "“{typed}” could be: {candidates}. Please say which.",
+    ),
+    "my.request.my_unit": ("我的产品", "My products"),
+    "my.request.my_unit_none": ("选择已登记的产品（可选）", "Pick a registered product (optional)"),
+    "my.request.my_unit_use": ("填入", "Fill in"),
     "my.request.bad_address": (
         "地址太简略，师傅找不到门。请填写到门牌号，如 上海市浦东新区张江路88号3栋1201",
         "That address is too short for an engineer to find the door. Give it down to the "

@@ -66,3 +66,11 @@ def china_locations() -> dict[str, Any]:
 
     table: dict[str, Any] = china_location_loader()
     return table
+
+
+def pinyin(text: str) -> list[str]:
+    """The pinyin of each character of the text, without tones ("空调" → ["kong", "tiao"])."""
+    module = _module()
+    with _calling:
+        found: list[str] = module.pinyin(text, formater="simple")
+    return [syllable.rstrip("012345") for syllable in found]

@@ -34,9 +34,9 @@ from portal.knowledge import flows as knowledge
 from portal.knowledge import service as knowledge_service
 from portal.privacy.masking import mask_phone
 from portal.security import Principal, Role
-from portal.selfservice import service, visits
+from portal.selfservice import products, service, visits
 from portal.settlement import flows as settlement_flows
-from portal.templating import flash, render, request_lang, see_other
+from portal.templating import category_filter, flash, render, request_lang, see_other
 from portal.tickets import service as tickets
 from portal.tickets import templates as intake
 from portal.tickets.schemas import TicketCreate, TransitionRequest, normalize_phone
@@ -450,6 +450,7 @@ def help_feedback(
 
 def _form_context(
     request: Request,
+    session: Session,
     customer: Customer,
     *,
     type_: str,
@@ -473,6 +474,14 @@ def _form_context(
         extras=extras,
         urgencies=service.URGENCIES,
         values={"phone": customer.phone, **(values or {})},
+        # The customer's registered units (choosing one fills product, model and serial
+        # number) and the catalogue's products the product field suggests.
+        units=[
+            (unit, service.unit_address(unit, customer))
+            for unit in service.my_units(session, customer_id=customer.id)
+        ],
+        products=products.offered(session),
+        asks_product="product" in shown,
         errors=errors,
         # The summary at the top: each error once, linked to its field (a group's first).
         error_list=[
@@ -503,14 +512,35 @@ def _window_error(reason: WindowErrorReason | None, lang: Lang) -> str:
     return t(f"console.error.window_{reason}", lang)
 
 
-def _read_request(values: dict[str, str], lang: Lang) -> tuple[TicketCreate | None, dict[str, str]]:
+def _read_product(session: Session, values: dict[str, str], lang: Lang) -> dict[str, str]:
+    """The typed product read against the catalogue: replaced in `values` by the catalogue's
+    name it reads as; else why not (it could be several, or is none we service)."""
+    typed = values.get("product", "")
+    reading = products.read_product(session, typed) if typed else None
+    if reading is None:
+        return {}
+    if reading.product is not None:
+        values["product"] = reading.product
+        return {}
+    comma = "、" if lang == "zh" else ", "
+    if reading.candidates:
+        named = comma.join(reading.candidates)
+        return {"product": t("my.request.product_which", lang, typed=typed, candidates=named)}
+    known = comma.join(category_filter({"lang": lang}, c) for c in reading.categories)
+    return {"product": t("my.request.product_unknown", lang, typed=typed, known=known)}
+
+
+def _read_request(
+    values: dict[str, str], lang: Lang, found: dict[str, str] | None = None
+) -> tuple[TicketCreate | None, dict[str, str]]:
     """The ticket the form asks for, or every reason it cannot be opened, in form order.
 
     Errors are keyed by field; a group of which any one will do (product, model, serial
     number) is keyed by the group ("product|model_code|serial_number"). A preferred time is
-    read as the bot and the desk read it and stored as the window dispatch books.
+    read as the bot and the desk read it and stored as the window dispatch books. `found`:
+    errors already found (the product read against the catalogue).
     """
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = dict(found or {})
     template = intake.TEMPLATES.get(values.get("type", "repair"))
     for group in intake.missing(values, template.to_create) if template else []:
         first = group.split("|")[0]
@@ -520,7 +550,7 @@ def _read_request(values: dict[str, str], lang: Lang) -> tuple[TicketCreate | No
             errors[first] = t("validation.missing", lang, field=first)
     product, address = values.get("product", ""), values.get("address", "")
     if product and not _names_a_product(product):
-        errors["product"] = t("my.request.bad_product", lang)
+        errors.setdefault("product", t("my.request.bad_product", lang))
     if address and not _finds_the_door(address):
         errors["address"] = t("my.request.bad_address", lang)
     window: VisitWindow | None = None
@@ -549,12 +579,30 @@ def _read_request(values: dict[str, str], lang: Lang) -> tuple[TicketCreate | No
 @router.get("/request")
 def request_form(
     request: Request,
+    session: SessionDep,
     principal: CustomerPage,
     type: Annotated[str, Query(max_length=32)] = "repair",
+    unit: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> Response:
-    """The intake form of a ticket type: the same structured templates the bot fills."""
+    """The intake form of a ticket type: the same structured templates the bot fills,
+    starting from the customer's usual address; `unit`, one of their registered units,
+    fills its product, model and serial number (the picker, without script)."""
     customer: Customer = request.state.customer
-    return render(request, "selfservice/request.html", _form_context(request, customer, type_=type))
+    values = {"address": service.usual_address(session, customer=customer)}
+    chosen = next(
+        (u for u in service.my_units(session, customer_id=customer.id) if u.id == unit), None
+    )
+    if chosen is not None:
+        values |= {
+            "product": chosen.model.product.name,
+            "model_code": chosen.model.code,
+            "serial_number": chosen.serial_number,
+        }
+        values["address"] = service.unit_address(chosen, customer) or values["address"]
+    values = {k: v for k, v in values.items() if v}
+    context = _form_context(request, session, customer, type_=type, values=values)
+    context["unit"] = chosen.id if chosen is not None else None
+    return render(request, "selfservice/request.html", context)
 
 
 @router.post("/request")
@@ -570,10 +618,12 @@ async def submit_request(
     lang = request_lang(request)
 
     def again(errors: dict[str, str]) -> Response:
-        context = _form_context(request, customer, type_=type_, values=values, errors=errors)
+        context = _form_context(
+            request, session, customer, type_=type_, values=values, errors=errors
+        )
         return render(request, "selfservice/request.html", context, 422)
 
-    data, errors = _read_request(values, lang)
+    data, errors = _read_request(values, lang, _read_product(session, values, lang))
     if data is None:
         return again(errors)
     idempotency_key = f"selfservice:{customer.id}:{key}" if REQUEST_KEY.fullmatch(key) else None

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from portal.analytics.sql import fault_code
 from portal.assets import service as assets
 from portal.assets.models import Asset
+from portal.customers.models import Customer
 from portal.database import utcnow
 from portal.errors import Conflict, Invalid, NotFound
 from portal.fees import service as fees
@@ -297,6 +298,27 @@ def my_units(session: Session, *, customer_id: int) -> list[Asset]:
         key=lambda a: (a.created_at, a.id),
         reverse=True,
     )
+
+
+def unit_address(unit: Asset, customer: Customer) -> str:
+    """Where the unit is installed, as one line ("" when not on file)."""
+    place = next((a for a in customer.addresses if a.id == unit.address_id), None)
+    return place.full if place is not None else ""
+
+
+def usual_address(session: Session, *, customer: Customer) -> str:
+    """The address a new request starts with: the last one the customer reported a fault
+    at, else their profile's (the default one, else the first); "" when there is none."""
+    last = session.scalars(
+        select(Ticket.address)
+        .where(Ticket.customer_id == customer.id, Ticket.address != "")
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    ).first()
+    if last:
+        return last
+    kept = sorted(customer.addresses, key=lambda a: (not a.is_default, a.id))
+    return kept[0].full if kept else ""
 
 
 def _words(q: str) -> list[str]:
