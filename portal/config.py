@@ -144,6 +144,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Resolve a complaint within (minutes on the ticket's SLA clock).",
     )
+    complaint_confirm_hours: float = Field(
+        default=72,
+        gt=0,
+        description="A resolved complaint closes as unanswered when the customer has not "
+        "accepted or rejected the outcome within (hours).",
+    )
 
     # Notification delivery (the outbox worker).
     outbox_poll_s: float = Field(default=2.0, gt=0, description="Outbox worker poll interval.")

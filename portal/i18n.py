@@ -165,6 +165,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.complaint_outcome": ("处理结果", "outcome"),
     "field.complaint_ticket": ("工单号", "ticket number"),
     "field.complaint_description": ("投诉内容", "complaint"),
+    "field.complaint_phone_note": ("电话确认记录", "phone confirmation note"),
+    "field.complaint_words": ("不接受的原因", "why the outcome is not accepted"),
+    "field.complaint_follow_up": ("上门复修", "follow-up visit"),
     "field.revisit_outcome": ("回访结果", "revisit outcome"),
     "field.reason": ("原因", "reason"),
     "field.body": ("内容", "text"),
@@ -1134,6 +1137,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "您对工单 {number} 的投诉已处理：{outcome}。如仍有疑问，欢迎随时联系我们。",
         "Your complaint about ticket {number} has been resolved: {outcome}. Contact us any "
         "time if anything remains.",
+    ),
+    "notify.complaint_confirm": (
+        "您对工单 {number} 的投诉处理结果：{outcome}。您是否接受？请回复「接受」，或回复「不接受」"
+        "并说明原因；也可打开 {link} 答复。",
+        "How we handled your complaint about ticket {number}: {outcome}. Do you accept it? "
+        "Reply 'accept', or 'not accepted' and why; or answer at {link}",
+    ),
+    "notify.complaint_confirm_sms": (
+        "您对工单 {number} 的投诉处理结果：{outcome}。请打开 {link} 告诉我们您是否接受。",
+        "How we handled your complaint about ticket {number}: {outcome}. Please tell us "
+        "whether you accept it at {link}",
+    ),
+    "notify.complaint_accepted": (
+        "客户接受了投诉 #{complaint}（工单 {number}）的处理结果，可以关闭。",
+        "The customer accepted the outcome of complaint #{complaint} (ticket {number}); "
+        "it may be closed.",
+    ),
+    "notify.complaint_rejected": (
+        "客户不接受投诉 #{complaint}（工单 {number}）的处理结果：{words}",
+        "The customer did not accept the outcome of complaint #{complaint} (ticket "
+        "{number}): {words}",
     ),
     "notify.complaint_opened": (
         "工单 {number} 收到投诉（{reason}），请于 {deadline} 前处理。",
@@ -3650,6 +3674,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "my.ticket.live": ("进度会自动刷新。", "Progress updates by itself."),
     "my.rate.title": ("服务评价", "Rate the service"),
+    "my.complaint.title": ("投诉处理结果", "Your complaint"),
+    "my.complaint.prompt": (
+        "我们对您的投诉处理如下，您是否接受？",
+        "This is how we handled your complaint. Do you accept it?",
+    ),
+    "my.complaint.due": ("请在 {due} 前答复", "Please answer by {due}"),
+    "my.complaint.accept": ("接受", "I accept"),
+    "my.complaint.reject": ("不接受", "I do not accept"),
+    "my.complaint.words": ("不接受的原因", "Why not?"),
+    "my.complaint.accepted": (
+        "您已接受处理结果，感谢您的理解。",
+        "You accepted the outcome. Thank you.",
+    ),
+    "my.complaint.rejected": (
+        "您的意见已转给处理人员，我们会尽快再次联系您。",
+        "What you said has gone to the staff handling it; we will be in touch again soon.",
+    ),
+    "my.complaint.no_reply": (
+        "未收到您的答复，投诉已关闭；如仍有问题，欢迎随时联系我们。",
+        "We had no answer from you and closed the complaint; contact us any time if "
+        "anything remains.",
+    ),
     "my.rate.prompt": (
         "工程师已完工，请为本次服务打分。",
         "The work is done; please rate the service.",
@@ -4494,7 +4540,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "complaints.reason.attitude": ("服务态度", "Staff attitude"),
     "complaints.reason.no_show": ("未按约上门", "No-show"),
     "complaints.reason.late": ("上门迟到", "Late arrival"),
-    "complaints.reason.not_fixed": ("未修好或反复故障", "Not fixed"),
+    "complaints.reason.not_fixed": ("未修好", "Not fixed"),
+    "complaints.reason.repeat_repair": ("重复维修", "Repeat repair"),
     "complaints.reason.charges": ("收费争议", "Charges"),
     "complaints.reason.parts": ("配件问题", "Parts"),
     "complaints.reason.product": ("产品质量", "Product quality"),
@@ -4513,6 +4560,60 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "complaints.action.resolve": ("解决并通知客户", "Resolve and tell the customer"),
     "complaints.action.reopen": ("重新处理", "Reopen"),
     "complaints.action.close": ("关闭", "Close"),
+    "complaints.action.confirm_phone": ("客户电话确认并关闭", "Confirmed by phone: close"),
+    "complaints.action.accept": ("客户接受处理结果", "The customer accepted the outcome"),
+    "complaints.action.reject": ("客户不接受处理结果", "The customer did not accept the outcome"),
+    "complaints.action.lapse": ("客户未回复，自动关闭", "No reply from the customer: closed"),
+    "complaints.action.repeat": ("自动归为重复维修", "Classified as a repeat repair"),
+    "complaints.action.follow_up": ("已开上门复修工单", "Follow-up repair ticket opened"),
+    "complaints.confirmation": ("客户确认", "Customer's answer"),
+    "complaints.confirmation.none": ("未询问客户", "not asked"),
+    "complaints.confirmation.awaiting": ("等待客户确认", "waiting for the customer"),
+    "complaints.confirmation.accepted": ("客户已接受", "accepted by the customer"),
+    "complaints.confirmation.rejected": ("客户不接受", "not accepted by the customer"),
+    "complaints.confirmation.phone": ("客户电话确认", "confirmed by phone"),
+    "complaints.confirmation.no_reply": ("客户未回复", "no reply from the customer"),
+    "complaints.confirm_due": (
+        "客户在 {due} 前未答复，投诉将自动关闭并记为「客户未回复」",
+        "Without an answer by {due}, the case closes as 'no reply from the customer'",
+    ),
+    "complaints.confirm_accepted_hint": (
+        "客户已接受处理结果，可以关闭投诉",
+        "The customer accepted the outcome; the case may be closed",
+    ),
+    "complaints.phone_hint": (
+        "电话联系客户后，记下客户的答复和通话时间",
+        "After calling the customer, note what they said and when",
+    ),
+    "complaints.cannot_close": (
+        "客户尚未接受处理结果（{answer}），暂不能关闭：请等客户确认，或致电客户后记录电话确认",
+        "The customer has not accepted the outcome ({answer}): wait for their answer, or "
+        "call them and record a phone confirmation",
+    ),
+    "complaints.cannot_confirm_phone": (
+        "客户已答复（{answer}），无需电话确认",
+        "The customer has answered ({answer}); no phone confirmation is needed",
+    ),
+    "complaints.answered": (
+        "这条处理结果已答复过（{answer}）",
+        "This outcome has been answered already ({answer})",
+    ),
+    "complaints.follow_up_exists": (
+        "本投诉已开过复修工单",
+        "A follow-up repair ticket is already open for this case",
+    ),
+    "complaints.follow_up_fault": (
+        "投诉 #{id}（工单 {number}）承诺上门复修：{outcome}",
+        "Complaint #{id} (ticket {number}) promised a repair visit: {outcome}",
+    ),
+    "complaints.follow_up": ("上门复修工单", "Follow-up repair ticket"),
+    "complaints.follow_up_check": (
+        "处理结果承诺上门复修：同时开复修工单",
+        "The outcome promises a repair visit: open a follow-up ticket",
+    ),
+    "complaints.follow_up_of": ("上门复修，来自投诉", "Repair visit promised by complaint"),
+    "complaints.original_ticket": ("原工单", "Original ticket"),
+    "complaints.follow_ups": ("投诉承诺的上门复修", "Repair visits complaints promised"),
     "complaints.bad_action": (
         "投诉当前为「{current}」，不能「{action}」",
         "The complaint is {current}: '{action}' is not possible",
@@ -4544,12 +4645,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "complaints.opened": ("投诉已登记，编号 {id}", "Complaint {id} opened"),
     "complaints.saved": ("已保存", "Saved"),
     "complaints.resolved_told": (
-        "已解决，处理结果已通过客户的渠道发送",
-        "Resolved; the outcome was sent to the customer",
+        "已解决，处理结果已发给客户，等待客户确认",
+        "Resolved; the outcome was sent to the customer, who is asked to accept it",
     ),
     "complaints.outcome_hint": (
-        "处理结果会通过客户的渠道（微信、短信或在线客服）发送给客户",
-        "The outcome is sent to the customer on their channels (WeChat, SMS or the chat)",
+        "处理结果会通过客户的渠道（在线客服、微信，或短信）发给客户并请客户确认；客户接受后才能关闭",
+        "The outcome goes to the customer on their channel (the chat, WeChat, or SMS), who is "
+        "asked to accept it; the case closes once they do",
     ),
     "complaints.of_ticket": ("本工单的投诉", "Complaints about this ticket"),
     "complaints.deadline_hint": (

@@ -20,8 +20,8 @@ from portal.complaints import service
 from portal.complaints.models import Complaint, ComplaintEvent
 from portal.config import Settings
 from portal.database import utcnow
-from portal.errors import Invalid, NotFound
-from portal.i18n import Term, both
+from portal.errors import Conflict, Invalid, NotFound
+from portal.i18n import Term, both, t
 from portal.notifications import flows as notifications
 from portal.notifications import service as outbox
 from portal.security import Principal, Role
@@ -29,7 +29,7 @@ from portal.sla import service as sla
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
 from portal.tickets.models import Ticket, TicketEvent
-from portal.tickets.schemas import TransitionRequest
+from portal.tickets.schemas import TicketCreate, TransitionRequest
 
 # Who asks for the automatic revisit.
 REVISIT_ACTOR = "system"
@@ -190,9 +190,11 @@ def open_complaint(
     settings: Settings,
     at: datetime | None = None,
     score: int | None = None,
+    guessed: bool = False,
 ) -> Complaint:
-    """Open a case about `ticket`, due by its SLA clock; the network's managers and the
-    dispatchers are told in the portal."""
+    """Open a case about `ticket`, due by its SLA clock, a repeat repair when it is one
+    (`service.classify_repeat`; `guessed`: the reason was only read from the customer's
+    words); the network's managers and the dispatchers are told in the portal."""
     when = at or utcnow()
     complaint = service.open_case(
         session,
@@ -205,6 +207,8 @@ def open_complaint(
         deadline_at=deadline_for(session, ticket=ticket, start=when, settings=settings),
         score=score,
     )
+    service.classify_repeat(session, complaint=complaint, said=description, at=when, always=guessed)
+    reason = complaint.reason
     if utcnow() - when <= notifications.STALE_AFTER:
         users = outbox.users_with_role(session, role=Role.DISPATCHER)
         if ticket.network_id is not None:
@@ -275,6 +279,7 @@ def complain_of_rating(
         service.add_note(
             session, complaint=existing, actor=event.actor, note=said, at=event.created_at
         )
+        service.classify_repeat(session, complaint=existing, said=comment, at=event.created_at)
         return existing
     return open_complaint(
         session,
@@ -286,6 +291,7 @@ def complain_of_rating(
         settings=settings,
         at=event.created_at,
         score=score,
+        guessed=True,
     )
 
 
@@ -297,8 +303,17 @@ def act(
     principal: Principal,
     note: str = "",
     reason: str = "",
+    follow_up: bool = False,
+    settings: Settings | None = None,
 ) -> ComplaintEvent:
-    """Take an action on a case; a resolution is told to the customer through the outbox."""
+    """Take an action on a case. A resolution asks the customer whether they accept the
+    outcome (answered within COMPLAINT_CONFIRM_HOURS, else the case closes unanswered) and,
+    with `follow_up` (the outcome promises another visit, 上门复修), opens the repair ticket
+    for it, linked to the case."""
+    settings = settings or lifecycle.consequences_of(session).context.settings
+    now = utcnow()
+    if follow_up and action != "resolve":
+        raise Invalid("validation.invalid", field="complaint_follow_up")
     event = service.act(
         session,
         complaint=complaint,
@@ -307,24 +322,121 @@ def act(
         user_id=principal.user_id,
         note=note,
         reason=reason,
-        at=utcnow(),
+        at=now,
+        confirm_due_at=now + timedelta(hours=settings.complaint_confirm_hours),
     )
     if action == "resolve":
-        tell_resolution(session, complaint=complaint, event=event)
+        if follow_up:
+            open_follow_up(session, complaint=complaint, principal=principal, at=now)
+        ask_customer(session, complaint=complaint, event=event, settings=settings)
     return event
 
 
-def tell_resolution(session: Session, *, complaint: Complaint, event: ComplaintEvent) -> None:
-    """The customer hears how their complaint was resolved, on every channel they have."""
+def open_follow_up(
+    session: Session, *, complaint: Complaint, principal: Principal, at: datetime
+) -> Ticket:
+    """The repair visit a resolution promised: a new repair ticket for the same customer,
+    unit and address, its fault the promise; the case names it (and it, the case)."""
+    if complaint.follow_up_ticket_id is not None:
+        raise Conflict("complaints.follow_up_exists", number=complaint.follow_up_ticket_id)
+    original = complaint.ticket
+    fault = t(
+        "complaints.follow_up_fault",
+        "zh",
+        id=complaint.id,
+        number=original.number,
+        outcome=complaint.outcome,
+    )
+    data = TicketCreate(
+        type="repair",
+        product=original.product,
+        model_code=original.model_code,
+        serial_number=original.serial_number,
+        fault_description=fault[: service.NOTE_MAX],
+        phone=original.phone,
+        customer_name=original.customer.name or "",
+        address=original.address,
+        city=original.city,
+        district=original.district,
+        channel="portal",
+    )
+    follow, _new = tickets.create_ticket(
+        session, data=data, actor=principal.actor, customer=original.customer, at=at
+    )
+    complaint.follow_up_ticket_id = follow.id
+    complaint.follow_up = follow
+    service.record(
+        session,
+        complaint=complaint,
+        action="follow_up",
+        actor=principal.actor,
+        note=follow.number,
+        at=at,
+    )
+    return follow
+
+
+def ask_customer(
+    session: Session, *, complaint: Complaint, event: ComplaintEvent, settings: Settings
+) -> None:
+    """The customer hears the outcome and is asked whether they accept it, in their chat
+    (the widget, WeChat) or else by SMS, with the link to the ticket in /my where they
+    answer; a chat may answer in words (portal.conversations)."""
     ticket = complaint.ticket
     params = notifications.ticket_params(session, ticket)
     params["outcome"] = complaint.outcome[:200]
     params["when"] = notifications.shown_time(event.created_at)
-    notifications.notify_customer(
-        session,
-        ticket=ticket,
-        template="complaint_resolved",
-        key=f"complaint:{complaint.id}:event:{event.id}",
-        params=params,
-        at=utcnow(),
+    params["link"] = my_link(settings, ticket) + "#complaint"  # the question's card
+    params["complaint"] = complaint.id
+    now = utcnow()
+    for channel, recipient in revisit_channels(session, ticket):
+        outbox.enqueue(
+            session,
+            key=f"complaint:{complaint.id}:event:{event.id}:{channel}",
+            channel=channel,
+            recipient=recipient,
+            template="complaint_confirm_sms" if channel == "sms" else "complaint_confirm",
+            payload=params,
+            ticket_id=ticket.id,
+            at=now,
+        )
+
+
+def answer(
+    session: Session, *, complaint: Complaint, accept: bool, words: str, actor: str
+) -> ComplaintEvent:
+    """The customer's answer to the outcome (from /my or their chat). The case's owner (else
+    the dispatchers) hears of it in the portal; a rejection puts the case back to work."""
+    now = utcnow()
+    event = service.answer(
+        session, complaint=complaint, accept=accept, words=words, actor=actor, at=now
     )
+    users = (
+        [complaint.owner_id]
+        if complaint.owner_id is not None
+        else outbox.users_with_role(session, role=Role.DISPATCHER)
+    )
+    notifications.notify_staff(
+        session,
+        user_ids=users,
+        template="complaint_accepted" if accept else "complaint_rejected",
+        key=f"complaint:{complaint.id}:event:{event.id}",
+        params={
+            "number": complaint.ticket.number,
+            "complaint": complaint.id,
+            "words": event.note[:200],
+        },
+        ticket_id=complaint.ticket_id,
+        at=now,
+    )
+    return event
+
+
+def lapse_unconfirmed(session: Session, *, now: datetime) -> list[int]:
+    """Close the cases whose customer did not answer by their confirm_due_at, as unanswered
+    (客户未回复); the ids closed. The scheduler runs it."""
+    closed = []
+    for complaint in service.due_unanswered(session, now=now):
+        service.lapse(session, complaint=complaint, at=now)
+        closed.append(complaint.id)
+    return closed

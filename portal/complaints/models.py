@@ -14,9 +14,15 @@ from portal.tickets.models import Ticket
 class Complaint(Base):
     """One complaint about a ticket's service, handled to an outcome.
 
-    status: open -> in_progress (someone took it) -> resolved (outcome told to the customer)
-    -> closed; resolved -> in_progress when the outcome did not hold. `network_id` is the
+    status: open -> in_progress (someone took it) -> resolved (outcome told to the customer,
+    who is asked whether they accept it) -> closed; resolved -> in_progress when the outcome
+    did not hold (the customer said no, or the desk reopened it). `network_id` is the
     ticket's network when it was opened: a network manager sees their network's cases.
+
+    confirmation: the customer's answer to the last outcome: "" (not asked yet) | awaiting
+    (asked, until `confirm_due_at`) | accepted | rejected | phone (the desk called and noted
+    it) | no_reply (nobody answered in time: closed so). A case closes only after accepted,
+    phone or no_reply. `follow_up_ticket_id`: the repair visit the outcome promised (上门复修).
     """
 
     __tablename__ = "complaints"
@@ -39,8 +45,14 @@ class Complaint(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmation: Mapped[str] = mapped_column(String(16), default="")
+    confirm_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    follow_up_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
 
-    ticket: Mapped[Ticket] = relationship(lazy="joined")
+    ticket: Mapped[Ticket] = relationship(lazy="joined", foreign_keys=[ticket_id])
+    follow_up: Mapped[Ticket | None] = relationship(
+        lazy="joined", foreign_keys=[follow_up_ticket_id]
+    )
     events: Mapped[list[ComplaintEvent]] = relationship(
         back_populates="complaint", order_by="ComplaintEvent.id", lazy="selectin"
     )

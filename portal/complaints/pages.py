@@ -207,11 +207,7 @@ def complaint_detail(
         session, complaint_id=complaint_id, scope=policies.READ.scope(user)
     )
     can_handle = policies.HANDLE.allows(user)
-    actions = [
-        a
-        for a, (sources, _target) in service.ACTIONS.items()
-        if can_handle and complaint.status in sources
-    ]
+    actions = service.available_actions(complaint) if can_handle else []
     if complaint.owner_id == user.user_id and complaint.status == "in_progress":
         actions = [a for a in actions if a != "take"]
     return render(
@@ -238,8 +234,10 @@ def complaint_action(
     action: Annotated[str, Form(max_length=16)] = "",
     note: Text = "",
     reason: Annotated[str, Form(max_length=32)] = "",
+    follow_up: Annotated[str, Form(pattern=r"^(|1)$")] = "",
 ) -> Response:
-    """Take one action; a refused one says why (what was typed is kept in the form)."""
+    """Take one action; a refused one says why (what was typed is kept in the form). A
+    resolution with `follow_up` opens the repair visit it promises."""
     complaint = service.get_case(
         session, complaint_id=complaint_id, scope=policies.HANDLE.scope(user)
     )
@@ -252,6 +250,8 @@ def complaint_action(
                 principal=user,
                 note=note,
                 reason=reason,
+                follow_up=follow_up == "1",
+                settings=request.app.state.settings,
             )
     except PortalError as exc:
         session.refresh(complaint)
@@ -279,7 +279,7 @@ def _detail_with_error(
     action: str,
     note: str,
 ) -> Response:
-    actions = [a for a, (sources, _t) in service.ACTIONS.items() if complaint.status in sources]
+    actions = service.available_actions(complaint)
     return render(
         request,
         "complaints/detail.html",

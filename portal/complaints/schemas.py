@@ -13,6 +13,7 @@ Reason = Literal[
     "no_show",
     "late",
     "not_fixed",
+    "repeat_repair",
     "charges",
     "parts",
     "product",
@@ -20,7 +21,8 @@ Reason = Literal[
     "other",
 ]
 Status = Literal["open", "in_progress", "resolved", "closed"]
-Action = Literal["take", "note", "classify", "resolve", "reopen", "close"]
+Action = Literal["take", "note", "classify", "resolve", "reopen", "close", "confirm_phone"]
+Confirmation = Literal["", "awaiting", "accepted", "rejected", "phone", "no_reply"]
 
 
 class ComplaintCreate(BaseModel):
@@ -35,13 +37,16 @@ class ComplaintCreate(BaseModel):
 
 
 class ComplaintActionRequest(BaseModel):
-    """One action on a case: `note` is the outcome of a resolution, the text of a note."""
+    """One action on a case: `note` is the outcome of a resolution, the text of a note, what
+    the customer said on the phone (`confirm_phone`); `follow_up` (with `resolve`) opens the
+    repair visit the outcome promises."""
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     action: Action
     note: str = Field(default="", max_length=2000)
     reason: Reason | Literal[""] = ""
+    follow_up: bool = False
 
 
 class ComplaintEventRead(BaseModel):
@@ -79,6 +84,9 @@ class ComplaintRead(BaseModel):
     updated_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
+    confirmation: Confirmation
+    confirm_due_at: datetime | None
+    follow_up_ticket_number: str | None
     events: list[ComplaintEventRead] = []
 
 

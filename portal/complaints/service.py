@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.complaints.models import Complaint, ComplaintEvent, RevisitCall
@@ -27,6 +27,7 @@ REASONS = (
     "no_show",
     "late",
     "not_fixed",
+    "repeat_repair",
     "charges",
     "parts",
     "product",
@@ -35,6 +36,13 @@ REASONS = (
 )
 STATUSES = ("open", "in_progress", "resolved", "closed")
 ACTIVE = ("open", "in_progress")
+# The customer's answer to the last outcome (models.Complaint.confirmation).
+CONFIRMATIONS = ("", "awaiting", "accepted", "rejected", "phone", "no_reply")
+# The reasons a case may be reclassified as a repeat repair by itself: the ones that say
+# nothing more precise (a reason the desk picked on purpose stays theirs).
+GENERIC_REASONS = frozenset({"other", "not_fixed"})
+# A repair completed on the same unit this many days before a ticket makes it a repeat.
+REPEAT_DAYS = 30
 # A rating at or below this opens a complaint by itself.
 LOW_SCORE = 2
 # action -> (the statuses it may start from, where it leads; None: the status stays)
@@ -44,15 +52,42 @@ ACTIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "classify": (frozenset({"open", "in_progress"}), None),
     "resolve": (frozenset({"in_progress"}), "resolved"),
     "reopen": (frozenset({"resolved"}), "in_progress"),
+    # Only once the customer accepted the outcome (`answer`); while they have not answered,
+    # the desk may call them and note what they said, which closes the case.
     "close": (frozenset({"resolved"}), "closed"),
+    "confirm_phone": (frozenset({"resolved"}), "closed"),
+}
+# What each action needs of the customer's answer, besides the status.
+NEEDS_CONFIRMATION: dict[str, frozenset[str]] = {
+    "close": frozenset({"accepted"}),
+    "confirm_phone": frozenset({"awaiting", ""}),
 }
 NOTE_MAX = 2000
 # Words in a low rating's comment that say what the complaint is about (else "other").
+# Words that say the fault came back (a repeat repair, 重复维修): `classify_repeat`.
+REPEAT_WORDS = (
+    "再次",
+    "又坏",
+    "又出现",
+    "又出问题",
+    "又不行",
+    "还是不行",
+    "还是老样子",
+    "老毛病",
+    "同样的问题",
+    "一样的问题",
+    "same problem",
+    "broke again",
+    "broken again",
+    "happened again",
+    "not working again",
+    "came back",
+)
 REASON_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("no_show", ("没来", "没上门", "爽约", "放鸽子", "no show", "never came")),
     ("late", ("迟到", "晚到", "等了", "太久", "很久", "太慢", "late")),
     ("attitude", ("态度", "不礼貌", "不耐烦", "rude", "attitude")),
-    ("not_fixed", ("没修好", "没有修好", "还是坏", "又坏", "未修好", "not fixed", "still broken")),
+    ("not_fixed", ("没修好", "没有修好", "还是坏", "未修好", "not fixed", "still broken")),
     ("charges", ("收费", "太贵", "乱收", "价格", "费用", "charge", "price", "expensive")),
     ("parts", ("配件", "备件", "零件", "part")),
     ("communication", ("没人联系", "联系不上", "不通知", "沟通", "no one called")),
@@ -68,6 +103,57 @@ def guess_reason(text: str) -> str:
     return "other"
 
 
+def repeat_words(text: str) -> str | None:
+    """The words of `text` that say the fault came back, if any."""
+    said = text.lower()
+    return next((w for w in REPEAT_WORDS if w in said), None)
+
+
+def repeat_of(session: Session, *, ticket: Ticket, days: int = REPEAT_DAYS) -> Ticket | None:
+    """Another repair of the same unit (the registered unit, else the serial number)
+    completed in the `days` before `ticket` was opened, the latest; None without a unit."""
+    same_unit = []
+    if ticket.asset_id is not None:
+        same_unit.append(Ticket.asset_id == ticket.asset_id)
+    if ticket.serial_number.strip():
+        same_unit.append(Ticket.serial_number == ticket.serial_number)
+    if not same_unit:
+        return None
+    since = ticket.created_at - timedelta(days=days)
+    return session.scalars(
+        select(Ticket)
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .where(
+            Ticket.id != ticket.id,
+            Ticket.type == "repair",
+            or_(*same_unit),
+            TicketEvent.action == "complete",
+            TicketEvent.created_at >= since,
+            TicketEvent.created_at <= ticket.created_at,
+        )
+        .order_by(TicketEvent.created_at.desc())
+    ).first()
+
+
+def classify_repeat(
+    session: Session, *, complaint: Complaint, said: str, at: datetime, always: bool = False
+) -> bool:
+    """Make the case a repeat repair when the customer says the fault came back, or the unit
+    was repaired within REPEAT_DAYS; the history says why (the words, or the earlier
+    ticket's number). Only a generic reason is replaced, unless `always` (a case the
+    customer's rating opened, whose reason was only guessed). Whether it did."""
+    if complaint.reason == "repeat_repair" or not (always or complaint.reason in GENERIC_REASONS):
+        return False
+    words = repeat_words(said)
+    earlier = None if words else repeat_of(session, ticket=complaint.ticket)
+    if words is None and earlier is None:
+        return False
+    complaint.reason = "repeat_repair"
+    note = words if words is not None else earlier.number if earlier is not None else ""
+    _event(session, complaint=complaint, action="repeat", actor="system", note=note, at=at)
+    return True
+
+
 def _event(
     session: Session, *, complaint: Complaint, action: str, actor: str, note: str, at: datetime
 ) -> ComplaintEvent:
@@ -79,6 +165,13 @@ def _event(
     complaint.updated_at = at
     session.flush()
     return event
+
+
+def record(
+    session: Session, *, complaint: Complaint, action: str, actor: str, note: str, at: datetime
+) -> ComplaintEvent:
+    """A line in the case's history that changes nothing else (a follow-up ticket opened)."""
+    return _event(session, complaint=complaint, action=action, actor=actor, note=note, at=at)
 
 
 def check_choice(value: str, *, choices: Sequence[str], field: str) -> str:
@@ -149,8 +242,11 @@ def act(
     note: str = "",
     reason: str = "",
     at: datetime,
+    confirm_due_at: datetime | None = None,
 ) -> ComplaintEvent:
-    """Take one action on a case, or raise Conflict (wrong status) / Invalid (input)."""
+    """Take one action on a case, or raise Conflict (wrong status, or the customer has not
+    accepted the outcome) / Invalid (input). A resolution asks the customer until
+    `confirm_due_at`."""
     if action not in ACTIONS:
         raise Invalid("validation.invalid", field="action")
     sources, target = ACTIONS[action]
@@ -160,6 +256,11 @@ def act(
             current=Term.key(f"complaints.status.{complaint.status}"),
             action=Term.key(f"complaints.action.{action}"),
         )
+    if action in NEEDS_CONFIRMATION and complaint.confirmation not in NEEDS_CONFIRMATION[action]:
+        raise Conflict(
+            f"complaints.cannot_{action}",
+            answer=Term.key(f"complaints.confirmation.{complaint.confirmation or 'none'}"),
+        )
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise Invalid("validation.too_long", field="complaint_note")
@@ -167,6 +268,8 @@ def act(
         raise Invalid("validation.missing", field="complaint_outcome")
     if action == "note" and not note:
         raise Invalid("validation.missing", field="complaint_note")
+    if action == "confirm_phone" and not note:
+        raise Invalid("validation.missing", field="complaint_phone_note")
     if action == "classify":
         check_choice(reason, choices=REASONS, field="complaint_reason")
         note = note or both(f"complaints.reason.{reason}")[0]
@@ -176,13 +279,120 @@ def act(
     if action == "resolve":
         complaint.outcome = note
         complaint.resolved_at = at
+        complaint.confirmation = "awaiting"
+        complaint.confirm_due_at = confirm_due_at
     if action == "reopen":
         complaint.resolved_at = None
-    if action == "close":
+        complaint.confirmation = ""
+        complaint.confirm_due_at = None
+    if action == "confirm_phone":
+        complaint.confirmation = "phone"
+        complaint.confirm_due_at = None
+    if action in ("close", "confirm_phone"):
         complaint.closed_at = at
     if target is not None:
         complaint.status = target
     return _event(session, complaint=complaint, action=action, actor=actor, note=note, at=at)
+
+
+def available_actions(complaint: Complaint) -> list[str]:
+    """The actions the case's status and the customer's answer allow now."""
+    return [
+        a
+        for a, (sources, _target) in ACTIONS.items()
+        if complaint.status in sources
+        and (a not in NEEDS_CONFIRMATION or complaint.confirmation in NEEDS_CONFIRMATION[a])
+    ]
+
+
+def awaiting_answer(complaint: Complaint) -> bool:
+    """Whether the customer is being asked to accept the outcome."""
+    return complaint.status == "resolved" and complaint.confirmation == "awaiting"
+
+
+def answer(
+    session: Session,
+    *,
+    complaint: Complaint,
+    accept: bool,
+    words: str,
+    actor: str,
+    at: datetime,
+) -> ComplaintEvent:
+    """The customer's answer to the outcome: accepted (the desk may close the case), or not,
+    in their words (the case is back at work). Conflict once answered or no longer asked."""
+    if not awaiting_answer(complaint):
+        raise Conflict(
+            "complaints.answered",
+            answer=Term.key(f"complaints.confirmation.{complaint.confirmation or 'none'}"),
+        )
+    words = words.strip()
+    if len(words) > NOTE_MAX:
+        raise Invalid("validation.too_long", field="complaint_words")
+    complaint.confirm_due_at = None
+    if accept:
+        complaint.confirmation = "accepted"
+        return _event(session, complaint=complaint, action="accept", actor=actor, note=words, at=at)
+    if not words:
+        raise Invalid("validation.missing", field="complaint_words")
+    complaint.confirmation = "rejected"
+    complaint.status = "in_progress"
+    complaint.resolved_at = None
+    return _event(session, complaint=complaint, action="reject", actor=actor, note=words, at=at)
+
+
+def due_unanswered(session: Session, *, now: datetime, limit: int = 500) -> list[Complaint]:
+    """Resolved cases whose customer was asked and has not answered by `now`."""
+    return list(
+        session.scalars(
+            select(Complaint)
+            .where(
+                Complaint.status == "resolved",
+                Complaint.confirmation == "awaiting",
+                Complaint.confirm_due_at <= now,
+            )
+            .order_by(Complaint.confirm_due_at, Complaint.id)
+            .limit(limit)
+        )
+        .unique()
+        .all()
+    )
+
+
+def lapse(session: Session, *, complaint: Complaint, at: datetime) -> ComplaintEvent:
+    """Close a case whose customer never answered: closed, "客户未回复"."""
+    complaint.confirmation = "no_reply"
+    complaint.confirm_due_at = None
+    complaint.status = "closed"
+    complaint.closed_at = at
+    return _event(session, complaint=complaint, action="lapse", actor="system", note="", at=at)
+
+
+def follow_up_of(session: Session, *, ticket_id: int) -> Complaint | None:
+    """The case whose outcome opened this ticket as its follow-up visit, if one did."""
+    return session.scalars(
+        select(Complaint).where(Complaint.follow_up_ticket_id == ticket_id)
+    ).first()
+
+
+def asked_of(session: Session, *, ticket_id: int) -> Complaint | None:
+    """The ticket's latest case whose customer was asked to accept an outcome, if any."""
+    return session.scalars(
+        select(Complaint)
+        .where(Complaint.ticket_id == ticket_id, Complaint.confirmation != "")
+        .order_by(Complaint.id.desc())
+    ).first()
+
+
+def of_ticket(session: Session, *, ticket_id: int) -> list[Complaint]:
+    """The cases about a ticket, oldest first."""
+    return list(
+        session.scalars(
+            select(Complaint).where(Complaint.ticket_id == ticket_id).order_by(Complaint.id)
+        )
+        .unique()
+        .all()
+    )
 
 
 # ---------------------------------------------------------------- reading

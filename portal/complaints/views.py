@@ -44,6 +44,9 @@ def to_read(complaint: Complaint) -> ComplaintRead:
         updated_at=complaint.updated_at,
         resolved_at=complaint.resolved_at,
         closed_at=complaint.closed_at,
+        confirmation=complaint.confirmation,
+        confirm_due_at=complaint.confirm_due_at,
+        follow_up_ticket_number=complaint.follow_up.number if complaint.follow_up else None,
         events=[ComplaintEventRead.model_validate(e) for e in complaint.events],
     )
 
@@ -104,9 +107,15 @@ def create_complaint(
 
 @router.post("/{complaint_id}/actions", response_model=ComplaintRead)
 def act_on_complaint(
-    complaint_id: IdPath, data: ComplaintActionRequest, session: SessionDep, principal: Handler
+    complaint_id: IdPath,
+    data: ComplaintActionRequest,
+    request: Request,
+    session: SessionDep,
+    principal: Handler,
 ) -> ComplaintRead:
-    """Take, note, reclassify, resolve (the outcome goes to the customer), reopen or close."""
+    """Take, note, reclassify, resolve (the customer is asked to accept the outcome;
+    `follow_up` opens the repair visit it promises), reopen, close once the customer
+    accepted, or close on a confirmation by phone (`confirm_phone`, with a note)."""
     complaint = service.get_case(
         session, complaint_id=complaint_id, scope=policies.HANDLE.scope(principal)
     )
@@ -117,5 +126,7 @@ def act_on_complaint(
         principal=principal,
         note=data.note,
         reason=data.reason,
+        follow_up=data.follow_up,
+        settings=request.app.state.settings,
     )
     return to_read(complaint)

@@ -20,6 +20,8 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from portal import csrf
+from portal.complaints import flows as complaint_flows
+from portal.complaints import service as complaints
 from portal.config import Settings
 from portal.database import SessionDep
 from portal.errors import NotFound, PortalError
@@ -85,3 +87,38 @@ def decline(
     else:
         flash(request, "ok", t("my.quote.declined_next", "zh"), t("my.quote.declined_next", "en"))
     return see_other(f"/my/tickets/{number}#quote")
+
+
+@router.post("/tickets/{number}/complaints/{complaint_id}", dependencies=[Depends(csrf.protect)])
+def answer_complaint(
+    number: str,
+    complaint_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    request: Request,
+    session: SessionDep,
+    principal: CustomerPage,
+    answer: Annotated[str, Form(pattern="^(accept|reject)$")],
+    words: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Accept the outcome of a complaint about this ticket, or not (saying why)."""
+    if not re.fullmatch(r"SR\d{8}-\d{4,6}", number):
+        raise NotFound("object.ticket")
+    ticket = tickets.get_ticket(session, ref=number, principal=principal)
+    complaint = complaints.asked_of(session, ticket_id=ticket.id)
+    if complaint is None or complaint.id != complaint_id:
+        raise NotFound("object.complaint")
+    try:
+        with session.begin_nested():
+            complaint_flows.answer(
+                session,
+                complaint=complaint,
+                accept=answer == "accept",
+                words=words,
+                actor=principal.actor,
+            )
+    except PortalError as exc:  # no reason given, or answered already (in the chat)
+        session.refresh(complaint)
+        flash(request, "error", exc.message_zh, exc.message_en)
+    else:
+        key = "my.complaint.accepted" if answer == "accept" else "my.complaint.rejected"
+        flash(request, "ok", t(key, "zh"), t(key, "en"))
+    return see_other(f"/my/tickets/{number}#complaint")

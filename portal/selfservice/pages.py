@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from channels.rest.client_ip import request_address
 from portal import csrf
+from portal.complaints import service as complaints
 from portal.config import Settings
 from portal.customers import service as customers
 from portal.customers.models import Customer
@@ -694,6 +695,7 @@ def _ticket_page(
         evidence_error=evidence,
         visit=visit,
         visit_label=visits.statement(visit, request_lang(request)),
+        complaint=complaints.asked_of(session, ticket_id=view.ticket.id),
         visit_parts=visits.PARTS,
         visit_form=visit_form
         or {

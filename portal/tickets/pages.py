@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from portal.accounts.service import actor_names
+from portal.complaints import policies as complaint_policies
+from portal.complaints import service as complaints
 from portal.config import Settings
 from portal.database import SessionDep, utcnow
 from portal.dispatch import flows as dispatch_flows
@@ -200,6 +202,11 @@ def ticket_detail(
             "intake_fields": INTAKE_FIELDS,
             "urgencies": URGENCIES,
             "upload_mb": settings.upload_max_bytes // (1024 * 1024),
+            "follow_up_of": complaints.follow_up_of(session, ticket_id=ticket.id),
+            "follow_ups": [
+                c for c in complaints.of_ticket(session, ticket_id=ticket.id) if c.follow_up
+            ],
+            "complaint_reader": complaint_policies.READ.allows(user),
         },
     )
 

@@ -1,6 +1,7 @@
 """The scheduler process: warns, escalates and closes SLA timers as they come due,
 creates preventive-maintenance tickets ahead of time, gives waiting tickets to engineers of
-networks that dispatch automatically, and purges personal data past its retention period
+networks that dispatch automatically, closes complaint cases whose customer never answered
+the outcome (COMPLAINT_CONFIRM_HOURS), and purges personal data past its retention period
 (portal/privacy/retention.py)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from portal.complaints.flows import lapse_unconfirmed
 from portal.config import Settings
 from portal.database import Database, utcnow
 from portal.dispatch.flows import auto_dispatch_waiting
@@ -44,6 +46,10 @@ def make_pass(
             )
         if planned:
             log.info("scheduler: %d maintenance tickets created ahead of time", len(planned))
+        with db.session() as session:
+            lapsed = lapse_unconfirmed(session, now=utcnow())
+        if lapsed:
+            log.info("scheduler: %d complaints closed without the customer's answer", len(lapsed))
         outcomes = scheduler.run_once()
         if outcomes:
             totals.update(outcomes)

@@ -1,11 +1,14 @@
 """The revisit and complaint journey on the real app in Chromium: the engineer completes a
 ticket, the revisit invitation goes out (SMS with the link to /my), the customer gives it
-one star in /my, a complaint case opens, a supervisor takes it, resolves it with an outcome
-(the customer is told) and closes it; an agent works the revisit call queue. Screenshots:
-docs/screens/complaints-1280.png, revisits-1280.png."""
+one star in /my, a complaint case opens, a supervisor takes it and resolves it with an
+outcome; the customer is asked (SMS, link to /my) and until they accept in /my the
+supervisor cannot close it; then they do. An agent works the revisit call queue.
+Screenshots: docs/screens/complaints-1280.png, complaint-detail-1280.png, revisits-1280.png;
+the case waiting for the customer and their /my card in SCREENSHOT_DIR."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +35,7 @@ from tests.sla.support import act_at, make_crew, open_ticket
 pytestmark = pytest.mark.e2e
 
 SCREENS = ROOT / "docs" / "screens"
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/shots"))
 COMMENT = "师傅迟到了两个小时，态度也不好"
 OUTCOME = "已向客户致歉并退还上门费，对工程师进行了服务规范培训"
 
@@ -98,6 +102,22 @@ def _staff(browser: Browser, portal: dict[str, Any], username: str) -> tuple[Any
     return context, page
 
 
+def _customer(browser: Browser, portal: dict[str, Any], number: str) -> tuple[Any, Page]:
+    """The ticket's customer on a 390 px phone, signed in to /my on the ticket's page."""
+    base, db = portal["base"], portal["db"]
+    context = _context(browser, portal, 390)
+    page = context.new_page()
+    page.goto(f"{base}/my/login?next=/my/tickets/{number}")
+    page.get_by_test_id("login-phone").fill(portal["phone"])
+    page.get_by_test_id("login-send").click()
+    with db.session() as s:
+        code = outbox(s, template="one_time_code", recipient=portal["phone"])[-1]
+    page.get_by_test_id("login-code").fill(str(code.payload["code"]))
+    page.get_by_test_id("login-verify").click()
+    page.wait_for_url(f"**/my/tickets/{number}")
+    return context, page
+
+
 def _shot(page: Page, name: str) -> Path:
     SCREENS.mkdir(parents=True, exist_ok=True)
     path = SCREENS / name
@@ -124,24 +144,15 @@ def test_completion_one_star_complaint_resolved_and_closed(
         assert invite.payload["link"].endswith(f"/my/tickets/{number}")
 
     # 3. The customer signs in to /my on their phone and gives it one star.
-    context = _context(browser, portal, 390)
-    page = context.new_page()
+    context, page = _customer(browser, portal, number)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/my/login?next=/my/tickets/{number}")
-    page.get_by_test_id("login-phone").fill(portal["phone"])
-    page.get_by_test_id("login-send").click()
-    with db.session() as s:
-        [code] = outbox(s, template="one_time_code", recipient=portal["phone"])
-    page.get_by_test_id("login-code").fill(str(code.payload["code"]))
-    page.get_by_test_id("login-verify").click()
-    page.wait_for_url(f"**/my/tickets/{number}")
     page.get_by_test_id("score-1").check()
     page.get_by_test_id("rate-comment").fill(COMMENT)
     page.get_by_test_id("rate-submit").click()
     page.get_by_test_id("rated").wait_for()
-    context.close()
-    assert errors == [] and context.outside == []
+    assert errors == []
+    mine = context  # still signed in: they answer the outcome here later
 
     # 4. A complaint case is open, from the revisit, its reason read from the comment.
     with db.session() as s:
@@ -149,7 +160,7 @@ def test_completion_one_star_complaint_resolved_and_closed(
         assert (case.status, case.source, case.score, case.reason) == ("open", "revisit", 1, "late")
         case_id = case.id
 
-    # 5. The supervisor finds it on the list, takes it, resolves it with an outcome, closes it.
+    # 5. The supervisor finds it on the list, takes it, resolves it with an outcome.
     context, desk = _staff(browser, portal, portal["supervisor"])
     desk.goto(f"{base}/complaints")
     row = desk.locator(f'[data-testid=complaint-row][data-id="{case_id}"]')
@@ -166,20 +177,44 @@ def test_completion_one_star_complaint_resolved_and_closed(
     desk.get_by_test_id("complaint-resolve").click()
     desk.wait_for_selector('[data-testid=complaint-status][data-status="resolved"]')
     assert desk.get_by_test_id("flash").inner_text().startswith("已解决")
+    # Nothing to close while the customer has not answered: the page says what it waits for.
+    assert desk.get_by_test_id("complaint-close").count() == 0
+    waiting = desk.get_by_test_id("confirmation")
+    assert waiting.get_attribute("data-confirmation") == "awaiting"
+    assert "等待客户确认" in waiting.inner_text()
+    assert desk.get_by_test_id("complaint-confirm_phone").is_visible()
+    desk.screenshot(path=str(SHOTS / "complaint-awaiting-1280.png"), full_page=True)
+
+    # 6. The customer was asked, on their channel (no chat: SMS with the link to /my) ...
+    with db.session() as s:
+        [asked] = outbox(s, template="complaint_confirm_sms")
+        assert (asked.channel, asked.recipient) == ("sms", portal["phone"])
+        assert asked.payload["outcome"] == OUTCOME
+        assert asked.payload["link"].endswith(f"/my/tickets/{number}#complaint")
+
+    # 7. ... and accepts the outcome in /my on their phone.
+    phone = page
+    phone.reload()
+    card = phone.get_by_test_id("complaint")
+    card.scroll_into_view_if_needed()
+    assert OUTCOME in card.get_by_test_id("complaint-outcome").inner_text()
+    phone.screenshot(path=str(SHOTS / "my-complaint-390.png"), full_page=True)
+    card.get_by_test_id("complaint-accept").click()
+    phone.get_by_test_id("complaint-accepted").wait_for()
+    mine.close()
+    assert errors == [] and mine.outside == []
+
+    # 8. Now the supervisor may close it, and the history says who accepted.
+    desk.reload()
+    assert desk.get_by_test_id("confirmation").get_attribute("data-confirmation") == "accepted"
     desk.get_by_test_id("complaint-close").click()
     desk.wait_for_selector('[data-testid=complaint-status][data-status="closed"]')
     history = desk.get_by_test_id("complaint-history").inner_text()
-    for said in ("登记投诉", "接手处理", "解决并通知客户", "关闭", OUTCOME):
+    for said in ("登记投诉", "接手处理", "解决并通知客户", "客户接受处理结果", "关闭", OUTCOME):
         assert said in history
     _shot(desk, "complaint-detail-1280.png")
     context.close()
     assert context.outside == []
-
-    # 6. The customer was told the outcome, on their channel.
-    with db.session() as s:
-        [told] = outbox(s, template="complaint_resolved")
-        assert (told.channel, told.recipient) == ("sms", portal["phone"])
-        assert told.payload["outcome"] == OUTCOME
 
 
 def test_the_revisit_queue_in_the_browser(browser: Browser, portal: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from portal.accounts.models import User
+from portal.complaints import flows
 from portal.complaints.models import Complaint, RevisitCall
 from portal.database import Database, utcnow
 from portal.tickets.models import Ticket, TicketEvent
@@ -62,17 +63,23 @@ def test_a_case_is_taken_resolved_with_the_customer_told_and_closed(
     with db.session() as s:
         case = s.get_one(Complaint, case_id)
         assert (case.status, case.outcome) == ("resolved", outcome)
-        [told] = outbox(s, template="complaint_resolved")
+        [told] = outbox(s, template="complaint_confirm_sms")
         assert told.channel == "sms" and told.payload["outcome"] == outcome
         assert told.payload["number"] == number
 
-    # Closing twice: the second is refused with the status named.
+    # Not before the customer accepts (tests/complaints/test_confirmation.py); then once:
+    # the second is refused with the status named.
+    early = post(client, f"/complaints/{case_id}/actions", {"action": "close"})
+    assert early.status_code == 422 and "等待客户确认" in early.text
+    with db.session() as s:
+        case = s.get_one(Complaint, case_id)
+        flows.answer(s, complaint=case, accept=True, words="", actor="customer:1")
     post(client, f"/complaints/{case_id}/actions", {"action": "close"})
     again = post(client, f"/complaints/{case_id}/actions", {"action": "close"})
     assert again.status_code == 422 and "已关闭" in again.text
     with db.session() as s:
         actions = [e.action for e in s.get_one(Complaint, case_id).events]
-        assert actions == ["open", "take", "resolve", "close"]
+        assert actions == ["open", "take", "resolve", "accept", "close"]
 
 
 def test_a_case_by_hand_keeps_what_was_typed_when_the_ticket_is_unknown(
