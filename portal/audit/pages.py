@@ -3,20 +3,23 @@ id of the object, and by a time range (Beijing time), a page at a time."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
-from portal.accounts.service import display_names
+from portal.accounts.service import actor_names
 from portal.audit import service
 from portal.audit.policies import AuditorPage
 from portal.audit.views import masked
 from portal.database import Base, SessionDep
-from portal.i18n import MESSAGES, Lang, field_label, t
+from portal.i18n import MESSAGES, STATUS_LABELS, Lang, field_label, t
 from portal.templating import DISPLAY_ZONE, PAGE_ROUTER_OPTIONS, render, request_lang
 
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
@@ -66,42 +69,213 @@ def _short(value: Any) -> str:
     return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
-def _value(key: str, value: Any, lang: Lang) -> Any:
-    """A stored value as a reader writes it: yes/no, a role by name, a time in China time
-    (records keep UTC ISO strings); anything else as stored."""
+# How users know an object of each kind (the columns that name it, first non-empty, or all
+# joined for a part: code and name) and where its page is ({id} or a named column).
+NAMED: dict[str, tuple[tuple[str, ...], bool, str | None]] = {
+    "tickets": (("number",), False, "/tickets/{number}"),
+    "users": (("display_name", "username"), False, "/staff/{id}"),
+    "customers": (("name",), False, "/customers/{id}"),
+    "engineers": (("name",), False, None),
+    "service_networks": (("name",), False, None),
+    "parts": (("code", "name"), True, None),
+    "quotes": (("number",), False, None),
+    "receipts": (("number",), False, None),
+    "shortage_orders": (("number",), False, None),
+    "statements": (("number",), False, "/settlement/statements/{id}"),
+    "products": (("name",), False, None),
+    "product_models": (("code", "name"), True, None),
+    "stock_locations": (("name", "code"), False, None),
+    "assets": (("serial_number",), False, "/assets/{id}"),
+    "complaints": ((), False, "/complaints/{id}"),
+    "sop_jobs": (("title",), False, "/sop/{id}"),
+    "maintenance_plans": (("name",), False, None),
+    "rate_cards": (("name",), False, "/settlement/rate-cards/{id}"),
+}
+Ref = tuple[str, int]
+# Where the words for each kind of object's status are (a ticket's are STATUS_LABELS).
+STATUS_WORDS: dict[str, str] = {
+    "defective_returns": "parts.return.",
+    "quotes": "fees.quote.",
+    "shortage_orders": "parts.shortage.",
+    "consults": "consult.status.",
+    "statements": "settlement.status.",
+    "complaints": "complaints.status.",
+}
+# Actors as records write them in a text field (created_by, decided_by, actor …).
+_ACTOR = re.compile(r"^(user|customer|service|system|widget|bot):")
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """An object as a reader knows it: its name (the id when it has none) and its page."""
+
+    name: str
+    link: str | None
+
+
+def _target(entity: str, key: str) -> str | None:
+    """The table a field of `entity` points at (owner_id → users), if any."""
+    table = Base.metadata.tables.get(entity)
+    if table is None or key not in table.c:
+        return None
+    targets = {fk.column.table.name for fk in table.c[key].foreign_keys}
+    return next(iter(targets)) if len(targets) == 1 else None
+
+
+def _as_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def name_objects(session: Session, refs: set[Ref]) -> dict[Ref, Named]:
+    """The names and pages of these objects (table, id), a query per kind of object."""
+    out: dict[Ref, Named] = {}
+    by_table: dict[str, set[int]] = {}
+    for table, id_ in refs:
+        by_table.setdefault(table, set()).add(id_)
+    for name, ids in by_table.items():
+        columns, joined, link = NAMED.get(name, ((), False, None))
+        table = Base.metadata.tables.get(name)
+        if table is None or "id" not in table.c:
+            continue
+        wanted = [c for c in columns if c in table.c]
+        for row in session.execute(
+            select(table.c.id, *(table.c[c] for c in wanted)).where(table.c.id.in_(ids))
+        ).mappings():
+            words = [str(row[c]) for c in wanted if row[c] not in (None, "")]
+            shown = (" ".join(words) if joined else words[0]) if words else f"#{row['id']}"
+            where = link.format(**{k: row[k] for k in row}) if link else None
+            out[name, row["id"]] = Named(shown, where)
+    return out
+
+
+def _refs(entity: str, entity_id: str, *rows: dict[str, Any] | None) -> set[Ref]:
+    """The objects a record names: itself, and every id its fields point at."""
+    found: set[Ref] = set()
+    own = _as_id(entity_id)
+    if own is not None and entity in NAMED:
+        found.add((entity, own))
+    for row in rows:
+        for key, value in (row or {}).items():
+            target, id_ = _target(entity, key), _as_id(value)
+            if target is not None and id_ is not None:
+                found.add((target, id_))
+    return found
+
+
+def _plain_value(value: Any, lang: Lang) -> str:
+    """A value inside a JSON field, briefly: yes/no, a list joined, a time in China time."""
     if isinstance(value, bool):
         return t("ui.yes" if value else "ui.no", lang)
-    if key == "role" and isinstance(value, str) and f"ui.role.{value}" in MESSAGES:
-        return t(f"ui.role.{value}", lang)
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+    if isinstance(value, list):
+        return ("、" if lang == "zh" else ", ").join(_plain_value(v, lang) for v in value)
+    if isinstance(value, dict):
+        return _summary(value, lang)
+    return str(_moment_text(value) if isinstance(value, str) else value)
+
+
+def _summary(value: dict[str, Any], lang: Lang) -> str:
+    """A JSON object as what it holds, each key by its label: 期望上门时间：周三上午；…"""
+    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
+    parts = [
+        f"{field_label(str(k))[0 if lang == 'zh' else 1]}{colon}{_plain_value(v, lang)}"
+        for k, v in value.items()
+        if v not in (None, "", [], {})
+    ]
+    return sep.join(parts)
+
+
+def _moment_text(value: str) -> str:
+    """A stored date or time as a reader writes it: a moment in China time to the second,
+    a time of day to the minute; anything else unchanged."""
+    if len(value) == 8 and value[2] == ":" and value[5] == ":" and value.replace(":", "").isdigit():
+        return value[:5]
+    if len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return value
         if moment.tzinfo is not None:
-            return moment.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+            moment = moment.astimezone(DISPLAY_ZONE)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def _value(
+    key: str,
+    value: Any,
+    lang: Lang,
+    *,
+    entity: str = "",
+    names: dict[Ref, Named] | None = None,
+    actors: dict[str, str] | None = None,
+) -> Any:
+    """A stored value as a reader writes it: yes/no, a role by name, a time in China time
+    (records keep UTC ISO strings), an id by the name of what it points at, an actor by
+    name, a JSON object as what it holds; anything else as stored."""
+    if isinstance(value, bool):
+        return t("ui.yes" if value else "ui.no", lang)
+    if key == "role" and isinstance(value, str) and f"ui.role.{value}" in MESSAGES:
+        return t(f"ui.role.{value}", lang)
+    if key in ("status", "from_status", "to_status") and isinstance(value, str):
+        if entity in ("tickets", "ticket_events") and value in STATUS_LABELS:
+            return STATUS_LABELS[value][0 if lang == "zh" else 1]
+        word = f"{STATUS_WORDS.get(entity, '')}{value}"
+        if entity in STATUS_WORDS and word in MESSAGES:
+            return t(word, lang)
+    target, id_ = _target(entity, key), _as_id(value)
+    if names is not None and target is not None and id_ is not None and (target, id_) in names:
+        return names[target, id_].name
+    if isinstance(value, dict):
+        return _summary(value, lang)
+    if isinstance(value, list):
+        return _plain_value(value, lang)
+    if isinstance(value, str):
+        if actors and value in actors:
+            return actors[value]
+        return _moment_text(value)
     return value
 
 
 def changes(
-    before: dict[str, Any] | None, after: dict[str, Any] | None, lang: Lang = "zh"
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    lang: Lang = "zh",
+    *,
+    entity: str = "",
+    names: dict[Ref, Named] | None = None,
+    actors: dict[str, str] | None = None,
 ) -> list[dict[str, str]]:
     """What a record changed, field by field (for an update only the fields that differ), each
     field by its label and each value as a reader writes it (a tester read is_active True →
-    False and a UTC timestamp on a page in China time)."""
+    False, a UTC timestamp on a page in China time, owner_id 7 and a JSON object)."""
     if before is not None and after is not None:
         keys = [k for k in after if before.get(k) != after.get(k)]
     else:
         keys = list((after if after is not None else before) or {})
+
+    def shown(row: dict[str, Any], key: str) -> str:
+        value = _value(key, row.get(key), lang, entity=entity, names=names, actors=actors)
+        return _short(value)
+
     return [
         {
             "field": k,
             "label": field_label(k)[0 if lang == "zh" else 1],
-            "before": _short(_value(k, before.get(k), lang)) if before is not None else "",
-            "after": _short(_value(k, after.get(k), lang)) if after is not None else "",
+            "before": shown(before, k) if before is not None else "",
+            "after": shown(after, k) if after is not None else "",
         }
         for k in keys
     ]
+
+
+def _record_actors(rows: list[dict[str, Any] | None]) -> set[str]:
+    return {
+        v for row in rows for v in (row or {}).values() if isinstance(v, str) and _ACTOR.match(v)
+    }
 
 
 @router.get("/audit", response_class=Response)
@@ -151,18 +325,33 @@ def audit_page(
         )
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    ids = {int(r.actor[5:]) for r in rows if r.actor.startswith("user:") and r.actor[5:].isdigit()}
-    names = display_names(session, user_ids=ids)
-    records = [
-        {
-            "row": r,
-            "who": names.get(int(r.actor[5:]), r.actor)
-            if r.actor.startswith("user:") and r.actor[5:].isdigit()
-            else r.actor,
-            "changes": changes(masked(r.before), masked(r.after), lang),
-        }
-        for r in rows
-    ]
+    shown_rows = [(r, masked(r.before), masked(r.after)) for r in rows]
+    refs: set[Ref] = set()
+    for r, before, after in shown_rows:
+        refs |= _refs(r.entity, r.entity_id, before, after)
+    objects = name_objects(session, refs)
+    who = actor_names(
+        session,
+        {r.actor for r in rows} | _record_actors([x for _, b, a in shown_rows for x in (b, a)]),
+        lang,
+    )
+    records = []
+    for r, before, after in shown_rows:
+        own = _as_id(r.entity_id)
+        ticket_id = _as_id((after or before or {}).get("ticket_id"))
+        records.append(
+            {
+                "row": r,
+                "who": who.get(r.actor, r.actor),
+                # The object as users know it (工单 SR…, a part's code and name), linked.
+                "object": objects.get((r.entity, own)) if own is not None else None,
+                # What a ticket's own record (an event, a visit, a comment) belongs to.
+                "ticket": objects.get(("tickets", ticket_id))
+                if ticket_id is not None and r.entity != "tickets"
+                else None,
+                "changes": changes(before, after, lang, entity=r.entity, names=objects, actors=who),
+            }
+        )
     usernames = list(session.scalars(select(User.username).order_by(User.username).limit(500)))
     return render(
         request,

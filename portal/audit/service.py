@@ -21,6 +21,21 @@ ACTOR_KEY = "audit_actor"
 REDACTED = frozenset({"password_hash", "code_hash", "totp_secret"})
 # Rows that are themselves records of what happened; auditing them again adds nothing.
 SKIPPED = frozenset({"audit_log", "ticket_sequences", "idempotency_records", "login_attempts"})
+# Figures rebuilt from the tickets (their changes are the tickets' own, audited there) and
+# the WeChat token and replay caches: nobody's change, and noise beside every staff write.
+DERIVED = frozenset(
+    {
+        "analytics_columns",
+        "analytics_daily",
+        "analytics_dirty",
+        "analytics_monthly",
+        "analytics_state",
+        "ticket_stage_facts",
+        "wechat_access_tokens",
+        "wechat_nonces",
+    }
+)
+SKIPPED |= DERIVED
 
 
 def _plain(value: Any) -> Any:

@@ -38,7 +38,19 @@ def _build(db: Database) -> dict[str, Any]:
                 "after": {"status": "accepted", "note": f"第{i + 1}次修改"},
             })  # fmt: skip
         s.execute(insert(AuditRecord), rows)
-        return {"admin": admin.username, "clerk": clerk.username, "clerk_actor": f"user:{clerk.id}"}
+        # A real ticket's record: named by its number, its owner and status as words.
+        ticket = f.ticket(s, customer=f.customer(s))
+        s.execute(
+            insert(AuditRecord),
+            [{"actor": f"user:{clerk.id}", "action": "update", "entity": "complaints",
+              "entity_id": "5", "created_at": T0 + timedelta(days=3),
+              "before": {"ticket_id": ticket.id, "owner_id": None, "status": "open",
+                         "deadline_at": "2026-11-24T02:00:00+00:00"},
+              "after": {"ticket_id": ticket.id, "owner_id": other.id, "status": "in_progress",
+                        "deadline_at": "2026-11-25T02:00:00+00:00"}}],
+        )  # fmt: skip
+        return {"admin": admin.username, "clerk": clerk.username, "clerk_actor": f"user:{clerk.id}",
+                "ticket": ticket.number}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +88,8 @@ def test_an_admin_filters_the_audit_log(browser: Browser, portal: dict[str, Any]
         expect(form.locator("input[name=actor]")).to_have_value(portal["clerk"])
         expect(form.locator("input[name=from]")).to_have_value("2026-11-20T09:00")
         page.screenshot(path=str(SHOTS / "audit-1280.png"), full_page=True)
-        page.locator("[data-testid=audit-row][data-entity-id='41'] a:has-text('工单 #41')").click()
+        row_41 = page.locator("[data-testid=audit-row][data-entity-id='41']").first
+        row_41.locator("[data-testid=audit-only-this]").click()
         page.wait_for_url("**entity_id=41**")
         expect(page.locator("[data-testid=audit-row]")).to_have_count(1)
         page.click("a:has-text('清除筛选')")
@@ -84,3 +97,20 @@ def test_an_admin_filters_the_audit_log(browser: Browser, portal: dict[str, Any]
         with portal["db"].session() as s:
             every = s.scalar(select(func.count()).select_from(AuditRecord))
         expect(page.locator("[data-testid=audit-row]")).to_have_count(every)
+
+
+def test_the_log_reads_in_both_languages(browser: Browser, portal: dict[str, Any]) -> None:
+    """The record of a complaint names its ticket by number (a link to it), its owner by
+    name, the status and times as words, in Chinese and in English."""
+    with signed_in_tab(browser, portal["base"], portal["admin"]) as page:
+        for lang, owner, status in (("zh", "负责人", "处理中"), ("en", "owner", "In progress")):
+            page.goto(f"{portal['base']}/lang/{lang}?next=/audit%3Fentity%3Dcomplaints")
+            row = page.locator("[data-testid=audit-row]").first
+            expect(row.locator("[data-testid=audit-ticket]")).to_have_text(portal["ticket"])
+            expect(row).to_contain_text(owner)
+            expect(row).to_contain_text("调度老王")
+            expect(row).to_contain_text(status)
+            expect(row).to_contain_text("2026-11-25 10:00:00")
+            page.screenshot(path=str(SHOTS / f"audit-record-{lang}-1280.png"), full_page=True)
+        row.locator("[data-testid=audit-ticket]").click()
+        page.wait_for_url(f"**/tickets/{portal['ticket']}")
