@@ -171,7 +171,7 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
     expect(eng.locator("[data-testid=job-status]")).to_have_attribute("data-status", "completed")
     # The engineer reads the figure the receipt will show, and why it is not the quote's.
     expect(eng.locator("[data-testid=charge-total]")).to_have_attribute("data-amount", "200.00")
-    expect(eng.locator("[data-testid=vs-quote]")).to_contain_text("本次应付 ¥200.00")
+    expect(eng.locator("[data-testid=vs-quote]")).to_contain_text("本次向客户收 ¥200.00")
     _fits(eng)
 
     # ---- the customer: the record, the fee, the printable receipt, the chat summary -----
