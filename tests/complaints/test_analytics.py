@@ -6,12 +6,14 @@ import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.analytics.complaints import complaint_figures
 from portal.analytics.filters import Filters
 from portal.analytics.refresh import refresh
 from portal.complaints import flows
+from portal.complaints.models import Complaint
 from portal.database import Database, utcnow
 from portal.security import Principal
 from portal.tickets import lifecycle
@@ -56,6 +58,11 @@ def _world(s: Session) -> None:
     rate(s, old, 1, "迟到", at=utcnow() - timedelta(days=60))
 
 
+def complaint_cases(s: Session) -> list[Complaint]:
+    """Every case, oldest first."""
+    return list(s.scalars(select(Complaint).order_by(Complaint.id)).all())
+
+
 def test_cases_per_100_completed_and_their_reasons(db: Database) -> None:
     with db.session() as s:
         _world(s)
@@ -89,3 +96,40 @@ def test_the_operations_board_shows_them(client: TestClient, db: Database) -> No
     reasons = re.findall(r'<tr data-reason="(\w+)">', page.text)
     assert reasons == ["late", "attitude", "no_show"]
     assert 'href="/complaints?status=&amp;reason=late"' in page.text
+
+
+def test_cases_waiting_for_the_customer_and_repeat_repairs_on_the_board(
+    client: TestClient, db: Database
+) -> None:
+    """A resolved case waiting for the customer's answer is not active; one the customer
+    turned down is active (and overdue) again; one closed unanswered still counts as a case;
+    a repeat repair is a reason of its own."""
+    with db.session() as s:
+        crew = make_crew(s)
+        t1, t2, t3, t4 = (completed(s, crew=crew) for _ in range(4))
+        rate(s, t1, 1, "修完又坏了")
+        cases = []
+        # Resolved in this order, so the first one's answer is due first.
+        for ticket, comment in ((t4, "收费太贵"), (t3, "迟到"), (t2, "态度很差")):
+            rate(s, ticket, 1, comment)
+            [case] = [c for c in complaint_cases(s) if c.ticket_id == ticket.id]
+            flows.act(s, complaint=case, action="take", principal=DESK)
+            flows.act(s, complaint=case, action="resolve", principal=DESK, note="已处理")
+            cases.append(case)
+        unanswered, turned_down, _waiting = cases
+        flows.answer(s, complaint=turned_down, accept=False, words="没人联系我", actor="customer:1")
+        assert unanswered.confirm_due_at is not None
+        flows.lapse_unconfirmed(s, now=unanswered.confirm_due_at)
+        assert [c.status for c in cases] == ["closed", "in_progress", "resolved"]
+        now = utcnow()
+        refresh(s, now=now, full=True)
+        got = complaint_figures(s, Filters.last(30, now=now), now=now)
+        assert (got.cases, got.completed, got.active, got.overdue) == (4, 4, 2, 0)
+        assert dict(got.reasons)["repeat_repair"] == 1
+        later = complaint_figures(s, Filters.last(30, now=now), now=now + timedelta(days=30))
+        assert later.overdue == 2  # the open repeat repair and the turned-down one
+        username = f.user(s, role="dispatcher").username
+    client.app.state.analytics_max_age_s = 0  # type: ignore[attr-defined]
+    login(client, username)
+    page = client.get("/analytics/operations")
+    assert '<tr data-reason="repeat_repair">' in page.text and "重复维修" in page.text
