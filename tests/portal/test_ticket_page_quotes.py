@@ -49,5 +49,8 @@ def test_the_desk_reads_why_the_customer_declined(client: TestClient, db: Databa
     by_number = {n: row for row in rows for n in (first_no, second_no) if n in row}
     assert "太贵了" in by_number[first_no] and "太贵了" not in by_number[second_no]
     client.cookies.set("lang", "en")
-    english = _quotes_section(client.get(f"/tickets/{world.ticket}").text)
+    whole = html.unescape(client.get(f"/tickets/{world.ticket}").text)
+    english = _quotes_section(whole)
     assert "The customer said: 太贵了，先不修" in english and "Rejected" in english
+    # The page's head names the product category in English too (it read 洗衣机).
+    assert "Repair · Washing machine ·" in whole
