@@ -2691,6 +2691,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Why (optional; the engineer and our staff see it)",
     ),
     "my.quote.decline_confirm": ("确认拒绝报价", "Yes, decline the quote"),
+    "my.quote.decline_back": ("先不拒绝", "Not now"),
     "fees.quote.sent": ("待确认", "Sent"),
     "fees.quote.accepted": ("已接受", "Accepted"),
     "fees.quote.rejected": ("已拒绝", "Rejected"),

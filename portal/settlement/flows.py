@@ -843,6 +843,16 @@ def announce_quote(
     )
 
 
+def check_answerable(session: Session, *, quote: Quote) -> None:
+    """Refuse, as `decide_quote` would, a quote that takes no answer now: withdrawn, its job
+    over, or answered already."""
+    if quote.status == WITHDRAWN:
+        raise Conflict("quote.withdrawn", number=quote.number)
+    _check_quotable(session.get_one(Ticket, quote.ticket_id), ANSWERABLE)
+    if quote.status != "sent":
+        raise Conflict("fees.quote_decided")
+
+
 def decide_quote(
     session: Session,
     *,

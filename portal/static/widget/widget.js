@@ -355,22 +355,35 @@
     bubble.append(row, result);
   }
 
+  function postAnswer(fields) {
+    return fetch(new URL("/my/quote-answers", scriptUrl).href, {
+      method: "POST",
+      body: new URLSearchParams(fields),
+      credentials: "omit",
+    }).then((r) => r.json().then((data) => ({ ok: r.ok, status: r.status, data })));
+  }
+
+  function sayAnswer(result, ok, data) {
+    const text = lang === "en" ? data.message_en : data.message_zh;
+    result.hidden = false;
+    result.textContent = typeof text === "string" ? text : t.answerFailed;
+    result.dataset.state = ok ? data.status : "error";
+  }
+
   function answerQuote(row, result, token, answer) {
     const actions = Array.from(row.querySelectorAll("button"));
     for (const b of actions) b.disabled = true;
     result.hidden = false;
     result.textContent = t.answering;
-    const body = new URLSearchParams({ token, answer });
-    fetch(new URL("/my/quote-answers", scriptUrl).href, {
-      method: "POST",
-      body,
-      credentials: "omit",
-    })
-      .then((r) => r.json().then((data) => ({ ok: r.ok, status: r.status, data })))
+    postAnswer({ token, answer })
       .then(({ ok, status, data }) => {
-        const text = lang === "en" ? data.message_en : data.message_zh;
-        result.textContent = typeof text === "string" ? text : t.answerFailed;
-        result.dataset.state = ok ? data.status : "error";
+        // Declining is confirmed first, as in /my: the portal answers an unconfirmed
+        // decline with what confirming means (what stays due) and the words to ask it.
+        if (answer === "reject" && status === 422 && data && data.confirm) {
+          confirmDecline(row, result, token, data);
+          return;
+        }
+        sayAnswer(result, ok, data);
         // Answered (now or before, in /my): the buttons go; anything else may be retried.
         if (ok || status === 409 || status === 404) row.remove();
         else for (const b of actions) b.disabled = false;
@@ -380,6 +393,66 @@
         result.dataset.state = "error";
         for (const b of actions) b.disabled = false;
       });
+  }
+
+  function confirmDecline(row, result, token, terms) {
+    const words = terms.confirm[lang] || terms.confirm.zh;
+    const buttons = Array.from(row.querySelectorAll("button"));
+    result.hidden = true;
+    row.hidden = true;
+    const box = el("div", "as-quote-confirm", { "data-testid": "aftersales-quote-confirm" });
+    const said = el("p", "as-quote-consequence", {
+      "data-testid": "aftersales-quote-consequence",
+    });
+    said.textContent = words.consequence;
+    const label = el("label", "as-quote-reason-label");
+    label.textContent = words.reason;
+    const reason = el("textarea", "as-quote-reason", {
+      rows: "2",
+      maxlength: String(terms.reason_max || 200),
+      "data-testid": "aftersales-quote-reason",
+    });
+    label.appendChild(reason);
+    const choices = el("div", "as-quote-actions");
+    const confirm = el("button", "as-quote-reject", {
+      type: "button",
+      "data-testid": "aftersales-quote-reject-confirm",
+    });
+    confirm.textContent = words.confirm;
+    const back = el("button", "as-quote-back", {
+      type: "button",
+      "data-testid": "aftersales-quote-back",
+    });
+    back.textContent = words.back;
+    choices.append(confirm, back);
+    box.append(said, label, choices);
+    row.parentNode.insertBefore(box, result);
+    const controls = [confirm, back, reason];
+    back.addEventListener("click", () => {
+      box.remove();
+      row.hidden = false;
+      for (const b of buttons) b.disabled = false;
+    });
+    confirm.addEventListener("click", () => {
+      for (const c of controls) c.disabled = true;
+      result.hidden = false;
+      result.textContent = t.answering;
+      result.removeAttribute("data-state");
+      postAnswer({ token, answer: "reject", confirm: "yes", reason: reason.value })
+        .then(({ ok, status, data }) => {
+          sayAnswer(result, ok, data);
+          if (ok || status === 409 || status === 404) {
+            box.remove();
+            row.remove();
+          } else for (const c of controls) c.disabled = false;
+        })
+        .catch(() => {
+          result.textContent = t.answerFailed;
+          result.dataset.state = "error";
+          for (const c of controls) c.disabled = false;
+        });
+    });
+    reason.focus();
   }
 
   function renderMessage(msg) {
