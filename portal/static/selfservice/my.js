@@ -22,6 +22,8 @@
         });
       }
       select.addEventListener("change", fill);
+      // With script the choice fills the form at once: the button is for pages without it.
+      picker.querySelectorAll("button").forEach(function (b) { b.hidden = true; });
       picker.addEventListener("submit", function (event) {
         event.preventDefault();
         fill();
