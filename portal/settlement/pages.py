@@ -180,6 +180,7 @@ def ticket_page(
 ) -> Response:
     """One ticket's money: how it was priced and every posting made for it."""
     ticket = tickets.get_ticket(session, ref=ref, principal=user)
+    quotes = fees.quotes_of(session, ticket_id=ticket.id)
     txns = flows.ticket_entries(session, ticket_id=ticket.id)
     scope = MONEY.scope(user)
     if not scope.everything:
@@ -196,7 +197,9 @@ def ticket_page(
             "pricing": fees.price_ticket(session, ticket=ticket),
             "txns": txns,
             "shown": shown,
-            "quotes": fees.quotes_of(session, ticket_id=ticket.id),
+            "quotes": quotes,
+            # What the customer wrote when declining, beside the quote they declined.
+            "decline_reasons": {q.id: flows.decline_reason(ticket, q) for q in quotes},
             "receipts": fees.receipts_of(session, ticket_id=ticket.id),
         },
     )

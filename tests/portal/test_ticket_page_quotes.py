@@ -54,3 +54,19 @@ def test_the_desk_reads_why_the_customer_declined(client: TestClient, db: Databa
     assert "The customer said: 太贵了，先不修" in english and "Rejected" in english
     # The page's head names the product category in English too (it read 洗衣机).
     assert "Repair · Washing machine ·" in whole
+
+
+def test_the_money_page_says_it_beside_the_quote_too(client: TestClient, db: Database) -> None:
+    world = build(db)
+    secret = client.app.state.settings.secret_key  # type: ignore[attr-defined]
+    with db.session() as s:
+        ticket = s.get_one(Ticket, world.ticket_id)
+        quote = settlement_flows.send_quote(
+            s, ticket=ticket, parts=[(PUMP, 1)], actor="user:9", link_base="", secret=secret
+        )
+        settlement_flows.decide_quote(s, quote=quote, accept=False, actor="c", reason="再考虑")
+        finance = f.user(s, role="finance").username
+    sign_in(client, finance)
+    page = html.unescape(client.get(f"/settlement/tickets/{world.ticket}").text)
+    quoted = re.findall(r'<li data-testid="money-quote">.*?</li>', page, re.S)
+    assert len(quoted) == 1 and "客户说明：再考虑" in quoted[0]
