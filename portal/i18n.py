@@ -1710,6 +1710,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "感谢您的评价！工单 {number} 已记录 {score} 分。",
         "Thank you! Your rating of {score} for ticket {number} is recorded.",
     ),
+    "hub.complaint.accepted": (
+        "感谢您的确认！您对工单 {number} 投诉的处理结果已记录为「接受」。",
+        "Thank you! You accepted how we handled your complaint about ticket {number}.",
+    ),
+    "hub.complaint.rejected": (
+        "已收到：您不接受工单 {number} 投诉的处理结果，您的意见已转给处理人员，我们会尽快再次联系您。",
+        "Noted: you do not accept how we handled your complaint about ticket {number}. What "
+        "you said has gone to the staff handling it; we will be in touch again soon.",
+    ),
+    "hub.complaint.answered": (
+        "工单 {number} 投诉的处理结果已答复过，无需再次答复。",
+        "The outcome of your complaint about ticket {number} has been answered already.",
+    ),
     "hub.rating.already": (
         "工单 {number} 已经评价过了，感谢您的支持！",
         "Ticket {number} has already been rated. Thank you!",

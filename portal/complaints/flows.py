@@ -36,6 +36,9 @@ REVISIT_ACTOR = "system"
 # Channels a customer chats with us on: the invitation goes there rather than by SMS.
 CHATS = ("widget", "wechat")
 CALL_OUTCOMES = ("answered", "declined", "unreachable")
+# The widget's quick replies to a complaint's outcome (service.chat_answer reads them).
+ACCEPT_REPLY = "接受"
+REJECT_REPLY = "不接受"
 
 
 # ---------------------------------------------------------------- the subscriber
@@ -390,13 +393,19 @@ def ask_customer(
     params["complaint"] = complaint.id
     now = utcnow()
     for channel, recipient in revisit_channels(session, ticket):
+        payload = dict(params)
+        if channel == "widget":  # quick replies the hub takes as the answer
+            payload["buttons"] = [
+                {"title": t("my.complaint.accept"), "payload": ACCEPT_REPLY},
+                {"title": t("my.complaint.reject"), "payload": REJECT_REPLY},
+            ]
         outbox.enqueue(
             session,
             key=f"complaint:{complaint.id}:event:{event.id}:{channel}",
             channel=channel,
             recipient=recipient,
             template="complaint_confirm_sms" if channel == "sms" else "complaint_confirm",
-            payload=params,
+            payload=payload,
             ticket_id=ticket.id,
             at=now,
         )

@@ -4,6 +4,7 @@ never commit. Deadlines and messages to the customer are the flows' business."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.complaints.models import Complaint, ComplaintEvent, RevisitCall
 from portal.complaints.policies import visible_to
+from portal.customers.models import Customer
 from portal.errors import Conflict, Invalid, NotFound
 from portal.i18n import Term, both
 from portal.security import Scope
@@ -339,6 +341,40 @@ def answer(
     complaint.status = "in_progress"
     complaint.resolved_at = None
     return _event(session, complaint=complaint, action="reject", actor=actor, note=words, at=at)
+
+
+# A customer's whole message answering the outcome in a chat (trailing punctuation dropped):
+# yes in a word or two, or a no followed by anything (their reason).
+_ACCEPT = re.compile(
+    r"^(?:好的?|可以|嗯)?[，,\s]*(?:接受|同意|满意|认可|没问题|可以|好的|accept(?:ed)?|yes|ok(?:ay)?)$"
+)
+_REJECT = re.compile(r"^(?:不接受|不同意|不满意|不认可|不可以|不行|拒绝|no\b|not accept|reject)")
+_TRAILING = re.compile(r"[\s.。!！~～]+$")
+
+
+def chat_answer(text: str) -> bool | None:
+    """Whether a chat message accepts (True) or turns down (False) the outcome it answers;
+    None when it is no answer (a question, anything else: that goes to the bot)."""
+    said = _TRAILING.sub("", text.strip().lower())
+    if _REJECT.match(said):
+        return False
+    if _ACCEPT.match(said):
+        return True
+    return None
+
+
+def awaiting_of_wechat(session: Session, *, openid: str) -> Complaint | None:
+    """The latest case waiting for the answer of the customer bound to this WeChat user."""
+    return session.scalars(
+        select(Complaint)
+        .join(Customer, Customer.id == Complaint.customer_id)
+        .where(
+            Customer.wechat_openid == openid,
+            Complaint.status == "resolved",
+            Complaint.confirmation == "awaiting",
+        )
+        .order_by(Complaint.id.desc())
+    ).first()
 
 
 def due_unanswered(session: Session, *, now: datetime, limit: int = 500) -> list[Complaint]:

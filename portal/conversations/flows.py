@@ -14,7 +14,8 @@ answers nothing, goes round in circles (its circuit breaker), times out or fails
 answers itself: an apology, the queue or the agents' hours, and a 转人工 button. It counts
 that in `portal_bot_fallback_total` and ends the turn Rasa left open, so the next one works.
 Some messages it answers without the bot (`phrases`): 转人工 and its synonyms hand over from
-any state; a bare score after a ticket's rating invitation rates that ticket; a customer
+any state; a bare score after a ticket's rating invitation rates that ticket; 接受, or
+不接受 and why, after a complaint's outcome answers it (complaints.flows.answer); a customer
 typing while queued is acknowledged once per wait.
 
 Channels register how to reach a customer outside a turn:
@@ -41,6 +42,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from channels.base import ChannelMessage
+from portal.complaints import flows as complaint_flows
+from portal.complaints import service as complaint_service
+from portal.complaints.models import Complaint
 from portal.conversations import service, snapshots
 from portal.conversations.core import (
     Effects,
@@ -87,6 +91,9 @@ CSAT_TEXT = re.compile(r"^([1-5])\s*(?:分|星)?$")
 # (notifications.flows: completed_rate, rate_request).
 NOTIFICATION_KEY = re.compile(r"^ticket:(\d+):event:(\d+):")
 RATING_ACTIONS = frozenset({"complete", "request_evaluation"})
+# A complaint's outcome put to the customer (complaints.flows.ask_customer) is stored under
+# `complaint:<complaint id>:event:<event id>:<channel>`: the next message may answer it.
+COMPLAINT_KEY = re.compile(r"^complaint:(\d+):event:(\d+):")
 # The hub's handoff summary for agents: the customer's last few messages, each cut short.
 SUMMARY_MESSAGES = 3
 SUMMARY_QUOTE = 40
@@ -129,6 +136,7 @@ class _Inbound:
     wants_human: bool = False
     summary: str = ""
     ticket_rating: tuple[int, int] | None = None  # (ticket id, score)
+    complaint_answer: tuple[int, bool] | None = None  # (complaint id, accepted)
     replies: list[ChannelMessage] = field(default_factory=list)  # the hub's answer, if any
 
 
@@ -159,6 +167,12 @@ class ConversationHub(AgentDesk, QueueClock):
                 return await self._customer_handoff(inbound)
             if inbound.ticket_rating is not None:
                 out, effects = await run_in_threadpool(self._rate_ticket, inbound)
+                await self._apply(inbound.effects.merge(effects))
+                return out
+            if inbound.complaint_answer is not None:
+                out, effects = await run_in_threadpool(
+                    self._answer_complaint, inbound, message.text
+                )
                 await self._apply(inbound.effects.merge(effects))
                 return out
             if inbound.rating is not None:
@@ -322,9 +336,12 @@ class ConversationHub(AgentDesk, QueueClock):
             ticket_rating = None
             if conversation.state == "bot" and not human:
                 ticket_rating = self._ticket_rating(session, previous, message)
+            complaint_answer = None
+            if conversation.state == "bot" and not human and ticket_rating is None:
+                complaint_answer = self._complaint_answer(session, conversation, previous, message)
             rating = None
             if conversation.state == "bot" and conversation.csat_pending:
-                if not human and ticket_rating is None:
+                if not human and ticket_rating is None and complaint_answer is None:
                     rating = parse_rating(message)
                 if rating is None:
                     conversation.csat_pending = False  # they moved on; the question lapses
@@ -365,6 +382,7 @@ class ConversationHub(AgentDesk, QueueClock):
                 wants_human=human,
                 summary=self._summary(session, conversation, message.text) if human else "",
                 ticket_rating=ticket_rating,
+                complaint_answer=complaint_answer,
                 replies=replies,
             )
 
@@ -412,6 +430,29 @@ class ConversationHub(AgentDesk, QueueClock):
         if event is None or event.ticket_id != ticket_id or event.action not in RATING_ACTIONS:
             return None
         return ticket_id, score
+
+    @staticmethod
+    def _complaint_answer(
+        session: Session,
+        conversation: Conversation,
+        previous: Message | None,
+        message: ChannelMessage,
+    ) -> tuple[int, bool] | None:
+        """(complaint id, accepted) when the message answers a complaint's outcome: the
+        question is the last thing the chat was sent, or (WeChat, where the question goes as
+        a message of the account) the customer bound to this WeChat user has one waiting."""
+        verdict = complaint_service.chat_answer(message.extra.get("payload") or message.text)
+        if verdict is None:
+            return None
+        found = COMPLAINT_KEY.match((previous.channel_message_id if previous else None) or "")
+        complaint = None
+        if found is not None:
+            complaint = session.get(Complaint, int(found.group(1)))
+        elif conversation.channel == "wechat":
+            complaint = complaint_service.awaiting_of_wechat(session, openid=conversation.sender_id)
+        if complaint is None or not complaint_service.awaiting_answer(complaint):
+            return None
+        return complaint.id, verdict
 
     def _summary(self, session: Session, conversation: Conversation, text: str) -> str:
         """What the agent reads first: the customer asked for a person, and their last
@@ -559,6 +600,35 @@ class ConversationHub(AgentDesk, QueueClock):
                     notice = Notice(
                         "hub.rating.unavailable", {"number": ticket.number, "status": status}
                     )
+            said = self._say(session, conversation, notice, inbound.lang)
+            return [said], Effects(publish=[self._live_event(conversation, said.text)])
+
+    def _answer_complaint(
+        self, inbound: _Inbound, text: str
+    ) -> tuple[list[ChannelMessage], Effects]:
+        """Record the customer's answer to the outcome (their words kept), and say so."""
+        assert inbound.complaint_answer is not None
+        complaint_id, accepted = inbound.complaint_answer
+        HUB_SHORTCUTS.labels("complaint_answer").inc()
+        with self.db.session() as session:
+            conversation = session.get_one(Conversation, inbound.conversation_id)
+            complaint = session.get_one(Complaint, complaint_id)
+            params = {"number": complaint.ticket.number}
+            try:
+                with session.begin_nested():
+                    complaint_flows.answer(
+                        session,
+                        complaint=complaint,
+                        accept=accepted,
+                        words=text,
+                        actor=f"customer:{complaint.customer_id}",
+                    )
+                notice = Notice(
+                    "hub.complaint.accepted" if accepted else "hub.complaint.rejected", params
+                )
+            except PortalError as exc:  # answered meanwhile, in /my
+                log.info("chat answer to complaint %s refused: %s", complaint_id, exc)
+                notice = Notice("hub.complaint.answered", params)
             said = self._say(session, conversation, notice, inbound.lang)
             return [said], Effects(publish=[self._live_event(conversation, said.text)])
 
