@@ -30,7 +30,7 @@ from portal.config import Settings
 from portal.database import SessionDep
 from portal.errors import NotFound, PortalError
 from portal.fees.models import Quote
-from portal.i18n import both, t
+from portal.i18n import Lang, both, t
 from portal.selfservice import service
 from portal.selfservice.pages import CustomerPage
 from portal.settlement import flows as settlement_flows
@@ -92,6 +92,7 @@ def _decline_terms(session: Session, quote: Quote) -> dict[str, Any]:
         if quote.payer == "customer"
         else both("my.quote.decline_free")
     )
+    langs: tuple[Lang, Lang] = ("zh", "en")
     words = {
         lang: {
             "consequence": consequence[i],
@@ -99,7 +100,7 @@ def _decline_terms(session: Session, quote: Quote) -> dict[str, Any]:
             "confirm": t("my.quote.decline_confirm", lang),
             "back": t("my.quote.decline_back", lang),
         }
-        for i, lang in enumerate(("zh", "en"))
+        for i, lang in enumerate(langs)
     }
     return {
         "error": "quote.decline_unconfirmed",

@@ -279,10 +279,8 @@ def _send_code(request: Request, session: Session, phone: str) -> None:
     except TooManyRequests as exc:
         # Too soon (the last code still works: ask for it), or over a cap: said on the page,
         # with when to try again.
-        zh, en = (
-            f"{message} {_retry_when(exc.retry_after, lang)}"
-            for message, lang in ((exc.message_zh, "zh"), (exc.message_en, "en"))
-        )
+        zh = f"{exc.message_zh} {_retry_when(exc.retry_after, 'zh')}"
+        en = f"{exc.message_en} {_retry_when(exc.retry_after, 'en')}"
         flash(request, "error", zh, en)
     else:
         minutes = settings.otp_ttl_s // 60
