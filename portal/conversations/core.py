@@ -73,8 +73,10 @@ class TurnLocks(Protocol):
 
 
 def customer_lang(conversation: Conversation) -> Lang:
-    """The language system messages to this customer are written in."""
-    return "en" if conversation.language == "en" else "zh"
+    """The language system messages to this customer are written in: the one recorded for
+    them (the page's, then what they write), else the one the conversation was routed in."""
+    spoken = conversation.customer_language or conversation.language
+    return "en" if spoken == "en" else "zh"
 
 
 @dataclass(frozen=True, slots=True)

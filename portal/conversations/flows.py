@@ -26,7 +26,9 @@ A channel whose customers open a chat before typing (the widget) calls
 the history the channel shows next starts with it. A channel that knows the language of the
 page the chat is on passes it (`greet(lang=)`, `extra["lang"]` on each message); the bot gets
 it as `lang` in the message metadata and greets and answers in it until the customer writes
-otherwise (bot/actions/language.py).
+otherwise (bot/actions/language.py). The hub's own messages (apologies, queue and handoff
+notices, the agent joining, the rating) follow the same rule: the page's language from the
+first message (`Conversation.customer_language`), then the one the customer writes.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from portal.conversations.phrases import (
     mask_known,
     ticket_score,
     wants_human,
+    written_language,
 )
 from portal.conversations.queueing import QueueClock
 from portal.conversations.rasa import BotTimeout, BotUnavailable, RasaClient
@@ -118,9 +121,21 @@ def bot_metadata(channel: str, lang: str | None = None) -> dict[str, str]:
 
 
 def turn_lang(conversation: Conversation, text: str) -> Lang:
-    """The language to answer this message in: the conversation's, or English when the
-    customer writes English."""
-    return "en" if conversation.language == "en" or is_english(text) else "zh"
+    """The language to answer this message in: the customer's, or English when they write
+    English."""
+    return "en" if customer_lang(conversation) == "en" or is_english(text) else "zh"
+
+
+def note_language(conversation: Conversation, message: ChannelMessage) -> None:
+    """Record the language the hub writes to this customer in: the one their message says
+    (Chinese, an English sentence), else, while none is recorded, the page's (the widget's
+    `lang`), so even the hub's first message is in the page's language."""
+    written = written_language(message.text)
+    page = message.extra.get("lang")
+    if written is not None:
+        conversation.customer_language = written
+    elif conversation.customer_language is None and page in PAGE_LANGUAGES:
+        conversation.customer_language = page
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +268,7 @@ class ConversationHub(AgentDesk, QueueClock):
         the page's `lang` when given, stored like any reply. Nothing once the conversation
         has messages, or without Rasa."""
         async with self._locks[(channel, sender_id)]:
-            opened = await run_in_threadpool(self._first_contact, channel, sender_id)
+            opened = await run_in_threadpool(self._first_contact, channel, sender_id, lang)
             if opened is None:
                 return []
             conversation_id, public_id = opened
@@ -268,7 +283,9 @@ class ConversationHub(AgentDesk, QueueClock):
             await self._apply(turn.effects)
             return turn.out
 
-    def _first_contact(self, channel: str, sender_id: str) -> tuple[int, str] | None:
+    def _first_contact(
+        self, channel: str, sender_id: str, lang: str | None = None
+    ) -> tuple[int, str] | None:
         with self.db.session() as session:
             conversation = service.find_conversation(session, channel=channel, sender_id=sender_id)
             if conversation is not None and (
@@ -281,6 +298,9 @@ class ConversationHub(AgentDesk, QueueClock):
                 return None
             if conversation is None:
                 conversation = service.get_or_open(session, channel=channel, sender_id=sender_id)
+            if lang in PAGE_LANGUAGES:
+                # Before Rasa is asked: should it be down, the hub's apology is in it too.
+                conversation.customer_language = lang
             return conversation.id, conversation.public_id
 
     def _store_inbound(self, message: ChannelMessage) -> _Inbound | None:
@@ -311,6 +331,7 @@ class ConversationHub(AgentDesk, QueueClock):
                 ).first()
             if stored is None:
                 return None
+            note_language(rated or conversation, message)
             effects = Effects()
             if rated is not None:  # the answer to a closed chat's rating question
                 return _Inbound(

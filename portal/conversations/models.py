@@ -43,6 +43,11 @@ class Conversation(Base):
 
     # Handoff: why, what the bot gathered, and what the routing needs to know.
     language: Mapped[str] = mapped_column(String(8), default="zh")
+    # The language the hub writes to the customer in ("zh"/"en"): the page's, when the
+    # channel says it, from the first message; then the one the customer writes. Unset, the
+    # routing `language` above. Apart from it, so an English page does not, by itself, keep
+    # the chat from agents who only list Chinese.
+    customer_language: Mapped[str | None] = mapped_column(String(8))
     product_line: Mapped[str | None] = mapped_column(String(64))
     team: Mapped[str | None] = mapped_column(String(32))
     handoff_reason: Mapped[str | None] = mapped_column(String(16))

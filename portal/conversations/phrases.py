@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from portal.i18n import MESSAGES
+from portal.i18n import MESSAGES, Lang
 
 # Whole-message requests for a person, compared trimmed, case-folded, with inner spaces
 # collapsed and trailing punctuation dropped. Only whole messages: 人工智能是什么 and
@@ -128,6 +128,26 @@ def ticket_score(text: str) -> int | None:
 def is_english(text: str) -> bool:
     """Written in English: Latin words and no Chinese characters."""
     return not _CJK.search(text) and len(_LATIN.findall(text)) >= _ENGLISH_LETTERS
+
+
+# What says nothing of the language it is written in: ticket numbers, model and fault codes
+# (SR20261123-0007, KFR-35GW, E21), e-mail addresses and links.
+_NEUTRAL = re.compile(
+    r"\S+@\S+|https?://\S+|www\.\S+|\b(?:SR\s*\d{8}[-\s]?\d{4}|[A-Z]{1,4}-?\d+[A-Z]*)\b",
+    re.IGNORECASE,
+)
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def written_language(text: str) -> Lang | None:
+    """The language a customer's message says they write in: "zh" for any Chinese, "en"
+    for an English sentence (two English words or more), None for a bare word, a code or a
+    number. The bot switches on the same signs (bot/actions/language.py)."""
+    if _CJK.search(text):
+        return "zh"
+    if len(_LATIN_WORD.findall(_NEUTRAL.sub(" ", text))) >= 2:
+        return "en"
+    return None
 
 
 def asks_for_code(text: str) -> bool:
