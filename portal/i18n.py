@@ -1733,6 +1733,77 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "hub.summary.request": ("诉求：要求人工（客户发送“{text}”）", "Wants an agent (sent “{text}”)"),
     "hub.summary.recent": ("最近消息：{messages}", "Recent messages: {messages}"),
+    # The demo brand's website at / (portal/website, templates/widget_demo.html).
+    "site.title": ("禾川家电 · 服务与支持", "Hechuan Appliances · Service & Support"),
+    "site.brand": ("禾川家电", "Hechuan Appliances"),
+    "site.brand_tagline": ("服务与支持", "Service & Support"),
+    "site.nav.services": ("服务项目", "Services"),
+    "site.nav.faq": ("常见问题", "FAQ"),
+    "site.nav.my": ("我的服务", "My service"),
+    "site.nav.staff": ("工作人员登录", "Staff sign-in"),
+    "site.hero.title": ("有问题，随时找我们", "Questions? We are here for you"),
+    "site.hero.text": (
+        "空调 · 冰箱 · 洗衣机 · 热水器 —— 报修、保修查询、安装预约，点右下角「在线客服」即可",
+        "Air conditioners · refrigerators · washing machines · water heaters — for a repair, "
+        "a warranty check or an installation, click “Chat with us” at the bottom right",
+    ),
+    "site.card.repair": ("预约报修", "Book a repair"),
+    "site.card.repair.text": (
+        "描述故障现象，客服为您安排就近网点的工程师上门。",
+        "Tell us what is wrong and we send an engineer from the nearest service centre.",
+    ),
+    "site.card.warranty": ("保修查询", "Warranty check"),
+    "site.card.warranty.text": (
+        "提供产品型号与购买日期，即可查询是否在保修期内。",
+        "Give the model and the purchase date to see whether it is under warranty.",
+    ),
+    "site.card.install": ("安装预约", "Book an installation"),
+    "site.card.install.text": (
+        "新机到货后预约免费安装，工程师按约定时间上门。",
+        "Book a free installation once your appliance arrives; the engineer comes when agreed.",
+    ),
+    "site.card.track": ("进度查询", "Track a repair"),
+    "site.card.track.text": (
+        "凭手机号登录「我的服务」，查询维修进度与费用明细。",
+        "Sign in to “My service” with your mobile number to follow a repair and its costs.",
+    ),
+    "site.faq.warranty": ("保修期多久？", "How long is the warranty?"),
+    "site.faq.warranty.intro": (
+        "保修期从购买发票（或电子凭证）日期起计算：",
+        "The warranty runs from the date on your purchase invoice (or e-receipt):",
+    ),
+    "site.warranty.product": ("产品", "Product"),
+    "site.warranty.unit": ("整机", "Whole unit"),
+    "site.warranty.part": ("主要部件", "Main part"),
+    "site.warranty.years": ("{n} 年", "{n}"),
+    "site.product.washer": ("洗衣机", "Washing machine"),
+    "site.product.ac": ("空调", "Air conditioner"),
+    "site.product.fridge": ("冰箱", "Refrigerator"),
+    "site.product.electric_heater": ("电热水器", "Electric water heater"),
+    "site.product.gas_heater": ("燃气热水器", "Gas water heater"),
+    "site.product.kitchen": ("油烟机 / 燃气灶 / 洗碗机", "Range hood / gas hob / dishwasher"),
+    "site.part.motor": ("电机", "Motor"),
+    "site.part.compressor": ("压缩机", "Compressor"),
+    "site.part.tank": ("内胆", "Tank"),
+    "site.part.hood_motor": ("油烟机电机", "Range hood motor"),
+    "site.faq.fees": ("保修期内上门收费吗？", "Do I pay for a repair under warranty?"),
+    "site.faq.fees.answer": (
+        "保修期内因产品质量问题产生的维修，免上门费、工时费和配件费；人为损坏、进水、雷击等非产品原因"
+        "不在免费保修范围内，可以付费维修。",
+        "No: a repair of a quality fault under warranty is free — call-out, labour and parts. "
+        "Damage from misuse, water or lightning is not covered; we can repair it at a charge.",
+    ),
+    "site.faq.hours": ("服务时间？", "When are you open?"),
+    "site.faq.hours.answer": (
+        "在线报修和智能客服 7×24 小时；热线人工服务和工程师上门时间为每天 8:00–20:00（节假日不休）。",
+        "Online repair requests and the assistant: 24/7. Hotline staff and engineer visits: "
+        "8:00–20:00 every day, holidays included.",
+    ),
+    "site.footer": (
+        "禾川家电（演示品牌，纯属虚构） · 服务热线 400-820-1234",
+        "Hechuan Appliances (a demo brand, entirely made up) · Hotline 400-820-1234",
+    ),
+    "site.widget_title": ("在线客服", "Chat with us"),
     "handoff.hours.always": ("全天", "around the clock"),
     "handoff.weekday.1": ("周一", "Mon"),
     "handoff.weekday.2": ("周二", "Tue"),
@@ -5628,6 +5699,7 @@ EN_COUNTED: dict[str, dict[str, tuple[str, str]]] = {
     },
     "dispatch.ui.published": {"routes": ("{n} route", "{n} routes")},
     "masterdata.holidays_loaded": {"added": ("{n} day", "{n} days")},
+    "site.warranty.years": {"n": ("{n} year", "{n} years")},
 }
 _ENGLISH = Locale("en")
 _NUMBER_LOCALES: dict[str, str] = {"zh": "zh_Hans_CN", "en": "en"}

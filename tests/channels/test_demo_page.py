@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader
 from knowledge_base import load_dir
 from knowledge_base.render import to_html
 from portal.config import ROOT
+from portal.website.pages import site_context
 
 FAQ = {e.id: e for e in load_dir(ROOT / "knowledge_base" / "faq").entries}
 
@@ -47,7 +48,9 @@ def table_rows(html: str) -> list[list[str]]:
 
 def demo_page() -> str:
     templates = Environment(loader=FileSystemLoader(ROOT / "portal" / "templates"), autoescape=True)
-    return templates.get_template("widget_demo.html").render(widget_src="/static/widget/widget.js")
+    return templates.get_template("widget_demo.html").render(
+        widget_src="/static/widget/widget.js", **site_context("zh")
+    )
 
 
 def test_the_demo_page_names_the_faq_s_brand_and_hotline() -> None:

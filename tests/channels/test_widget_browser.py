@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from channels.base import Button, ChannelMessage
 from channels.web import build_router
 from knowledge_base import load_dir
+from portal.website.pages import site_context
 from tests.page_support import broken_images_reported
 
 pytestmark = pytest.mark.e2e
@@ -138,7 +139,7 @@ def build_app(hub: FakeHub) -> FastAPI:
 
     @app.get("/demo", response_class=HTMLResponse)
     async def demo(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "widget_demo.html", {})
+        return templates.TemplateResponse(request, "widget_demo.html", site_context("zh"))
 
     return app
 

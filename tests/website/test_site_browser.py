@@ -51,3 +51,42 @@ def test_the_site_on_a_phone_keeps_words_whole_and_leads_to_my(
         page.wait_for_url("**/my**")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_an_english_browser_gets_the_english_site_and_an_english_chat(
+    browser: Browser, portal: dict[str, Any], width: int
+) -> None:
+    context = browser.new_context(
+        viewport={"width": width, "height": 844}, is_mobile=width < 500, locale="en-US"
+    )
+    page = context.new_page()
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    try:
+        page.goto(f"{portal['base']}/")  # Accept-Language: en-US, nothing else
+        expect(page).to_have_title("Hechuan Appliances · Service & Support")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        for _text, lines, right in page.evaluate(HEADER):
+            assert lines <= 1 and right <= width, page.evaluate(HEADER)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(SHOTS / f"site-en-{width}.png"))
+        page.locator("[data-testid=aftersales-launcher]").click()
+        expect(page.locator("[data-testid=aftersales-input]")).to_have_attribute(
+            "placeholder", "Type your question…"
+        )
+        page.wait_for_timeout(300)
+        assert sockets and all("lang=en" in url for url in sockets), sockets
+        page.screenshot(path=str(SHOTS / f"site-en-{width}-chat.png"))
+        page.locator("[data-testid=aftersales-close]").click()
+        # The switch goes to Chinese and stays there, widget included.
+        page.locator("[data-testid=lang-switch]").click()
+        expect(page).to_have_title("禾川家电 · 服务与支持")
+        assert page.url.rstrip("/") == portal["base"]
+        assert page.evaluate("document.documentElement.lang") == "zh-CN"
+        tag = page.locator("script[data-site-key]")
+        expect(tag).to_have_attribute("data-lang", "zh")
+        page.reload()
+        expect(page).to_have_title("禾川家电 · 服务与支持")
+    finally:
+        context.close()
