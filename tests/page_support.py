@@ -19,6 +19,7 @@ from portal.database import Database
 from portal.dispatch.parts import NoParts
 from portal.main import create_app
 from portal.migrate import upgrade
+from portal.templating import LANG_COOKIE
 from tests.e2e_fixtures import serve
 from tests.portal import factories as f
 
@@ -26,6 +27,20 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 # Where the browser tests leave their screenshots (SCREENSHOT_DIR=docs/screens refreshes the
 # ones the docs show).
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
+
+
+@contextmanager
+def reading_in(client: TestClient, lang: str) -> Iterator[TestClient]:
+    """The client as a reader who chose `lang` (the language switch's cookie) for the block,
+    set on the client, not per request (Starlette deprecates that); their own choice after."""
+    before = client.cookies.get(LANG_COOKIE)
+    client.cookies.set(LANG_COOKIE, lang)
+    try:
+        yield client
+    finally:
+        client.cookies.delete(LANG_COOKIE)
+        if before is not None:
+            client.cookies.set(LANG_COOKIE, before)
 
 
 def sign_in(client: TestClient, username: str) -> str:

@@ -18,7 +18,7 @@ from portal.audit.models import AuditRecord
 from portal.audit.pages import _entities
 from portal.database import Base, Database
 from portal.i18n import field_label
-from tests.page_support import sign_in
+from tests.page_support import reading_in, sign_in
 from tests.portal import factories as f
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -79,6 +79,7 @@ def test_values_and_objects_read_as_users_know_them(client: TestClient, db: Data
     # The ticket by its number, linked; never by its database id.
     assert f'href="/tickets/{number}"' in page
     assert f"#{ticket_id}<" not in page
-    english = html.unescape(client.get("/audit", cookies={"lang": "en"}).text)
+    with reading_in(client, "en"):
+        english = html.unescape(client.get("/audit").text)
     assert "owner" in english and "visit date" in english
     assert "preferred visit time: 周三上午" in english

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from portal.database import Database
 from tests.conversations.support import PASSWORD, add_agent
+from tests.page_support import reading_in
 
 CONFIG = re.compile(r'<script type="application/json" id="console-config">(.*?)</script>', re.S)
 
@@ -41,7 +42,8 @@ def test_console_page_for_agents(hc: TestClient, db: Database) -> None:
     for src in assets:
         assert src.startswith(("/static/", "http://testserver/static/")), src
         assert hc.get(src).status_code == 200
-    english = hc.get("/console", cookies={"lang": "en"})
+    with reading_in(hc, "en"):
+        english = hc.get("/console")
     assert "Agent console" in english.text
 
 

@@ -28,7 +28,7 @@ from portal.tickets import lifecycle
 from portal.tickets.models import Ticket
 from tests.consults.support import LIMITS, Scene, engineer, scene, staff, uploads
 from tests.field.support import csrf, log_in
-from tests.page_support import SHOTS, served_portal
+from tests.page_support import SHOTS, reading_in, served_portal
 from tests.portal import factories as f
 
 QUESTION = "E21 排水泵换过仍报错，是否主板问题？"
@@ -115,7 +115,8 @@ def test_the_field_page_refuses_to_complete_while_a_consult_waits(
     assert _status(db, number) == "arrived"
     # English readers get it in English.
     client.post(f"{url}/complete", data={"csrf_token": csrf(client, url)}, follow_redirects=False)
-    english = client.get(url, cookies={"lang": "en"}).text
+    with reading_in(client, "en"):
+        english = client.get(url).text
     assert f"consult #{consult_id}" in english and "close it before completing" in english
     # The engineer closes the consult (the problem is solved): the job completes.
     resolved = client.post(

@@ -19,6 +19,7 @@ from portal.settlement.models import LedgerTransaction
 from portal.tickets.models import Ticket
 from tests.costs import world as w
 from tests.field.support import csrf, log_in
+from tests.page_support import reading_in
 from tests.portal import factories as f
 
 
@@ -161,13 +162,13 @@ def test_evidence_photos_are_served_for_their_case_only(
 
 def test_the_pages_read_in_english(client: TestClient, scene: dict[str, str]) -> None:
     _as(client, scene["quality"], "/quality")
-    case = client.get(f"/quality/cases/{scene['done']}", cookies={"lang": "en"})
+    with reading_in(client, "en"):
+        case = client.get(f"/quality/cases/{scene['done']}")
     assert "Component failure" in case.text and "Reclassify as not quality" in case.text
     client.cookies.clear()
     _as(client, scene["finance"], "/tickets")
-    month = client.get(
-        f"/settlement/cost-centres/factory?period={scene['period']}", cookies={"lang": "en"}
-    )
+    with reading_in(client, "en"):
+        month = client.get(f"/settlement/cost-centres/factory?period={scene['period']}")
     assert month.status_code == 200
     assert "Factory" in month.text and "1 ticket" in month.text
 

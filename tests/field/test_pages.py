@@ -19,6 +19,7 @@ from portal.parts.models import Part, StockMovement
 from portal.sop.demo import seed_sops
 from portal.tickets.models import Ticket, TicketAttachment
 from tests.field.support import World, build, csrf, log_in
+from tests.page_support import reading_in
 from tests.portal import factories as f
 
 SIGNATURE = "data:image/png;base64," + base64.b64encode(f.PNG).decode()
@@ -59,7 +60,8 @@ def test_login_lands_engineers_on_today_s_route(client: TestClient, world: World
     assert 'href="geo:31.230000,121.470000?q=' in page.text
     assert "https://uri.amap.com/marker?position=121.470000,31.230000" in page.text
     assert '<meta name="viewport" content="width=device-width' in page.text
-    english = client.get("/field", cookies={"lang": "en"})
+    with reading_in(client, "en"):
+        english = client.get("/field")
     assert "Visits: 1" in english.text and "ETA " in english.text and "Navigate" in english.text
 
 
@@ -288,7 +290,8 @@ def test_the_job_page_shows_the_standard_job(
     assert "洗衣机通用维修" in page.text
     assert "断电并拔下电源插头后再拆机" in page.text  # the safety note
     assert "标准工时 1.00 小时" in page.text
-    english = client.get(f"/field/jobs/{world.job}", cookies={"lang": "en"})
+    with reading_in(client, "en"):
+        english = client.get(f"/field/jobs/{world.job}")
     assert "Standard labour 1.00 h" in english.text
 
 

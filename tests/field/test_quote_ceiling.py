@@ -39,6 +39,7 @@ from portal.settlement import flows as settlement_flows
 from portal.tickets.models import Ticket
 from tests.field.quotes_support import PUMP, QUOTED, QuoteWorld, build
 from tests.field.support import csrf, log_in
+from tests.page_support import reading_in
 from tests.portal import factories as f
 from tests.selfservice.support import csrf as my_csrf
 from tests.selfservice.support import sign_in
@@ -140,7 +141,8 @@ def test_time_beyond_the_accepted_quote_is_not_charged_and_the_engineer_is_told_
     assert f"费用为 ¥{WORK}，超过客户已接受的报价单 {quote.number}（¥{QUOTED}）¥{OVER}" in page
     assert f"现在完工只收报价的 ¥{QUOTED}" in page
     assert 'data-testid="revise-quote"' in page
-    english = client.get(url, cookies={"lang": "en"}).text
+    with reading_in(client, "en"):
+        english = client.get(url).text
     assert f"the work comes to ¥{WORK}, ¥{OVER} more than the quote {quote.number}" in english
 
     # Completing anyway charges the quote, not the work.
@@ -166,7 +168,8 @@ def test_time_beyond_the_accepted_quote_is_not_charged_and_the_engineer_is_told_
     assert sum(_amounts(receipt)) == QUOTED
     assert f"按已接受的报价单 {quote.number} 收 ¥{QUOTED}" in receipt
     assert f"实际工作多出的 ¥{OVER} 不向您收取" in receipt
-    en = client.get(f"/my/tickets/{world.ticket}/receipt", cookies={"lang": "en"}).text
+    with reading_in(client, "en"):
+        en = client.get(f"/my/tickets/{world.ticket}/receipt").text
     assert f"Charged as in the accepted quote {quote.number}, ¥{QUOTED}" in en
 
 
@@ -269,7 +272,8 @@ def test_declining_asks_to_confirm_says_what_follows_and_the_engineer_reads_why(
     assert 'name="answer" value="reject"' not in page
     assert 'data-testid="quote-decline"' in page
     assert f"本次上门的服务费和里程费 ¥{VISIT_AND_MILEAGE} 仍需支付" in page
-    english = client.get(mine, cookies={"lang": "en"}).text
+    with reading_in(client, "en"):
+        english = client.get(mine).text
     assert f"call-out and mileage fee of ¥{VISIT_AND_MILEAGE} is still due" in english
     assert "will be told" in english
 

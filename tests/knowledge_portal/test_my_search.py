@@ -14,6 +14,7 @@ from portal.database import Database
 from portal.knowledge import flows
 from portal.knowledge.models import KbEntryReads, KbSearchLog
 from portal.security import Principal, Role
+from tests.page_support import reading_in
 from tests.portal import factories as f
 from tests.selfservice.support import sign_in
 
@@ -111,5 +112,6 @@ def test_help_ranks_the_newest_and_the_most_read_entries(
     assert _ids(page, "help-newest") == ["wm-e12", "fee-invoice"]
     # A category or a search shows its own list, not the rankings.
     assert 'data-testid="help-popular"' not in kb_client.get("/my/help?category=fees").text
-    english = kb_client.get("/my/help", cookies={"lang": "en"}).text
+    with reading_in(kb_client, "en"):
+        english = kb_client.get("/my/help").text
     assert "Most read" in english or 'data-testid="help-popular"' not in english

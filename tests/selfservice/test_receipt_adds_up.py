@@ -21,6 +21,7 @@ from portal.settlement import flows as settlement_flows
 from portal.tickets.models import Ticket
 from tests.field.quotes_support import PUMP, QuoteWorld, build, finish_with_pump
 from tests.field.support import log_in
+from tests.page_support import reading_in
 from tests.portal import factories as f
 from tests.selfservice.support import sign_in
 
@@ -100,7 +101,8 @@ def test_the_receipt_adds_up_and_says_why_it_differs_from_the_quote(
     assert f"已接受的报价单 {quote.number} 为 ¥{QUOTED_TWO}，本次应付 ¥{CHARGED_ONE}" in text
     assert "排水泵 实际用 1 个（报价 2 个）" in text
     assert "超时工时费按实际在场时间计 ¥0.00（报价按标准工时计 ¥20.00）" in text
-    english = client.get(url, cookies={"lang": "en"}).text
+    with reading_in(client, "en"):
+        english = client.get(url).text
     assert f"The accepted quote {quote.number} was ¥{QUOTED_TWO}; due now ¥{CHARGED_ONE}" in english
     assert "排水泵: 1 fitted (2 quoted)" in english
 
