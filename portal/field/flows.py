@@ -172,7 +172,8 @@ def depart_early(
         session,
         ticket_id=ticket.id,
         engineer_id=ticket.engineer_id,
-        day=today,
+        # The ETA's day: today, unless setting off just before midnight.
+        day=window.start.date(),
         source=previous.source if previous is not None else "manual",
         eta=leg.arrive,
     )
