@@ -107,8 +107,10 @@ def fits_ticket(session: Session, *, ticket: Ticket, part: Part) -> bool:
 
 def suggest_parts(session: Session, *, ticket: Ticket) -> list[PartLine]:
     """The parts a ticket will probably need: the ones named in its details, else those its
-    fault description hints at, fitting its model."""
+    fault description hints at, fitting its model; never one already fitted on it (a
+    reopened repair held and consumed its part again, owing a second old part back)."""
     category = _category(session, ticket)
+    fitted = service.consumed_on(session, ticket_id=ticket.id)
     model = _model_code(session, ticket)
     named = ticket.details.get("parts") if isinstance(ticket.details, dict) else None
     refs: list[str] = []
@@ -122,6 +124,8 @@ def suggest_parts(session: Session, *, ticket: Ticket) -> list[PartLine]:
     for ref in refs:
         part = service.find_part(session, ref=ref, category=category)
         if part is None or not part.active or part.code in seen or not part.fits(model):
+            continue
+        if part.id in fitted:
             continue
         seen.add(part.code)
         out.append(PartLine(part_code=part.code, quantity=1, name=part.name))
