@@ -106,9 +106,13 @@ def build(db: Database, *, actions: tuple[str, ...] = ON_SITE, visitor: str = ""
         )
 
 
-def finish_with_pump(db: Database, w: QuoteWorld, root: Path) -> None:
-    """The engineer fits one pump from the van, the customer signs, the job is completed."""
-    engineer = Principal(kind="staff", role=Role.ENGINEER, name="eng", engineer_id=w.engineer_id)
+def engineer_of(w: QuoteWorld) -> Principal:
+    """The world's engineer, acting."""
+    return Principal(kind="staff", role=Role.ENGINEER, name="eng", engineer_id=w.engineer_id)
+
+
+def record_and_sign(db: Database, w: QuoteWorld, root: Path) -> None:
+    """The engineer records one pump fitted from the van and the customer signs."""
     with db.session() as s:
         ticket = s.get_one(Ticket, w.ticket_id)
         field_service.save_record(
@@ -127,8 +131,20 @@ def finish_with_pump(db: Database, w: QuoteWorld, root: Path) -> None:
             engineer_id=w.engineer_id,
             png=f.PNG,
             signed_by="王女士",
-            principal=engineer,
+            principal=engineer_of(w),
             root=root,
             max_bytes=1_000_000,
         )
-        field_flows.complete(s, ticket=ticket, principal=engineer, link_base="https://x.example")
+
+
+def complete(db: Database, w: QuoteWorld, link_base: str = "") -> None:
+    """The engineer completes the job."""
+    with db.session() as s:
+        ticket = s.get_one(Ticket, w.ticket_id)
+        field_flows.complete(s, ticket=ticket, principal=engineer_of(w), link_base=link_base)
+
+
+def finish_with_pump(db: Database, w: QuoteWorld, root: Path) -> None:
+    """The engineer fits one pump from the van, the customer signs, the job is completed."""
+    record_and_sign(db, w, root)
+    complete(db, w, link_base="https://x.example")

@@ -19,16 +19,20 @@ from portal.database import Database
 from portal.field import service as field_service
 from portal.field.schemas import WorkRecordIn
 from portal.tickets.models import Ticket
-from tests.field.quotes_support import QUOTED, QuoteWorld, build
+from tests.field.quotes_support import (
+    QUOTED,
+    QuoteWorld,
+    build,
+    complete,
+    engineer_of,
+    record_and_sign,
+)
 from tests.field.support import log_in
 from tests.field.test_quote_ceiling import (
     ON_SITE_MINUTES,
     OVER,
     _arrived_minutes_ago,
-    _complete,
-    _engineer,
     _quote_accepted,
-    _record_and_sign,
 )
 from tests.portal import factories as f
 from tests.selfservice.support import sign_in
@@ -74,8 +78,8 @@ def test_capped_at_the_quote_the_engineer_reads_not_charged_to_the_customer(
     log_in(client, world.username)
     _engineer_words(*_pages(client, world))  # accepted, not done yet
     _arrived_minutes_ago(db, world, ON_SITE_MINUTES)
-    _record_and_sign(db, world, tmp_path)
-    _complete(db, world)
+    record_and_sign(db, world, tmp_path)
+    complete(db, world)
 
     zh, en = _pages(client, world)
     _engineer_words(zh, en)
@@ -114,11 +118,11 @@ def test_charged_less_than_the_quote_the_engineer_reads_what_the_customer_pays(
             engineer_id=world.engineer_id,
             png=f.PNG,
             signed_by="王女士",
-            principal=_engineer(world),
+            principal=engineer_of(world),
             root=tmp_path,
             max_bytes=1_000_000,
         )
-    _complete(db, world)
+    complete(db, world)
     log_in(client, world.username)
 
     zh, en = _pages(client, world)

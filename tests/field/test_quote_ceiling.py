@@ -31,16 +31,13 @@ from sqlalchemy import select
 from portal.database import Database, utcnow
 from portal.fees import service as fees
 from portal.fees.models import Quote
-from portal.field import flows as field_flows
-from portal.field import service as field_service
-from portal.field.schemas import PartUsed, WorkRecordIn
-from portal.security import Principal, Role
 from portal.settlement import flows as settlement_flows
 from portal.tickets.models import Ticket
 from tests.field.quotes_support import PUMP, QUOTED, QuoteWorld, build
+from tests.field.quotes_support import complete as _complete
+from tests.field.quotes_support import record_and_sign as _record_and_sign
 from tests.field.support import csrf, log_in
 from tests.page_support import reading_in
-from tests.portal import factories as f
 from tests.selfservice.support import csrf as my_csrf
 from tests.selfservice.support import sign_in
 
@@ -53,10 +50,6 @@ VISIT_AND_MILEAGE = Decimal("120.00")
 @pytest.fixture(autouse=True)
 def _no_redirects(client: TestClient) -> None:
     client.follow_redirects = False
-
-
-def _engineer(w: QuoteWorld) -> Principal:
-    return Principal(kind="staff", role=Role.ENGINEER, name="eng", engineer_id=w.engineer_id)
 
 
 def _quote_accepted(db: Database, w: QuoteWorld, secret: str) -> Quote:
@@ -77,37 +70,6 @@ def _arrived_minutes_ago(db: Database, w: QuoteWorld, minutes: int) -> None:
         ticket = s.get_one(Ticket, w.ticket_id)
         arrive = next(e for e in reversed(ticket.events) if e.action == "arrive")
         arrive.created_at = utcnow() - timedelta(minutes=minutes)
-
-
-def _record_and_sign(db: Database, w: QuoteWorld, root: Path) -> None:
-    with db.session() as s:
-        ticket = s.get_one(Ticket, w.ticket_id)
-        field_service.save_record(
-            s,
-            ticket=ticket,
-            engineer_id=w.engineer_id,
-            data=WorkRecordIn(
-                diagnosis="排水泵卡死",
-                work_done="更换排水泵，试机正常",
-                parts_used=[PartUsed(part_code=PUMP, name="排水泵", quantity=1, source="van")],
-            ),
-        )
-        field_service.sign(
-            s,
-            ticket=ticket,
-            engineer_id=w.engineer_id,
-            png=f.PNG,
-            signed_by="王女士",
-            principal=_engineer(w),
-            root=root,
-            max_bytes=1_000_000,
-        )
-
-
-def _complete(db: Database, w: QuoteWorld) -> None:
-    with db.session() as s:
-        ticket = s.get_one(Ticket, w.ticket_id)
-        field_flows.complete(s, ticket=ticket, principal=_engineer(w), link_base="")
 
 
 def _post(client: TestClient, url: str, data: dict[str, object], token: str) -> str:

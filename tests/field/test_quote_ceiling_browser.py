@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, expect
 
+from tests.field.quote_browser_support import engineer_on_the_job, fits, phone
 from tests.field.quotes_support import QUOTED, build
 from tests.field.test_quote_ceiling import (
     ON_SITE_MINUTES,
@@ -21,11 +22,8 @@ from tests.field.test_quote_ceiling import (
     _record_and_sign,
 )
 from tests.page_support import SHOTS, served_portal
-from tests.portal import factories as f
 
 pytestmark = pytest.mark.e2e
-
-PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -45,34 +43,19 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         yield running
 
 
-def _fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a 390px phone"
-
-
 def test_warned_before_completing_and_charged_the_quote(
     browser: Browser, portal: dict[str, Any]
 ) -> None:
     base, world, number = portal["base"], portal["world"], portal["quote"]
-    job = f"{base}/field/jobs/{world.ticket}"
-    context = browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
-    )
-    problems: list[str] = []
-    page = context.new_page()
-    page.on("pageerror", lambda exc: problems.append(f"script: {exc}"))
-    page.goto(f"{base}/login?next=/field/jobs/{world.ticket}")
-    page.fill("input[name=username]", world.username)
-    page.fill("input[name=password]", f.PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(job)
+    context, page, problems = phone(browser, base)
+    engineer_on_the_job(page, base, world)
 
     warning = page.locator("[data-testid=overrun]")
     expect(warning).to_be_visible()
     expect(warning).to_contain_text(f"费用为 ¥{WORK}，超过客户已接受的报价单 {number}")
     expect(warning).to_contain_text(f"¥{OVER}")
     expect(warning.locator("[data-testid=revise-quote]")).to_be_visible()
-    _fits(page)
+    fits(page)
     warning.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "field-quote-overrun-390.png"))
 
@@ -83,7 +66,7 @@ def test_warned_before_completing_and_charged_the_quote(
     capped = page.locator("[data-testid=vs-quote-capped]")
     expect(capped).to_contain_text(f"按已接受的报价单 {number} 收 ¥{QUOTED}")
     expect(page.locator("[data-testid=overrun]")).to_have_count(0)
-    _fits(page)
+    fits(page)
     charge.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "field-quote-capped-390.png"))
     context.close()

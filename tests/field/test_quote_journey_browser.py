@@ -17,19 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from portal.fees.models import Quote
 from portal.tickets.models import Ticket
+from tests.field.quote_browser_support import (
+    customer_on_the_ticket,
+    engineer_on_the_job,
+    fits,
+    phone,
+)
 from tests.field.quotes_support import PUMP, build
 from tests.page_support import SHOTS, served_portal
-from tests.portal import factories as f
-from tests.selfservice.support import sent_code
 
 pytestmark = pytest.mark.e2e
 
-PHONE: ViewportSize = {"width": 390, "height": 844}
 VISITOR = "vquotejourney000000000001"
 WAIT = 20_000  # ms: the widget outbox loop polls every 2 s, the field page every 3 s
 
@@ -40,32 +43,6 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     var = tmp_path_factory.mktemp("quote-journey")
     with served_portal(var, lambda db: {"world": build(db, visitor=VISITOR)}) as running:
         yield running
-
-
-def _phone(browser: Browser, base: str) -> tuple[BrowserContext, Page, list[str]]:
-    """A 390 px touch phone that may reach nothing but the portal; script errors collected."""
-    context = browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
-    )
-    problems: list[str] = []
-
-    def guard(route: Any) -> None:
-        if route.request.url.startswith(base):
-            route.continue_()
-        else:
-            problems.append(f"outside: {route.request.url}")
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: problems.append(f"script: {exc}"))
-    page.on("dialog", lambda d: d.dismiss())
-    return context, page, problems
-
-
-def _fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a 390px phone"
 
 
 def _sign(page: Page) -> None:
@@ -87,15 +64,10 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
     browser: Browser, portal: dict[str, Any]
 ) -> None:
     base, world, db = portal["base"], portal["world"], portal["db"]
-    job = f"{base}/field/jobs/{world.ticket}"
 
     # ---- the engineer, on site, sends the quote ----------------------------------------
-    eng_context, eng, eng_problems = _phone(browser, base)
-    eng.goto(f"{base}/login?next=/field/jobs/{world.ticket}")
-    eng.fill("input[name=username]", world.username)
-    eng.fill("input[name=password]", f.PASSWORD)
-    eng.click("button[type=submit]")
-    expect(eng).to_have_url(job)
+    eng_context, eng, eng_problems = phone(browser, base)
+    engineer_on_the_job(eng, base, world)
     expect(eng.locator("[data-testid=warranty]")).to_have_attribute("data-reason", "no_asset")
     preview = eng.locator("[data-testid=quote-preview]")
     expect(preview).to_contain_text("标准工时 1.50 小时")
@@ -109,25 +81,19 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
     expect(eng.locator("[data-testid=sent-quote-lines]")).to_contain_text("排水泵（WM-PMP-01）")
     expect(eng.locator("[data-testid=send-quote]")).to_have_count(0)
     expect(eng.locator("[data-testid=replace-quote]")).to_contain_text("撤回并重新报价")
-    _fits(eng)
+    fits(eng)
     eng.evaluate("document.querySelector('[data-testid=quote]').scrollIntoView()")
     eng.screenshot(path=str(SHOTS / "field-quote-390.png"))
 
     # ---- the customer signs in to /my; the chat widget holds the quote card ------------
-    cus_context, cus, cus_problems = _phone(browser, base)
+    cus_context, cus, cus_problems = phone(browser, base)
     # The visitor whose chat reported the fault (the widget keeps its id in localStorage).
     cus_context.add_init_script(f"localStorage.setItem('aftersales.demo.visitor', '{VISITOR}');")
-    cus.goto(f"{base}/my/login?next=/my/tickets/{world.ticket}")
-    cus.fill("[data-testid=login-phone]", world.phone)
-    cus.locator("[data-testid=login-send]").tap()
-    expect(cus).to_have_url(f"{base}/my/login/verify")
-    cus.fill("[data-testid=login-code]", sent_code(db, world.phone))
-    cus.locator("[data-testid=login-verify]").tap()
-    expect(cus).to_have_url(f"{base}/my/tickets/{world.ticket}")
+    customer_on_the_ticket(cus, base, world, db)
     expect(cus.locator("[data-testid=my-warranty]")).to_have_attribute("data-code", "out")
     expect(cus.locator("[data-testid=my-quote]")).to_have_attribute("data-status", "sent")
     expect(cus.locator("[data-testid=quote-accept]")).to_be_visible()  # or one tap here
-    _fits(cus)
+    fits(cus)
     cus.evaluate("document.getElementById('quote').scrollIntoView()")
     cus.screenshot(path=str(SHOTS / "my-quote-390.png"))
 
@@ -172,7 +138,7 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
     # The engineer reads the figure the receipt will show, and why it is not the quote's.
     expect(eng.locator("[data-testid=charge-total]")).to_have_attribute("data-amount", "200.00")
     expect(eng.locator("[data-testid=vs-quote]")).to_contain_text("本次向客户收 ¥200.00")
-    _fits(eng)
+    fits(eng)
 
     # ---- the customer: the record, the fee, the printable receipt, the chat summary -----
     cus.goto(f"{base}/my/tickets/{world.ticket}")
@@ -200,7 +166,7 @@ def test_quote_accept_in_the_chat_complete_and_receipt(
         "超时工时费按实际在场时间计 ¥0.00（报价按标准工时计 ¥20.00）"
     )
     expect(receipt.locator("[data-testid=receipt-signature]")).to_contain_text("客户签名")
-    _fits(cus)
+    fits(cus)
     cus.screenshot(path=str(SHOTS / "my-receipt-390.png"), full_page=True)
     cus.emulate_media(media="print")
     expect(cus.locator(".my-top")).to_be_hidden()

@@ -9,21 +9,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from portal.fees.models import Quote
 from portal.parts.models import ShortageOrder
 from portal.tickets.models import Ticket
+from tests.field.quote_browser_support import (
+    customer_on_the_ticket,
+    engineer_on_the_job,
+    fits,
+    phone,
+)
 from tests.field.quotes_support import PUMP, build
 from tests.field.test_quote_to_order import MOTOR, catalogue
 from tests.page_support import SHOTS, served_portal
-from tests.portal import factories as f
-from tests.selfservice.support import sent_code
 
 pytestmark = pytest.mark.e2e
 
-PHONE: ViewportSize = {"width": 390, "height": 844}
 WAIT = 20_000  # ms: the field page polls the quote every few seconds
 
 
@@ -43,31 +46,6 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         yield running
 
 
-def _phone(browser: Browser, base: str) -> tuple[BrowserContext, Page, list[str]]:
-    """A 390 px touch phone that may reach nothing but the portal; script errors collected."""
-    context = browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
-    )
-    problems: list[str] = []
-
-    def guard(route: Any) -> None:
-        if route.request.url.startswith(base):
-            route.continue_()
-        else:
-            problems.append(f"outside: {route.request.url}")
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: problems.append(f"script: {exc}"))
-    return context, page, problems
-
-
-def _fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a 390px phone"
-
-
 def _to_quote(page: Page) -> None:
     page.evaluate("document.querySelector('[data-testid=quote]').scrollIntoView()")
 
@@ -76,15 +54,10 @@ def test_quote_a_part_to_order_accept_in_my_and_order_it(
     browser: Browser, portal: dict[str, Any]
 ) -> None:
     base, world, db = portal["base"], portal["world"], portal["db"]
-    job = f"{base}/field/jobs/{world.ticket}"
 
     # ---- the engineer sends a quote with the wrong part, then withdraws it --------------
-    eng_context, eng, eng_problems = _phone(browser, base)
-    eng.goto(f"{base}/login?next=/field/jobs/{world.ticket}")
-    eng.fill("input[name=username]", world.username)
-    eng.fill("input[name=password]", f.PASSWORD)
-    eng.click("button[type=submit]")
-    expect(eng).to_have_url(job)
+    eng_context, eng, eng_problems = phone(browser, base)
+    engineer_on_the_job(eng, base, world)
     eng.locator("[data-testid=quote-part-0]").select_option(PUMP)
     eng.locator("[data-testid=send-quote]").tap()
     expect(eng.locator("[data-testid=flash]")).to_have_text("报价已发送给客户")
@@ -95,7 +68,7 @@ def test_quote_a_part_to_order_accept_in_my_and_order_it(
     expect(confirm).to_be_hidden()  # one tap opens the confirmation, a second withdraws
     withdraw.locator("summary").tap()
     expect(withdraw).to_contain_text("客户会收到通知")
-    _fits(eng)
+    fits(eng)
     withdraw.scroll_into_view_if_needed()
     eng.screenshot(path=str(SHOTS / "field-quote-withdraw-390.png"))
     confirm.tap()
@@ -111,24 +84,18 @@ def test_quote_a_part_to_order_accept_in_my_and_order_it(
     expect(status).to_have_attribute("data-status", "sent")
     expect(eng.locator("[data-testid=quote-line-to-order]")).to_contain_text("需订购")
     expect(status).to_contain_text("¥440.00")  # 100 + 20 + 20 + the motor 300
-    _fits(eng)
+    fits(eng)
     _to_quote(eng)
     eng.screenshot(path=str(SHOTS / "field-quote-to-order-390.png"))
 
     # ---- the customer accepts it in /my ------------------------------------------------
-    cus_context, cus, cus_problems = _phone(browser, base)
-    cus.goto(f"{base}/my/login?next=/my/tickets/{world.ticket}")
-    cus.fill("[data-testid=login-phone]", world.phone)
-    cus.locator("[data-testid=login-send]").tap()
-    expect(cus).to_have_url(f"{base}/my/login/verify")
-    cus.fill("[data-testid=login-code]", sent_code(db, world.phone))
-    cus.locator("[data-testid=login-verify]").tap()
-    expect(cus).to_have_url(f"{base}/my/tickets/{world.ticket}")
+    cus_context, cus, cus_problems = phone(browser, base)
+    customer_on_the_ticket(cus, base, world, db)
     mine = cus.locator("[data-testid=my-quote]")
     expect(mine).to_have_attribute("data-status", "sent")
     expect(mine.locator("[data-testid=my-quote-to-order]")).to_contain_text("（需订购）")
     expect(mine.locator("[data-testid=my-quote-second-visit]")).to_contain_text("再次上门")
-    _fits(cus)
+    fits(cus)
     cus.evaluate("document.getElementById('quote').scrollIntoView()")
     cus.screenshot(path=str(SHOTS / "my-quote-to-order-390.png"))
     cus.locator("[data-testid=quote-accept]").tap()
@@ -152,7 +119,7 @@ def test_quote_a_part_to_order_accept_in_my_and_order_it(
     )
     expect(eng.locator("[data-testid=quote-parts-ordered]")).to_be_visible()
     expect(order).to_have_count(0)
-    _fits(eng)
+    fits(eng)
 
     with db.session() as s:
         ticket = s.scalars(select(Ticket).where(Ticket.number == world.ticket)).one()
