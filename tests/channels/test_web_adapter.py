@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ from channels.base import Button, ChannelMessage
 from channels.web import VisitorSockets, build_router
 from knowledge_base import load_dir
 from portal.config import ROOT
+from tests.channels.widget_support import RecordingHub
 
 VISITOR = "v0123456789abcdef0123456789abcdef"
 OTHER = "v_other_visitor_0000000000000000"
@@ -29,31 +28,12 @@ HOSTILE_ANSWER = (
 )
 
 
-class FakeHub:
+class FakeHub(RecordingHub):
     """Stores messages in a list and answers a few fixed phrases, like a tiny bot."""
 
     def __init__(self) -> None:
-        self.messages: list[ChannelMessage] = []
-        self.received: list[ChannelMessage] = []
+        super().__init__()
         self.typing: list[tuple[str, str, bool]] = []
-        self._ids = itertools.count(1)
-
-    def store(self, message: ChannelMessage) -> ChannelMessage:
-        stored = replace(message, id=next(self._ids), created_at=datetime.now(UTC))
-        self.messages.append(stored)
-        return stored
-
-    def reply(self, to: ChannelMessage, text: str, *buttons: Button) -> ChannelMessage:
-        return self.store(
-            ChannelMessage(
-                channel=to.channel,
-                sender_id=to.sender_id,
-                text=text,
-                direction="out",
-                author="bot",
-                buttons=buttons,
-            )
-        )
 
     async def receive(self, message: ChannelMessage) -> list[ChannelMessage]:
         self.received.append(message)
@@ -81,17 +61,6 @@ class FakeHub:
 
     async def customer_typing(self, *, channel: str, sender_id: str, on: bool) -> None:
         self.typing.append((channel, sender_id, on))
-
-    async def history(
-        self, *, channel: str, sender_id: str, after_id: int | None = None
-    ) -> list[ChannelMessage]:
-        return [
-            m
-            for m in self.messages
-            if m.channel == channel
-            and m.sender_id == sender_id
-            and (after_id is None or (m.id or 0) > after_id)
-        ]
 
 
 @pytest.fixture

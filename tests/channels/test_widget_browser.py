@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from channels.base import Button, ChannelMessage
-from channels.web import build_router
 from knowledge_base import load_dir
-from portal.website.pages import site_context
+from tests.channels.widget_support import PORTAL, LiveServer, RecordingHub, build_app, messages
 from tests.page_support import broken_images_reported
 
 pytestmark = pytest.mark.e2e
 
-PORTAL = Path(__file__).resolve().parents[2] / "portal"
 XSS = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>"]
 SHOTS = Path("/tmp/shots")
 FAQ = {e.id: e for e in load_dir(PORTAL.parent / "knowledge_base" / "faq").entries}
@@ -40,26 +28,12 @@ HOSTILE_ANSWER = (
 )
 
 
-class FakeHub:
+class FakeHub(RecordingHub):
     """An in-memory hub whose bot greets with two quick replies and echoes everything else."""
 
     def __init__(self) -> None:
-        self.messages: list[ChannelMessage] = []
-        self.received: list[ChannelMessage] = []
+        super().__init__()
         self.typing: list[bool] = []
-        self._ids = itertools.count(1)
-
-    def store(self, message: ChannelMessage) -> ChannelMessage:
-        stored = replace(message, id=next(self._ids), created_at=datetime.now(UTC))
-        self.messages.append(stored)
-        return stored
-
-    def reply(self, to: ChannelMessage, text: str, *buttons: Button) -> ChannelMessage:
-        out = ChannelMessage(
-            channel="web", sender_id=to.sender_id, text=text, direction="out", author="bot",
-            buttons=buttons,
-        )  # fmt: skip
-        return self.store(out)
 
     async def receive(self, message: ChannelMessage) -> list[ChannelMessage]:
         self.received.append(message)
@@ -105,81 +79,6 @@ class FakeHub:
     async def customer_typing(self, *, channel: str, sender_id: str, on: bool) -> None:
         self.typing.append(on)
 
-    async def history(
-        self, *, channel: str, sender_id: str, after_id: int | None = None
-    ) -> list[ChannelMessage]:
-        return [
-            m
-            for m in self.messages
-            if m.channel == channel
-            and m.sender_id == sender_id
-            and (after_id is None or (m.id or 0) > after_id)
-        ]
-
-
-def build_app(hub: FakeHub) -> FastAPI:
-    """What the portal will do: the adapter, /static, and a host page on another origin."""
-    app = FastAPI()
-    app.include_router(build_router(hub, site_keys=frozenset({"demo"})))
-    app.mount("/static", StaticFiles(directory=PORTAL / "static"), name="static")
-    templates = Jinja2Templates(directory=PORTAL / "templates")
-
-    @app.get("/host", response_class=HTMLResponse)
-    async def host(src: str, lang: str = "zh") -> str:
-        # The host page is a customer's site: it knows nothing but the one script tag.
-        return (
-            "<!doctype html><html><head><meta charset=utf-8>"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            "<style>button{background:red!important} div{font-size:40px}</style></head>"
-            "<body><h1>某品牌官网</h1>"
-            f'<script src="{src}" data-site-key="demo" data-title="在线客服" '
-            f'data-color="#1677ff" data-position="right" data-lang="{lang}" async></script>'
-            "</body></html>"
-        )
-
-    @app.get("/demo", response_class=HTMLResponse)
-    async def demo(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "widget_demo.html", site_context("zh"))
-
-    return app
-
-
-class LiveServer:
-    """Uvicorn in a background thread on one fixed port, stoppable and restartable."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def host_page(self, lang: str = "zh") -> str:
-        """A page on another origin (localhost vs 127.0.0.1) embedding the widget."""
-        src = f"{self.origin}/static/widget/widget.js"
-        return f"http://localhost:{self.port}/host?src={src}&lang={lang}"
-
 
 @pytest.fixture
 def hub() -> FakeHub:
@@ -192,25 +91,6 @@ def server(hub: FakeHub) -> Iterator[LiveServer]:
     live.start()
     yield live
     live.stop()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], errors
-
-
-def messages(page: Page, direction: str | None = None) -> Locator:
-    selector = "[data-testid=aftersales-message]"
-    if direction:
-        selector += f"[data-direction={direction}]"
-    return page.locator(selector)
 
 
 def send(page: Page, text: str) -> None:

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from channels.base import ChannelMessage
-from tests.channels.test_widget_browser import FakeHub, LiveServer, build_app, messages
+from tests.channels.test_widget_browser import FakeHub
+from tests.channels.widget_support import LiveServer, build_app, messages
 
 pytestmark = pytest.mark.e2e
 
@@ -57,18 +58,6 @@ def server(hub: GreetingHub) -> Iterator[LiveServer]:
     live.start()
     yield live
     live.stop()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], errors
 
 
 def open_chat(page: Page, url: str) -> None:
