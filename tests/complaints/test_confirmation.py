@@ -8,6 +8,7 @@ A tester took, resolved and closed a case in twenty seconds, the customer never 
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -19,6 +20,7 @@ from portal.config import Settings
 from portal.database import Database, utcnow
 from portal.security import Principal
 from portal.tickets.models import Ticket
+from portal.workers.scheduler import make_pass
 from tests.complaints.support import completed, outbox, rate
 from tests.portal import factories as f
 from tests.portal.test_pages import login, post
@@ -202,3 +204,14 @@ def test_a_reopened_and_resolved_again_case_asks_again(db: Database) -> None:
         flows.act(s, complaint=case, action="resolve", principal=DESK, note="已到账，请查收")
         assert (case.status, case.confirmation) == ("resolved", "awaiting")
         assert len(outbox(s, template="complaint_confirm_sms")) == 2
+
+
+def test_the_scheduler_pass_closes_the_unanswered_cases(db: Database, settings: Settings) -> None:
+    asked, _ = _resolved(db)
+    lapsed, _ = _resolved(db)
+    with db.session() as s:
+        s.get_one(Complaint, lapsed).confirm_due_at = utcnow() - timedelta(minutes=1)
+    make_pass(db, settings, worker="scheduler-test", stop=threading.Event())()
+    with db.session() as s:
+        assert s.get_one(Complaint, lapsed).confirmation == "no_reply"
+        assert s.get_one(Complaint, asked).confirmation == "awaiting"
