@@ -19,7 +19,7 @@ from portal.audit import service
 from portal.audit.policies import AuditorPage
 from portal.audit.views import masked
 from portal.database import Base, SessionDep
-from portal.i18n import MESSAGES, STATUS_LABELS, Lang, field_label, t
+from portal.i18n import ACTION_LABELS, MESSAGES, STATUS_LABELS, Lang, field_label, t
 from portal.templating import DISPLAY_ZONE, PAGE_ROUTER_OPTIONS, render, request_lang
 
 router = APIRouter(**PAGE_ROUTER_OPTIONS)
@@ -220,6 +220,10 @@ def _value(
         return t("ui.yes" if value else "ui.no", lang)
     if key == "role" and isinstance(value, str) and f"ui.role.{value}" in MESSAGES:
         return t(f"ui.role.{value}", lang)
+    if key == "urgency" and isinstance(value, str) and f"ui.urgency.{value}" in MESSAGES:
+        return t(f"ui.urgency.{value}", lang)
+    if key == "action" and entity == "ticket_events" and value in ACTION_LABELS:
+        return ACTION_LABELS[value][0 if lang == "zh" else 1]
     if key in ("status", "from_status", "to_status") and isinstance(value, str):
         if entity in ("tickets", "ticket_events") and value in STATUS_LABELS:
             return STATUS_LABELS[value][0 if lang == "zh" else 1]

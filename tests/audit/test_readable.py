@@ -49,9 +49,9 @@ def test_values_and_objects_read_as_users_know_them(client: TestClient, db: Data
              "after": {"owner_id": owner.id, "ticket_id": ticket_id, "status": "open"}},
             {"entity": "tickets", "entity_id": str(ticket_id),
              "before": {"details": {"fault_started": "昨天"}, "customer_id": customer_id,
-                        "status": "new"},
+                        "status": "new", "urgency": "normal"},
              "after": {"details": {"fault_started": "昨天", "preferred_time": "周三上午"},
-                       "customer_id": customer_id, "status": "accepted"}},
+                       "customer_id": customer_id, "status": "accepted", "urgency": "urgent"}},
             {"entity": "dispatch_visits", "entity_id": "8",
              "before": {"visit_date": "2026-12-08", "ticket_id": ticket_id},
              "after": {"visit_date": "2026-12-09", "ticket_id": ticket_id}},
@@ -74,8 +74,8 @@ def test_values_and_objects_read_as_users_know_them(client: TestClient, db: Data
     table = page.split('data-testid="audit-table"')[1]
     assert "期望上门时间：周三上午" in table and '{"' not in table and "{'" not in table
     assert "2026-12-08</del> → <ins>2026-12-09" in page
-    # A status as a word (a tester read "new → accepted").
-    assert "待受理</del> → <ins>已受理" in page
+    # A status, an urgency as words (a tester read "new → accepted").
+    assert "待受理</del> → <ins>已受理" in page and "一般</del> → <ins>紧急" in page
     # The ticket by its number, linked; never by its database id.
     assert f'href="/tickets/{number}"' in page
     assert f"#{ticket_id}<" not in page
