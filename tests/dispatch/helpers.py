@@ -4,6 +4,7 @@ at known coordinates, and tickets opened and moved through the real ticket servi
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -206,3 +207,21 @@ def principal_of(u: User) -> Principal:
 
 
 DISPATCHER = Principal(kind="staff", role="dispatcher", name="dispatcher")
+
+
+def plan_form(page: str) -> dict[str, list[str]]:
+    """The day plan's form as the page hands it out: every stop under its engineer, in order
+    (what the dispatcher publishes when they change nothing)."""
+    form: dict[str, list[str]] = {"stop": [], "engineer": [], "order": [], "version": []}
+    for block in page.split('data-testid="plan-route" data-engineer-id="')[1:]:
+        engineer = block[: block.index('"')]
+        stops = re.findall(
+            r'name="stop" value="(\d+)">\s*<input type="hidden" name="version" value="(\d*)"',
+            block[: block.index("</section>")],
+        )
+        for i, (tid, version) in enumerate(stops, start=1):
+            form["stop"].append(tid)
+            form["engineer"].append(engineer)
+            form["order"].append(str(i))
+            form["version"].append(version)
+    return form

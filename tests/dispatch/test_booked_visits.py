@@ -101,23 +101,6 @@ def test_a_booked_visit_is_on_its_engineers_route_and_counts_against_her_day(
         assert zhou_id in routes
 
 
-def _form(page: str) -> dict[str, list[str]]:
-    """The plan form as the page hands it out: every stop under its engineer, in order."""
-    form: dict[str, list[str]] = {"stop": [], "engineer": [], "order": [], "version": []}
-    for block in page.split('data-testid="plan-route" data-engineer-id="')[1:]:
-        engineer = block[: block.index('"')]
-        stops = re.findall(
-            r'name="stop" value="(\d+)">\s*<input type="hidden" name="version" value="(\d*)"',
-            block[: block.index("</section>")],
-        )
-        for i, (tid, version) in enumerate(stops, start=1):
-            form["stop"].append(tid)
-            form["engineer"].append(engineer)
-            form["order"].append(str(i))
-            form["version"].append(version)
-    return form
-
-
 def _route(page: str, engineer_id: int) -> str:
     block = page[page.index(f'data-testid="plan-route" data-engineer-id="{engineer_id}"') :]
     return block[: block.index("</section>")]
@@ -126,30 +109,18 @@ def _route(page: str, engineer_id: int) -> str:
 def test_the_plan_page_shows_and_publishes_the_visit_she_already_has(
     client: TestClient, db: Database
 ) -> None:
-    now = utcnow()
-    day = service.default_visit_day(now, h.SETTINGS)
     with db.session() as s:
-        net = h.network(s, coverage=("浦东新区",), at=h.MID)
-        # She lives far from the waiting tickets, he next to them: the plan gives her none.
-        chen = h.engineer(s, net, at=h.FAR, name="陈欣怡", daily_capacity=2)
-        zhou = h.engineer(s, net, at=h.NEAR, name="周嘉豪", daily_capacity=6)
-        booked = _reassigned_to(s, first=zhou.id, then=chen.id, day=day, now=now)
-        for _ in range(3):
-            h.ticket(
-                s,
-                h.customer(s),
-                at=now - timedelta(minutes=30),
-                preferred_time=f"{day} 08:00-20:00",
-            )
+        world = _her_visit_and_his_tickets(s)
         dispatcher = h.user(s, role="dispatcher").username
-        net_id, chen_id, booked_id, number = net.id, chen.id, booked.id, booked.number
+    day, net_id, chen_id = world["day"], world["network"], world["chen"]
+    booked_id, number = world["booked"], world["number"]
     page = client.post("/login", data={"username": dispatcher, "password": "pw", "next": "/"})
     assert page.status_code == 200
     page = client.get(f"/dispatch/plan?date={day}&network={net_id}&run=1").text
     hers = _route(page, chen_id)
     assert f'data-ticket="{booked_id}"' in hers
     assert 'class="muted small dx-free" hidden' in hers  # not "暂无安排"
-    form = _form(page)
+    form = h.plan_form(page)
     token = TOKEN.search(page)
     assert token is not None
     done = client.post(
@@ -166,30 +137,34 @@ def test_the_plan_page_shows_and_publishes_the_visit_she_already_has(
     assert 'data-testid="stop-eta"' in stop and 'data-testid="stop-to-plan"' not in stop
 
 
-def _build(db: Database) -> dict[str, Any]:
-    """The page test's world, served: 陈欣怡 far off with one visit reassigned to her for the
-    day, 周嘉豪 next to three waiting tickets."""
+def _her_visit_and_his_tickets(s: Any) -> dict[str, Any]:
+    """陈欣怡 far off with one visit reassigned to her for the day, 周嘉豪 next to three
+    waiting tickets: the plan, left to itself, gives her none."""
     now = utcnow()
     day = service.default_visit_day(now, h.SETTINGS)
+    net = h.network(s, coverage=("浦东新区",), at=h.MID)
+    chen = h.engineer(s, net, at=h.FAR, name="陈欣怡", daily_capacity=2)
+    zhou = h.engineer(s, net, at=h.NEAR, name="周嘉豪", daily_capacity=6)
+    booked = _reassigned_to(s, first=zhou.id, then=chen.id, day=day, now=now)
+    for _ in range(3):
+        h.ticket(
+            s, h.customer(s), at=now - timedelta(minutes=30), preferred_time=f"{day} 08:00-20:00"
+        )
+    return {
+        "day": day,
+        "network": net.id,
+        "chen": chen.id,
+        "booked": booked.id,
+        "number": booked.number,
+    }
+
+
+def _build(db: Database) -> dict[str, Any]:
+    """The page test's world, served (see _her_visit_and_his_tickets)."""
     with db.session() as s:
-        net = h.network(s, coverage=("浦东新区",), at=h.MID)
-        chen = h.engineer(s, net, at=h.FAR, name="陈欣怡", daily_capacity=2)
-        zhou = h.engineer(s, net, at=h.NEAR, name="周嘉豪", daily_capacity=6)
-        booked = _reassigned_to(s, first=zhou.id, then=chen.id, day=day, now=now)
-        for _ in range(3):
-            h.ticket(
-                s,
-                h.customer(s),
-                at=now - timedelta(minutes=30),
-                preferred_time=f"{day} 08:00-20:00",
-            )
-        return {
-            "day": day.isoformat(),
-            "network": net.id,
-            "chen": chen.id,
-            "number": booked.number,
-            "dispatcher": fx.user(s, role="dispatcher", display_name="调度小王").username,
-        }
+        world = _her_visit_and_his_tickets(s)
+        dispatcher = fx.user(s, role="dispatcher", display_name="调度小王").username
+    return {**world, "day": world["day"].isoformat(), "dispatcher": dispatcher}
 
 
 @pytest.fixture(scope="module")

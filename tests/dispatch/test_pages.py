@@ -404,23 +404,6 @@ def test_a_day_plan_is_run_adjusted_and_published(
     assert booked.count('data-testid="plan-stop"') == 3
 
 
-def _plan_form(page: str) -> dict[str, list[str]]:
-    """The plan form as the page hands it out: every stop under its engineer, in order."""
-    form: dict[str, list[str]] = {"stop": [], "engineer": [], "order": [], "version": []}
-    for block in page.split('data-testid="plan-route" data-engineer-id="')[1:]:
-        engineer = block[: block.index('"')]
-        stops = re.findall(
-            r'name="stop" value="(\d+)">\s*<input type="hidden" name="version" value="(\d*)"',
-            block[: block.index("</section>")],
-        )
-        for i, (tid, version) in enumerate(stops, start=1):
-            form["stop"].append(tid)
-            form["engineer"].append(engineer)
-            form["order"].append(str(i))
-            form["version"].append(version)
-    return form
-
-
 def test_a_full_day_is_published_as_planned_and_a_broken_form_is_refused(
     client: TestClient, db: Database, world: World
 ) -> None:
@@ -428,7 +411,7 @@ def test_a_full_day_is_published_as_planned_and_a_broken_form_is_refused(
     _login(client, world.dispatcher)
     day = (utcnow() + timedelta(hours=8)).date().isoformat()
     page = client.get(f"/dispatch/plan?date={day}&network={world.pudong}&run=1").text
-    form = _plan_form(page)
+    form = h.plan_form(page)
     assert len(form["stop"]) == 14  # three engineers, six visits a day each
     broken = _post(
         client,
@@ -473,7 +456,7 @@ def test_a_published_plan_holds_the_part_the_candidates_saw_in_the_van(
     assert 'data-parts="van"' in far
     day = (utcnow() + timedelta(hours=8)).date().isoformat()
     plan = client.get(f"/dispatch/plan?date={day}&network={world.pudong}&run=1").text
-    form = _plan_form(plan)
+    form = h.plan_form(plan)
     form["engineer"] = [str(world.far)] * len(form["stop"])
     done = _post(
         client, "/dispatch/plan/publish", {"date": day, "network": str(world.pudong), **form}
