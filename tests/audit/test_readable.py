@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
@@ -23,6 +24,7 @@ from tests.portal import factories as f
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_field_the_log_can_write_has_a_label_in_both_languages() -> None:
@@ -35,6 +37,21 @@ def test_every_field_the_log_can_write_has_a_label_in_both_languages() -> None:
             if not HAN.search(zh) or not en or HAN.search(en) or (zh, en) == (column.name,) * 2:
                 missing.append(f"{table}.{column.name}")
     assert missing == []
+
+
+# A ticket's details (a JSON column) are summarised key by key: the keys the code writes.
+DETAIL_KEY = re.compile(r'details(?:\[|\.get\()"([a-z_]+)"|DECLINE_REASONS = "([a-z_]+)"')
+
+
+def test_every_ticket_detail_the_code_writes_has_a_label() -> None:
+    keys = {
+        a or b
+        for path in (ROOT / "portal").rglob("*.py")
+        for a, b in DETAIL_KEY.findall(path.read_text(encoding="utf-8"))
+    }
+    assert {"preferred_time", "quote_decline_reasons"} <= keys
+    unlabelled = sorted(k for k in keys if field_label(k) == (k, k))
+    assert unlabelled == []
 
 
 def test_values_and_objects_read_as_users_know_them(client: TestClient, db: Database) -> None:
