@@ -47,7 +47,7 @@ from knowledge_base.evaluate import (  # noqa: E402
     read_queries,
     summarise,  # noqa: E402
 )
-from knowledge_base.index import SearchIndex  # noqa: E402
+from knowledge_base.index import SearchIndex, fuse  # noqa: E402
 from knowledge_base.loader import load_dir  # noqa: E402
 from knowledge_base.text import query_language  # noqa: E402
 from knowledge_base.variants import (  # noqa: E402
@@ -275,15 +275,16 @@ def gather_holdout(categories: list[str], path: Path = QUERIES) -> dict[str, lis
 
 def fused_rank(row: dict[str, Any], weights: dict[str, float], config: KBConfig) -> int:
     """The expected entry's rank (1-based, 0 if not in the top 10), as SearchIndex.search
-    ranks: weighted sum, ties by entry order, the question's language first."""
+    ranks: `index.fuse` with the config's fusion, ties by entry order, the question's
+    language first."""
     w = np.asarray([weights.get(s, 0.0) for s in SIGNALS])
     matrix = row["matrix"]
     active = matrix[:, w > 0]
     keep = (active > 0).any(axis=1)  # candidates some weighted signal proposed
     ids = [i for i, k in zip(row["ids"], keep, strict=True) if k]
     langs = [x for x, k in zip(row["langs"], keep, strict=True) if k]
-    fused = matrix[keep] @ w
-    order = sorted(range(len(ids)), key=lambda j: (-fused[j], j))
+    ranked, fused = fuse(matrix[keep][:, w > 0], w[w > 0], np.arange(len(ids)), config.fusion)
+    order = [int(j) for j in ranked]
     lang = query_language(row["query"])
     if lang is not None:
         same = [j for j in order if langs[j] == lang]
@@ -311,8 +312,11 @@ def calibrate_from_tables(tables: dict[str, Any], precision: float = 0.95) -> di
         return out
 
     held = [r for rows in tables["dev_holdout"].values() for r in rows]
-    weights, objective = choose_weights([as_table(tables["dev"]), as_table(held)])
-    config = KBConfig().with_weights(weights)
+    config = KBConfig()
+    weights, objective = choose_weights(
+        [as_table(tables["dev"]), as_table(held)], fusion=config.fusion
+    )
+    config = config.with_weights(weights)
 
     def search(rows: list[dict[str, Any]]) -> Any:
         by_query = {r["query"]: r for r in rows}
@@ -320,10 +324,20 @@ def calibrate_from_tables(tables: dict[str, Any], precision: float = 0.95) -> di
         def run(query: str, k: int) -> list[Hit]:
             r = by_query[query]
             w = np.asarray([weights.get(s, 0.0) for s in SIGNALS])
-            fused = r["matrix"] @ w
-            order = sorted(range(len(fused)), key=lambda j: (-fused[j], j))[:k]
+            keep = (r["matrix"][:, w > 0] > 0).any(axis=1)
+            matrix, rows = r["matrix"][keep][:, w > 0], np.flatnonzero(keep)
+            ranked, fused = fuse(matrix, w[w > 0], rows, config.fusion)
+            order = [int(j) for j in ranked][:k]
             return [
-                Hit(r["ids"][j], "", "", float(fused[j]), Band.NONE, "", lang=r["langs"][j])
+                Hit(
+                    r["ids"][rows[j]],
+                    "",
+                    "",
+                    float(fused[j]),
+                    Band.NONE,
+                    "",
+                    lang=r["langs"][rows[j]],
+                )
                 for j in order
             ]
 
@@ -333,7 +347,6 @@ def calibrate_from_tables(tables: dict[str, Any], precision: float = 0.95) -> di
     negatives = [LabelledQuery(r["query"], None) for r in tables["negatives"]]
     every = tables["dev"] + tables["negatives"]
     result = calibrate(search(every), positives, negatives, target_precision=precision)
-    del config
     return {"weights": weights, "dev_objective": round(objective, 4), **asdict(result)}
 
 
@@ -474,8 +487,9 @@ def markdown(
         "that category's eval queries are searched over the whole FAQ; e5 and BM25 learn "
         "nothing from the FAQ, so their holdout figures equal their demo ones. One pass per "
         "query records every candidate's signal scores (`--gather`); each variant is a "
-        "weighting of them, ranked exactly as `SearchIndex.search` ranks (weighted sum, ties "
-        "by entry order, the question's language first; a single signal's top 10 always lies "
+        "weighting of them, ranked exactly as `SearchIndex.search` ranks (`index.fuse` with the "
+        f"configured fusion, `{config.fusion}`; ties by entry order, the question's language "
+        "first; a single signal's top 10 always lies "
         "in the pooled candidates). Latency is that pass (every signal, i.e. the hybrid "
         "search), per query, on this loaded machine.",
         "",
@@ -516,12 +530,12 @@ def markdown(
         lines += [
             "",
             "Scale (synthetic entries made from the demo FAQ: new questions, demo alternates; "
-            "default hybrid with every signal). Cold = empty embedding cache (e5 embeds each "
-            "distinct text once; the static model and BM25 are rebuilt every time), warm = every "
-            "e5 vector cached. RSS = growth of the process with the index alive. Search CPU = "
-            "the process's CPU time per search (every thread), which a shared machine does not "
-            "inflate the way it inflates wall-clock time; load = the 1-minute load average when "
-            "the searches ended.",
+            "the default hybrid, the signals with a weight). Cold = empty embedding cache (e5 "
+            "embeds each distinct text once; the static model and BM25 are rebuilt every time), "
+            "warm = every e5 vector cached. RSS = growth of the process with the index alive. "
+            "Search CPU = the process's CPU time per search (every thread), which a shared "
+            "machine does not inflate the way it inflates wall-clock time; load = the 1-minute "
+            "load average when the searches ended.",
             "",
             "| entries | texts | dense index | build cold s (e5 texts embedded, when) "
             "| build warm s | search p50 ms | search p95 ms | search CPU p50 ms "

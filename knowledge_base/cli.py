@@ -147,7 +147,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 held.extend(signal_table(index, mine))
                 print(f"holdout model without {category}: {len(mine)} dev queries", file=sys.stderr)
             tables.append(held)
-        weights, score = choose_weights(tables, step=args.step)
+        weights, score = choose_weights(tables, step=args.step, fusion=config.fusion)
         chosen = {"weights": weights, "dev_objective": round(score, 4)}
         config = config.with_weights(weights)
     kb = KnowledgeBase(args.faq_dir, config)

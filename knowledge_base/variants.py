@@ -30,7 +30,7 @@ from knowledge_base.config import SIGNALS, KBConfig
 from knowledge_base.embedder import Embedder
 from knowledge_base.entry import Entry
 from knowledge_base.evaluate import EvalResult, LabelledQuery, summarise
-from knowledge_base.index import SearchIndex, entry_texts
+from knowledge_base.index import SearchIndex, entry_texts, relative
 
 if TYPE_CHECKING:
     from knowledge_base.train import TrainSettings
@@ -212,9 +212,12 @@ def weight_grid(step: float = 0.05) -> list[dict[str, float]]:
 
 
 def hit_rates(
-    tables: Sequence[Sequence[tuple[np.ndarray, np.ndarray, int]]], grid: list[dict[str, float]]
+    tables: Sequence[Sequence[tuple[np.ndarray, np.ndarray, int]]],
+    grid: list[dict[str, float]],
+    fusion: str = "relative",
 ) -> np.ndarray:
-    """hit@1 + MRR@10/100 (a tie-break) of every weighting, averaged over the tables."""
+    """hit@1 + MRR@10/100 (a tie-break) of every weighting, averaged over the tables, ranked
+    as `index.fuse` ranks with this fusion."""
     w = np.asarray([[g[s] for s in SIGNALS] for g in grid], dtype=np.float64).T  # signals x G
     total = np.zeros(len(grid))
     for table in tables:
@@ -223,7 +226,7 @@ def hit_rates(
         for matrix, ids, expected in table:
             if expected < 0:
                 continue
-            fused = matrix @ w  # candidates x G
+            fused = (relative(matrix) if fusion == "relative" else matrix) @ w  # candidates x G
             mine = fused[expected]
             # ties are broken by entry order, as in search
             tied_before = (fused == mine) & (ids < ids[expected])[:, None]
@@ -236,11 +239,13 @@ def hit_rates(
 
 
 def choose_weights(
-    tables: Sequence[Sequence[tuple[np.ndarray, np.ndarray, int]]], step: float = 0.05
+    tables: Sequence[Sequence[tuple[np.ndarray, np.ndarray, int]]],
+    step: float = 0.05,
+    fusion: str = "relative",
 ) -> tuple[dict[str, float], float]:
     """The weighting with the best averaged dev hit@1 (MRR breaks ties)."""
     grid = weight_grid(step)
-    scores = hit_rates(tables, grid)
+    scores = hit_rates(tables, grid, fusion)
     best = int(np.argmax(scores))
     return grid[best], float(scores[best])
 

@@ -12,7 +12,9 @@ from knowledge_base import Band, KBConfig, KnowledgeBase
 from knowledge_base.bands import decide
 from knowledge_base.config import SIGNALS, parse_weights
 from knowledge_base.entry import Hit
+from knowledge_base.index import fuse, relative
 from knowledge_base.text import char_tokens, query_language
+from knowledge_base.variants import hit_rates
 
 TWIN = """\
 - id: zh-report-repair
@@ -31,7 +33,8 @@ def kb(faq_dir: Path, config: KBConfig) -> KnowledgeBase:
 def test_every_signal_is_built_and_the_score_is_their_weighted_sum(
     faq_dir: Path, config: KBConfig
 ) -> None:
-    kb = KnowledgeBase(faq_dir, config.with_weights({name: 1.0 for name in SIGNALS}))
+    every = config.with_weights({name: 1.0 for name in SIGNALS})
+    kb = KnowledgeBase(faq_dir, replace(every, fusion="sum"))
     weights = kb.config.weights()
     assert set(weights) == set(SIGNALS) and abs(sum(weights.values()) - 1) < 1e-9
     for hit in kb.search("洗衣机的水排不出去，屏幕上有个E21", k=5):
@@ -39,6 +42,59 @@ def test_every_signal_is_built_and_the_score_is_their_weighted_sum(
         assert all(0.0 <= v <= 1.0 for v in hit.parts.values())
         fused = sum(weights[name] * hit.parts[name] for name in SIGNALS)
         assert hit.score == pytest.approx(fused, abs=1e-3)
+
+
+def test_relative_fusion_keeps_the_top_score_absolute_and_scores_fall(
+    faq_dir: Path, config: KBConfig
+) -> None:
+    every = config.with_weights({name: 1.0 for name in SIGNALS})
+    assert every.fusion == "relative"  # the default
+    kb = KnowledgeBase(faq_dir, every)
+    weights = kb.config.weights()
+    hits = kb.search("洗衣机的水排不出去，屏幕上有个E21", k=5)
+    top = sum(weights[name] * hits[0].parts[name] for name in SIGNALS)
+    assert hits[0].id == "wm-e21" and hits[0].score == pytest.approx(top, abs=1e-3)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True) and all(s >= 0 for s in scores)
+    # Out of scope stays low: the top score is a weighted sum, not a share of the best.
+    assert kb.decide("帮我订一张去上海的机票").band is Band.NONE
+
+
+def test_relative_fusion_lets_a_clear_preference_beat_a_flat_signal() -> None:
+    # Signal 0 scores both entries high (as the gist's cosines do); signal 1 clearly
+    # prefers entry 1. By the weighted sum entry 0 wins by 0.01; by relative scores entry 1.
+    matrix = np.array([[0.95, 0.20], [0.80, 0.40]])
+    weights, ids = np.array([0.6, 0.4]), np.array([0, 1])
+    order, scores = fuse(matrix, weights, ids, "sum")
+    assert list(order) == [0, 1] and scores == pytest.approx([0.65, 0.64])
+    order, scores = fuse(matrix, weights, ids, "relative")
+    assert list(order) == [1, 0]
+    assert scores[1] == pytest.approx(0.64)  # the top keeps its weighted sum
+    assert scores[0] == pytest.approx(0.64 * 0.8 / (0.8 * 0.6 / 0.95 + 0.4))
+
+
+def test_relative_scores_ties_and_empty_signals() -> None:
+    # A signal that found nothing stays 0 (no division by zero); ties go by entry order.
+    matrix = np.array([[0.5, 0.0], [0.5, 0.0], [0.25, 0.0]])
+    assert relative(matrix).tolist() == [[1.0, 0.0], [1.0, 0.0], [0.5, 0.0]]
+    order, scores = fuse(matrix, np.array([0.5, 0.5]), np.array([7, 3, 9]), "relative")
+    assert list(order) == [1, 0, 2] and scores.tolist() == [0.25, 0.25, 0.125]
+    order, scores = fuse(np.zeros((0, 2)), np.array([0.5, 0.5]), np.zeros(0, int), "relative")
+    assert order.size == 0 and scores.size == 0
+
+
+def test_choosing_weights_ranks_as_search_fuses() -> None:
+    matrix = np.array([[0.95, 0.20], [0.80, 0.40]])
+    table = [(np.hstack([matrix, np.zeros((2, 3))]), np.array([0, 1]), 1)]
+    grid = [dict.fromkeys(SIGNALS, 0.0) | {SIGNALS[0]: 0.6, SIGNALS[1]: 0.4}]
+    # hit@1 + MRR/100: entry 1 is first by relative scores, second by the weighted sum
+    assert hit_rates([table], grid, "relative")[0] == pytest.approx(1.01)
+    assert hit_rates([table], grid, "sum")[0] == pytest.approx(0.005)
+
+
+def test_an_unknown_fusion_is_refused() -> None:
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        KBConfig(fusion="max")
 
 
 def test_a_signal_without_weight_is_not_built(faq_dir: Path, config: KBConfig) -> None:
@@ -66,8 +122,9 @@ def test_fusion_ranks_by_the_weighted_sum_over_one_index(faq_dir: Path, config: 
         scores = [c.score for c in ranked]
         assert scores == sorted(scores, reverse=True)
         ids, parts, _ = index.signal_scores(query, weights=weights)
-        fused = sum(w * parts[name] for name, w in weights.items())
-        assert ranked[0].entry.id == index.entries[int(ids[int(np.argmax(fused))])].id
+        matrix = np.stack([parts[name] for name in weights], axis=1)
+        key = relative(matrix) @ np.asarray(list(weights.values()))
+        assert ranked[0].entry.id == index.entries[int(ids[int(np.argmax(key))])].id
 
 
 def test_char_tokens_are_characters_bigrams_and_words() -> None:
