@@ -145,6 +145,10 @@ def test_full_seed(demo_db: Database) -> None:
         settled = [c for c in cases if NOW - c.created_at >= SETTLED_AFTER]
         assert settled and all(c.status == "closed" and c.outcome for c in settled)
         assert all(c.closed_at is not None and c.closed_at <= NOW for c in settled)
+        # Closed once the customer accepted the outcome, confirmed it on a call, or never
+        # answered (tests/complaints/test_confirmation.py).
+        assert {c.confirmation for c in settled} <= {"accepted", "phone", "no_reply"}
+        assert all(c.events[-1].action in ("close", "confirm_phone", "lapse") for c in settled)
         assert not [c for c in cases if c.status == "open" and c.deadline_at < NOW - SETTLED_AFTER]
 
     with db.session() as session:
