@@ -300,6 +300,7 @@ def _job_page(
             "quote_rows": kept.get("quote") or [],
             "charge": fees.charge_of(session, ticket=ticket),
             "skip_reason": kept.get("skip_reason", ""),
+            "complete_error": (kept.get("complete_error") or {}).get(request_lang(request), ""),
             "history": service.unit_history(session, ticket=ticket),
             "door_photo": attachments.get(record.door_photo_id)
             if record and record.door_photo_id
@@ -613,10 +614,23 @@ def complete(
             session, ticket=ticket, principal=user, link_base=_link_base(request), unit=unit
         )
     except PortalError as exc:
-        _keep_draft(request, ticket, unit=asset_form.kept(typed, exc))
         # A consult still waiting is closed from its card on the job page: open there.
-        where = "#consults" if exc.key == "consult.waiting_on_complete" else asset_form.anchor(exc)
-        return _refused(request, session, exc, _job_url(ticket) + where)
+        if exc.key == "consult.waiting_on_complete":
+            _keep_draft(request, ticket, unit=asset_form.kept(typed, exc))
+            return _refused(request, session, exc, _job_url(ticket) + "#consults")
+        if asset_form.anchor(exc):  # about the unit: said in the unit's box
+            _keep_draft(request, ticket, unit=asset_form.kept(typed, exc))
+            return _refused(request, session, exc, _job_url(ticket) + asset_form.anchor(exc))
+        # Anything else is said right above 完工, where the engineer tapped (a top flash was
+        # a screen's height away on a phone).
+        session.rollback()
+        _keep_draft(
+            request,
+            ticket,
+            unit=typed,
+            complete_error={"zh": exc.message_zh, "en": exc.message_en},
+        )
+        return see_other(_job_url(ticket) + "#complete")
     _done(request, "complete")
     return see_other(_job_url(ticket))
 

@@ -138,7 +138,7 @@ def test_a_job_walked_from_accept_to_complete(
     assert 'data-testid="eta"' not in today and "可能迟到" not in today
 
     # Completing without a record or signature is refused, and says why.
-    assert _post(client, f"{url}/complete") == url
+    assert _post(client, f"{url}/complete") == url + "#complete"
     assert "完工前请先填写并保存工作记录" in client.get(url).text
     too_many = {"part": ["WM-PUMP-01"], "qty": ["5"]}
     # Refused in place: the page again, the reason next to the form, nothing typed lost.
@@ -164,13 +164,13 @@ def test_a_job_walked_from_accept_to_complete(
         follow_redirects=False,
     )
     assert photo.status_code == 303
-    assert _post(client, f"{url}/complete") == url
+    assert _post(client, f"{url}/complete") == url + "#complete"
     assert "完工前需要客户在屏幕上签名" in client.get(url).text
     _post(client, f"{url}/signature", signature="data:image/png;base64,!!", signed_by="王女士")
     assert "完工前需要客户在屏幕上签名" in client.get(url).text
     _post(client, f"{url}/signature", signature=SIGNATURE, signed_by="王女士")
     # In warranty: the fault cause first, a quality one with its photo (portal/costs).
-    assert _post(client, f"{url}/complete") == url
+    assert _post(client, f"{url}/complete") == url + "#complete"
     assert "保内工单完工前请选择故障原因" in client.get(url).text
     cause = client.post(
         f"{url}/cause",

@@ -122,7 +122,7 @@ def test_out_of_warranty_van_part_needs_the_accepted_quote_then_completes(
     assert 'data-testid="signature-skipped"' in client.get(url).text
 
     # No quote accepted yet: completing with the van part is refused, nothing is consumed.
-    assert _post(client, f"{url}/complete") == url
+    assert _post(client, f"{url}/complete") == url + "#complete"
     page = client.get(url).text
     assert "保外工单需客户先确认报价" in page
     with db.session() as s:

@@ -175,7 +175,71 @@
     message.scrollIntoView({ block: "center" });
   }
 
+  // Each form posts alone: what the engineer typed in the job page's other forms and did not
+  // save (a diagnosis, say, before tapping 完工) is kept in the tab and put back in the page
+  // the post comes back to, refused or not (a form gone from that page simply takes none).
+  var job = window.location.pathname.match(/^\/field\/jobs\/[^/]+/);
+  var TYPED = job ? "field-typed:" + job[0] : null;
+
+  function fieldsOf(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !/^(hidden|file|password|submit|button|reset)$/.test(el.type);
+    });
+  }
+
+  function initial(el) {
+    if (el.type === "checkbox" || el.type === "radio") return el.defaultChecked;
+    if (el.tagName === "SELECT") {
+      var chosen = Array.prototype.find.call(el.options, function (o) { return o.defaultSelected; });
+      return chosen ? chosen.value : (el.options[0] ? el.options[0].value : "");
+    }
+    return el.defaultValue;
+  }
+
+  function current(el) {
+    return el.type === "checkbox" || el.type === "radio" ? el.checked : el.value;
+  }
+
+  function keepTyped(sent) {
+    var kept = [];
+    document.querySelectorAll("main form[method=post]").forEach(function (form) {
+      if (form === sent) return;
+      fieldsOf(form).forEach(function (el, i) {
+        if (current(el) !== initial(el)) {
+          kept.push({ form: form.getAttribute("action"), i: i, name: el.name, value: current(el) });
+        }
+      });
+    });
+    try {
+      window.sessionStorage.setItem(TYPED, JSON.stringify({ at: Date.now(), kept: kept }));
+    } catch (e) { /* private mode: nothing kept */ }
+  }
+
+  function putBackTyped() {
+    var raw = null;
+    try {
+      raw = window.sessionStorage.getItem(TYPED);
+      window.sessionStorage.removeItem(TYPED);
+    } catch (e) { return; }
+    var saved = null;
+    try { saved = raw && JSON.parse(raw); } catch (e) { return; }
+    if (!saved || Date.now() - saved.at > 15 * 60 * 1000) return;
+    var forms = document.querySelectorAll("main form[method=post]");
+    saved.kept.forEach(function (k) {
+      var form = Array.prototype.find.call(forms, function (f) { return f.getAttribute("action") === k.form; });
+      var el = form ? fieldsOf(form)[k.i] : null;
+      if (!el || el.name !== k.name) return;
+      if (typeof k.value === "boolean") el.checked = k.value;
+      else el.value = k.value;
+    });
+  }
+
+  if (TYPED) {
+    document.addEventListener("submit", function (event) { keepTyped(event.target); }, true);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    if (TYPED) putBackTyped();
     document.querySelectorAll("form[data-geo]").forEach(withPosition);
     document.querySelectorAll("form[data-signature]").forEach(signaturePad);
     document.querySelectorAll("[data-poll]").forEach(watchQuote);
