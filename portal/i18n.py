@@ -2732,6 +2732,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "ui.field.charge_total": ("客户应付合计", "The customer pays"),
     "ui.field.charge_free": ("保修期内，客户免费", "In warranty: free for the customer"),
+    "ui.field.record_from_quote": (
+        "已按客户接受的报价单 {number} 填入工时和备件，请按实际修改后保存",
+        "Filled in from the quote {number} the customer accepted: change it to what was done, "
+        "then save",
+    ),
     "fees.line.waived": (
         "超出报价 {number} 的部分（不收取）",
         "Beyond the quote {number} (not charged)",

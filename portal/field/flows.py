@@ -10,6 +10,7 @@ Reject goes through dispatch's `flows.reject` (which offers the job to the next 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,12 +29,14 @@ from portal.errors import Invalid
 from portal.fees import service as fees
 from portal.field import service
 from portal.field.schemas import Position
-from portal.i18n import t
+from portal.i18n import Lang, t
 from portal.intake.windows import POINT_WINDOW, ZONE, VisitWindow
 from portal.notifications import quotes as notify_quotes
 from portal.parts import flows as parts_flows
+from portal.parts.models import Part
 from portal.security import Principal
 from portal.settlement import flows as settlement_flows
+from portal.settlement import memos
 from portal.sop import service as sop
 from portal.tickets import lifecycle
 from portal.tickets import service as tickets
@@ -283,6 +286,51 @@ def complete(
         at=now,
     )
     return event
+
+
+@dataclass(frozen=True, slots=True)
+class QuotedRecord:
+    """A work record filled in from the quote the customer accepted, for the engineer to edit:
+    the labour lines as the work done, the quoted parts the van holds as the parts fitted."""
+
+    number: str
+    work_done: str
+    parts: list[dict[str, Any]]
+
+
+LABOUR_KINDS = ("labour", "labour_time")
+
+
+def record_from_quote(
+    session: Session, *, ticket: Ticket, van: list[service.VanPart], lang: Lang
+) -> QuotedRecord | None:
+    """What the work record starts from before the engineer saves one: the accepted quote's
+    labour and parts, so nothing the customer agreed to is typed again. A part counts as many
+    as were quoted, at most what the van holds of it (the rest comes on a later visit)."""
+    quote = fees.accepted_quote(session, ticket_id=ticket.id)
+    if quote is None:
+        return None
+    work = [memos.described(ln, lang) for ln in quote.lines if ln.kind in LABOUR_KINDS]
+    quoted: dict[int, int] = {}
+    for ln in quote.lines:
+        if ln.kind == "part" and ln.part_id is not None:
+            quoted[ln.part_id] = quoted.get(ln.part_id, 0) + ln.quantity
+    held = {p.part_code: p for p in van}
+    parts: list[dict[str, Any]] = []
+    for part_id, quantity in quoted.items():
+        part = session.get(Part, part_id)
+        stocked = held.get(part.code) if part is not None else None
+        if stocked is None:
+            continue
+        parts.append(
+            {
+                "part_code": stocked.part_code,
+                "name": stocked.name,
+                "quantity": min(quantity, stocked.available),
+                "source": "van",
+            }
+        )
+    return QuotedRecord(quote.number, "\n".join(work), parts)
 
 
 def wait_parts(

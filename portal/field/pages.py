@@ -280,6 +280,13 @@ def _job_page(
         if on_site and not warranty.covered
         else None
     )
+    # Nothing saved yet: the record starts from what the customer accepted.
+    quoted = (
+        flows.record_from_quote(session, ticket=ticket, van=van, lang=request_lang(request))
+        if on_site and record is None and record_form is None
+        else None
+    )
+    record_parts = record.parts_used if record else (quoted.parts if quoted else [])
     return render(
         request,
         "field/job.html",
@@ -324,7 +331,9 @@ def _job_page(
             "quote_van": quote_van,
             "unfit_van": unfit_van,
             "store_parts": parts.store_held(session, ticket_id=ticket.id),
-            "part_rows": max(3, len(record.parts_used) + 1) if record else 3,
+            "part_rows": max(3, len(record_parts) + 1),
+            "record_parts": record_parts,
+            "quoted_record": quoted,
             "record_form": record_form,
             "signature_form": signature_form,
             "upload_mb": settings.upload_max_bytes // (1024 * 1024),
