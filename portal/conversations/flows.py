@@ -297,6 +297,8 @@ class ConversationHub(AgentDesk, QueueClock):
             ):
                 return None
             if conversation is None:
+                if service.awaiting_rating(session, channel=channel, sender_id=sender_id):
+                    return None  # the closed chat's rating question is what they see
                 conversation = service.get_or_open(session, channel=channel, sender_id=sender_id)
             if lang in PAGE_LANGUAGES:
                 # Before Rasa is asked: should it be down, the hub's apology is in it too.
@@ -413,17 +415,9 @@ class ConversationHub(AgentDesk, QueueClock):
         when this message answers it and no newer conversation has begun."""
         if parse_rating(message) is None:
             return None
-        if service.find_conversation(session, channel=message.channel, sender_id=message.sender_id):
-            return None
-        last = session.scalars(
-            select(Conversation)
-            .where(
-                Conversation.channel == message.channel,
-                Conversation.sender_id == message.sender_id,
-            )
-            .order_by(Conversation.id.desc())
-        ).first()
-        return last if last is not None and last.csat_pending else None
+        return service.awaiting_rating(
+            session, channel=message.channel, sender_id=message.sender_id
+        )
 
     def _acknowledged(self, session: Session, conversation: Conversation) -> bool:
         """Whether the customer was told in this wait that their messages will be seen."""
@@ -670,12 +664,15 @@ class ConversationHub(AgentDesk, QueueClock):
     async def history(
         self, *, channel: str, sender_id: str, after_id: int | None = None
     ) -> list[ChannelMessage]:
-        """Every stored message of the customer's current conversation."""
+        """Every stored message of the customer's current conversation (or of the chat an
+        agent closed whose rating question is still open)."""
         return await run_in_threadpool(self._history, channel, sender_id, after_id)
 
     def _history(self, channel: str, sender_id: str, after_id: int | None) -> list[ChannelMessage]:
         with self.db.session() as session:
-            conversation = service.find_conversation(session, channel=channel, sender_id=sender_id)
+            conversation = service.find_conversation(
+                session, channel=channel, sender_id=sender_id
+            ) or service.awaiting_rating(session, channel=channel, sender_id=sender_id)
             if conversation is None:
                 return []
             return [

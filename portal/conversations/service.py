@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,28 @@ def find_conversation(session: Session, *, channel: str, sender_id: str) -> Conv
         )
         .order_by(Conversation.id.desc())
     ).first()
+
+
+# A closed chat's rating question stays open this long: a customer who reloads the page
+# before answering still sees it, and their bare score rates that chat.
+RATING_OPEN_FOR = timedelta(days=1)
+
+
+def awaiting_rating(session: Session, *, channel: str, sender_id: str) -> Conversation | None:
+    """The customer's last conversation when an agent closed it with its rating question
+    unanswered (less than RATING_OPEN_FOR ago) and no newer conversation has begun."""
+    if find_conversation(session, channel=channel, sender_id=sender_id) is not None:
+        return None
+    last = session.scalars(
+        select(Conversation)
+        .where(Conversation.channel == channel, Conversation.sender_id == sender_id)
+        .order_by(Conversation.id.desc())
+    ).first()
+    if last is None or not last.csat_pending:
+        return None
+    if last.last_message_at < utcnow() - RATING_OPEN_FOR:
+        return None
+    return last
 
 
 def get_or_open(session: Session, *, channel: str, sender_id: str) -> Conversation:
