@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, ViewportSize, expect
 from portal.database import Database
 from tests.field.quotes_support import build
 from tests.field.support import csrf, log_in
-from tests.field.test_quote_ceiling import _record_and_sign
+from tests.field.test_quote_ceiling import _quote_accepted, _record_and_sign
 from tests.page_support import SHOTS, served_portal
 from tests.portal import factories as f
 
@@ -49,6 +49,26 @@ def test_the_reason_comes_back_next_to_the_button(
     assert 'data-testid="flash"' not in page  # said once, where the engineer looks
     # Said once: the next visit of the page is quiet again.
     assert 'data-testid="complete-error"' not in client.get(url).text
+
+
+def test_completing_twice_says_why_where_the_page_opens(
+    client: TestClient, db: Database, tmp_path: Path
+) -> None:
+    client.follow_redirects = False
+    world = build(db)
+    _quote_accepted(db, world, client.app.state.settings.secret_key)  # type: ignore[attr-defined]
+    _record_and_sign(db, world, tmp_path)
+    log_in(client, world.username)
+    url = f"/field/jobs/{world.ticket}"
+    token = csrf(client, url)
+    assert client.post(f"{url}/complete", data={"csrf_token": token}).headers["location"] == url
+    client.get(url)  # the "done" flash
+    again = client.post(f"{url}/complete", data={"csrf_token": token})
+    assert again.headers["location"] == f"{url}#complete"
+    page = client.get(url).text
+    assert 'data-testid="complete"' not in page  # no button to say it beside: said on top
+    said = page.index('data-testid="complete-error"')
+    assert said < page.index('data-testid="job"')
 
 
 def _build(db: Database, var: Path) -> dict[str, Any]:
