@@ -555,6 +555,69 @@ def incremental(db: Database, pg: bool, count: int) -> tuple[int, float]:
     return result.tickets, time.perf_counter() - started
 
 
+def run_kept(url: str, periods: tuple[int, ...], repeats: int, build: bool) -> dict[str, Any]:
+    """`run` on a database an earlier `--keep` run loaded: migrate it, rebuild the facts
+    and rollups in full with this code (unless not `build`), refresh and time. The urges of
+    earlier runs stay, so each run adds 1,000 events."""
+    kind = "sqlite" if url.startswith("sqlite") else "postgresql"
+    upgrade(url)
+    db = Database(url)
+    with db.session() as s:
+        n = s.execute(text("SELECT COUNT(*) FROM tickets")).scalar() or 0
+        events = s.execute(text("SELECT COUNT(*) FROM ticket_events")).scalar() or 0
+    print(f"== {kind}: {n:,} tickets (kept: {url})", file=sys.stderr, flush=True)
+    figures: dict[str, Any] = {"kind": kind, "tickets": n, "events": events, "load_s": None}
+    try:
+        _refresh_and_time(db, url, kind, figures, periods, repeats, build=build)
+    finally:
+        db.dispose()
+    return figures
+
+
+def _refresh_and_time(
+    db: Database,
+    url: str,
+    kind: str,
+    figures: dict[str, Any],
+    periods: tuple[int, ...],
+    repeats: int,
+    *,
+    build: bool = True,
+) -> None:
+    figures["refresh_full_s"] = None
+    if build:
+        with db.session() as s:
+            started = time.perf_counter()
+            built = refresh(s, now=NOW, full=True)
+        figures["refresh_full_s"] = time.perf_counter() - started
+        figures["facts"] = built.tickets
+        with db.session() as s:
+            if kind == "sqlite":
+                s.execute(text("ANALYZE"))
+        if kind != "sqlite":
+            with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+                conn.execute(text("ANALYZE ticket_stage_facts"))
+                conn.execute(text("ANALYZE analytics_columns"))
+                conn.execute(text("ANALYZE analytics_daily"))
+    with db.session() as s:
+        started = time.perf_counter()
+        refresh(s, now=NOW + timedelta(minutes=1))
+    figures["refresh_idle_s"] = time.perf_counter() - started
+    figures["refresh_inc_tickets"], figures["refresh_inc_s"] = incremental(
+        db, kind != "sqlite", 1000
+    )
+    figures["load_before"] = os.getloadavg()
+    figures["started_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    figures["pages"] = time_pages(db, periods, repeats)
+    figures["load_after"] = os.getloadavg()
+    if kind == "sqlite":
+        figures["size_mb"] = Path(make_url(url).database or "").stat().st_size / 2**20
+    else:
+        with db.session() as s:
+            size = s.execute(text("SELECT pg_database_size(current_database())")).scalar()
+            figures["size_mb"] = (size or 0) / 2**20
+
+
 def run(
     kind: str, n: int, seed: int, periods: tuple[int, ...], repeats: int, keep: bool = False
 ) -> dict[str, Any]:
@@ -582,34 +645,7 @@ def run(
             events, took = load_postgres(url, world, n, seed)
         figures.update(events=events, load_s=took)
         db = Database(url)
-        with db.session() as s:
-            started = time.perf_counter()
-            built = refresh(s, now=NOW, full=True)
-        figures["refresh_full_s"] = time.perf_counter() - started
-        figures["facts"] = built.tickets
-        with db.session() as s:
-            if kind == "sqlite":
-                s.execute(text("ANALYZE"))
-        if kind != "sqlite":
-            with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-                conn.execute(text("ANALYZE ticket_stage_facts"))
-        with db.session() as s:
-            started = time.perf_counter()
-            refresh(s, now=NOW + timedelta(minutes=1))
-        figures["refresh_idle_s"] = time.perf_counter() - started
-        figures["refresh_inc_tickets"], figures["refresh_inc_s"] = incremental(
-            db, kind != "sqlite", 1000
-        )
-        figures["load_before"] = os.getloadavg()
-        figures["started_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        figures["pages"] = time_pages(db, periods, repeats)
-        figures["load_after"] = os.getloadavg()
-        if kind == "sqlite":
-            figures["size_mb"] = path.stat().st_size / 2**20
-        else:
-            with db.session() as s:
-                size = s.execute(text("SELECT pg_database_size(current_database())")).scalar()
-                figures["size_mb"] = (size or 0) / 2**20
+        _refresh_and_time(db, url, kind, figures, periods, repeats)
         db.dispose()
     finally:
         if keep:
@@ -641,8 +677,10 @@ def report(all_figures: list[dict[str, Any]], periods: tuple[int, ...]) -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for f in all_figures:
-        print(f"| {f['kind']} | {f['tickets']:,} | {f['events']:,} | {f['load_s']:.0f} s | "
-              f"{f['refresh_full_s']:.1f} s | {f['refresh_idle_s'] * 1000:.0f} ms | "
+        load = "kept" if f["load_s"] is None else f"{f['load_s']:.0f} s"
+        build = "not rebuilt" if f["refresh_full_s"] is None else f"{f['refresh_full_s']:.1f} s"
+        print(f"| {f['kind']} | {f['tickets']:,} | {f['events']:,} | {load} | "
+              f"{build} | {f['refresh_idle_s'] * 1000:.0f} ms | "
               f"{f['refresh_inc_s'] * 1000:.0f} ms ({f['refresh_inc_tickets']:,} tickets) | "
               f"{f['size_mb']:,.0f} MiB |")  # fmt: skip
     print()
@@ -675,8 +713,24 @@ def main() -> None:
     parser.add_argument("--periods", default="30,365", help="period lengths in days")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the databases (to look into)")
+    parser.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        help="time a database kept by an earlier --keep run instead of loading one "
+        "(repeatable; --tickets, --seed and --db are then ignored)",
+    )
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="with --url: keep its facts and rollups as they are (no full rebuild)",
+    )
     args = parser.parse_args()
     periods = tuple(int(p) for p in args.periods.split(","))
+    if args.url:
+        kept = [run_kept(u, periods, args.repeats, not args.no_build) for u in args.url]
+        report(kept, periods)
+        return
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     figures = [run(k, args.tickets, args.seed, periods, args.repeats, args.keep) for k in kinds]
     report(figures, periods)

@@ -3017,6 +3017,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.entity.agent_teams": ("坐席团队", "Agent teams"),
     "audit.entity.analytics_columns": ("分析：统计列", "Analytics: columns"),
     "audit.entity.analytics_daily": ("分析：日汇总", "Analytics: daily rollups"),
+    "audit.entity.analytics_monthly": ("分析：月汇总", "Analytics: monthly rollups"),
     "audit.entity.analytics_dirty": ("分析：待重算", "Analytics: pending refresh"),
     "audit.entity.analytics_state": ("分析：刷新状态", "Analytics: refresh state"),
     "audit.entity.assets": ("设备档案", "Units (assets)"),

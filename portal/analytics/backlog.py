@@ -24,10 +24,10 @@ from portal.analytics.filters import Filters
 from portal.analytics.measures import (
     ABNORMAL_KINDS,
     AGE_EDGES_H,
-    OPEN,
     c,
     count_if,
     epoch,
+    is_open,
     labels,
 )
 from portal.analytics.rules import (
@@ -73,7 +73,7 @@ def backlog(session: Session, f: Filters, *, now: datetime) -> Backlog:
     edge = age_bucket(epoch(now))
     stmt = (
         select(c.network_id, edge.label("edge"), func.count())
-        .where(c.status.in_(OPEN), *f.dims())
+        .where(is_open(), *f.dims())
         .group_by(c.network_id, edge)
     )
     out: dict[Any, dict[int, int]] = {}
@@ -99,7 +99,7 @@ def abnormal(
     now_ts = epoch(now)
     counts_stmt = select(
         *[count_if(abnormal_condition(k, now_ts)).label(k) for k in ABNORMAL_KINDS]
-    ).where(c.status.in_(OPEN), *f.dims())
+    ).where(is_open(), *f.dims())
     row = session.execute(counts_stmt).mappings().one()
     counts = {k: int(row[k] or 0) for k in ABNORMAL_KINDS}
     kind = kind if kind in ABNORMAL_KINDS else "overdue"

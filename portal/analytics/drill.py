@@ -22,12 +22,12 @@ from portal.analytics.filters import LOCAL, Filters
 from portal.analytics.measures import (
     ABNORMAL_KINDS,
     EARLY_DAYS,
-    OPEN,
     STAGE_NAMES,
     WARRANTY_CLASSES,
     F,
     c,
     epoch,
+    is_open,
     labels,
 )
 from portal.analytics.people import (
@@ -107,7 +107,7 @@ def drill(f: Filters, measure: str, *, now: datetime, early_days: int = EARLY_DA
         late = func.coalesce(done, now_ts) - due
         return Drill([*period, cond], late, "s", [late.desc()])
     if head == "backlog":
-        conds = [c.status.in_(OPEN), *f.dims()]
+        conds = [is_open(), *f.dims()]
         low, _, high = arg.partition("-")
         if low.isdigit():
             conds.append(age >= int(low))

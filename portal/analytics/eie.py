@@ -34,8 +34,7 @@ from portal.analytics.overview import (
     kpis,
 )
 from portal.analytics.people import (
-    people,
-    utilisation,
+    team_utilisation,
 )
 from portal.analytics.rules import Kpis
 from portal.analytics.sql import Spread, spreads
@@ -161,7 +160,7 @@ def scorecard(session: Session, f: Filters, *, now: datetime) -> list[ScoreRow]:
             ind("rejects", Rate(int(extra["rejected"] or 0), dispatched), "rejected"),
         ),
         "t3": (
-            ind("utilisation", utilisation(people(session, f, with_spread=False)), "visits"),
+            ind("utilisation", team_utilisation(session, f), "visits"),
             None,
         ),
         "t4": (None, ind("arrival", k.arrival, "arrival:late")),

@@ -82,7 +82,8 @@ def people(session: Session, f: Filters, *, with_spread: bool = True) -> list[En
     """Per engineer who visited customers in the period: visits, time use, stages, quality
     (without `with_spread`, the t3–t5 medians are left empty: one query fewer).
 
-    From the visits' column arrays (exact seconds); with a period bucket (a drill-down from
+    From the visits' column arrays (exact seconds; medians and p90 within `rollups.ALPHA`,
+    see `rollups.visit_spreads`); with a period bucket (a drill-down from
     a trend of creation days), from the facts."""
     if not f.bucket:
         return _people_from_columns(session, f, with_spread=with_spread)
@@ -127,8 +128,7 @@ def _people_from_columns(session: Session, f: Filters, *, with_spread: bool) -> 
     g = fr.groups
     cols = fr.columns
     visits = np.bincount(g, minlength=size)
-    pairs = np.unique(g * max(len(fr.day_names), 1) + fr.days)
-    days = np.bincount(pairs // max(len(fr.day_names), 1), minlength=size)
+    days = rollups.distinct_days(fr, size)
 
     def total(name: str) -> np.ndarray:
         v = cols[name].astype(np.float64)
@@ -140,7 +140,7 @@ def _people_from_columns(session: Session, f: Filters, *, with_spread: bool) -> 
     spread_of: dict[str, Any] = {}
     if with_spread:
         for name in ("t3", "t4", "t5"):
-            spread_of[name] = rollups.grouped_spreads(g, cols[name].astype(np.float64), size)
+            spread_of[name] = rollups.visit_spreads(g, cols[name], size)
     rows = []
     found: dict[tuple[Any, str], Spread] = {}
     travel, onsite = total("t4"), total("t5")
@@ -171,10 +171,44 @@ def _people_from_columns(session: Session, f: Filters, *, with_spread: bool) -> 
     return _rows(session, rows, found)
 
 
+def team_utilisation(session: Session, f: Filters) -> Rate:
+    """`utilisation` of every engineer who visited customers in the period, reading only
+    the visits' travel and on-site times (the scorecard's figure)."""
+    if f.bucket:
+        return utilisation(people_exact(session, f, with_spread=False))
+    fr = rollups.frame(session, f, basis="v", names=["t4", "t5"], by="engineer")
+    size = len(fr.keys)
+    g = fr.groups
+    busy = np.bincount(
+        g,
+        weights=np.nan_to_num(fr.columns["t4"]) + np.nan_to_num(fr.columns["t5"]),
+        minlength=size,
+    )
+    days = rollups.distinct_days(fr, size)
+    shifts = _shifts(session)
+    duty = sum(
+        int(days[i]) * shifts.get(key, 8 * 3600.0)
+        for i, key in enumerate(fr.keys)
+        if key is not None
+    )
+    done = sum(float(busy[i]) for i, key in enumerate(fr.keys) if key is not None)
+    return Rate(round(done), round(duty))
+
+
+def _shifts(session: Session) -> dict[int, float]:
+    return {
+        eid: _shift_seconds(start, end)
+        for eid, start, end in session.execute(
+            select(Engineer.id, Engineer.work_start, Engineer.work_end)
+        )
+    }
+
+
 def _rows(
     session: Session, rows: Sequence[Any], found: dict[tuple[Any, str], Spread]
 ) -> list[EngineerRow]:
-    ids = [int(r["engineer_id"]) for r in rows]
+    # Every engineer (a few thousand rows at most): an IN list of hundreds of ids costs more
+    # to build than the rows it leaves out.
     engineers = {
         e.id: e
         for e in session.execute(
@@ -184,9 +218,7 @@ def _rows(
                 Engineer.work_start,
                 Engineer.work_end,
                 ServiceNetwork.name.label("network"),
-            )
-            .join(ServiceNetwork, ServiceNetwork.id == Engineer.network_id)
-            .where(Engineer.id.in_(ids))
+            ).join(ServiceNetwork, ServiceNetwork.id == Engineer.network_id)
         )
     }
     empty = Spread(0, None, None, None)

@@ -103,10 +103,11 @@ def _installed(session: Session, f: Filters, by: str) -> dict[str, tuple[int, fl
         .select_from(Asset)
         .join(ProductModel, ProductModel.id == Asset.model_id)
         .join(Product, Product.id == ProductModel.product_id)
-        .join(CustomerAddress, CustomerAddress.id == Asset.address_id, isouter=True)
         .where(Asset.install_date.is_not(None), Asset.install_date < end)
         .group_by(key)
     )
+    if by == "city" or f.city:  # the units' addresses only when a city is asked for
+        stmt = stmt.join(CustomerAddress, CustomerAddress.id == Asset.address_id, isouter=True)
     if f.product:
         stmt = stmt.where(Product.category == f.product)
     if f.model_code:

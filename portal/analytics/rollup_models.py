@@ -5,6 +5,9 @@
   (product, model, type, channel, city, engineer). Tickets still open (`PENDING`) are left
   out: whether they count against a deadline depends on the moment of reading, so the
   dashboards add them from the facts at query time (a partial index finds them).
+- `analytics_monthly`: the same figures summed per local month (from `analytics_daily`), so
+  the whole months of a long period read a twelfth of the rows; the days at its edges are
+  read from `analytics_daily`.
 - `analytics_columns`: per local day, the day's tickets column by column (numpy arrays in a
   blob): their dimensions and their durations as DDSketch bucket indices (basis "c", by the
   day the ticket was created) or in seconds (basis "v", the engineers' visits by the day of
@@ -16,7 +19,7 @@ a ticket of that day (`portal.analytics.rollups`).
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, Integer, LargeBinary, String, text
+from sqlalchemy import Column, Float, Index, Integer, LargeBinary, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.analytics.models import TicketStageFact
@@ -117,6 +120,20 @@ class AnalyticsDaily(Base):
     ttr_sum: Mapped[float] = mapped_column(Float)
     fail_ttr_sum: Mapped[float] = mapped_column(Float)
     fail_t5_sum: Mapped[float] = mapped_column(Float)
+
+
+# `analytics_daily` summed over each local month (whole months of a period are read here).
+AnalyticsMonthly = Table(
+    "analytics_monthly",
+    Base.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("network_id", Integer, primary_key=True),
+    Column("dim", String(16), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    *[Column(name, Integer, nullable=False) for name in ROLLUP_MEASURES],
+    *[Column(name, Float, nullable=False) for name in ROLLUP_SUMS],
+    Index("ix_analytics_monthly_dim_month", "dim", "month"),
+)
 
 
 class AnalyticsColumn(Base):

@@ -21,7 +21,9 @@ is within α of every value in it. Percentiles interpolate between the read-back
 ranks ⌊p(n−1)⌋ and the next, as `percentile_cont` does between the exact ones, so median,
 p90 and the mean are each within α (0.5 %) of the exact figure; values under 1 ms read as 0.
 The engineers' visits (basis "v", by the day of the first arrival: t3–t5, first-time fix,
-score) keep exact seconds, so the people board's figures are exact.
+score) keep exact seconds: the people board's counts, sums, means and utilisation are exact;
+its t3–t5 medians and p90 come from the same sketch, taken of those seconds when read
+(`visit_spreads`: counting per engineer instead of sorting, within α as well).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     text,
 )
@@ -57,6 +60,7 @@ from portal.analytics.rollup_models import (
     ROLLUP_SUMS,
     AnalyticsColumn,
     AnalyticsDaily,
+    AnalyticsMonthly,
 )
 from portal.analytics.rules import FTF_COUNTS, FTF_OK, sla_rules
 from portal.analytics.sql import Spread
@@ -136,7 +140,15 @@ def sketch_spreads(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`grouped_spreads` of bucket indices, by merging the groups' histograms: one pass of
     counting, no sort (a sort of (group, bucket) keys only when the histograms would be
-    too large to hold)."""
+    too large to hold). Counts and means are read off the histograms too."""
+    width = int(buckets.max()) + 1 if len(buckets) else 1
+    if size * width <= (HISTOGRAM_CELLS if cells is None else cells):
+        # Bucket 0 (no value) is a column of its own, dropped after counting.
+        keys = groups.astype(np.int64, copy=False) * width + buckets
+        hist = np.bincount(keys, minlength=size * width).reshape(size, width)
+        used = np.flatnonzero(hist[:, 1:].sum(axis=0)) + 1  # the buckets any value is in
+        low, high = (int(used[0]), int(used[-1]) + 1) if len(used) else (1, 1)
+        return _histogram_spreads(hist[:, low:high], _READ_BACK[low:high])
     known = buckets > 0
     g = groups[known].astype(np.int64)
     b = buckets[known].astype(np.int64)
@@ -144,29 +156,36 @@ def sketch_spreads(
     sums = np.bincount(g, weights=_READ_BACK[b], minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    if not len(b):
+    keys = np.sort((g << 16) | b)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    p50, p90 = _pick(_READ_BACK[keys & 0xFFFF], counts, starts)
+    return counts, means, p50, p90
+
+
+def _histogram_spreads(
+    hist: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Count, mean, median and p90 per row of `hist` (counts per bucket, each bucket read
+    back as `values`)."""
+    size = hist.shape[0]
+    counts = hist.sum(axis=1)
+    sums = hist @ values if hist.shape[1] else np.zeros(size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    if not hist.shape[1]:
         empty = np.full(size, np.nan)
         return counts, means, empty, empty.copy()
-    low = int(b.min())
-    width = int(b.max()) - low + 1
-    if size * width > (HISTOGRAM_CELLS if cells is None else cells):
-        keys = np.sort((g << 16) | b)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        p50, p90 = _pick(_READ_BACK[keys & 0xFFFF], counts, starts)
-        return counts, means, p50, p90
-    hist = np.bincount(g * width + (b - low), minlength=size * width).reshape(size, width)
     below = np.cumsum(hist, axis=1)  # values at or below each bucket, per group
     last = np.maximum(counts - 1, 0)
-    rows = np.arange(size)
     out = []
     for p in (0.5, 0.9):
         pos = p * last
         lo = np.floor(pos).astype(np.int64)
         hi = np.minimum(lo + 1, last)
         # The value of rank r is in the first bucket with more than r values at or below it.
-        at_lo = _READ_BACK[low + _first_above(below, lo)]
-        at_hi = _READ_BACK[low + _first_above(below, hi)]
-        out.append(np.where(counts > 0, at_lo + (pos - lo) * (at_hi - at_lo), np.nan)[rows])
+        at_lo = values[_first_above(below, lo)]
+        at_hi = values[_first_above(below, hi)]
+        out.append(np.where(counts > 0, at_lo + (pos - lo) * (at_hi - at_lo), np.nan))
     return counts, means, out[0], out[1]
 
 
@@ -174,9 +193,13 @@ HISTOGRAM_CELLS = 20_000_000
 
 
 def _first_above(cumulative: np.ndarray, ranks: np.ndarray) -> np.ndarray:
-    """Per row, the first column whose cumulative count exceeds the row's rank."""
-    found = (cumulative > ranks[:, None]).argmax(axis=1)
-    return found.astype(np.int64)
+    """Per row, the first column whose cumulative count exceeds the row's rank (a binary
+    search of all rows at once: each row is lifted above the one before it)."""
+    size, width = cumulative.shape
+    lift = np.arange(size, dtype=np.int64) * (int(cumulative[:, -1].max(initial=0)) + 1)
+    flat = (cumulative + lift[:, None]).ravel()
+    found = np.searchsorted(flat, ranks + lift, side="right") - np.arange(size) * width
+    return np.minimum(found, width - 1).astype(np.int64)
 
 
 def _pick(v: np.ndarray, counts: np.ndarray, starts: np.ndarray) -> list[np.ndarray]:
@@ -283,6 +306,7 @@ def rebuild(
                 )
             )
             _rebuild_daily(session, chunk)
+    _rebuild_monthly(session, None if days is None else sorted({d[:7] for d in day_list}))
     for chunk in _chunks(day_list, DAYS_PER_BATCH):
         _write_columns(session, "c", chunk)
     if visit_days is None:
@@ -327,6 +351,23 @@ def _rebuild_daily(session: Session, days: list[str] | None) -> None:
         session.execute(insert(AnalyticsDaily).from_select(target, stmt))
 
 
+def _rebuild_monthly(session: Session, months: list[str] | None) -> None:
+    """Rewrite `analytics_monthly` for these months (None: all) as sums of the daily rows."""
+    d = AnalyticsDaily.__table__.c
+    names = [*ROLLUP_MEASURES, *ROLLUP_SUMS]
+    keys = [d.month, d.network_id, d.dim, d.value]
+    stmt = select(*keys, *[func.sum(d[n]) for n in names]).group_by(*keys)
+    if months is None:
+        session.execute(delete(AnalyticsMonthly))
+    else:
+        if not months:
+            return
+        session.execute(delete(AnalyticsMonthly).where(AnalyticsMonthly.c.month.in_(months)))
+        stmt = stmt.where(d.month.in_(months))
+    target = ["month", "network_id", "dim", "value", *names]
+    session.execute(insert(AnalyticsMonthly).from_select(target, stmt))
+
+
 def _write_columns(session: Session, basis: str, days: list[str]) -> None:
     """The column arrays of these days, one row per (day, column)."""
     key = c.day if basis == "c" else c.visit_day
@@ -346,7 +387,7 @@ def _write_columns(session: Session, basis: str, days: list[str]) -> None:
     ).where(key.in_(days))
     if basis == "v":
         stmt = stmt.where(c.engineer_id.is_not(None))
-    stmt = stmt.order_by(key)
+    stmt = stmt.order_by(key, c.ticket_id)  # the same arrays whichever days are rewritten
     rows = session.execute(stmt).all()
     by_day: dict[str, list[Any]] = {}
     for row in rows:
@@ -495,7 +536,8 @@ def frame(
             mask &= got == (values.index(want) if want in values else -1)
         else:
             mask &= got == int(want)
-    columns = {n: column(n)[mask] for n in names}
+    every = not filters  # no mask to apply: the arrays as read, no copies
+    columns = {n: column(n) if every else column(n)[mask] for n in names}
     keys: list[Any]
     if by == "period":
         labels = [bucket_label(date.fromisoformat(d), f.grain) for d in days]
@@ -510,9 +552,8 @@ def frame(
         groups = column(group_col)[mask]
         keys = list(text_values[group_col])
     else:
-        uniq, groups = np.unique(column(group_col)[mask], return_inverse=True)
+        uniq, groups = _int_codes(column(group_col)[mask])
         keys = [int(u) or None for u in uniq]
-        groups = groups.astype(np.int64)
     return Frame(
         columns=columns,
         groups=groups,
@@ -520,6 +561,40 @@ def frame(
         days=day_of_row[mask],
         day_names=days,
     )
+
+
+def _int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ids, ascending, and each row's index among them: one counting pass
+    when the ids are small non-negative numbers (network and engineer ids), else a sort."""
+    if len(values) and values.min() >= 0 and values.max() < 1 << 24:
+        present = np.flatnonzero(np.bincount(values))
+        lookup = np.zeros(int(values.max()) + 1, dtype=np.int64)
+        lookup[present] = np.arange(len(present), dtype=np.int64)
+        return present, lookup[values]
+    uniq, codes = np.unique(values, return_inverse=True)
+    return uniq, codes.astype(np.int64)
+
+
+def distinct_days(fr: Frame, size: int) -> np.ndarray:
+    """Per group, the number of distinct days among its rows (counting, no sort)."""
+    width = max(len(fr.day_names), 1)
+    seen = np.bincount(fr.groups * width + fr.days, minlength=size * width)
+    return np.count_nonzero(seen.reshape(size, width), axis=1)
+
+
+def visit_spreads(
+    groups: np.ndarray, seconds: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Count, exact mean, and median and p90 from the sketch (within `ALPHA`) of the
+    visits' seconds per group: their bucket indices are counted per group, no sort."""
+    values = seconds.astype(np.float64)
+    known = ~np.isnan(values)
+    counts = np.bincount(groups[known], minlength=size)
+    sums = np.bincount(groups[known], weights=values[known], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    _, _, p50, p90 = sketch_spreads(groups, bucket_of(values), size)
+    return counts, means, p50, p90
 
 
 def _nans(size: int, dtype: Any) -> np.ndarray:
@@ -574,43 +649,29 @@ def totals(
     session: Session, f: Filters, *, by: str | None, now: datetime
 ) -> dict[Any, dict[str, float]] | None:
     """The additive figures per group (`by`: a dimension, "period" or None), the settled
-    tickets from `analytics_daily` plus the pending ones from the facts; None when the
-    rollup cannot answer these filters."""
+    tickets from `analytics_monthly` (the period's whole months) and `analytics_daily` (the
+    days around them) plus the pending ones from the facts; None when the rollups cannot
+    answer these filters."""
     dim = rollup_set(f, by)
     if dim is None:
         return None
-    d = AnalyticsDaily.__table__.c
     names = [*ROLLUP_MEASURES, *ROLLUP_SUMS]
-    if by == "network":
-        group: Any = d.network_id
-    elif by == "period":
-        group = {"day": d.day, "week": d.week, "month": d.month}[f.grain]
-    elif by:
-        group = d.value
-    else:
-        group = literal(None)
-    conds: list[ColumnElement[bool]] = [
-        d.dim == dim,
-        d.day >= f.start.isoformat(),
-        d.day <= f.end.isoformat(),
-    ]
-    if f.network_id is not None:
-        conds.append(d.network_id == f.network_id)
-    for attr, s in SET_OF_FILTER.items():
-        want = getattr(f, attr)
-        if s == dim and want not in (None, ""):
-            conds.append(d.value == str(want))
-    if f.bucket:
-        conds.append({"day": d.day, "week": d.week, "month": d.month}[f.grain] == f.bucket)
-    stmt = select(group.label("g"), *[func.sum(d[n]).label(n) for n in names]).where(*conds)
-    if by:
-        stmt = stmt.group_by(group)
     out: dict[Any, dict[str, float]] = {}
-    for row in session.execute(stmt).mappings():
-        if row["tickets"] is None:
-            continue
-        key = _rollup_key(by, row["g"])
-        out[key] = {n: float(row[n] or 0) for n in names}
+    months = whole_months(f) if not f.bucket and (by != "period" or f.grain == "month") else []
+    parts: list[tuple[Any, list[ColumnElement[bool]]]] = []
+    d = AnalyticsDaily.__table__.c
+    if months:
+        m = AnalyticsMonthly.c
+        parts.append((m, [m.month >= months[0], m.month <= months[-1]]))
+        first = date.fromisoformat(f"{months[0]}-01")
+        after = _next_month(date.fromisoformat(f"{months[-1]}-01"))
+        # The days before the first whole month and after the last, from the daily rows.
+        edges = or_(d.day < first.isoformat(), d.day >= after.isoformat())
+        parts.append((d, [d.day >= f.start.isoformat(), d.day <= f.end.isoformat(), edges]))
+    else:
+        parts.append((d, [d.day >= f.start.isoformat(), d.day <= f.end.isoformat()]))
+    for table, period in parts:
+        _add_settled(session, f, by, dim, table, period, names, out)
     live = measure_columns(now.timestamp())
     col = dimension_column(f, by) if by else literal(None)
     stmt = select(col.label("g"), *[e.label(n) for n, e in live.items()]).where(
@@ -625,6 +686,61 @@ def totals(
         for n in names:
             acc[n] += float(row[n] or 0)
     return out
+
+
+def _add_settled(
+    session: Session,
+    f: Filters,
+    by: str | None,
+    dim: str,
+    t: Any,
+    period: list[ColumnElement[bool]],
+    names: list[str],
+    out: dict[Any, dict[str, float]],
+) -> None:
+    """Add the settled tickets' figures of one rollup table (daily or monthly rows) to `out`."""
+    if by == "network":
+        group: Any = t.network_id
+    elif by == "period":
+        group = t[f.grain]  # the monthly rows answer only a trend by month
+    elif by:
+        group = t.value
+    else:
+        group = literal(None)
+    conds: list[ColumnElement[bool]] = [t.dim == dim, *period]
+    if f.network_id is not None:
+        conds.append(t.network_id == f.network_id)
+    for attr, s in SET_OF_FILTER.items():
+        want = getattr(f, attr)
+        if s == dim and want not in (None, ""):
+            conds.append(t.value == str(want))
+    if f.bucket:
+        conds.append(t[f.grain] == f.bucket)
+    stmt = select(group.label("g"), *[func.sum(t[n]).label(n) for n in names]).where(*conds)
+    if by:
+        stmt = stmt.group_by(group)
+    for row in session.execute(stmt).mappings():
+        if row["tickets"] is None:
+            continue
+        acc = out.setdefault(_rollup_key(by, row["g"]), dict.fromkeys(names, 0.0))
+        for n in names:
+            acc[n] += float(row[n] or 0)
+
+
+def whole_months(f: Filters) -> list[str]:
+    """The local months (YYYY-MM) lying wholly inside the filters' period, in order."""
+    out = []
+    first = f.start.replace(day=1)
+    if first < f.start:
+        first = _next_month(first)
+    while _next_month(first) - timedelta(days=1) <= f.end:
+        out.append(first.strftime("%Y-%m"))
+        first = _next_month(first)
+    return out
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
 
 
 def _rollup_key(by: str | None, value: Any) -> Any:

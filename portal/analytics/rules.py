@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -24,6 +25,7 @@ from portal.analytics.measures import (
     Rate,
     c,
     count_if,
+    is_open,
 )
 from portal.customers.models import Customer
 
@@ -142,12 +144,13 @@ def as_float(value: Any) -> float | None:
 def abnormal_condition(kind: str, now_ts: float) -> ColumnElement[bool]:
     """Which open tickets are exceptional in this way."""
     if kind == "overdue":
-        return and_(c.status.in_(OPEN), c.resolution_due_ts < now_ts)
+        return and_(is_open(), c.resolution_due_ts < now_ts)
     if kind == "not_arrived":
-        return and_(c.status.in_(NOT_ARRIVED), c.arrived_ts.is_(None), c.arrival_due_ts < now_ts)
+        before = bindparam("not_arrived", list(NOT_ARRIVED), expanding=True, literal_execute=True)
+        return and_(c.status.in_(before), c.arrived_ts.is_(None), c.arrival_due_ts < now_ts)
     if kind == "waiting_parts":
         return c.status == "waiting_parts"
     if kind == "vip":
         vip = select(Customer.id).where(Customer.tier == "vip")
-        return and_(c.status.in_(OPEN), c.type == "repair", c.customer_id.in_(vip))
+        return and_(is_open(), c.type == "repair", c.customer_id.in_(vip))
     raise ValueError(kind)

@@ -8,7 +8,8 @@ Definitions (all over tickets created in the period unless said otherwise):
 
 - t1–t9: `tickets.lifecycle.STAGES`, per ticket; groups show count, mean, median, p90.
   Mean, median and p90 of t1–t9, first response and resolution come from a DDSketch
-  (`rollups.ALPHA`: within 0.5 % of the exact figure); the people board's are exact.
+  (`rollups.ALPHA`: within 0.5 % of the exact figure); so do the people board's t3–t5
+  medians and p90, while its means, sums and utilisation are exact.
   Where they are read from: `portal.analytics.rollups`.
 - First response time: report → first accept or remote resolution.
 - Time to resolve: report → last completion (on site or remote), so reopened work counts.
