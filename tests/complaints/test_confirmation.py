@@ -18,6 +18,7 @@ from portal.complaints import flows
 from portal.complaints.models import Complaint
 from portal.config import Settings
 from portal.database import Database, utcnow
+from portal.notifications.service import staff_recipient
 from portal.security import Principal
 from portal.tickets.models import Ticket
 from portal.workers.scheduler import make_pass
@@ -215,3 +216,18 @@ def test_the_scheduler_pass_closes_the_unanswered_cases(db: Database, settings: 
     with db.session() as s:
         assert s.get_one(Complaint, lapsed).confirmation == "no_reply"
         assert s.get_one(Complaint, asked).confirmation == "awaiting"
+
+
+def test_the_case_owner_hears_of_the_customer_answer(db: Database) -> None:
+    with db.session() as s:
+        agent = f.user(s, role="agent")
+        owner = Principal(kind="staff", role="agent", name=agent.username, user_id=agent.id)
+        ticket = completed(s, crew=make_crew(s))
+        rate(s, ticket, 1, "态度差")
+        case = s.scalars(select(Complaint).where(Complaint.ticket_id == ticket.id)).one()
+        flows.act(s, complaint=case, action="take", principal=owner)
+        flows.act(s, complaint=case, action="resolve", principal=owner, note=OUTCOME)
+        flows.answer(s, complaint=case, accept=False, words="还是不满意", actor="customer:1")
+        [told] = outbox(s, template="complaint_rejected")
+        assert told.recipient == staff_recipient(agent.id)
+        assert (told.payload["words"], told.payload["complaint"]) == ("还是不满意", case.id)
