@@ -22,7 +22,6 @@ Reason = Literal[
 ]
 Status = Literal["open", "in_progress", "resolved", "closed"]
 Action = Literal["take", "note", "classify", "resolve", "reopen", "close", "confirm_phone"]
-Confirmation = Literal["", "awaiting", "accepted", "rejected", "phone", "no_reply"]
 
 
 class ComplaintCreate(BaseModel):
@@ -84,7 +83,7 @@ class ComplaintRead(BaseModel):
     updated_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
-    confirmation: Confirmation
+    confirmation: str  # "", awaiting, accepted, rejected, phone, no_reply
     confirm_due_at: datetime | None
     follow_up_ticket_number: str | None
     events: list[ComplaintEventRead] = []
