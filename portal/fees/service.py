@@ -526,7 +526,7 @@ def quote_lines(pricing: Pricing) -> list[QuoteLine]:
             QuoteLine(
                 kind="part",
                 description=f"{p.part.name}（{p.part.code}）",
-                description_parts=[memos.text(f"{p.part.name}（{p.part.code}）")],
+                description_parts=[memos.part(p.part.code, p.part.name, p.part.name_en)],
                 part_id=p.part.id,
                 quantity=p.quantity,
                 unit_price=ledger.money(p.part.unit_price),

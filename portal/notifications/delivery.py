@@ -143,12 +143,14 @@ class Outbox:
                     channel=n.channel,
                     recipient=n.recipient,
                     template=n.template,
-                    text=render(n.template, n.payload)[0],
+                    text=zh,
+                    text_en=en,
                     payload=dict(n.payload),
                     created_at=n.created_at,
                     attempts=n.attempts,
                 )
                 for n in rows
+                for zh, en in [render(n.template, n.payload)]
             ]
 
     def deliver_once(self) -> DeliveryStats:

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from portal.database import utcnow
 from portal.fees.models import Quote
-from portal.i18n import t
+from portal.i18n import Lang, Term, t
 from portal.notifications import service
 from portal.notifications.flows import customer_channels, notify_staff, ticket_params
 from portal.notifications.models import Notification
+from portal.settlement import memos
 from portal.tickets.models import Ticket
 
 # What the widget's quote buttons send: "quote:<accept|reject>:<token>" (static/widget).
@@ -51,15 +52,16 @@ def _summary(quote: Quote) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
-def _card_lines(quote: Quote) -> str:
-    """The quote's lines as a Markdown list (the widget renders the card from it)."""
+def _card_lines(quote: Quote, lang: Lang = "zh") -> str:
+    """The quote's lines as a Markdown list in `lang` (the widget renders the card from it)."""
     out = []
+    colon = "：" if lang == "zh" else ": "
     for ln in quote.lines:
         times = f" ×{ln.quantity}" if ln.kind == "part" else ""
-        mark = t("quote.to_order_mark") if ln.to_order else ""
-        out.append(f"- {ln.description}{times}{mark}：¥{_money(ln.amount)}")
+        mark = t("quote.to_order_mark", lang) if ln.to_order else ""
+        out.append(f"- {memos.described(ln, lang)}{times}{mark}{colon}¥{_money(ln.amount)}")
     if any(ln.to_order for ln in quote.lines):
-        out.append("\n" + t("quote.to_order_note"))
+        out.append("\n" + t("quote.to_order_note", lang))
     return "\n".join(out)
 
 
@@ -87,10 +89,14 @@ def quote_sent(
         template = "quote_sent"
         if channel == "widget":
             template = "quote_card"
-            payload["lines"] = _card_lines(quote)
+            payload["lines"] = Term(_card_lines(quote, "zh"), _card_lines(quote, "en"))
             payload["buttons"] = [
-                {"title": t("quote.accept"), "payload": f"{BUTTON_PREFIX}accept:{token}"},
-                {"title": t("quote.reject"), "payload": f"{BUTTON_PREFIX}reject:{token}"},
+                {
+                    "title": t(f"quote.{action}", "zh"),
+                    "title_en": t(f"quote.{action}", "en"),
+                    "payload": f"{BUTTON_PREFIX}{action}:{token}",
+                }
+                for action in ("accept", "reject")
             ]
         out.append(
             service.enqueue(

@@ -57,6 +57,7 @@ class Outgoing:
     payload: dict[str, Any]
     created_at: datetime
     attempts: int
+    text_en: str = ""  # for a reader in English (a widget chat on an English page)
 
 
 class Sender(Protocol):

@@ -35,6 +35,7 @@ from portal.config import Settings
 from portal.conversations import service as conversations
 from portal.conversations.models import Message
 from portal.database import Database, utcnow
+from portal.i18n import Lang
 from portal.notifications.delivery import Outbox
 from portal.notifications.loop import OutboxLoop
 from portal.notifications.senders import DeliveryError, Outgoing
@@ -61,13 +62,14 @@ def store_in_conversation(db: Database, message: Outgoing) -> ChannelMessage | N
         )
         if conversation is None:
             return None
+        lang: Lang = "en" if conversation.customer_language == "en" else "zh"
         stored = conversations.add_message(
             session,
             conversation=conversation,
             direction="out",
             author=AUTHOR,
-            text=message.text,
-            buttons=buttons_of(message),
+            text=message.text_en if lang == "en" and message.text_en else message.text,
+            buttons=buttons_of(message, lang),
             channel_message_id=message.key[:128],
         )
         if stored is None:  # delivered before, by a pass that died before marking it sent
@@ -80,13 +82,19 @@ def store_in_conversation(db: Database, message: Outgoing) -> ChannelMessage | N
         return conversations.to_channel_message(stored, conversation)
 
 
-def buttons_of(message: Outgoing) -> list[dict[str, str]]:
-    """The buttons a notification carries in its payload (a quote's accept and decline)."""
+def buttons_of(message: Outgoing, lang: Lang = "zh") -> list[dict[str, str]]:
+    """The buttons a notification carries in its payload (a quote's accept and decline),
+    titled in `lang` where the payload gives that language."""
     raw = message.payload.get("buttons")
     if not isinstance(raw, list):
         return []
     return [
-        {"title": b["title"], "payload": b["payload"]}
+        {
+            "title": b["title_en"]
+            if lang == "en" and isinstance(b.get("title_en"), str)
+            else b["title"],
+            "payload": b["payload"],
+        }
         for b in raw
         if isinstance(b, dict)
         and isinstance(b.get("title"), str)

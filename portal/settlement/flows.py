@@ -664,7 +664,7 @@ def draft_quote(
             QuoteLine(
                 kind="part",
                 description=f"{part.name}（{part.code}）",
-                description_parts=[memos.text(f"{part.name}（{part.code}）")],
+                description_parts=[memos.part(part.code, part.name, part.name_en)],
                 part_id=part.id,
                 quantity=quantity,
                 unit_price=price,

@@ -31,6 +31,12 @@ def text(value: str) -> Segment:
     return {"text": value}
 
 
+def part(code: str, name: str, name_en: str = "") -> Segment:
+    """A part by its name and code, in English where the company gave it an English name."""
+    zh = f"{name}（{code}）"
+    return {"text": zh, "text_en": f"{name_en} ({code})"} if name_en else text(zh)
+
+
 def category(name: str) -> Segment:
     """A product category: its English name where it has one, else as the company wrote it."""
     return {"category": name}
@@ -56,6 +62,8 @@ def _one(segment: Segment, lang: Lang) -> str:
         name = str(segment["category"])
         key = f"category.{name}"
         return t(key, lang) if key in MESSAGES else name
+    if lang == "en" and segment.get("text_en"):
+        return str(segment["text_en"])
     return str(segment.get("text", ""))
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from portal.conversations.models import Conversation
 from portal.database import Database
 from portal.dispatch.parts import PartLine
 from portal.errors import Conflict, NotFound
@@ -24,6 +25,7 @@ from portal.notifications.models import Notification
 from portal.notifications.senders import Outgoing, TemplateSpec, WeChatSender
 from portal.notifications.widget import WidgetSender, store_in_conversation
 from portal.parts import flows as parts_flows
+from portal.parts.models import Part
 from portal.security import Principal, Role
 from portal.settlement import flows
 from portal.settlement import service as settlement
@@ -343,3 +345,31 @@ def test_an_engineers_month_lists_what_was_booked_to_them(db: Database) -> None:
         _, statement = settlement.engineer_month(s, engineer_id=w.engineer_id, period=period)
         assert statement is not None and statement.total == Decimal("55.00")
         assert settlement.engineer_month(s, engineer_id=w.engineer_id + 99, period=period)[0] == []
+
+
+def test_an_english_chat_gets_the_quote_card_in_english(db: Database) -> None:
+    """A customer chatting in English (the widget on an English page) reads the card, its
+    lines, the part's English name and the buttons in English."""
+    w = build(db)
+    with db.session() as s:
+        s.scalars(select(Part).where(Part.code == PUMP)).one().name_en = "Drain pump"
+        chat = s.scalars(
+            select(Conversation).where(
+                Conversation.channel == "web", Conversation.sender_id == w.visitor
+            )
+        ).one()
+        chat.customer_language = "en"
+    _send(db, w.ticket, [(PUMP, 1)])
+    pushed: list[Any] = []
+
+    def push(visitor: str, message: Any) -> int:
+        pushed.append((visitor, message))
+        return 1
+
+    sender = WidgetSender(store=lambda m: store_in_conversation(db, m), push=push)
+    assert Outbox(db=db, senders={"widget": sender}, worker="t").deliver_once().sent == 1
+    ((_, message),) = pushed
+    assert [b.title for b in message.buttons] == ["Accept the quote", "Decline the quote"]
+    assert "- Drain pump (WM-PMP-01) ×1: ¥80.00" in message.text
+    assert "**Total: ¥220.00**" in message.text
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in message.text), message.text
