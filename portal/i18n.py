@@ -2023,6 +2023,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.qty": ("数量", "quantity"),
     "field.value": ("读数", "reading"),
     "field.read_at": ("读数时间", "reading time"),
+    "field.notifications.read_at": ("已读时间", "read at"),
     "field.interval_value": ("间隔", "interval"),
     "field.asset_id": ("设备", "asset"),
     "field.labour_hours": ("标准工时", "labour hours"),
@@ -5755,11 +5756,12 @@ def both(key: str, **params: object) -> tuple[str, str]:
     return t(key, "zh", **params), t(key, "en", **params)
 
 
-def field_label(name: str) -> tuple[str, str]:
-    """A field's name as users see it, Chinese and English."""
-    key = f"field.{name}"
-    if key in MESSAGES:
-        return MESSAGES[key]
+def field_label(name: str, table: str = "") -> tuple[str, str]:
+    """A field's name as users see it, Chinese and English; `table` picks the label of a
+    column whose name means something else in another table (`field.<table>.<name>`)."""
+    for key in (f"field.{table}.{name}" if table else "", f"field.{name}"):
+        if key in MESSAGES:
+            return MESSAGES[key]
     return name, name
 
 

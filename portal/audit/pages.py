@@ -268,7 +268,7 @@ def changes(
     return [
         {
             "field": k,
-            "label": field_label(k)[0 if lang == "zh" else 1],
+            "label": field_label(k, entity)[0 if lang == "zh" else 1],
             "before": shown(before, k) if before is not None else "",
             "after": shown(after, k) if after is not None else "",
         }

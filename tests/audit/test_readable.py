@@ -33,10 +33,16 @@ def test_every_field_the_log_can_write_has_a_label_in_both_languages() -> None:
     missing = []
     for table in _entities():
         for column in Base.metadata.tables[table].columns:
-            zh, en = field_label(column.name)
+            zh, en = field_label(column.name, table)
             if not HAN.search(zh) or not en or HAN.search(en) or (zh, en) == (column.name,) * 2:
                 missing.append(f"{table}.{column.name}")
     assert missing == []
+
+
+def test_a_column_name_two_tables_share_reads_right_in_each() -> None:
+    # A meter reading's read_at is when it was read off; a notification's, when it was read.
+    assert field_label("read_at", "maintenance_usage_readings") == ("读数时间", "reading time")
+    assert field_label("read_at", "notifications") == ("已读时间", "read at")
 
 
 # A ticket's details (a JSON column) are summarised key by key: the keys the code writes.
