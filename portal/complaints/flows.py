@@ -332,7 +332,18 @@ def act(
         if follow_up:
             open_follow_up(session, complaint=complaint, principal=principal, at=now)
         ask_customer(session, complaint=complaint, event=event, settings=settings)
+    if action == "reopen":
+        renew_deadline(session, complaint=complaint, at=now, settings=settings)
     return event
+
+
+def renew_deadline(
+    session: Session, *, complaint: Complaint, at: datetime, settings: Settings
+) -> None:
+    """A case back at work (reopened, or its outcome turned down) is due no sooner than the
+    policy's time from now: a case past its first deadline is not overdue from the start."""
+    fresh = deadline_for(session, ticket=complaint.ticket, start=at, settings=settings)
+    complaint.deadline_at = max(complaint.deadline_at, fresh)
 
 
 def open_follow_up(
@@ -420,6 +431,9 @@ def answer(
     event = service.answer(
         session, complaint=complaint, accept=accept, words=words, actor=actor, at=now
     )
+    if not accept:
+        settings = lifecycle.consequences_of(session).context.settings
+        renew_deadline(session, complaint=complaint, at=now, settings=settings)
     users = (
         [complaint.owner_id]
         if complaint.owner_id is not None

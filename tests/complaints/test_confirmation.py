@@ -231,3 +231,29 @@ def test_the_case_owner_hears_of_the_customer_answer(db: Database) -> None:
         [told] = outbox(s, template="complaint_rejected")
         assert told.recipient == staff_recipient(agent.id)
         assert (told.payload["words"], told.payload["complaint"]) == ("还是不满意", case.id)
+
+
+def test_a_case_back_at_work_after_its_deadline_gets_a_fresh_one(db: Database) -> None:
+    # The customer turns the outcome down days after the case's deadline: the case is back
+    # at work with the time the policy gives, not overdue from the first minute.
+    case_id, _number = _resolved(db)
+    with db.session() as s:
+        case = s.get_one(Complaint, case_id)
+        case.deadline_at = utcnow() - timedelta(days=3)
+        flows.answer(s, complaint=case, accept=False, words="钱还没退", actor="customer:1")
+        assert case.status == "in_progress" and case.deadline_at > utcnow()
+        first = case.deadline_at
+        flows.act(s, complaint=case, action="resolve", principal=DESK, note="已退款")
+        # The desk reopens a case itself: the same.
+        case.deadline_at = utcnow() - timedelta(hours=1)
+        flows.act(s, complaint=case, action="reopen", principal=DESK, note="客户来电仍不满意")
+        assert case.deadline_at > utcnow()
+        assert abs((case.deadline_at - first).total_seconds()) < 3600 * 24 * 7
+    # A case reopened before its deadline keeps it (it is not given extra time).
+    case_id, _number = _resolved(db)
+    with db.session() as s:
+        case = s.get_one(Complaint, case_id)
+        later = utcnow() + timedelta(days=30)
+        case.deadline_at = later
+        flows.answer(s, complaint=case, accept=False, words="不满意", actor="customer:1")
+        assert case.deadline_at == later
