@@ -8,7 +8,13 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
 from portal.config import ROOT
-from portal.templating import LANG_COOKIE, PAGE_ROUTER_OPTIONS, safe_path, see_other
+from portal.templating import (
+    LANG_COOKIE,
+    LANG_COOKIE_AGE,
+    PAGE_ROUTER_OPTIONS,
+    safe_path,
+    see_other,
+)
 
 FAVICON = ROOT / "portal" / "static" / "favicon.ico"
 
@@ -19,7 +25,7 @@ router = APIRouter(**PAGE_ROUTER_OPTIONS)
 def switch_language(lang: Literal["zh", "en"], next: str = "/tickets") -> Response:
     """Remember the reader's language in a cookie and go back to where they were."""
     response = see_other(safe_path(next))
-    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, samesite="lax")
     return response
 
 

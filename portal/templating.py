@@ -39,14 +39,34 @@ from portal.settlement.models import LedgerAccount
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 LANG_COOKIE = "lang"
+LANG_COOKIE_AGE = 365 * 24 * 3600
 FLASH_KEY = "flash"
 # Roles that work the service desk: they edit intake details and see customer records.
 DESK_ROLES = DESK.roles
 
 
 def request_lang(request: Request) -> Lang:
-    """The reader's language: English when they chose it, Chinese otherwise."""
+    """The reader's language: the address's ?lang= (a shared link), else the one they chose
+    with the language switch, else Chinese."""
+    asked = asked_lang(request)
+    if asked is not None:
+        return asked
     return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
+
+
+def asked_lang(request: Request) -> Lang | None:
+    """The language the address asks for (?lang=zh or en), if any."""
+    asked = request.query_params.get("lang")
+    return asked if asked == "zh" or asked == "en" else None
+
+
+def remember_lang(request: Request, response: Response) -> Response:
+    """A page opened with ?lang= keeps that language for the pages after it (the switch's
+    cookie)."""
+    asked = asked_lang(request)
+    if asked is not None and request.cookies.get(LANG_COOKIE) != asked:
+        response.set_cookie(LANG_COOKIE, asked, max_age=LANG_COOKIE_AGE, samesite="lax")
+    return response
 
 
 def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -229,8 +249,9 @@ templates.env.globals.update(
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
-    """A page from its template."""
-    return templates.TemplateResponse(request, name, context or {}, status_code=status_code)
+    """A page from its template (in the language ?lang= asks for, remembered)."""
+    page = templates.TemplateResponse(request, name, context or {}, status_code=status_code)
+    return remember_lang(request, page)
 
 
 def flash(request: Request, kind: str, zh: str, en: str) -> None:
