@@ -1719,6 +1719,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Noted: you do not accept how we handled your complaint about ticket {number}. What "
         "you said has gone to the staff handling it; we will be in touch again soon.",
     ),
+    "hub.complaint.why": (
+        "请告诉我们您不接受的原因（直接回复即可），我们会转给处理人员重新跟进。",
+        "Please tell us why you do not accept it (just reply here); it goes to the staff "
+        "handling your complaint.",
+    ),
     "hub.complaint.answered": (
         "工单 {number} 投诉的处理结果已答复过，无需再次答复。",
         "The outcome of your complaint about ticket {number} has been answered already.",

@@ -363,6 +363,13 @@ def chat_answer(text: str) -> bool | None:
     return None
 
 
+def bare_rejection(text: str) -> bool:
+    """Whether a no says nothing more (不接受, the quick reply): the customer is asked why."""
+    said = _TRAILING.sub("", text.strip().lower())
+    found = _REJECT.match(said)
+    return found is not None and not said[found.end() :].strip(" ，,。.!！")
+
+
 def awaiting_of_wechat(session: Session, *, openid: str) -> Complaint | None:
     """The latest case waiting for the answer of the customer bound to this WeChat user."""
     return session.scalars(

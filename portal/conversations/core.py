@@ -278,9 +278,11 @@ class HubCore(abc.ABC):
         conversation: Conversation,
         notice: Notice,
         lang: Lang | None = None,
+        *,
+        key: str | None = None,
     ) -> ChannelMessage:
         """Store a system message for the customer, in their language (or `lang`: the one
-        they wrote this turn in)."""
+        they wrote this turn in); `key` marks it for the customer's next message to answer."""
         text, buttons = render_notice(notice, lang or customer_lang(conversation))
         stored = service.add_message(
             session,
@@ -289,6 +291,7 @@ class HubCore(abc.ABC):
             author="system",
             text=text,
             buttons=[{"title": title, "payload": p} for title, p in buttons],
+            channel_message_id=key,
         )
         assert stored is not None
         return service.to_channel_message(stored, conversation)

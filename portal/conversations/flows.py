@@ -97,6 +97,8 @@ RATING_ACTIONS = frozenset({"complete", "request_evaluation"})
 # A complaint's outcome put to the customer (complaints.flows.ask_customer) is stored under
 # `complaint:<complaint id>:event:<event id>:<channel>`: the next message may answer it.
 COMPLAINT_KEY = re.compile(r"^complaint:(\d+):event:(\d+):")
+# The hub's "why not?" after a bare 不接受: the customer's next message is their reason.
+COMPLAINT_WHY = re.compile(r"^complaint:(\d+):why:")
 # The hub's handoff summary for agents: the customer's last few messages, each cut short.
 SUMMARY_MESSAGES = 3
 SUMMARY_QUOTE = 40
@@ -151,7 +153,8 @@ class _Inbound:
     wants_human: bool = False
     summary: str = ""
     ticket_rating: tuple[int, int] | None = None  # (ticket id, score)
-    complaint_answer: tuple[int, bool] | None = None  # (complaint id, accepted)
+    # (complaint id, accepted; None: a bare no, so the hub asks why before recording it)
+    complaint_answer: tuple[int, bool | None] | None = None
     replies: list[ChannelMessage] = field(default_factory=list)  # the hub's answer, if any
 
 
@@ -452,11 +455,20 @@ class ConversationHub(AgentDesk, QueueClock):
         conversation: Conversation,
         previous: Message | None,
         message: ChannelMessage,
-    ) -> tuple[int, bool] | None:
+    ) -> tuple[int, bool | None] | None:
         """(complaint id, accepted) when the message answers a complaint's outcome: the
         question is the last thing the chat was sent, or (WeChat, where the question goes as
-        a message of the account) the customer bound to this WeChat user has one waiting."""
-        verdict = complaint_service.chat_answer(message.extra.get("payload") or message.text)
+        a message of the account) the customer bound to this WeChat user has one waiting.
+        A bare no (the quick reply) gives None: the hub asks why first, and whatever the
+        customer writes next is their reason."""
+        said = message.extra.get("payload") or message.text
+        asked_why = COMPLAINT_WHY.match((previous.channel_message_id if previous else None) or "")
+        if asked_why is not None:
+            complaint = session.get(Complaint, int(asked_why.group(1)))
+            if complaint is None or not complaint_service.awaiting_answer(complaint):
+                return None
+            return complaint.id, complaint_service.chat_answer(said) is True
+        verdict = complaint_service.chat_answer(said)
         if verdict is None:
             return None
         found = COMPLAINT_KEY.match((previous.channel_message_id if previous else None) or "")
@@ -467,6 +479,8 @@ class ConversationHub(AgentDesk, QueueClock):
             complaint = complaint_service.awaiting_of_wechat(session, openid=conversation.sender_id)
         if complaint is None or not complaint_service.awaiting_answer(complaint):
             return None
+        if not verdict and complaint_service.bare_rejection(said):
+            return complaint.id, None
         return complaint.id, verdict
 
     def _summary(self, session: Session, conversation: Conversation, text: str) -> str:
@@ -629,6 +643,12 @@ class ConversationHub(AgentDesk, QueueClock):
             conversation = session.get_one(Conversation, inbound.conversation_id)
             complaint = session.get_one(Complaint, complaint_id)
             params = {"number": complaint.ticket.number}
+            if accepted is None:  # a bare no: why, before it is recorded
+                key = f"complaint:{complaint_id}:why:{utcnow().timestamp()}"
+                why = self._say(
+                    session, conversation, Notice("hub.complaint.why"), inbound.lang, key=key
+                )
+                return [why], Effects(publish=[self._live_event(conversation, why.text)])
             try:
                 with session.begin_nested():
                     complaint_flows.answer(

@@ -12,9 +12,11 @@ from sqlalchemy import select
 
 from portal.complaints import flows as complaints
 from portal.complaints.models import Complaint
+from portal.complaints.service import bare_rejection
 from portal.complaints.service import chat_answer as complaint_answer
 from portal.conversations.models import Conversation, Message
 from portal.database import Database
+from portal.i18n import t
 from portal.notifications.models import Notification
 from portal.security import Principal
 from portal.tickets.models import Ticket
@@ -87,6 +89,29 @@ def test_the_customer_rejects_then_accepts_the_outcome_in_the_chat(
     assert words not in said and said[-1] == "接受" and said.count("接受") == 1
 
 
+def test_a_bare_no_is_asked_why_and_the_next_message_is_the_reason(
+    portal: TestClient, db: Database, rasa: TrackingRasa
+) -> None:
+    with widget(portal) as ws:
+        conversation, number = invited(portal, db, ws)
+        send(ws, "1")
+        case_id = _resolve(db, number, "已向您致歉")
+        _asked(db, conversation, "已向您致歉")
+        (why,) = send(ws, "不接受")  # the quick reply, no reason given
+        assert why["author"] == "system" and why["text"] == t("hub.complaint.why", "zh")
+        with db.session() as s:
+            assert s.get_one(Complaint, case_id).confirmation == "awaiting"
+        reason = "师傅到现在都没联系我"  # any words: the reason, not a question for the bot
+        (noted,) = send(ws, reason)
+        assert "不接受" in noted["text"]
+        with db.session() as s:
+            case = s.get_one(Complaint, case_id)
+            assert (case.status, case.confirmation) == ("in_progress", "rejected")
+            assert case.events[-1].note == reason
+    said = rasa.texts_from(conversation)
+    assert "不接受" not in said and reason not in said
+
+
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
@@ -103,3 +128,11 @@ def test_the_customer_rejects_then_accepts_the_outcome_in_the_chat(
 )
 def test_what_counts_as_an_answer(text: str, answer: bool | None) -> None:
     assert complaint_answer(text) == answer
+
+
+@pytest.mark.parametrize(
+    ("text", "bare"),
+    [("不接受", True), ("不满意。", True), ("No", True), ("不接受，钱还没到账", False)],
+)
+def test_a_bare_no_says_nothing_more(text: str, bare: bool) -> None:
+    assert bare_rejection(text) is bare
