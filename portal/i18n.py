@@ -3243,6 +3243,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ui.returns.overdue": ("逾期", "Overdue"),
     "ui.returns.due": ("应于 {day} 前寄回", "Due {day}"),
     "ui.returns.overdue_days": ("已超期 {n} 天", "{n} days overdue"),
+    "ui.returns.overdue_hours": ("已超期（不足 1 天）", "overdue (less than a day)"),
     "ui.returns.row": ("返还单 #{id}", "Return #{id}"),
     "ui.returns.no": ("单号", "No."),
     "ui.returns.ticket": ("工单", "Ticket"),

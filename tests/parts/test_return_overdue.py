@@ -58,3 +58,16 @@ def test_a_late_return_is_overdue_and_filterable(client: TestClient, db: Databas
     api = client.get("/api/v1/parts/returns?overdue=true")
     assert api.status_code == 200, api.text
     assert [(r["id"], r["overdue"]) for r in api.json()] == [(late, True)]
+
+
+def test_a_return_late_by_hours_says_so_not_zero_days(client: TestClient, db: Database) -> None:
+    # A tester read "已超期 0 天" beside the overdue badge of a return a few hours late.
+    w = _world(db)
+    late, _fresh = w["returns"]
+    with db.session() as s:
+        s.get_one(DefectiveReturn, late).created_at = utcnow() - timedelta(
+            days=service.RETURN_DAYS, hours=3
+        )
+    sign_in(client, w["desk"])
+    text = html.unescape(client.get("/parts/returns").text)
+    assert "已超期（不足 1 天）" in text and "已超期 0 天" not in text
