@@ -101,6 +101,24 @@ STATUS_WORDS: dict[str, str] = {
     "statements": "settlement.status.",
     "complaints": "complaints.status.",
 }
+# Codes read as words: "<table>.<column>" (or a key inside a JSON field) → message prefix.
+CODE_WORDS: dict[str, str] = {
+    "complaints.confirmation": "complaints.confirmation.",
+    "complaints.source": "complaints.source.",
+    "complaints.reason": "complaints.reason.",
+    "sla_timers.state": "sla.state.",
+    "fault_cause": "costs.cause.",
+}
+
+
+def _code_word(entity: str, key: str, value: Any, lang: Lang) -> str | None:
+    """A code the log holds (awaiting, improper_use) as the word users know, if it has one."""
+    prefix = CODE_WORDS.get(f"{entity}.{key}") or CODE_WORDS.get(key)
+    if prefix is None or not isinstance(value, str) or f"{prefix}{value}" not in MESSAGES:
+        return None
+    return t(f"{prefix}{value}", lang)
+
+
 # Actors as records write them in a text field (created_by, decided_by, actor …).
 _ACTOR = re.compile(r"^(user|customer|service|system|widget|bot):")
 
@@ -181,7 +199,8 @@ def _summary(value: dict[str, Any], lang: Lang) -> str:
     """A JSON object as what it holds, each key by its label: 期望上门时间：周三上午；…"""
     colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
     parts = [
-        f"{field_label(str(k))[0 if lang == 'zh' else 1]}{colon}{_plain_value(v, lang)}"
+        f"{field_label(str(k))[0 if lang == 'zh' else 1]}{colon}"
+        f"{_code_word('', str(k), v, lang) or _plain_value(v, lang)}"
         for k, v in value.items()
         if v not in (None, "", [], {})
     ]
@@ -230,6 +249,9 @@ def _value(
         word = f"{STATUS_WORDS.get(entity, '')}{value}"
         if entity in STATUS_WORDS and word in MESSAGES:
             return t(word, lang)
+    word = _code_word(entity, key, value, lang)
+    if word is not None:
+        return word
     target, id_ = _target(entity, key), _as_id(value)
     if names is not None and target is not None and id_ is not None and (target, id_) in names:
         return names[target, id_].name

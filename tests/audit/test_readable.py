@@ -16,7 +16,7 @@ from sqlalchemy import insert
 
 import portal.models  # noqa: F401  (every table registered)
 from portal.audit.models import AuditRecord
-from portal.audit.pages import _entities
+from portal.audit.pages import _code_word, _entities, _summary
 from portal.database import Base, Database
 from portal.i18n import field_label
 from tests.page_support import reading_in, sign_in
@@ -106,3 +106,12 @@ def test_values_and_objects_read_as_users_know_them(client: TestClient, db: Data
         english = html.unescape(client.get("/audit").text)
     assert "owner" in english and "visit date" in english
     assert "preferred visit time: 周三上午" in english
+
+
+def test_codes_read_as_words() -> None:
+    # A tester read "客户确认 — → awaiting", "状态 breached → met", "故障原因：improper_use".
+    assert _code_word("complaints", "confirmation", "awaiting", "zh") == "等待客户确认"
+    assert _code_word("complaints", "source", "other", "en") == "Other"
+    assert _code_word("sla_timers", "state", "breached", "zh") == "已超时"
+    assert _summary({"fault_cause": "improper_use"}, "zh") == "故障原因：使用不当"
+    assert _code_word("tickets", "state", "breached", "zh") is None  # only where it means that
