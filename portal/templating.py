@@ -57,7 +57,11 @@ def request_lang(request: Request) -> Lang:
 def asked_lang(request: Request) -> Lang | None:
     """The language the address asks for (?lang=zh or en), if any."""
     asked = request.query_params.get("lang")
-    return asked if asked == "zh" or asked == "en" else None
+    if asked == "zh":
+        return "zh"
+    if asked == "en":
+        return "en"
+    return None
 
 
 def remember_lang(request: Request, response: Response) -> Response:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     and_,
     bindparam,
@@ -146,8 +147,10 @@ def abnormal_condition(kind: str, now_ts: float) -> ColumnElement[bool]:
     if kind == "overdue":
         return and_(is_open(), c.resolution_due_ts < now_ts)
     if kind == "not_arrived":
-        before = bindparam("not_arrived", list(NOT_ARRIVED), expanding=True, literal_execute=True)
-        return and_(c.status.in_(before), c.arrived_ts.is_(None), c.arrival_due_ts < now_ts)
+        waiting: BindParameter[list[str]] = bindparam(
+            "not_arrived", list(NOT_ARRIVED), expanding=True, literal_execute=True
+        )
+        return and_(c.status.in_(waiting), c.arrived_ts.is_(None), c.arrival_due_ts < now_ts)
     if kind == "waiting_parts":
         return c.status == "waiting_parts"
     if kind == "vip":

@@ -156,12 +156,12 @@ def name_objects(session: Session, refs: set[Ref]) -> dict[Ref, Named]:
         by_table.setdefault(table, set()).add(id_)
     for name, ids in by_table.items():
         columns, joined, link = NAMED.get(name, ((), False, None))
-        table = Base.metadata.tables.get(name)
-        if table is None or "id" not in table.c:
+        found = Base.metadata.tables.get(name)
+        if found is None or "id" not in found.c:
             continue
-        wanted = [c for c in columns if c in table.c]
+        wanted = [c for c in columns if c in found.c]
         for row in session.execute(
-            select(table.c.id, *(table.c[c] for c in wanted)).where(table.c.id.in_(ids))
+            select(found.c.id, *(found.c[c] for c in wanted)).where(found.c.id.in_(ids))
         ).mappings():
             words = [str(row[c]) for c in wanted if row[c] not in (None, "")]
             shown = (" ".join(words) if joined else words[0]) if words else f"#{row['id']}"
@@ -249,9 +249,9 @@ def _value(
         word = f"{STATUS_WORDS.get(entity, '')}{value}"
         if entity in STATUS_WORDS and word in MESSAGES:
             return t(word, lang)
-    word = _code_word(entity, key, value, lang)
-    if word is not None:
-        return word
+    spoken = _code_word(entity, key, value, lang)
+    if spoken is not None:
+        return spoken
     target, id_ = _target(entity, key), _as_id(value)
     if names is not None and target is not None and id_ is not None and (target, id_) in names:
         return names[target, id_].name
@@ -356,7 +356,7 @@ def audit_page(
     for r, before, after in shown_rows:
         refs |= _refs(r.entity, r.entity_id, before, after)
     objects = name_objects(session, refs)
-    who = actor_names(
+    names_of = actor_names(
         session,
         {r.actor for r in rows} | _record_actors([x for _, b, a in shown_rows for x in (b, a)]),
         lang,
@@ -368,14 +368,16 @@ def audit_page(
         records.append(
             {
                 "row": r,
-                "who": who.get(r.actor, r.actor),
+                "who": names_of.get(r.actor, r.actor),
                 # The object as users know it (工单 SR…, a part's code and name), linked.
                 "object": objects.get((r.entity, own)) if own is not None else None,
                 # What a ticket's own record (an event, a visit, a comment) belongs to.
                 "ticket": objects.get(("tickets", ticket_id))
                 if ticket_id is not None and r.entity != "tickets"
                 else None,
-                "changes": changes(before, after, lang, entity=r.entity, names=objects, actors=who),
+                "changes": changes(
+                    before, after, lang, entity=r.entity, names=objects, actors=names_of
+                ),
             }
         )
     usernames = list(session.scalars(select(User.username).order_by(User.username).limit(500)))

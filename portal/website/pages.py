@@ -39,8 +39,10 @@ def site_lang(request: Request) -> Lang:
     """The page's language: `?lang=` when given, else the reader's choice (the language
     switch's cookie), else what their browser asks for."""
     for chosen in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if chosen == "en" or chosen == "zh":
-            return chosen
+        if chosen == "en":
+            return "en"
+        if chosen == "zh":
+            return "zh"
     return accepted_lang(request.headers.get("accept-language", ""))
 
 
