@@ -47,8 +47,7 @@ def test_every_signal_is_built_and_the_score_is_their_weighted_sum(
 def test_relative_fusion_keeps_the_top_score_absolute_and_scores_fall(
     faq_dir: Path, config: KBConfig
 ) -> None:
-    every = config.with_weights({name: 1.0 for name in SIGNALS})
-    assert every.fusion == "relative"  # the default
+    every = replace(config.with_weights({name: 1.0 for name in SIGNALS}), fusion="relative")
     kb = KnowledgeBase(faq_dir, every)
     weights = kb.config.weights()
     hits = kb.search("洗衣机的水排不出去，屏幕上有个E21", k=5)
