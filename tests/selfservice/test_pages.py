@@ -289,3 +289,14 @@ def test_every_page_carries_the_chat_widget(client: TestClient, db: Database) ->
     for path, html in seen.items():
         assert "/static/widget/widget.js" in html and 'data-site-key="demo"' in html, path
         assert "http://" not in html.replace("http://testserver", ""), path  # nothing remote
+
+
+def test_the_ticket_list_names_the_product_in_english(client: TestClient, db: Database) -> None:
+    # A tester read "Repair · 热水器" in the English list while the ticket said Water heater.
+    with db.session() as session:
+        me = f.customer(session, phone_=PHONE)
+        f.ticket(session, customer=me, product="热水器")
+    sign_in(client, db, PHONE)
+    client.cookies.set("lang", "en")
+    page = client.get("/my/tickets").text
+    assert "Water heater" in page and "热水器" not in page
